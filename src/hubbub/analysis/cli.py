@@ -1,0 +1,135 @@
+"""`hubbub analysis train` and `hubbub classify`: the engine from the command line.
+
+No Django here: `classify` must start fast and run on any machine with the
+package installed. The lead registers `classify` as the top-level
+`hubbub classify` command and mounts `analysis_app` as `hubbub analysis`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+BATCH = 500
+
+analysis_app = typer.Typer(help="Train and inspect Hubbub's analysis model.", no_args_is_help=True)
+_err = Console(stderr=True)
+
+
+def _read_rows(path: Path, text_column: str) -> tuple[list[str], int]:
+    """The text column of any CSV: BOM, quotes, newlines in fields, bad bytes (replaced)."""
+    raw = path.read_bytes()
+    text = raw.decode("utf-8-sig", errors="replace")
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValueError(f"{path} is empty: no header row") from None
+    names = [h.strip() for h in header]
+    if text_column not in names:
+        shown = ", ".join(repr(n) for n in names[:20])
+        raise KeyError(f"column {text_column!r} not found in {path}; columns are: {shown}")
+    col = names.index(text_column)
+    texts = [row[col] if col < len(row) else "" for row in reader]
+    return texts, col
+
+
+def _batches(n: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n, BATCH):
+        yield start, min(n, start + BATCH)
+
+
+def classify(
+    input: Annotated[Path, typer.Option("--input", "-i", help="CSV file with a text column.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file to write, one object per row.")],
+    text_column: Annotated[str, typer.Option("--text-column", help="Name of the text column.")] = "text",
+    explain: Annotated[bool, typer.Option(help="Include the top words behind each label.")] = True,
+) -> None:
+    """Label every row of a CSV: sentiment, intent, topic, journey stage, urgency.
+
+    Writes one JSON object per input row, in order. Rows with an empty text get
+    {"row": n, "error": "empty text"} instead of labels.
+    """
+    try:
+        texts, _ = _read_rows(input, text_column)
+    except FileNotFoundError:
+        _err.print(f"[red]error:[/red] input file not found: {input}")
+        raise typer.Exit(code=2) from None
+    except (KeyError, ValueError) as exc:
+        _err.print(f"[red]error:[/red] {exc.args[0]}")
+        raise typer.Exit(code=2) from None
+
+    from hubbub.analysis.services import get_analyzer
+
+    analyzer = get_analyzer()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        output.open("w", encoding="utf-8") as out,
+        Progress(
+            TextColumn("classifying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=_err,
+            transient=False,
+        ) as progress,
+    ):
+        task = progress.add_task("classify", total=len(texts))
+        for start, end in _batches(len(texts)):
+            chunk = texts[start:end]
+            idx = [i for i, t in enumerate(chunk) if t.strip()]
+            results = dict(zip(idx, analyzer.analyze_batch([chunk[i] for i in idx]), strict=True))
+            for i in range(len(chunk)):
+                row_no = start + i + 1
+                a = results.get(i)
+                if a is None:
+                    obj: dict[str, object] = {"row": row_no, "error": "empty text"}
+                else:
+                    obj = {"row": row_no, **a.as_dict()}
+                    if not explain:
+                        obj.pop("explanations", None)
+                out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            progress.advance(task, end - start)
+    _err.print(f"wrote {len(texts)} rows to {output}")
+
+
+@analysis_app.command("train")
+def train_command(
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Shared datasets (default: <repo>/../shared/datasets).")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Where to write the model.")] = None,
+    corrections: Annotated[
+        Path | None,
+        typer.Option("--corrections", help="CSV or JSONL of extra rows with text,label_name,label."),
+    ] = None,
+) -> None:
+    """Build the shipped model from the shared data (reproducible; fixed splits)."""
+    from hubbub.analysis.model import DEFAULT_MODEL_PATH
+    from hubbub.analysis.train import Correction, train
+
+    rows: list[Correction] = []
+    if corrections is not None:
+        if corrections.suffix == ".jsonl":
+            for line in corrections.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    d = json.loads(line)
+                    rows.append(Correction(d["text"], d["label_name"], d["label"]))
+        else:
+            with corrections.open(encoding="utf-8-sig", newline="") as fh:
+                rows = [Correction(r["text"], r["label_name"], r["label"]) for r in csv.DictReader(fh)]
+    model = train(rows, data_dir=data_dir, output=output or DEFAULT_MODEL_PATH, log=_err.print)
+    typer.echo(model.version)
+
+
+analysis_app.command("classify")(classify)

@@ -1,0 +1,257 @@
+"""Building the shipped model: `train()` and the `hubbub analysis train` command.
+
+Reproducible: the data splits are fixed by seeded hashes (see `data.py`), the
+learners are deterministic, and the version string carries a hash of every
+input (data files and corrections). Only the train split (and the gold train
+portion) is learned from; the dev split chooses the sentiment blend; the test
+split and the gold eval portion are never read here.
+
+Agents' label corrections enter as `Correction` rows and outweigh the public
+data (weight `CORRECTION_WEIGHT`), so a handful of corrections on a new phrase
+moves the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import csr_matrix, vstack
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+
+from hubbub.analysis import data
+from hubbub.analysis.features import THANKS, Featurizer
+from hubbub.analysis.model import DEFAULT_MODEL_PATH, HubbubModel, SentimentBlend
+from hubbub.analysis.topics import TopicModel
+from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS
+
+VERSION_PREFIX = "hubbub-2026.11-1"
+CORRECTION_WEIGHT = 5.0
+GOLD_WEIGHT = 3.0
+WEAK_WEIGHT = 0.5
+LABEL_NAMES = ("sentiment", "intent", "topic", "journey_stage")
+
+# Bitext intents that say where in the journey the request sits (weak labels).
+_BITEXT_STAGE = {
+    "delivery_options": "research",
+    "delivery_period": "research",
+    "check_payment_methods": "research",
+    "check_refund_policy": "research",
+    "check_cancellation_fee": "research",
+    "place_order": "purchase",
+    "payment_issue": "purchase",
+    "track_order": "support",
+    "track_refund": "support",
+    "get_refund": "support",
+    "change_order": "support",
+    "get_invoice": "support",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A human label for one text: label_name is sentiment|intent|topic|journey_stage."""
+
+    text: str
+    label_name: str
+    label: str
+
+    def __post_init__(self) -> None:
+        if self.label_name not in LABEL_NAMES:
+            raise ValueError(f"label_name must be one of {LABEL_NAMES}, not {self.label_name!r}")
+        allowed = {"sentiment": SENTIMENTS, "intent": INTENTS, "journey_stage": JOURNEY_STAGES}.get(
+            self.label_name
+        )
+        if allowed is not None and self.label not in allowed:
+            raise ValueError(f"{self.label!r} is not a {self.label_name} label ({', '.join(allowed)})")
+
+
+def _hash_inputs(data_dir: Path, corrections: Sequence[Correction], gold: Path) -> str:
+    h = hashlib.sha256()
+    for p in (
+        data_dir / "airline_sentiment" / "Tweets.csv",
+        data_dir / "bitext_customer_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv",
+        gold,
+    ):
+        if p.exists():
+            h.update(p.read_bytes())
+    h.update(json.dumps([asdict(c) for c in corrections], sort_keys=True).encode())
+    return h.hexdigest()[:10]
+
+
+def _bitext_rows(data_dir: Path, per_intent: int) -> list[tuple[str, str, str]]:
+    """(text, intent, stage or '') weak rows from Bitext; empty when the file is absent."""
+    import csv
+
+    path = data_dir / "bitext_customer_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+    if not path.exists():
+        return []
+    by: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            by.setdefault(r["intent"], []).append(r["instruction"])
+    rng = random.Random(11)
+    out: list[tuple[str, str, str]] = []
+    for intent, texts in sorted(by.items()):
+        if intent == "review":
+            continue  # mixes praise and complaints
+        texts = sorted(set(texts))
+        rng.shuffle(texts)
+        label = "complaint" if intent == "complaint" else "question"
+        out.extend((t, label, _BITEXT_STAGE.get(intent, "")) for t in texts[:per_intent])
+    return out
+
+
+def _fit_lr(
+    x: csr_matrix, y: Sequence[str], w: Sequence[float], c: float, balanced: bool
+) -> LogisticRegression:
+    clf = LogisticRegression(C=c, max_iter=3000, class_weight="balanced" if balanced else None)
+    clf.fit(x, np.asarray(y), sample_weight=np.asarray(w, dtype=np.float64))
+    clf.coef_ = clf.coef_.astype(np.float32)
+    return clf
+
+
+def train(
+    corrections: list[Correction] | None = None,
+    data_dir: str | Path | None = None,
+    output: str | Path | None = DEFAULT_MODEL_PATH,
+    quick: bool = False,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> HubbubModel:
+    """Build the model from the shared data plus corrections; save it to `output` unless None.
+
+    `quick=True` trains on a subsample without character n-grams (seconds, for
+    tests of the training path); the shipped model is never built that way.
+    """
+    corrections = list(corrections or [])
+    ddir = data.shared_dir(data_dir)
+    gold_file = data.gold_path()
+    rows = data.load_airline(ddir)
+    gold = data.load_gold(gold_file)
+    gold_train = [g for g in gold if g.split == "train"]
+    gold_eval_ids = {g.id for g in gold if g.split == "eval"}
+    train_rows = [r for r in rows if r.split == "train" and r.tweet_id not in gold_eval_ids]
+    dev_rows = [r for r in rows if r.split == "dev" and r.tweet_id not in gold_eval_ids]
+    if quick:
+        rng = random.Random(3)
+        train_rows = rng.sample(train_rows, min(2000, len(train_rows)))
+        dev_rows = dev_rows[:400]
+    bitext = _bitext_rows(ddir, per_intent=8 if quick else 40)
+    by_name: dict[str, list[Correction]] = {
+        n: [c for c in corrections if c.label_name == n] for n in LABEL_NAMES
+    }
+    log(
+        f"airline train {len(train_rows)}, dev {len(dev_rows)}, gold train {len(gold_train)}, "
+        f"bitext {len(bitext)}, corrections {len(corrections)}"
+    )
+
+    feat = Featurizer(use_char=not quick)
+    feat.fit(
+        [r.text for r in train_rows]
+        + [g.text for g in gold_train]
+        + [b[0] for b in bitext]
+        + [c.text for c in corrections]
+    )
+
+    # --- sentiment: airline train, weighted by crowd agreement ------------------
+    s_texts = [r.text for r in train_rows] + [c.text for c in by_name["sentiment"]]
+    s_y = [r.sentiment for r in train_rows] + [c.label for c in by_name["sentiment"]]
+    s_w = [max(r.sentiment_confidence, 0.34) for r in train_rows] + [CORRECTION_WEIGHT] * len(
+        by_name["sentiment"]
+    )
+    xs, vs = feat.transform(s_texts)
+    log("fitting sentiment")
+    sent = _fit_lr(xs, s_y, s_w, c=3.0, balanced=False)
+    sent_vader = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(vs, np.asarray(s_y))
+    prior = np.array([np.mean(np.asarray(s_y) == k) for k in sent.classes_])
+    blend = SentimentBlend(1.0, 0.0, np.log(prior))
+
+    # choose the blend on dev only
+    xd, vd = feat.transform([r.text for r in dev_rows])
+    yd = [r.sentiment for r in dev_rows]
+    probe = HubbubModel("probe", feat, sent, sent_vader, blend, sent, sent, TopicModel())
+    best = (-1.0, blend)
+    for alpha in (1.0, 0.9, 0.8, 0.7, 0.6):
+        for power in (0.0, 0.25, 0.5):
+            probe.blend = SentimentBlend(alpha, power, np.log(prior))
+            pred = sent.classes_[probe.sentiment_proba(xd, vd).argmax(axis=1)]
+            score = accuracy_score(yd, pred) + f1_score(yd, pred, average="macro")
+            if score > best[0] + 1e-9:
+                best = (score, probe.blend)
+    blend = best[1]
+    log(f"sentiment blend alpha={blend.alpha} prior_power={blend.prior_power} (dev acc+F1 {best[0]:.4f})")
+    # refit the text model on train + dev now that the blend is chosen
+    if not quick:
+        xs = vstack([xs, xd], format="csr")
+        s_y = s_y + yd
+        s_w = s_w + [max(r.sentiment_confidence, 0.34) for r in dev_rows]
+        sent = _fit_lr(xs, s_y, s_w, c=3.0, balanced=False)
+    probe = HubbubModel("probe", feat, sent, sent_vader, blend, sent, sent, TopicModel())
+
+    # --- intent and journey: gold train + weak rows + corrections ---------------
+    weak = train_rows + dev_rows
+    rng = random.Random(5)
+    weak_sorted = sorted(weak, key=lambda r: r.tweet_id)
+    rng.shuffle(weak_sorted)
+    cap = 300 if quick else 1500
+    w_compl = [r.text for r in weak_sorted if r.sentiment == "negative" and r.sentiment_confidence >= 0.95][
+        :cap
+    ]
+    w_praise = [
+        r.text
+        for r in weak_sorted
+        if r.sentiment == "positive" and r.sentiment_confidence >= 0.95 and THANKS.search(r.text)
+    ][: cap // 2]
+    w_quest = [
+        r.text
+        for r in weak_sorted
+        if r.sentiment == "neutral" and r.sentiment_confidence >= 0.95 and "?" in r.text
+    ][: cap // 3]
+    i_rows: list[tuple[str, str, float]] = [(g.text, g.intent, GOLD_WEIGHT) for g in gold_train]
+    i_rows += [(t, "complaint", WEAK_WEIGHT) for t in w_compl]
+    i_rows += [(t, "praise", WEAK_WEIGHT) for t in w_praise]
+    i_rows += [(t, "question", WEAK_WEIGHT) for t in w_quest]
+    i_rows += [(b[0], b[1], WEAK_WEIGHT) for b in bitext]
+    i_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in by_name["intent"]]
+    j_rows: list[tuple[str, str, float]] = [(g.text, g.journey_stage, GOLD_WEIGHT) for g in gold_train]
+    j_rows += [(t, "support", WEAK_WEIGHT) for t in w_compl[: cap // 2]]
+    j_rows += [(b[0], b[2], WEAK_WEIGHT) for b in bitext if b[2]]
+    j_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in by_name["journey_stage"]]
+
+    def head(rows_: list[tuple[str, str, float]], c: float) -> LogisticRegression:
+        x, v = feat.transform([r[0] for r in rows_])
+        xi = probe._head_inputs(x, probe.sentiment_proba(x, v))
+        return _fit_lr(xi, [r[1] for r in rows_], [r[2] for r in rows_], c=c, balanced=True)
+
+    log("fitting intent and journey stage")
+    intent = head(i_rows, c=2.0)
+    journey = head(j_rows, c=2.0)
+
+    # --- topic: airline negative reasons ("Can't Tell" is not a cause: left out)
+    t_rows = [(r.text, r.topic, max(r.reason_confidence, 0.34)) for r in weak if r.topic]
+    t_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in by_name["topic"]]
+    log(f"fitting topic on {len(t_rows)} complaints")
+    topic = TopicModel().fit(
+        [r[0] for r in t_rows], [r[1] for r in t_rows], kind="lr", sample_weight=[r[2] for r in t_rows]
+    )
+
+    digest = _hash_inputs(ddir, corrections, gold_file)
+    version = f"{VERSION_PREFIX}+{digest}" + ("-quick" if quick else "")
+    meta = {
+        "data_hash": digest,
+        "n_corrections": len(corrections),
+        "blend": {"alpha": blend.alpha, "prior_power": blend.prior_power},
+        "split_seed": data.SPLIT_SEED,
+        "gold_eval_seed": data.GOLD_EVAL_SEED,
+    }
+    model = HubbubModel(version, feat, sent, sent_vader, blend, intent, journey, topic, meta)
+    if output is not None:
+        path = model.save(output)
+        log(f"saved {version} to {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return model
