@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         "recall_3x_unfloored": round(float(ev0["recall_3x"]), 4),  # type: ignore[arg-type]
     }
     for k, r in ev["recall_by_k"].items():  # type: ignore[attr-defined]
-        figures[f"recall_{k}x"] = round(float(r), 4)
+        figures[f"recall_at_{k}x"] = round(float(r), 4)
     if not args.no_speed:
         det_rate, cli_rate = speed(rows, raw, cfg)
         print(f"speed: detectors {det_rate:,.0f} mentions/s; whole CLI path {cli_rate:,.0f} mentions/s")
