@@ -114,12 +114,13 @@ class TopicModel:
         for i in range(len(texts)):
             k = int(probs[i].argmax())
             conf = float(probs[i, k])
-            row = x.getrow(i)
+            lo, hi = x.indptr[i], x.indptr[i + 1]
+            idx, vals = x.indices[lo:hi], x.data[lo:hi]
             weights = self.clf.coef_[k] if self.clf is not None else self.centroids[k]  # type: ignore[index]
-            contrib = row.data * weights[row.indices]
+            contrib = vals * weights[idx]
             order = np.argsort(-contrib)[:explain]
-            words = [str(self._names[row.indices[j]]) for j in order if contrib[j] > 0]
-            if row.nnz == 0 or conf < self.min_confidence:
+            words = [str(self._names[idx[j]]) for j in order if contrib[j] > 0]
+            if hi == lo or conf < self.min_confidence:
                 out.append((UNKNOWN_TOPIC, conf, words))
             else:
                 out.append((str(self.topics[k]), conf, words))

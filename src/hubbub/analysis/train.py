@@ -151,7 +151,7 @@ def train(
         f"bitext {len(bitext)}, corrections {len(corrections)}"
     )
 
-    feat = Featurizer(use_char=not quick)
+    feat = Featurizer(use_char=False)  # char n-grams cost 3x the throughput for ~0.5 pt
     feat.fit(
         [r.text for r in train_rows]
         + [g.text for g in gold_train]
