@@ -77,9 +77,7 @@ def load_stream() -> tuple[list[Row], list[dict[str, str]]]:
     with path.open(encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
             ts = datetime.strptime(r["tweet_created"], "%Y-%m-%d %H:%M:%S %z").timestamp()
-            rows.append(
-                (ts, r["airline"], r["airline_sentiment"], int(r["retweet_count"] or 0), 0, r["text"])
-            )
+            rows.append((ts, r["airline"], r["airline_sentiment"], int(r["retweet_count"] or 0), 0, r["text"]))
             raw.append(r)
     order = sorted(range(len(rows)), key=lambda i: rows[i][0])
     return [rows[i] for i in order], [raw[i] for i in order]
@@ -95,9 +93,7 @@ def real_incidents(rows: list[Row]) -> dict[str, list[tuple[float, float]]]:
     for brand, days in per_day.items():
         full = sorted(days)[1:-1] or sorted(days)  # first and last days are partial
         med = statistics.median(days[d] for d in full)
-        out[brand] = [
-            (d * 86400 + 8 * 3600, (d + 1) * 86400 + 8 * 3600) for d in sorted(days) if days[d] >= 1.5 * med
-        ]
+        out[brand] = [(d * 86400 + 8 * 3600, (d + 1) * 86400 + 8 * 3600) for d in sorted(days) if days[d] >= 1.5 * med]
     return out
 
 
@@ -183,18 +179,14 @@ class Injector:
             times = np.sort(rng.uniform(start, end, n))
             texts = self.neg_texts[brand]
             picks = rng.integers(len(texts), size=n)
-            extra.extend(
-                (float(t), brand, "negative", 0, 0, texts[int(i)]) for t, i in zip(times, picks, strict=True)
-            )
+            extra.extend((float(t), brand, "negative", 0, 0, texts[int(i)]) for t, i in zip(times, picks, strict=True))
             b["injected"] = n
         stream = self.rows + extra
         stream.sort(key=lambda r: r[0])
         return stream, bursts
 
 
-def evaluate_bursts(
-    rows: list[Row], cfg: DetectorConfig, seeds: range, floor_per_hour: float
-) -> dict[str, object]:
+def evaluate_bursts(rows: list[Row], cfg: DetectorConfig, seeds: range, floor_per_hour: float) -> dict[str, object]:
     inj = Injector(rows, floor_per_hour)
     results: list[dict[str, float | str | bool]] = []
     for seed in seeds:

@@ -13,12 +13,7 @@ def test_brand_topics_from_a_few_examples() -> None:
             "billing": ["charged twice on my card", "refund never showed up", "overcharged on my bill"],
         }
     )
-    got = [
-        t
-        for t, _, _ in model.predict(
-            ["my delivery is two days late", "I was charged twice", "wrong size again"]
-        )
-    ]
+    got = [t for t, _, _ in model.predict(["my delivery is two days late", "I was charged twice", "wrong size again"])]
     assert got == ["late delivery", "billing", "wrong item"]
 
 

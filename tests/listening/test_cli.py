@@ -55,9 +55,7 @@ def write_stream(path: Path) -> None:
     start = t0 + 44 * 3600
     for _ in range(240):
         ts = start + rng.uniform(0, 3600)
-        lines.append(
-            {"created_at": f"{ts:.0f}", "brand": "Acme Air", "text": "lost my bag", "sentiment": -0.8}
-        )
+        lines.append({"created_at": f"{ts:.0f}", "brand": "Acme Air", "text": "lost my bag", "sentiment": -0.8})
     rng.shuffle(lines)
     text = [json.dumps(x) for x in lines]
     text[10:10] = ["{not json", "[1, 2]", json.dumps({"brand": "Acme Air", "created_at": "yesterday"}), ""]
@@ -93,20 +91,14 @@ def test_cli_reads_a_config_and_rejects_a_missing_input(tmp_path: Path) -> None:
     cfg.write_text(json.dumps({"enabled_kinds": ["viral_post"], "unknown_key": 1}))
     src, out = tmp_path / "in.jsonl", tmp_path / "alerts.jsonl"
     write_stream(src)
-    res = CliRunner().invoke(
-        listen_app, ["backtest", "--input", str(src), "--output", str(out), "--config", str(cfg)]
-    )
+    res = CliRunner().invoke(listen_app, ["backtest", "--input", str(src), "--output", str(out), "--config", str(cfg)])
     assert res.exit_code == 0, res.output
     assert out.read_text() == ""
-    res = CliRunner().invoke(
-        listen_app, ["backtest", "--input", str(tmp_path / "nope"), "--output", str(out)]
-    )
+    res = CliRunner().invoke(listen_app, ["backtest", "--input", str(tmp_path / "nope"), "--output", str(out)])
     assert res.exit_code == 2
 
 
-def test_missing_sentiment_is_scored_by_the_analysis_engine(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_sentiment_is_scored_by_the_analysis_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
 
     class Fake:

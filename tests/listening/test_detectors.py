@@ -9,9 +9,7 @@ from hubbub.listening.detectors import Alert, CrisisDetector, DetectorConfig, no
 T0 = 1_424_131_200.0  # Tue 2015-02-17 00:00 UTC
 
 
-def flat_stream(
-    hours: float, neg_per_hour: float, other_per_hour: float, seed: int
-) -> list[tuple[float, str]]:
+def flat_stream(hours: float, neg_per_hour: float, other_per_hour: float, seed: int) -> list[tuple[float, str]]:
     """A Poisson stream with a constant rate: no incident in it."""
     rng = random.Random(seed)
     rows: list[tuple[float, str]] = []

@@ -69,13 +69,9 @@ def test_syntax_errors_point_at_the_problem(query: str, message: str, position: 
     assert str(err.value).endswith(f"at {position}")
 
 
-WORDS = st.sampled_from(
-    ["delay", "refund", "crew", "bag", "lost", "#fail", "@united", '"late flight"', "seat*"]
-)
+WORDS = st.sampled_from(["delay", "refund", "crew", "bag", "lost", "#fail", "@united", '"late flight"', "seat*"])
 TEXTS = st.lists(
-    st.sampled_from(
-        ["delay", "refund", "crew", "bag", "lost", "#fail", "@united", "late flight", "seats", "ok"]
-    ),
+    st.sampled_from(["delay", "refund", "crew", "bag", "lost", "#fail", "@united", "late flight", "seats", "ok"]),
     max_size=8,
 ).map(" ".join)
 
@@ -93,9 +89,7 @@ def test_or_and_not_follow_boolean_logic(a: str, b: str, text: str) -> None:
 
 @settings(max_examples=500, deadline=None)
 @given(
-    st.lists(
-        st.sampled_from(list('ab ()"#@*:-') + [" AND ", " OR ", " NOT ", "lang:", "x"]), max_size=15
-    ).map("".join)
+    st.lists(st.sampled_from(list('ab ()"#@*:-') + [" AND ", " OR ", " NOT ", "lang:", "x"]), max_size=15).map("".join)
 )
 def test_any_string_parses_or_raises_a_positioned_error(query: str) -> None:
     try:

@@ -7,9 +7,7 @@ import pytest
 from hubbub.listening.temperature import BrandStats, TermStats, open_ended_hashtag_reason, temperature_check
 
 
-@pytest.mark.parametrize(
-    "tag", ["#AskJPM", "#McDStories", "#AskUnited", "#ShareYourMemories", "#TellUsAnything"]
-)
+@pytest.mark.parametrize("tag", ["#AskJPM", "#McDStories", "#AskUnited", "#ShareYourMemories", "#TellUsAnything"])
 def test_open_ended_hashtags_are_flagged(tag: str) -> None:
     assert open_ended_hashtag_reason(tag) is not None
 

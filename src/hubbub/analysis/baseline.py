@@ -18,12 +18,8 @@ VERSION = "vader-baseline-1"
 
 _QUESTION = re.compile(r"\?|\b(how|when|where|why|what|can i|can you|could you|is there|do you|does)\b", re.I)
 _SUGGEST = re.compile(r"\b(should|would be (great|nice)|please add|suggest|wish you|why not|idea)\b", re.I)
-_SPAM = re.compile(
-    r"(https?://\S+.*){3,}|\b(follow back|free followers|click here|giveaway|promo code)\b", re.I
-)
-_PURCHASE = re.compile(
-    r"\b(book(ed|ing)?|bought|buy|purchas\w*|checkout|pay(ment)?|ticket|order(ed)?)\b", re.I
-)
+_SPAM = re.compile(r"(https?://\S+.*){3,}|\b(follow back|free followers|click here|giveaway|promo code)\b", re.I)
+_PURCHASE = re.compile(r"\b(book(ed|ing)?|bought|buy|purchas\w*|checkout|pay(ment)?|ticket|order(ed)?)\b", re.I)
 _RESEARCH = re.compile(r"\b(compare|price|prices|fare|fares|deal|review|recommend|options?|which)\b", re.I)
 _INSPIRE = re.compile(r"\b(dream|wanderlust|someday|bucket list|wish i|inspir\w*)\b", re.I)
 _SELECT = re.compile(r"\b(worth it|should i|vs\.?|versus|deciding|choose|choosing)\b", re.I)

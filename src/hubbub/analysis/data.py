@@ -163,11 +163,7 @@ def load_bitext_weak(data_dir: str | Path | None = None, per_intent: int = 40) -
     `complaint` rows are complaints. It is synthetic text, so only a few rows
     per intent are taken and it never serves as a benchmark.
     """
-    path = (
-        shared_dir(data_dir)
-        / "bitext_customer_support"
-        / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
-    )
+    path = shared_dir(data_dir) / "bitext_customer_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
     if not path.exists():
         return []
     by_intent: dict[str, list[str]] = {}

@@ -36,9 +36,7 @@ _ARTEFACTS = (
     ("Flight Booking Problems", "booking"),
 )
 
-QUESTION = re.compile(
-    r"\?|^\W*(how|when|where|why|what|which|who|can|could|do|does|is|are|will|would)\b", re.I
-)
+QUESTION = re.compile(r"\?|^\W*(how|when|where|why|what|which|who|can|could|do|does|is|are|will|would)\b", re.I)
 SUGGEST = re.compile(
     r"\b(you should|should (have|add|offer|make|consider|start|bring)|please (add|bring|start|offer|consider)|"  # noqa: E501
     r"bring back|would (be|love) (nice|great|awesome|cool)|would be nice|suggest\w*|why not|how about|"

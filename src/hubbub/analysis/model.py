@@ -115,9 +115,7 @@ class HubbubModel:
 
         return hstack([x, csr_matrix(sent_p.astype(np.float32) * 2.0)], format="csr")
 
-    def _explain(
-        self, clf: LogisticRegression, x: csr_matrix, i: int, k: int, lexicon: bool = True
-    ) -> list[str]:
+    def _explain(self, clf: LogisticRegression, x: csr_matrix, i: int, k: int, lexicon: bool = True) -> list[str]:
         row_start, row_end = x.indptr[i], x.indptr[i + 1]
         idx = x.indices[row_start:row_end]
         keep = idx < len(self._names)

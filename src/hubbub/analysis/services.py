@@ -34,7 +34,5 @@ def get_analyzer() -> Analyzer:
         return BaselineAnalyzer()
 
 
-def analyze_batch(
-    texts: Sequence[str], contexts: Sequence[AnalysisContext | None] | None = None
-) -> list[Analysis]:
+def analyze_batch(texts: Sequence[str], contexts: Sequence[AnalysisContext | None] | None = None) -> list[Analysis]:
     return get_analyzer().analyze_batch(texts, contexts)

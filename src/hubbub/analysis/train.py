@@ -65,9 +65,7 @@ class Correction:
     def __post_init__(self) -> None:
         if self.label_name not in LABEL_NAMES:
             raise ValueError(f"label_name must be one of {LABEL_NAMES}, not {self.label_name!r}")
-        allowed = {"sentiment": SENTIMENTS, "intent": INTENTS, "journey_stage": JOURNEY_STAGES}.get(
-            self.label_name
-        )
+        allowed = {"sentiment": SENTIMENTS, "intent": INTENTS, "journey_stage": JOURNEY_STAGES}.get(self.label_name)
         if allowed is not None and self.label not in allowed:
             raise ValueError(f"{self.label!r} is not a {self.label_name} label ({', '.join(allowed)})")
 
@@ -108,9 +106,7 @@ def _bitext_rows(data_dir: Path, per_intent: int) -> list[tuple[str, str, str]]:
     return out
 
 
-def _fit_lr(
-    x: csr_matrix, y: Sequence[str], w: Sequence[float], c: float, balanced: bool
-) -> LogisticRegression:
+def _fit_lr(x: csr_matrix, y: Sequence[str], w: Sequence[float], c: float, balanced: bool) -> LogisticRegression:
     clf = LogisticRegression(C=c, max_iter=3000, class_weight="balanced" if balanced else None)
     clf.fit(x, np.asarray(y), sample_weight=np.asarray(w, dtype=np.float64))
     clf.coef_ = clf.coef_.astype(np.float32)
@@ -143,9 +139,7 @@ def train(
         train_rows = rng.sample(train_rows, min(2000, len(train_rows)))
         dev_rows = dev_rows[:400]
     bitext = _bitext_rows(ddir, per_intent=8 if quick else 40)
-    by_name: dict[str, list[Correction]] = {
-        n: [c for c in corrections if c.label_name == n] for n in LABEL_NAMES
-    }
+    by_name: dict[str, list[Correction]] = {n: [c for c in corrections if c.label_name == n] for n in LABEL_NAMES}
     log(
         f"airline train {len(train_rows)}, dev {len(dev_rows)}, gold train {len(gold_train)}, "
         f"bitext {len(bitext)}, corrections {len(corrections)}"
@@ -162,9 +156,7 @@ def train(
     # --- sentiment: airline train, weighted by crowd agreement ------------------
     s_texts = [r.text for r in train_rows] + [c.text for c in by_name["sentiment"]]
     s_y = [r.sentiment for r in train_rows] + [c.label for c in by_name["sentiment"]]
-    s_w = [max(r.sentiment_confidence, 0.34) for r in train_rows] + [CORRECTION_WEIGHT] * len(
-        by_name["sentiment"]
-    )
+    s_w = [max(r.sentiment_confidence, 0.34) for r in train_rows] + [CORRECTION_WEIGHT] * len(by_name["sentiment"])
     xs, vs = feat.transform(s_texts)
     log("fitting sentiment")
     sent = _fit_lr(xs, s_y, s_w, c=3.0, balanced=False)
@@ -200,18 +192,14 @@ def train(
     weak_sorted = sorted(weak, key=lambda r: r.tweet_id)
     rng.shuffle(weak_sorted)
     cap = 300 if quick else 1500
-    w_compl = [r.text for r in weak_sorted if r.sentiment == "negative" and r.sentiment_confidence >= 0.95][
-        :cap
-    ]
+    w_compl = [r.text for r in weak_sorted if r.sentiment == "negative" and r.sentiment_confidence >= 0.95][:cap]
     w_praise = [
         r.text
         for r in weak_sorted
         if r.sentiment == "positive" and r.sentiment_confidence >= 0.95 and THANKS.search(r.text)
     ][: cap // 2]
     w_quest = [
-        r.text
-        for r in weak_sorted
-        if r.sentiment == "neutral" and r.sentiment_confidence >= 0.95 and "?" in r.text
+        r.text for r in weak_sorted if r.sentiment == "neutral" and r.sentiment_confidence >= 0.95 and "?" in r.text
     ][: cap // 3]
     i_rows: list[tuple[str, str, float]] = [(g.text, g.intent, GOLD_WEIGHT) for g in gold_train]
     i_rows += [(t, "complaint", WEAK_WEIGHT) for t in w_compl]

@@ -12,9 +12,7 @@ import re
 from hubbub.analysis.types import AnalysisContext
 
 RISK_PATTERNS: dict[str, re.Pattern[str]] = {
-    "legal threat": re.compile(
-        r"\b(lawyer|attorney|sue|suing|lawsuit|legal action|court|class action)\b", re.I
-    ),
+    "legal threat": re.compile(r"\b(lawyer|attorney|sue|suing|lawsuit|legal action|court|class action)\b", re.I),
     "safety": re.compile(
         r"\b(unsafe|danger\w*|injur\w*|hurt|bleed\w*|emergency|fire|smoke|crash\w*|allerg\w*|poison\w*|food poisoning)\b",  # noqa: E501
         re.I,
@@ -22,9 +20,7 @@ RISK_PATTERNS: dict[str, re.Pattern[str]] = {
     "discrimination": re.compile(
         r"\b(racis\w*|sexis\w*|discriminat\w*|harass\w*|homophob\w*|disabled|wheelchair)\b", re.I
     ),
-    "data breach": re.compile(
-        r"\b(hack\w*|breach\w*|stolen|fraud\w*|scam\w*|identity theft|leak\w*|phishing)\b", re.I
-    ),
+    "data breach": re.compile(r"\b(hack\w*|breach\w*|stolen|fraud\w*|scam\w*|identity theft|leak\w*|phishing)\b", re.I),
     "cancel/switch intent": re.compile(
         r"\b(cancel(l?ing)? my|switch(ing)? to|never (fly|flying|buy|buying|use|using) .{0,20}again|"
         r"last time i|done with|goodbye|leaving you|take my business)\b",
@@ -39,9 +35,7 @@ def risk_reasons(text: str) -> list[str]:
     return [name for name, pattern in RISK_PATTERNS.items() if pattern.search(text)]
 
 
-_REPEAT = re.compile(
-    r"\b(again|still|third time|3rd time|every time|keeps? \w+ing|for (hours|days|weeks))\b", re.I
-)
+_REPEAT = re.compile(r"\b(again|still|third time|3rd time|every time|keeps? \w+ing|for (hours|days|weeks))\b", re.I)
 # Complaint causes that leave a customer stranded or without their things right now.
 URGENT_TOPICS = frozenset({"cancelled flight", "lost luggage", "late flight"})
 

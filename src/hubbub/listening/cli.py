@@ -26,18 +26,14 @@ import typer
 
 from hubbub.listening.detectors import Alert, CrisisDetector, DetectorConfig, normalise_sentiment
 
-listen_app = typer.Typer(
-    help="Listening: replay mentions through the crisis detectors.", no_args_is_help=True
-)
+listen_app = typer.Typer(help="Listening: replay mentions through the crisis detectors.", no_args_is_help=True)
 
 ANALYSIS_BATCH = 2000
 _MAX_WARNINGS = 10
 _PROGRESS_MIN_BYTES = 8_000_000
 _MONTHS = {
     m: i
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
-    )
+    for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)
 }
 
 

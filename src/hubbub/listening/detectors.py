@@ -278,8 +278,7 @@ class CrisisDetector:
         self._deferred: list[Alert] = []
         self._kinds = frozenset(cfg.enabled_kinds)
         self._tags = {
-            b: [t.lower() if t.startswith("#") else "#" + t.lower() for t in tags]
-            for b, tags in cfg.hashtags.items()
+            b: [t.lower() if t.startswith("#") else "#" + t.lower() for t in tags] for b, tags in cfg.hashtags.items()
         }
         self.suppressed = 0  # alerts dropped by rate limit or quiet hours
         self.mentions = 0
@@ -497,10 +496,7 @@ class CrisisDetector:
         local = ts + self.config.tz_offset_minutes * 60
         dt = datetime.fromtimestamp(local, UTC)
         when = f"{_DAYS[dt.weekday()]} {dt.hour:02d}:00"
-        msg = (
-            f"Negative mentions {ratio:.1f}× the usual for {when}: "
-            f"{obs} in {win} min, expected {mu:.1f}"
-        )
+        msg = f"Negative mentions {ratio:.1f}× the usual for {when}: {obs} in {win} min, expected {mu:.1f}"
         alert = Alert(
             detected_at=ts,
             kind="negative_spike",
@@ -549,9 +545,7 @@ class CrisisDetector:
         )
         return self._emit(st, "sentiment_drop", alert)
 
-    def _viral(
-        self, st: _Stream, ts: float, retweets: int, followers: int, text: str, neg: bool
-    ) -> list[Alert] | None:
+    def _viral(self, st: _Stream, ts: float, retweets: int, followers: int, text: str, neg: bool) -> list[Alert] | None:
         if "viral_post" not in self._kinds:
             return None
         h = hash((text, st.brand))

@@ -28,9 +28,7 @@ __all__ = [
 ]
 
 _OPEN_PREFIX = re.compile(r"^#?(ask|tell|share|describe|showus|show_us|yourstory|whyi)", re.I)
-_OPEN_SUFFIX = re.compile(
-    r"(stories|story|memories|moments|experience|experiences|confessions|questions)$", re.I
-)
+_OPEN_SUFFIX = re.compile(r"(stories|story|memories|moments|experience|experiences|confessions|questions)$", re.I)
 _OPEN_PHRASES = ("tell us", "share your", "ask us", "ask me anything", "ama", "what do you", "your story")
 
 
@@ -145,9 +143,7 @@ def temperature_check(
         share = _neg_share(t.recent_negative, t.recent_total)
         base = _neg_share(t.baseline_negative, t.baseline_total) if t.baseline_total else base_share
         if t.recent_total >= 5 and share >= 0.4:
-            pts = min(
-                25.0, (share - 0.3) * 50.0 * min(1.0, t.recent_total / 50.0) + max(0.0, share - base) * 20
-            )
+            pts = min(25.0, (share - 0.3) * 50.0 * min(1.0, t.recent_total / 50.0) + max(0.0, share - base) * 20)
             if pts > term_pts:
                 term_pts = pts
             reasons.append(

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The one test command (README and .ci/run): lint, then the suite on SQLite, then on PostgreSQL.
+# HUBBUB_REQUIRE_SERVICES=1 turns "PostgreSQL / Redis / Chromium not available" skips into failures.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python}
+PG_URL=${HUBBUB_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export HUBBUB_DATA_DIR=${HUBBUB_DATA_DIR:-$(mktemp -d -t hubbub-tests-XXXX)}
+status=0
+
+echo "== ruff"
+$PY -m ruff check src tests benchmarks || status=1
+
+echo "== tests on SQLite (embedded)"
+env -u DATABASE_URL $PY -m pytest -q "$@" || status=1
+
+echo "== tests on PostgreSQL ($PG_URL)"
+if $PY - "$PG_URL" <<'PYEOF'
+import sys, psycopg
+try:
+    psycopg.connect(sys.argv[1], connect_timeout=3).close()
+except Exception as exc:
+    print(f"PostgreSQL not reachable: {exc}")
+    sys.exit(1)
+PYEOF
+then
+  DATABASE_URL=$PG_URL $PY -m pytest -q -m "not browser and not slow" -p no:cacheprovider "$@" || status=1
+elif [ "${HUBBUB_REQUIRE_SERVICES:-0}" = "1" ]; then
+  echo "FAILED: PostgreSQL is required (HUBBUB_REQUIRE_SERVICES=1)"; status=1
+else
+  echo "SKIPPED: PostgreSQL run (server not reachable; set HUBBUB_TEST_POSTGRES_URL)"
+fi
+exit $status

@@ -1,0 +1,159 @@
+"""The REST API (django-ninja). OpenAPI at /api/openapi.json, docs at /api/docs.
+
+Endpoints only parse, check scope and call the same services the UI uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Query, Router, Status
+
+from hubbub.api.auth import ScopedSessionAuth, TokenAuth
+from hubbub.api.schemas import (
+    ConversationOut,
+    ConversationPage,
+    ConversationPatch,
+    ErrorOut,
+    MessageOut,
+    ReplyIn,
+    ReplyOut,
+)
+from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.inbox import services as inbox
+from hubbub.inbox.models import Conversation
+from hubbub.inbox.queries import InboxFilters, filter_conversations, page
+from hubbub.tenancy.scoping import PermissionDenied, Scope, get_scoped_or_404
+
+api = NinjaAPI(
+    title="Hubbub API",
+    version="1",
+    description="Conversations, messages and replies of the unified inbox. Authenticate with "
+    "`Authorization: Bearer <token>` (tokens are issued in the admin).",
+    auth=[TokenAuth(), ScopedSessionAuth()],
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> Any:
+    return api.create_response(request, {"detail": str(exc)}, status=403)
+
+
+@api.exception_handler(ValueError)
+def _bad_value(request: HttpRequest, exc: ValueError) -> Any:
+    return api.create_response(request, {"detail": str(exc)}, status=400)
+
+
+v1 = Router(tags=["inbox"])
+
+
+def _scope(request: HttpRequest) -> Scope:
+    scope = request.auth  # type: ignore[attr-defined]
+    if not isinstance(scope, Scope):
+        raise PermissionDenied("No organisation membership.")
+    return scope
+
+
+def _conv_out(c: Conversation) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "brand_id": c.brand_id,
+        "brand": c.brand.name,
+        "network": c.network,
+        "author": c.author.handle,
+        "status": c.status,
+        "priority": c.priority,
+        "assignee_id": c.assignee_id,
+        "team_id": c.team_id,
+        "preview": c.preview,
+        "sentiment": c.sentiment,
+        "intent": c.intent,
+        "topic": c.topic,
+        "urgency": c.urgency,
+        "message_count": c.message_count,
+        "first_message_at": c.first_message_at,
+        "last_message_at": c.last_message_at,
+        "first_response_at": c.first_response_at,
+        "sla_due_at": c.sla_due_at,
+    }
+
+
+@v1.get("/conversations", response=ConversationPage)
+def list_conversations(
+    request: HttpRequest,
+    status: str | None = None,
+    brand: int | None = None,
+    sentiment: str | None = None,
+    assignee: str | None = None,
+    team: int | None = None,
+    network: str | None = None,
+    q: str = "",
+    sort: str = "newest",
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=200),  # type: ignore[type-arg]
+) -> dict[str, Any]:
+    """Conversations in the caller's organisation and brands, newest first (or `sort=urgent|sla`)."""
+    scope = _scope(request)
+    params = {
+        "status": status or "",
+        "brand": brand,
+        "sentiment": sentiment,
+        "assignee": assignee,
+        "team": team,
+        "network": network,
+        "q": q,
+        "sort": sort,
+    }
+    f = InboxFilters.from_params(params, default_status=None)
+    rows, nxt = page(filter_conversations(scope, f), f.sort, cursor, limit)
+    return {"items": [_conv_out(c) for c in rows], "next_cursor": nxt}
+
+
+def _get(scope: Scope, conversation_id: int) -> Conversation:
+    return get_scoped_or_404(Conversation.objects.select_related("brand", "author"), scope, id=conversation_id)
+
+
+@v1.get("/conversations/{conversation_id}", response={200: ConversationOut, 404: ErrorOut})
+def get_conversation(request: HttpRequest, conversation_id: int) -> Any:
+    return _conv_out(_get(_scope(request), conversation_id))
+
+
+@v1.get("/conversations/{conversation_id}/messages", response=list[MessageOut])
+def list_messages(request: HttpRequest, conversation_id: int) -> Any:
+    conv = _get(_scope(request), conversation_id)
+    return [
+        {
+            **{f: getattr(m, f) for f in MessageOut.model_fields if f != "author"},
+            "author": m.author.handle if m.author else None,
+        }
+        for m in conv.messages.select_related("author").order_by("created_at", "id")
+    ]
+
+
+@v1.post("/conversations/{conversation_id}/replies", response={201: ReplyOut, 400: ErrorOut, 403: ErrorOut})
+def post_reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Any:
+    scope = _scope(request)
+    conv = _get(scope, conversation_id)
+    try:
+        reply = inbox.create_reply(scope, conv, body.text)
+    except ReplyTooLong as exc:
+        return Status(400, {"detail": str(exc)})
+    reply.refresh_from_db()
+    return Status(201, reply)
+
+
+@v1.patch("/conversations/{conversation_id}", response={200: ConversationOut, 400: ErrorOut, 403: ErrorOut})
+def patch_conversation(request: HttpRequest, conversation_id: int, body: ConversationPatch) -> Any:
+    scope = _scope(request)
+    conv = _get(scope, conversation_id)
+    if body.status:
+        inbox.change_status(scope, conv, body.status)
+    if body.assignee_id is not None or body.team_id is not None or body.unassign:
+        inbox.assign_conversation(scope, conv, None if body.unassign else body.assignee_id, body.team_id)
+    conv.refresh_from_db()
+    return _conv_out(conv)
+
+
+api.add_router("/v1", v1)

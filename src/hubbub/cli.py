@@ -1,0 +1,304 @@
+"""The `hubbub` command line. Django is set up lazily so `classify` and `listen backtest` start fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+app = typer.Typer(
+    help="Hubbub: one inbox for every brand on every network.", no_args_is_help=True, add_completion=False
+)
+console = Console(stderr=True)
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hubbub.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbose: bool = False) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
+
+
+def _pick_org(org: str | None) -> Any:
+    from hubbub.tenancy.models import Organization
+
+    if org:
+        found = Organization.objects.filter(slug=org).first()
+        if found is None:
+            found, _ = Organization.objects.get_or_create(slug=org, defaults={"name": org})
+        return found
+    found = Organization.objects.order_by("id").first()
+    if found is None:
+        found = Organization.objects.create(slug="default", name="Default organisation")
+    return found
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    _django()
+    _migrate(verbose=True)
+
+
+class ImportFormat(StrEnum):
+    airline = "airline"
+    twcs = "twcs"
+    jsonl = "jsonl"
+    customers = "customers"
+    orders = "orders"
+    surveys = "surveys"
+
+
+@app.command("import")
+def import_(
+    fmt: Annotated[ImportFormat, typer.Argument(metavar="FORMAT", help="airline | twcs | jsonl | customers | ...")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    brand: Annotated[str, typer.Option(help="Put every row on this brand (created if missing)")] = "",
+    org: Annotated[str | None, typer.Option(help="Organisation slug (default: the first one)")] = None,
+    enqueue: Annotated[bool, typer.Option(help="Leave processing to a running worker")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """Import a file through the ingest pipeline; re-running adds nothing twice."""
+    _django()
+    _migrate()
+    organization = _pick_org(org)
+    if fmt.value in {"customers", "orders", "surveys"}:
+        from hubbub.crm import importing as crm_importing  # type: ignore[attr-defined]
+
+        summary_dict = crm_importing.run(organization.pk, fmt.value, file)  # pragma: no cover - CRM issue
+    else:
+        from hubbub.ingest.importing import run_import
+
+        with Progress(
+            TextColumn("[bold]importing {task.fields[name]}"),
+            BarColumn(),
+            TextColumn("{task.completed:,} rows"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("import", total=None, name=file.name)
+            summary = run_import(
+                organization.pk,
+                fmt.value,
+                file,
+                brand=brand,
+                process=not enqueue,
+                on_progress=lambda done, _total: progress.update(task, completed=done),
+            )
+        summary_dict = summary.as_dict()
+    if as_json:
+        typer.echo(json.dumps(summary_dict))
+    else:
+        console.print(
+            f"[green]imported {summary_dict['imported']:,}[/]  duplicates {summary_dict['duplicates']:,}  "
+            f"[red]rejected {summary_dict['rejected']:,}[/] (quarantined, see Settings → Quarantine)"
+        )
+        if summary_dict.get("unknown_columns"):
+            console.print(f"[yellow]ignored unknown columns:[/] {', '.join(summary_dict['unknown_columns'])}")
+        for reason, n in sorted(summary_dict.get("rejection_reasons", {}).items(), key=lambda kv: -kv[1])[:8]:
+            console.print(f"  {n:>6,} × {reason}")
+
+
+def _start_worker(workers: int = 2) -> Any:
+    """Run the Huey consumer inside this process (threads) next to the web server."""
+    from huey.contrib.djhuey import HUEY
+
+    consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True, check_worker_health=True)
+    consumer._set_signal_handlers = lambda: None  # uvicorn owns the signals
+    consumer.start()
+    return consumer
+
+
+def _serve(host: str, port: int, with_worker: bool) -> None:
+    import uvicorn
+
+    consumer = _start_worker() if with_worker else None
+    try:
+        uvicorn.run("hubbub.asgi:application", host=host, port=port, log_level="warning", lifespan="off")
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=False)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    worker: Annotated[bool, typer.Option(help="Also run the task worker in this process")] = True,
+) -> None:
+    """Serve the web UI and API (and, by default, the task worker)."""
+    _django()
+    _migrate()
+    console.print(f"Hubbub on http://{host}:{port}")
+    _serve(host, port, worker)
+
+
+@app.command()
+def worker(workers: int = 2) -> None:
+    """Run the task worker (ingest batches, replies, SLA clocks, detectors)."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("run_huey", workers=workers, worker_type="thread")
+
+
+@app.command()
+def demo(
+    serve_ui: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the UI after loading")] = True,
+    speed: Annotated[float, typer.Option(help="Replay speed: 360 plays a day of tweets in 4 minutes")] = 360.0,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Load real airline tweets into an agency with six brands and serve the inbox."""
+    started = time.monotonic()
+    _django()
+    console.print("[bold]Hubbub demo[/] — preparing the embedded database…")
+    _migrate()
+    from hubbub import demo as demo_mod
+
+    with console.status("importing real tweets (history) through the pipeline…"):
+        setup = demo_mod.prepare(live=serve_ui)
+    ready = time.monotonic() - started
+    from hubbub.inbox.models import Conversation
+
+    console.print(
+        f"[green]ready in {ready:.1f}s[/]: {Conversation.objects.count():,} conversations, "
+        f"{demo_mod.brand_count(setup.organization)} airline brands"
+    )
+    console.print(
+        "Log in as [bold]admin[/], [bold]supervisor[/], [bold]agent[/] or [bold]analyst[/] "
+        f"with password [bold]{setup.password}[/]"
+    )
+    typer.echo(json.dumps({"demo_ready_s": round(ready, 2), "login": "admin", "password": setup.password}))
+    if not serve_ui:
+        return
+    stop = threading.Event()
+    replayer = threading.Thread(
+        target=demo_mod.replay, args=(setup.organization.pk, setup.live_events, speed, stop), daemon=True
+    )
+    console.print(f"Live replay of {len(setup.live_events):,} more tweets at {speed:g}× — http://{host}:{port}")
+    replayer.start()
+    try:
+        _serve(host, port, with_worker=True)
+    finally:
+        stop.set()
+
+
+user_app = typer.Typer(help="Users and roles", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin | supervisor | agent | analyst")] = "agent",
+    org: Annotated[str | None, typer.Option(help="Organisation slug (created if missing)")] = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create (or update) a user and their membership with a role."""
+    _django()
+    _migrate()
+    from django.contrib.auth import get_user_model
+
+    from hubbub.tenancy.models import Membership, Role
+
+    if role not in Role.values:
+        raise typer.BadParameter(f"role must be one of {', '.join(Role.values)}")
+    organization = _pick_org(org)
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    user.set_password(password)
+    user.is_staff = role == Role.ADMIN
+    user.save()
+    Membership.objects.update_or_create(user=user, organization=organization, defaults={"role": role})
+    console.print(f"{username} is {role} of {organization.name}")
+
+
+report_app = typer.Typer(help="Reports", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+class ReportFormat(StrEnum):
+    json = "json"
+    table = "table"
+
+
+@report_app.command("response-times")
+def response_times(
+    fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.table,
+    org: Annotated[str | None, typer.Option(help="Organisation slug (default: all)")] = None,
+) -> None:
+    """First-response and resolution time percentiles per brand."""
+    _django()
+    _migrate()
+    from hubbub.insights.services import response_time_report
+
+    report = response_time_report(org)
+    if fmt == ReportFormat.json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(
+        "organisation",
+        "brand",
+        "conversations",
+        "responded",
+        "first response p50/p90 (min)",
+        "resolved",
+        "resolution p50/p90 (min)",
+    )
+    for row in report["brands"]:
+        fr, rs = row["first_response_minutes"], row["resolution_minutes"]
+        table.add_row(
+            row["organization"],
+            row["brand"],
+            str(row["conversations"]),
+            str(fr["count"]),
+            f"{fr['p50']} / {fr['p90']}",
+            str(rs["count"]),
+            f"{rs['p50']} / {rs['p90']}",
+        )
+    Console().print(table)
+
+
+def _register_optional() -> None:
+    """Mount the analysis and listening CLIs (they import no Django)."""
+    try:
+        from hubbub.analysis.cli import analysis_app, classify
+
+        app.command("classify")(classify)
+        app.add_typer(analysis_app, name="analysis")
+    except ImportError:
+        pass
+    try:
+        from hubbub.listening.cli import listen_app
+
+        app.add_typer(listen_app, name="listen")
+    except ImportError:
+        pass
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,381 @@
+"""File importers: airline (Crowdflower airline tweets), twcs (Customer Support on Twitter), jsonl.
+
+Each parser yields `ParsedRow`s: an InboundEvent, or the reason the row was rejected,
+with its location, so the importer can quarantine bad rows and keep going.
+
+Generic JSONL schema (one object per line):
+    id (str, required), text (str, required), created_at (ISO 8601 / epoch seconds, required),
+    brand (str, required unless --brand), author_id (str, required), author_name, author_handle,
+    followers (int), network (default "x"), direction ("in" | "out"), in_reply_to (id),
+    url, lang, retweets, likes, location. Unknown fields are kept in `extra`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import html
+import io
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from django.utils.text import slugify
+
+from hubbub.connectors.events import InboundEvent
+
+MAX_TEXT = 50_000  # characters kept of a single message; longer text is cut and flagged
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
+    """Decode stray non-UTF-8 bytes as Windows-1252 instead of failing the whole file."""
+    assert isinstance(err, UnicodeDecodeError)
+    bad = err.object[err.start : err.end]
+    return bytes(bad).decode("cp1252", errors="replace"), err.end
+
+
+codecs.register_error("hubbub_cp1252", _cp1252_fallback)
+
+
+@dataclass
+class ParsedRow:
+    location: str
+    event: InboundEvent | None = None
+    error: str = ""
+    raw: str = ""
+
+
+@dataclass
+class ParseStats:
+    unknown_columns: list[str]
+    total_bytes: int
+
+
+def read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    return data.decode("utf-8-sig", errors="hubbub_cp1252").replace("\x00", "")
+
+
+def parse_time(value: Any) -> datetime:
+    """Accept ISO 8601, epoch seconds, `2015-02-24 11:35:52 -0800` and Twitter's RFC-2822-ish dates."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    s = str(value or "").strip()
+    if not s:
+        raise ValueError("missing timestamp")
+    if re.fullmatch(r"\d{9,11}(\.\d+)?", s):
+        return datetime.fromtimestamp(float(s), tz=UTC)
+    for fmt in ("%Y-%m-%d %H:%M:%S %z", "%a %b %d %H:%M:%S %z %Y"):
+        try:
+            return datetime.strptime(s, fmt).astimezone(UTC)
+        except ValueError:
+            pass
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            dt = parsedate_to_datetime(s)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise ValueError(f"unreadable timestamp {s[:40]!r}") from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def clean_text(text: str, html_escaped: bool = False) -> tuple[str, bool]:
+    """Strip NULs and cut huge text; X/Twitter exports carry &amp; &lt; &gt; escaped, which we undo
+    so the stored text is what the customer wrote (it is escaped again on output)."""
+    text = (text or "").replace("\x00", "").strip()
+    if html_escaped:
+        text = html.unescape(text)
+    if len(text) > MAX_TEXT:
+        return text[:MAX_TEXT], True
+    return text, False
+
+
+def _int(value: Any) -> int:
+    try:
+        return max(0, int(float(value or 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
+AIRLINE_COLUMNS = {
+    "tweet_id",
+    "airline_sentiment",
+    "airline_sentiment_confidence",
+    "negativereason",
+    "negativereason_confidence",
+    "airline",
+    "airline_sentiment_gold",
+    "name",
+    "negativereason_gold",
+    "retweet_count",
+    "text",
+    "tweet_coord",
+    "tweet_created",
+    "tweet_location",
+    "user_timezone",
+}
+AIRLINE_REQUIRED = {"tweet_id", "airline", "name", "text", "tweet_created"}
+AIRLINE_HANDLES = {
+    "Virgin America": "VirginAmerica",
+    "United": "united",
+    "Southwest": "SouthwestAir",
+    "Delta": "JetBlue",
+    "US Airways": "USAirways",
+    "American": "AmericanAir",
+}
+# The Crowdflower file labels @JetBlue tweets as "Delta"; we keep its brand name but map the handle honestly.
+
+
+def parse_airline(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[ParsedRow]]:
+    text = read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = set(reader.fieldnames or [])
+    missing = AIRLINE_REQUIRED - header
+    if missing:
+        raise ValueError(f"not an airline file: missing column(s) {', '.join(sorted(missing))}")
+    stats = ParseStats(unknown_columns=sorted(header - AIRLINE_COLUMNS), total_bytes=len(text))
+
+    def rows() -> Iterator[ParsedRow]:
+        for n, row in enumerate(reader, start=2):
+            loc = f"{path.name}:{n}"
+            raw = json.dumps(row, ensure_ascii=False)[:20000]
+            try:
+                if None in row:
+                    raise ValueError("too many fields in row")
+                tid = (row.get("tweet_id") or "").strip()
+                if not tid.isdigit():
+                    raise ValueError(f"bad tweet_id {tid[:30]!r}")
+                body, cut = clean_text(row.get("text") or "", html_escaped=True)
+                if not body:
+                    raise ValueError("empty text")
+                airline = (row.get("airline") or "").strip()
+                brand_name = brand or airline
+                if not brand_name:
+                    raise ValueError("no airline/brand")
+                author = (row.get("name") or "").strip() or "unknown"
+                yield ParsedRow(
+                    loc,
+                    InboundEvent(
+                        network="x",
+                        external_id=tid,
+                        text=body,
+                        created_at=parse_time(row.get("tweet_created")),
+                        author_id=author,
+                        author_handle=author,
+                        author_name=author,
+                        author_location=(row.get("tweet_location") or "")[:200],
+                        brand_slug=slugify(brand_name),
+                        retweets=_int(row.get("retweet_count")),
+                        url=f"https://twitter.com/{author}/status/{tid}",
+                        extra={"truncated": True} if cut else {},
+                    ),
+                    raw=raw,
+                )
+            except ValueError as exc:
+                yield ParsedRow(loc, error=str(exc), raw=raw)
+
+    return stats, rows()
+
+
+TWCS_COLUMNS = {
+    "tweet_id",
+    "author_id",
+    "inbound",
+    "created_at",
+    "text",
+    "response_tweet_id",
+    "in_response_to_tweet_id",
+}
+
+
+def parse_twcs(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[ParsedRow]]:
+    """Customer Support on Twitter: brand replies are outbound messages of the brand account.
+
+    A customer tweet's brand is the brand account that answered it (following reply links),
+    else the first @mention that is a known brand account in the file.
+    """
+    text = read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = set(reader.fieldnames or [])
+    missing = {"tweet_id", "author_id", "inbound", "created_at", "text"} - header
+    if missing:
+        raise ValueError(f"not a twcs file: missing column(s) {', '.join(sorted(missing))}")
+    stats = ParseStats(unknown_columns=sorted(header - TWCS_COLUMNS), total_bytes=len(text))
+    all_rows = list(enumerate(reader, start=2))
+    brand_accounts = {
+        (r.get("author_id") or "").strip()
+        for _, r in all_rows
+        if str(r.get("inbound", "")).strip().lower() == "false" and r.get("author_id")
+    }
+    lower_accounts = {a.lower(): a for a in brand_accounts}
+    tweet_brand: dict[str, str] = {}
+    for _, r in all_rows:
+        if str(r.get("inbound", "")).strip().lower() == "false":
+            tweet_brand[(r.get("tweet_id") or "").strip()] = (r.get("author_id") or "").strip()
+    # Propagate brand along reply links both ways until stable (threads are short).
+    for _ in range(6):
+        changed = False
+        for _, r in all_rows:
+            tid = (r.get("tweet_id") or "").strip()
+            links = [x.strip() for x in (r.get("response_tweet_id") or "").split(",") if x.strip()]
+            parent = (r.get("in_response_to_tweet_id") or "").strip()
+            if parent:
+                links.append(parent)
+            if tid not in tweet_brand:
+                for link in links:
+                    if link in tweet_brand:
+                        tweet_brand[tid] = tweet_brand[link]
+                        changed = True
+                        break
+        if not changed:
+            break
+
+    def rows() -> Iterator[ParsedRow]:
+        for n, r in all_rows:
+            loc = f"{path.name}:{n}"
+            raw = json.dumps(r, ensure_ascii=False)[:20000]
+            try:
+                if None in r:
+                    raise ValueError("too many fields in row")
+                tid = (r.get("tweet_id") or "").strip()
+                if not tid:
+                    raise ValueError("missing tweet_id")
+                author = (r.get("author_id") or "").strip()
+                if not author:
+                    raise ValueError("missing author_id")
+                inbound_raw = str(r.get("inbound", "")).strip().lower()
+                if inbound_raw not in {"true", "false"}:
+                    raise ValueError(f"inbound must be True or False, got {inbound_raw[:20]!r}")
+                body, cut = clean_text(r.get("text") or "", html_escaped=True)
+                if not body:
+                    raise ValueError("empty text")
+                inbound = inbound_raw == "true"
+                brand_account = brand or tweet_brand.get(tid, "")
+                if not brand_account and inbound:
+                    for handle in re.findall(r"@(\w+)", body):
+                        if handle.lower() in lower_accounts:
+                            brand_account = lower_accounts[handle.lower()]
+                            break
+                if not brand_account:
+                    raise ValueError("cannot tell which brand this tweet is for (no reply link, no known @brand)")
+                yield ParsedRow(
+                    loc,
+                    InboundEvent(
+                        network="x",
+                        external_id=tid,
+                        text=body,
+                        created_at=parse_time(r.get("created_at")),
+                        author_id=author,
+                        author_handle=author,
+                        brand_slug=slugify(brand_account),
+                        direction="in" if inbound else "out",
+                        in_reply_to=(r.get("in_response_to_tweet_id") or "").strip(),
+                        extra={"truncated": True, "brand_account": brand_account}
+                        if cut
+                        else {"brand_account": brand_account},
+                    ),
+                    raw=raw,
+                )
+            except ValueError as exc:
+                yield ParsedRow(loc, error=str(exc), raw=raw)
+
+    return stats, rows()
+
+
+JSONL_FIELDS = {
+    "id",
+    "text",
+    "created_at",
+    "brand",
+    "author_id",
+    "author_name",
+    "author_handle",
+    "followers",
+    "network",
+    "direction",
+    "in_reply_to",
+    "url",
+    "lang",
+    "retweets",
+    "retweet_count",
+    "likes",
+    "location",
+    "sentiment",
+}
+
+
+def parse_jsonl(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[ParsedRow]]:
+    text = read_text(path)
+    unknown: set[str] = set()
+    stats = ParseStats(unknown_columns=[], total_bytes=len(text))
+
+    def rows() -> Iterator[ParsedRow]:
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            loc = f"{path.name}:{n}"
+            try:
+                obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise ValueError("line is not a JSON object")
+                ext = str(obj.get("id") or "").strip()
+                if not ext:
+                    raise ValueError("missing id")
+                body, cut = clean_text(str(obj.get("text") or ""))
+                if not body:
+                    raise ValueError("empty text")
+                brand_name = brand or str(obj.get("brand") or "").strip()
+                if not brand_name:
+                    raise ValueError("missing brand (give --brand or a brand field)")
+                author = str(obj.get("author_id") or obj.get("author_handle") or "").strip()
+                if not author:
+                    raise ValueError("missing author_id")
+                direction = str(obj.get("direction") or "in")
+                if direction not in {"in", "out"}:
+                    raise ValueError("direction must be 'in' or 'out'")
+                extra_keys = set(obj) - JSONL_FIELDS
+                unknown.update(extra_keys)
+                stats.unknown_columns = sorted(unknown)
+                yield ParsedRow(
+                    loc,
+                    InboundEvent(
+                        network=str(obj.get("network") or "x")[:20],
+                        external_id=ext[:200],
+                        text=body,
+                        created_at=parse_time(obj.get("created_at")),
+                        author_id=author[:200],
+                        author_name=str(obj.get("author_name") or "")[:200],
+                        author_handle=str(obj.get("author_handle") or author)[:200],
+                        author_followers=_int(obj.get("followers")),
+                        author_location=str(obj.get("location") or "")[:200],
+                        brand_slug=slugify(brand_name),
+                        direction=direction,
+                        in_reply_to=str(obj.get("in_reply_to") or "")[:200],
+                        url=str(obj.get("url") or "")[:500],
+                        lang=str(obj.get("lang") or "")[:10],
+                        retweets=_int(obj.get("retweets", obj.get("retweet_count"))),
+                        likes=_int(obj.get("likes")),
+                        extra={k: obj[k] for k in sorted(extra_keys)[:20]} | ({"truncated": True} if cut else {}),
+                    ),
+                    raw=line[:20000],
+                )
+            except (ValueError, TypeError) as exc:
+                yield ParsedRow(loc, error=str(exc), raw=line[:20000])
+
+    return stats, rows()
+
+
+PARSERS = {"airline": parse_airline, "twcs": parse_twcs, "jsonl": parse_jsonl}

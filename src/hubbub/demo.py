@@ -1,0 +1,183 @@
+"""`hubbub demo`: an agency with six airline brands, real tweets, replayed as a live stream.
+
+History (the first ~85% of the tweets) is imported at once with its timestamps shifted
+so it ends now; the rest arrives live, `speed` times faster than it happened, through
+the same pipeline and task engine as any webhook would use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from hubbub.connectors.csv_import import parse_airline
+from hubbub.connectors.events import InboundEvent
+from hubbub.inbox.models import CannedResponse
+from hubbub.ingest.importing import ensure_brands, run_import
+from hubbub.ingest.models import QuarantinedEvent
+from hubbub.ingest.services import accept, enqueue_processing, process_batch
+from hubbub.tenancy.models import Brand, Membership, Organization, Role, Team
+
+log = logging.getLogger("hubbub.demo")
+DATA = Path(__file__).resolve().parent / "demo_data"
+AIRLINE_FILE = DATA / "airline_tweets.csv.gz"
+TWCS_FILE = DATA / "twcs_first5000.csv.gz"
+HISTORY_SHARE = 0.85
+DEMO_USERS = [
+    ("admin", Role.ADMIN),
+    ("supervisor", Role.SUPERVISOR),
+    ("agent", Role.AGENT),
+    ("analyst", Role.ANALYST),
+]
+
+
+@dataclass
+class DemoSetup:
+    organization: Organization
+    password: str
+    live_events: list[InboundEvent]
+
+
+def demo_password() -> str:
+    """One password for the demo users, kept in the data dir so every run prints the same."""
+    env = os.environ.get("HUBBUB_DEMO_PASSWORD")
+    if env:
+        return env
+    path = Path(settings.DATA_DIR) / "demo_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(9))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def seed_organization(password: str) -> Organization:
+    org, _ = Organization.objects.get_or_create(
+        slug="skyline-agency", defaults={"name": "Skyline Agency (airline clients)", "is_agency": True}
+    )
+    User = get_user_model()
+    for username, role in DEMO_USERS:
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"email": f"{username}@hubbub.local", "first_name": username.title()}
+        )
+        if created or not user.check_password(password):
+            user.set_password(password)
+        user.is_staff = role == Role.ADMIN
+        user.is_superuser = role == Role.ADMIN
+        user.save()
+        Membership.objects.get_or_create(user=user, organization=org, defaults={"role": role})
+    care, _ = Team.objects.get_or_create(organization=org, name="Care", defaults={"timezone": "America/Chicago"})
+    Team.objects.get_or_create(organization=org, name="Baggage", defaults={"timezone": "America/Chicago"})
+    care.members.add(*User.objects.filter(username__in=["agent", "supervisor"]))
+    CannedResponse.objects.get_or_create(
+        organization=org,
+        title="Sorry + DM",
+        defaults={
+            "body": "Hi {first_name}, we're sorry about this. Please DM us your confirmation number "
+            "and we'll look into it right away. ^{agent_name}"
+        },
+    )
+    CannedResponse.objects.get_or_create(
+        organization=org,
+        title="Thanks!",
+        defaults={"body": "Thanks so much, {first_name}! We'll pass this on to the team. ^{agent_name}"},
+    )
+    return org
+
+
+def seed_twcs_organization() -> Organization:
+    """A second, sealed organisation with the TWCS sample (real brand replies and response times)."""
+    org, _ = Organization.objects.get_or_create(
+        slug="twcs-sample", defaults={"name": "Customer Support on Twitter (sample)"}
+    )
+    User = get_user_model()
+    admin = User.objects.get(username="admin")
+    Membership.objects.get_or_create(user=admin, organization=org, defaults={"role": Role.ADMIN})
+    return org
+
+
+def prepare(now: datetime | None = None, live: bool = True) -> DemoSetup:
+    """Seed users and brands; import history (shifted to end now); return the live remainder."""
+    now = now or timezone.now()
+    password = demo_password()
+    with transaction.atomic():
+        org = seed_organization(password)
+    _stats, rows = parse_airline(AIRLINE_FILE)
+    events: list[InboundEvent] = []
+    for row in rows:
+        if row.event is not None:
+            events.append(row.event)
+        else:
+            QuarantinedEvent.objects.get_or_create(
+                organization=org, source="demo", location=row.location, defaults={"reason": row.error, "raw": row.raw}
+            )
+    events.sort(key=lambda e: e.created_at)
+    if not events:
+        return DemoSetup(org, password, [])
+    cut_index = int(len(events) * HISTORY_SHARE) if live else len(events)
+    cutoff = events[cut_index - 1].created_at
+    shift = now - cutoff
+    for ev in events:
+        ev.created_at = ev.created_at + shift
+    history, remainder = events[:cut_index], events[cut_index:]
+    from hubbub.ingest.importing import _airline_name
+
+    with transaction.atomic():
+        ensure_brands(org.pk, history, {ev.brand_slug: _airline_name(ev) for ev in history})
+    for i in range(0, len(history), 2000):
+        result = accept(org.pk, history[i : i + 2000], "demo")
+        for j in range(0, len(result.raw_ids), 500):
+            process_batch(result.raw_ids[j : j + 500])
+    twcs_org = seed_twcs_organization()
+    run_import(twcs_org.pk, "twcs", TWCS_FILE)
+    return DemoSetup(org, password, remainder)
+
+
+def replay(org_id: int, events: list[InboundEvent], speed: float, stop: threading.Event) -> int:
+    """Feed events in their original rhythm, `speed` times faster; arrival time becomes created_at."""
+    if not events:
+        return 0
+    start_wall = time.monotonic()
+    origin = events[0].created_at
+    sent = 0
+    pending: list[InboundEvent] = []
+    for ev in events:
+        due = (ev.created_at - origin).total_seconds() / max(speed, 0.001)
+        wait = due - (time.monotonic() - start_wall)
+        if wait > 0 and pending:
+            sent += _push(org_id, pending)
+            pending = []
+        if wait > 0 and stop.wait(min(wait, 3600)):
+            break
+        ev.created_at = timezone.now()
+        pending.append(ev)
+        if len(pending) >= 200:
+            sent += _push(org_id, pending)
+            pending = []
+    if pending and not stop.is_set():
+        sent += _push(org_id, pending)
+    return sent
+
+
+def _push(org_id: int, events: list[InboundEvent]) -> int:
+    result = accept(org_id, events, "demo:live")
+    enqueue_processing(result.raw_ids)
+    return result.accepted
+
+
+def brand_count(org: Organization) -> int:
+    return Brand.objects.filter(organization=org).count()
+
+
+def elapsed_since(start: float) -> timedelta:
+    return timedelta(seconds=time.monotonic() - start)

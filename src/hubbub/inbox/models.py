@@ -1,0 +1,182 @@
+"""Conversations, their messages, replies, notes and tags: what agents work on."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Status(models.TextChoices):
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Priority(models.IntegerChoices):
+    LOW = 0, "Low"
+    NORMAL = 1, "Normal"
+    HIGH = 2, "High"
+    URGENT = 3, "Urgent"
+
+
+class Tag(models.Model):
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        unique_together = [("organization", "name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Conversation(models.Model):
+    """A customer's mentions of one brand, threaded, plus the brand's replies."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE)
+    network = models.CharField(max_length=20)
+    author = models.ForeignKey("crm.SocialProfile", on_delete=models.PROTECT, related_name="conversations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+    )
+    team = models.ForeignKey("tenancy.Team", null=True, blank=True, on_delete=models.SET_NULL)
+    tags = models.ManyToManyField(Tag, blank=True)
+    preview = models.CharField(max_length=280, blank=True)
+    search_text = models.TextField(blank=True, help_text="Lower-cased author and recent text, for inbox search")
+    sentiment = models.CharField(max_length=10, blank=True)
+    sentiment_score = models.FloatField(default=0)
+    intent = models.CharField(max_length=20, blank=True)
+    topic = models.CharField(max_length=60, blank=True)
+    urgency = models.SmallIntegerField(default=0)
+    message_count = models.PositiveIntegerField(default=0)
+    first_message_at = models.DateTimeField()
+    last_message_at = models.DateTimeField()
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    routing_log = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "-last_message_at", "-id"], name="conv_org_recent"),
+            models.Index(fields=["organization", "brand", "-last_message_at"], name="conv_brand_recent"),
+            models.Index(fields=["organization", "status", "-last_message_at"], name="conv_status_recent"),
+            models.Index(fields=["organization", "-urgency", "-last_message_at"], name="conv_org_urgent"),
+            models.Index(fields=["organization", "assignee", "-last_message_at"], name="conv_assignee_recent"),
+            models.Index(fields=["organization", "sla_due_at"], name="conv_org_sla"),
+            models.Index(fields=["brand", "author", "status"], name="conv_thread_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.brand} · {self.author}"
+
+
+class Direction(models.TextChoices):
+    IN = "in", "Inbound"
+    OUT = "out", "Outbound"
+
+
+class Message(models.Model):
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    network = models.CharField(max_length=20)
+    external_id = models.CharField(max_length=200)
+    direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.IN)
+    author = models.ForeignKey("crm.SocialProfile", null=True, on_delete=models.SET_NULL)
+    text = models.TextField()
+    created_at = models.DateTimeField()
+    in_reply_to = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    lang = models.CharField(max_length=10, blank=True)
+    retweets = models.PositiveIntegerField(default=0)
+    likes = models.PositiveIntegerField(default=0)
+    sentiment = models.CharField(max_length=10, blank=True)
+    sentiment_score = models.FloatField(default=0)
+    intent = models.CharField(max_length=20, blank=True)
+    topic = models.CharField(max_length=60, blank=True)
+    journey_stage = models.CharField(max_length=20, blank=True)
+    urgency = models.SmallIntegerField(default=0)
+    analysis = models.JSONField(default=dict, blank=True)
+    model_version = models.CharField(max_length=60, blank=True)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        unique_together = [("organization", "network", "external_id")]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="msg_thread"),
+            models.Index(fields=["organization", "brand", "created_at"], name="msg_brand_time"),
+        ]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.external_id}: {self.text[:40]}"
+
+
+class Reply(models.Model):
+    """A brand's answer in the making: draft → (approval) → sending → sent, exactly once."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING_APPROVAL = "pending_approval", "Needs approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+
+class Note(models.Model):
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+
+class CannedResponse(models.Model):
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    brand = models.ForeignKey("tenancy.Brand", null=True, blank=True, on_delete=models.CASCADE)
+    title = models.CharField(max_length=120)
+    body = models.TextField(help_text="Variables: {first_name}, {agent_name}, {case_number}, {brand}")
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title

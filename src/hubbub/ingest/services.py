@@ -1,0 +1,269 @@
+"""The main road: accept raw events durably, then process them in batches.
+
+    accept()          commit raw events (idempotent on network + external id)
+    process_batch()   analyse → resolve authors → thread → route → store → roll up → publish
+
+Every source (demo replay, CLI importers, webhooks, API) goes through here, and
+every step works on whole batches so a batch of 500 costs a handful of queries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hubbub import live
+from hubbub.analysis.services import analyze_batch
+from hubbub.analysis.types import Analysis, AnalysisContext
+from hubbub.connectors.events import InboundEvent
+from hubbub.crm.services import resolve_authors
+from hubbub.inbox.services import thread_events
+from hubbub.ingest.models import QuarantinedEvent, RawEvent
+from hubbub.tenancy.models import Brand
+
+log = logging.getLogger("hubbub.ingest")
+
+
+@dataclass
+class AcceptResult:
+    accepted: int = 0
+    duplicates: int = 0
+    raw_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class BatchResult:
+    processed: int = 0
+    quarantined: int = 0
+    conversations_created: int = 0
+    messages_stored: int = 0
+    conversation_ids: list[int] = field(default_factory=list)
+
+
+def quarantine(organization_id: int, source: str, reason: str, raw: str = "", location: str = "") -> None:
+    """Keep what we could not accept, with why; visible in Settings → Quarantine."""
+    QuarantinedEvent.objects.create(
+        organization_id=organization_id, source=source, location=location[:200], reason=reason[:500], raw=raw[:20000]
+    )
+    log.warning("quarantined %s %s: %s", source, location, reason)
+
+
+def accept(organization_id: int, events: Sequence[InboundEvent], source: str) -> AcceptResult:
+    """Commit raw events; duplicates of stored ones (or within the batch) are counted, not added.
+
+    Returns only after the commit, so a webhook may answer 2xx once this returns.
+    """
+    result = AcceptResult()
+    seen: set[tuple[str, str]] = set()
+    unique: list[InboundEvent] = []
+    for ev in events:
+        key = (ev.network, ev.external_id)
+        if key in seen:
+            result.duplicates += 1
+            continue
+        seen.add(key)
+        unique.append(ev)
+    if not unique:
+        return result
+    existing: set[tuple[str, str]] = set()
+    by_network: dict[str, list[str]] = defaultdict(list)
+    for ev in unique:
+        by_network[ev.network].append(ev.external_id)
+    for network, ids in by_network.items():
+        for chunk in _chunks(ids, 900):
+            existing.update(
+                (network, x)
+                for x in RawEvent.objects.filter(
+                    organization_id=organization_id, network=network, external_id__in=chunk
+                ).values_list("external_id", flat=True)
+            )
+    rows = [
+        RawEvent(
+            organization_id=organization_id,
+            network=ev.network,
+            external_id=ev.external_id,
+            source=source,
+            payload=ev.to_payload(),
+        )
+        for ev in unique
+        if (ev.network, ev.external_id) not in existing
+    ]
+    result.duplicates += len(unique) - len(rows)
+    if rows:
+        try:
+            with transaction.atomic():
+                created = RawEvent.objects.bulk_create(rows, batch_size=500)
+            result.raw_ids = [r.pk for r in created if r.pk is not None]
+        except IntegrityError:
+            # A concurrent writer stored some of them first: fall back to row by row.
+            for row in rows:
+                try:
+                    with transaction.atomic():
+                        row.save()
+                    result.raw_ids.append(row.pk)
+                except IntegrityError:
+                    result.duplicates += 1
+    result.accepted = len(result.raw_ids)
+    return result
+
+
+def enqueue_processing(raw_ids: Sequence[int]) -> None:
+    """Hand accepted events to the task engine in batches."""
+    from hubbub.ingest.tasks import process_batch_task
+
+    size = settings.INGEST_BATCH_SIZE
+    for chunk in _chunks(list(raw_ids), size):
+        process_batch_task(chunk)
+
+
+def process_pending(
+    organization_id: int | None = None, limit: int | None = None, older_than: datetime | None = None
+) -> BatchResult:
+    """Process every pending raw event now, in batches (CLI imports, tests, recovery)."""
+    total = BatchResult()
+    qs = RawEvent.objects.filter(state=RawEvent.State.PENDING)
+    if older_than is not None:
+        qs = qs.filter(received_at__lt=older_than)
+    if organization_id is not None:
+        qs = qs.filter(organization_id=organization_id)
+    last_id = 0
+    while True:
+        ids = list(qs.filter(id__gt=last_id).order_by("id").values_list("id", flat=True)[: settings.INGEST_BATCH_SIZE])
+        if not ids:
+            break
+        last_id = ids[-1]
+        r = process_batch(ids)
+        total.processed += r.processed
+        total.quarantined += r.quarantined
+        total.conversations_created += r.conversations_created
+        if limit is not None and total.processed >= limit:
+            break
+    return total
+
+
+def process_batch(raw_ids: Sequence[int]) -> BatchResult:
+    """Run one batch down the main road inside one transaction; idempotent on retry.
+
+    Rows are locked (PostgreSQL: SKIP LOCKED) so two workers never process the same
+    event; SQLite serialises writers anyway.
+    """
+    result = BatchResult()
+    published: list[tuple[int, int]] = []
+    with transaction.atomic():
+        raws = list(
+            RawEvent.objects.select_for_update(skip_locked=True)
+            .filter(id__in=list(raw_ids), state=RawEvent.State.PENDING)
+            .only("id", "organization_id", "payload", "source", "network", "external_id")
+        )
+        by_org: dict[int, list[RawEvent]] = defaultdict(list)
+        for raw in raws:
+            by_org[raw.organization_id].append(raw)
+        for org_id, org_raws in by_org.items():
+            r = _process_org_batch(org_id, org_raws)
+            result.processed += r.processed
+            result.quarantined += r.quarantined
+            result.conversations_created += r.conversations_created
+            result.messages_stored += r.messages_stored
+            result.conversation_ids.extend(r.conversation_ids)
+            if r.messages_stored:
+                published.append((org_id, r.messages_stored))
+    for org_id, count in published:
+        live.publish("messages", org_id, count=count)
+    return result
+
+
+def _process_org_batch(org_id: int, raws: list[RawEvent]) -> BatchResult:
+    result = BatchResult()
+    brands = {b.slug: b for b in Brand.objects.filter(organization_id=org_id)}
+    good: list[tuple[RawEvent, InboundEvent, Brand]] = []
+    bad: list[tuple[RawEvent, str]] = []
+    for raw in raws:
+        try:
+            ev = InboundEvent.from_payload(raw.payload)
+        except (TypeError, ValueError, KeyError) as exc:
+            bad.append((raw, f"malformed payload: {exc}"))
+            continue
+        brand = brands.get(ev.brand_slug)
+        if brand is None:
+            bad.append((raw, f"unknown brand {ev.brand_slug!r}"))
+            continue
+        if ev.created_at.tzinfo is None:
+            ev.created_at = ev.created_at.replace(tzinfo=timezone.UTC)
+        good.append((raw, ev, brand))
+    now = timezone.now()
+    if bad:
+        QuarantinedEvent.objects.bulk_create(
+            [
+                QuarantinedEvent(
+                    organization_id=org_id,
+                    source=raw.source,
+                    location=raw.external_id[:200],
+                    reason=reason[:500],
+                    raw=str(raw.payload)[:20000],
+                    raw_event_id=raw.pk,
+                )
+                for raw, reason in bad
+            ]
+        )
+        RawEvent.objects.filter(id__in=[r.pk for r, _ in bad]).update(
+            state=RawEvent.State.QUARANTINED, processed_at=now
+        )
+        result.quarantined = len(bad)
+    if not good:
+        return result
+    good.sort(key=lambda t: (t[1].created_at, t[1].external_id))
+    events = [ev for _, ev, _ in good]
+    analyses = _analyze(events)
+    profiles = resolve_authors(org_id, events)
+    threaded = thread_events(org_id, [(ev, brand) for _, ev, brand in good], analyses, profiles)
+    result.conversations_created = len(threaded.new_conversation_ids)
+    result.messages_stored = threaded.message_count
+    result.conversation_ids = threaded.touched_conversation_ids
+    if threaded.new_conversation_ids:
+        from hubbub.workflow.services import route_new_conversations
+
+        route_new_conversations(org_id, threaded.new_conversation_ids)
+    from hubbub.listening.services import record_mentions
+
+    record_mentions(org_id, [(ev, brand.pk, a) for (_, ev, brand), a in zip(good, analyses, strict=True)])
+    RawEvent.objects.filter(id__in=[r.pk for r, _, _ in good]).update(state=RawEvent.State.PROCESSED, processed_at=now)
+    result.processed = len(good)
+    return result
+
+
+def _analyze(events: list[InboundEvent]) -> list[Analysis | None]:
+    """Analyse customers' messages only; the brand's own replies need no labels."""
+    idx = [i for i, ev in enumerate(events) if ev.direction == "in"]
+    out: list[Analysis | None] = [None] * len(events)
+    if not idx:
+        return out
+    texts = [events[i].text for i in idx]
+    contexts = [
+        AnalysisContext(
+            followers=events[i].author_followers,
+            retweets=events[i].retweets,
+            likes=events[i].likes,
+            brand=events[i].brand_slug,
+            network=events[i].network,
+        )
+        for i in idx
+    ]
+    for i, analysis in zip(idx, analyze_batch(texts, contexts), strict=True):
+        out[i] = analysis
+    return out
+
+
+def _chunks(items: list[str] | list[int], size: int) -> Iterable[list]:  # type: ignore[type-arg]
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value)

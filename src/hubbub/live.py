@@ -1,0 +1,103 @@
+"""Live fan-out of small events (new message, conversation changed) to SSE streams.
+
+Embedded mode publishes in-process (web and worker share one process under
+`hubbub serve`); with `REDIS_URL` set, events go through Redis pub/sub so any
+number of web processes on any machine receive them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from django.conf import settings
+
+log = logging.getLogger("hubbub.live")
+CHANNEL = "hubbub:live"
+
+
+class InProcessBus:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]]]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for loop, queue in subscribers:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+            except RuntimeError:  # loop closed: the client went away
+                self._remove(loop, queue)
+
+    def _remove(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        with self._lock:
+            self._subscribers = [s for s in self._subscribers if s[1] is not queue]
+
+    async def subscribe(self) -> AsyncIterator[dict[str, Any] | None]:
+        """Yield events; yields None every 15 s so callers can send keep-alives."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        with self._lock:
+            self._subscribers.append((loop, queue))
+        try:
+            while True:
+                try:
+                    yield await asyncio.wait_for(queue.get(), timeout=15)
+                except TimeoutError:
+                    yield None
+        finally:
+            self._remove(loop, queue)
+
+
+class RedisBus:
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._url = url
+        self._redis = redis.Redis.from_url(url)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        try:
+            self._redis.publish(CHANNEL, json.dumps(event))
+        except Exception:  # live updates are best effort; the data is already committed
+            log.warning("live publish failed", exc_info=True)
+
+    async def subscribe(self) -> AsyncIterator[dict[str, Any] | None]:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(self._url)
+        pubsub = client.pubsub()
+        await pubsub.subscribe(CHANNEL)
+        loop = asyncio.get_running_loop()
+        try:
+            quiet_since = loop.time()
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=15)
+                if message is not None:
+                    quiet_since = loop.time()
+                    yield json.loads(message["data"])
+                elif loop.time() - quiet_since >= 15:  # a real quiet period, not a subscribe confirmation
+                    quiet_since = loop.time()
+                    yield None
+        finally:
+            await pubsub.unsubscribe(CHANNEL)
+            await client.aclose()
+
+
+_bus: InProcessBus | RedisBus | None = None
+
+
+def get_bus() -> InProcessBus | RedisBus:
+    global _bus
+    if _bus is None:
+        _bus = RedisBus(settings.REDIS_URL) if settings.REDIS_URL else InProcessBus()
+    return _bus
+
+
+def publish(kind: str, organization_id: int, **data: Any) -> None:
+    get_bus().publish({"kind": kind, "organization_id": organization_id, **data})

@@ -1,0 +1,176 @@
+"""Django settings for Hubbub.
+
+Everything that differs between a laptop demo and production comes from the
+environment: `HUBBUB_DATA_DIR` (embedded SQLite, task queue, uploads),
+`DATABASE_URL` (PostgreSQL), `REDIS_URL` (task queue + live fan-out across
+machines), `HUBBUB_SECRET_KEY`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("HUBBUB_DATA_DIR", ".hubbub")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+_secret_file = DATA_DIR / "secret_key"
+
+
+def _load_secret() -> str:
+    """A per-installation secret, created once, so a fresh demo needs no set-up."""
+    env = os.environ.get("HUBBUB_SECRET_KEY")
+    if env:
+        return env
+    if not _secret_file.exists():
+        import secrets
+
+        _secret_file.write_text(secrets.token_urlsafe(50))
+        _secret_file.chmod(0o600)
+    return _secret_file.read_text().strip()
+
+
+SECRET_KEY = _load_secret()
+DEBUG = os.environ.get("HUBBUB_DEBUG", "") == "1"
+ALLOWED_HOSTS = os.environ.get("HUBBUB_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("HUBBUB_CSRF_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000").split(",") if o
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "huey.contrib.djhuey",
+    "hubbub.tenancy",
+    "hubbub.connectors",
+    "hubbub.ingest",
+    "hubbub.analysis",
+    "hubbub.crm",
+    "hubbub.inbox",
+    "hubbub.workflow",
+    "hubbub.listening",
+    "hubbub.insights",
+    "hubbub.api",
+    "hubbub.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "hubbub.tenancy.middleware.TenancyMiddleware",
+]
+
+ROOT_URLCONF = "hubbub.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "hubbub.tenancy.context_processors.tenancy",
+            ]
+        },
+    }
+]
+ASGI_APPLICATION = "hubbub.asgi.application"
+WSGI_APPLICATION = "hubbub.wsgi.application"
+
+_db_url = os.environ.get("DATABASE_URL")
+if _db_url:
+    DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
+    if _db_url.startswith(("postgres", "postgresql")):
+        DATABASES["default"].setdefault("TEST", {"NAME": os.environ.get("HUBBUB_TEST_DB", "test_hubbub")})
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "hubbub.sqlite3"),
+            "OPTIONS": {
+                # WAL lets the web process read while the worker writes; IMMEDIATE avoids
+                # "database is locked" upgrades of read transactions.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = DATA_DIR / "uploads"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free meta tag instead
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": os.environ.get("HUBBUB_QUEUE_NAME", "hubbub"),
+        "url": REDIS_URL,
+        "immediate": False,
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "hubbub",
+        "filename": str(DATA_DIR / "tasks.sqlite3"),
+        "immediate": os.environ.get("HUBBUB_TASKS_IMMEDIATE", "") == "1",
+    }
+
+# Outbound replies go to a local sink unless a channel has live credentials.
+OUTBOUND_SINK_DIR = DATA_DIR / "outbound"
+INGEST_BATCH_SIZE = int(os.environ.get("HUBBUB_INGEST_BATCH", "500"))
+MAX_TEXT_CHARS = 50_000
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "hubbub": {"handlers": ["console"], "level": os.environ.get("HUBBUB_LOG_LEVEL", "INFO")},
+        "huey": {"handlers": ["console"], "level": "WARNING"},
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
+}

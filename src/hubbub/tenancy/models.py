@@ -1,0 +1,91 @@
+"""Who owns what, and who may see it.
+
+An Organization is a sealed tenant (a brand owner or an agency's client); a
+user reaches data only through a Membership, optionally narrowed to some brands.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    SUPERVISOR = "supervisor", "Supervisor"
+    AGENT = "agent", "Agent"
+    ANALYST = "analyst", "Analyst"
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    is_agency = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Brand(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="brands")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField()
+    handles = models.JSONField(default=list, blank=True, help_text="Account handles, e.g. ['united']")
+    keywords = models.JSONField(default=list, blank=True)
+    hashtags = models.JSONField(default=list, blank=True)
+    competitors = models.ManyToManyField("self", blank=True, symmetrical=False)
+
+    class Meta:
+        unique_together = [("organization", "slug")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, default="UTC")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="hubbub_teams")
+
+    class Meta:
+        unique_together = [("organization", "name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.AGENT)
+    brands = models.ManyToManyField(Brand, blank=True, help_text="Empty means every brand of the organisation")
+    is_available = models.BooleanField(default=True)
+
+    class Meta:
+        unique_together = [("user", "organization")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when; written by the same service call that made the change."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    verb = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.verb} {self.target_type}:{self.target_id}"

@@ -1,0 +1,91 @@
+"""The only place that decides who may see what.
+
+Every view, API endpoint and report obtains its querysets through `scoped()` so
+that one organisation can never read or change another's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from hubbub.tenancy.models import Brand, Membership, Organization, Role
+
+M = TypeVar("M", bound=Model)
+
+ROLE_RANK = {Role.ANALYST: 0, Role.AGENT: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The organisation a user works in and the brands they may see."""
+
+    membership: Membership
+    brand_ids: frozenset[int]
+
+    @property
+    def organization(self) -> Organization:
+        return self.membership.organization
+
+    @property
+    def organization_id(self) -> int:
+        return self.membership.organization_id
+
+    @property
+    def role(self) -> str:
+        return self.membership.role
+
+    @property
+    def user(self) -> AbstractBaseUser:
+        return self.membership.user
+
+    def can(self, minimum_role: str) -> bool:
+        """Roles are ordered analyst < agent < supervisor < admin for actions."""
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum_role)]
+
+    def brands(self) -> QuerySet[Brand]:
+        return Brand.objects.filter(id__in=self.brand_ids).order_by("name")
+
+
+class PermissionDenied(Exception):
+    """Raised by services when the acting user lacks the role for an action."""
+
+
+def scope_for(user: AbstractBaseUser | AnonymousUser, organization_id: int | None = None) -> Scope | None:
+    """The user's scope in the given (or first) organisation, or None if none."""
+    if not user.is_authenticated:
+        return None
+    memberships = Membership.objects.select_related("organization", "user").filter(user=user)
+    if organization_id is not None:
+        memberships = memberships.filter(organization_id=organization_id)
+    membership = memberships.order_by("organization_id").first()
+    if membership is None:
+        return None
+    chosen = set(membership.brands.values_list("id", flat=True))
+    all_ids = set(Brand.objects.filter(organization_id=membership.organization_id).values_list("id", flat=True))
+    return Scope(membership=membership, brand_ids=frozenset(chosen & all_ids if chosen else all_ids))
+
+
+def scoped(queryset: QuerySet[M], scope: Scope, brand_field: str | None = "brand_id") -> QuerySet[M]:
+    """Limit any tenant-owned queryset to the scope's organisation (and brands)."""
+    qs = queryset.filter(organization_id=scope.organization_id)
+    if brand_field:
+        qs = qs.filter(**{f"{brand_field}__in": scope.brand_ids})
+    return qs
+
+
+def get_scoped_or_404(queryset: QuerySet[M], scope: Scope, brand_field: str | None = "brand_id", **lookup: object) -> M:
+    """404, never 403, for rows outside the scope: their existence is not revealed."""
+    try:
+        return scoped(queryset, scope, brand_field).get(**lookup)
+    except queryset.model.DoesNotExist as exc:
+        raise Http404("Not found") from exc
+
+
+def require_role(scope: Scope, minimum_role: str) -> None:
+    if not scope.can(minimum_role):
+        raise PermissionDenied(f"This action needs the {minimum_role} role or higher.")

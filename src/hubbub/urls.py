@@ -1,0 +1,16 @@
+"""URL map: the web UI, the REST API under /api/, the Django admin under /admin/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from hubbub.api.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("", include("hubbub.web.urls")),
+]
+
+handler404 = "hubbub.web.views.errors.not_found"
+handler500 = "hubbub.web.views.errors.server_error"
+handler403 = "hubbub.web.views.errors.forbidden"

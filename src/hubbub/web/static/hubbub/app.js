@@ -1,0 +1,101 @@
+// Hubbub inbox: keyboard shortcuts, live updates over SSE, reply length counter, canned responses.
+(function () {
+  "use strict";
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  function rows() { return $$(".conv-row"); }
+  function selectedIndex() { return rows().findIndex((r) => r.classList.contains("selected")); }
+  function select(i, open) {
+    const list = rows();
+    if (!list.length) return;
+    i = Math.max(0, Math.min(list.length - 1, i));
+    list.forEach((r) => r.classList.remove("selected"));
+    list[i].classList.add("selected");
+    list[i].scrollIntoView({ block: "nearest" });
+    if (open) { const a = $("a", list[i]); if (a) a.click(); }
+  }
+  function typing(e) {
+    const t = e.target;
+    return t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+  }
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && e.target.id === "reply-text") {
+      e.preventDefault(); e.target.form.requestSubmit(); return;
+    }
+    if (e.key === "Escape" && typing(e)) { e.target.blur(); return; }
+    if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "j") { select(selectedIndex() + 1, true); e.preventDefault(); }
+    else if (e.key === "k") { select(selectedIndex() - 1, true); e.preventDefault(); }
+    else if (e.key === "Enter") { select(Math.max(0, selectedIndex()), true); }
+    else if (e.key === "r") { const t = $("#reply-text"); if (t) { t.focus(); e.preventDefault(); } }
+    else if (e.key === "e") { const f = $("#resolve-form"); if (f) f.requestSubmit(); }
+    else if (e.key === "a") { const b = $("#assign-me"); if (b) b.click(); }
+    else if (e.key === "/") { const s = $("#search"); if (s) { s.focus(); e.preventDefault(); } }
+  });
+
+  function counter() {
+    const t = $("#reply-text"), c = $("#reply-counter");
+    if (!t || !c || !t.dataset.limit) return;
+    const n = [...t.value].length, lim = +t.dataset.limit;
+    c.textContent = n + " / " + lim;
+    c.classList.toggle("over", n > lim);
+  }
+  document.addEventListener("input", (e) => { if (e.target.id === "reply-text") counter(); });
+  document.addEventListener("change", (e) => {
+    if (e.target.id === "canned" && e.target.value) {
+      const t = $("#reply-text");
+      const author = ($(".thread-head h2") || {}).textContent || "";
+      const first = (author.match(/@(\w+)/) || [, "there"])[1];
+      t.value = e.target.value.replace(/\{first_name\}/g, first).replace(/\{agent_name\}/g, ($(".who") || {}).textContent.split(" ")[0] || "")
+        .replace(/\{brand\}/g, "").replace(/\{case_number\}/g, ($("#thread") || {dataset: {}}).dataset.conversation || "");
+      e.target.value = ""; counter(); t.focus();
+    }
+  });
+
+  function markSla() {
+    const now = Date.now();
+    $$(".sla[data-due]").forEach((el) => {
+      const due = Date.parse(el.dataset.due), mins = Math.round((due - now) / 60000);
+      el.classList.toggle("breached", mins < 0);
+      const span = (m) => m >= 2880 ? Math.round(m / 1440) + "d" : m >= 120 ? Math.round(m / 60) + "h" : m + "m";
+      el.textContent = mins < 0 ? "SLA breached " + span(-mins) + " ago" : "SLA in " + span(mins);
+    });
+  }
+  setInterval(markSla, 30000);
+  document.addEventListener("htmx:afterSwap", () => { markSla(); counter(); });
+  document.addEventListener("DOMContentLoaded", markSla);
+
+  function refreshList() {
+    const list = $("#conversation-list");
+    if (!list || !window.htmx) return;
+    const url = window.location.pathname === "/" ? "/" + window.location.search : "/" + window.location.search;
+    window.htmx.ajax("GET", url, { target: "#conversation-list", swap: "innerHTML" });
+  }
+  function startLive() {
+    const url = document.body.dataset.live;
+    if (!url || !window.EventSource) return;
+    const dot = $("#live-status");
+    const es = new EventSource(url);
+    es.onopen = () => dot && dot.classList.add("on");
+    es.onerror = () => dot && dot.classList.remove("on");
+    let pending = null;
+    es.addEventListener("messages", () => {
+      const firstPage = !new URLSearchParams(window.location.search).get("cursor");
+      if (firstPage && (window.scrollY < 50)) {
+        clearTimeout(pending); pending = setTimeout(refreshList, 400);
+      } else { const b = $("#new-banner"); if (b) b.hidden = false; }
+    });
+    es.addEventListener("conversation", (ev) => {
+      const data = JSON.parse(ev.data), open = $("#thread");
+      if (open && String(data.conversation_id) === open.dataset.conversation && !$("#reply-text:focus")) {
+        window.htmx.ajax("GET", "/c/" + data.conversation_id + "/", { target: "#thread-pane", swap: "innerHTML" });
+      }
+      clearTimeout(pending); pending = setTimeout(refreshList, 400);
+    });
+  }
+  document.addEventListener("click", (e) => {
+    if (e.target.id === "show-new") { $("#new-banner").hidden = true; refreshList(); }
+  });
+  document.addEventListener("DOMContentLoaded", startLive);
+})();

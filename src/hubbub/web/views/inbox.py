@@ -1,0 +1,163 @@
+"""The three-pane inbox: list, thread + composer, customer panel.
+
+Server-rendered first (works without JavaScript); htmx swaps panes; SSE keeps them live.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from hubbub.connectors.models import MAX_REPLY_CHARS
+from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.inbox import services
+from hubbub.inbox.models import CannedResponse, Conversation, Direction, Status
+from hubbub.inbox.queries import InboxFilters, filter_conversations, page
+from hubbub.tenancy.models import Membership, Team
+from hubbub.tenancy.scoping import Scope, get_scoped_or_404
+from hubbub.web.views.common import scoped_view
+
+PAGE_SIZE = 50
+
+
+def _filters(request: HttpRequest) -> InboxFilters:
+    params = request.GET.copy()
+    if "brand" not in params and request.session.get("brand_id"):
+        params["brand"] = str(request.session["brand_id"])
+    return InboxFilters.from_params(params)
+
+
+def _list_context(request: HttpRequest, scope: Scope) -> dict[str, object]:
+    f = _filters(request)
+    rows, nxt = page(filter_conversations(scope, f), f.sort, request.GET.get("cursor"), PAGE_SIZE)
+    keep = {k: v for k, v in request.GET.items() if k not in ("cursor", "c") and v}
+    return {
+        "filters": f,
+        "conversations": rows,
+        "next_url": f"?{urlencode({**keep, 'cursor': nxt})}" if nxt else None,
+        "query_string": urlencode(keep),
+        "teams": Team.objects.filter(organization_id=scope.organization_id),
+        "is_first_page": not request.GET.get("cursor"),
+    }
+
+
+def _thread_context(scope: Scope, conv: Conversation) -> dict[str, object]:
+    User = get_user_model()
+    member_ids = Membership.objects.filter(organization_id=scope.organization_id).values_list("user_id", flat=True)
+    author = conv.author
+    past = (
+        Conversation.objects.filter(organization_id=scope.organization_id, author=author, brand_id__in=scope.brand_ids)
+        .exclude(pk=conv.pk)
+        .select_related("brand")
+        .order_by("-last_message_at")[:10]
+    )
+    return {
+        "conv": conv,
+        "thread": list(conv.messages.select_related("author", "sent_by").order_by("created_at", "id")),
+        "replies": list(conv.replies.exclude(state__in=["sent"]).select_related("author")),
+        "notes": list(conv.notes.select_related("author")),
+        "tags": [t.name for t in conv.tags.all()],
+        "members": User.objects.filter(id__in=member_ids).order_by("username"),
+        "teams": Team.objects.filter(organization_id=scope.organization_id),
+        "canned": CannedResponse.objects.filter(organization_id=scope.organization_id),
+        "limit": MAX_REPLY_CHARS.get(conv.network),  # type: ignore[call-overload]
+        "statuses": Status.choices,
+        "author": author,
+        "customer": author.customer,
+        "past_conversations": past,
+        "Direction": Direction,
+    }
+
+
+@scoped_view
+def inbox(request: HttpRequest, scope: Scope) -> HttpResponse:
+    ctx = _list_context(request, scope)
+    if request.htmx and request.htmx.target == "conversation-list":  # type: ignore[attr-defined]
+        return render(request, "web/_list.html", ctx)
+    return render(request, "web/inbox.html", ctx)
+
+
+def _load(scope: Scope, conversation_id: int) -> Conversation:
+    return get_scoped_or_404(
+        Conversation.objects.select_related("brand", "author", "author__customer", "assignee", "team"),
+        scope,
+        id=conversation_id,
+    )
+
+
+@scoped_view
+def conversation(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+    conv = _load(scope, conversation_id)
+    ctx = _thread_context(scope, conv)
+    if request.htmx and request.htmx.target == "thread-pane":  # type: ignore[attr-defined]
+        return render(request, "web/_thread.html", ctx)
+    return render(request, "web/inbox.html", {**_list_context(request, scope), **ctx})
+
+
+def _after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        conv = _load(scope, conversation_id)
+        response = render(request, "web/_thread.html", _thread_context(scope, conv))
+        response["HX-Trigger"] = "conversation-changed"
+        return response
+    return redirect("conversation", conversation_id=conversation_id)
+
+
+@require_POST
+@scoped_view
+def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+    conv = _load(scope, conversation_id)
+    try:
+        r = services.create_reply(scope, conv, request.POST.get("text", ""))
+        messages.success(request, "Reply sent." if r.state != r.State.PENDING_APPROVAL else "Reply sent for approval.")
+    except (ValueError, ReplyTooLong) as exc:
+        messages.error(request, str(exc))
+    return _after_action(request, scope, conversation_id)
+
+
+@require_POST
+@scoped_view
+def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+    conv = _load(scope, conversation_id)
+    try:
+        services.change_status(scope, conv, request.POST.get("status", ""))
+        messages.success(request, f"Marked {conv.get_status_display().lower()}.")
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    return _after_action(request, scope, conversation_id)
+
+
+@require_POST
+@scoped_view
+def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+    conv = _load(scope, conversation_id)
+    who = request.POST.get("assignee", "")
+    assignee_id = scope.user.pk if who == "me" else int(who) if who.isdigit() else None
+    team = request.POST.get("team", "")
+    services.assign_conversation(scope, conv, assignee_id, int(team) if team.isdigit() else None)
+    messages.success(request, "Assignment saved.")
+    return _after_action(request, scope, conversation_id)
+
+
+@require_POST
+@scoped_view
+def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+    conv = _load(scope, conversation_id)
+    try:
+        services.add_note(scope, conv, request.POST.get("text", ""))
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    return _after_action(request, scope, conversation_id)
+
+
+@require_POST
+@scoped_view
+def tags(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+    conv = _load(scope, conversation_id)
+    services.set_tags(scope, conv, request.POST.get("tags", "").split(","))
+    return _after_action(request, scope, conversation_id)

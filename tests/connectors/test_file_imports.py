@@ -1,0 +1,119 @@
+"""Importers: real files import cleanly; every kind of bad input is quarantined and counted."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from hubbub.inbox.models import Conversation, Message
+from hubbub.ingest.importing import run_import
+from hubbub.ingest.models import QuarantinedEvent
+from hubbub.tenancy.models import Brand
+from tests.conftest import DATA
+
+pytestmark = pytest.mark.django_db
+
+
+def test_airline_import_creates_brands_and_conversations_and_is_idempotent(acme):
+    org = acme["org"]
+    rows = list(csv.DictReader((DATA / "airline_sample.csv").open(newline="", encoding="utf-8")))
+    summary = run_import(org.pk, "airline", DATA / "airline_sample.csv")
+    assert summary.read == len(rows)
+    assert summary.imported == len(rows) and summary.rejected == 0
+    assert Brand.objects.filter(organization=org, slug="virgin-america").exists()
+    stored = Message.objects.count()
+    assert stored == len(rows)
+    again = run_import(org.pk, "airline", DATA / "airline_sample.csv")
+    assert again.imported == 0 and again.duplicates == len(rows)
+    assert Message.objects.count() == stored
+
+
+def test_twcs_import_threads_brand_replies_as_outbound(acme):
+    org = acme["org"]
+    summary = run_import(org.pk, "twcs", DATA / "twcs_sample.csv")
+    assert summary.imported > 350
+    out = Message.objects.filter(direction="out")
+    assert out.exists()
+    # tweet 1 (sprintcare) answers tweet 3 from customer 115712: same conversation
+    reply = Message.objects.get(external_id="1")
+    assert reply.direction == "out"
+    assert reply.conversation.author.handle == "115712"
+    assert reply.conversation.first_response_at is not None
+    assert Brand.objects.filter(organization=org, slug="sprintcare").exists()
+
+
+def _write(tmp_path: Path, name: str, content: bytes) -> Path:
+    p = tmp_path / name
+    p.write_bytes(content)
+    return p
+
+
+def test_jsonl_bad_input_is_quarantined_with_reasons(acme, tmp_path):
+    org = acme["org"]
+    huge = "x" * 60_000
+    lines = [
+        json.dumps(
+            {
+                "id": "1",
+                "text": "<script>alert(1)</script> hi",
+                "created_at": "2026-11-01T10:00:00Z",
+                "brand": "Acme Air",
+                "author_id": "u1",
+                "mood": "unknown field",
+            }
+        ),
+        "{not json",
+        json.dumps(
+            {"id": "2", "text": "", "created_at": "2026-11-01T10:00:00Z", "brand": "Acme Air", "author_id": "u2"}
+        ),
+        json.dumps({"id": "3", "text": huge, "created_at": 1762000000, "brand": "Acme Air", "author_id": "u3"}),
+        json.dumps(
+            {"id": "1", "text": "dup", "created_at": "2026-11-01T10:00:00Z", "brand": "Acme Air", "author_id": "u1"}
+        ),
+        json.dumps({"id": "4", "text": "no time", "brand": "Acme Air", "author_id": "u4"}),
+        json.dumps(
+            {"id": "5", "text": "bad time", "created_at": "yesterday-ish", "brand": "Acme Air", "author_id": "u5"}
+        ),
+        json.dumps(["not", "an", "object"]),
+        json.dumps(
+            {"id": "6", "text": "older", "created_at": "2026-10-01T10:00:00Z", "brand": "Acme Air", "author_id": "u1"}
+        ),
+    ]
+    path = _write(tmp_path, "m.jsonl", ("\n".join(lines) + "\n").encode() + "caf\xe9".encode("cp1252") + b"\n")
+    summary = run_import(org.pk, "jsonl", path)
+    assert summary.imported == 3
+    assert summary.duplicates == 1
+    assert summary.rejected == 6  # bad json, empty, no time, bad time, not an object, cp1252 line (not json)
+    assert "mood" in summary.unknown_columns
+    reasons = " ".join(QuarantinedEvent.objects.values_list("reason", flat=True))
+    assert "empty text" in reasons and "missing timestamp" in reasons and "unreadable timestamp" in reasons
+    long_msg = Message.objects.get(external_id="3")
+    assert len(long_msg.text) == 50_000
+    conv = Conversation.objects.get(author__handle="u1")
+    assert conv.first_message_at.month == 10  # the older message arrived later but sorts first
+
+
+def test_airline_file_with_wrong_encoding_and_broken_rows(acme, tmp_path):
+    org = acme["org"]
+    header = (DATA / "airline_sample.csv").read_text().splitlines()[0] + ",extra_col"
+    good = (
+        "570306133677760999,negative,1.0,Late Flight,1.0,United,,caf\xe9fan,,0,"
+        '"@united late again, 3 hours",,2015-02-24 11:35:52 -0800,,,x'
+    )
+    broken = "notanid,negative,1.0,,,United,,bob,,0,hi,,2015-02-24 11:35:52 -0800,,,x"
+    empty = "570306133677760998,neutral,1.0,,,United,,bob,,0,,,2015-02-24 11:35:52 -0800,,,x"
+    badtime = "570306133677760997,neutral,1.0,,,United,,bob,,0,hello,,31/02/2015,,,x"
+    path = _write(tmp_path, "a.csv", "\n".join([header, good, broken, empty, badtime]).encode("cp1252"))
+    summary = run_import(org.pk, "airline", path)
+    assert summary.imported == 1 and summary.rejected == 3
+    assert summary.unknown_columns == ["extra_col"]
+    assert Message.objects.get().author.handle == "caféfan"
+
+
+def test_not_an_airline_file_is_a_clear_error(acme, tmp_path):
+    path = _write(tmp_path, "x.csv", b"a,b\n1,2\n")
+    with pytest.raises(ValueError, match="missing column"):
+        run_import(acme["org"].pk, "airline", path)
