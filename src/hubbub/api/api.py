@@ -157,3 +157,20 @@ def patch_conversation(request: HttpRequest, conversation_id: int, body: Convers
 
 
 api.add_router("/v1", v1)
+
+
+def _mount_app_routers() -> None:
+    """Each app may expose `hubbub.<app>.api.router`; it is mounted under /api/v1/."""
+    import importlib
+
+    for app in ("workflow", "crm", "listening", "analysis", "insights"):
+        try:
+            module = importlib.import_module(f"hubbub.{app}.api")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"hubbub.{app}.api":
+                raise
+            continue
+        api.add_router("/v1", module.router)
+
+
+_mount_app_routers()

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from hubbub.web.views import inbox, live, pages
 
@@ -18,4 +18,10 @@ urlpatterns = [
     path("quarantine/", pages.quarantine, name="quarantine"),
     path("reports/", pages.reports, name="reports"),
     path("healthz", pages.healthz, name="healthz"),
+    # Each bounded context owns its pages; these includes mount them.
+    path("", include("hubbub.workflow.urls")),
+    path("", include("hubbub.crm.urls")),
+    path("", include("hubbub.listening.urls")),
+    path("", include("hubbub.analysis.urls")),
+    path("", include("hubbub.insights.urls")),
 ]
