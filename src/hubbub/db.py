@@ -51,13 +51,43 @@ def fast_update(objs: Sequence[Model], fields: Sequence[str]) -> None:
         cursor.executemany(sql, rows)
 
 
-def fast_insert(objs: Sequence[Model]) -> None:
-    """INSERT rows without returning keys (use where ids are not needed right away)."""
+def reserve_ids(model: type[Model], n: int) -> list[int]:
+    """Reserve n primary keys in one query, so bulk inserts can skip RETURNING.
+
+    PostgreSQL draws them from the table's sequence; SQLite runs writers one at a time
+    (our transactions are IMMEDIATE, so the write lock is held from BEGIN) and the next
+    free ids are max(id, sqlite_sequence) + 1 …
+    """
+    if n <= 0:
+        return []
+    table = model._meta.db_table
+    pk = model._meta.pk.column  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, n]
+            )
+            return [int(row[0]) for row in cursor.fetchall()]
+        qn = connection.ops.quote_name
+        cursor.execute(f"SELECT COALESCE(MAX({qn(pk)}), 0) FROM {qn(table)}")
+        top = int(cursor.fetchone()[0])
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        start = max(top, int(row[0]) if row else 0) + 1
+    return list(range(start, start + n))
+
+
+def fast_insert(objs: Sequence[Model], with_pk: bool = False, ignore_conflicts: bool = False) -> None:
+    """INSERT rows in one executemany, without RETURNING.
+
+    `with_pk=True` inserts the primary keys already set on the objects (see `reserve_ids`);
+    `ignore_conflicts=True` skips rows that violate a unique constraint (same SQL on both backends).
+    """
     if not objs:
         return
     model = type(objs[0])
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    fields = [f for f in meta.concrete_fields if with_pk or not f.primary_key]
     for obj in objs:
         for f in fields:
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -66,6 +96,8 @@ def fast_insert(objs: Sequence[Model]) -> None:
     cols = ", ".join(qn(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {qn(meta.db_table)} ({cols}) VALUES ({marks})"
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
     preps = [(f.attname, _preparer(f)) for f in fields]
     rows = [[prep(getattr(obj, name)) for name, prep in preps] for obj in objs]
     with connection.cursor() as cursor:

@@ -5,7 +5,7 @@ Nothing after this point knows a network's wire format.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -32,8 +32,10 @@ class InboundEvent:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:
-        data = asdict(self)
+        # A shallow copy is enough (fields are scalars, `extra` is JSON data); asdict() deep-copies and is slow.
+        data = {name: getattr(self, name) for name in _FIELDS}
         data["created_at"] = self.created_at.isoformat()
+        data["extra"] = dict(self.extra)
         return data
 
     @classmethod
@@ -41,3 +43,6 @@ class InboundEvent:
         values = dict(data)
         values["created_at"] = datetime.fromisoformat(values["created_at"])
         return cls(**values)
+
+
+_FIELDS = tuple(f.name for f in fields(InboundEvent))

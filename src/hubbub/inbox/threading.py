@@ -19,7 +19,7 @@ from django.utils import timezone
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
 from hubbub.crm.models import SocialProfile
-from hubbub.db import fast_insert, fast_update
+from hubbub.db import fast_insert, fast_update, reserve_ids
 from hubbub.inbox.models import Conversation, Direction, Message, Status
 from hubbub.tenancy.models import Brand
 
@@ -97,7 +97,9 @@ def thread_events(
         assignments.append((ev, brand, analysis, conv))
 
     if new_convs:
-        Conversation.objects.bulk_create(new_convs, batch_size=500)
+        for conv, pk in zip(new_convs, reserve_ids(Conversation, len(new_convs)), strict=True):
+            conv.pk = pk
+        fast_insert(new_convs, with_pk=True)
         result.new_conversation_ids = [c.pk for c in new_convs]
 
     messages = [

@@ -1,0 +1,271 @@
+"""Foundation benchmark: ingest throughput (SQLite, PostgreSQL), inbox list latency, demo start-up and memory.
+
+    python benchmarks/ingest.py [--mentions 50000] [--inbox-mentions 200000] [--skip-demo]
+
+Self-contained: every measurement runs in a child process with its own temporary
+HUBBUB_DATA_DIR (and, for PostgreSQL, its own database), using the real airline
+tweets packaged for the demo, replicated with fresh ids to reach the volume asked.
+Prints the figures and writes benchmarks/results/ingest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "ingest.json"
+PG_ADMIN = os.environ.get("HUBBUB_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def _setup_django(data_dir: str, database_url: str | None = None) -> None:
+    os.environ["HUBBUB_DATA_DIR"] = data_dir
+    os.environ["DJANGO_SETTINGS_MODULE"] = "hubbub.settings"
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _events(n: int):  # type: ignore[no-untyped-def]
+    """n real airline tweets, replicated with new ids/authors so each copy threads like new traffic."""
+    from hubbub.connectors.csv_import import parse_airline
+    from hubbub.demo import AIRLINE_FILE
+
+    _, rows = parse_airline(AIRLINE_FILE)
+    base = [r.event for r in rows if r.event is not None]
+    out = []
+    copy = 0
+    while len(out) < n:
+        for ev in base:
+            if len(out) >= n:
+                break
+            clone = type(ev)(**{f: getattr(ev, f) for f in ev.__dataclass_fields__})
+            clone.external_id = f"{ev.external_id}-{copy}"
+            clone.author_id = f"{ev.author_id}-{copy % 7}"
+            clone.author_handle = clone.author_id
+            out.append(clone)
+        copy += 1
+    return out
+
+
+def _seed_org():  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    from hubbub.tenancy.models import Brand, Membership, Organization
+
+    org = Organization.objects.create(slug="bench", name="Bench")
+    for name, slug in [("Virgin America", "virgin-america"), ("United", "united"), ("Southwest", "southwest"),
+                       ("Delta", "delta"), ("US Airways", "us-airways"), ("American", "american")]:
+        Brand.objects.create(organization=org, name=name, slug=slug, handles=[slug])
+    user = get_user_model().objects.create_user("bench-agent", password="x-bench-12345")
+    Membership.objects.create(user=user, organization=org, role="agent")
+    return org, user
+
+
+def child_ingest(n: int, database_url: str | None) -> dict[str, float]:
+    data_dir = tempfile.mkdtemp(prefix="hubbub-bench-")
+    _setup_django(data_dir, database_url)
+    from hubbub.analysis.services import get_analyzer
+    from hubbub.ingest.services import accept, process_batch
+
+    org, _ = _seed_org()
+    get_analyzer()  # model load is start-up cost, not throughput
+    events = _events(n)
+    t0 = time.perf_counter()
+    raw_ids: list[int] = []
+    for i in range(0, len(events), 2000):
+        raw_ids += accept(org.pk, events[i : i + 2000], "bench").raw_ids
+    t_accept = time.perf_counter() - t0
+    for i in range(0, len(raw_ids), 500):
+        process_batch(raw_ids[i : i + 500])
+    total = time.perf_counter() - t0
+    from hubbub.inbox.models import Message
+
+    stored = Message.objects.count()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return {"mentions": n, "stored": stored, "seconds": total, "accept_seconds": t_accept,
+            "mentions_per_s": n / total}
+
+
+def child_inbox(n: int) -> dict[str, float]:
+    data_dir = tempfile.mkdtemp(prefix="hubbub-bench-")
+    _setup_django(data_dir)
+    from django.test import Client
+
+    from hubbub.inbox.models import Conversation
+    from hubbub.ingest.services import accept, process_batch
+    from hubbub.tenancy.models import Brand
+
+    org, user = _seed_org()
+    events = _events(n)
+    for i in range(0, len(events), 5000):
+        ids = accept(org.pk, events[i : i + 5000], "bench").raw_ids
+        for j in range(0, len(ids), 1000):
+            process_batch(ids[j : j + 1000])
+    client = Client()
+    client.force_login(user)
+    brand = Brand.objects.filter(organization=org, slug="united").first()
+    urls = ["/", "/?sort=urgent", "/?sentiment=negative", f"/?brand={brand.pk}", "/?status=", "/?assignee=none",
+            f"/?brand={brand.pk}&sentiment=negative&sort=urgent", "/?sort=sla"]
+    # a deep page: follow the cursor 20 pages in
+    import re
+
+    url = "/"
+    for _ in range(20):
+        body = client.get(url).content.decode()
+        m = re.search(r'class="more" href="([^"]+)"', body)
+        url = "/" + m.group(1).replace("&amp;", "&")
+    urls.append(url)
+    timings: list[float] = []
+    for _ in range(8):
+        for u in urls:
+            t = time.perf_counter()
+            r = client.get(u)
+            timings.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200, (u, r.status_code)
+    timings.sort()
+    p95 = timings[int(len(timings) * 0.95) - 1]
+    stored = Conversation.objects.count()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return {"mentions": n, "conversations": stored, "p95_ms": p95, "median_ms": statistics.median(timings)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def measure_demo() -> dict[str, float]:
+    import psutil
+
+    hubbub = [sys.executable, "-m", "hubbub"]
+    data_dir = tempfile.mkdtemp(prefix="hubbub-demo-")
+    env = {**os.environ, "HUBBUB_DATA_DIR": data_dir}
+    env.pop("DATABASE_URL", None)
+    t0 = time.perf_counter()
+    out = subprocess.run([*hubbub, "demo", "--no-serve"], env=env, capture_output=True, text=True, check=True)
+    ready = time.perf_counter() - t0
+    reported = json.loads(out.stdout.strip().splitlines()[-1])
+    # serve the (already loaded) demo with live replay and watch its memory while it works
+    port = _free_port()
+    proc = subprocess.Popen([*hubbub, "demo", "--port", str(port), "--speed", "3600"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ps = psutil.Process(proc.pid)
+    peak = 0.0
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    up = False
+    while time.time() < deadline:
+        try:
+            rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
+            peak = max(peak, rss / 2**20)
+        except psutil.Error:
+            break
+        if not up:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                up = True
+                deadline = time.time() + 45  # replay runs; keep sampling
+            except OSError:
+                pass
+        else:
+            for path in ("/login/", "/api/openapi.json"):
+                try:
+                    urllib.request.urlopen(base + path, timeout=5).read()
+                except OSError:
+                    pass
+        time.sleep(0.5)
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return {"demo_ready_s": ready, "demo_ready_reported_s": reported["demo_ready_s"], "demo_peak_rss_mb": peak,
+            "served": float(up)}
+
+
+def _pg_database() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute("DROP DATABASE IF EXISTS hubbub_bench")
+            conn.execute("CREATE DATABASE hubbub_bench")
+        return PG_ADMIN.rsplit("/", 1)[0] + "/hubbub_bench"
+    except Exception as exc:  # noqa: BLE001
+        print(f"PostgreSQL not available ({exc}); skipping the PostgreSQL figure", file=sys.stderr)
+        return None
+
+
+def _run_child(args: list[str]) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mentions", type=int, default=50_000)
+    parser.add_argument("--inbox-mentions", type=int, default=200_000)
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--child", choices=["ingest", "inbox"])
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    if args.child == "ingest":
+        print(json.dumps(child_ingest(args.mentions, args.database_url)))
+        return
+    if args.child == "inbox":
+        print(json.dumps(child_inbox(args.inbox_mentions)))
+        return
+
+    results: dict[str, float] = {}
+    print(f"ingest on SQLite: {args.mentions:,} mentions…", flush=True)
+    sqlite = _run_child(["--child", "ingest", "--mentions", str(args.mentions)])
+    results["ingest_mentions_per_s_sqlite"] = round(sqlite["mentions_per_s"], 1)
+    print(f"  {sqlite['mentions_per_s']:,.0f} mentions/s ({sqlite['seconds']:.1f} s, raw commit "
+          f"{sqlite['accept_seconds']:.1f} s)")
+    pg = _pg_database()
+    if pg:
+        print(f"ingest on PostgreSQL: {args.mentions:,} mentions…", flush=True)
+        post = _run_child(["--child", "ingest", "--mentions", str(args.mentions), "--database-url", pg])
+        results["ingest_mentions_per_s_postgres"] = round(post["mentions_per_s"], 1)
+        print(f"  {post['mentions_per_s']:,.0f} mentions/s ({post['seconds']:.1f} s)")
+    print(f"inbox list with {args.inbox_mentions:,} stored mentions…", flush=True)
+    inbox = _run_child(["--child", "inbox", "--inbox-mentions", str(args.inbox_mentions)])
+    results["inbox_p95_ms"] = round(inbox["p95_ms"], 1)
+    print(f"  p95 {inbox['p95_ms']:.1f} ms, median {inbox['median_ms']:.1f} ms over "
+          f"{inbox['conversations']:,} conversations")
+    if not args.skip_demo:
+        print("demo --no-serve from an empty directory, then served with live replay…", flush=True)
+        demo = measure_demo()
+        results["demo_ready_s"] = round(demo["demo_ready_s"], 1)
+        results["demo_peak_rss_mb"] = round(demo["demo_peak_rss_mb"], 1)
+        print(f"  ready in {demo['demo_ready_s']:.1f} s; peak RSS while serving {demo['demo_peak_rss_mb']:.0f} MB")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    RESULTS.write_text(json.dumps({**previous, **results}, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
