@@ -61,6 +61,7 @@ class ImportFormat(StrEnum):
     jsonl = "jsonl"
     customers = "customers"
     orders = "orders"
+    mapping = "mapping"
     surveys = "surveys"
 
 
@@ -72,15 +73,26 @@ def import_(
     org: Annotated[str | None, typer.Option(help="Organisation slug (default: the first one)")] = None,
     enqueue: Annotated[bool, typer.Option(help="Leave processing to a running worker")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="CRM column mapping field=Column, e.g. email=E-mail,name=Full Name"),
+    ] = None,
 ) -> None:
     """Import a file through the ingest pipeline; re-running adds nothing twice."""
     _django()
     _migrate()
     organization = _pick_org(org)
-    if fmt.value in {"customers", "orders", "surveys"}:
-        from hubbub.crm import importing as crm_importing  # type: ignore[attr-defined]
+    if fmt.value in {"customers", "orders", "mapping", "surveys"}:
+        from hubbub.crm import importing as crm_importing
 
-        summary_dict = crm_importing.run(organization.pk, fmt.value, file)  # pragma: no cover - CRM issue
+        with console.status(f"importing {file.name}…") as status:
+            summary_dict = crm_importing.run(
+                organization.pk,
+                fmt.value,
+                file,
+                mapping=crm_importing.parse_mapping(map_ or []),
+                on_progress=lambda done, _total: status.update(f"importing {file.name}: {done:,} rows"),
+            )
     else:
         from hubbub.ingest.importing import run_import
 

@@ -1,4 +1,9 @@
-"""Customers and the social profiles (authors) linked to them."""
+"""Customers, their orders, and the social profiles (authors) linked to them.
+
+A profile is linked to at most one customer (`SocialProfile.customer`); the
+`IdentityLink` rows say *why* (method, confidence, who confirmed and when) and
+also carry fuzzy suggestions and rejections, so an agent's "no" is remembered.
+"""
 
 from __future__ import annotations
 
@@ -17,17 +22,57 @@ class Customer(models.Model):
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True, db_index=True)
     phone = models.CharField(max_length=40, blank=True)
+    address = models.TextField(blank=True)
+    location = models.CharField(max_length=200, blank=True, help_text="City / region, used for fuzzy matching")
+    handles = models.JSONField(default=list, blank=True, help_text="Social handles the brand knows, without @")
     external_id = models.CharField(max_length=100, blank=True, db_index=True)
+    hubspot_id = models.CharField(max_length=40, blank=True, db_index=True)
     tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.UNKNOWN)
     lifetime_value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     order_count = models.PositiveIntegerField(default=0)
     first_purchase_at = models.DateTimeField(null=True, blank=True)
     last_purchase_at = models.DateTimeField(null=True, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
+    name_key = models.CharField(max_length=60, blank=True, help_text="Blocking key for fuzzy matching")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers"
+    )
+    erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, null=True)
+    synced_at = models.DateTimeField(null=True, blank=True, help_text="Last successful external CRM sync")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "-lifetime_value", "id"], name="cust_org_ltv"),
+            models.Index(fields=["organization", "name_key"], name="cust_org_namekey"),
+            models.Index(fields=["organization", "name"], name="cust_org_name"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email or f"Customer {self.pk}"
+
+
+class CustomerIdentifier(models.Model):
+    """Exact identifiers of a customer ("email:…", "phone:+…", "handle:…"), one indexed lookup per batch."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identifiers")
+    value = models.CharField(max_length=260)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "value"], name="custid_org_value")]
+
+
+class TierRules(models.Model):
+    """Per-organisation loyalty rules; a customer is loyal if either loyal threshold is met."""
+
+    organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE, related_name="tier_rules")
+    regular_min_orders = models.PositiveIntegerField(default=2)
+    loyal_min_orders = models.PositiveIntegerField(default=6)
+    loyal_min_value = models.DecimalField(max_digits=12, decimal_places=2, default=1000)
+    auto_link_threshold = models.FloatField(default=0.9, help_text="Fuzzy scores at or above link automatically")
+    suggest_threshold = models.FloatField(default=0.55, help_text="Fuzzy scores at or above are suggested")
 
 
 class SocialProfile(models.Model):
@@ -55,14 +100,28 @@ class SocialProfile(models.Model):
 class IdentityLink(models.Model):
     """Why a profile is believed to be a customer: method, confidence, who confirmed."""
 
+    class Status(models.TextChoices):
+        AUTO = "auto", "Linked automatically"
+        SUGGESTED = "suggested", "Suggested"
+        CONFIRMED = "confirmed", "Confirmed by an agent"
+        REJECTED = "rejected", "Rejected by an agent"
+
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
     profile = models.ForeignKey(SocialProfile, on_delete=models.CASCADE, related_name="links")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="links")
-    method = models.CharField(max_length=40)
+    method = models.CharField(max_length=40, help_text="email, phone, handle, mapping, fuzzy, manual")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.AUTO)
     confidence = models.FloatField(default=1.0)
+    evidence = models.JSONField(default=dict, blank=True)
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["profile", "status"], name="link_profile_status"),
+            models.Index(fields=["customer", "status"], name="link_customer_status"),
+        ]
 
 
 class Order(models.Model):
@@ -76,3 +135,63 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-ordered_at"]
+        indexes = [
+            models.Index(fields=["customer", "-ordered_at"], name="order_customer_recent"),
+            models.Index(fields=["organization", "external_id"], name="order_org_ext"),
+        ]
+
+
+class Interaction(models.Model):
+    """Contact outside social networks, logged by an agent (phone call, email) or a CSAT answer."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", "Phone call"
+        EMAIL = "email", "Email"
+        NOTE = "note", "Note"
+        CSAT = "csat", "CSAT answer"
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NOTE)
+    text = models.TextField(blank=True)
+    score = models.SmallIntegerField(null=True, blank=True, help_text="CSAT 1–5")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    occurred_at = models.DateTimeField()
+    hubspot_id = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["customer", "-occurred_at"], name="interaction_customer_recent")]
+
+
+class MergeRecord(models.Model):
+    """What moved when `merged` was folded into `survivor`, so the merge can be undone exactly."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    survivor = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merges_won")
+    merged = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merges_lost")
+    moved = models.JSONField(default=dict)
+    survivor_before = models.JSONField(default=dict)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+
+class SyncConflict(models.Model):
+    """A field edited on both sides since the last sync; resolved by the documented rule, shown to agents."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sync_conflicts")
+    field = models.CharField(max_length=60)
+    local_value = models.TextField(blank=True)
+    remote_value = models.TextField(blank=True)
+    kept = models.CharField(max_length=10, help_text="local or remote")
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,5 +1,24 @@
 """Web routes of the crm app (mounted at the site root by hubbub.web.urls)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []  # type: ignore[type-arg]
+from hubbub.crm import views
+
+urlpatterns = [
+    path("customers/", views.customer_list, name="crm_customers"),
+    path("customers/new/", views.customer_new, name="crm_customer_new"),
+    path("customers/export.csv", views.customer_export, name="crm_export"),
+    path("customers/import/", views.import_page, name="crm_import"),
+    path("customers/suggestions/", views.suggestions, name="crm_suggestions"),
+    path("customers/rules/", views.tier_rules, name="crm_rules"),
+    path("customers/conflicts/", views.conflicts, name="crm_conflicts"),
+    path("customers/<int:customer_id>/", views.customer_detail, name="crm_customer"),
+    path("customers/<int:customer_id>/interactions/", views.interaction_new, name="crm_interaction"),
+    path("customers/<int:customer_id>/merge/", views.merge, name="crm_merge"),
+    path("customers/<int:customer_id>/export.json", views.export_json, name="crm_export_json"),
+    path("customers/<int:customer_id>/erase/", views.erase, name="crm_erase"),
+    path("customers/merges/<int:merge_id>/undo/", views.unmerge, name="crm_unmerge"),
+    path("customers/links/<int:link_id>/<str:decision>/", views.link_decide, name="crm_link_decide"),
+    path("customers/profiles/<int:profile_id>/suggest/", views.find_matches, name="crm_find_matches"),
+    path("customers/profiles/<int:profile_id>/link/", views.link_manual, name="crm_link_manual"),
+]

@@ -23,7 +23,7 @@ from hubbub import live
 from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.connectors.events import InboundEvent
-from hubbub.crm.services import resolve_authors
+from hubbub.crm.services import customer_values, resolve_authors
 from hubbub.inbox.services import thread_events
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from hubbub.tenancy.models import Brand
@@ -220,8 +220,9 @@ def _process_org_batch(org_id: int, raws: list[RawEvent]) -> BatchResult:
         return result
     good.sort(key=lambda t: (t[1].created_at, t[1].external_id))
     events = [ev for _, ev, _ in good]
-    analyses = _analyze(events)
+    # Authors are resolved first so urgency can weigh the customer's value (one bulk query).
     profiles = resolve_authors(org_id, events)
+    analyses = _analyze(events, customer_values(org_id, profiles))
     threaded = thread_events(org_id, [(ev, brand) for _, ev, brand in good], analyses, profiles)
     result.conversations_created = len(threaded.new_conversation_ids)
     result.messages_stored = threaded.message_count
@@ -238,8 +239,12 @@ def _process_org_batch(org_id: int, raws: list[RawEvent]) -> BatchResult:
     return result
 
 
-def _analyze(events: list[InboundEvent]) -> list[Analysis | None]:
-    """Analyse customers' messages only; the brand's own replies need no labels."""
+def _analyze(events: list[InboundEvent], values: dict[tuple[str, str], float] | None = None) -> list[Analysis | None]:
+    """Analyse customers' messages only; the brand's own replies need no labels.
+
+    `values` maps (network, author id) to the linked customer's lifetime value.
+    """
+    values = values or {}
     idx = [i for i, ev in enumerate(events) if ev.direction == "in"]
     out: list[Analysis | None] = [None] * len(events)
     if not idx:
@@ -252,6 +257,7 @@ def _analyze(events: list[InboundEvent]) -> list[Analysis | None]:
             likes=events[i].likes,
             brand=events[i].brand_slug,
             network=events[i].network,
+            customer_value=values.get((events[i].network, events[i].author_id), 0.0),
         )
         for i in idx
     ]

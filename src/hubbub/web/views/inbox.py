@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from hubbub.connectors.models import MAX_REPLY_CHARS
 from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.crm.services import panel_context
 from hubbub.inbox import services
 from hubbub.inbox.models import CannedResponse, Conversation, Direction, Status
 from hubbub.inbox.queries import InboxFilters, filter_conversations, page
@@ -71,6 +72,7 @@ def _thread_context(scope: Scope, conv: Conversation) -> dict[str, object]:
         "customer": author.customer,
         "past_conversations": past,
         "Direction": Direction,
+        **panel_context(scope, conv),
     }
 
 

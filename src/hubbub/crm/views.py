@@ -1,0 +1,348 @@
+"""Customers pages: list, detail, CSV import with a column-mapping step, suggestions, merge/undo,
+tier rules, exports and erasure. Views parse, check the scope and call services."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from hubbub.crm import importing, services
+from hubbub.crm.models import Customer, IdentityLink, Interaction, MergeRecord, Order, SocialProfile, SyncConflict
+from hubbub.tenancy.models import Role
+from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
+from hubbub.web.views.common import scoped_view
+
+
+def _customer(scope: Scope, customer_id: int) -> Customer:
+    return get_scoped_or_404(Customer.objects.all(), scope, brand_field=None, id=customer_id)
+
+
+def _search(scope: Scope, request: HttpRequest):  # type: ignore[no-untyped-def]
+    qs = services.customers_qs(scope)
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q.lower()) | Q(external_id=q))
+    tier = request.GET.get("tier", "")
+    if tier in Customer.Tier.values:
+        qs = qs.filter(tier=tier)
+    return qs.order_by("-lifetime_value", "id"), q, tier
+
+
+@scoped_view
+def customer_list(request: HttpRequest, scope: Scope) -> HttpResponse:
+    qs, q, tier = _search(scope, request)
+    page = Paginator(
+        qs.only("id", "name", "email", "tier", "lifetime_value", "order_count", "last_purchase_at"),
+        50,
+        allow_empty_first_page=True,
+    ).get_page(request.GET.get("page"))
+    pending = scoped(IdentityLink.objects.filter(status="suggested"), scope, brand_field=None).count()
+    return render(
+        request,
+        "crm/customer_list.html",
+        {"page": page, "q": q, "tier": tier, "tiers": Customer.Tier.choices, "pending_suggestions": pending},
+    )
+
+
+@scoped_view
+def customer_export(request: HttpRequest, scope: Scope) -> HttpResponse:
+    require_role(scope, Role.AGENT)
+    qs, _, _ = _search(scope, request)
+    response = StreamingHttpResponse(importing.export_rows(qs.iterator(chunk_size=2000)), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
+    return response
+
+
+@scoped_view
+def customer_detail(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
+    from hubbub.inbox.models import Conversation
+
+    c = _customer(scope, customer_id)
+    if c.merged_into_id:
+        messages.info(request, "This customer was merged; showing the customer it was merged into.")
+        return redirect("crm_customer", customer_id=c.merged_into_id)
+    profiles = list(SocialProfile.objects.filter(organization_id=scope.organization_id, customer=c)[:100])
+    ctx = {
+        "c": c,
+        "profiles": profiles,
+        "links": IdentityLink.objects.filter(customer=c)
+        .select_related("profile", "confirmed_by")
+        .order_by("-created_at")[:50],
+        "orders": Order.objects.filter(customer=c).order_by("-ordered_at")[:50],
+        "interactions": Interaction.objects.filter(customer=c).select_related("author")[:50],
+        "conversations": scoped(Conversation.objects.filter(author_id__in=[p.pk for p in profiles]), scope)
+        .select_related("brand")
+        .order_by("-last_message_at")[:50],
+        "merges": MergeRecord.objects.filter(Q(survivor=c) | Q(merged=c))
+        .select_related("merged", "survivor", "actor")
+        .order_by("-created_at")[:20],
+        "conflicts": SyncConflict.objects.filter(customer=c)[:20],
+        "kinds": [k for k in Interaction.Kind.choices],
+        "can_supervise": scope.can(Role.SUPERVISOR),
+    }
+    return render(request, "crm/customer_detail.html", ctx)
+
+
+@require_POST
+@scoped_view
+def customer_new(request: HttpRequest, scope: Scope) -> HttpResponse:
+    p = request.POST
+    if not (p.get("name") or p.get("email")):
+        messages.error(request, "Give at least a name or an email.")
+        return redirect("crm_customers")
+    c = services.create_customer(
+        scope,
+        name=p.get("name", "")[:200],
+        email=p.get("email", "")[:254],
+        phone=p.get("phone", "")[:40],
+        location=p.get("location", "")[:200],
+        handles=[h for h in p.get("handles", "").replace(",", " ").split() if h],
+    )
+    return redirect("crm_customer", customer_id=c.pk)
+
+
+@require_POST
+@scoped_view
+def interaction_new(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
+    c = _customer(scope, customer_id)
+    score = request.POST.get("score", "")
+    try:
+        services.log_interaction(
+            scope,
+            c,
+            request.POST.get("kind", "note"),
+            request.POST.get("text", ""),
+            int(score) if score.isdigit() else None,
+        )
+        messages.success(request, "Logged.")
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    nxt = request.POST.get("next", "")
+    if nxt.startswith("/c/") and "//" not in nxt:
+        return redirect(nxt)
+    return redirect("crm_customer", customer_id=c.pk)
+
+
+@require_POST
+@scoped_view
+def merge(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
+    survivor = _customer(scope, customer_id)
+    other = request.POST.get("other", "").strip()
+    if not other.isdigit():
+        messages.error(request, "Give the number of the customer to merge into this one.")
+        return redirect("crm_customer", customer_id=survivor.pk)
+    merged = _customer(scope, int(other))
+    try:
+        services.merge_customers(scope, survivor, merged)
+        messages.success(request, f"Merged {merged} into {survivor}. You can undo this below.")
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    return redirect("crm_customer", customer_id=survivor.pk)
+
+
+@require_POST
+@scoped_view
+def unmerge(request: HttpRequest, scope: Scope, merge_id: int) -> HttpResponse:
+    record = get_scoped_or_404(
+        MergeRecord.objects.select_related("survivor", "merged"), scope, brand_field=None, id=merge_id
+    )
+    try:
+        merged = services.undo_merge(scope, record)
+        messages.success(request, f"Merge undone: {merged} is a separate customer again.")
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        merged = record.merged
+    return redirect("crm_customer", customer_id=merged.pk)
+
+
+@scoped_view
+def export_json(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
+    c = _customer(scope, customer_id)
+    response = JsonResponse(services.export_customer_data(scope, c), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="customer-{c.pk}.json"'
+    return response
+
+
+@require_POST
+@scoped_view
+def erase(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
+    c = _customer(scope, customer_id)
+    if request.POST.get("confirm") != "ERASE":
+        messages.error(request, "Type ERASE to confirm: erasure cannot be undone.")
+        return redirect("crm_customer", customer_id=c.pk)
+    counts = services.erase_customer(scope, c)
+    messages.success(request, f"Erased personal data: {counts['profiles']} profiles, {counts['messages']} messages.")
+    return redirect("crm_customer", customer_id=c.pk)
+
+
+# ------------------------------------------------------------------ links & suggestions
+
+
+def _link(scope: Scope, link_id: int) -> IdentityLink:
+    return get_scoped_or_404(
+        IdentityLink.objects.select_related("profile", "customer"), scope, brand_field=None, id=link_id
+    )
+
+
+def _back(request: HttpRequest, fallback: str = "/customers/suggestions/") -> HttpResponse:
+    nxt = request.POST.get("next", "")
+    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else fallback)
+
+
+@require_POST
+@scoped_view
+def link_decide(request: HttpRequest, scope: Scope, link_id: int, decision: str) -> HttpResponse:
+    link = _link(scope, link_id)
+    if decision == "confirm":
+        services.confirm_suggestion(scope, link)
+        messages.success(request, f"Linked @{link.profile.handle} to {link.customer}.")
+    else:
+        services.reject_suggestion(scope, link)
+        messages.success(request, f"Rejected: @{link.profile.handle} is not {link.customer}.")
+    return _back(request)
+
+
+@scoped_view
+def suggestions(request: HttpRequest, scope: Scope) -> HttpResponse:
+    rows = (
+        scoped(IdentityLink.objects.filter(status="suggested"), scope, brand_field=None)
+        .select_related("profile", "customer")
+        .order_by("-confidence", "id")[:200]
+    )
+    return render(request, "crm/suggestions.html", {"rows": rows})
+
+
+@require_POST
+@scoped_view
+def find_matches(request: HttpRequest, scope: Scope, profile_id: int) -> HttpResponse:
+    require_role(scope, Role.AGENT)
+    p = get_scoped_or_404(SocialProfile.objects.all(), scope, brand_field=None, id=profile_id)
+    made = services.suggest_links(scope.organization_id, [p.pk])
+    messages.info(
+        request,
+        f"{len(made)} possible match{'es' if len(made) != 1 else ''} found." if made else "No likely customer found.",
+    )
+    return _back(request)
+
+
+@require_POST
+@scoped_view
+def link_manual(request: HttpRequest, scope: Scope, profile_id: int) -> HttpResponse:
+    p = get_scoped_or_404(SocialProfile.objects.all(), scope, brand_field=None, id=profile_id)
+    other = request.POST.get("customer", "").strip()
+    if not other.isdigit():
+        messages.error(request, "Give the customer number.")
+        return _back(request)
+    services.link_profile(scope, p, _customer(scope, int(other)))
+    messages.success(request, "Linked.")
+    return _back(request)
+
+
+# ------------------------------------------------------------------ import with mapping
+
+
+def _upload_dir(scope: Scope) -> Path:
+    d = Path(settings.MEDIA_ROOT) / "crm-imports" / str(scope.organization_id)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@scoped_view
+def import_page(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """Step 1 upload → step 2 map columns (guessed, editable) → step 3 report."""
+    require_role(scope, Role.SUPERVISOR)
+    fmt = request.POST.get("fmt") or request.GET.get("fmt") or "customers"
+    if fmt not in importing.FIELDS:
+        fmt = "customers"
+    if request.method == "POST" and request.FILES.get("file"):
+        token = uuid.uuid4().hex
+        dest = _upload_dir(scope) / f"{token}.csv"
+        with dest.open("wb") as fh:
+            for chunk in request.FILES["file"].chunks():
+                fh.write(chunk)
+        with dest.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            sample = [row for _, row in zip(range(3), reader, strict=False)]
+        try:
+            guessed, unknown = importing.resolve_columns(fmt, header, None)
+        except ValueError:
+            guessed, _unknown = {}, header
+        fields = [(f, guessed.get(f, "")) for f in importing.FIELDS[fmt]]
+        return render(
+            request,
+            "crm/import.html",
+            {
+                "step": 2,
+                "fmt": fmt,
+                "token": token,
+                "header": header,
+                "sample": sample,
+                "fields": fields,
+                "name": request.FILES["file"].name,
+            },
+        )
+    if request.method == "POST" and request.POST.get("token"):
+        token = request.POST["token"]
+        if not token.isalnum():
+            return redirect("crm_import")
+        path = _upload_dir(scope) / f"{token}.csv"
+        if not path.exists():
+            messages.error(request, "That upload expired; upload the file again.")
+            return redirect("crm_import")
+        mapping = {f: request.POST.get(f"map_{f}", "") for f in importing.FIELDS[fmt]}
+        mapping = {k: v for k, v in mapping.items() if v}
+        try:
+            report = importing.run(scope.organization_id, fmt, path, mapping=mapping, actor=scope.user)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return redirect("crm_import")
+        finally:
+            path.unlink(missing_ok=True)
+        return render(
+            request,
+            "crm/import.html",
+            {
+                "step": 3,
+                "fmt": fmt,
+                "report": report,
+                "reasons": sorted(report["rejection_reasons"].items(), key=lambda kv: -kv[1]),
+            },
+        )
+    return render(request, "crm/import.html", {"step": 1, "fmt": fmt, "formats": list(importing.FIELDS)})
+
+
+@scoped_view
+def tier_rules(request: HttpRequest, scope: Scope) -> HttpResponse:
+    rules = services.tier_rules(scope.organization_id)
+    if request.method == "POST":
+        try:
+            services.update_tier_rules(
+                scope,
+                regular_min_orders=int(request.POST["regular_min_orders"]),
+                loyal_min_orders=int(request.POST["loyal_min_orders"]),
+                loyal_min_value=request.POST["loyal_min_value"],
+                auto_link_threshold=float(request.POST["auto_link_threshold"]),
+                suggest_threshold=float(request.POST["suggest_threshold"]),
+            )
+            messages.success(request, "Rules saved; every customer's tier was recomputed.")
+        except (KeyError, ValueError) as exc:
+            messages.error(request, f"Check the numbers: {exc}")
+        return redirect("crm_rules")
+    return render(request, "crm/rules.html", {"rules": rules, "can_edit": scope.can(Role.SUPERVISOR)})
+
+
+@scoped_view
+def conflicts(request: HttpRequest, scope: Scope) -> HttpResponse:
+    rows = scoped(SyncConflict.objects.all(), scope, brand_field=None).select_related("customer")[:200]
+    return render(request, "crm/conflicts.html", {"rows": rows, "json": json})

@@ -1,0 +1,160 @@
+"""Authors become customers: exact evidence links at once, fuzzy evidence is suggested for an agent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from hubbub.crm import services
+from hubbub.crm.models import Customer, IdentityLink, Interaction, MergeRecord, Order, SocialProfile
+from hubbub.inbox.models import Message
+
+
+@pytest.fixture
+def agent(acme, scope_of):  # type: ignore[no-untyped-def]
+    return scope_of(acme["users"]["agent"])
+
+
+def customer(scope, **kw):  # type: ignore[no-untyped-def]
+    return services.create_customer(scope, **kw)
+
+
+def test_handle_stored_on_customer_links_the_author(acme, agent, make_event, ingest) -> None:
+    ann = customer(agent, name="Ann Lee", handles=["@AnnLee"])
+    ingest(acme["org"], [make_event("my bag is lost", author="annlee")])
+    p = SocialProfile.objects.get(external_id="annlee")
+    assert p.customer_id == ann.pk
+    link = IdentityLink.objects.get(profile=p)
+    assert (link.method, link.status, link.confidence) == ("handle", "auto", 1.0)
+
+
+def test_email_or_phone_written_in_a_message_links_the_author(acme, agent, make_event, ingest) -> None:
+    bob = customer(agent, name="Bob Ray", email="bob@example.com")
+    cy = customer(agent, name="Cy Young", phone="+1 (555) 777-1234")
+    ingest(
+        acme["org"],
+        [
+            make_event("it's BOB@example.com, booking ABC", author="b1"),
+            make_event("call me on 555-777-1234 please", author="c1"),
+            make_event("nothing to see", author="d1"),
+        ],
+    )
+    assert SocialProfile.objects.get(external_id="b1").customer_id == bob.pk
+    assert SocialProfile.objects.get(external_id="c1").customer_id == cy.pk
+    assert SocialProfile.objects.get(external_id="d1").customer_id is None
+    assert IdentityLink.objects.get(profile__external_id="b1").method == "email"
+
+
+def test_an_identifier_shared_by_two_customers_is_only_suggested(acme, agent, make_event, ingest) -> None:
+    customer(agent, name="A", email="shared@example.com")
+    customer(agent, name="B", email="shared@example.com")
+    ingest(acme["org"], [make_event("shared@example.com", author="s1")])
+    p = SocialProfile.objects.get(external_id="s1")
+    assert p.customer_id is None
+    assert IdentityLink.objects.filter(profile=p, status="suggested").count() == 2
+
+
+def test_loyal_customer_value_raises_urgency_with_a_reason(acme, agent, make_event, ingest) -> None:
+    big = customer(agent, name="Big Spender", handles=["whale"])
+    Order.objects.create(
+        organization=acme["org"], customer=big, ordered_at=datetime(2026, 1, 1, tzinfo=UTC), amount=25000
+    )
+    services.recompute_customers(acme["org"].pk, [big.pk])
+    ingest(acme["org"], [make_event("my flight was cancelled again", author="whale")])
+    msg = Message.objects.get(author__external_id="whale")
+    assert any("customer value" in r for r in msg.analysis.get("urgency_reasons", []))
+
+
+def test_fuzzy_match_is_suggested_then_confirmed_by_an_agent(acme, agent, make_event, ingest) -> None:
+    rob = customer(agent, name="Robert Smithers", location="Boston")
+    customer(agent, name="Jane Smithers", location="Denver")
+    ingest(acme["org"], [make_event("hi", author="u9", author_name="Bob Smithers", author_location="Boston, MA")])
+    p = SocialProfile.objects.get(external_id="u9")
+    services.tier_rules(acme["org"].pk)
+    services.TierRules.objects.filter(organization=acme["org"]).update(auto_link_threshold=1.01)
+    made = services.suggest_links(acme["org"].pk, [p.pk])
+    best = max(made, key=lambda link: link.confidence)
+    assert best.customer_id == rob.pk and best.status == "suggested" and best.confidence > 0.9
+    services.confirm_suggestion(agent, best)
+    p.refresh_from_db()
+    best.refresh_from_db()
+    assert p.customer_id == rob.pk
+    assert best.confirmed_by == acme["users"]["agent"] and best.confirmed_at is not None
+    assert best.method == "fuzzy"
+
+
+def test_a_rejected_suggestion_is_not_made_again(acme, agent, make_event, ingest) -> None:
+    customer(agent, name="Robert Smithers", location="Boston")
+    ingest(acme["org"], [make_event("hi", author="u9", author_name="Rob Smithers", author_location="Boston")])
+    p = SocialProfile.objects.get(external_id="u9")
+    services.TierRules.objects.update_or_create(organization=acme["org"], defaults={"auto_link_threshold": 1.01})
+    (link,) = services.suggest_links(acme["org"].pk, [p.pk])
+    services.reject_suggestion(agent, link)
+    assert services.suggest_links(acme["org"].pk, [p.pk]) == []
+
+
+def test_merge_and_undo_keep_every_message_profile_and_order(acme, agent, make_event, ingest) -> None:
+    a = customer(agent, name="Ann Lee", handles=["ann_x"])
+    b = customer(agent, name="Ann L.", email="ann@example.com", handles=["ann_m"])
+    ingest(acme["org"], [make_event("one", author="ann_x"), make_event("two", author="ann_m", network="mastodon")])
+    for c, amt in ((a, 10), (b, 20)):
+        Order.objects.create(
+            organization=acme["org"], customer=c, ordered_at=datetime(2026, 1, 1, tzinfo=UTC), amount=amt
+        )
+    services.log_interaction(agent, b, "phone", "Called about refund")
+    services.recompute_customers(acme["org"].pk, [a.pk, b.pk])
+
+    record = services.merge_customers(agent, a, b)
+    a.refresh_from_db()
+    assert a.email == "ann@example.com" and a.order_count == 2 and str(a.lifetime_value) == "30.00"
+    assert SocialProfile.objects.filter(customer=a).count() == 2
+    assert Interaction.objects.filter(customer=a).count() == 1
+    assert Message.objects.filter(author__customer=a).count() == 2
+    assert not services.customers_qs(agent).filter(pk=b.pk).exists()
+
+    services.undo_merge(agent, MergeRecord.objects.get(pk=record.pk))
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert a.email == "" and b.merged_into_id is None
+    assert SocialProfile.objects.get(external_id="ann_m").customer_id == b.pk
+    assert (a.order_count, b.order_count) == (1, 1)
+    assert Message.objects.filter(author__customer=b).count() == 1
+    assert Interaction.objects.filter(customer=b).count() == 1
+    assert Message.objects.count() == 2
+
+
+def test_export_and_erase_on_request(acme, scope_of, make_event, ingest) -> None:
+    sup = scope_of(acme["users"]["supervisor"])
+    ann = customer(sup, name="Ann Lee", email="ann@example.com", handles=["annlee"])
+    Order.objects.create(organization=acme["org"], customer=ann, ordered_at=datetime(2026, 1, 1, tzinfo=UTC), amount=5)
+    ingest(acme["org"], [make_event("ann@example.com here, my bag is lost", author="annlee", author_name="Ann Lee")])
+    data = services.export_customer_data(sup, ann)
+    assert data["customer"]["email"] == "ann@example.com"
+    assert data["messages"][0]["text"].startswith("ann@example.com")
+    counts = services.erase_customer(sup, ann)
+    assert counts == {"profiles": 1, "messages": 1, "orders": 1}
+    ann.refresh_from_db()
+    assert (ann.name, ann.email, ann.handles) == ("[erased]", "", [])
+    assert Message.objects.get(author__customer=ann).text == "[erased]"
+    p = SocialProfile.objects.get(customer=ann)
+    assert p.display_name == "" and p.handle.startswith("erased-")
+    assert Order.objects.filter(customer=ann).count() == 1  # anonymous counts stay for reports
+    from hubbub.tenancy.models import AuditEvent
+
+    assert AuditEvent.objects.filter(verb="crm.customer.erased").exists()
+
+
+def test_agents_may_not_erase(acme, agent) -> None:
+    from hubbub.tenancy.scoping import PermissionDenied
+
+    c = customer(agent, name="X")
+    with pytest.raises(PermissionDenied):
+        services.erase_customer(agent, c)
+
+
+def test_another_org_never_sees_customers(acme, make_org, scope_of, agent) -> None:
+    customer(agent, name="Ann Lee")
+    other = make_org("globex")
+    assert services.customers_qs(scope_of(other["users"]["admin"])).count() == 0
+    assert Customer.objects.count() == 1
