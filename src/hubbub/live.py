@@ -38,8 +38,8 @@ class InProcessBus:
         with self._lock:
             self._subscribers = [s for s in self._subscribers if s[1] is not queue]
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any] | None]:
-        """Yield events; yields None every 15 s so callers can send keep-alives."""
+    async def subscribe(self, idle: float = 15) -> AsyncIterator[dict[str, Any] | None]:
+        """Yield events; yields None after `idle` quiet seconds so callers can send keep-alives."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
         with self._lock:
@@ -47,7 +47,7 @@ class InProcessBus:
         try:
             while True:
                 try:
-                    yield await asyncio.wait_for(queue.get(), timeout=15)
+                    yield await asyncio.wait_for(queue.get(), timeout=idle)
                 except TimeoutError:
                     yield None
         finally:
@@ -67,7 +67,7 @@ class RedisBus:
         except Exception:  # live updates are best effort; the data is already committed
             log.warning("live publish failed", exc_info=True)
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any] | None]:
+    async def subscribe(self, idle: float = 15) -> AsyncIterator[dict[str, Any] | None]:
         import redis.asyncio as aioredis
 
         client = aioredis.Redis.from_url(self._url)
@@ -77,11 +77,11 @@ class RedisBus:
         try:
             quiet_since = loop.time()
             while True:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=15)
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=idle)
                 if message is not None:
                     quiet_since = loop.time()
                     yield json.loads(message["data"])
-                elif loop.time() - quiet_since >= 15:  # a real quiet period, not a subscribe confirmation
+                elif loop.time() - quiet_since >= idle:  # a real quiet period, not a subscribe confirmation
                     quiet_since = loop.time()
                     yield None
         finally:

@@ -3,6 +3,7 @@ login → inbox → open conversation → reply → resolved. Saves a screenshot
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -73,10 +75,18 @@ def server(tmp_path_factory):  # type: ignore[no-untyped-def]
     else:
         proc.kill()
         raise RuntimeError("server did not start: " + (proc.stdout.read().decode() if proc.stdout else ""))
-    yield base
+    yield Server(base, str(data_dir), env, hubbub)
     proc.terminate()
     proc.wait(timeout=10)
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@dataclass
+class Server:
+    base: str
+    data_dir: str
+    env: dict[str, str]
+    cli: list[str]
 
 
 def test_agent_replies_and_resolves_in_the_browser(server):  # type: ignore[no-untyped-def]
@@ -86,12 +96,31 @@ def test_agent_replies_and_resolves_in_the_browser(server):  # type: ignore[no-u
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(server + "/")
+        page.goto(server.base + "/")
         page.fill("#id_username", "agent1")
         page.fill("#id_password", "pw-e2e-12345")
         page.click("button[type=submit]")
         expect(page.locator(".conv-row").first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "inbox.png"))
+        # a mention imported by another process appears without reloading the page (SSE)
+        new = Path(server.data_dir) / "new.jsonl"
+        new.write_text(
+            json.dumps(
+                {
+                    "id": "live-1",
+                    "text": "@united is anyone there? live test",
+                    "brand": "United",
+                    "author_id": "livetester",
+                    "created_at": "2030-01-01T10:00:00Z",
+                }
+            )
+            + "\n"
+        )
+        subprocess.run(
+            [*server.cli, "import", "jsonl", str(new), "--org", "e2e"], env=server.env, check=True, capture_output=True
+        )
+        expect(page.locator(".conv-row", has_text="@livetester")).to_be_visible(timeout=20000)
+        page.wait_for_timeout(1000)  # let the live refresh settle before driving the keyboard
         page.keyboard.press("j")  # keyboard: open the first conversation
         expect(page.locator("#reply-text")).to_be_visible()
         page.keyboard.press("r")

@@ -5,9 +5,19 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
+from hubbub.inbox.models import Message
 from hubbub.live import get_bus
+
+POLL_SECONDS = 5
+
+
+@sync_to_async
+def _latest_message_id(org_id: int) -> int:
+    last = Message.objects.filter(organization_id=org_id).order_by("-id").values_list("id", flat=True).first()
+    return int(last or 0)
 
 
 async def stream(request: HttpRequest) -> HttpResponse:
@@ -19,9 +29,17 @@ async def stream(request: HttpRequest) -> HttpResponse:
 
     async def events() -> AsyncIterator[str]:
         yield "retry: 3000\n\n"
-        async for event in get_bus().subscribe():
+        last_seen = await _latest_message_id(org_id)
+        async for event in get_bus().subscribe(idle=POLL_SECONDS):
             if event is None:
-                yield ": keep-alive\n\n"
+                # Quiet bus: another process (a CLI import, a separate worker without Redis) may still
+                # have stored messages. One indexed query tells; the browser then refreshes its list.
+                latest = await _latest_message_id(org_id)
+                if latest > last_seen:
+                    last_seen = latest
+                    yield f"event: messages\ndata: {json.dumps({'kind': 'messages', 'source': 'poll'})}\n\n"
+                else:
+                    yield ": keep-alive\n\n"
                 continue
             if event.get("organization_id") != org_id:
                 continue
