@@ -43,8 +43,8 @@ def fast_update(objs: Sequence[Model], fields: Sequence[str]) -> None:
     meta = model._meta
     concrete = [meta.get_field(name) for name in fields]
     qn = connection.ops.quote_name
-    assignments = ", ".join(f"{qn(f.column)} = %s" for f in concrete)  # type: ignore[union-attr]
-    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"  # type: ignore[union-attr]
+    assignments = ", ".join(f"{qn(str(f.column))} = %s" for f in concrete)  # type: ignore[union-attr]
+    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(str(meta.pk.column))} = %s"  # type: ignore[union-attr]
     preps = [(f.attname, _preparer(f)) for f in concrete]  # type: ignore[union-attr]
     rows = [[prep(getattr(obj, name)) for name, prep in preps] + [obj.pk] for obj in objs]
     with connection.cursor() as cursor:
@@ -61,12 +61,10 @@ def reserve_ids(model: type[Model], n: int) -> list[int]:
     if n <= 0:
         return []
     table = model._meta.db_table
-    pk = model._meta.pk.column  # type: ignore[union-attr]
+    pk = str(model._meta.pk.column)  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, n]
-            )
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, n])
             return [int(row[0]) for row in cursor.fetchall()]
         qn = connection.ops.quote_name
         cursor.execute(f"SELECT COALESCE(MAX({qn(pk)}), 0) FROM {qn(table)}")
@@ -93,7 +91,7 @@ def fast_insert(objs: Sequence[Model], with_pk: bool = False, ignore_conflicts: 
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
                 f.pre_save(obj, add=True)  # type: ignore[attr-defined]
     qn = connection.ops.quote_name
-    cols = ", ".join(qn(f.column) for f in fields)
+    cols = ", ".join(qn(str(f.column)) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {qn(meta.db_table)} ({cols}) VALUES ({marks})"
     if ignore_conflicts:

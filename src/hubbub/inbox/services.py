@@ -81,7 +81,9 @@ def add_note(scope: Scope, conv: Conversation, text: str) -> Note:
     text = text.strip()
     if not text:
         raise ValueError("A note needs some text.")
-    note = Note.objects.create(organization_id=scope.organization_id, conversation=conv, author=scope.user, text=text)
+    note = Note.objects.create(
+        organization_id=scope.organization_id, conversation=conv, author_id=scope.user.pk, text=text
+    )
     audit(scope.organization_id, scope.user, "conversation.note", conv, note_id=note.pk)
     _changed(conv, note=True)
     return note
@@ -112,7 +114,7 @@ def create_reply(scope: Scope, conv: Conversation, text: str) -> Reply:
             organization_id=scope.organization_id,
             brand_id=conv.brand_id,
             conversation=conv,
-            author=scope.user,
+            author_id=scope.user.pk,
             text=text,
         )
         reasons = reply_needs_approval(scope, reply)

@@ -54,12 +54,12 @@ def thread_events(
     parent_conv = _conversation_of_messages(org_id, parent_ids)
     author_ids = {profiles[(ev.network, ev.author_id)].pk for ev, _, _ in todo}
     open_convs: dict[tuple[int, int], Conversation] = {}
-    for conv in (
+    for existing in (
         Conversation.objects.filter(organization_id=org_id, author_id__in=author_ids)
         .exclude(status=Status.RESOLVED)
         .order_by("last_message_at")
     ):
-        open_convs[(conv.brand_id, conv.author_id)] = conv
+        open_convs[(existing.brand_id, existing.author_id)] = existing
     loaded: dict[int, Conversation] = {c.pk: c for c in open_convs.values()}
     need = {cid for cid in parent_conv.values() if cid not in loaded}
     if need:
@@ -134,10 +134,10 @@ def thread_events(
 
     touched: dict[int, Conversation] = {}
     now = timezone.now()
-    for ev, _brand, a, conv in assignments:
-        _fold(conv, ev, a)
-        conv.updated_at = now
-        touched[conv.pk] = conv
+    for ev, _brand, a, target in assignments:
+        _fold(target, ev, a)
+        target.updated_at = now
+        touched[target.pk] = target
     fast_update(
         list(touched.values()),
         [

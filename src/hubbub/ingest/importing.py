@@ -109,9 +109,9 @@ def run_import(
             summary.duplicates += result.duplicates
             if process:
                 for i in range(0, len(result.raw_ids), 500):
-                    r = process_batch(result.raw_ids[i : i + 500])
-                    summary.quarantined_in_pipeline += r.quarantined
-                    summary.imported -= r.quarantined
+                    batch = process_batch(result.raw_ids[i : i + 500])
+                    summary.quarantined_in_pipeline += batch.quarantined
+                    summary.imported -= batch.quarantined
             else:
                 enqueue_processing(result.raw_ids)
         buffer.clear()

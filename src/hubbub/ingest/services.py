@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -24,6 +24,7 @@ from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.connectors.events import InboundEvent
 from hubbub.crm.services import customer_values, resolve_authors
+from hubbub.db import fast_insert, reserve_ids
 from hubbub.inbox.services import thread_events
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from hubbub.tenancy.models import Brand
@@ -99,11 +100,14 @@ def accept(organization_id: int, events: Sequence[InboundEvent], source: str) ->
     if rows:
         try:
             with transaction.atomic():
-                created = RawEvent.objects.bulk_create(rows, batch_size=500)
-            result.raw_ids = [r.pk for r in created if r.pk is not None]
+                for row, pk in zip(rows, reserve_ids(RawEvent, len(rows)), strict=True):
+                    row.pk = pk
+                fast_insert(rows, with_pk=True)
+            result.raw_ids = [r.pk for r in rows]
         except IntegrityError:
             # A concurrent writer stored some of them first: fall back to row by row.
             for row in rows:
+                row.pk = None
                 try:
                     with transaction.atomic():
                         row.save()
@@ -195,7 +199,7 @@ def _process_org_batch(org_id: int, raws: list[RawEvent]) -> BatchResult:
             bad.append((raw, f"unknown brand {ev.brand_slug!r}"))
             continue
         if ev.created_at.tzinfo is None:
-            ev.created_at = ev.created_at.replace(tzinfo=timezone.UTC)
+            ev.created_at = ev.created_at.replace(tzinfo=UTC)
         good.append((raw, ev, brand))
     now = timezone.now()
     if bad:

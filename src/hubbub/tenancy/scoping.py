@@ -59,7 +59,7 @@ def scope_for(user: AbstractBaseUser | AnonymousUser, organization_id: int | Non
     """The user's scope in the given (or first) organisation, or None if none."""
     if not user.is_authenticated:
         return None
-    memberships = Membership.objects.select_related("organization", "user").filter(user=user)
+    memberships = Membership.objects.select_related("organization", "user").filter(user_id=user.pk)
     if organization_id is not None:
         memberships = memberships.filter(organization_id=organization_id)
     membership = memberships.order_by("organization_id").first()
@@ -82,7 +82,7 @@ def get_scoped_or_404(queryset: QuerySet[M], scope: Scope, brand_field: str | No
     """404, never 403, for rows outside the scope: their existence is not revealed."""
     try:
         return scoped(queryset, scope, brand_field).get(**lookup)
-    except queryset.model.DoesNotExist as exc:
+    except queryset.model.DoesNotExist as exc:  # type: ignore[attr-defined]
         raise Http404("Not found") from exc
 
 

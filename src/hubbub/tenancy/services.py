@@ -21,7 +21,7 @@ def audit(
     target_id = str(getattr(target, "pk", "") or "") if target is not None else ""
     return AuditEvent.objects.create(
         organization_id=organization_id,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_id=actor.pk if actor is not None and actor.is_authenticated else None,
         verb=verb,
         target_type=target_type,
         target_id=target_id,

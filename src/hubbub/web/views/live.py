@@ -20,7 +20,7 @@ def _latest_message_id(org_id: int) -> int:
     return int(last or 0)
 
 
-async def stream(request: HttpRequest) -> HttpResponse:
+async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     user = await request.auser()
     scope = getattr(request, "tenant", None)
     if not user.is_authenticated or scope is None:
