@@ -41,6 +41,7 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, null=True)
     synced_at = models.DateTimeField(null=True, blank=True, help_text="Last successful external CRM sync")
+    sync_snapshot = models.JSONField(default=dict, blank=True, help_text="Field values both sides agreed on last sync")
 
     class Meta:
         indexes = [
@@ -71,7 +72,7 @@ class TierRules(models.Model):
     regular_min_orders = models.PositiveIntegerField(default=2)
     loyal_min_orders = models.PositiveIntegerField(default=6)
     loyal_min_value = models.DecimalField(max_digits=12, decimal_places=2, default=1000)
-    auto_link_threshold = models.FloatField(default=0.9, help_text="Fuzzy scores at or above link automatically")
+    auto_link_threshold = models.FloatField(default=0.82, help_text="Fuzzy scores at or above link automatically")
     suggest_threshold = models.FloatField(default=0.55, help_text="Fuzzy scores at or above are suggested")
 
 
@@ -195,3 +196,16 @@ class SyncConflict(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class SyncedActivity(models.Model):
+    """A conversation or logged interaction already written to the external CRM (never twice)."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    kind = models.CharField(max_length=20, help_text="conversation or interaction")
+    local_id = models.BigIntegerField()
+    remote_id = models.CharField(max_length=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = [("organization", "kind", "local_id")]

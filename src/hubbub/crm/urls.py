@@ -12,6 +12,7 @@ urlpatterns = [
     path("customers/suggestions/", views.suggestions, name="crm_suggestions"),
     path("customers/rules/", views.tier_rules, name="crm_rules"),
     path("customers/conflicts/", views.conflicts, name="crm_conflicts"),
+    path("customers/hubspot/sync/", views.hubspot_sync, name="crm_hubspot_sync"),
     path("customers/<int:customer_id>/", views.customer_detail, name="crm_customer"),
     path("customers/<int:customer_id>/interactions/", views.interaction_new, name="crm_interaction"),
     path("customers/<int:customer_id>/merge/", views.merge, name="crm_merge"),

@@ -4,7 +4,6 @@ tier rules, exports and erasure. Views parse, check the scope and call services.
 from __future__ import annotations
 
 import csv
-import json
 import uuid
 from pathlib import Path
 
@@ -344,5 +343,30 @@ def tier_rules(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @scoped_view
 def conflicts(request: HttpRequest, scope: Scope) -> HttpResponse:
+    from hubbub.crm.sync import hubspot_channel
+
     rows = scoped(SyncConflict.objects.all(), scope, brand_field=None).select_related("customer")[:200]
-    return render(request, "crm/conflicts.html", {"rows": rows, "json": json})
+    channel = hubspot_channel(scope.organization_id)
+    last = channel.credentials.get("last_sync_ms") if channel else None
+    return render(
+        request,
+        "crm/conflicts.html",
+        {"rows": rows, "connected": channel is not None, "last_sync_ms": last, "can_sync": scope.can(Role.SUPERVISOR)},
+    )
+
+
+@require_POST
+@scoped_view
+def hubspot_sync(request: HttpRequest, scope: Scope) -> HttpResponse:
+    from hubbub.connectors.hubspot import HubSpotError
+    from hubbub.crm import sync
+
+    require_role(scope, Role.SUPERVISOR)
+    try:
+        stats = sync.sync_hubspot(scope.organization_id, actor=scope.user)
+        messages.success(
+            request, "HubSpot sync done: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in stats.items())
+        )
+    except (ValueError, HubSpotError) as exc:
+        messages.error(request, f"HubSpot sync failed: {exc}")
+    return redirect("crm_conflicts")

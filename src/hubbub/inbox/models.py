@@ -66,6 +66,10 @@ class Conversation(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)
     routing_log = models.JSONField(default=list, blank=True)
+    # Set by workflow routing rules: replies always need approval; spam is kept but out of the inbox.
+    requires_approval = models.BooleanField(default=False)
+    is_spam = models.BooleanField(default=False)
+    sla_policy = models.ForeignKey("workflow.SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

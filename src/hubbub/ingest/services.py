@@ -235,6 +235,12 @@ def _process_org_batch(org_id: int, raws: list[RawEvent]) -> BatchResult:
         from hubbub.workflow.services import route_new_conversations
 
         route_new_conversations(org_id, threaded.new_conversation_ids)
+    new_ids = set(threaded.new_conversation_ids)
+    returning = [cid for cid in threaded.touched_conversation_ids if cid not in new_ids]
+    if returning:
+        from hubbub.workflow.services import on_customer_messages
+
+        on_customer_messages(org_id, returning)  # pending → open, next-response SLA clocks
     from hubbub.listening.services import record_mentions
 
     record_mentions(org_id, [(ev, brand.pk, a) for (_, ev, brand), a in zip(good, analyses, strict=True)])

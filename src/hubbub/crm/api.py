@@ -1,0 +1,260 @@
+"""CRM API (mounted under /api/v1/): customers, orders, identity links and suggestions,
+merge/undo, GDPR export/erase. Endpoints parse, check the scope and call crm.services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+
+from hubbub.crm import services
+from hubbub.crm.models import Customer, IdentityLink, MergeRecord, Order, SocialProfile
+from hubbub.tenancy.models import Role
+from hubbub.tenancy.scoping import PermissionDenied, Scope, get_scoped_or_404, require_role, scoped
+
+router = Router(tags=["crm"])
+
+
+def _scope(request: HttpRequest) -> Scope:
+    scope = request.auth  # type: ignore[attr-defined]
+    if not isinstance(scope, Scope):
+        raise PermissionDenied("No organisation membership.")
+    return scope
+
+
+def _customer(scope: Scope, customer_id: int) -> Customer:
+    return get_scoped_or_404(Customer.objects.all(), scope, brand_field=None, id=customer_id)
+
+
+class CustomerIn(Schema):
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    address: str = ""
+    location: str = ""
+    handles: list[str] = []
+    external_id: str = ""
+    custom_fields: dict[str, Any] = {}
+
+
+class CustomerPatch(Schema):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    location: str | None = None
+    handles: list[str] | None = None
+    external_id: str | None = None
+    custom_fields: dict[str, Any] | None = None
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    email: str
+    phone: str
+    address: str
+    location: str
+    handles: list[str]
+    external_id: str
+    hubspot_id: str
+    tier: str
+    lifetime_value: Decimal
+    order_count: int
+    first_purchase_at: datetime | None
+    last_purchase_at: datetime | None
+    custom_fields: dict[str, Any]
+    merged_into_id: int | None
+
+
+class OrderOut(Schema):
+    id: int
+    customer_id: int
+    external_id: str
+    ordered_at: datetime
+    amount: Decimal
+    product: str
+    channel: str
+
+
+class LinkOut(Schema):
+    id: int
+    profile_id: int
+    profile_handle: str
+    network: str
+    customer_id: int
+    method: str
+    status: str
+    confidence: float
+    evidence: dict[str, Any]
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+
+
+class MergeIn(Schema):
+    other_id: int
+
+
+class MergeOut(Schema):
+    id: int
+    survivor_id: int
+    merged_id: int
+    moved: dict[str, list[int]]
+    undone_at: datetime | None
+
+
+class LinkIn(Schema):
+    profile_id: int
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class ListParams(Schema):
+    q: str = ""
+    tier: str = ""
+    offset: int = 0
+    limit: int = 50
+
+
+def _link_out(link: IdentityLink) -> dict[str, Any]:
+    return {
+        "id": link.pk,
+        "profile_id": link.profile_id,
+        "profile_handle": link.profile.handle,
+        "network": link.profile.network,
+        "customer_id": link.customer_id,
+        "method": link.method,
+        "status": link.status,
+        "confidence": link.confidence,
+        "evidence": link.evidence,
+        "confirmed_by": link.confirmed_by.get_username() if link.confirmed_by else None,
+        "confirmed_at": link.confirmed_at,
+    }
+
+
+@router.get("/customers", response=list[CustomerOut], summary="List customers (highest value first)")
+def list_customers(request: HttpRequest, params: Query[ListParams]) -> Any:  # type: ignore[type-arg]
+    qs = services.customers_qs(_scope(request))
+    if params.q:
+        qs = qs.filter(name__icontains=params.q) | qs.filter(email=params.q.lower())
+    if params.tier:
+        qs = qs.filter(tier=params.tier)
+    limit = max(1, min(params.limit, 500))
+    return list(qs.order_by("-lifetime_value", "id")[params.offset : params.offset + limit])
+
+
+@router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
+def create_customer(request: HttpRequest, body: CustomerIn) -> Any:
+    return Status(201, services.create_customer(_scope(request), **body.dict()))
+
+
+@router.get("/customers/{customer_id}", response=CustomerOut)
+def get_customer(request: HttpRequest, customer_id: int) -> Any:
+    return _customer(_scope(request), customer_id)
+
+
+@router.patch("/customers/{customer_id}", response=CustomerOut)
+def patch_customer(request: HttpRequest, customer_id: int, body: CustomerPatch) -> Any:
+    scope = _scope(request)
+    return services.update_customer(scope, _customer(scope, customer_id), **body.dict(exclude_none=True))
+
+
+@router.get("/customers/{customer_id}/orders", response=list[OrderOut])
+def customer_orders(request: HttpRequest, customer_id: int, limit: int = 100) -> Any:
+    c = _customer(_scope(request), customer_id)
+    return list(Order.objects.filter(customer=c).order_by("-ordered_at")[: max(1, min(limit, 1000))])
+
+
+@router.get("/customers/{customer_id}/links", response=list[LinkOut])
+def customer_links(request: HttpRequest, customer_id: int) -> Any:
+    c = _customer(_scope(request), customer_id)
+    return [_link_out(x) for x in IdentityLink.objects.filter(customer=c).select_related("profile", "confirmed_by")]
+
+
+@router.post("/customers/{customer_id}/links", response={201: LinkOut}, summary="Link a social profile by hand")
+def link_profile(request: HttpRequest, customer_id: int, body: LinkIn) -> Any:
+    scope = _scope(request)
+    c = _customer(scope, customer_id)
+    p = get_scoped_or_404(SocialProfile.objects.all(), scope, brand_field=None, id=body.profile_id)
+    return Status(201, _link_out(services.link_profile(scope, p, c)))
+
+
+@router.get("/crm/suggestions", response=list[LinkOut], summary="Fuzzy link suggestions waiting for an agent")
+def suggestions(request: HttpRequest, limit: int = 100) -> Any:
+    qs = scoped(IdentityLink.objects.filter(status="suggested"), _scope(request), brand_field=None)
+    return [_link_out(x) for x in qs.select_related("profile", "confirmed_by").order_by("-confidence")[:limit]]
+
+
+@router.post("/crm/links/{link_id}/confirm", response=LinkOut)
+def confirm(request: HttpRequest, link_id: int) -> Any:
+    scope = _scope(request)
+    link = get_scoped_or_404(IdentityLink.objects.select_related("profile"), scope, brand_field=None, id=link_id)
+    services.confirm_suggestion(scope, link)
+    return _link_out(link)
+
+
+@router.post("/crm/links/{link_id}/reject", response=LinkOut)
+def reject(request: HttpRequest, link_id: int) -> Any:
+    scope = _scope(request)
+    link = get_scoped_or_404(IdentityLink.objects.select_related("profile"), scope, brand_field=None, id=link_id)
+    services.reject_suggestion(scope, link)
+    return _link_out(link)
+
+
+@router.post("/customers/{customer_id}/merge", response={201: MergeOut, 400: ErrorOut}, summary="Merge another in")
+def merge(request: HttpRequest, customer_id: int, body: MergeIn) -> Any:
+    scope = _scope(request)
+    record = services.merge_customers(scope, _customer(scope, customer_id), _customer(scope, body.other_id))
+    return Status(201, record)
+
+
+@router.post("/crm/merges/{merge_id}/undo", response={200: MergeOut, 400: ErrorOut}, summary="Undo a merge")
+def undo(request: HttpRequest, merge_id: int) -> Any:
+    scope = _scope(request)
+    record = get_scoped_or_404(MergeRecord.objects.all(), scope, brand_field=None, id=merge_id)
+    services.undo_merge(scope, record)
+    record.refresh_from_db()
+    return record
+
+
+@router.get("/customers/{customer_id}/export", summary="Everything held about a customer (GDPR access)")
+def export(request: HttpRequest, customer_id: int) -> Any:
+    scope = _scope(request)
+    return services.export_customer_data(scope, _customer(scope, customer_id))
+
+
+@router.post("/customers/{customer_id}/erase", summary="Erase a customer's personal data (GDPR erasure)")
+def erase(request: HttpRequest, customer_id: int) -> Any:
+    scope = _scope(request)
+    require_role(scope, Role.SUPERVISOR)
+    return services.erase_customer(scope, _customer(scope, customer_id))
+
+
+class HubSpotConnectIn(Schema):
+    access_token: str
+    refresh_token: str
+    client_id: str = ""
+    client_secret: str = ""
+    base_url: str = ""
+
+
+@router.post("/crm/hubspot/connect", summary="Store HubSpot OAuth tokens (encrypted at rest)")
+def hubspot_connect(request: HttpRequest, body: HubSpotConnectIn) -> Any:
+    from hubbub.crm import sync
+
+    channel = sync.connect_hubspot(_scope(request), {k: v for k, v in body.dict().items() if v})
+    return {"channel_id": channel.pk}
+
+
+@router.post("/crm/hubspot/sync", summary="Pull/push contacts and log conversations as notes now")
+def hubspot_sync(request: HttpRequest) -> Any:
+    from hubbub.crm import sync
+
+    scope = _scope(request)
+    require_role(scope, Role.SUPERVISOR)
+    return sync.sync_hubspot(scope.organization_id, actor=scope.user)

@@ -1,0 +1,236 @@
+"""Two-way contact sync with HubSpot CRM v3, and conversations logged there as notes.
+
+Each customer keeps a snapshot of the values both sides agreed on at the last sync, so a
+change is detected per field. The rule for conflicts (a field changed on both sides since the
+last sync): the side edited
+most recently wins (Hubbub's `Customer.updated_at` vs HubSpot's `updatedAt`); on a tie HubSpot
+wins, because it is the brand's system of record. Every conflict is stored as a SyncConflict
+with both values and shown on Customers → Sync conflicts and on the customer page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
+
+from hubbub import live
+from hubbub.connectors.hubspot import HubSpotClient
+from hubbub.connectors.models import Channel
+from hubbub.crm.models import Customer, Interaction, SocialProfile, SyncConflict, SyncedActivity
+from hubbub.crm.services import _prepare, sync_identifiers
+from hubbub.tenancy.models import Brand, Role
+from hubbub.tenancy.scoping import Scope, require_role
+from hubbub.tenancy.services import audit
+
+CHANNEL_NAME = "hubspot"
+FIELDS = ("name", "email", "phone", "location", "address")
+
+
+def hubspot_channel(org_id: int) -> Channel | None:
+    return Channel.objects.filter(organization_id=org_id, network="other", name=CHANNEL_NAME).first()
+
+
+def connect_hubspot(scope: Scope, credentials: dict[str, Any]) -> Channel:
+    """Store OAuth tokens (encrypted at rest) for the organisation's HubSpot account."""
+    require_role(scope, Role.ADMIN)
+    brand = Brand.objects.filter(organization_id=scope.organization_id).order_by("id").first()
+    if brand is None:
+        raise ValueError("Create a brand first.")
+    channel = hubspot_channel(scope.organization_id) or Channel(
+        organization_id=scope.organization_id, brand=brand, network="other", name=CHANNEL_NAME
+    )
+    keep = {k: v for k, v in (channel.credentials or {}).items() if k == "last_sync_ms"}
+    channel.credentials = {**keep, **credentials}
+    channel.save()
+    audit(scope.organization_id, scope.user, "crm.hubspot.connected", channel)
+    return channel
+
+
+def _remote_values(props: dict[str, Any]) -> dict[str, str]:
+    name = " ".join(x for x in ((props.get("firstname") or "").strip(), (props.get("lastname") or "").strip()) if x)
+    return {
+        "name": name,
+        "email": (props.get("email") or "").strip().lower(),
+        "phone": (props.get("phone") or "").strip(),
+        "location": (props.get("city") or "").strip(),
+        "address": (props.get("address") or "").strip(),
+    }
+
+
+def _props(c: Customer) -> dict[str, str]:
+    first, _, last = (c.name or "").partition(" ")
+    return {
+        "email": c.email,
+        "firstname": first,
+        "lastname": last,
+        "phone": c.phone,
+        "city": c.location,
+        "address": c.address,
+    }
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = None) -> dict[str, int]:
+    """Pull changed contacts, resolve conflicts, push new/changed customers, log conversations."""
+    channel = hubspot_channel(org_id)
+    if channel is None:
+        raise ValueError("HubSpot is not connected for this organisation.")
+
+    def save_tokens(creds: dict[str, Any]) -> None:
+        channel.credentials = {**channel.credentials, **creds}
+        channel.save(update_fields=["credentials_encrypted"])
+
+    client = client or HubSpotClient(channel.credentials, save_tokens)
+    started = timezone.now()
+    last_ms = channel.credentials.get("last_sync_ms")
+    stats = dict.fromkeys(
+        ("pulled", "created_here", "updated_here", "created_there", "updated_there", "conflicts", "notes"), 0
+    )
+
+    # ---- pull
+    remote = list(client.contacts_modified_since(int(last_ms)) if last_ms else client.list_contacts())
+    stats["pulled"] = len(remote)
+    base = Customer.objects.filter(organization_id=org_id, merged_into__isnull=True, erased_at__isnull=True)
+    ids = [str(r["id"]) for r in remote]
+    emails = [_remote_values(r.get("properties", {}))["email"] for r in remote]
+    by_id = {c.hubspot_id: c for c in base.filter(hubspot_id__in=ids)} if ids else {}
+    by_email = {c.email: c for c in base.filter(email__in=[e for e in emails if e], hubspot_id="")} if emails else {}
+    touched: dict[int, Customer] = {}
+    push_back: dict[int, Customer] = {}
+    conflicts: list[SyncConflict] = []
+    for r in remote:
+        rid = str(r["id"])
+        vals = _remote_values(r.get("properties", {}))
+        remote_at = _when(r.get("updatedAt") or r.get("properties", {}).get("lastmodifieddate")) or started
+        c = by_id.get(rid) or (by_email.get(vals["email"]) if vals["email"] else None)
+        if c is None:
+            c = Customer(organization_id=org_id, hubspot_id=rid, sync_snapshot=dict(vals), **vals)
+            _prepare(c)
+            c.save()
+            touched[c.pk] = c
+            stats["created_here"] += 1
+            continue
+        c.hubspot_id = rid
+        snap = c.sync_snapshot or {}
+        changed = False
+        for f in FIELDS:
+            local, theirs = (getattr(c, f) or ""), vals[f]
+            if local == theirs or not theirs:
+                continue
+            remote_changed = f not in snap or snap[f] != theirs
+            local_changed = f not in snap or snap[f] != local
+            if not remote_changed:
+                push_back[c.pk] = c  # only Hubbub changed it: HubSpot gets our value
+                continue
+            if not local or not local_changed:
+                setattr(c, f, theirs)
+                changed = True
+                continue
+            kept = "local" if c.updated_at and c.updated_at > remote_at else "remote"
+            conflicts.append(
+                SyncConflict(
+                    organization_id=org_id, customer=c, field=f, local_value=local, remote_value=theirs, kept=kept
+                )
+            )
+            if kept == "remote":
+                setattr(c, f, theirs)
+                changed = True
+            else:
+                push_back[c.pk] = c
+        c.sync_snapshot = {f: getattr(c, f) or "" for f in FIELDS}
+        _prepare(c)
+        c.save()
+        touched[c.pk] = c
+        stats["updated_here"] += int(changed)
+    SyncConflict.objects.bulk_create(conflicts)
+    stats["conflicts"] = len(conflicts)
+    if touched:
+        sync_identifiers(org_id, list(touched.values()))
+        Customer.objects.filter(id__in=[pk for pk in touched if pk not in push_back]).update(synced_at=F("updated_at"))
+
+    # ---- push: new customers (with an email, HubSpot's dedupe key) and locally edited ones
+    new = list(base.filter(hubspot_id="").exclude(email="")[:10000])
+    if new:
+        created = client.batch_create([_props(c) for c in new])
+        by_mail = {(x.get("properties", {}).get("email") or "").lower(): str(x["id"]) for x in created}
+        for c in new:
+            c.hubspot_id = by_mail.get(c.email, "")
+            c.sync_snapshot = {f: getattr(c, f) or "" for f in FIELDS}
+        Customer.objects.bulk_update([c for c in new if c.hubspot_id], ["hubspot_id", "sync_snapshot"], batch_size=500)
+        stats["created_there"] = len(created)
+    edited = list(
+        base.exclude(hubspot_id="")
+        .exclude(id__in=[pk for pk in touched if pk not in push_back])
+        .filter(synced_at__isnull=False, updated_at__gt=F("synced_at"))[:10000]
+    )
+    edited_ids = {c.pk for c in edited}
+    edited += [c for pk, c in push_back.items() if pk not in edited_ids]
+    if edited:
+        client.batch_update([(c.hubspot_id, _props(c)) for c in edited])
+        stats["updated_there"] = len(edited)
+        for c in edited:
+            c.sync_snapshot = {f: getattr(c, f) or "" for f in FIELDS}
+        Customer.objects.bulk_update(edited, ["sync_snapshot"], batch_size=500)
+    done_ids = [c.pk for c in new if c.hubspot_id] + [c.pk for c in edited]
+    if done_ids:
+        Customer.objects.filter(id__in=done_ids).update(synced_at=F("updated_at"))
+
+    # ---- conversations and logged calls/emails as notes on the contact
+    stats["notes"] = _log_activities(org_id, client)
+    creds = {**channel.credentials, **client.creds, "last_sync_ms": int(started.timestamp() * 1000)}
+    channel.credentials = creds
+    channel.save(update_fields=["credentials_encrypted"])
+    audit(org_id, actor, "crm.hubspot.synced", channel, requests=client.requests, **stats)
+    live.publish("crm.sync", org_id, **stats)
+    return stats
+
+
+def _log_activities(org_id: int, client: HubSpotClient, limit: int = 500) -> int:
+    from hubbub.inbox.models import Conversation
+
+    done_conv = set(
+        SyncedActivity.objects.filter(organization_id=org_id, kind="conversation").values_list("local_id", flat=True)
+    )
+    contact_of = dict(
+        SocialProfile.objects.filter(organization_id=org_id, customer__hubspot_id__gt="").values_list(
+            "id", "customer__hubspot_id"
+        )
+    )
+    made: list[SyncedActivity] = []
+    if contact_of:
+        convs = (
+            Conversation.objects.filter(organization_id=org_id, author_id__in=list(contact_of), status="resolved")
+            .exclude(id__in=list(done_conv))
+            .select_related("brand")
+            .order_by("id")[:limit]
+        )
+        for conv in convs:
+            body = (
+                f"Hubbub conversation #{conv.pk} on {conv.network} with {conv.brand.name}: "
+                f"{conv.message_count} messages, sentiment {conv.sentiment or 'n/a'}, intent {conv.intent or 'n/a'}. "
+                f"{conv.preview}"
+            )
+            nid = client.create_note(contact_of[conv.author_id], body, conv.last_message_at.isoformat())
+            made.append(SyncedActivity(organization_id=org_id, kind="conversation", local_id=conv.pk, remote_id=nid))
+    for it in (
+        Interaction.objects.filter(organization_id=org_id, hubspot_id="", customer__hubspot_id__gt="")
+        .exclude(kind="csat")
+        .select_related("customer")[:limit]
+    ):
+        it.hubspot_id = client.create_note(
+            it.customer.hubspot_id, f"{it.get_kind_display()}: {it.text}", it.occurred_at.isoformat()
+        )
+        it.save(update_fields=["hubspot_id"])
+        made.append(SyncedActivity(organization_id=org_id, kind="interaction", local_id=it.pk, remote_id=it.hubspot_id))
+    SyncedActivity.objects.bulk_create(made, ignore_conflicts=True)
+    return len(made)

@@ -1,0 +1,598 @@
+"""Workflow API (mounted under /api/v1/): routing rules, SLA policies and business hours,
+approval policies and the approval queue, canned responses, issues and progress updates,
+assignment and availability, the audit log. Same services and permissions as the UI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+
+from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.inbox.models import CannedResponse, Conversation, Reply
+from hubbub.tenancy.models import Role, Team
+from hubbub.tenancy.scoping import PermissionDenied, Scope, get_scoped_or_404, require_role, scoped
+from hubbub.workflow import issues as issue_services
+from hubbub.workflow import services
+from hubbub.workflow.models import (
+    ApprovalPolicy,
+    BusinessHours,
+    IssueUpdate,
+    RoutingRule,
+    SLAPolicy,
+    TrackedIssue,
+)
+from hubbub.workflow.sla import history
+
+router = Router(tags=["workflow"])
+
+
+def _scope(request: HttpRequest) -> Scope:
+    scope = request.auth  # type: ignore[attr-defined]
+    if not isinstance(scope, Scope):
+        raise PermissionDenied("No organisation membership.")
+    return scope
+
+
+class Error(Schema):
+    detail: str
+
+
+# --------------------------------------------------------------------------- rules
+
+
+class RuleIn(Schema):
+    name: str
+    conditions: dict[str, Any] = {}
+    actions: dict[str, Any] = {}
+    is_active: bool = True
+    stop_processing: bool = False
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    position: int
+    is_active: bool
+    stop_processing: bool
+    conditions: dict[str, Any]
+    actions: dict[str, Any]
+
+
+class PreviewIn(Schema):
+    conditions: dict[str, Any] = {}
+
+
+class PreviewOut(Schema):
+    matched: int
+    scanned: int
+    sample_ids: list[int]
+
+
+@router.get("/workflow/rules", response=list[RuleOut])
+def list_rules(request: HttpRequest) -> Any:
+    """Routing rules in evaluation order (supervisors)."""
+    scope = _scope(request)
+    require_role(scope, Role.SUPERVISOR)
+    return list(RoutingRule.objects.filter(organization_id=scope.organization_id).order_by("position", "id"))
+
+
+@router.post("/workflow/rules", response={201: RuleOut, 400: Error, 403: Error})
+def create_rule(request: HttpRequest, body: RuleIn) -> Any:
+    return Status(201, services.create_rule(_scope(request), body.dict()))
+
+
+@router.post("/workflow/rules/preview", response={200: PreviewOut, 400: Error, 403: Error})
+def preview_rule(request: HttpRequest, body: PreviewIn) -> Any:
+    """Which of the latest 500 conversations would these conditions match?"""
+    scope = _scope(request)
+    require_role(scope, Role.SUPERVISOR)
+    matched, scanned, sample = services.preview_rule(scope, body.conditions)
+    return {"matched": matched, "scanned": scanned, "sample_ids": [c.pk for c in sample]}
+
+
+@router.put("/workflow/rules/{rule_id}", response={200: RuleOut, 400: Error, 403: Error, 404: Error})
+def update_rule(request: HttpRequest, rule_id: int, body: RuleIn) -> Any:
+    scope = _scope(request)
+    rule = get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id)
+    return services.update_rule(scope, rule, body.dict())
+
+
+@router.delete("/workflow/rules/{rule_id}", response={204: None, 403: Error, 404: Error})
+def delete_rule(request: HttpRequest, rule_id: int) -> Any:
+    scope = _scope(request)
+    services.delete_rule(scope, get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id))
+    return Status(204, None)
+
+
+# --------------------------------------------------------------------------- SLA
+
+
+class SLAPolicyIn(Schema):
+    name: str
+    targets: dict[str, dict[str, int]] = {}
+    business_hours_id: int | None = None
+    brand_id: int | None = None
+    warn_at_pct: int = 75
+    is_default: bool = False
+
+
+class SLAPolicyOut(Schema):
+    id: int
+    name: str
+    targets: dict[str, Any]
+    business_hours_id: int | None
+    brand_id: int | None
+    warn_at_pct: int
+    is_default: bool
+
+
+class BusinessHoursIn(Schema):
+    name: str
+    timezone: str = "UTC"
+    schedule: dict[str, list[list[str]]] | str = {}
+    holidays: list[str] = []
+
+
+class BusinessHoursOut(Schema):
+    id: int
+    name: str
+    timezone: str
+    schedule: dict[str, Any]
+    holidays: list[str]
+
+
+@router.get("/workflow/sla-policies", response=list[SLAPolicyOut])
+def list_sla_policies(request: HttpRequest) -> Any:
+    scope = _scope(request)
+    require_role(scope, Role.SUPERVISOR)
+    return list(SLAPolicy.objects.filter(organization_id=scope.organization_id))
+
+
+@router.post("/workflow/sla-policies", response={201: SLAPolicyOut, 400: Error, 403: Error})
+def create_sla_policy(request: HttpRequest, body: SLAPolicyIn) -> Any:
+    return Status(201, services.save_sla_policy(_scope(request), body.dict()))
+
+
+@router.put("/workflow/sla-policies/{policy_id}", response={200: SLAPolicyOut, 400: Error, 403: Error, 404: Error})
+def update_sla_policy(request: HttpRequest, policy_id: int, body: SLAPolicyIn) -> Any:
+    scope = _scope(request)
+    policy = get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=policy_id)
+    return services.save_sla_policy(scope, body.dict(), policy)
+
+
+@router.delete("/workflow/sla-policies/{policy_id}", response={204: None, 403: Error, 404: Error})
+def delete_sla_policy(request: HttpRequest, policy_id: int) -> Any:
+    scope = _scope(request)
+    services.delete_sla_policy(scope, get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=policy_id))
+    return Status(204, None)
+
+
+@router.get("/workflow/business-hours", response=list[BusinessHoursOut])
+def list_business_hours(request: HttpRequest) -> Any:
+    scope = _scope(request)
+    require_role(scope, Role.SUPERVISOR)
+    return list(BusinessHours.objects.filter(organization_id=scope.organization_id))
+
+
+@router.post("/workflow/business-hours", response={201: BusinessHoursOut, 400: Error, 403: Error})
+def create_business_hours(request: HttpRequest, body: BusinessHoursIn) -> Any:
+    return Status(201, services.save_business_hours(_scope(request), body.dict()))
+
+
+class ClockOut(Schema):
+    metric: str
+    state: str
+    target_seconds: int
+    used_seconds: int
+    started_at: datetime
+    due_at: datetime | None
+    warned_at: datetime | None
+    breached_at: datetime | None
+    stopped_at: datetime | None
+    outcome: str
+
+
+class SLAHistoryOut(Schema):
+    clocks: list[ClockOut]
+    history: list[dict[str, Any]]
+
+
+@router.get("/workflow/conversations/{conversation_id}/sla", response={200: SLAHistoryOut, 404: Error})
+def conversation_sla(request: HttpRequest, conversation_id: int) -> Any:
+    """The conversation's SLA clocks and their history (for reports)."""
+    conv = get_scoped_or_404(Conversation.objects.all(), _scope(request), id=conversation_id)
+    return {"clocks": list(conv.sla_clocks.order_by("started_at")), "history": history(conv)}
+
+
+# --------------------------------------------------------------------------- approval
+
+
+class ApprovalPolicyIn(Schema):
+    name: str
+    is_active: bool = True
+    roles: list[str] = []
+    brand_ids: list[int] = []
+    intents: list[str] = []
+    topics: list[str] = []
+    sensitive_words: list[str] = []
+    during_incident: bool = False
+
+
+class ApprovalPolicyOut(ApprovalPolicyIn):
+    id: int
+
+
+class PendingReplyOut(Schema):
+    id: int
+    conversation_id: int
+    brand_id: int
+    author: str | None
+    text: str
+    state: str
+    review_comment: str
+    created_at: datetime
+
+
+class ApproveIn(Schema):
+    text: str | None = None
+
+
+class RejectIn(Schema):
+    comment: str
+
+
+class ReplyStateOut(Schema):
+    id: int
+    state: str
+    text: str
+    review_comment: str
+
+
+@router.get("/workflow/approval-policies", response=list[ApprovalPolicyOut])
+def list_approval_policies(request: HttpRequest) -> Any:
+    scope = _scope(request)
+    require_role(scope, Role.SUPERVISOR)
+    return list(ApprovalPolicy.objects.filter(organization_id=scope.organization_id))
+
+
+@router.post("/workflow/approval-policies", response={201: ApprovalPolicyOut, 400: Error, 403: Error})
+def create_approval_policy(request: HttpRequest, body: ApprovalPolicyIn) -> Any:
+    return Status(201, services.save_approval_policy(_scope(request), body.dict()))
+
+
+@router.put(
+    "/workflow/approval-policies/{policy_id}", response={200: ApprovalPolicyOut, 400: Error, 403: Error, 404: Error}
+)
+def update_approval_policy(request: HttpRequest, policy_id: int, body: ApprovalPolicyIn) -> Any:
+    scope = _scope(request)
+    policy = get_scoped_or_404(ApprovalPolicy.objects.all(), scope, None, id=policy_id)
+    return services.save_approval_policy(scope, body.dict(), policy)
+
+
+@router.delete("/workflow/approval-policies/{policy_id}", response={204: None, 403: Error, 404: Error})
+def delete_approval_policy(request: HttpRequest, policy_id: int) -> Any:
+    scope = _scope(request)
+    services.delete_approval_policy(scope, get_scoped_or_404(ApprovalPolicy.objects.all(), scope, None, id=policy_id))
+    return Status(204, None)
+
+
+@router.get("/workflow/approvals", response=list[PendingReplyOut])
+def list_pending(request: HttpRequest) -> Any:
+    """Replies waiting for approval in the caller's brands (supervisors and admins)."""
+    scope = _scope(request)
+    require_role(scope, Role.SUPERVISOR)
+    return [
+        {
+            "id": r.pk,
+            "conversation_id": r.conversation_id,
+            "brand_id": r.brand_id,
+            "author": r.author.get_username() if r.author else None,
+            "text": r.text,
+            "state": r.state,
+            "review_comment": r.review_comment,
+            "created_at": r.created_at,
+        }
+        for r in services.pending_replies(scope)
+    ]
+
+
+@router.post(
+    "/workflow/approvals/{reply_id}/approve", response={200: ReplyStateOut, 400: Error, 403: Error, 404: Error}
+)
+def approve(request: HttpRequest, reply_id: int, body: ApproveIn) -> Any:
+    """Approve (send `text` to edit first); the reply is then sent exactly once."""
+    scope = _scope(request)
+    reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
+    try:
+        services.approve_reply(scope, reply, body.text)
+    except ReplyTooLong as exc:
+        return Status(400, {"detail": str(exc)})
+    reply.refresh_from_db()
+    return reply
+
+
+@router.post("/workflow/approvals/{reply_id}/reject", response={200: ReplyStateOut, 400: Error, 403: Error, 404: Error})
+def reject(request: HttpRequest, reply_id: int, body: RejectIn) -> Any:
+    scope = _scope(request)
+    reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
+    return services.reject_reply(scope, reply, body.comment)
+
+
+class BulkReplyIn(Schema):
+    conversation_ids: list[int]
+    text: str
+
+
+@router.post("/workflow/bulk-replies", response={201: list[ReplyStateOut], 400: Error, 403: Error, 404: Error})
+def bulk_reply(request: HttpRequest, body: BulkReplyIn) -> Any:
+    """The same reply on many conversations; each is held for approval when a policy says so."""
+    scope = _scope(request)
+    convs = [get_scoped_or_404(Conversation.objects.all(), scope, id=i) for i in body.conversation_ids]
+    try:
+        replies = services.bulk_reply(scope, convs, body.text)
+    except ReplyTooLong as exc:
+        return Status(400, {"detail": str(exc)})
+    return Status(201, replies)
+
+
+# --------------------------------------------------------------------------- canned
+
+
+class CannedIn(Schema):
+    title: str
+    body: str
+    brand_id: int | None = None
+
+
+class CannedOut(CannedIn):
+    id: int
+
+
+class RenderedOut(Schema):
+    text: str
+    length: int
+    limit: int | None
+    fits: bool
+
+
+@router.get("/workflow/canned", response=list[CannedOut])
+def list_canned(request: HttpRequest) -> Any:
+    scope = _scope(request)
+    require_role(scope, Role.AGENT)
+    return list(CannedResponse.objects.filter(organization_id=scope.organization_id))
+
+
+@router.post("/workflow/canned", response={201: CannedOut, 400: Error, 403: Error})
+def create_canned(request: HttpRequest, body: CannedIn) -> Any:
+    return Status(201, services.save_canned(_scope(request), body.dict()))
+
+
+@router.put("/workflow/canned/{canned_id}", response={200: CannedOut, 400: Error, 403: Error, 404: Error})
+def update_canned(request: HttpRequest, canned_id: int, body: CannedIn) -> Any:
+    scope = _scope(request)
+    obj = get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id)
+    return services.save_canned(scope, body.dict(), obj)
+
+
+@router.delete("/workflow/canned/{canned_id}", response={204: None, 403: Error, 404: Error})
+def delete_canned(request: HttpRequest, canned_id: int) -> Any:
+    scope = _scope(request)
+    services.delete_canned(scope, get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id))
+    return Status(204, None)
+
+
+@router.get("/workflow/canned/{canned_id}/render", response={200: RenderedOut, 403: Error, 404: Error})
+def render_canned(request: HttpRequest, canned_id: int, conversation_id: int) -> Any:
+    """The canned response with variables filled for a conversation, and whether it fits the network."""
+    scope = _scope(request)
+    require_role(scope, Role.AGENT)
+    obj = get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id)
+    conv = get_scoped_or_404(
+        Conversation.objects.select_related("author", "author__customer", "brand"), scope, id=conversation_id
+    )
+    return services.render_canned(scope, obj, conv)
+
+
+# --------------------------------------------------------------------------- issues
+
+
+class IssueIn(Schema):
+    brand_id: int
+    title: str
+    conversation_ids: list[int] = []
+
+
+class DeliveryOut(Schema):
+    conversation_id: int
+    status: str
+    error: str
+    reply_id: int | None
+
+
+class UpdateOut(Schema):
+    id: int
+    text: str
+    state: str
+    is_closing: bool
+    review_comment: str
+    deliveries: list[DeliveryOut]
+
+
+class IssueOut(Schema):
+    id: int
+    brand_id: int
+    title: str
+    state: str
+    conversation_ids: list[int]
+    updates: list[UpdateOut]
+
+
+class LinkIn(Schema):
+    conversation_ids: list[int]
+
+
+class UpdateIn(Schema):
+    text: str
+    closing: bool = False
+
+
+def _issue_out(issue: TrackedIssue) -> dict[str, Any]:
+    return {
+        "id": issue.pk,
+        "brand_id": issue.brand_id,
+        "title": issue.title,
+        "state": issue.state,
+        "conversation_ids": sorted(issue.conversations.values_list("id", flat=True)),
+        "updates": [_update_out(u) for u in issue.updates.all()],
+    }
+
+
+def _update_out(u: IssueUpdate) -> dict[str, Any]:
+    return {
+        "id": u.pk,
+        "text": u.text,
+        "state": u.state,
+        "is_closing": u.is_closing,
+        "review_comment": u.review_comment,
+        "deliveries": list(u.deliveries.values("conversation_id", "status", "error", "reply_id")),
+    }
+
+
+@router.get("/workflow/issues", response=list[IssueOut])
+def list_issues(request: HttpRequest) -> Any:
+    scope = _scope(request)
+    require_role(scope, Role.AGENT)
+    return [_issue_out(i) for i in scoped(TrackedIssue.objects.all(), scope)]
+
+
+@router.post("/workflow/issues", response={201: IssueOut, 400: Error, 403: Error})
+def create_issue(request: HttpRequest, body: IssueIn) -> Any:
+    issue = issue_services.create_issue(_scope(request), body.brand_id, body.title, body.conversation_ids)
+    return Status(201, _issue_out(issue))
+
+
+@router.get("/workflow/issues/{issue_id}", response={200: IssueOut, 404: Error})
+def get_issue(request: HttpRequest, issue_id: int) -> Any:
+    return _issue_out(get_scoped_or_404(TrackedIssue.objects.all(), _scope(request), id=issue_id))
+
+
+@router.post("/workflow/issues/{issue_id}/conversations", response={200: IssueOut, 403: Error, 404: Error})
+def link(request: HttpRequest, issue_id: int, body: LinkIn) -> Any:
+    scope = _scope(request)
+    issue = get_scoped_or_404(TrackedIssue.objects.all(), scope, id=issue_id)
+    issue_services.link_conversations(scope, issue, body.conversation_ids)
+    return _issue_out(issue)
+
+
+@router.post("/workflow/issues/{issue_id}/updates", response={201: UpdateOut, 400: Error, 403: Error, 404: Error})
+def post_update(request: HttpRequest, issue_id: int, body: UpdateIn) -> Any:
+    """Write a progress update; it waits for one approval, then goes to every linked conversation."""
+    scope = _scope(request)
+    issue = get_scoped_or_404(TrackedIssue.objects.all(), scope, id=issue_id)
+    try:
+        update = issue_services.post_update(scope, issue, body.text, body.closing)
+    except ReplyTooLong as exc:
+        return Status(400, {"detail": str(exc)})
+    return Status(201, _update_out(update))
+
+
+@router.post(
+    "/workflow/issue-updates/{update_id}/approve", response={200: UpdateOut, 400: Error, 403: Error, 404: Error}
+)
+def approve_update(request: HttpRequest, update_id: int, body: ApproveIn) -> Any:
+    scope = _scope(request)
+    update = get_scoped_or_404(IssueUpdate.objects.all(), scope, id=update_id)
+    try:
+        issue_services.approve_update(scope, update, body.text)
+    except ReplyTooLong as exc:
+        return Status(400, {"detail": str(exc)})
+    update.refresh_from_db()
+    return _update_out(update)
+
+
+@router.post(
+    "/workflow/issue-updates/{update_id}/reject", response={200: UpdateOut, 400: Error, 403: Error, 404: Error}
+)
+def reject_update(request: HttpRequest, update_id: int, body: RejectIn) -> Any:
+    scope = _scope(request)
+    update = get_scoped_or_404(IssueUpdate.objects.all(), scope, id=update_id)
+    return _update_out(issue_services.reject_update(scope, update, body.comment))
+
+
+# --------------------------------------------------------------------------- assignment
+
+
+class AvailabilityIn(Schema):
+    available: bool
+    user_id: int | None = None
+
+
+class AvailabilityOut(Schema):
+    user_id: int
+    available: bool
+
+
+class AssignmentIn(Schema):
+    mode: str
+    capacity: int = 20
+
+
+class AssignmentOut(Schema):
+    team_id: int
+    mode: str
+    capacity: int
+
+
+@router.put("/workflow/availability", response={200: AvailabilityOut, 403: Error})
+def set_availability(request: HttpRequest, body: AvailabilityIn) -> Any:
+    """Online/away (yours, or anyone's for supervisors); going away re-assigns open conversations."""
+    scope = _scope(request)
+    m = services.set_availability(scope, body.user_id or scope.user.pk, body.available)
+    return {"user_id": m.user_id, "available": m.is_available}
+
+
+@router.put("/workflow/teams/{team_id}/assignment", response={200: AssignmentOut, 400: Error, 403: Error, 404: Error})
+def set_assignment(request: HttpRequest, team_id: int, body: AssignmentIn) -> Any:
+    scope = _scope(request)
+    team = get_scoped_or_404(Team.objects.all(), scope, None, id=team_id)
+    p = services.save_assignment_policy(scope, team, body.mode, body.capacity)
+    return {"team_id": team.pk, "mode": p.mode, "capacity": p.capacity}
+
+
+# --------------------------------------------------------------------------- audit
+
+
+class AuditOut(Schema):
+    created_at: datetime
+    actor: str | None
+    verb: str
+    target_type: str
+    target_id: str
+    data: dict[str, Any]
+
+
+@router.get("/workflow/audit", response={200: list[AuditOut], 403: Error})
+def audit_log(
+    request: HttpRequest,
+    verb: str = "",
+    actor: str = "",
+    target: str = "",
+    limit: int = Query(200, ge=1, le=1000),  # type: ignore[type-arg]
+) -> Any:
+    """Who did what (supervisors and admins); filter by verb prefix, actor and `type:id` target."""
+    qs = services.audit_events(_scope(request), verb=verb, actor=actor, target=target)
+    return [
+        {
+            "created_at": e.created_at,
+            "actor": e.actor.get_username() if e.actor else None,
+            "verb": e.verb,
+            "target_type": e.target_type,
+            "target_id": e.target_id,
+            "data": e.data,
+        }
+        for e in qs[:limit]
+    ]

@@ -1,0 +1,505 @@
+"""Workflow pages: approvals queue, routing rules (with live preview), SLA policies and
+business hours, approval policies, teams & assignment, canned responses, progress-update
+issues, the audit log. Views parse forms, load rows through the scope and call services.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from hubbub.analysis.types import INTENTS, SENTIMENTS
+from hubbub.connectors.models import Network
+from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.crm.models import Customer
+from hubbub.inbox.models import CannedResponse, Conversation, Priority, Reply
+from hubbub.tenancy.models import Membership, Role, Team
+from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
+from hubbub.web.views.common import scoped_view
+from hubbub.workflow import issues as issue_services
+from hubbub.workflow import services
+from hubbub.workflow.hours import OFFICE_HOURS, schedule_text
+from hubbub.workflow.models import (
+    ApprovalPolicy,
+    AssignmentPolicy,
+    BusinessHours,
+    IssueUpdate,
+    Metric,
+    RoutingRule,
+    SLAPolicy,
+    TrackedIssue,
+)
+from hubbub.workflow.rules import CONDITION_KEYS, describe
+
+
+def _err(request: HttpRequest, exc: Exception) -> None:
+    messages.error(request, str(exc))
+
+
+# --------------------------------------------------------------------------- approvals
+
+
+@scoped_view
+def approvals(request: HttpRequest, scope: Scope) -> HttpResponse:
+    require_role(scope, Role.SUPERVISOR)
+    updates = scoped(IssueUpdate.objects.filter(state=IssueUpdate.State.PENDING_APPROVAL), scope).select_related(
+        "issue", "author"
+    )
+    return render(
+        request,
+        "workflow/approvals.html",
+        {"replies": list(services.pending_replies(scope)), "updates": list(updates)},
+    )
+
+
+@require_POST
+@scoped_view
+def approval_decide(request: HttpRequest, scope: Scope, reply_id: int) -> HttpResponse:
+    reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "approve":
+            services.approve_reply(scope, reply)
+            messages.success(request, f"Approved and sent the reply on #{reply.conversation_id}.")
+        elif action == "edit":
+            services.approve_reply(scope, reply, request.POST.get("text", ""))
+            messages.success(request, f"Edited, approved and sent the reply on #{reply.conversation_id}.")
+        elif action == "reject":
+            services.reject_reply(scope, reply, request.POST.get("comment", ""))
+            messages.success(request, "Rejected; the agent has been told why.")
+        else:
+            messages.error(request, "Choose approve, edit and approve, or reject.")
+    except (ValueError, ReplyTooLong) as exc:
+        _err(request, exc)
+    return redirect("workflow:approvals")
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _choices(scope: Scope) -> dict[str, Any]:
+    org = scope.organization_id
+    return {
+        "brands": scope.brands(),
+        "networks": Network.choices,
+        "intents": INTENTS,
+        "sentiments": SENTIMENTS,
+        "tiers": Customer.Tier.choices,
+        "teams": Team.objects.filter(organization_id=org),
+        "priorities": Priority.choices,
+        "sla_policies": SLAPolicy.objects.filter(organization_id=org),
+        "hours": BusinessHours.objects.filter(organization_id=org),
+        "canned": CannedResponse.objects.filter(organization_id=org),
+    }
+
+
+def _rule_data(post: Any) -> dict[str, Any]:
+    cond: dict[str, Any] = {}
+    for key in CONDITION_KEYS:
+        values = post.getlist(key)
+        if len(values) > 1 or key in ("brands", "networks", "intents", "sentiments", "customer_tiers"):
+            cond[key] = values
+        else:
+            cond[key] = post.get(key, "")
+    act = {
+        k: post.get(k, "")
+        for k in (
+            "team_id",
+            "priority",
+            "tags",
+            "sla_policy_id",
+            "require_approval",
+            "auto_reply_canned_id",
+            "mark_spam",
+        )
+    }
+    return {
+        "name": post.get("name", ""),
+        "is_active": post.get("is_active") == "on",
+        "stop_processing": post.get("stop_processing") == "on",
+        "conditions": cond,
+        "actions": act,
+    }
+
+
+@scoped_view
+def rules(request: HttpRequest, scope: Scope) -> HttpResponse:
+    require_role(scope, Role.SUPERVISOR)
+    org = scope.organization_id
+    names = {
+        "team": dict(Team.objects.filter(organization_id=org).values_list("id", "name")),
+        "sla": dict(SLAPolicy.objects.filter(organization_id=org).values_list("id", "name")),
+    }
+    rows = [(r, describe(r, names)) for r in RoutingRule.objects.filter(organization_id=org).order_by("position", "id")]
+    return render(request, "workflow/rules.html", {"rows": rows})
+
+
+@scoped_view
+def rule_edit(request: HttpRequest, scope: Scope, rule_id: int | None = None) -> HttpResponse:
+    require_role(scope, Role.SUPERVISOR)
+    rule = get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id) if rule_id else None
+    if request.method == "POST":
+        data = _rule_data(request.POST)
+        try:
+            if rule is None:
+                rule = services.create_rule(scope, data)
+                messages.success(request, f"Rule '{rule.name}' created.")
+            else:
+                services.update_rule(scope, rule, data)
+                messages.success(request, f"Rule '{rule.name}' saved.")
+            return redirect("workflow:rules")
+        except ValueError as exc:
+            _err(request, exc)
+            values = {**data["conditions"], **data["actions"], "name": data["name"]}
+    else:
+        values = {
+            **(rule.conditions if rule else {}),
+            **(rule.actions if rule else {}),
+            "name": rule.name if rule else "",
+        }
+    values.setdefault("is_active", rule.is_active if rule else True)
+    return render(request, "workflow/rule_edit.html", {"rule": rule, "v": values, **_choices(scope)})
+
+
+@scoped_view
+def rule_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
+    require_role(scope, Role.SUPERVISOR)
+    try:
+        matched, scanned, sample = services.preview_rule(scope, _rule_data(request.POST)["conditions"])
+        error = ""
+    except ValueError as exc:
+        matched, scanned, sample, error = 0, 0, [], str(exc)
+    return render(
+        request,
+        "workflow/_rule_preview.html",
+        {"matched": matched, "scanned": scanned, "sample": sample, "error": error},
+    )
+
+
+@require_POST
+@scoped_view
+def rule_action(request: HttpRequest, scope: Scope, rule_id: int) -> HttpResponse:
+    rule = get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id)
+    action = request.POST.get("action")
+    if action == "delete":
+        services.delete_rule(scope, rule)
+        messages.success(request, f"Rule '{rule.name}' deleted.")
+    elif action in ("up", "down"):
+        services.move_rule(scope, rule, -1 if action == "up" else 1)
+    return redirect("workflow:rules")
+
+
+# --------------------------------------------------------------------------- SLA, hours, approval policies
+
+
+@scoped_view
+def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
+    require_role(scope, Role.SUPERVISOR)
+    org = scope.organization_id
+    policies = list(SLAPolicy.objects.filter(organization_id=org).select_related("business_hours", "brand"))
+    return render(
+        request,
+        "workflow/settings.html",
+        {
+            "policies": policies,
+            "metrics": Metric.choices,
+            "priorities": Priority.choices,
+            "hours_list": [(h, schedule_text(h.schedule)) for h in BusinessHours.objects.filter(organization_id=org)],
+            "office_hours": schedule_text(OFFICE_HOURS),
+            "approval_policies": ApprovalPolicy.objects.filter(organization_id=org),
+            "roles": Role.choices,
+            **_choices(scope),
+        },
+    )
+
+
+@require_POST
+@scoped_view
+def sla_policy_save(request: HttpRequest, scope: Scope) -> HttpResponse:
+    p = request.POST
+    policy = (
+        get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=int(p["id"])) if p.get("id", "").isdigit() else None
+    )
+    if p.get("action") == "delete" and policy is not None:
+        services.delete_sla_policy(scope, policy)
+        messages.success(request, "SLA policy deleted.")
+        return redirect("workflow:settings")
+    targets = {m: {str(pr): p.get(f"{m}_{pr}", "") for pr in range(4)} for m in Metric.values}
+    data = {
+        "name": p.get("name", ""),
+        "targets": targets,
+        "business_hours_id": int(p["business_hours_id"]) if p.get("business_hours_id", "").isdigit() else None,
+        "brand_id": int(p["brand_id"]) if p.get("brand_id", "").isdigit() else None,
+        "warn_at_pct": p.get("warn_at_pct") or 75,
+        "is_default": p.get("is_default") == "on",
+    }
+    try:
+        services.save_sla_policy(scope, data, policy)
+        messages.success(request, "SLA policy saved.")
+    except ValueError as exc:
+        _err(request, exc)
+    return redirect("workflow:settings")
+
+
+@require_POST
+@scoped_view
+def hours_save(request: HttpRequest, scope: Scope) -> HttpResponse:
+    p = request.POST
+    hours = (
+        get_scoped_or_404(BusinessHours.objects.all(), scope, None, id=int(p["id"]))
+        if p.get("id", "").isdigit()
+        else None
+    )
+    try:
+        services.save_business_hours(
+            scope,
+            {
+                "name": p.get("name", ""),
+                "timezone": p.get("timezone", "UTC"),
+                "schedule": p.get("schedule", ""),
+                "holidays": p.get("holidays", ""),
+            },
+            hours,
+        )
+        messages.success(request, "Business hours saved.")
+    except ValueError as exc:
+        _err(request, exc)
+    return redirect("workflow:settings")
+
+
+@require_POST
+@scoped_view
+def approval_policy_save(request: HttpRequest, scope: Scope) -> HttpResponse:
+    p = request.POST
+    policy = (
+        get_scoped_or_404(ApprovalPolicy.objects.all(), scope, None, id=int(p["id"]))
+        if p.get("id", "").isdigit()
+        else None
+    )
+    if p.get("action") == "delete" and policy is not None:
+        services.delete_approval_policy(scope, policy)
+        messages.success(request, "Approval policy deleted.")
+        return redirect("workflow:settings")
+    data = {
+        "name": p.get("name", ""),
+        "is_active": p.get("is_active") == "on",
+        "roles": p.getlist("roles"),
+        "brand_ids": p.getlist("brand_ids"),
+        "intents": p.getlist("intents"),
+        "topics": p.get("topics", ""),
+        "sensitive_words": p.get("sensitive_words", ""),
+        "during_incident": p.get("during_incident") == "on",
+    }
+    try:
+        services.save_approval_policy(scope, data, policy)
+        messages.success(request, "Approval policy saved.")
+    except ValueError as exc:
+        _err(request, exc)
+    return redirect("workflow:settings")
+
+
+# --------------------------------------------------------------------------- teams & availability
+
+
+@scoped_view
+def teams(request: HttpRequest, scope: Scope) -> HttpResponse:
+    require_role(scope, Role.AGENT)
+    org = scope.organization_id
+    team_rows = []
+    for t in Team.objects.filter(organization_id=org).prefetch_related("members"):
+        policy = AssignmentPolicy.objects.filter(team=t).first()
+        team_rows.append((t, policy))
+    members = Membership.objects.filter(organization_id=org).select_related("user").order_by("user__username")
+    return render(
+        request,
+        "workflow/teams.html",
+        {"team_rows": team_rows, "members": members, "modes": AssignmentPolicy.Mode.choices},
+    )
+
+
+@require_POST
+@scoped_view
+def team_policy(request: HttpRequest, scope: Scope, team_id: int) -> HttpResponse:
+    team = get_scoped_or_404(Team.objects.all(), scope, None, id=team_id)
+    try:
+        services.save_assignment_policy(
+            scope, team, request.POST.get("mode", ""), int(request.POST.get("capacity") or 20)
+        )
+        messages.success(request, f"Assignment for {team.name} saved.")
+    except ValueError as exc:
+        _err(request, exc)
+    return redirect("workflow:teams")
+
+
+@require_POST
+@scoped_view
+def availability(request: HttpRequest, scope: Scope) -> HttpResponse:
+    user_id = request.POST.get("user_id", "")
+    target = int(user_id) if user_id.isdigit() else scope.user.pk
+    services.set_availability(scope, target, request.POST.get("available") == "1")
+    messages.success(request, "Availability saved.")
+    return redirect(request.POST.get("next") or "workflow:teams")
+
+
+# --------------------------------------------------------------------------- canned responses
+
+
+@scoped_view
+def canned(request: HttpRequest, scope: Scope) -> HttpResponse:
+    require_role(scope, Role.AGENT)
+    if request.method == "POST":
+        p = request.POST
+        obj = (
+            get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=int(p["id"]))
+            if p.get("id", "").isdigit()
+            else None
+        )
+        try:
+            if p.get("action") == "delete" and obj is not None:
+                services.delete_canned(scope, obj)
+                messages.success(request, "Canned response deleted.")
+            else:
+                data = {"title": p.get("title", ""), "body": p.get("body", ""), "brand_id": p.get("brand_id") or None}
+                services.save_canned(scope, data, obj)
+                messages.success(request, "Canned response saved.")
+        except ValueError as exc:
+            _err(request, exc)
+        return redirect("workflow:canned")
+    return render(
+        request,
+        "workflow/canned.html",
+        {"items": CannedResponse.objects.filter(organization_id=scope.organization_id), "brands": scope.brands()},
+    )
+
+
+# --------------------------------------------------------------------------- composer presence
+
+
+@require_POST
+@scoped_view
+def composing(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+    conv = get_scoped_or_404(Conversation.objects.all(), scope, id=conversation_id)
+    others = services.touch_composer(scope, conv)
+    return render(request, "workflow/_collision.html", {"others": others})
+
+
+# --------------------------------------------------------------------------- issues (progress updates)
+
+
+@scoped_view
+def issues(request: HttpRequest, scope: Scope) -> HttpResponse:
+    require_role(scope, Role.AGENT)
+    if request.method == "POST":
+        try:
+            brand_id = int(request.POST.get("brand_id") or 0)
+            ids = [int(x) for x in request.POST.get("conversation_ids", "").replace(",", " ").split() if x.isdigit()]
+            issue = issue_services.create_issue(scope, brand_id, request.POST.get("title", ""), ids)
+            return redirect("workflow:issue", issue_id=issue.pk)
+        except ValueError as exc:
+            _err(request, exc)
+    rows = scoped(TrackedIssue.objects.all(), scope).order_by("state", "-created_at")
+    return render(request, "workflow/issues.html", {"issues": rows, "brands": scope.brands()})
+
+
+@scoped_view
+def issue(request: HttpRequest, scope: Scope, issue_id: int) -> HttpResponse:
+    obj = get_scoped_or_404(TrackedIssue.objects.select_related("brand"), scope, id=issue_id)
+    if request.method == "POST":
+        p = request.POST
+        action = p.get("action")
+        try:
+            if action == "link":
+                ids = [int(x) for x in p.get("conversation_ids", "").replace(",", " ").split() if x.isdigit()]
+                n = issue_services.link_conversations(scope, obj, ids)
+                messages.success(request, f"Linked {n} conversation(s).")
+            elif action == "unlink":
+                issue_services.unlink_conversation(scope, obj, int(p.get("conversation_id", "0")))
+            elif action == "update":
+                issue_services.post_update(scope, obj, p.get("text", ""), closing=p.get("closing") == "on")
+                messages.success(request, "Update written; it goes out once a supervisor approves it.")
+            elif action in ("approve", "reject", "edit"):
+                upd = get_scoped_or_404(IssueUpdate.objects.all(), scope, id=int(p.get("update_id", "0")))
+                if action == "reject":
+                    issue_services.reject_update(scope, upd, p.get("comment", ""))
+                    messages.success(request, "Update rejected.")
+                else:
+                    issue_services.approve_update(scope, upd, p.get("text") if action == "edit" else None)
+                    messages.success(request, "Update approved and sent to every linked conversation.")
+        except (ValueError, ReplyTooLong) as exc:
+            _err(request, exc)
+        nxt = p.get("next")
+        return redirect(nxt if nxt == "/approvals/" else f"/issues/{obj.pk}/")
+    updates = list(obj.updates.select_related("author", "approved_by").prefetch_related("deliveries"))
+    convs = list(obj.conversations.select_related("author").order_by("-last_message_at"))
+    return render(request, "workflow/issue.html", {"issue": obj, "updates": updates, "convs": convs})
+
+
+# --------------------------------------------------------------------------- audit log
+
+
+def _parse_day(value: str) -> datetime | None:
+    from datetime import UTC
+
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
+    except ValueError:
+        return None
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@scoped_view
+def audit_log(request: HttpRequest, scope: Scope) -> HttpResponse:
+    g = request.GET
+    qs = services.audit_events(
+        scope,
+        verb=g.get("verb", "").strip(),
+        actor=g.get("actor", "").strip(),
+        target=g.get("target", "").strip(),
+        since=_parse_day(g.get("since", "")),
+        until=_parse_day(g.get("until", "")),
+    )
+    if g.get("format") == "csv":
+        writer = csv.writer(_Echo())
+
+        def rows() -> Any:
+            yield writer.writerow(["time", "actor", "verb", "target_type", "target_id", "data"])
+            for e in qs.iterator(chunk_size=2000):
+                yield writer.writerow(
+                    [
+                        e.created_at.isoformat(),
+                        e.actor.get_username() if e.actor else "system",
+                        e.verb,
+                        e.target_type,
+                        e.target_id,
+                        _json(e.data),
+                    ]
+                )
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+        return response
+    events = list(qs[:200])
+    keep = {k: v for k, v in g.items() if v and k != "format"}
+    from urllib.parse import urlencode
+
+    return render(
+        request,
+        "workflow/audit.html",
+        {"events": events, "f": keep, "csv_query": urlencode({**keep, "format": "csv"})},
+    )
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, sort_keys=True, default=str)

@@ -1,0 +1,116 @@
+"""In a real browser against the real server: an agent drafts a reply that needs approval,
+a supervisor approves it in the Approvals queue, the reply is sent, the SLA clock stops."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, REQUIRE_SERVICES
+from tests.web.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, _free_port
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{CHROMIUM} missing (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    pytest.importorskip("playwright")
+    data_dir = tmp_path_factory.mktemp("workflow-browser")
+    env = {**os.environ, "HUBBUB_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    hubbub = [sys.executable, "-m", "hubbub"]
+    subprocess.run(
+        [*hubbub, "import", "airline", str(DATA / "airline_sample.csv"), "--org", "wf"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    for name, role in (("agent1", "agent"), ("sup1", "supervisor")):
+        subprocess.run(
+            [*hubbub, "user", "add", name, "--role", role, "--org", "wf", "--password", "pw-e2e-12345"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*hubbub, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError("server did not start: " + (proc.stdout.read().decode() if proc.stdout else ""))
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _login(browser, base: str, username: str):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(base + "/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-e2e-12345")
+    page.click("button[type=submit]")
+    return page
+
+
+def test_agent_reply_needs_approval_supervisor_approves_it_is_sent_and_the_sla_clock_stops(server):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        sup = _login(browser, server, "sup1")
+        # The supervisor sets a policy: agents' replies that promise compensation need approval.
+        sup.goto(server + "/workflow/settings/")
+        sup.click("text=New approval policy")
+        form = sup.locator("form[action='/workflow/approval-policies/']").last
+        form.locator("input[name=name]").fill("Compensation promises")
+        form.locator("input[name=roles][value=agent]").check()
+        form.locator("input[name=sensitive_words]").fill("compensation")
+        form.locator("button.primary").click()
+        expect(sup.locator(".flash")).to_contain_text("Approval policy saved")
+
+        agent = _login(browser, server, "agent1")
+        expect(agent.locator(".conv-row").first).to_be_visible()
+        agent.locator(".conv-row a").first.click()
+        expect(agent.locator("#reply-text")).to_be_visible()
+        conv_id = agent.locator("#thread").get_attribute("data-conversation")
+        expect(agent.locator(".workflow-panel")).to_contain_text("First response")
+        agent.fill("#reply-text", "So sorry! We will send you compensation today.")
+        agent.click("text=Send reply")
+        expect(agent.locator(".pending-replies")).to_contain_text("Needs approval")
+        agent.screenshot(path=str(ARTIFACTS / "workflow-reply-held.png"))
+
+        sup.goto(server + "/approvals/")
+        expect(sup.locator(".approval").first).to_contain_text("compensation today")
+        sup.screenshot(path=str(ARTIFACTS / "workflow-approvals.png"))
+        sup.locator(".approval").first.locator("text=Approve & send").click()
+        expect(sup.locator(".flash")).to_contain_text("Approved and sent")
+
+        agent.goto(f"{server}/c/{conv_id}/")
+        expect(agent.locator(".msg.out .text").last).to_contain_text("compensation today", timeout=15000)
+        expect(agent.locator(".notes")).to_contain_text("approved by sup1")
+        panel = agent.locator(".workflow-panel")
+        expect(panel).not_to_contain_text("First response due")
+        expect(panel.locator(".sla-stopped").first).to_be_visible()
+        agent.screenshot(path=str(ARTIFACTS / "workflow-approved-sent.png"))
+        browser.close()

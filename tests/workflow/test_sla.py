@@ -1,0 +1,205 @@
+"""SLA clocks: targets by priority in business hours, paused while pending, warned at 75 %,
+breached at the target, stopped by a reply or resolution, and kept as history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from hubbub.inbox import services as inbox
+from hubbub.inbox.models import Conversation, Direction, Message
+from hubbub.workflow import services, sla
+from hubbub.workflow.hours import OFFICE_HOURS
+from hubbub.workflow.models import SLAClock, SLAEvent
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
+
+
+def _policy(scopes, hours=None, **targets):  # type: ignore[no-untyped-def]
+    t = targets or {
+        "first_response": {"0": 240, "1": 60, "2": 30, "3": 15},
+        "next_response": {"1": 120, "2": 60},
+        "resolution": {"1": 1440},
+    }
+    return services.save_sla_policy(
+        scopes["supervisor"],
+        {"name": "Standard", "targets": t, "is_default": True, "business_hours_id": hours.pk if hours else None},
+    )
+
+
+def _hours(scopes, holidays=()):  # type: ignore[no-untyped-def]
+    return services.save_business_hours(
+        scopes["supervisor"],
+        {"name": "NY office", "timezone": "America/New_York", "schedule": OFFICE_HOURS, "holidays": list(holidays)},
+    )
+
+
+def test_without_a_policy_the_first_response_is_due_in_an_hour(make_conv):
+    conv = make_conv(at=T0)
+    assert conv.sla_due_at == T0 + timedelta(hours=1)
+    assert SLAClock.objects.get(conversation=conv).metric == "first_response"
+
+
+def test_targets_follow_priority(make_conv, scopes):
+    _policy(scopes)
+    normal = make_conv(at=T0, urgency=10)
+    urgent = make_conv(at=T0, urgency=90)
+    assert normal.priority == 1 and normal.sla_due_at == T0 + timedelta(minutes=60)
+    assert urgent.priority == 3 and urgent.sla_due_at == T0 + timedelta(minutes=15)
+    assert set(normal.sla_clocks.values_list("metric", flat=True)) == {"first_response", "resolution"}
+
+
+def test_business_hours_use_the_team_time_zone_and_skip_a_holiday(acme, make_conv, scopes):
+    hours = _hours(scopes, holidays=["2026-11-26"])
+    _policy(scopes, hours)
+    team = acme["team"]
+    team.timezone = "America/New_York"
+    team.save()
+    services.create_rule(scopes["supervisor"], {"name": "all to care", "actions": {"team_id": team.pk}})
+    # Wednesday 16:30 New York time, the day before Thanksgiving
+    conv = make_conv(at=datetime(2026, 11, 25, 21, 30, tzinfo=UTC))
+    assert conv.team_id == team.pk
+    assert conv.sla_due_at == datetime(2026, 11, 27, 14, 30, tzinfo=UTC)  # Friday 09:30 EST
+
+
+def test_a_friday_evening_message_before_the_dst_change_is_due_monday_morning(acme, make_conv, scopes):
+    _policy(scopes, _hours(scopes))
+    conv = make_conv(at=datetime(2026, 10, 30, 22, 0, tzinfo=UTC))  # Friday 18:00 EDT
+    assert conv.sla_due_at == datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # Monday 10:00 EST
+
+
+def test_warning_at_75_percent_and_breach_at_the_target_are_raised_once(make_conv, monkeypatch):
+    from hubbub import live
+
+    events = []
+    monkeypatch.setattr(live, "publish", lambda kind, org, **data: events.append((kind, data)))
+    conv = make_conv(at=T0)
+    with time_machine.travel(T0 + timedelta(minutes=44), tick=False):
+        assert sla.sweep() == {"warnings": 0, "breaches": 0}
+    with time_machine.travel(T0 + timedelta(minutes=45, seconds=5), tick=False):
+        assert sla.sweep() == {"warnings": 1, "breaches": 0}
+        assert sla.sweep() == {"warnings": 0, "breaches": 0}
+    with time_machine.travel(T0 + timedelta(minutes=60, seconds=8), tick=False):
+        assert sla.sweep() == {"warnings": 0, "breaches": 1}
+    warning = SLAEvent.objects.get(conversation=conv, kind="warning")
+    breach = SLAEvent.objects.get(conversation=conv, kind="breach")
+    assert warning.data["delay_s"] == 5 and breach.data["delay_s"] == 8
+    assert [d["conversation_ids"] for k, d in events if k == "sla"] == [[conv.pk], [conv.pk]]
+
+
+def test_pending_pauses_the_clock_and_reopening_resumes_it(make_conv, scopes):
+    conv = make_conv(at=T0)
+    with time_machine.travel(T0 + timedelta(minutes=10), tick=False):
+        inbox.change_status(scopes["agent"], conv, "pending")
+    conv.refresh_from_db()
+    assert conv.sla_due_at is None
+    clock = SLAClock.objects.get(conversation=conv)
+    assert clock.state == "paused" and clock.used_seconds == 600
+    with time_machine.travel(T0 + timedelta(hours=3), tick=False):
+        assert sla.sweep() == {"warnings": 0, "breaches": 0}  # paused clocks never breach
+        inbox.change_status(scopes["agent"], conv, "open")
+    conv.refresh_from_db()
+    assert conv.sla_due_at == T0 + timedelta(hours=3, minutes=50)
+
+
+def test_the_customer_answering_a_pending_conversation_reopens_it_and_resumes_the_clock(make_conv, scopes):
+    conv = make_conv(at=T0)
+    with time_machine.travel(T0 + timedelta(minutes=10), tick=False):
+        inbox.change_status(scopes["agent"], conv, "pending")
+    later = T0 + timedelta(hours=2)
+    Conversation.objects.filter(pk=conv.pk).update(last_inbound_at=later, last_message_at=later)
+    with time_machine.travel(later, tick=False):
+        services.on_customer_messages(conv.organization_id, [conv.pk])
+    conv.refresh_from_db()
+    assert conv.status == "open" and conv.sla_due_at == later + timedelta(minutes=50)
+
+
+def test_a_reply_stops_the_first_response_clock_as_met(make_conv, scopes):
+    _policy(scopes)
+    conv = make_conv(at=T0)
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        reply = inbox.create_reply(scopes["agent"], conv, "Looking into it")
+        inbox.deliver_reply(reply.pk)
+    first = SLAClock.objects.get(conversation=conv, metric="first_response")
+    assert first.state == "stopped" and first.outcome == "met"
+    conv.refresh_from_db()
+    assert conv.sla_due_at == T0 + timedelta(minutes=1440)  # only resolution remains
+
+
+def test_a_late_reply_is_recorded_as_breached(make_conv, scopes):
+    conv = make_conv(at=T0)
+    with time_machine.travel(T0 + timedelta(minutes=90), tick=False):
+        inbox.deliver_reply(inbox.create_reply(scopes["agent"], conv, "Sorry for the wait").pk)
+    assert SLAClock.objects.get(conversation=conv).outcome == "breached"
+
+
+def test_when_the_customer_writes_again_a_next_response_clock_starts(make_conv, scopes):
+    _policy(scopes)
+    conv = make_conv(at=T0)
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        inbox.deliver_reply(inbox.create_reply(scopes["agent"], conv, "Hi").pk)
+    again = T0 + timedelta(minutes=30)
+    Message.objects.create(
+        organization=conv.organization,
+        brand=conv.brand,
+        conversation=conv,
+        network="x",
+        external_id="again",
+        direction=Direction.IN,
+        author=conv.author,
+        text="Still no bag",
+        created_at=again,
+    )
+    Conversation.objects.filter(pk=conv.pk).update(last_inbound_at=again, last_message_at=again)
+    services.on_customer_messages(conv.organization_id, [conv.pk])
+    services.on_customer_messages(conv.organization_id, [conv.pk])  # once per wait
+    clocks = SLAClock.objects.filter(conversation=conv, metric="next_response")
+    assert clocks.count() == 1 and clocks.get().due_at == again + timedelta(minutes=120)
+    with time_machine.travel(again + timedelta(minutes=10), tick=False):
+        inbox.deliver_reply(inbox.create_reply(scopes["agent"], conv, "Found it").pk)
+    assert clocks.get().outcome == "met"
+
+
+def test_resolving_stops_the_resolution_clock_and_keeps_the_history(make_conv, scopes):
+    _policy(scopes)
+    conv = make_conv(at=T0)
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        inbox.deliver_reply(inbox.create_reply(scopes["agent"], conv, "Hi").pk)
+    with time_machine.travel(T0 + timedelta(minutes=10), tick=False):
+        inbox.change_status(scopes["agent"], conv, "pending")
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        inbox.change_status(scopes["agent"], conv, "open")
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        inbox.change_status(scopes["agent"], conv, "resolved")
+    conv.refresh_from_db()
+    assert conv.sla_due_at is None
+    resolution = SLAClock.objects.get(conversation=conv, metric="resolution")
+    assert resolution.outcome == "met" and resolution.used_seconds == 600
+    kinds = [(h["metric"], h["kind"]) for h in sla.history(conv)]
+    assert kinds[:2] == [("First response", "started"), ("Resolution", "started")]
+    assert ("First response", "met") in kinds and ("Resolution", "paused") in kinds
+    assert kinds[-1] == ("Resolution", "met")
+
+
+def test_the_sla_history_api(acme, make_conv):
+    from django.test import Client
+
+    conv = make_conv(at=T0)
+    c = Client()
+    c.force_login(acme["users"]["analyst"])
+    body = c.get(f"/api/v1/workflow/conversations/{conv.pk}/sla").json()
+    assert body["clocks"][0]["metric"] == "first_response" and body["history"][0]["kind"] == "started"
+
+
+def test_the_minute_task_schedules_sweeps_every_ten_seconds(monkeypatch):
+    from hubbub.workflow import tasks
+
+    calls = []
+    monkeypatch.setattr(tasks.sla_sweep, "schedule", lambda delay: calls.append(delay))
+    monkeypatch.setattr(tasks.sla, "sweep", lambda: {"warnings": 0, "breaches": 0})
+    tasks.sla_minute.call_local()
+    assert calls == [10, 20, 30, 40, 50]
