@@ -19,7 +19,7 @@ from django.utils import timezone
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
 from hubbub.crm.models import SocialProfile
-from hubbub.db import fast_insert, fast_update, reserve_ids
+from hubbub.db import fast_insert, fast_insert_dicts, fast_update, reserve_ids
 from hubbub.inbox.models import Conversation, Direction, Message, Status
 from hubbub.tenancy.models import Brand
 
@@ -99,47 +99,54 @@ def thread_events(
     if new_convs:
         for conv, pk in zip(new_convs, reserve_ids(Conversation, len(new_convs)), strict=True):
             conv.pk = pk
-        fast_insert(new_convs, with_pk=True)
         result.new_conversation_ids = [c.pk for c in new_convs]
 
-    messages = [
-        Message(
-            organization_id=org_id,
-            brand_id=brand.pk,
-            conversation_id=conv.pk,
-            network=ev.network,
-            external_id=ev.external_id,
-            direction=ev.direction,
-            author_id=profiles[(ev.network, ev.author_id)].pk,
-            text=ev.text,
-            created_at=ev.created_at,
-            in_reply_to=ev.in_reply_to,
-            url=ev.url[:500],
-            lang=ev.lang[:10],
-            retweets=max(0, ev.retweets),
-            likes=max(0, ev.likes),
-            sentiment=a.sentiment if a else "",
-            sentiment_score=a.sentiment_score if a else 0.0,
-            intent=a.intent if a else "",
-            topic=a.topic[:60] if a else "",
-            journey_stage=a.journey_stage if a else "",
-            urgency=a.urgency if a else 0,
-            analysis=_analysis_json(a),
-            model_version=a.model_version if a else "",
-        )
-        for ev, brand, a, conv in assignments
-    ]
-    fast_insert(messages)  # ids are not needed here; one executemany instead of ~15 statements
-    result.message_count = len(messages)
-
+    # Fold every message into its conversation first, so new conversations are written once, complete.
     touched: dict[int, Conversation] = {}
     now = timezone.now()
     for ev, _brand, a, target in assignments:
         _fold(target, ev, a)
         target.updated_at = now
         touched[target.pk] = target
+    if new_convs:
+        for conv in new_convs:
+            conv.created_at = now
+        fast_insert(new_convs, with_pk=True)
+
+    messages = [
+        {
+            "organization_id": org_id,
+            "brand_id": brand.pk,
+            "conversation_id": conv.pk,
+            "network": ev.network,
+            "external_id": ev.external_id,
+            "direction": ev.direction,
+            "author_id": profiles[(ev.network, ev.author_id)].pk,
+            "text": ev.text,
+            "created_at": ev.created_at,
+            "in_reply_to": ev.in_reply_to,
+            "url": ev.url[:500],
+            "lang": ev.lang[:10],
+            "retweets": max(0, ev.retweets),
+            "likes": max(0, ev.likes),
+            "sentiment": a.sentiment if a else "",
+            "sentiment_score": a.sentiment_score if a else 0.0,
+            "intent": a.intent if a else "",
+            "topic": a.topic[:60] if a else "",
+            "journey_stage": a.journey_stage if a else "",
+            "urgency": a.urgency if a else 0,
+            "analysis": _analysis_json(a),
+            "model_version": a.model_version if a else "",
+            "sent_by_id": None,
+        }
+        for ev, brand, a, conv in assignments
+    ]
+    fast_insert_dicts(Message, messages)  # ids are not needed here; one executemany, no model instances
+    result.message_count = len(messages)
+
+    new_ids = set(result.new_conversation_ids)
     fast_update(
-        list(touched.values()),
+        [c for pk, c in touched.items() if pk not in new_ids],
         [
             "status",
             "preview",

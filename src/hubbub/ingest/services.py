@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -161,12 +162,13 @@ def process_batch(raw_ids: Sequence[int]) -> BatchResult:
     result = BatchResult()
     published: list[tuple[int, int]] = []
     with transaction.atomic():
-        raws = list(
-            RawEvent.objects.select_for_update(skip_locked=True)
+        raws = [
+            PendingRaw(*row)
+            for row in RawEvent.objects.select_for_update(skip_locked=True)
             .filter(id__in=list(raw_ids), state=RawEvent.State.PENDING)
-            .only("id", "organization_id", "payload", "source", "network", "external_id")
-        )
-        by_org: dict[int, list[RawEvent]] = defaultdict(list)
+            .values_list("id", "organization_id", "payload", "source", "external_id")
+        ]
+        by_org: dict[int, list[PendingRaw]] = defaultdict(list)
         for raw in raws:
             by_org[raw.organization_id].append(raw)
         for org_id, org_raws in by_org.items():
@@ -183,11 +185,21 @@ def process_batch(raw_ids: Sequence[int]) -> BatchResult:
     return result
 
 
-def _process_org_batch(org_id: int, raws: list[RawEvent]) -> BatchResult:
+class PendingRaw(NamedTuple):
+    """The columns of a raw event the batch step needs (tuples: model instances cost too much here)."""
+
+    pk: int
+    organization_id: int
+    payload: dict[str, Any]
+    source: str
+    external_id: str
+
+
+def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
     result = BatchResult()
     brands = {b.slug: b for b in Brand.objects.filter(organization_id=org_id)}
-    good: list[tuple[RawEvent, InboundEvent, Brand]] = []
-    bad: list[tuple[RawEvent, str]] = []
+    good: list[tuple[PendingRaw, InboundEvent, Brand]] = []
+    bad: list[tuple[PendingRaw, str]] = []
     for raw in raws:
         try:
             ev = InboundEvent.from_payload(raw.payload)
