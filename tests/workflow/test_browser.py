@@ -103,7 +103,7 @@ def test_agent_reply_needs_approval_supervisor_approves_it_is_sent_and_the_sla_c
         sup.goto(server + "/approvals/")
         expect(sup.locator(".approval").first).to_contain_text("compensation today")
         sup.screenshot(path=str(ARTIFACTS / "workflow-approvals.png"))
-        sup.locator(".approval").first.locator("text=Approve & send").click()
+        sup.locator(".approval").first.locator("button[value=approve]").click()
         expect(sup.locator(".flash")).to_contain_text("Approved and sent")
 
         agent.goto(f"{server}/c/{conv_id}/")
