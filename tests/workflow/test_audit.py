@@ -1,0 +1,65 @@
+"""The audit log: every assignment, status change, approval, rule edit and sent reply,
+filterable in the UI and exportable as CSV, for supervisors and admins only."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+
+from hubbub.inbox import services as inbox
+from hubbub.tenancy.scoping import PermissionDenied
+from hubbub.workflow import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(acme, make_conv, scopes):  # type: ignore[no-untyped-def]
+    conv = make_conv()
+    inbox.assign_conversation(scopes["agent"], conv, acme["users"]["agent"].pk)
+    inbox.change_status(scopes["agent"], conv, "pending")
+    services.create_rule(scopes["supervisor"], {"name": "r", "actions": {"priority": 2}})
+    inbox.deliver_reply(inbox.create_reply(scopes["agent"], conv, "hi").pk)
+    return conv
+
+
+def test_everything_is_recorded_and_filterable(history, scopes):
+    verbs = set(services.audit_events(scopes["supervisor"]).values_list("verb", flat=True))
+    assert {"conversation.assign", "conversation.status", "rule.create", "reply.create", "reply.sent"} <= verbs
+    assert set(services.audit_events(scopes["admin"], verb="rule.").values_list("verb", flat=True)) == {"rule.create"}
+    mine = services.audit_events(scopes["admin"], actor="acme-supervisor")
+    assert set(mine.values_list("verb", flat=True)) == {"rule.create"}
+    on_conv = services.audit_events(scopes["admin"], target=f"conversation:{history.pk}")
+    assert {"conversation.assign", "conversation.status"} <= set(on_conv.values_list("verb", flat=True))
+
+
+def test_audit_page_and_csv_export(acme, history):
+    c = Client()
+    c.force_login(acme["users"]["supervisor"])
+    page = c.get("/audit/?verb=conversation.")
+    assert page.status_code == 200 and b"conversation.status" in page.content and b"rule.create" not in page.content
+    export = c.get("/audit/?format=csv&verb=reply.")
+    assert export["Content-Type"] == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert {r["verb"] for r in rows} == {"reply.create", "reply.sent"} and rows[0]["actor"] == "acme-agent"
+    api = c.get("/api/v1/workflow/audit?verb=rule.").json()
+    assert [e["verb"] for e in api] == ["rule.create"]
+
+
+@pytest.mark.parametrize("role", ["agent", "analyst"])
+def test_agents_and_analysts_cannot_read_the_audit_log(acme, scopes, role):
+    with pytest.raises(PermissionDenied):
+        services.audit_events(scopes[role])
+    c = Client()
+    c.force_login(acme["users"][role])
+    assert c.get("/audit/").status_code == 403
+    assert c.get("/audit/?format=csv").status_code == 403
+    assert c.get("/api/v1/workflow/audit").status_code == 403
+
+
+def test_one_organisation_never_sees_anothers_audit_log(acme, make_org, history, scope_of):
+    other = make_org("globex", brands=("Globex",))
+    assert not services.audit_events(scope_of(other["users"]["admin"], other["org"])).exists()
