@@ -619,8 +619,9 @@ def approval_reasons(role: str | None, conv: Conversation, brand_id: int, text: 
     reasons = []
     if conv.requires_approval:
         reasons.append("routing rule requires approval for this conversation")
-    incident: Any = None
-    incident_checked = False
+    incident: Any = _active_incident(brand_id)
+    if incident:
+        reasons.append("the brand has an active incident (war room): every reply needs approval")
     lowered = text.lower()
     for p in ApprovalPolicy.objects.filter(organization_id=conv.organization_id, is_active=True):
         if p.roles and role not in p.roles:
@@ -638,8 +639,6 @@ def approval_reasons(role: str | None, conv: Conversation, brand_id: int, text: 
                 continue
             detail = f": contains {', '.join(repr(w) for w in hit)}"
         if p.during_incident:
-            if not incident_checked:
-                incident, incident_checked = _active_incident(brand_id), True
             if not incident:
                 continue
             detail += " during an active incident"
