@@ -127,8 +127,8 @@ class DetectorConfig:
     # negative_spike
     windows_min: tuple[int, ...] = (5, 10, 20, 30)
     alpha: float = 1e-6
-    overdispersion: float = 0.08  # NB: var = mu + overdispersion * mu**2
-    min_volume: int = 14  # negatives in a window before anything can fire
+    overdispersion: float = 0.06  # NB: var = mu + overdispersion * mu**2
+    min_volume: int = 18  # negatives in a window before anything can fire
     min_ratio: float = 2.0  # observed must be at least this multiple of expected
     warmup_hours: float = 6.0  # stream history needed before alerting...
     warmup_negatives: int = 30  # ...and this many negatives seen, so a trickle cannot set the baseline

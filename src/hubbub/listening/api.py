@@ -1,0 +1,225 @@
+"""Listening API (mounted under /api/v1/): chart data, queries, alerts, incidents, temperature check.
+
+The war room page draws its charts from these same endpoints. Analysts may
+read everything here and edit queries; supervisors run incidents.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from ninja import Query as QueryParam
+from ninja import Router, Schema, Status
+
+from hubbub.listening import charts, services
+from hubbub.listening.checks import run_temperature_check
+from hubbub.listening.models import Alert, Incident, ListeningQuery
+from hubbub.listening.query_language import QuerySyntaxError
+from hubbub.tenancy.scoping import PermissionDenied, Scope, get_scoped_or_404, scoped
+
+router = Router(tags=["listening"])
+
+
+def _scope(request: HttpRequest) -> Scope:
+    scope = request.auth  # type: ignore[attr-defined]
+    if not isinstance(scope, Scope):
+        raise PermissionDenied("No organisation membership.")
+    return scope
+
+
+class ChartParams(Schema):
+    range: str = "24h"
+    brand: int | None = None
+    end: str = "auto"
+
+
+@router.get("/listening/charts/{name}", summary="War room chart data")
+def chart(request: HttpRequest, name: str, params: QueryParam[ChartParams]) -> Any:  # type: ignore[type-arg]
+    """One chart of the war room: `summary`, `volume`, `sentiment`, `share-of-voice`, `languages`,
+    `queries`, `top-authors`, `top-posts` or `emerging-terms`, for `range` (1h, 6h, 24h, 7d, 30d, 90d, 1y)
+    ending at `end` (ISO time, `now`, or `auto` = now unless the range is empty, then the latest data)."""
+    scope = _scope(request)
+    fn = charts.CHARTS.get(name)
+    if fn is None:
+        raise Http404(f"Unknown chart {name!r}; charts: {', '.join(charts.CHARTS)}")
+    if params.brand is not None and params.brand not in scope.brand_ids:
+        raise Http404("Not found")
+    w = charts.resolve_window(scope, params.range, params.brand, params.end)
+    return fn(scope, w)
+
+
+class QueryIn(Schema):
+    brand_id: int
+    name: str = ""
+    query: str
+    is_active: bool = True
+
+
+class QueryOut(Schema):
+    id: int
+    brand_id: int
+    name: str
+    query: str
+    is_active: bool
+    created_at: datetime
+
+
+class ValidateIn(Schema):
+    query: str
+
+
+@router.post("/listening/queries/validate", summary="Check a query's syntax")
+def validate(request: HttpRequest, body: ValidateIn) -> Any:
+    """`{"ok": true, "normalised": ...}` or `{"ok": false, "error": ..., "position": n}` (0-based character)."""
+    _scope(request)
+    try:
+        q = services.validate_query(body.query)
+    except QuerySyntaxError as exc:
+        return {"ok": False, "error": exc.message, "position": exc.position}
+    return {"ok": True, "normalised": q.normalised(), "terms": q.terms()}
+
+
+@router.get("/listening/queries", response=list[QueryOut])
+def list_queries(request: HttpRequest) -> Any:
+    return list(scoped(ListeningQuery.objects.all(), _scope(request)))
+
+
+@router.post("/listening/queries", response={201: QueryOut, 400: dict, 404: dict})
+def create_query(request: HttpRequest, body: QueryIn) -> Any:
+    scope = _scope(request)
+    if body.brand_id not in scope.brand_ids:
+        return Status(404, {"detail": "Not found"})
+    try:
+        q = services.save_query(
+            scope, brand_id=body.brand_id, name=body.name, query=body.query, is_active=body.is_active
+        )
+    except QuerySyntaxError as exc:
+        return Status(400, {"detail": str(exc), "position": exc.position})
+    return Status(201, q)
+
+
+@router.delete("/listening/queries/{query_id}", response={204: None})
+def delete_query(request: HttpRequest, query_id: int) -> Any:
+    scope = _scope(request)
+    services.delete_query(scope, get_scoped_or_404(ListeningQuery.objects.all(), scope, id=query_id))
+    return Status(204, None)
+
+
+def _alert_out(a: Alert) -> dict[str, Any]:
+    return {
+        "id": a.pk,
+        "brand_id": a.brand_id,
+        "query_id": a.query_id,
+        "kind": a.kind,
+        "key": a.key,
+        "detected_at": a.detected_at.isoformat(),
+        "window_start": a.window_start.isoformat(),
+        "expected": a.expected,
+        "observed": a.observed,
+        "score": a.score,
+        "message": a.message,
+        "examples": a.examples,
+        "notified": a.notified,
+        "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
+    }
+
+
+@router.get("/listening/alerts")
+def list_alerts(request: HttpRequest, brand: int | None = None, limit: int = 50) -> Any:
+    scope = _scope(request)
+    qs = scoped(Alert.objects.all(), scope)
+    if brand is not None:
+        qs = qs.filter(brand_id=brand)
+    return [_alert_out(a) for a in qs[: max(1, min(limit, 200))]]
+
+
+def _incident_out(i: Incident) -> dict[str, Any]:
+    return {
+        "id": i.pk,
+        "brand_id": i.brand_id,
+        "alert_id": i.alert_id,
+        "title": i.title,
+        "status": i.status,
+        "opened_at": i.opened_at.isoformat(),
+        "closed_at": i.closed_at.isoformat() if i.closed_at else None,
+        "holding_statement": i.holding_statement,
+        "statement_state": i.statement_state,
+        "report": i.report,
+        "timeline": [
+            {
+                "at": e.created_at.isoformat(),
+                "verb": e.verb,
+                "text": e.text,
+                "actor": e.actor.get_username() if e.actor else None,
+            }
+            for e in i.timeline.select_related("actor")
+        ],
+    }
+
+
+class IncidentIn(Schema):
+    brand_id: int
+    title: str = ""
+    alert_id: int | None = None
+
+
+@router.get("/listening/incidents")
+def list_incidents(request: HttpRequest, status: str | None = None) -> Any:
+    qs = scoped(Incident.objects.all(), _scope(request))
+    if status:
+        qs = qs.filter(status=status)
+    return [_incident_out(i) for i in qs[:100]]
+
+
+@router.post("/listening/incidents", response={201: dict, 404: dict, 403: dict})
+def create_incident(request: HttpRequest, body: IncidentIn) -> Any:
+    scope = _scope(request)
+    if body.brand_id not in scope.brand_ids:
+        return Status(404, {"detail": "Not found"})
+    alert = get_scoped_or_404(Alert.objects.all(), scope, id=body.alert_id) if body.alert_id else None
+    incident = services.open_incident(scope, body.brand_id, body.title, alert)
+    return Status(201, _incident_out(incident))
+
+
+@router.get("/listening/incidents/{incident_id}")
+def get_incident(request: HttpRequest, incident_id: int) -> Any:
+    return _incident_out(get_scoped_or_404(Incident.objects.all(), _scope(request), id=incident_id))
+
+
+class CloseIn(Schema):
+    summary: str = ""
+
+
+@router.post("/listening/incidents/{incident_id}/close")
+def close_incident(request: HttpRequest, incident_id: int, body: CloseIn) -> Any:
+    scope = _scope(request)
+    incident = get_scoped_or_404(Incident.objects.all(), scope, id=incident_id)
+    return _incident_out(services.close_incident(scope, incident, body.summary))
+
+
+class TemperatureIn(Schema):
+    brand_id: int
+    idea: str
+
+
+@router.post("/listening/temperature", summary="Temperature check for a campaign idea")
+def temperature(request: HttpRequest, body: TemperatureIn) -> Any:
+    """Risk score 0-100 with reasons, recent volume/sentiment around the terms and the brand,
+    negative themes with example posts, and how the brand's past hashtags fared."""
+    scope = _scope(request)
+    if body.brand_id not in scope.brand_ids:
+        raise Http404("Not found")
+    result = run_temperature_check(scope, body.brand_id, body.idea)
+    return _jsonable(result)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
