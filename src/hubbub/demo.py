@@ -130,6 +130,7 @@ def prepare(now: datetime | None = None, live: bool = True) -> DemoSetup:
     for ev in events:
         ev.created_at = ev.created_at + shift
     history, remainder = events[:cut_index], events[cut_index:]
+    seed_customers(org, events, now)
     from hubbub.ingest.importing import _airline_name
 
     with transaction.atomic():
@@ -141,6 +142,51 @@ def prepare(now: datetime | None = None, live: bool = True) -> DemoSetup:
     twcs_org = seed_twcs_organization()
     run_import(twcs_org.pk, "twcs", TWCS_FILE)
     return DemoSetup(org, password, remainder)
+
+
+def seed_customers(org: Organization, events: list[InboundEvent], now: datetime, share: float = 0.3) -> int:
+    """Synthetic CRM records for a seeded share of the tweet authors, so the customer panel has something
+    to show: one-time, regular and loyal customers with orders. Imported through the CRM importer (the same
+    path as `hubbub import customers/orders`) before the tweets, so ingest links authors by handle.
+    The records are invented (emails at example.com, made-up orders), never real people's purchase data."""
+    import csv
+    import random
+    import tempfile
+
+    try:
+        from hubbub.crm import importing as crm_importing
+    except ImportError:  # the CRM app is optional for the demo
+        return 0
+    rng = random.Random(2015)
+    authors = sorted({ev.author_id for ev in events})
+    chosen = [a for a in authors if rng.random() < share]
+    products = ["Economy fare", "Main Cabin fare", "First class fare", "Seat upgrade", "Checked bag", "Wi-Fi pass"]
+    with tempfile.TemporaryDirectory() as tmp:
+        customers_csv = Path(tmp) / "demo_customers.csv"
+        orders_csv = Path(tmp) / "demo_orders.csv"
+        with customers_csv.open("w", newline="") as cf, orders_csv.open("w", newline="") as of:
+            cw, ow = csv.writer(cf), csv.writer(of)
+            cw.writerow(["external_id", "name", "email", "handles"])
+            ow.writerow(["external_id", "customer", "ordered_at", "amount", "product", "channel"])
+            for i, handle in enumerate(chosen):
+                cid = f"DEMO-{i:05d}"
+                cw.writerow([cid, handle, f"{handle.lower()}@example.com", handle])
+                n_orders = rng.choice([1, 1, 1, 1, 1, 2, 2, 3, 4, 6, 10])
+                for j in range(n_orders):
+                    when = now - timedelta(days=rng.randint(3, 3650))
+                    ow.writerow(
+                        [
+                            f"{cid}-{j}",
+                            cid,
+                            when.strftime("%Y-%m-%d"),
+                            f"{rng.uniform(49, 1200):.2f}",
+                            rng.choice(products),
+                            rng.choice(["web", "app", "phone", "airport"]),
+                        ]
+                    )
+        crm_importing.run(org.pk, "customers", customers_csv)
+        crm_importing.run(org.pk, "orders", orders_csv)
+    return len(chosen)
 
 
 def replay(org_id: int, events: list[InboundEvent], speed: float, stop: threading.Event) -> int:

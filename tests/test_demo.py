@@ -1,0 +1,44 @@
+"""`hubbub demo --no-serve` builds a working demo from an empty directory, and running it again adds nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_loads_real_tweets_users_and_customers(tmp_path):
+    env = {**os.environ, "HUBBUB_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "hubbub", "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert printed["login"] == "admin" and printed["password"]
+    db = sqlite3.connect(tmp_path / "hubbub.sqlite3")
+    brands = {
+        r[0]
+        for r in db.execute(
+            "SELECT b.name FROM tenancy_brand b JOIN tenancy_organization o ON o.id = b.organization_id "
+            "WHERE o.slug = 'skyline-agency'"
+        )
+    }
+    assert brands == {"Virgin America", "United", "Southwest", "Delta", "US Airways", "American"}
+    roles = {r[0] for r in db.execute("SELECT role FROM tenancy_membership")}
+    assert roles == {"admin", "supervisor", "agent", "analyst"}
+    messages = db.execute("SELECT COUNT(*) FROM inbox_message").fetchone()[0]
+    assert messages > 12_000 + 4_000  # every airline tweet plus the TWCS sample
+    linked = db.execute("SELECT COUNT(*) FROM crm_socialprofile WHERE customer_id IS NOT NULL").fetchone()[0]
+    assert linked > 1000
+    again = subprocess.run(
+        [sys.executable, "-m", "hubbub", "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert db.execute("SELECT COUNT(*) FROM inbox_message").fetchone()[0] == messages
