@@ -7,12 +7,13 @@ is 8 hours on the day of a DST change too, and its UTC offset follows the change
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_DAYS = 400  # a schedule with no open time must not loop forever
+ONE_DAY = timedelta(days=1)
 
 
 def parse_hhmm(value: str) -> time:
@@ -38,6 +39,7 @@ class Calendar:
     tz: ZoneInfo
     weekly: tuple[tuple[tuple[time, time], ...], ...]  # 7 entries, Monday first
     holidays: frozenset[date]
+    _days: dict[date, list[tuple[datetime, datetime]]] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def build(cls, tz_name: str, schedule: dict[str, list[list[str]]], holidays: list[str]) -> Calendar:
@@ -53,13 +55,19 @@ class Calendar:
         return cls(zone(tz_name), tuple(weekly), days)
 
     def _day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
-        if day in self.holidays:
-            return []
+        """A day's opening intervals in UTC (memoised: a batch asks about the same few days)."""
+        cached = self._days.get(day)
+        if cached is not None:
+            return cached
         out = []
-        for a, b in self.weekly[day.weekday()]:
-            start = datetime.combine(day, a, tzinfo=self.tz).astimezone(UTC)
-            end = datetime.combine(day, b, tzinfo=self.tz).astimezone(UTC)
-            out.append((start, end))
+        if day not in self.holidays:
+            for a, b in self.weekly[day.weekday()]:
+                start = datetime.combine(day, a, tzinfo=self.tz).astimezone(UTC)
+                end = datetime.combine(day, b, tzinfo=self.tz).astimezone(UTC)
+                out.append((start, end))
+        if len(self._days) > 4096:
+            self._days.clear()
+        self._days[day] = out
         return out
 
     def is_open(self, at: datetime) -> bool:
@@ -83,18 +91,22 @@ class Calendar:
 
     def add_seconds(self, start: datetime, seconds: float) -> datetime | None:
         """The instant when `seconds` of working time after `start` have passed (None: never)."""
-        day = start.astimezone(self.tz).date() - timedelta(days=1)
+        day = start.astimezone(self.tz).date() - ONE_DAY
         remaining = float(seconds)
+        days = self._days
         for _ in range(MAX_DAYS):
-            for a, b in self._day_intervals(day):
-                lo = max(a, start)
-                if b <= lo:
+            intervals = days.get(day)
+            if intervals is None:
+                intervals = self._day_intervals(day)
+            for a, b in intervals:
+                if b <= start:
                     continue
+                lo = a if a > start else start
                 span = (b - lo).total_seconds()
                 if remaining <= span:
                     return lo + timedelta(seconds=remaining)
                 remaining -= span
-            day += timedelta(days=1)
+            day += ONE_DAY
         return None
 
 

@@ -131,14 +131,36 @@ def keyword_regex(words: Sequence[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
+_WORD = re.compile(r"\w+")
+_SINGLE = re.compile(r"\w+")
+
+
+def _tokens(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text))
+
+
+def _phrase_matcher(phrases: Sequence[str]) -> Callable[[str], bool]:
+    """Whole-phrase match with a cheap substring pre-check (most texts contain none of them)."""
+    search = keyword_regex(phrases).search
+    needles = tuple(phrases)
+
+    def match(text: str) -> bool:
+        for needle in needles:
+            if needle in text:
+                return search(text) is not None
+        return False
+
+    return match
+
+
 ARGS = "brand_id, network, intent, topic, sentiment, urgency, lang, text, tier, value, followers, at, hours"
 
 
 def compile_rules(rules: Sequence[Any]) -> CompiledRules:
     """Compile ordered rules (objects with .conditions and .stop_processing) into one function."""
-    ns: dict[str, Any] = {}
-    lines = [f"def _route({ARGS}):", "    out = []"]
-    needs_lang = needs_hours = False
+    ns: dict[str, Any] = {"_tokens": _tokens}
+    lines: list[str] = []
+    needs_lang = needs_hours = needs_words = False
     for i, rule in enumerate(rules):
         cond = rule.conditions or {}
         tests: list[str] = []
@@ -154,9 +176,20 @@ def compile_rules(rules: Sequence[Any]) -> CompiledRules:
                 ns[name] = cond[key]
                 tests.append(f"{var} >= {name}")
         if cond.get("keywords"):
-            name = f"c{i}_kw"
-            ns[name] = keyword_regex(cond["keywords"]).search
-            tests.append(f"{name}(text) is not None")
+            # Single words are looked up in the text's token set (computed once per conversation);
+            # phrases and words with punctuation use a whole-phrase regex behind a substring check.
+            kws = [k.lower() for k in cond["keywords"]]
+            single = frozenset(k for k in kws if _SINGLE.fullmatch(k))
+            phrases = [k for k in kws if k not in single]
+            alts = []
+            if single:
+                ns[f"c{i}_kw"] = single
+                alts.append(f"not words.isdisjoint(c{i}_kw)")
+                needs_words = True
+            if phrases:
+                ns[f"c{i}_ph"] = _phrase_matcher(phrases)
+                alts.append(f"c{i}_ph(text)")
+            tests.append("(" + " or ".join(alts) + ")")
         if cond.get("business_hours") in ("inside", "outside") and cond.get("business_hours_id"):
             name = f"c{i}_bh"
             ns[name] = int(cond["business_hours_id"])
@@ -168,7 +201,10 @@ def compile_rules(rules: Sequence[Any]) -> CompiledRules:
         if getattr(rule, "stop_processing", False):
             lines.append("        return out")
     lines.append("    return out")
-    source = "\n".join(lines)
+    head = [f"def _route({ARGS}):", "    out = []"]
+    if needs_words:
+        head.append("    words = _tokens(text)")
+    source = "\n".join(head + lines)
     exec(compile(source, "<routing-rules>", "exec"), ns)  # noqa: S102 - source holds no user text
     return CompiledRules(rules=list(rules), fn=ns["_route"], needs_lang=needs_lang, needs_hours=needs_hours)
 

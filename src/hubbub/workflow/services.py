@@ -22,7 +22,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from hubbub import live
-from hubbub.db import fast_update
+from hubbub.db import fast_insert_dicts, fast_update
 from hubbub.inbox.models import CannedResponse, Conversation, Note, Priority, Reply, Status, Tag
 from hubbub.tenancy.models import AuditEvent, Membership, Role, Team
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
@@ -86,38 +86,25 @@ _CONV_FACT_FIELDS = (
 def _facts_rows(conversations: Any, needs_lang: bool) -> list[tuple[int, Facts]]:
     """Flatten conversations into rule facts with one joined query (plus one for languages)."""
     rows = list(conversations.values_list(*_CONV_FACT_FIELDS))
-    langs: dict[int, str] = {}
-    if needs_lang and rows:
-        from hubbub.inbox.models import Message
-
-        for cid, lang in (
-            Message.objects.filter(conversation_id__in=[r[0] for r in rows], direction="in")
-            .exclude(lang="")
-            .values_list("conversation_id", "lang")
-        ):
-            langs.setdefault(cid, lang.lower())
+    langs = _languages([r[0] for r in rows]) if needs_lang and rows else {}
     out = []
     for cid, brand, net, intent, topic, sent, urg, text, tier, value, followers, at, team in rows:
-        out.append(
-            (
-                cid,
-                Facts(
-                    brand,
-                    net,
-                    intent,
-                    topic,
-                    sent,
-                    urg,
-                    langs.get(cid, ""),
-                    text,
-                    tier or "unknown",
-                    float(value or 0),
-                    followers or 0,
-                    at,
-                    team,
-                ),
-            )
+        f = Facts(
+            brand,
+            net,
+            intent,
+            topic,
+            sent,
+            urg,
+            langs.get(cid, ""),
+            text,
+            tier or "unknown",
+            float(value or 0),
+            followers or 0,
+            at,
+            team,
         )
+        out.append((cid, f))
     return out
 
 
@@ -128,90 +115,137 @@ def _hours_checker(org_id: int, cals: sla.CalendarCache, team_tz: dict[int, str]
     return hours
 
 
+class _Row:
+    """A conversation as the routing hook needs it: no `Model.__init__` on the hot path.
+
+    `_meta` lets `fast_update` write these rows exactly as it writes Conversation objects.
+    """
+
+    __slots__ = (
+        "pk",
+        "organization_id",
+        "status",
+        "urgency",
+        "first_message_at",
+        "first_response_at",
+        "priority",
+        "team_id",
+        "sla_policy_id",
+        "requires_approval",
+        "is_spam",
+        "resolved_at",
+        "routing_log",
+        "sla_due_at",
+        "assignee_id",
+    )
+    _meta = Conversation._meta
+
+
+_ROW_FIELDS = (
+    "id",
+    "status",
+    "urgency",
+    "first_message_at",
+    "first_response_at",
+    "team_id",
+    "sla_policy_id",
+    "requires_approval",
+    "is_spam",
+    "resolved_at",
+    "routing_log",
+    "assignee_id",
+)
+
+
 def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> None:
     """Route new customer conversations: rules → team/priority/tags/SLA/approval/spam,
-    then automatic assignment, SLA clocks and canned auto-replies. One batch, fixed queries."""
+    then automatic assignment, SLA clocks and canned auto-replies.
+
+    One batch, a fixed number of queries: rules, one joined read of the conversations,
+    teams/policies, one executemany for clocks and one for the conversations.
+    """
     ids = list(conversation_ids)
     if not ids:
         return
     now = timezone.now()
     rules = active_rules(org_id)
     compiled = compile_rules(rules)
-    convs = {
-        c.pk: c
-        for c in Conversation.objects.filter(id__in=ids, organization_id=org_id).only(
-            "id",
-            "organization_id",
-            "brand_id",
-            "status",
-            "urgency",
-            "first_message_at",
-            "first_response_at",
-            "priority",
-            "team_id",
-            "sla_policy_id",
-            "requires_approval",
-            "is_spam",
-            "resolved_at",
-            "routing_log",
-            "sla_due_at",
-            "assignee_id",
-        )
-    }
-    team_tz = dict(Team.objects.filter(organization_id=org_id).values_list("id", "timezone"))
+    team_rows = list(Team.objects.filter(organization_id=org_id).values_list("id", "name", "timezone"))
+    team_names = {t: n for t, n, _ in team_rows}
+    team_tz = {t: z for t, _, z in team_rows}
+    policies = {p.pk: p for p in SLAPolicy.objects.filter(organization_id=org_id)}
+    names = {"team": team_names, "sla": {k: p.name for k, p in policies.items()}}
+    needs_facts = bool(rules)
+    fields = _ROW_FIELDS + (_CONV_FACT_FIELDS[1:] if needs_facts else ())
+    rows = Conversation.objects.filter(id__in=ids, organization_id=org_id).values_list(*fields)
+    convs: dict[int, _Row] = {}
+    facts: list[tuple[int, Facts]] = []
+    langs = _languages([r[0] for r in rows]) if needs_facts and compiled.needs_lang else {}
+    for r in rows:
+        c = _Row()
+        (c.pk, c.status, c.urgency, c.first_message_at, c.first_response_at, c.team_id, c.sla_policy_id) = r[:7]
+        (c.requires_approval, c.is_spam, c.resolved_at, c.routing_log, c.assignee_id) = r[7:12]
+        c.organization_id, c.priority, c.sla_due_at = org_id, Priority.NORMAL, None
+        convs[c.pk] = c
+        if needs_facts:
+            brand, net, intent, topic, sent, urg, text, tier, value, followers, at, team = r[12:]
+            facts.append(
+                (
+                    c.pk,
+                    Facts(
+                        brand,
+                        net,
+                        intent,
+                        topic,
+                        sent,
+                        urg,
+                        langs.get(c.pk, ""),
+                        text,
+                        tier or "unknown",
+                        float(value or 0),
+                        followers or 0,
+                        at,
+                        team,
+                    ),
+                )
+            )
     cals = sla.CalendarCache()
-    team_names = dict(Team.objects.filter(organization_id=org_id).values_list("id", "name"))
-    sla_names = dict(SLAPolicy.objects.filter(organization_id=org_id).values_list("id", "name"))
-    names = {"team": team_names, "sla": sla_names}
-    tags_to_add: dict[int, set[str]] = defaultdict(set)
-    auto_replies: list[tuple[Conversation, int]] = []
-    facts_rows = _facts_rows(Conversation.objects.filter(id__in=list(convs)), compiled.needs_lang) if rules else []
     matched_by_conv: dict[int, list[int]] = {}
-    for cid, f in facts_rows:
+    for cid, f in facts:
         hours = _hours_checker(org_id, cals, team_tz, f) if compiled.needs_hours else None
         matched = compiled.match(f, hours)
         if matched:
             matched_by_conv[cid] = matched
+    tags_to_add: dict[int, set[str]] = defaultdict(set)
+    auto_replies: dict[int, int] = {}
+    stamp = now.isoformat()
     for cid, conv in convs.items():
         if conv.status != Status.OPEN:
             continue
         priority: int | None = None
         log_entries = []
-        for idx in matched_by_conv.get(cid, []):
+        for idx in matched_by_conv.get(cid, ()):
             rule = rules[idx]
             a = rule.actions or {}
             if a.get("team_id") in team_names:
                 conv.team_id = a["team_id"]
             if a.get("priority") is not None:
                 priority = int(a["priority"])
-            if a.get("sla_policy_id") in sla_names:
+            if a.get("sla_policy_id") in policies:
                 conv.sla_policy_id = a["sla_policy_id"]
             if a.get("require_approval"):
                 conv.requires_approval = True
             if a.get("tags"):
                 tags_to_add[cid].update(a["tags"])
             if a.get("auto_reply_canned_id"):
-                auto_replies = [x for x in auto_replies if x[0].pk != cid] + [(conv, int(a["auto_reply_canned_id"]))]
+                auto_replies[cid] = int(a["auto_reply_canned_id"])
             if a.get("mark_spam"):
                 conv.is_spam = True
-            log_entries.append(
-                {"at": now.isoformat(), "rule_id": rule.pk, "rule": rule.name, "text": describe(rule, names)}
-            )
+            log_entries.append({"at": stamp, "rule_id": rule.pk, "rule": rule.name, "text": describe(rule, names)})
         if priority is None:
             priority = _priority_from_urgency(conv.urgency)
-            log_entries.append(
-                {
-                    "at": now.isoformat(),
-                    "rule_id": None,
-                    "text": f"priority {PRIORITY_NAMES[priority]} from urgency {conv.urgency}",
-                }
-                if not log_entries
-                else {
-                    "at": now.isoformat(),
-                    "rule_id": None,
-                    "text": f"priority {PRIORITY_NAMES[priority]} from urgency",
-                }
-            )
+            why = f"priority {PRIORITY_NAMES[priority]} from urgency {conv.urgency}"
+            log_entries.append({"at": stamp, "rule_id": None, "text": why})
         conv.priority = priority
         if conv.is_spam:
             conv.status = Status.RESOLVED
@@ -219,19 +253,16 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
         conv.routing_log = list(conv.routing_log or []) + log_entries
     open_convs = [c for c in convs.values() if c.status == Status.OPEN]
     _auto_assign(org_id, [c for c in open_convs if c.team_id and c.assignee_id is None], actor=None)
-    # SLA clocks
-    policies = {p.pk: p for p in SLAPolicy.objects.filter(organization_id=org_id)}
-    default_policy = _default_policy(org_id, policies)
-    clocks = sla.clocks_for_new(org_id, list(convs.values()), policies, default_policy, cals, team_tz)
-    SLAClock.objects.bulk_create(clocks, batch_size=1000)
-    due: dict[int, datetime] = {}
-    for c in clocks:
-        if c.due_at and (c.conversation_id not in due or c.due_at < due[c.conversation_id]):
-            due[c.conversation_id] = c.due_at
-    for cid, conv in convs.items():
-        conv.sla_due_at = due.get(cid)
+    clock_rows = sla.clocks_for_new(
+        org_id, list(convs.values()), policies, _default_policy(org_id, policies), cals, team_tz
+    )
+    fast_insert_dicts(SLAClock, clock_rows)
+    for row in clock_rows:
+        conv = convs[row["conversation_id"]]
+        if row["due_at"] and (conv.sla_due_at is None or row["due_at"] < conv.sla_due_at):
+            conv.sla_due_at = row["due_at"]
     fast_update(
-        list(convs.values()),
+        list(convs.values()),  # type: ignore[arg-type]
         [
             "priority",
             "team_id",
@@ -247,9 +278,24 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
     )
     if tags_to_add:
         _add_tags(org_id, tags_to_add)
-    for conv, canned_id in auto_replies:
-        if conv.status == Status.OPEN:
-            _auto_reply(conv, canned_id)
+    for cid, canned_id in auto_replies.items():
+        if convs[cid].status == Status.OPEN:
+            _auto_reply(cid, canned_id)
+
+
+def _languages(conv_ids: Sequence[int]) -> dict[int, str]:
+    """The language of each conversation's first inbound message that has one."""
+    from hubbub.inbox.models import Message
+
+    langs: dict[int, str] = {}
+    for cid, lang in (
+        Message.objects.filter(conversation_id__in=list(conv_ids), direction="in")
+        .exclude(lang="")
+        .order_by("created_at")
+        .values_list("conversation_id", "lang")
+    ):
+        langs.setdefault(cid, lang.lower())
+    return langs
 
 
 def _default_policy(org_id: int, policies: dict[int, SLAPolicy]) -> SLAPolicy | None:
@@ -820,15 +866,15 @@ def delete_canned(scope: Scope, canned: CannedResponse) -> None:
     canned.delete()
 
 
-def _auto_reply(conv: Conversation, canned_id: int) -> None:
+def _auto_reply(conv_id: int, canned_id: int) -> None:
     """A routing rule's auto-reply: rendered, length-checked, approval-checked like any reply."""
     from hubbub.connectors.outbound import check_length
     from hubbub.inbox.tasks import deliver_reply_task
 
+    conv = Conversation.objects.select_related("author", "author__customer", "brand").get(pk=conv_id)
     canned = CannedResponse.objects.filter(organization_id=conv.organization_id, id=canned_id).first()
     if canned is None:
         return
-    conv = Conversation.objects.select_related("author", "author__customer", "brand").get(pk=conv.pk)
     text = render_template(canned.body, conv, None)
     try:
         check_length(conv.network, text)

@@ -94,9 +94,10 @@ def clocks_for_new(
     default_policy: SLAPolicy | None,
     cals: CalendarCache,
     team_tz: dict[int, str],
-) -> list[SLAClock]:
-    """First-response and resolution clocks for new conversations (no queries besides calendars)."""
-    clocks = []
+) -> list[dict[str, Any]]:
+    """First-response and resolution clock rows (plain dicts, for one executemany) for new
+    conversations; no queries besides building calendars once per batch."""
+    rows = []
     for conv in convs:
         if conv.status != "open" or conv.is_spam:
             continue
@@ -105,13 +106,14 @@ def clocks_for_new(
         cal = cals.get(policy.business_hours_id if policy else None, tz)
         if policy is None:
             if conv.first_response_at is None:
-                clocks.append(
-                    new_clock(
+                rows.append(
+                    _clock_row(
                         org_id,
                         conv.pk,
                         Metric.FIRST_RESPONSE,
                         None,
-                        DEFAULT_FIRST_RESPONSE_MINUTES,
+                        DEFAULT_FIRST_RESPONSE_MINUTES * 60,
+                        75,
                         conv.first_message_at,
                         cal,
                     )
@@ -122,8 +124,38 @@ def clocks_for_new(
                 continue
             minutes = policy.target_minutes(metric, conv.priority)
             if minutes is not None:
-                clocks.append(new_clock(org_id, conv.pk, metric, policy, minutes, conv.first_message_at, cal))
-    return clocks
+                rows.append(
+                    _clock_row(
+                        org_id, conv.pk, metric, policy.pk, minutes * 60, policy.warn_at_pct, conv.first_message_at, cal
+                    )
+                )
+    return rows
+
+
+def _clock_row(
+    org_id: int,
+    conv_id: int,
+    metric: str,
+    policy_id: int | None,
+    target: int,
+    warn_pct: int,
+    started_at: datetime,
+    cal: CalendarLike,
+) -> dict[str, Any]:
+    warn, due = _times(cal, started_at, target, 0, warn_pct)
+    return {
+        "organization_id": org_id,
+        "conversation_id": conv_id,
+        "policy_id": policy_id,
+        "metric": str(metric),
+        "state": "running",
+        "target_seconds": target,
+        "used_seconds": 0,
+        "started_at": started_at,
+        "running_since": started_at,
+        "due_at": due,
+        "warn_at": warn,
+    }
 
 
 def _clock_calendar(clock: SLAClock, cals: CalendarCache) -> CalendarLike:
