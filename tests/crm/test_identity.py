@@ -158,3 +158,32 @@ def test_another_org_never_sees_customers(acme, make_org, scope_of, agent) -> No
     other = make_org("globex")
     assert services.customers_qs(scope_of(other["users"]["admin"])).count() == 0
     assert Customer.objects.count() == 1
+
+
+def test_typo_in_last_name_still_finds_the_customer(acme, agent, make_event, ingest) -> None:
+    jon = customer(agent, name="Jonathan Smithson", location="Denver")
+    ingest(acme["org"], [make_event("hi", author="u7", author_name="Jonathan Smihtson", author_location="Denver")])
+    p = SocialProfile.objects.get(external_id="u7")
+    made = services.suggest_links(acme["org"].pk, [p.pk])
+    assert made and made[0].customer_id == jon.pk
+
+
+def test_writing_style_of_a_linked_profile_counts_as_evidence() -> None:
+    from hubbub.crm.matching import CustomerFacts, ProfileFacts, score_pair
+
+    p = ProfileFacts("Ann Lee", "ann2", "", ["flight delayed again, sooo annoyed!!! #neveragain"])
+    same = CustomerFacts("Ann Lee", "", ["my bag is lost, sooo annoyed!!! #neveragain"])
+    other = CustomerFacts("Ann Lee", "", ["Please advise on the refund procedure for booking 1234."])
+    assert score_pair(p, same)[0] > score_pair(p, other)[0]
+    assert "writing" in score_pair(p, same)[1]
+
+
+def test_nicknames_typos_and_case_score_high_but_other_people_do_not() -> None:
+    from hubbub.crm.matching import CustomerFacts, ProfileFacts, score_pair
+
+    rob = CustomerFacts("Robert Fisher", "Boston")
+    assert score_pair(ProfileFacts("Bob Fisher", "", "Boston, MA"), rob)[0] >= 0.9
+    assert score_pair(ProfileFacts("ROBERT FISHER", "", "Boston"), rob)[0] >= 0.9
+    assert score_pair(ProfileFacts("Robret Fisher", "", "Boston"), rob)[0] >= 0.82
+    assert score_pair(ProfileFacts("Rachel Fisher", "", "Boston"), rob)[0] < 0.82
+    assert score_pair(ProfileFacts("Robert Fisher", "", "Seattle"), rob)[0] < 0.9

@@ -160,6 +160,12 @@ def name_key(name: str) -> str:
     return toks[-1][:60] if toks else ""
 
 
+def first_key(name: str) -> str:
+    """Second blocking key: the formal first name, when the name has a first and a last part."""
+    toks = name_tokens(name)
+    return toks[0][:60] if len(toks) >= 2 else ""
+
+
 def candidate_keys(display_name: str, handle: str) -> set[str]:
     """Keys under which a profile's customer may be filed: every name token, and handle pieces."""
     keys = {t for t in fold(display_name).split() if len(t) >= 2}
@@ -222,7 +228,17 @@ def score_pair(p: ProfileFacts, c: CustomerFacts) -> tuple[float, dict[str, floa
     parts: dict[str, float] = {}
     pt, ct = name_tokens(p.display_name), name_tokens(c.name)
     if pt and ct:
-        parts["name"] = fuzz.token_sort_ratio(" ".join(pt), " ".join(ct)) / 100
+        # Canonical (nickname-resolved) and raw forms, in written order and token-sorted:
+        # a typo can break either the nickname lookup or the token sort, rarely both.
+        raw_p, raw_c = fold(p.display_name), fold(c.name)
+        parts["name"] = (
+            max(
+                fuzz.token_sort_ratio(" ".join(pt), " ".join(ct)),
+                fuzz.ratio(" ".join(pt), " ".join(ct)),
+                fuzz.ratio(raw_p, raw_c),
+            )
+            / 100
+        )
         if len(pt) == 1 or len(ct) == 1:
             parts["name"] *= 0.85  # a single word is weak evidence
     if p.handle and c.name:

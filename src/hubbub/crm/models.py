@@ -33,7 +33,8 @@ class Customer(models.Model):
     first_purchase_at = models.DateTimeField(null=True, blank=True)
     last_purchase_at = models.DateTimeField(null=True, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
-    name_key = models.CharField(max_length=60, blank=True, help_text="Blocking key for fuzzy matching")
+    name_key = models.CharField(max_length=60, blank=True, help_text="Blocking key for fuzzy matching (last name)")
+    first_key = models.CharField(max_length=60, blank=True, help_text="Formal first name, second blocking key")
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers"
     )
@@ -47,6 +48,7 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["organization", "-lifetime_value", "id"], name="cust_org_ltv"),
             models.Index(fields=["organization", "name_key"], name="cust_org_namekey"),
+            models.Index(fields=["organization", "first_key", "name_key"], name="cust_org_firstkey"),
             models.Index(fields=["organization", "name"], name="cust_org_name"),
         ]
 

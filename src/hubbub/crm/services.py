@@ -319,6 +319,23 @@ def _profile_texts(profile_ids: Sequence[int], per_profile: int = 20) -> dict[in
     return out
 
 
+def _customer_texts(org_id: int, customer_ids: set[int], per_customer: int = 20) -> dict[int, list[str]]:
+    from hubbub.inbox.models import Message
+
+    if not customer_ids:
+        return {}
+    out: dict[int, list[str]] = defaultdict(list)
+    ids = sorted(customer_ids)[:2000]
+    for cid, text in (
+        Message.objects.filter(organization_id=org_id, author__customer_id__in=ids, direction="in")
+        .order_by("-created_at")
+        .values_list("author__customer_id", "text")[:5000]
+    ):
+        if len(out[cid]) < per_customer:
+            out[cid].append(text)
+    return out
+
+
 def suggest_links(org_id: int, profile_ids: Sequence[int], limit: int = 3) -> list[IdentityLink]:
     """Score unlinked profiles against customers that share a name key; store suggestions.
 
@@ -335,29 +352,51 @@ def suggest_links(org_id: int, profile_ids: Sequence[int], limit: int = 3) -> li
         return []
     keys = {p.pk: matching.candidate_keys(p.display_name, p.handle) for p in profiles}
     all_keys = sorted({k for ks in keys.values() for k in ks})
+    # Second block: same formal first name and a last name with the same initial (a typo in
+    # the last name rarely hits its first letter), so "Jon Smtih" still finds "Jonathan Smith".
+    firsts: dict[int, list[tuple[str, str]]] = {}
+    for p in profiles:
+        toks = matching.name_tokens(p.display_name)
+        firsts[p.pk] = [(toks[0], t[0]) for t in toks[1:] if t] if len(toks) >= 2 else []
+    pairs = sorted({fp for v in firsts.values() for fp in v})
     by_key: dict[str, list[Customer]] = defaultdict(list)
+    by_first: dict[tuple[str, str], list[Customer]] = defaultdict(list)
+    live_customers = Customer.objects.filter(organization_id=org_id, merged_into__isnull=True, erased_at__isnull=True)
+    fields = ("id", "name", "location", "name_key", "first_key")
     for i in range(0, len(all_keys), 500):
-        for c in Customer.objects.filter(
-            organization_id=org_id, name_key__in=all_keys[i : i + 500], merged_into__isnull=True, erased_at__isnull=True
-        ).only("id", "name", "location", "name_key")[:5000]:
+        for c in live_customers.filter(name_key__in=all_keys[i : i + 500]).only(*fields)[:5000]:
             by_key[c.name_key].append(c)
+    for i in range(0, len(pairs), 100):
+        q = Q()
+        for first, initial in pairs[i : i + 100]:
+            q |= Q(first_key=first, name_key__gte=initial, name_key__lt=initial + "\uffff")
+        for c in live_customers.filter(q).only(*fields)[:5000]:
+            if c.name_key:
+                by_first[(c.first_key, c.name_key[0])].append(c)
     existing = set(
         IdentityLink.objects.filter(organization_id=org_id, profile_id__in=[p.pk for p in profiles]).values_list(
             "profile_id", "customer_id"
         )
     )
     texts = _profile_texts([p.pk for p in profiles])
+    pools = {
+        p.pk: [c for k in keys[p.pk] for c in by_key.get(k, [])]
+        + [c for fp in firsts[p.pk] for c in by_first.get(fp, [])]
+        for p in profiles
+    }
+    # Writing similarity: what the candidate customers wrote from their already linked profiles.
+    customer_texts = _customer_texts(org_id, {c.pk for pool in pools.values() for c in pool})
     created: list[IdentityLink] = []
     auto: list[SocialProfile] = []
     for p in profiles:
         facts = matching.ProfileFacts(p.display_name, p.handle, p.location, texts.get(p.pk, []))
         seen: dict[int, Suggestion] = {}
-        for k in keys[p.pk]:
-            for c in by_key.get(k, []):
-                if c.pk in seen or (p.pk, c.pk) in existing:
-                    continue
-                score, parts = matching.score_pair(facts, matching.CustomerFacts(c.name, c.location))
-                seen[c.pk] = Suggestion(c.pk, score, parts)
+        for c in pools[p.pk]:
+            if c.pk in seen or (p.pk, c.pk) in existing:
+                continue
+            cfacts = matching.CustomerFacts(c.name, c.location, customer_texts.get(c.pk, []))
+            score, parts = matching.score_pair(facts, cfacts)
+            seen[c.pk] = Suggestion(c.pk, score, parts)
         ranked = sorted(seen.values(), key=lambda s: -s.score)[:limit]
         for rank, s in enumerate(ranked):
             if s.score < rules.suggest_threshold:
@@ -475,6 +514,7 @@ def _prepare(c: Customer) -> None:
     c.email = (c.email or "").strip().lower()
     c.handles = sorted({matching.norm_handle(h) for h in (c.handles or []) if matching.norm_handle(h)})
     c.name_key = matching.name_key(c.name)
+    c.first_key = matching.first_key(c.name)
 
 
 def create_customer(scope: Scope, **fields: Any) -> Customer:
