@@ -19,7 +19,7 @@ from django.utils import timezone
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
 from hubbub.crm.models import SocialProfile
-from hubbub.db import fast_insert, fast_insert_dicts, fast_update, reserve_ids
+from hubbub.db import fast_insert_dicts, fast_update, reserve_ids
 from hubbub.inbox.models import Conversation, Direction, Message, Status
 from hubbub.tenancy.models import Brand
 
@@ -53,24 +53,24 @@ def thread_events(
     parent_ids = {(ev.network, ev.in_reply_to) for ev, _, _ in todo if ev.in_reply_to}
     parent_conv = _conversation_of_messages(org_id, parent_ids)
     author_ids = {profiles[(ev.network, ev.author_id)].pk for ev, _, _ in todo}
-    open_convs: dict[tuple[int, int], Conversation] = {}
+    open_convs: dict[tuple[int, int], Conversation | NewConversation] = {}
     for existing in (
         Conversation.objects.filter(organization_id=org_id, author_id__in=author_ids)
         .exclude(status=Status.RESOLVED)
         .order_by("last_message_at")
     ):
         open_convs[(existing.brand_id, existing.author_id)] = existing
-    loaded: dict[int, Conversation] = {c.pk: c for c in open_convs.values()}
+    loaded: dict[int, Conversation | NewConversation] = {c.pk: c for c in open_convs.values()}
     need = {cid for cid in parent_conv.values() if cid not in loaded}
     if need:
         loaded.update({c.pk: c for c in Conversation.objects.filter(organization_id=org_id, id__in=need)})
 
-    new_convs: list[Conversation] = []
-    batch_conv: dict[ProfileKey, Conversation] = {}
-    assignments: list[tuple[InboundEvent, Brand, Analysis | None, Conversation]] = []
+    new_convs: list[NewConversation] = []
+    batch_conv: dict[ProfileKey, Conversation | NewConversation] = {}
+    assignments: list[tuple[InboundEvent, Brand, Analysis | None, Conversation | NewConversation]] = []
     for ev, brand, analysis in todo:
         author = profiles[(ev.network, ev.author_id)]
-        conv: Conversation | None = None
+        conv: Conversation | NewConversation | None = None
         if ev.in_reply_to:
             key = (ev.network, ev.in_reply_to)
             conv = batch_conv.get(key)
@@ -79,7 +79,7 @@ def thread_events(
         if conv is None and ev.direction == Direction.IN:
             conv = open_convs.get((brand.pk, author.pk))
         if conv is None:
-            conv = Conversation(
+            conv = NewConversation(
                 organization_id=org_id,
                 brand_id=brand.pk,
                 network=ev.network,
@@ -102,16 +102,14 @@ def thread_events(
         result.new_conversation_ids = [c.pk for c in new_convs]
 
     # Fold every message into its conversation first, so new conversations are written once, complete.
-    touched: dict[int, Conversation] = {}
+    touched: dict[int, Conversation | NewConversation] = {}
     now = timezone.now()
     for ev, _brand, a, target in assignments:
         _fold(target, ev, a)
         target.updated_at = now
         touched[target.pk] = target
     if new_convs:
-        for conv in new_convs:
-            conv.created_at = now
-        fast_insert(new_convs, with_pk=True)
+        fast_insert_dicts(Conversation, [c.row(now) for c in new_convs])
 
     messages = [
         {
@@ -144,9 +142,8 @@ def thread_events(
     fast_insert_dicts(Message, messages)  # ids are not needed here; one executemany, no model instances
     result.message_count = len(messages)
 
-    new_ids = set(result.new_conversation_ids)
     fast_update(
-        [c for pk, c in touched.items() if pk not in new_ids],
+        [c for c in touched.values() if isinstance(c, Conversation)],
         [
             "status",
             "preview",
@@ -169,7 +166,62 @@ def thread_events(
     return result
 
 
-def _fold(conv: Conversation, ev: InboundEvent, a: Analysis | None) -> None:
+@dataclass(slots=True)
+class NewConversation:
+    """A conversation born in this batch: a plain object (model instances cost more than the insert).
+
+    It has the attributes `_fold` updates, and becomes one row of a single INSERT; columns not
+    listed take the model's defaults.
+    """
+
+    organization_id: int
+    brand_id: int
+    network: str
+    author_id: int
+    status: str
+    resolved_at: datetime | None
+    first_message_at: datetime
+    last_message_at: datetime
+    search_text: str
+    pk: int = 0
+    message_count: int = 0
+    preview: str = ""
+    sentiment: str = ""
+    sentiment_score: float = 0.0
+    intent: str = ""
+    topic: str = ""
+    urgency: int = 0
+    last_inbound_at: datetime | None = None
+    first_response_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def row(self, now: datetime) -> dict[str, object]:
+        return {
+            "id": self.pk,
+            "organization_id": self.organization_id,
+            "brand_id": self.brand_id,
+            "network": self.network,
+            "author_id": self.author_id,
+            "status": self.status,
+            "resolved_at": self.resolved_at,
+            "first_message_at": self.first_message_at,
+            "last_message_at": self.last_message_at,
+            "search_text": self.search_text,
+            "message_count": self.message_count,
+            "preview": self.preview,
+            "sentiment": self.sentiment,
+            "sentiment_score": self.sentiment_score,
+            "intent": self.intent,
+            "topic": self.topic,
+            "urgency": self.urgency,
+            "last_inbound_at": self.last_inbound_at,
+            "first_response_at": self.first_response_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+
+def _fold(conv: Conversation | NewConversation, ev: InboundEvent, a: Analysis | None) -> None:
     """Fold one message into its conversation's summary fields (order-independent where it matters)."""
     conv.message_count += 1
     if ev.created_at < conv.first_message_at:
