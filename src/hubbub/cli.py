@@ -129,8 +129,10 @@ def import_(
 
 def _start_worker(workers: int = 2) -> Any:
     """Run the Huey consumer inside this process (threads) next to the web server."""
+    from django.utils.module_loading import autodiscover_modules
     from huey.contrib.djhuey import HUEY
 
+    autodiscover_modules("tasks")  # as `run_huey` does: registers every app's (periodic) tasks
     consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True, check_worker_health=True)
     consumer._set_signal_handlers = lambda: None  # uvicorn owns the signals
     consumer.start()
