@@ -61,6 +61,7 @@ REPORT_SEEDS = range(1000, 1000 + TRIALS)
 FLOOR_PER_HOUR = 30.0
 SPIKE_KINDS = ("negative_spike", "sentiment_drop")
 WEEK = 7 * 86400.0
+CPU_RATE: dict[str, float] = {}
 
 Row = tuple[float, str, str, int, int, str]
 
@@ -224,12 +225,21 @@ def evaluate_bursts(rows: list[Row], cfg: DetectorConfig, seeds: range, floor_pe
 
 
 def speed(rows: list[Row], raw: list[dict[str, str]], cfg: DetectorConfig) -> tuple[float, float]:
-    """Mentions/s in the detectors alone, and through the whole CLI path."""
+    """Mentions/s in the detectors alone, and through the whole CLI path (wall clock).
+
+    Also records the detectors' rate per CPU-second in `CPU_RATE`: on a machine
+    shared with other jobs the wall-clock rate measures the neighbours too.
+    """
     reps = 20
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        CrisisDetector(cfg).observe_many(rows)
-    det_rate = reps * len(rows) / (time.perf_counter() - t0)
+    # best of 3 rounds: on a shared machine the slowest rounds measure the neighbours, not the code
+    det_rate = 0.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        for _ in range(reps):
+            CrisisDetector(cfg).observe_many(rows)
+        det_rate = max(det_rate, reps * len(rows) / (time.perf_counter() - t0))
+        CPU_RATE["detectors"] = max(CPU_RATE.get("detectors", 0.0), reps * len(rows) / (time.process_time() - c0))
     with tempfile.TemporaryDirectory(prefix="hubbub-crisis-") as tmp:
         src = Path(tmp) / "mentions.jsonl"
         copies = 8  # ~100k lines: shift each copy by the stream's span so times stay increasing
@@ -275,9 +285,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tune", action="store_true", help="report on the tuning seeds (no JSON written)")
     ap.add_argument("--trials", type=int, default=TRIALS)
     ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--speed-only", action="store_true", help="measure (and merge) only the speed figures")
     args = ap.parse_args(argv)
     cfg = DetectorConfig()
     rows, raw = load_stream()
+    if args.speed_only:
+        det_rate, cli_rate = speed(rows, raw, cfg)
+        print(f"speed: detectors {det_rate:,.0f} mentions/s; whole CLI path {cli_rate:,.0f} mentions/s")
+        print(f"  detectors per CPU-second: {CPU_RATE['detectors']:,.0f} mentions")
+        merge_results(
+            {
+                "backtest_mentions_per_s": round(det_rate),
+                "backtest_cli_mentions_per_s": round(cli_rate),
+                "backtest_mentions_per_cpu_s": round(CPU_RATE["detectors"]),
+            }
+        )
+        print(f"wrote {RESULTS}")
+        return 0
     base = 0 if args.tune else 1000
     seeds = range(base, base + args.trials)
     n_brands = len({r[1] for r in rows})
@@ -329,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"speed: detectors {det_rate:,.0f} mentions/s; whole CLI path {cli_rate:,.0f} mentions/s")
         figures["backtest_mentions_per_s"] = round(det_rate)
         figures["backtest_cli_mentions_per_s"] = round(cli_rate)
+        figures["backtest_mentions_per_cpu_s"] = round(CPU_RATE["detectors"])
+        print(f"  detectors per CPU-second: {CPU_RATE['detectors']:,.0f} mentions")
     if not args.tune and args.trials == TRIALS:
         merge_results(figures)
         print(f"wrote {RESULTS}")

@@ -232,3 +232,64 @@ def test_temperature_check_of_another_organisations_brand_is_not_found(acme, mak
         content_type="application/json",
     )
     assert r.status_code == 404
+
+
+def test_during_an_incident_every_reply_on_the_brand_needs_approval(acme, make_event, ingest, scope_of):
+    workflow = pytest.importorskip("hubbub.workflow.services")
+    if not hasattr(workflow, "approval_reasons"):
+        pytest.skip("workflow approval hook not available")
+    from hubbub.inbox.models import Conversation
+
+    ingest(acme["org"], [make_event("@AcmeAir where is my bag", author="q")])
+    conv = Conversation.objects.get()
+    air = acme["brands"]["Acme Air"]
+    assert not any("incident" in r for r in workflow.approval_reasons("agent", conv, air.pk, "On it!"))
+    incident = services.open_incident(scope_of(acme["users"]["supervisor"]), air.pk, "Bags")
+    assert any("incident" in r for r in workflow.approval_reasons("agent", conv, air.pk, "On it!"))
+    services.close_incident(scope_of(acme["users"]["supervisor"]), incident)
+    assert not any("incident" in r for r in workflow.approval_reasons("agent", conv, air.pk, "On it!"))
+
+
+def test_alert_rules_are_for_supervisors_and_validated(acme, client, scope_of):
+    from hubbub.listening.models import AlertRule
+
+    with pytest.raises(PermissionDenied):
+        services.save_alert_rule(scope_of(acme["users"]["analyst"]), name="x")
+    with pytest.raises(ValueError):
+        services.save_alert_rule(scope_of(acme["users"]["supervisor"]), name="x", quiet_start=25, quiet_end=6)
+    client.force_login(acme["users"]["supervisor"])
+    r = client.post(
+        "/listening/rules/",
+        {
+            "name": "Night watch",
+            "brand_id": acme["brands"]["Acme Air"].pk,
+            "sensitivity": "1.5",
+            "min_volume": "20",
+            "quiet_start": "22",
+            "quiet_end": "7",
+            "quiet_mode": "defer",
+            "email_to": "a@example.com, b@example.com",
+            "webhook_url": "https://hooks.example.com/x",
+            "is_active": "on",
+        },
+    )
+    assert r.status_code == 302
+    rule = AlertRule.objects.get()
+    assert (rule.sensitivity, rule.min_volume, rule.quiet_start, rule.quiet_end) == (1.5, 20, 22, 7)
+    assert rule.email_to == ["a@example.com", "b@example.com"]
+    client.force_login(acme["users"]["analyst"])
+    assert client.post("/listening/rules/", {"name": "x"}).status_code == 403
+
+
+def test_linked_conversations_can_get_progress_updates_through_the_workflow(acme, make_event, ingest, scope_of):
+    issues = pytest.importorskip("hubbub.workflow.issues")
+    from hubbub.inbox.models import Conversation
+
+    ingest(acme["org"], [make_event("@AcmeAir app down", author="x"), make_event("@AcmeAir down?", author="y")])
+    sup = scope_of(acme["users"]["supervisor"])
+    incident = services.open_incident(sup, acme["brands"]["Acme Air"].pk, "App outage")
+    services.link_conversations(sup, incident, list(Conversation.objects.values_list("id", flat=True)))
+    issue_id = services.track_as_issue(sup, incident)
+    issue = issues.TrackedIssue.objects.get(pk=issue_id)
+    assert issue.title == "App outage" and issue.conversations.count() == 2
+    assert incident.timeline.filter(verb="issue.created").exists()

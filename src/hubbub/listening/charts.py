@@ -414,13 +414,14 @@ STOPWORDS = frozenset(
 
 
 def emerging_terms(scope: Scope, w: Window, limit: int = 10) -> dict[str, Any]:
-    """Terms whose frequency bursts in the latest part of the window against the rest of it.
+    """Terms and topics whose frequency bursts in the latest part of the window against the rest of it.
 
     The latest sixth of the window (at least ten minutes) is compared with the
     earlier part, rate against rate, with add-one smoothing so a term seen once
-    is not a burst; brand handles are left out (they are always there).
+    is not a burst; brand handles are left out (they are always there). The
+    classifier's topic of each mention counts as a term `topic: <name>`.
     """
-    rows, capped = _recent_messages(scope, w, ("text", "created_at"))
+    rows, capped = _recent_messages(scope, w, ("text", "created_at", "topic"))
     length = w.end - w.start
     recent_len = max(length / 6, timedelta(minutes=10))
     cut = w.end - recent_len
@@ -434,6 +435,8 @@ def emerging_terms(scope: Scope, w: Window, limit: int = 10) -> dict[str, Any]:
     oldest = cut
     for r in rows:
         toks = {t for t in _TOKEN.findall(r["text"].lower()) if t not in STOPWORDS and t not in handles}
+        if r["topic"]:
+            toks.add("topic: " + r["topic"])
         if r["created_at"] >= cut:
             recent.update(toks)
         else:

@@ -288,6 +288,13 @@ def save_alert_rule(scope: Scope, rule: AlertRule | None = None, **fields: Any) 
         r = rule or AlertRule(organization_id=scope.organization_id)
         for k, v in fields.items():
             setattr(r, k, v)
+        for hour in (r.quiet_start, r.quiet_end):
+            if hour is not None and not 0 <= hour <= 23:
+                raise ValueError("Quiet hours are hours of the day, 0 to 23.")
+        if (r.quiet_start is None) != (r.quiet_end is None):
+            raise ValueError("Give both ends of the quiet hours, or neither.")
+        if not r.sensitivity or r.sensitivity <= 0:
+            raise ValueError("Sensitivity must be above 0 (1 is the default).")
         r.full_clean(exclude=["organization", "brand"])
         r.save()
         audit(scope.organization_id, scope.user, "listening.rule.save", r, **{k: str(v) for k, v in fields.items()})
@@ -445,6 +452,32 @@ def link_conversations(scope: Scope, incident: Incident, conversation_ids: Seque
     if new:
         _incident_changed(incident, "conversations.linked")
     return len(new)
+
+
+def track_as_issue(scope: Scope, incident: Incident) -> int:
+    """Hand the incident's linked conversations to the workflow's progress updates.
+
+    Creates a workflow issue (`hubbub.workflow.issues`) for the incident's brand
+    with every linked conversation, so one approved update reaches them all;
+    returns the issue id. The workflow owns the updates from there on.
+    """
+    from hubbub.workflow import issues as workflow_issues
+
+    require_role(scope, Role.AGENT)
+    _require_open(incident)
+    conv_ids = list(incident.links.values_list("conversation_id", flat=True))
+    with transaction.atomic():
+        issue = workflow_issues.create_issue(scope, incident.brand_id, incident.title, conv_ids)
+        _timeline(
+            incident,
+            scope.user,
+            "issue.created",
+            f"Progress updates: workflow issue #{issue.pk} with {len(conv_ids)} conversation(s)",
+            issue_id=issue.pk,
+        )
+        audit(scope.organization_id, scope.user, "listening.incident.track_issue", incident, issue_id=issue.pk)
+    _incident_changed(incident, "issue.created")
+    return int(issue.pk)
 
 
 def add_incident_note(scope: Scope, incident: Incident, text: str) -> IncidentEvent:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -200,9 +201,7 @@ def rule_save(request: HttpRequest, scope: Scope) -> HttpResponse:
             webhook_url=request.POST.get("webhook_url", "").strip(),
             is_active=request.POST.get("is_active", "on") == "on",
         )
-    except (ValueError, Exception) as exc:  # ValidationError carries the field messages
-        if exc.__class__.__name__ == "PermissionDenied":
-            raise
+    except (ValueError, ValidationError) as exc:  # ValidationError carries the field messages
         messages.error(request, f"Rule not saved: {exc}")
     else:
         messages.success(request, "Alert rule saved; the detectors pick it up on their next run.")
@@ -289,6 +288,9 @@ def incident_action(request: HttpRequest, scope: Scope, incident_id: int, action
             raw = request.POST.get("conversation_ids", "").replace(",", " ").split()
             n = services.link_conversations(scope, inc, [int(x.lstrip("#")) for x in raw if x.lstrip("#").isdigit()])
             messages.success(request, f"{n} conversation(s) linked.")
+        elif action == "track":
+            issue_id = services.track_as_issue(scope, inc)
+            return redirect("workflow:issue", issue_id=issue_id)
         elif action == "note":
             services.add_incident_note(scope, inc, request.POST.get("text", ""))
         elif action == "close":
