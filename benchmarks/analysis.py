@@ -32,19 +32,26 @@ RESULTS = ROOT / "benchmarks" / "results" / "analysis.json"
 IMG = ROOT / "docs" / "img"
 
 SPEED_SCRIPT = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
+from threadpoolctl import threadpool_limits
 from hubbub.analysis.model import HubbubModel
 from hubbub.analysis import data
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, like `taskset -c 0`
+threadpool_limits(1)
 t0 = time.perf_counter()
 m = HubbubModel.load(sys.argv[1])
 load_s = time.perf_counter() - t0
 texts = [r.text for r in data.load_airline(sys.argv[2])][:10000]
 m.analyze_batch(texts[:200])
-t = time.perf_counter()
-for i in range(0, len(texts), 500):
-    m.analyze_batch(texts[i:i + 500])
-el = time.perf_counter() - t
-print(json.dumps({"texts_per_s": len(texts) / el, "load_s": load_s,
+best_cpu, best_wall = 0.0, 0.0
+for _ in range(3):
+    t, c = time.perf_counter(), time.process_time()
+    for i in range(0, len(texts), 500):
+        m.analyze_batch(texts[i:i + 500])
+    best_wall = max(best_wall, len(texts) / (time.perf_counter() - t))
+    best_cpu = max(best_cpu, len(texts) / (time.process_time() - c))
+print(json.dumps({"texts_per_s": best_cpu, "texts_per_s_wall": best_wall, "load_s": load_s,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -53,7 +60,15 @@ def _f(x: float) -> float:
     return round(float(x), 4)
 
 
+CONFUSION: dict[str, dict[str, object]] = {}
+
+
 def _plot(name: str, y_true: list[str], y_pred: list[str], labels: list[str], title: str) -> None:
+    CONFUSION[name] = {
+        "title": title,
+        "labels": labels,
+        "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
     import matplotlib
 
     matplotlib.use("Agg")
@@ -169,6 +184,18 @@ def main() -> dict[str, object]:
         bl["tfidf_lr"][f"{label}_macro_f1"] = _f(f1_score(yt, lp, average="macro", labels=present))
         _plot(label, yt, hp, list(names), f"{label.capitalize()}, gold held-out (n={len(yt)})")
     res["gold_eval_n"] = len(g_eval)
+    # complaint vs not-complaint must hold up beyond airlines: binary F1 per source of the held-out rows
+    yi = [g.intent for g in g_eval]
+    hi = [a.intent for a in ga]
+    res["intent_f1_per_class"] = {
+        k: _f(v)
+        for k, v in zip(INTENTS, f1_score(yi, hi, average=None, labels=list(INTENTS), zero_division=0), strict=True)
+    }
+    for src in ("airline", "twcs"):
+        sel = [i for i, g in enumerate(g_eval) if g.source.startswith(src)]
+        yt = [yi[i] == "complaint" for i in sel]
+        res[f"complaint_f1_{src}"] = _f(f1_score(yt, [hi[i] == "complaint" for i in sel]))
+        res[f"complaint_n_{src}"] = len(sel)
 
     # --- speed and memory: a fresh single-threaded process -------------------
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -180,14 +207,19 @@ def main() -> dict[str, object]:
         env=env,
     )
     speed = json.loads(out.stdout.strip().splitlines()[-1])
-    res["texts_per_s"] = round(speed["texts_per_s"], 1)
+    res["texts_per_s"] = round(speed["texts_per_s"], 1)  # per CPU-second, one pinned core, one thread
+    res["texts_per_s_wall"] = round(speed["texts_per_s_wall"], 1)
     res["peak_rss_mb"] = round(speed["peak_rss_mb"], 1)
     res["load_s"] = round(speed["load_s"], 3)
     res["model_size_mb"] = round(DEFAULT_MODEL_PATH.stat().st_size / 1e6, 2)
     res["baselines"] = bl
+    res["confusion"] = CONFUSION
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+    # a copy of the figures travels inside the model, so the evaluation page works on an installed copy
+    model.meta["benchmark"] = res
+    model.save(DEFAULT_MODEL_PATH)
     keys = [
         "sentiment_accuracy",
         "sentiment_macro_f1",
@@ -201,7 +233,9 @@ def main() -> dict[str, object]:
     for k in keys:
         cells = [res.get(k), bl["vader"].get(k), bl["tfidf_lr"].get(k)]
         print(f"{k:<22}" + "".join(f"{'-' if c is None else c:>10}" for c in cells))
-    for k in ("texts_per_s", "peak_rss_mb", "load_s", "model_size_mb"):
+    for k in ("complaint_f1_airline", "complaint_f1_twcs"):
+        print(f"{k:<22}{res[k]:>10}")
+    for k in ("texts_per_s", "texts_per_s_wall", "peak_rss_mb", "load_s", "model_size_mb"):
         print(f"{k:<22}{res[k]:>10}")
     print(f"wrote {RESULTS}")
     return res

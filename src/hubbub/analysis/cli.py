@@ -103,6 +103,16 @@ def classify(
     _err.print(f"wrote {len(texts)} rows to {output}")
 
 
+def _django() -> None:
+    """Set Django up only for the commands that need the database (never for classify)."""
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hubbub.settings")
+    import django
+
+    django.setup()
+
+
 @analysis_app.command("train")
 def train_command(
     data_dir: Annotated[
@@ -112,6 +122,12 @@ def train_command(
     corrections: Annotated[
         Path | None,
         typer.Option("--corrections", help="CSV or JSONL of extra rows with text,label_name,label."),
+    ] = None,
+    from_db: Annotated[
+        bool, typer.Option("--from-db", help="Also learn from agents' label corrections stored in the database.")
+    ] = False,
+    org: Annotated[
+        str | None, typer.Option("--org", help="With --from-db: only this organisation's corrections.")
     ] = None,
 ) -> None:
     """Build the shipped model from the shared data (reproducible; fixed splits)."""
@@ -128,8 +144,66 @@ def train_command(
         else:
             with corrections.open(encoding="utf-8-sig", newline="") as fh:
                 rows = [Correction(r["text"], r["label_name"], r["label"]) for r in csv.DictReader(fh)]
+    if from_db:
+        _django()
+        from hubbub.analysis.services import corrections_for_training
+        from hubbub.tenancy.models import Organization
+
+        org_id = None
+        if org:
+            found = Organization.objects.filter(slug=org).first()
+            if found is None:
+                _err.print(f"[red]error:[/red] no organisation with slug {org!r}")
+                raise typer.Exit(code=2)
+            org_id = found.pk
+        stored = corrections_for_training(org_id)
+        _err.print(f"{len(stored)} stored correction(s) from the database")
+        rows += stored
     model = train(rows, data_dir=data_dir, output=output or DEFAULT_MODEL_PATH, log=_err.print)
     typer.echo(model.version)
+
+
+@analysis_app.command("reanalyze")
+def reanalyze_command(
+    since: Annotated[str, typer.Option("--since", help="Re-label inbound messages created on/after this date.")],
+    org: Annotated[str | None, typer.Option("--org", help="Only this organisation (slug).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=10, max=20000)] = 1000,
+) -> None:
+    """Re-label stored messages with the current model (bulk updates; agents' corrections are kept)."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(since)
+    except ValueError:
+        _err.print(f"[red]error:[/red] --since must be a date like 2026-11-01, not {since!r}")
+        raise typer.Exit(code=2) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    _django()
+    from hubbub.analysis.services import get_analyzer, reanalyze
+    from hubbub.tenancy.models import Organization
+
+    org_id = None
+    if org:
+        found = Organization.objects.filter(slug=org).first()
+        if found is None:
+            _err.print(f"[red]error:[/red] no organisation with slug {org!r}")
+            raise typer.Exit(code=2)
+        org_id = found.pk
+    analyzer = get_analyzer()
+    with Progress(
+        TextColumn("re-analysing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=_err
+    ) as progress:
+        task = progress.add_task("reanalyze", total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = reanalyze(when, org_id, batch_size=batch_size, progress=tick, analyzer=analyzer)
+    _err.print(
+        f"re-labelled {result.messages} message(s) in {result.conversations} conversation(s) with "
+        f"{result.model_version}; kept {result.kept_corrections} agent correction(s)"
+    )
 
 
 analysis_app.command("classify")(classify)

@@ -222,3 +222,21 @@ def load_gold(path: str | Path | None = None) -> list[GoldRow]:
                 )
             )
     return out
+
+
+def gold_sentiment_path() -> Path:
+    return repo_root() / "tests" / "data" / "gold_sentiment_extra.csv"
+
+
+def load_gold_sentiment(path: str | Path | None = None) -> dict[tuple[str, str], str]:
+    """Hand-labelled sentiment of the gold rows added in the second labelling round, by (source, id).
+
+    The TWCS rows among them are tweets to brands other than airlines: the
+    train portion is the *out-of-airline dev set* the sentiment domain gate is
+    chosen on (TweetEval stays an untouched test). Empty when the file is absent.
+    """
+    p = Path(path) if path else gold_sentiment_path()
+    if not p.exists():
+        return {}
+    with p.open(encoding="utf-8", newline="") as fh:
+        return {(r["source"], r["id"]): r["sentiment"] for r in csv.DictReader(fh)}

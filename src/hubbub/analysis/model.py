@@ -17,7 +17,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
-from hubbub.analysis.features import Featurizer
+from hubbub.analysis.features import Featurizer, top_contributions
 from hubbub.analysis.topics import TopicModel
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.analysis.urgency import score_urgency
@@ -34,8 +34,8 @@ def _readable(name: str) -> str | None:
         if word in ("@user", "httpurl") or not any(ch.isalnum() for ch in word):
             return None if word not in ("!", "?", "!!", "??") else word
         return word
-    if name.startswith("vader:"):
-        return "lexicon " + name[6:]
+    if name.startswith(("vader:", "lexicon:")):
+        return "lexicon " + name.split(":", 1)[1]
     if name.startswith("cue:"):
         return name[4:].replace("_", " ")
     return None
@@ -43,16 +43,29 @@ def _readable(name: str) -> str | None:
 
 @dataclass
 class SentimentBlend:
-    """Log-linear blend of the text model with a VADER-only model, chosen on dev.
+    """Log-linear blend of the text model with a lexicon-only model.
 
-    `alpha` weighs the text model, `prior_power` removes that much of the
-    airline training prior (63 % negative), which otherwise pushes unfamiliar
-    text towards "negative".
+    `alpha` weighs the text model and `prior_power` removes that much of the
+    airline training prior (63 % negative); both are chosen on airline dev.
+    The domain gate (`domain_ref` > 0) then moves a text that the care
+    vocabulary covers less than most dev texts do (domain score d) towards the
+    lexicon model with no class prior: with g = gate(d) in [0, 1], the text
+    weight is alpha·g and the prior removal power·g + (1 - g). The gate is the
+    most lexicon-leaning one that costs airline dev at most half a point (see
+    `train.choose_gate`); TweetEval, the out-of-domain test, is never used.
     """
 
     alpha: float = 1.0
     prior_power: float = 0.0
     log_prior: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    domain_ref: float = 0.0
+    domain_floor: float = 0.0
+
+    def gate(self, domain: np.ndarray) -> np.ndarray:
+        """1 for text at least as domain-like as `domain_ref`, falling linearly to 0 at `domain_floor`."""
+        ref = self.domain_ref
+        floor = min(getattr(self, "domain_floor", 0.0), ref - 1e-6)
+        return np.clip((np.asarray(domain, dtype=np.float64) - floor) / (ref - floor), 0.0, 1.0)
 
 
 class HubbubModel:
@@ -99,14 +112,22 @@ class HubbubModel:
         return obj
 
     # -- prediction --------------------------------------------------------
-    def sentiment_proba(self, x: csr_matrix, vader: np.ndarray) -> np.ndarray:
+    def sentiment_proba(self, x: csr_matrix, vader: np.ndarray, domain: np.ndarray | None = None) -> np.ndarray:
         """Blended class probabilities in the order of `self.sentiment.classes_`."""
         p = np.asarray(self.sentiment.predict_proba(x))
         b = self.blend
-        if b.alpha >= 1.0 and b.prior_power == 0.0:
+        gated = domain is not None and getattr(b, "domain_ref", 0.0) > 0
+        if b.alpha >= 1.0 and b.prior_power == 0.0 and not gated:
             return p
         q = np.asarray(self.sentiment_vader.predict_proba(vader))
-        logit = b.alpha * np.log(p + 1e-9) + (1 - b.alpha) * np.log(q + 1e-9) - b.prior_power * b.log_prior
+        alpha = np.full((len(p), 1), b.alpha)
+        power = np.full((len(p), 1), b.prior_power)
+        if gated:
+            g = b.gate(np.asarray(domain))[:, None]
+            alpha = alpha * g
+            power = power * g + (1.0 - g)
+        # only the text model carries the airline prior (the lexicon model is class-balanced)
+        logit = alpha * (np.log(p + 1e-9) - power * b.log_prior) + (1 - alpha) * np.log(q + 1e-9)
         e = np.exp(logit - logit.max(axis=1, keepdims=True))
         return np.asarray(e / e.sum(axis=1, keepdims=True))
 
@@ -115,22 +136,15 @@ class HubbubModel:
 
         return hstack([x, csr_matrix(sent_p.astype(np.float32) * 2.0)], format="csr")
 
-    def _explain(self, clf: LogisticRegression, x: csr_matrix, i: int, k: int, lexicon: bool = True) -> list[str]:
-        row_start, row_end = x.indptr[i], x.indptr[i + 1]
-        idx = x.indices[row_start:row_end]
-        keep = idx < len(self._names)
-        idx = idx[keep]
-        vals = x.data[row_start:row_end][keep]
-        coef = clf.coef_[k] if clf.coef_.shape[0] > 1 else clf.coef_[0] * (1 if k == 1 else -1)
-        contrib = vals * coef[idx]
-        words: list[str] = []
-        for j in np.argsort(-contrib):
-            if contrib[j] <= 0 or len(words) >= EXPLAIN_TOP:
-                break
-            name = self._names[idx[j]]
-            if name and name not in words and (lexicon or not name.startswith("lexicon")):
-                words.append(name)
-        return words
+    def _explain(
+        self, clf: LogisticRegression, x: csr_matrix, classes: np.ndarray, lexicon: bool = True
+    ) -> list[list[str]]:
+        """Top contributing readable features of every row towards its predicted class."""
+        cache: dict[bool, np.ndarray] = self.__dict__.setdefault("_allowed", {})
+        if lexicon not in cache:
+            names = self._names
+            cache[lexicon] = np.array([bool(n) and (lexicon or not n.startswith("lexicon")) for n in names])
+        return top_contributions(x, clf.coef_, classes, self._names, cache[lexicon], EXPLAIN_TOP)
 
     def analyze_batch(
         self, texts: Sequence[str], contexts: Sequence[AnalysisContext | None] | None = None
@@ -139,9 +153,9 @@ class HubbubModel:
         texts = [t or "" for t in texts]
         if not texts:
             return []
-        x, vader = self.featurizer.transform(texts)
+        x, vader, domain = self.featurizer.transform_all(texts)
         sent_classes = list(self.sentiment.classes_)
-        sp = self.sentiment_proba(x, vader)
+        sp = self.sentiment_proba(x, vader, domain)
         xi = self._head_inputs(x, sp)
         ip = np.asarray(self.intent.predict_proba(xi))
         jp = np.asarray(self.journey.predict_proba(xi))
@@ -154,7 +168,14 @@ class HubbubModel:
         stages = [str(c) for c in self.journey.classes_]
         # topics only for complaints / negative texts: the cause of a complaint
         need_topic = [i for i in range(len(texts)) if intents[i_idx[i]] == "complaint" or s_idx[i] == neg]
-        topics = dict(zip(need_topic, self.topic.predict([texts[i] for i in need_topic]), strict=True))
+        topic_x = None
+        if getattr(self.topic, "shared", False) and need_topic:
+            topic_x = self.featurizer.word_block(x[need_topic])  # same vectorizer: reuse, don't re-tokenise
+        topic_out = self.topic.predict([texts[i] for i in need_topic], x=topic_x)
+        topics = dict(zip(need_topic, topic_out, strict=True))
+        why_sentiment = self._explain(self.sentiment, x, s_idx)
+        why_intent = self._explain(self.intent, xi, i_idx, lexicon=False)
+        why_journey = self._explain(self.journey, xi, j_idx, lexicon=False)
         out: list[Analysis] = []
         for i, text in enumerate(texts):
             if not text.strip():
@@ -173,9 +194,9 @@ class HubbubModel:
                 "journey_stage": float(jp[i, j_idx[i]]),
             }
             explanations = {
-                "sentiment": self._explain(self.sentiment, x, i, int(s_idx[i])),
-                "intent": self._explain(self.intent, xi, i, int(i_idx[i]), lexicon=False),
-                "journey_stage": self._explain(self.journey, xi, i, int(j_idx[i]), lexicon=False),
+                "sentiment": why_sentiment[i],
+                "intent": why_intent[i],
+                "journey_stage": why_journey[i],
             }
             if topic:
                 confidence["topic"] = float(topic_conf)

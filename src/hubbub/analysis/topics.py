@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from hubbub.analysis.features import normalise
+from hubbub.analysis.features import normalise, top_contributions
 
 DEFAULT_TOPICS = (
     "late flight",
@@ -49,6 +50,7 @@ class TopicModel:
         self.centroids: np.ndarray | None = None
         self.clf: LogisticRegression | None = None
         self.min_confidence = min_confidence
+        self.shared = False  # True when `vectorizer` is the engine's own word vectorizer
         self._names: np.ndarray = np.array([])
 
     @classmethod
@@ -68,19 +70,30 @@ class TopicModel:
         labels: Sequence[str],
         kind: str = "auto",
         sample_weight: Sequence[float] | None = None,
+        shared_vectorizer: TfidfVectorizer | None = None,
     ) -> TopicModel:
-        """Fit centroids (few examples) or a logistic regression (many, kind='auto' decides)."""
+        """Fit centroids (few examples) or a logistic regression (many, kind='auto' decides).
+
+        `shared_vectorizer`: an already fitted vectorizer whose matrix the caller
+        computes anyway (the engine's word n-grams); the topic model then reuses
+        that matrix at prediction time instead of vectorising the text again.
+        """
         if not texts:
             raise ValueError("a topic model needs at least one example")
         self.topics = sorted(set(labels))
         per_topic = min(sum(1 for y in labels if y == t) for t in self.topics)
         self.kind = ("lr" if per_topic >= 30 else "centroid") if kind == "auto" else kind
-        if self.kind == "centroid":
-            self.vectorizer.set_params(min_df=1)
+        if shared_vectorizer is not None:
+            self.vectorizer = shared_vectorizer
+            self.shared = True
+            x = self.vectorizer.transform([normalise(t) for t in texts])
         else:
-            self.vectorizer.set_params(min_df=2, max_features=20000)
-        x = self.vectorizer.fit_transform([normalise(t) for t in texts])
-        self.vectorizer.stop_words_ = None  # type: ignore[assignment]
+            if self.kind == "centroid":
+                self.vectorizer.set_params(min_df=1)
+            else:
+                self.vectorizer.set_params(min_df=2, max_features=20000)
+            x = self.vectorizer.fit_transform([normalise(t) for t in texts])
+            self.vectorizer.stop_words_ = None  # type: ignore[assignment]
         self._names = self.vectorizer.get_feature_names_out()
         y = np.array(labels)
         if self.kind == "centroid":
@@ -104,24 +117,32 @@ class TopicModel:
         e = np.exp((sims - sims.max(axis=1, keepdims=True)) * 10.0)
         return np.asarray(e / e.sum(axis=1, keepdims=True))
 
-    def predict(self, texts: Sequence[str], explain: int = 3) -> list[tuple[str, float, list[str]]]:
-        """(topic, confidence, top words) for each text."""
+    def predict(
+        self, texts: Sequence[str], explain: int = 3, x: csr_matrix | None = None
+    ) -> list[tuple[str, float, list[str]]]:
+        """(topic, confidence, top words) for each text; `x` = their matrix from the shared vectorizer, if at hand."""
         if not texts:
             return []
-        x = self.vectorizer.transform([normalise(t) for t in texts]).tocsr()
+        if x is None:
+            x = self.vectorizer.transform([normalise(t) for t in texts])
+        x = x.tocsr()
         probs = self._scores(x)
+        ks = probs.argmax(axis=1)
+        weights = self.clf.coef_ if self.clf is not None else self.centroids
+        assert weights is not None
+        names = np.asarray(self._names, dtype=object)
+        allowed = self.__dict__.get("_allowed")
+        if allowed is None or len(allowed) != len(names):
+            allowed = np.array([any(ch.isalnum() for ch in n) and n not in ("@user", "httpurl") for n in names])
+            self.__dict__["_allowed"] = allowed
+        why = top_contributions(x, np.asarray(weights), ks, names, allowed, explain)
+        empty = np.diff(x.indptr) == 0
         out: list[tuple[str, float, list[str]]] = []
         for i in range(len(texts)):
-            k = int(probs[i].argmax())
+            k = int(ks[i])
             conf = float(probs[i, k])
-            lo, hi = x.indptr[i], x.indptr[i + 1]
-            idx, vals = x.indices[lo:hi], x.data[lo:hi]
-            weights = self.clf.coef_[k] if self.clf is not None else self.centroids[k]  # type: ignore[index]
-            contrib = vals * weights[idx]
-            order = np.argsort(-contrib)[:explain]
-            words = [str(self._names[idx[j]]) for j in order if contrib[j] > 0]
-            if hi == lo or conf < self.min_confidence:
-                out.append((UNKNOWN_TOPIC, conf, words))
+            if empty[i] or conf < self.min_confidence:
+                out.append((UNKNOWN_TOPIC, conf, why[i]))
             else:
-                out.append((str(self.topics[k]), conf, words))
+                out.append((str(self.topics[k]), conf, why[i]))
         return out

@@ -30,12 +30,24 @@ RISK_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+# One pass over the text first: most messages carry no risk word, and six separate
+# searches per message were a tenth of the engine's time.
+# The patterns are lower-case, so they run case-sensitively on lower-cased text
+# (re.I made them ~3x slower).
+_ANY_RISK = re.compile("|".join(f"(?:{p.pattern})" for p in RISK_PATTERNS.values()))
+_RISK_LOW = {name: re.compile(p.pattern) for name, p in RISK_PATTERNS.items()}
+
+
 def risk_reasons(text: str) -> list[str]:
     """Names of the risk categories whose words appear in the text."""
-    return [name for name, pattern in RISK_PATTERNS.items() if pattern.search(text)]
+    low = text.lower()
+    if not _ANY_RISK.search(low):
+        return []
+    return [name for name, pattern in _RISK_LOW.items() if pattern.search(low)]
 
 
 _REPEAT = re.compile(r"\b(again|still|third time|3rd time|every time|keeps? \w+ing|for (hours|days|weeks))\b", re.I)
+_REPEAT_LOW = re.compile(_REPEAT.pattern)
 # Complaint causes that leave a customer stranded or without their things right now.
 URGENT_TOPICS = frozenset({"cancelled flight", "lost luggage", "late flight"})
 
@@ -53,7 +65,7 @@ def score_urgency(
     if intent == "complaint":
         score += 10
         reasons.append("complaint")
-    if intent == "complaint" and _REPEAT.search(text):
+    if intent == "complaint" and _REPEAT_LOW.search(text.lower()):
         score += 8
         reasons.append("repeated or ongoing problem")
     if topic in URGENT_TOPICS:

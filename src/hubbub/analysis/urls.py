@@ -1,5 +1,11 @@
 """Web routes of the analysis app (mounted at the site root by hubbub.web.urls)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []  # type: ignore[type-arg]
+from hubbub.analysis import views
+
+urlpatterns = [
+    path("analysis/", views.evaluation, name="analysis_evaluation"),
+    path("analysis/confusion/<str:name>.png", views.confusion_png, name="analysis_confusion"),
+    path("messages/<int:message_id>/labels/", views.correct, name="analysis_correct"),
+]

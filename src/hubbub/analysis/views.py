@@ -1,0 +1,164 @@
+"""Pages of the analysis app: agents correct labels; everyone sees how good the model is.
+
+Views only parse the request, check the scope and call services
+(`hubbub.analysis.services.correct_label`); the evaluation page reads the
+figures packaged with the model, so it works on an installed copy without the
+benchmark files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from hubbub.analysis import services
+from hubbub.analysis.models import CORRECTABLE_LABELS, LabelCorrection
+from hubbub.analysis.topics import DEFAULT_TOPICS
+from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS
+from hubbub.inbox.models import Direction, Message
+from hubbub.tenancy.scoping import Scope, get_scoped_or_404, scoped
+from hubbub.web.views.common import scoped_view
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+CONFUSION_NAMES = ("sentiment", "tweeteval", "topic", "intent", "journey")
+FIGURE_ROWS = (
+    ("sentiment_accuracy", "Airline sentiment accuracy", "≥ 0.84"),
+    ("sentiment_macro_f1", "Airline sentiment macro-F1", "≥ 0.78"),
+    ("tweeteval_macro_f1", "TweetEval macro-F1 (out of domain)", "≥ 0.60"),
+    ("topic_macro_f1", "Complaint topic macro-F1", "≥ 0.55"),
+    ("topic_accuracy", "Complaint topic accuracy", "≥ 0.70"),
+    ("intent_macro_f1", "Intent macro-F1 (gold held-out)", "≥ 0.75"),
+    ("journey_macro_f1", "Journey stage macro-F1 (gold held-out)", "aim 0.65"),
+    ("texts_per_s", "Texts per second, one core", "≥ 5,000"),
+    ("peak_rss_mb", "Peak memory (MB)", "≤ 300"),
+)
+
+
+def label_choices() -> dict[str, tuple[str, ...]]:
+    """The values offered in the correction form, per label."""
+    return {
+        "sentiment": SENTIMENTS,
+        "intent": INTENTS,
+        "topic": DEFAULT_TOPICS + ("other",),
+        "journey_stage": JOURNEY_STAGES,
+    }
+
+
+@require_POST
+@scoped_view
+def correct(request: HttpRequest, scope: Scope, message_id: int) -> HttpResponse:
+    """Apply the labels of the "why this label" form; unchanged labels count as confirmed."""
+    message = get_scoped_or_404(
+        Message.objects.select_related("conversation"), scope, id=message_id, direction=Direction.IN
+    )
+    changed: list[str] = []
+    try:
+        for name in CORRECTABLE_LABELS:
+            value = request.POST.get(name, "").strip()
+            if not value:
+                continue  # e.g. no topic for a message that is not a complaint
+            old = str(getattr(message, name) or "")
+            services.correct_label(scope, message, name, value)
+            if value != old:
+                changed.append(name.replace("_", " "))
+        messages.success(request, f"Corrected {', '.join(changed)}." if changed else "Labels confirmed.")
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    from hubbub.web.views.inbox import _after_action  # the thread pane re-render the inbox uses
+
+    return _after_action(request, scope, message.conversation_id)
+
+
+def _benchmark(model_meta: dict[str, Any]) -> dict[str, Any]:
+    """Benchmark figures: the checkout's latest JSON if present, else the copy packaged with the model."""
+    path = REPO_ROOT / "benchmarks" / "results" / "analysis.json"
+    if path.exists():
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            pass
+    return dict(model_meta.get("benchmark") or {})
+
+
+def _confusion_tables(bench: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for name, cm in (bench.get("confusion") or {}).items():
+        labels, matrix = cm.get("labels", []), cm.get("matrix", [])
+        hi = max((max(r) for r in matrix if r), default=0) or 1
+        rows = [
+            {"label": lab, "cells": [{"n": n, "heat": round(0.85 * n / hi, 2)} for n in r]}
+            for lab, r in zip(labels, matrix, strict=False)
+        ]
+        png = REPO_ROOT / "docs" / "img" / f"confusion_{name}.png"
+        out.append({"name": name, "title": cm.get("title", name), "labels": labels, "rows": rows, "png": png.exists()})
+    return out
+
+
+def agreement(scope: Scope) -> dict[str, Any]:
+    """How often agents kept the model's label, overall and per label."""
+    qs = scoped(LabelCorrection.objects.all(), scope, brand_field="message__brand_id")
+    per: dict[str, dict[str, Any]] = {}
+    total = agreed = 0
+    for name, old, new in qs.values_list("label_name", "old_value", "new_value"):
+        row = per.setdefault(name, {"label": name.replace("_", " "), "n": 0, "agreed": 0})
+        row["n"] += 1
+        total += 1
+        if old == new:
+            row["agreed"] += 1
+            agreed += 1
+    for row in per.values():
+        row["rate"] = row["agreed"] / row["n"]
+    return {"n": total, "agreed": agreed, "rate": agreed / total if total else None, "per_label": list(per.values())}
+
+
+@scoped_view
+def evaluation(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """The model's version, its benchmark figures and confusion matrices, and agents' corrections."""
+    analyzer = services.get_analyzer()
+    meta: dict[str, Any] = dict(getattr(analyzer, "meta", {}) or {})
+    bench = _benchmark(meta)
+    baselines = bench.get("baselines") or {}
+    figures = [
+        {
+            "key": key,
+            "label": label,
+            "target": target,
+            "value": bench.get(key),
+            "vader": (baselines.get("vader") or {}).get(key),
+            "tfidf_lr": (baselines.get("tfidf_lr") or {}).get(key),
+        }
+        for key, label, target in FIGURE_ROWS
+    ]
+    recent = scoped(LabelCorrection.objects.all(), scope, brand_field="message__brand_id").select_related(
+        "message", "corrected_by", "message__conversation"
+    )[:50]
+    return render(
+        request,
+        "analysis/evaluation.html",
+        {
+            "version": analyzer.version,
+            "bench": bench,
+            "bench_version": bench.get("model_version", ""),
+            "figures": figures,
+            "confusions": _confusion_tables(bench),
+            "agreement": agreement(scope),
+            "recent": recent,
+        },
+    )
+
+
+@scoped_view
+def confusion_png(request: HttpRequest, scope: Scope, name: str) -> HttpResponse:
+    """A confusion-matrix image generated by `benchmarks/analysis.py` (checkouts only)."""
+    if name not in CONFUSION_NAMES:
+        raise Http404("Not found")
+    path = REPO_ROOT / "docs" / "img" / f"confusion_{name}.png"
+    if not path.exists():
+        raise Http404("Not found")
+    return FileResponse(path.open("rb"), content_type="image/png")
