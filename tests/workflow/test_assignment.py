@@ -119,3 +119,12 @@ def test_teams_page_and_availability_api(acme, scopes):
     assert b"Availability" in c.get("/workflow/teams/").content
     r = c.put("/api/v1/workflow/availability", json.dumps({"available": False}), content_type="application/json")
     assert r.json() == {"user_id": acme["users"]["agent"].pk, "available": False}
+
+
+def test_availability_form_never_redirects_off_site(acme):
+    c = Client()
+    c.force_login(acme["users"]["agent"])
+    r = c.post("/workflow/availability/", {"available": "0", "next": "https://evil.example/"})
+    assert r.status_code == 302 and r["Location"] == "/workflow/teams/"
+    r = c.post("/workflow/availability/", {"available": "1", "next": "/"})
+    assert r["Location"] == "/"

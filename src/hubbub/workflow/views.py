@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hubbub.analysis.types import INTENTS, SENTIMENTS
@@ -344,7 +345,10 @@ def availability(request: HttpRequest, scope: Scope) -> HttpResponse:
     target = int(user_id) if user_id.isdigit() else scope.user.pk
     services.set_availability(scope, target, request.POST.get("available") == "1")
     messages.success(request, "Availability saved.")
-    return redirect(request.POST.get("next") or "workflow:teams")
+    nxt = request.POST.get("next", "")
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        return redirect(nxt)
+    return redirect("workflow:teams")
 
 
 # --------------------------------------------------------------------------- canned responses
