@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Max, Min, Sum
@@ -44,7 +44,11 @@ RANGE_LABELS = {
     "90d": "90 days",
     "1y": "Year",
 }
-STEP = {Grain.MINUTE: timedelta(minutes=1), Grain.HOUR: timedelta(hours=1), Grain.DAY: timedelta(days=1)}
+STEP: dict[str, timedelta] = {
+    Grain.MINUTE: timedelta(minutes=1),
+    Grain.HOUR: timedelta(hours=1),
+    Grain.DAY: timedelta(days=1),
+}
 MESSAGE_SCAN = 6_000
 
 
@@ -108,7 +112,7 @@ def resolve_window(
     elif end and end not in ("auto", "now"):
         end_t = datetime.fromisoformat(end)
         if end_t.tzinfo is None:
-            end_t = end_t.replace(tzinfo=timezone.UTC)
+            end_t = end_t.replace(tzinfo=UTC)
     else:
         end_t = timezone.now()
         if end != "now":
@@ -225,7 +229,7 @@ def share_of_voice(scope: Scope, w: Window, brand_id: int | None = None) -> dict
 
 
 def languages(scope: Scope, w: Window, dimension: str = "lang") -> dict[str, Any]:
-    """Mentions by language (or network) in the window; empty when the data has none."""
+    """Mentions by language in the window (`dimension="lang"`); empty when the data has none."""
     grain = Grain.HOUR if w.grain == Grain.MINUTE else w.grain
     start = _floor(w.start, grain)
     rows = (
@@ -445,7 +449,7 @@ def emerging_terms(scope: Scope, w: Window, limit: int = 10) -> dict[str, Any]:
                 oldest = r["created_at"]
     base_len = max((cut - oldest).total_seconds(), 60.0)
     rec_len = recent_len.total_seconds()
-    items = []
+    items: list[dict[str, Any]] = []
     for term, n in recent.items():
         if n < 3:
             continue

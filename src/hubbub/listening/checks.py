@@ -114,10 +114,10 @@ def run_temperature_check(scope: Scope, brand_id: int, idea: str) -> dict[str, A
     for topic, n in topics.most_common(5):
         if not topic:
             continue
-        examples = list(
+        theme_examples = list(
             neg.filter(topic=topic).order_by("-retweets", "-created_at").values("id", "conversation_id", "text")[:2]
         )
-        themes.append({"theme": topic, "mentions": n, "examples": examples})
+        themes.append({"theme": topic, "mentions": n, "examples": theme_examples})
 
     # how the brand's past hashtags fared (a year back, negative share)
     past = []
@@ -171,7 +171,7 @@ def run_temperature_check(scope: Scope, brand_id: int, idea: str) -> dict[str, A
     }
 
 
-def _term_dict(ts: TermStats, examples: list[dict[str, Any]]) -> dict[str, Any]:
+def _term_dict(ts: TermStats, examples: list[Any]) -> dict[str, Any]:
     return {
         "term": ts.term,
         "recent_total": ts.recent_total,

@@ -49,7 +49,6 @@ GRAINS = {
     Grain.HOUR: lambda t: t.replace(minute=0, second=0, microsecond=0),
     Grain.DAY: lambda t: t.replace(hour=0, minute=0, second=0, microsecond=0),
 }
-DIMENSION_GRAINS = (Grain.HOUR, Grain.DAY)
 _SENT = {"negative": 1, "neutral": 2, "positive": 3}
 
 # ----------------------------------------------------------------- ingest path
@@ -106,11 +105,14 @@ def record_mentions(org_id: int, items: Sequence[tuple[InboundEvent, int, Analys
     if not inbound:
         return
     queries = compiled_queries(org_id)
-    floors = list(GRAINS.items())
+    minute_g, hour_g, day_g = Grain.MINUTE, Grain.HOUR, Grain.DAY
     for ev, brand_id, analysis in inbound:
         s = _SENT.get(analysis.sentiment if analysis else "neutral", 2)
         eng = ev.retweets + ev.likes
-        buckets = [(grain, floor(ev.created_at)) for grain, floor in floors]
+        m = ev.created_at.replace(second=0, microsecond=0)
+        h = m.replace(minute=0)
+        d = h.replace(hour=0)
+        buckets = ((minute_g, m), (hour_g, h), (day_g, d))
         for grain, bucket in buckets:
             c = counts[(brand_id, grain, bucket)]
             c[0] += 1
@@ -127,10 +129,10 @@ def record_mentions(org_id: int, items: Sequence[tuple[InboundEvent, int, Analys
                         c[0] += 1
                         c[s] += 1
                         c[4] += eng
-        for grain, bucket in buckets[1:]:
-            if ev.lang:
-                dcounts[(brand_id, grain, bucket, "lang", ev.lang.lower()[:20])] += 1
-            dcounts[(brand_id, grain, bucket, "network", ev.network[:20])] += 1
+        if ev.lang:  # the language breakdown, when the network tells us the language
+            lg = ev.lang.lower()[:20]
+            dcounts[(brand_id, hour_g, h, "lang", lg)] += 1
+            dcounts[(brand_id, day_g, d, "lang", lg)] += 1
     adapt = connection.ops.adapt_datetimefield_value
     _upsert(
         MentionRollup._meta.db_table,
@@ -147,13 +149,14 @@ def record_mentions(org_id: int, items: Sequence[tuple[InboundEvent, int, Analys
             ["query_id", "grain", "bucket"],
             sorted((org_id, q, b, g, adapt(t), *v) for (q, b, g, t), v in qcounts.items()),
         )
-    _upsert(
-        DimensionRollup._meta.db_table,
-        ["organization_id", "brand_id", "grain", "bucket", "dimension", "value"],
-        ["total"],
-        ["brand_id", "grain", "bucket", "dimension", "value"],
-        sorted((org_id, b, g, adapt(t), d, val, n) for (b, g, t, d, val), n in dcounts.items()),
-    )
+    if dcounts:
+        _upsert(
+            DimensionRollup._meta.db_table,
+            ["organization_id", "brand_id", "grain", "bucket", "dimension", "value"],
+            ["total"],
+            ["brand_id", "grain", "bucket", "dimension", "value"],
+            sorted((org_id, b, g, adapt(t), d, val, n) for (b, g, t, d, val), n in dcounts.items()),
+        )
 
 
 def _upsert(table: str, keys: list[str], values: list[str], conflict: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -174,6 +177,11 @@ def _upsert(table: str, keys: list[str], values: list[str], conflict: list[str],
 
 
 # ---------------------------------------------------------------- queries
+
+
+def _actor(scope: Scope) -> Any:
+    """The acting user, typed loosely: `Scope.user` is an AbstractBaseUser, our FKs point at the auth model."""
+    return scope.user
 
 
 def validate_query(text: str) -> Query:
@@ -202,7 +210,7 @@ def save_query(
     parsed = validate_query(query)
     name = name.strip()[:120] or parsed.normalised()[:120]
     with transaction.atomic():
-        q = instance or ListeningQuery(organization_id=scope.organization_id, created_by=scope.user)
+        q = instance or ListeningQuery(organization_id=scope.organization_id, created_by=_actor(scope))
         old = {"query": q.query, "brand_id": q.brand_id, "name": q.name} if instance else None
         q.brand_id = brand_id
         q.name = name
@@ -242,7 +250,7 @@ def preview_query(scope: Scope, text: str, brand_id: int | None = None, scan: in
         .order_by("-created_at", "-id")
         .values("id", "conversation_id", "text", "lang", "network", "created_at", "sentiment", "brand__name")[:scan]
     )
-    matches = []
+    matches: list[Any] = []
     scanned = 0
     n = 0
     sentiments: dict[str, int] = defaultdict(int)
@@ -304,7 +312,7 @@ def save_alert_rule(scope: Scope, rule: AlertRule | None = None, **fields: Any) 
 def acknowledge_alert(scope: Scope, alert: Alert) -> Alert:
     require_role(scope, Role.ANALYST)
     with transaction.atomic():
-        alert.acknowledged_by = scope.user
+        alert.acknowledged_by = _actor(scope)
         alert.acknowledged_at = timezone.now()
         alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
         audit(scope.organization_id, scope.user, "listening.alert.acknowledge", alert)
@@ -355,7 +363,7 @@ def open_incident(scope: Scope, brand_id: int, title: str, alert: Alert | None =
             brand_id=brand_id,
             alert=alert,
             title=title,
-            opened_by=scope.user,
+            opened_by=_actor(scope),
             opened_at=timezone.now(),
         )
         _timeline(
@@ -403,7 +411,7 @@ def approve_statement(scope: Scope, incident: Incident) -> Incident:
         raise ValueError("Only a drafted statement can be approved.")
     with transaction.atomic():
         incident.statement_state = Incident.StatementState.APPROVED
-        incident.statement_approved_by = scope.user
+        incident.statement_approved_by = _actor(scope)
         incident.save(update_fields=["statement_state", "statement_approved_by"])
         _timeline(incident, scope.user, "statement.approved")
         audit(scope.organization_id, scope.user, "listening.incident.statement_approve", incident)
@@ -444,7 +452,7 @@ def link_conversations(scope: Scope, incident: Incident, conversation_ids: Seque
         have = set(IncidentConversation.objects.filter(incident=incident).values_list("conversation_id", flat=True))
         new = [i for i in ids if i not in have]
         IncidentConversation.objects.bulk_create(
-            [IncidentConversation(incident=incident, conversation_id=i, added_by=scope.user) for i in new]
+            [IncidentConversation(incident=incident, conversation_id=i, added_by=_actor(scope)) for i in new]
         )
         if new:
             _timeline(incident, scope.user, "conversations.linked", f"{len(new)} conversation(s) linked", ids=new)
@@ -522,6 +530,7 @@ def incident_report(incident: Incident, until: datetime | None = None) -> dict[s
     resp_minutes = [
         (c.first_response_at - c.first_message_at).total_seconds() / 60.0
         for c in responded.only("first_response_at", "first_message_at")
+        if c.first_response_at is not None
     ]
     resp_minutes.sort()
 
@@ -562,7 +571,7 @@ def close_incident(scope: Scope, incident: Incident, summary: str = "") -> Incid
     with transaction.atomic():
         now = timezone.now()
         incident.status = Incident.Status.CLOSED
-        incident.closed_by = scope.user
+        incident.closed_by = _actor(scope)
         incident.closed_at = now
         _timeline(incident, scope.user, "closed", summary.strip())
         incident.report = incident_report(incident, until=now)
