@@ -293,3 +293,16 @@ def test_linked_conversations_can_get_progress_updates_through_the_workflow(acme
     issue = issues.TrackedIssue.objects.get(pk=issue_id)
     assert issue.title == "App outage" and issue.conversations.count() == 2
     assert incident.timeline.filter(verb="issue.created").exists()
+
+
+def test_the_listening_page_shows_each_querys_matches_of_the_last_week(acme, make_event, ingest, client, scope_of):
+    import time_machine
+
+    q = services.save_query(
+        scope_of(acme["users"]["analyst"]), brand_id=acme["brands"]["Acme Air"].pk, name="Bags", query="bag*"
+    )
+    ingest(acme["org"], [make_event("lost my bag", author="a"), make_event("bags late", author="b")])
+    client.force_login(acme["users"]["analyst"])
+    with time_machine.travel("2026-11-03T12:00:00Z", tick=False):
+        html = client.get("/listening/").content.decode()
+    assert f'href="/listening/queries/{q.pk}/">Bags</a></td><td><code>bag*</code></td><td>2</td>' in html

@@ -7,17 +7,20 @@ supervisors run incidents and alert rules) and call services.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from hubbub.listening import charts, services
 from hubbub.listening.checks import run_temperature_check
-from hubbub.listening.models import Alert, AlertRule, Incident, ListeningQuery
+from hubbub.listening.models import Alert, AlertRule, Grain, Incident, ListeningQuery, QueryRollup
 from hubbub.listening.query_language import QuerySyntaxError
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, scoped
@@ -40,6 +43,20 @@ def _selected_brand(request: HttpRequest, scope: Scope) -> int | None:
 def listening(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Queries per brand (with matches in the last 7 days), recent alerts, alert rules."""
     queries = list(scoped(ListeningQuery.objects.select_related("brand"), scope))
+    since = timezone.now() - timedelta(days=7)
+    week = dict(
+        QueryRollup.objects.filter(
+            organization_id=scope.organization_id,
+            query_id__in=[q.pk for q in queries],
+            grain=Grain.DAY,
+            bucket__gte=since.replace(hour=0, minute=0, second=0, microsecond=0),
+        )
+        .values_list("query_id")
+        .annotate(n=Sum("total"))
+        .values_list("query_id", "n")
+    )
+    for q in queries:
+        q.week_matches = week.get(q.pk, 0)  # type: ignore[attr-defined]
     alerts = list(scoped(Alert.objects.select_related("brand"), scope)[:20])
     rules = list(scoped(AlertRule.objects.select_related("brand"), scope, brand_field=None))
     return render(
