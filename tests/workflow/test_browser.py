@@ -106,8 +106,14 @@ def test_agent_reply_needs_approval_supervisor_approves_it_is_sent_and_the_sla_c
         sup.locator(".approval").first.locator("button[value=approve]").click()
         expect(sup.locator(".flash")).to_contain_text("Approved and sent")
 
-        agent.goto(f"{server}/c/{conv_id}/")
-        expect(agent.locator(".msg.out .text").last).to_contain_text("compensation today", timeout=15000)
+        # The worker delivers the approved reply; reload until it has (a page rendered mid-delivery
+        # may have missed the live event that would refresh it).
+        for _ in range(40):
+            agent.goto(f"{server}/c/{conv_id}/")
+            if agent.locator(".msg.out").count():
+                break
+            agent.wait_for_timeout(500)
+        expect(agent.locator(".msg.out .text").last).to_contain_text("compensation today")
         expect(agent.locator(".notes")).to_contain_text("approved by sup1")
         panel = agent.locator(".workflow-panel")
         expect(panel).not_to_contain_text("First response due")
