@@ -187,3 +187,16 @@ def test_nicknames_typos_and_case_score_high_but_other_people_do_not() -> None:
     assert score_pair(ProfileFacts("Robret Fisher", "", "Boston"), rob)[0] >= 0.82
     assert score_pair(ProfileFacts("Rachel Fisher", "", "Boston"), rob)[0] < 0.82
     assert score_pair(ProfileFacts("Robert Fisher", "", "Seattle"), rob)[0] < 0.9
+
+
+def test_new_unlinked_authors_get_suggestions_in_the_background(acme, agent, make_event, ingest) -> None:
+    from django.utils import timezone
+
+    from hubbub.crm.tasks import suggest_for_new_profiles
+
+    rob = customer(agent, name="Robert Smithers", location="Boston")
+    ingest(acme["org"], [make_event("hi", author="u5", author_name="Rob Smithers", author_location="Boston")])
+    SocialProfile.objects.filter(external_id="u5").update(first_seen_at=timezone.now())
+    assert suggest_for_new_profiles() == 1
+    assert IdentityLink.objects.get(profile__external_id="u5").customer_id == rob.pk
+    assert suggest_for_new_profiles() == 0  # scored once

@@ -98,7 +98,8 @@ def recompute_customers(org_id: int, customer_ids: Iterable[int]) -> None:
             .values("customer_id")
             .annotate(n=Count("id"), v=Sum("amount"), first=Min("ordered_at"), last=Max("ordered_at"))
         }
-        rows = list(Customer.objects.filter(organization_id=org_id, id__in=chunk))
+        # Primary-key lookup, organisation checked on the rows (see customer_values for why).
+        rows = [c for c in Customer.objects.filter(id__in=chunk) if c.organization_id == org_id]
         for c in rows:
             a = agg.get(c.pk, {})
             c.order_count = a.get("n", 0) or 0
@@ -234,11 +235,11 @@ def _link_on_strong_evidence(
             owners[value].add(cid)
     if not owners:
         return
+    # By profile id only (they are this organisation's profiles): an organisation filter here
+    # would tempt SQLite into scanning every link of the organisation.
     rejected = set(
         IdentityLink.objects.filter(
-            organization_id=org_id,
-            profile_id__in=[found[k].pk for k in evidence],
-            status=IdentityLink.Status.REJECTED,
+            profile_id__in=[found[k].pk for k in evidence], status=IdentityLink.Status.REJECTED
         ).values_list("profile_id", "customer_id")
     )
     links: list[IdentityLink] = []
@@ -289,9 +290,16 @@ def customer_values(org_id: int, profiles: dict[ProfileKey, SocialProfile]) -> d
     cids = {p.customer_id for p in profiles.values() if p.customer_id}
     if not cids:
         return {}
-    values = dict(
-        Customer.objects.filter(organization_id=org_id, id__in=list(cids)).values_list("id", "lifetime_value")
-    )
+    # Primary-key lookup only: with `organization_id = …` in the WHERE clause SQLite picks the
+    # organisation index and scans every customer (seconds with a million). The organisation is
+    # checked on the rows instead, so another organisation's value can never leak in.
+    values = {
+        pk: value
+        for pk, org, value in Customer.objects.filter(id__in=list(cids)).values_list(
+            "id", "organization_id", "lifetime_value"
+        )
+        if org == org_id
+    }
     return {k: float(values.get(p.customer_id, 0) or 0) for k, p in profiles.items() if p.customer_id}
 
 
@@ -343,11 +351,11 @@ def suggest_links(org_id: int, profile_ids: Sequence[int], limit: int = 3) -> li
     others at or above the suggest threshold wait for an agent. Rejected pairs are skipped.
     """
     rules = tier_rules(org_id)
-    profiles = list(
-        SocialProfile.objects.filter(
-            organization_id=org_id, id__in=list(profile_ids), customer__isnull=True, is_brand_account=False
-        )
-    )
+    profiles = [
+        p
+        for p in SocialProfile.objects.filter(id__in=list(profile_ids), customer__isnull=True, is_brand_account=False)
+        if p.organization_id == org_id
+    ]
     if not profiles:
         return []
     keys = {p.pk: matching.candidate_keys(p.display_name, p.handle) for p in profiles}
