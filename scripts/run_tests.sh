@@ -6,13 +6,19 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 PG_URL=${HUBBUB_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export HUBBUB_DATA_DIR=${HUBBUB_DATA_DIR:-$(mktemp -d -t hubbub-tests-XXXX)}
+export HUBBUB_SECRET_KEY=${HUBBUB_SECRET_KEY:-test-only-secret}
+# Two workers by default (pytest-xdist; test files stay whole so module fixtures such as the browser's server
+# are started once). HUBBUB_TEST_WORKERS=0 runs in one process.
+WORKERS=${HUBBUB_TEST_WORKERS:-2}
+XDIST=()
+if [ "$WORKERS" != "0" ] && $PY -c "import xdist" 2>/dev/null; then XDIST=(-n "$WORKERS" --dist loadfile); fi
 status=0
 
 echo "== ruff"
 $PY -m ruff check src tests benchmarks || status=1
 
 echo "== tests on SQLite (embedded)"
-env -u DATABASE_URL $PY -m pytest -q "$@" || status=1
+env -u DATABASE_URL $PY -m pytest -q "${XDIST[@]}" "$@" || status=1
 
 echo "== tests on PostgreSQL ($PG_URL)"
 if $PY - "$PG_URL" <<'PYEOF'
@@ -24,7 +30,7 @@ except Exception as exc:
     sys.exit(1)
 PYEOF
 then
-  DATABASE_URL=$PG_URL $PY -m pytest -q -m "not browser and not slow" -p no:cacheprovider "$@" || status=1
+  DATABASE_URL=$PG_URL $PY -m pytest -q "${XDIST[@]}" -m "not browser and not slow" -p no:cacheprovider "$@" || status=1
 elif [ "${HUBBUB_REQUIRE_SERVICES:-0}" = "1" ]; then
   echo "FAILED: PostgreSQL is required (HUBBUB_REQUIRE_SERVICES=1)"; status=1
 else

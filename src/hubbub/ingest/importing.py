@@ -48,8 +48,8 @@ def ensure_brands(org_id: int, events: list[InboundEvent], names: dict[str, str]
     slugs = {ev.brand_slug for ev in events}
     existing = set(Brand.objects.filter(organization_id=org_id, slug__in=slugs).values_list("slug", flat=True))
     for slug in sorted(slugs - existing):
-        name = names.get(slug, slug)
         handle = next((ev.extra.get("brand_account") for ev in events if ev.brand_slug == slug and ev.extra), None)
+        name = names.get(slug) or handle or slug
         Brand.objects.get_or_create(
             organization_id=org_id,
             slug=slug,
