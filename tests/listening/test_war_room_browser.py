@@ -3,72 +3,17 @@ query editor underlines a syntax error as the user types. Saves screenshots unde
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
-from tests.conftest import DATA, REQUIRE_SERVICES
+from tests.browser_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, running_server
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{CHROMIUM} missing (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    pytest.importorskip("playwright")
-    data_dir = tmp_path_factory.mktemp("war-room-browser")
-    env = {**os.environ, "HUBBUB_DATA_DIR": str(data_dir)}
-    env.pop("DATABASE_URL", None)
-    hubbub = [sys.executable, "-m", "hubbub"]
-    for cmd in (
-        ["import", "airline", str(DATA / "airline_sample.csv"), "--org", "wr"],
-        ["user", "add", "sup1", "--role", "supervisor", "--org", "wr", "--password", "pw-wr-12345"],
-    ):
-        subprocess.run([*hubbub, *cmd], env=env, check=True, capture_output=True)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*hubbub, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-    shutil.rmtree(data_dir, ignore_errors=True)
+    users = [("sup1", "supervisor")]
+    for srv in running_server(tmp_path_factory.mktemp("war-room-browser"), "wr", users, "pw-wr-12345"):
+        yield srv.base
 
 
 def test_war_room_and_query_editor_in_the_browser(server):  # type: ignore[no-untyped-def]

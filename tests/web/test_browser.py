@@ -4,89 +4,19 @@ login → inbox → open conversation → reply → resolved. Saves a screenshot
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, REQUIRE_SERVICES
+from tests.browser_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, running_server
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{CHROMIUM} missing (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    pytest.importorskip("playwright")
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {**os.environ, "HUBBUB_DATA_DIR": str(data_dir)}
-    env.pop("DATABASE_URL", None)  # the browser test always runs the embedded mode
-    hubbub = [sys.executable, "-m", "hubbub"]
-    subprocess.run(
-        [*hubbub, "import", "airline", str(DATA / "airline_sample.csv"), "--org", "e2e"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [*hubbub, "user", "add", "agent1", "--role", "agent", "--org", "e2e", "--password", "pw-e2e-12345"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*hubbub, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("server did not start: " + (proc.stdout.read().decode() if proc.stdout else ""))
-    yield Server(base, str(data_dir), env, hubbub)
-    proc.terminate()
-    proc.wait(timeout=10)
-    shutil.rmtree(data_dir, ignore_errors=True)
-
-
-@dataclass
-class Server:
-    base: str
-    data_dir: str
-    env: dict[str, str]
-    cli: list[str]
+    yield from running_server(tmp_path_factory.mktemp("browser-data"), "e2e", [("agent1", "agent")], "pw-e2e-12345")
 
 
 def test_agent_replies_and_resolves_in_the_browser(server):  # type: ignore[no-untyped-def]

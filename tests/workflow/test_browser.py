@@ -3,64 +3,18 @@ a supervisor approves it in the Approvals queue, the reply is sent, the SLA cloc
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import DATA, REQUIRE_SERVICES
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, _free_port
+from tests.browser_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, running_server
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{CHROMIUM} missing (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    pytest.importorskip("playwright")
-    data_dir = tmp_path_factory.mktemp("workflow-browser")
-    env = {**os.environ, "HUBBUB_DATA_DIR": str(data_dir)}
-    env.pop("DATABASE_URL", None)
-    hubbub = [sys.executable, "-m", "hubbub"]
-    subprocess.run(
-        [*hubbub, "import", "airline", str(DATA / "airline_sample.csv"), "--org", "wf"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    for name, role in (("agent1", "agent"), ("sup1", "supervisor")):
-        subprocess.run(
-            [*hubbub, "user", "add", name, "--role", role, "--org", "wf", "--password", "pw-e2e-12345"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*hubbub, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("server did not start: " + (proc.stdout.read().decode() if proc.stdout else ""))
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-    shutil.rmtree(data_dir, ignore_errors=True)
+    users = [("agent1", "agent"), ("sup1", "supervisor")]
+    for srv in running_server(tmp_path_factory.mktemp("workflow-browser"), "wf", users, "pw-e2e-12345"):
+        yield srv.base
 
 
 def _login(browser, base: str, username: str):  # type: ignore[no-untyped-def]

@@ -1,0 +1,95 @@
+"""One way for browser tests to get a real Hubbub: `hubbub import` + `hubbub user add` + `hubbub serve`
+(uvicorn with the in-process worker) on a free port with its own data directory, and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, REQUIRE_SERVICES
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@dataclass
+class Server:
+    base: str
+    data_dir: str
+    env: dict[str, str]
+    cli: list[str]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require_browser() -> None:
+    """Skip (laptop) or fail (CI) without Chromium or Playwright."""
+    if not Path(CHROMIUM).exists():
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{CHROMIUM} missing (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    pytest.importorskip("playwright")
+
+
+def running_server(data_dir: Path, org: str, users: list[tuple[str, str]], password: str) -> Iterator[Server]:
+    """Import the airline sample into `org`, add `users` as (name, role), serve, yield, stop."""
+    require_browser()
+    env = {**os.environ, "HUBBUB_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)  # browser tests always run the embedded mode
+    cli = [sys.executable, "-m", "hubbub"]
+    subprocess.run(
+        [*cli, "import", "airline", str(DATA / "airline_sample.csv"), "--org", org],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    for name, role in users:
+        subprocess.run(
+            [*cli, "user", "add", name, "--role", role, "--org", org, "--password", password],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    port = free_port()
+    proc = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError("server did not start: " + (proc.stdout.read().decode() if proc.stdout else ""))
+    try:
+        yield Server(base, str(data_dir), env, cli)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(data_dir, ignore_errors=True)
