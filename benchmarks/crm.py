@@ -33,6 +33,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "crm.json"
+
+from _common import replicated_airline_events as _events  # noqa: E402
+from _common import setup_django as _setup_django  # noqa: E402
+
 IMG = ROOT / "docs" / "img" / "crm_identity_pr.png"
 DATASETS = Path(os.environ.get("HUBBUB_DATASETS", "/work/shared/datasets"))
 
@@ -72,18 +76,6 @@ CITIES = (
     "Boston|New York|Chicago|Los Angeles|San Francisco|Seattle|Denver|Austin|Dallas|Houston|Miami|Atlanta|"
     "Phoenix|Philadelphia|Washington|Portland|San Diego|Nashville|Detroit|Minneapolis"
 ).split("|")
-
-
-def _setup_django(data_dir: str) -> None:
-    os.environ["HUBBUB_DATA_DIR"] = data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "hubbub.settings"
-    os.environ.pop("DATABASE_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _seed_org():  # type: ignore[no-untyped-def]
@@ -344,27 +336,6 @@ def child_identity(seed: int) -> dict[str, object]:
 
 
 # --------------------------------------------------------------------------- ingest with 1M customers
-
-
-def _events(n: int):  # type: ignore[no-untyped-def]
-    from hubbub.connectors.csv_import import parse_airline
-    from hubbub.demo import AIRLINE_FILE
-
-    _, rows = parse_airline(AIRLINE_FILE)
-    base = [r.event for r in rows if r.event is not None]
-    out = []
-    copy = 0
-    while len(out) < n:
-        for ev in base:
-            if len(out) >= n:
-                break
-            clone = type(ev)(**{f: getattr(ev, f) for f in ev.__dataclass_fields__})
-            clone.external_id = f"{ev.external_id}-{copy}"
-            clone.author_id = f"{ev.author_id}-{copy % 7}"
-            clone.author_handle = clone.author_id
-            out.append(clone)
-        copy += 1
-    return out
 
 
 def _bulk_customers(org_id: int, n: int, handles: list[str]) -> float:

@@ -25,44 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "ingest.json"
+
+from _common import replicated_airline_events as _events  # noqa: E402
+from _common import setup_django as _setup_django  # noqa: E402
+
 PG_ADMIN = os.environ.get("HUBBUB_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
-
-
-def _setup_django(data_dir: str, database_url: str | None = None) -> None:
-    os.environ["HUBBUB_DATA_DIR"] = data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "hubbub.settings"
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def _events(n: int):  # type: ignore[no-untyped-def]
-    """n real airline tweets, replicated with new ids/authors so each copy threads like new traffic."""
-    from hubbub.connectors.csv_import import parse_airline
-    from hubbub.demo import AIRLINE_FILE
-
-    _, rows = parse_airline(AIRLINE_FILE)
-    base = [r.event for r in rows if r.event is not None]
-    out = []
-    copy = 0
-    while len(out) < n:
-        for ev in base:
-            if len(out) >= n:
-                break
-            clone = type(ev)(**{f: getattr(ev, f) for f in ev.__dataclass_fields__})
-            clone.external_id = f"{ev.external_id}-{copy}"
-            clone.author_id = f"{ev.author_id}-{copy % 7}"
-            clone.author_handle = clone.author_id
-            out.append(clone)
-        copy += 1
-    return out
 
 
 def _seed_org():  # type: ignore[no-untyped-def]
@@ -71,8 +38,14 @@ def _seed_org():  # type: ignore[no-untyped-def]
     from hubbub.tenancy.models import Brand, Membership, Organization
 
     org = Organization.objects.create(slug="bench", name="Bench")
-    for name, slug in [("Virgin America", "virgin-america"), ("United", "united"), ("Southwest", "southwest"),
-                       ("Delta", "delta"), ("US Airways", "us-airways"), ("American", "american")]:
+    for name, slug in [
+        ("Virgin America", "virgin-america"),
+        ("United", "united"),
+        ("Southwest", "southwest"),
+        ("Delta", "delta"),
+        ("US Airways", "us-airways"),
+        ("American", "american"),
+    ]:
         Brand.objects.create(organization=org, name=name, slug=slug, handles=[slug])
     user = get_user_model().objects.create_user("bench-agent", password="x-bench-12345")
     Membership.objects.create(user=user, organization=org, role="agent")
@@ -100,8 +73,7 @@ def child_ingest(n: int, database_url: str | None) -> dict[str, float]:
 
     stored = Message.objects.count()
     shutil.rmtree(data_dir, ignore_errors=True)
-    return {"mentions": n, "stored": stored, "seconds": total, "accept_seconds": t_accept,
-            "mentions_per_s": n / total}
+    return {"mentions": n, "stored": stored, "seconds": total, "accept_seconds": t_accept, "mentions_per_s": n / total}
 
 
 def child_inbox(n: int) -> dict[str, float]:
@@ -122,8 +94,16 @@ def child_inbox(n: int) -> dict[str, float]:
     client = Client()
     client.force_login(user)
     brand = Brand.objects.filter(organization=org, slug="united").first()
-    urls = ["/", "/?sort=urgent", "/?sentiment=negative", f"/?brand={brand.pk}", "/?status=", "/?assignee=none",
-            f"/?brand={brand.pk}&sentiment=negative&sort=urgent", "/?sort=sla"]
+    urls = [
+        "/",
+        "/?sort=urgent",
+        "/?sentiment=negative",
+        f"/?brand={brand.pk}",
+        "/?status=",
+        "/?assignee=none",
+        f"/?brand={brand.pk}&sentiment=negative&sort=urgent",
+        "/?sort=sla",
+    ]
     # a deep page: follow the cursor 20 pages in
     import re
 
@@ -166,8 +146,12 @@ def measure_demo() -> dict[str, float]:
     reported = json.loads(out.stdout.strip().splitlines()[-1])
     # serve the (already loaded) demo with live replay and watch its memory while it works
     port = _free_port()
-    proc = subprocess.Popen([*hubbub, "demo", "--port", str(port), "--speed", "3600"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*hubbub, "demo", "--port", str(port), "--speed", "3600"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     ps = psutil.Process(proc.pid)
     peak = 0.0
     base = f"http://127.0.0.1:{port}"
@@ -199,8 +183,12 @@ def measure_demo() -> dict[str, float]:
     except subprocess.TimeoutExpired:
         proc.kill()
     shutil.rmtree(data_dir, ignore_errors=True)
-    return {"demo_ready_s": ready, "demo_ready_reported_s": reported["demo_ready_s"], "demo_peak_rss_mb": peak,
-            "served": float(up)}
+    return {
+        "demo_ready_s": ready,
+        "demo_ready_reported_s": reported["demo_ready_s"],
+        "demo_peak_rss_mb": peak,
+        "served": float(up),
+    }
 
 
 def _pg_database() -> str | None:
@@ -242,8 +230,10 @@ def main() -> None:
     print(f"ingest on SQLite: {args.mentions:,} mentions…", flush=True)
     sqlite = _run_child(["--child", "ingest", "--mentions", str(args.mentions)])
     results["ingest_mentions_per_s_sqlite"] = round(sqlite["mentions_per_s"], 1)
-    print(f"  {sqlite['mentions_per_s']:,.0f} mentions/s ({sqlite['seconds']:.1f} s, raw commit "
-          f"{sqlite['accept_seconds']:.1f} s)")
+    print(
+        f"  {sqlite['mentions_per_s']:,.0f} mentions/s ({sqlite['seconds']:.1f} s, raw commit "
+        f"{sqlite['accept_seconds']:.1f} s)"
+    )
     pg = _pg_database()
     if pg:
         print(f"ingest on PostgreSQL: {args.mentions:,} mentions…", flush=True)
@@ -253,8 +243,10 @@ def main() -> None:
     print(f"inbox list with {args.inbox_mentions:,} stored mentions…", flush=True)
     inbox = _run_child(["--child", "inbox", "--inbox-mentions", str(args.inbox_mentions)])
     results["inbox_p95_ms"] = round(inbox["p95_ms"], 1)
-    print(f"  p95 {inbox['p95_ms']:.1f} ms, median {inbox['median_ms']:.1f} ms over "
-          f"{inbox['conversations']:,} conversations")
+    print(
+        f"  p95 {inbox['p95_ms']:.1f} ms, median {inbox['median_ms']:.1f} ms over "
+        f"{inbox['conversations']:,} conversations"
+    )
     if not args.skip_demo:
         print("demo --no-serve from an empty directory, then served with live replay…", flush=True)
         demo = measure_demo()

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
 import tempfile
@@ -36,20 +35,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "crisis.json"
+
+from _common import setup_django as _setup  # noqa: E402
+
 BRANDS = ["Virgin America", "United", "Southwest", "Delta", "American"]
 LANGS = [("en", 0.85), ("es", 0.1), ("fr", 0.05)]
-
-
-def _setup(data_dir: str) -> None:
-    os.environ["HUBBUB_DATA_DIR"] = data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "hubbub.settings"
-    os.environ.pop("DATABASE_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _minute_weights(now: datetime) -> list[float]:
