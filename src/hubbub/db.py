@@ -8,10 +8,11 @@ SQLite and PostgreSQL get exactly what the ORM would store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from django.db import connection, models
 from django.db.models import Model
 
@@ -36,8 +37,63 @@ def _sqlite_datetime(value: Any) -> Any:
     return str(value)
 
 
+def aware(value: Any) -> Any:
+    """A datetime read with a raw cursor, made aware (SQLite hands back naive UTC; PostgreSQL aware values)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def dumps_json(value: Any) -> str:
+    """JSON text as the JSON columns store it; orjson is ~10x faster than the json module Django uses."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def loads_json(value: Any) -> Any:
+    """Decode a JSON column read with a raw cursor (SQLite gives text; psycopg may already give objects)."""
+    if isinstance(value, str | bytes | bytearray | memoryview):
+        return orjson.loads(value)
+    return value
+
+
+def _json_preparer(field: Any) -> Callable[[Any], Any]:
+    """orjson for the JSON columns of hot-path rows; values it cannot encode (Decimal, custom
+    encoders) go through the field, so what is stored never differs from the ORM's own writes."""
+    if field.encoder is not None:
+        return lambda v: field.get_db_prep_save(v, connection)
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        def identity(text: str) -> str:
+            return text
+
+        def prep_pg(v: Any) -> Any:
+            if v is None:
+                return field.get_db_prep_save(v, connection)
+            try:
+                return Jsonb(dumps_json(v), dumps=identity)
+            except TypeError:
+                return field.get_db_prep_save(v, connection)
+
+        return prep_pg
+
+    def prep(v: Any) -> Any:
+        if v is None:
+            return field.get_db_prep_save(v, connection)
+        try:
+            return dumps_json(v)
+        except TypeError:
+            return field.get_db_prep_save(v, connection)
+
+    return prep
+
+
 def _preparer(field: Any) -> Callable[[Any], Any]:
     """A per-field value converter; plain types pass through (the hot path), others use the field."""
+    if isinstance(field, models.JSONField):
+        return _json_preparer(field)
     if isinstance(field, models.DateTimeField):
         if connection.vendor == "sqlite" and connection.timezone == UTC:
             return _sqlite_datetime
@@ -144,3 +200,51 @@ def fast_insert_dicts(model: type[Model], rows: Sequence[dict[str, Any]], ignore
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, values)
+
+
+def rows_by_external_id(
+    model: type[Model], org_id: int, keys: Iterable[tuple[str, str]], columns: Sequence[str] = ()
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """`(network, external_id)` → the given columns, for the keys of one organisation that exist.
+
+    Raw SQL on the `(organization, network, external_id)` unique index, in chunks under
+    SQLite's parameter limit: the ORM spent more time building these IN lists than the
+    database spent answering them.
+    """
+    by_net: dict[str, list[str]] = {}
+    for net, ext in keys:
+        by_net.setdefault(net, []).append(ext)
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    cols = ", ".join(qn(c) for c in ("external_id", *columns))
+    out: dict[tuple[str, str], tuple[Any, ...]] = {}
+    with connection.cursor() as cursor:
+        for net, ids in by_net.items():
+            unique = list(dict.fromkeys(ids))
+            for i in range(0, len(unique), 900):
+                chunk = unique[i : i + 900]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {cols} FROM {table} WHERE organization_id = %s AND network = %s "
+                    f"AND external_id IN ({marks})",
+                    [org_id, net, *chunk],
+                )
+                for row in cursor.fetchall():
+                    out[(net, row[0])] = tuple(row[1:])
+    return out
+
+
+def stored_ids(model: type[Model], ids: Sequence[int]) -> list[int]:
+    """Which of these primary keys exist (after an INSERT … ON CONFLICT DO NOTHING), in order.
+
+    Reserved ids are (nearly) contiguous, so one range scan of the primary key answers it.
+    """
+    if not ids:
+        return []
+    qn = connection.ops.quote_name
+    table, pk = qn(model._meta.db_table), qn(str(model._meta.pk.column))  # type: ignore[union-attr]
+    wanted = set(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {pk} FROM {table} WHERE {pk} BETWEEN %s AND %s", [min(ids), max(ids)])
+        found = {int(r[0]) for r in cursor.fetchall()} & wanted
+    return [i for i in ids if i in found]

@@ -81,7 +81,8 @@ class TierRules(models.Model):
 class SocialProfile(models.Model):
     """An author on a network; resolved to a Customer when the evidence allows."""
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    # indexed as the prefix of the (organization, network, external_id) unique key
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, db_index=False)
     network = models.CharField(max_length=20)
     external_id = models.CharField(max_length=200)
     handle = models.CharField(max_length=200, blank=True)

@@ -31,7 +31,7 @@ from hubbub.crm.models import (
     SocialProfile,
     TierRules,
 )
-from hubbub.db import fast_update
+from hubbub.db import aware, fast_insert_dicts, fast_update, rows_by_external_id
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role, scoped
 from hubbub.tenancy.services import audit
@@ -132,7 +132,43 @@ def sync_identifiers(org_id: int, customers: Sequence[Customer]) -> None:
 # --------------------------------------------------------------------------- ingest step
 
 
-def resolve_authors(org_id: int, events: Sequence[InboundEvent]) -> dict[ProfileKey, SocialProfile]:
+class AuthorRow:
+    """A social profile as the ingest batch needs it: a plain row, no `Model.__init__` on the hot path.
+
+    `_meta` lets `fast_update` write these rows exactly as it writes SocialProfile objects.
+    """
+
+    __slots__ = (
+        "pk",
+        "network",
+        "external_id",
+        "handle",
+        "display_name",
+        "followers",
+        "is_brand_account",
+        "customer_id",
+        "last_seen_at",
+    )
+    _meta = SocialProfile._meta
+
+
+_AUTHOR_COLUMNS = ("id", "handle", "display_name", "followers", "is_brand_account", "customer_id", "last_seen_at")
+
+
+def _load_authors(org_id: int, keys: Iterable[ProfileKey]) -> dict[ProfileKey, AuthorRow]:
+    out: dict[ProfileKey, AuthorRow] = {}
+    for (net, ext), (pk, handle, name, followers, brand, cid, seen) in rows_by_external_id(
+        SocialProfile, org_id, keys, _AUTHOR_COLUMNS
+    ).items():
+        r = AuthorRow()
+        r.pk, r.network, r.external_id, r.handle, r.display_name = pk, net, ext, handle, name
+        r.followers, r.is_brand_account, r.customer_id = followers, bool(brand), cid
+        r.last_seen_at = aware(seen)
+        out[(net, ext)] = r
+    return out
+
+
+def resolve_authors(org_id: int, events: Sequence[InboundEvent]) -> dict[ProfileKey, AuthorRow]:
     """Find or create the SocialProfile of every author in the batch with bulk queries,
     then link unlinked authors to customers on strong evidence.
 
@@ -147,48 +183,36 @@ def resolve_authors(org_id: int, events: Sequence[InboundEvent]) -> dict[Profile
         prev = wanted.get(key)
         if prev is None or ev.created_at >= prev.created_at:
             wanted[key] = ev
-    by_network: dict[str, list[str]] = defaultdict(list)
-    for network, author_id in wanted:
-        by_network[network].append(author_id)
-    found: dict[ProfileKey, SocialProfile] = {}
-
-    def load() -> None:
-        for network, ids in by_network.items():
-            for i in range(0, len(ids), 900):
-                for p in SocialProfile.objects.filter(
-                    organization_id=org_id, network=network, external_id__in=ids[i : i + 900]
-                ):
-                    found[(p.network, p.external_id)] = p
-
-    load()
+    found = _load_authors(org_id, wanted)
     missing = [key for key in wanted if key not in found]
     if missing:
-        with transaction.atomic():
-            SocialProfile.objects.bulk_create(
-                [
-                    SocialProfile(
-                        organization_id=org_id,
-                        network=key[0],
-                        external_id=key[1],
-                        handle=(wanted[key].author_handle or key[1])[:200],
-                        display_name=wanted[key].author_name[:200],
-                        followers=max(0, wanted[key].author_followers),
-                        location=wanted[key].author_location[:200],
-                        is_brand_account=wanted[key].direction == "out",
-                        first_seen_at=wanted[key].created_at,
-                        last_seen_at=wanted[key].created_at,
-                    )
-                    for key in missing
-                ],
-                ignore_conflicts=True,
-                batch_size=500,
+        rows = []
+        for key in missing:
+            ev = wanted[key]
+            rows.append(
+                {
+                    "organization_id": org_id,
+                    "network": key[0],
+                    "external_id": key[1],
+                    "handle": (ev.author_handle or key[1])[:200],
+                    "display_name": ev.author_name[:200],
+                    "followers": max(0, ev.author_followers),
+                    "location": ev.author_location[:200],
+                    "is_brand_account": ev.direction == "out",
+                    "customer_id": None,
+                    "first_seen_at": ev.created_at,
+                    "last_seen_at": ev.created_at,
+                }
             )
-        load()
-    changed: list[SocialProfile] = []
+        # A concurrent batch may create the same author: skip it, then read back what is stored.
+        fast_insert_dicts(SocialProfile, rows, ignore_conflicts=True)
+        found.update(_load_authors(org_id, missing))
+    fresh = set(missing)
+    changed: list[AuthorRow] = []
     for key, ev in wanted.items():
-        p = found[key]
-        if key in missing:
+        if key in fresh:
             continue
+        p = found[key]
         dirty = False
         if ev.author_followers and ev.author_followers != p.followers:
             p.followers = ev.author_followers
@@ -199,14 +223,12 @@ def resolve_authors(org_id: int, events: Sequence[InboundEvent]) -> dict[Profile
         if dirty:
             changed.append(p)
     if changed:
-        fast_update(changed, ["followers", "last_seen_at"])
+        fast_update(changed, ["followers", "last_seen_at"])  # type: ignore[arg-type]
     _link_on_strong_evidence(org_id, events, found)
     return found
 
 
-def _link_on_strong_evidence(
-    org_id: int, events: Sequence[InboundEvent], found: dict[ProfileKey, SocialProfile]
-) -> None:
+def _link_on_strong_evidence(org_id: int, events: Sequence[InboundEvent], found: dict[ProfileKey, AuthorRow]) -> None:
     """One indexed lookup of every identifier seen in the batch; link where it names one customer."""
     evidence: dict[ProfileKey, dict[str, str]] = defaultdict(dict)  # key → {identifier: where}
     for key, p in found.items():
@@ -243,7 +265,7 @@ def _link_on_strong_evidence(
         ).values_list("profile_id", "customer_id")
     )
     links: list[IdentityLink] = []
-    linked: list[SocialProfile] = []
+    linked: list[AuthorRow] = []
     for key, per in evidence.items():
         p = found[key]
         candidates: dict[int, tuple[str, str]] = {}
@@ -280,12 +302,12 @@ def _link_on_strong_evidence(
                 for cid, (value, where) in candidates.items()
             )
     if linked:
-        fast_update(linked, ["customer"])
+        fast_update(linked, ["customer"])  # type: ignore[arg-type]
     if links:
         IdentityLink.objects.bulk_create(links)
 
 
-def customer_values(org_id: int, profiles: dict[ProfileKey, SocialProfile]) -> dict[ProfileKey, float]:
+def customer_values(org_id: int, profiles: dict[ProfileKey, AuthorRow]) -> dict[ProfileKey, float]:
     """Lifetime value of each linked author's customer (one query), for urgency and routing."""
     cids = {p.customer_id for p in profiles.values() if p.customer_id}
     if not cids:

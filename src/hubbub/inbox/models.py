@@ -36,8 +36,10 @@ class Tag(models.Model):
 class Conversation(models.Model):
     """A customer's mentions of one brand, threaded, plus the brand's replies."""
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
-    brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE)
+    # indexed as the prefix of conv_org_recent and the other inbox indexes
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, db_index=False)
+    # indexed as the prefix of conv_thread_lookup (brand, author, status)
+    brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE, db_index=False)
     network = models.CharField(max_length=20)
     author = models.ForeignKey("crm.SocialProfile", on_delete=models.PROTECT, related_name="conversations")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
@@ -94,9 +96,11 @@ class Direction(models.TextChoices):
 
 
 class Message(models.Model):
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    # indexed as the prefix of the (organization, network, external_id) unique key
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, db_index=False)
     brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE)
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # indexed by msg_thread (conversation, created_at): a second index only slows inserts
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     network = models.CharField(max_length=20)
     external_id = models.CharField(max_length=200)
     direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.IN)

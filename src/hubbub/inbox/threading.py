@@ -13,15 +13,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
-from hubbub.crm.models import SocialProfile
-from hubbub.db import fast_insert_dicts, fast_update, reserve_ids
+from hubbub.db import fast_insert_dicts, fast_update, reserve_ids, rows_by_external_id
 from hubbub.inbox.models import Conversation, Direction, Message, Status
 from hubbub.tenancy.models import Brand
+
+if TYPE_CHECKING:
+    from hubbub.crm.services import AuthorRow
 
 SEARCH_TEXT_LIMIT = 2000
 ProfileKey = tuple[str, str]
@@ -38,7 +41,7 @@ def thread_events(
     org_id: int,
     items: Sequence[tuple[InboundEvent, Brand]],
     analyses: Sequence[Analysis | None],
-    profiles: dict[ProfileKey, SocialProfile],
+    profiles: dict[ProfileKey, AuthorRow],
 ) -> ThreadResult:
     """Thread, store and aggregate one time-ordered batch with a fixed number of queries."""
     result = ThreadResult()
@@ -53,24 +56,24 @@ def thread_events(
     parent_ids = {(ev.network, ev.in_reply_to) for ev, _, _ in todo if ev.in_reply_to}
     parent_conv = _conversation_of_messages(org_id, parent_ids)
     author_ids = {profiles[(ev.network, ev.author_id)].pk for ev, _, _ in todo}
-    open_convs: dict[tuple[int, int], Conversation | NewConversation] = {}
-    for existing in (
+    open_convs: dict[tuple[int, int], ConversationRow | NewConversation] = {}
+    for existing in _load_rows(
         Conversation.objects.filter(organization_id=org_id, author_id__in=author_ids)
         .exclude(status=Status.RESOLVED)
         .order_by("last_message_at")
     ):
         open_convs[(existing.brand_id, existing.author_id)] = existing
-    loaded: dict[int, Conversation | NewConversation] = {c.pk: c for c in open_convs.values()}
+    loaded: dict[int, ConversationRow | NewConversation] = {c.pk: c for c in open_convs.values()}
     need = {cid for cid in parent_conv.values() if cid not in loaded}
     if need:
-        loaded.update({c.pk: c for c in Conversation.objects.filter(organization_id=org_id, id__in=need)})
+        loaded.update({c.pk: c for c in _load_rows(Conversation.objects.filter(organization_id=org_id, id__in=need))})
 
     new_convs: list[NewConversation] = []
-    batch_conv: dict[ProfileKey, Conversation | NewConversation] = {}
-    assignments: list[tuple[InboundEvent, Brand, Analysis | None, Conversation | NewConversation]] = []
+    batch_conv: dict[ProfileKey, ConversationRow | NewConversation] = {}
+    assignments: list[tuple[InboundEvent, Brand, Analysis | None, ConversationRow | NewConversation]] = []
     for ev, brand, analysis in todo:
         author = profiles[(ev.network, ev.author_id)]
-        conv: Conversation | NewConversation | None = None
+        conv: ConversationRow | NewConversation | None = None
         if ev.in_reply_to:
             key = (ev.network, ev.in_reply_to)
             conv = batch_conv.get(key)
@@ -102,7 +105,7 @@ def thread_events(
         result.new_conversation_ids = [c.pk for c in new_convs]
 
     # Fold every message into its conversation first, so new conversations are written once, complete.
-    touched: dict[int, Conversation | NewConversation] = {}
+    touched: dict[int, ConversationRow | NewConversation] = {}
     now = timezone.now()
     for ev, _brand, a, target in assignments:
         _fold(target, ev, a)
@@ -142,28 +145,49 @@ def thread_events(
     fast_insert_dicts(Message, messages)  # ids are not needed here; one executemany, no model instances
     result.message_count = len(messages)
 
-    fast_update(
-        [c for c in touched.values() if isinstance(c, Conversation)],
-        [
-            "status",
-            "preview",
-            "search_text",
-            "sentiment",
-            "sentiment_score",
-            "intent",
-            "topic",
-            "urgency",
-            "message_count",
-            "first_message_at",
-            "last_message_at",
-            "last_inbound_at",
-            "first_response_at",
-            "resolved_at",
-            "updated_at",
-        ],
-    )
+    fast_update([c for c in touched.values() if isinstance(c, ConversationRow)], _FOLDED)  # type: ignore[misc]
     result.touched_conversation_ids = list(touched)
     return result
+
+
+_FOLDED = (
+    "status",
+    "preview",
+    "search_text",
+    "sentiment",
+    "sentiment_score",
+    "intent",
+    "topic",
+    "urgency",
+    "message_count",
+    "first_message_at",
+    "last_message_at",
+    "last_inbound_at",
+    "first_response_at",
+    "resolved_at",
+    "updated_at",
+)
+
+
+class ConversationRow:
+    """A stored conversation as threading needs it: the folded summary fields, read with
+    `values_list` (a `Model.__init__` per returning customer cost more than the update).
+
+    `_meta` lets `fast_update` write these rows exactly as it writes Conversation objects.
+    """
+
+    __slots__ = ("pk", "brand_id", "author_id", *_FOLDED)
+    _meta = Conversation._meta
+
+
+def _load_rows(qs: object) -> list[ConversationRow]:
+    out = []
+    for values in qs.values_list("id", "brand_id", "author_id", *_FOLDED):  # type: ignore[attr-defined]
+        row = ConversationRow()
+        for name, value in zip(ConversationRow.__slots__, values, strict=True):
+            setattr(row, name, value)
+        out.append(row)
+    return out
 
 
 @dataclass(slots=True)
@@ -221,7 +245,7 @@ class NewConversation:
         }
 
 
-def _fold(conv: Conversation | NewConversation, ev: InboundEvent, a: Analysis | None) -> None:
+def _fold(conv: ConversationRow | NewConversation, ev: InboundEvent, a: Analysis | None) -> None:
     """Fold one message into its conversation's summary fields (order-independent where it matters)."""
     conv.message_count += 1
     if ev.created_at < conv.first_message_at:
@@ -265,33 +289,11 @@ def _analysis_json(a: Analysis | None) -> dict[str, object]:
 
 
 def _existing_message_keys(org_id: int, keys: list[ProfileKey]) -> set[ProfileKey]:
-    out: set[ProfileKey] = set()
-    by_net: dict[str, list[str]] = {}
-    for net, ext in keys:
-        by_net.setdefault(net, []).append(ext)
-    for net, ids in by_net.items():
-        for i in range(0, len(ids), 900):
-            out.update(
-                (net, x)
-                for x in Message.objects.filter(
-                    organization_id=org_id, network=net, external_id__in=ids[i : i + 900]
-                ).values_list("external_id", flat=True)
-            )
-    return out
+    return set(rows_by_external_id(Message, org_id, keys))
 
 
 def _conversation_of_messages(org_id: int, keys: set[ProfileKey]) -> dict[ProfileKey, int]:
-    out: dict[ProfileKey, int] = {}
-    by_net: dict[str, list[str]] = {}
-    for net, ext in keys:
-        by_net.setdefault(net, []).append(ext)
-    for net, ids in by_net.items():
-        for i in range(0, len(ids), 900):
-            for ext, cid in Message.objects.filter(
-                organization_id=org_id, network=net, external_id__in=ids[i : i + 900]
-            ).values_list("external_id", "conversation_id"):
-                out[(net, ext)] = cid
-    return out
+    return {k: row[0] for k, row in rows_by_external_id(Message, org_id, keys, ["conversation_id"]).items()}
 
 
 def latest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -16,7 +16,8 @@ class RawEvent(models.Model):
         PROCESSED = "processed", "Processed"
         QUARANTINED = "quarantined", "Quarantined"
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    # indexed as the prefix of the (organization, network, external_id) unique key
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, db_index=False)
     network = models.CharField(max_length=20)
     external_id = models.CharField(max_length=200)
     source = models.CharField(max_length=60, help_text="import:airline, webhook:x, demo, ...")

@@ -19,8 +19,10 @@ class MentionRollup(models.Model):
 
     Grain = Grain
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
-    brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE)
+    # indexed by rollup_org_time (organization, grain, bucket)
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, db_index=False)
+    # indexed as the prefix of the (brand, grain, bucket) unique key
+    brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE, db_index=False)
     grain = models.CharField(max_length=1, choices=Grain.choices)
     bucket = models.DateTimeField()
     total = models.PositiveIntegerField(default=0)

@@ -80,7 +80,10 @@ class SLAClock(models.Model):
         STOPPED = "stopped", "Stopped"
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
-    conversation = models.ForeignKey("inbox.Conversation", on_delete=models.CASCADE, related_name="sla_clocks")
+    # indexed by slaclock_conv (conversation, metric)
+    conversation = models.ForeignKey(
+        "inbox.Conversation", on_delete=models.CASCADE, related_name="sla_clocks", db_index=False
+    )
     policy = models.ForeignKey(SLAPolicy, null=True, blank=True, on_delete=models.SET_NULL)
     metric = models.CharField(max_length=20, choices=Metric.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
