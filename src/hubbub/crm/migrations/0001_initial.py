@@ -6,133 +6,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("tenancy", "0001_initial"),
+        ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Customer",
+            name='Customer',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(blank=True, max_length=200)),
-                ("email", models.EmailField(blank=True, db_index=True, max_length=254)),
-                ("phone", models.CharField(blank=True, max_length=40)),
-                ("external_id", models.CharField(blank=True, db_index=True, max_length=100)),
-                (
-                    "tier",
-                    models.CharField(
-                        choices=[
-                            ("unknown", "Unknown"),
-                            ("one_time", "One-time"),
-                            ("regular", "Regular"),
-                            ("loyal", "Loyal"),
-                        ],
-                        default="unknown",
-                        max_length=20,
-                    ),
-                ),
-                ("lifetime_value", models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ("order_count", models.PositiveIntegerField(default=0)),
-                ("first_purchase_at", models.DateTimeField(blank=True, null=True)),
-                ("last_purchase_at", models.DateTimeField(blank=True, null=True)),
-                ("custom_fields", models.JSONField(blank=True, default=dict)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(blank=True, max_length=200)),
+                ('email', models.EmailField(blank=True, db_index=True, max_length=254)),
+                ('phone', models.CharField(blank=True, max_length=40)),
+                ('external_id', models.CharField(blank=True, db_index=True, max_length=100)),
+                ('tier', models.CharField(choices=[('unknown', 'Unknown'), ('one_time', 'One-time'), ('regular', 'Regular'), ('loyal', 'Loyal')], default='unknown', max_length=20)),
+                ('lifetime_value', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
+                ('order_count', models.PositiveIntegerField(default=0)),
+                ('first_purchase_at', models.DateTimeField(blank=True, null=True)),
+                ('last_purchase_at', models.DateTimeField(blank=True, null=True)),
+                ('custom_fields', models.JSONField(blank=True, default=dict)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
         ),
         migrations.CreateModel(
-            name="Order",
+            name='Order',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("external_id", models.CharField(blank=True, max_length=100)),
-                ("ordered_at", models.DateTimeField()),
-                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
-                ("product", models.CharField(blank=True, max_length=200)),
-                ("channel", models.CharField(blank=True, max_length=60)),
-                (
-                    "customer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="orders", to="crm.customer"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('external_id', models.CharField(blank=True, max_length=100)),
+                ('ordered_at', models.DateTimeField()),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
+                ('product', models.CharField(blank=True, max_length=200)),
+                ('channel', models.CharField(blank=True, max_length=60)),
+                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='orders', to='crm.customer')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "ordering": ["-ordered_at"],
+                'ordering': ['-ordered_at'],
             },
         ),
         migrations.CreateModel(
-            name="SocialProfile",
+            name='SocialProfile',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("network", models.CharField(max_length=20)),
-                ("external_id", models.CharField(max_length=200)),
-                ("handle", models.CharField(blank=True, max_length=200)),
-                ("display_name", models.CharField(blank=True, max_length=200)),
-                ("followers", models.PositiveIntegerField(default=0)),
-                ("location", models.CharField(blank=True, max_length=200)),
-                ("is_brand_account", models.BooleanField(default=False)),
-                ("first_seen_at", models.DateTimeField(blank=True, null=True)),
-                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "customer",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="profiles",
-                        to="crm.customer",
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('network', models.CharField(max_length=20)),
+                ('external_id', models.CharField(max_length=200)),
+                ('handle', models.CharField(blank=True, max_length=200)),
+                ('display_name', models.CharField(blank=True, max_length=200)),
+                ('followers', models.PositiveIntegerField(default=0)),
+                ('location', models.CharField(blank=True, max_length=200)),
+                ('is_brand_account', models.BooleanField(default=False)),
+                ('first_seen_at', models.DateTimeField(blank=True, null=True)),
+                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
+                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='profiles', to='crm.customer')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "unique_together": {("organization", "network", "external_id")},
+                'unique_together': {('organization', 'network', 'external_id')},
             },
         ),
         migrations.CreateModel(
-            name="IdentityLink",
+            name='IdentityLink',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("method", models.CharField(max_length=40)),
-                ("confidence", models.FloatField(default=1.0)),
-                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "confirmed_by",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
-                    ),
-                ),
-                (
-                    "customer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="links", to="crm.customer"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "profile",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="links", to="crm.socialprofile"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('method', models.CharField(max_length=40)),
+                ('confidence', models.FloatField(default=1.0)),
+                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('confirmed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='crm.customer')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='crm.socialprofile')),
             ],
         ),
     ]

@@ -5,37 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("crm", "0002_customeridentifier_interaction_mergerecord_and_more"),
-        ("tenancy", "0001_initial"),
+        ('crm', '0002_customeridentifier_interaction_mergerecord_and_more'),
+        ('tenancy', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="customer",
-            name="sync_snapshot",
-            field=models.JSONField(blank=True, default=dict, help_text="Field values both sides agreed on last sync"),
+            model_name='customer',
+            name='sync_snapshot',
+            field=models.JSONField(blank=True, default=dict, help_text='Field values both sides agreed on last sync'),
         ),
         migrations.AlterField(
-            model_name="tierrules",
-            name="auto_link_threshold",
-            field=models.FloatField(default=0.82, help_text="Fuzzy scores at or above link automatically"),
+            model_name='tierrules',
+            name='auto_link_threshold',
+            field=models.FloatField(default=0.82, help_text='Fuzzy scores at or above link automatically'),
         ),
         migrations.CreateModel(
-            name="SyncedActivity",
+            name='SyncedActivity',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("kind", models.CharField(help_text="conversation or interaction", max_length=20)),
-                ("local_id", models.BigIntegerField()),
-                ("remote_id", models.CharField(max_length=60)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(help_text='conversation or interaction', max_length=20)),
+                ('local_id', models.BigIntegerField()),
+                ('remote_id', models.CharField(max_length=60)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "unique_together": {("organization", "kind", "local_id")},
+                'unique_together': {('organization', 'kind', 'local_id')},
             },
         ),
     ]

@@ -4,24 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("crm", "0003_sync_state"),
-        ("tenancy", "0001_initial"),
+        ('crm', '0003_sync_state'),
+        ('tenancy', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="customer",
-            name="first_key",
-            field=models.CharField(blank=True, help_text="Formal first name, second blocking key", max_length=60),
+            model_name='customer',
+            name='first_key',
+            field=models.CharField(blank=True, help_text='Formal first name, second blocking key', max_length=60),
         ),
         migrations.AlterField(
-            model_name="customer",
-            name="name_key",
-            field=models.CharField(blank=True, help_text="Blocking key for fuzzy matching (last name)", max_length=60),
+            model_name='customer',
+            name='name_key',
+            field=models.CharField(blank=True, help_text='Blocking key for fuzzy matching (last name)', max_length=60),
         ),
         migrations.AddIndex(
-            model_name="customer",
-            index=models.Index(fields=["organization", "first_key", "name_key"], name="cust_org_firstkey"),
+            model_name='customer',
+            index=models.Index(fields=['organization', 'first_key', 'name_key'], name='cust_org_firstkey'),
         ),
     ]

@@ -8,297 +8,173 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("crm", "0001_initial"),
-        ("tenancy", "0001_initial"),
+        ('crm', '0001_initial'),
+        ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="CannedResponse",
+            name='CannedResponse',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("title", models.CharField(max_length=120)),
-                ("body", models.TextField(help_text="Variables: {first_name}, {agent_name}, {case_number}, {brand}")),
-                (
-                    "brand",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('title', models.CharField(max_length=120)),
+                ('body', models.TextField(help_text='Variables: {first_name}, {agent_name}, {case_number}, {brand}')),
+                ('brand', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "ordering": ["title"],
+                'ordering': ['title'],
             },
         ),
         migrations.CreateModel(
-            name="Conversation",
+            name='Conversation',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("network", models.CharField(max_length=20)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("open", "Open"), ("pending", "Pending"), ("resolved", "Resolved")],
-                        default="open",
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "priority",
-                    models.SmallIntegerField(
-                        choices=[(0, "Low"), (1, "Normal"), (2, "High"), (3, "Urgent")], default=1
-                    ),
-                ),
-                ("preview", models.CharField(blank=True, max_length=280)),
-                (
-                    "search_text",
-                    models.TextField(blank=True, help_text="Lower-cased author and recent text, for inbox search"),
-                ),
-                ("sentiment", models.CharField(blank=True, max_length=10)),
-                ("sentiment_score", models.FloatField(default=0)),
-                ("intent", models.CharField(blank=True, max_length=20)),
-                ("topic", models.CharField(blank=True, max_length=60)),
-                ("urgency", models.SmallIntegerField(default=0)),
-                ("message_count", models.PositiveIntegerField(default=0)),
-                ("first_message_at", models.DateTimeField()),
-                ("last_message_at", models.DateTimeField()),
-                ("last_inbound_at", models.DateTimeField(blank=True, null=True)),
-                ("first_response_at", models.DateTimeField(blank=True, null=True)),
-                ("resolved_at", models.DateTimeField(blank=True, null=True)),
-                ("sla_due_at", models.DateTimeField(blank=True, null=True)),
-                ("routing_log", models.JSONField(blank=True, default=list)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "assignee",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="assigned_conversations",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "author",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="conversations",
-                        to="crm.socialprofile",
-                    ),
-                ),
-                ("brand", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand")),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "team",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="tenancy.team"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('network', models.CharField(max_length=20)),
+                ('status', models.CharField(choices=[('open', 'Open'), ('pending', 'Pending'), ('resolved', 'Resolved')], default='open', max_length=10)),
+                ('priority', models.SmallIntegerField(choices=[(0, 'Low'), (1, 'Normal'), (2, 'High'), (3, 'Urgent')], default=1)),
+                ('preview', models.CharField(blank=True, max_length=280)),
+                ('search_text', models.TextField(blank=True, help_text='Lower-cased author and recent text, for inbox search')),
+                ('sentiment', models.CharField(blank=True, max_length=10)),
+                ('sentiment_score', models.FloatField(default=0)),
+                ('intent', models.CharField(blank=True, max_length=20)),
+                ('topic', models.CharField(blank=True, max_length=60)),
+                ('urgency', models.SmallIntegerField(default=0)),
+                ('message_count', models.PositiveIntegerField(default=0)),
+                ('first_message_at', models.DateTimeField()),
+                ('last_message_at', models.DateTimeField()),
+                ('last_inbound_at', models.DateTimeField(blank=True, null=True)),
+                ('first_response_at', models.DateTimeField(blank=True, null=True)),
+                ('resolved_at', models.DateTimeField(blank=True, null=True)),
+                ('sla_due_at', models.DateTimeField(blank=True, null=True)),
+                ('routing_log', models.JSONField(blank=True, default=list)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_conversations', to=settings.AUTH_USER_MODEL)),
+                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conversations', to='crm.socialprofile')),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='tenancy.team')),
             ],
         ),
         migrations.CreateModel(
-            name="Note",
+            name='Note',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("text", models.TextField()),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "author",
-                    models.ForeignKey(
-                        null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
-                    ),
-                ),
-                (
-                    "conversation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="notes", to="inbox.conversation"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('text', models.TextField()),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='inbox.conversation')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "ordering": ["created_at"],
+                'ordering': ['created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Reply",
+            name='Reply',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("text", models.TextField()),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("draft", "Draft"),
-                            ("pending_approval", "Needs approval"),
-                            ("approved", "Approved"),
-                            ("rejected", "Rejected"),
-                            ("sending", "Sending"),
-                            ("sent", "Sent"),
-                            ("failed", "Failed"),
-                        ],
-                        default="draft",
-                        max_length=20,
-                    ),
-                ),
-                ("idempotency_key", models.UUIDField(default=uuid.uuid4, unique=True)),
-                ("external_id", models.CharField(blank=True, max_length=200)),
-                ("error", models.TextField(blank=True)),
-                ("review_comment", models.TextField(blank=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "approved_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "author",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                ("brand", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand")),
-                (
-                    "conversation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="replies", to="inbox.conversation"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('text', models.TextField()),
+                ('state', models.CharField(choices=[('draft', 'Draft'), ('pending_approval', 'Needs approval'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='draft', max_length=20)),
+                ('idempotency_key', models.UUIDField(default=uuid.uuid4, unique=True)),
+                ('external_id', models.CharField(blank=True, max_length=200)),
+                ('error', models.TextField(blank=True)),
+                ('review_comment', models.TextField(blank=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='inbox.conversation')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "ordering": ["created_at"],
+                'ordering': ['created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Tag",
+            name='Tag',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=60)),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=60)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "ordering": ["name"],
-                "unique_together": {("organization", "name")},
+                'ordering': ['name'],
+                'unique_together': {('organization', 'name')},
             },
         ),
         migrations.AddField(
-            model_name="conversation",
-            name="tags",
-            field=models.ManyToManyField(blank=True, to="inbox.tag"),
+            model_name='conversation',
+            name='tags',
+            field=models.ManyToManyField(blank=True, to='inbox.tag'),
         ),
         migrations.CreateModel(
-            name="Message",
+            name='Message',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("network", models.CharField(max_length=20)),
-                ("external_id", models.CharField(max_length=200)),
-                (
-                    "direction",
-                    models.CharField(choices=[("in", "Inbound"), ("out", "Outbound")], default="in", max_length=3),
-                ),
-                ("text", models.TextField()),
-                ("created_at", models.DateTimeField()),
-                ("in_reply_to", models.CharField(blank=True, max_length=200)),
-                ("url", models.URLField(blank=True, max_length=500)),
-                ("lang", models.CharField(blank=True, max_length=10)),
-                ("retweets", models.PositiveIntegerField(default=0)),
-                ("likes", models.PositiveIntegerField(default=0)),
-                ("sentiment", models.CharField(blank=True, max_length=10)),
-                ("sentiment_score", models.FloatField(default=0)),
-                ("intent", models.CharField(blank=True, max_length=20)),
-                ("topic", models.CharField(blank=True, max_length=60)),
-                ("journey_stage", models.CharField(blank=True, max_length=20)),
-                ("urgency", models.SmallIntegerField(default=0)),
-                ("analysis", models.JSONField(blank=True, default=dict)),
-                ("model_version", models.CharField(blank=True, max_length=60)),
-                (
-                    "author",
-                    models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to="crm.socialprofile"),
-                ),
-                ("brand", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand")),
-                (
-                    "conversation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="inbox.conversation"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "sent_by",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('network', models.CharField(max_length=20)),
+                ('external_id', models.CharField(max_length=200)),
+                ('direction', models.CharField(choices=[('in', 'Inbound'), ('out', 'Outbound')], default='in', max_length=3)),
+                ('text', models.TextField()),
+                ('created_at', models.DateTimeField()),
+                ('in_reply_to', models.CharField(blank=True, max_length=200)),
+                ('url', models.URLField(blank=True, max_length=500)),
+                ('lang', models.CharField(blank=True, max_length=10)),
+                ('retweets', models.PositiveIntegerField(default=0)),
+                ('likes', models.PositiveIntegerField(default=0)),
+                ('sentiment', models.CharField(blank=True, max_length=10)),
+                ('sentiment_score', models.FloatField(default=0)),
+                ('intent', models.CharField(blank=True, max_length=20)),
+                ('topic', models.CharField(blank=True, max_length=60)),
+                ('journey_stage', models.CharField(blank=True, max_length=20)),
+                ('urgency', models.SmallIntegerField(default=0)),
+                ('analysis', models.JSONField(blank=True, default=dict)),
+                ('model_version', models.CharField(blank=True, max_length=60)),
+                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to='crm.socialprofile')),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='inbox.conversation')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('sent_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["created_at", "id"],
-                "indexes": [
-                    models.Index(fields=["conversation", "created_at"], name="msg_thread"),
-                    models.Index(fields=["organization", "brand", "created_at"], name="msg_brand_time"),
-                ],
-                "unique_together": {("organization", "network", "external_id")},
+                'ordering': ['created_at', 'id'],
+                'indexes': [models.Index(fields=['conversation', 'created_at'], name='msg_thread'), models.Index(fields=['organization', 'brand', 'created_at'], name='msg_brand_time')],
+                'unique_together': {('organization', 'network', 'external_id')},
             },
         ),
         migrations.AddIndex(
-            model_name="conversation",
-            index=models.Index(fields=["organization", "-last_message_at", "-id"], name="conv_org_recent"),
+            model_name='conversation',
+            index=models.Index(fields=['organization', '-last_message_at', '-id'], name='conv_org_recent'),
         ),
         migrations.AddIndex(
-            model_name="conversation",
-            index=models.Index(fields=["organization", "brand", "-last_message_at"], name="conv_brand_recent"),
+            model_name='conversation',
+            index=models.Index(fields=['organization', 'brand', '-last_message_at'], name='conv_brand_recent'),
         ),
         migrations.AddIndex(
-            model_name="conversation",
-            index=models.Index(fields=["organization", "status", "-last_message_at"], name="conv_status_recent"),
+            model_name='conversation',
+            index=models.Index(fields=['organization', 'status', '-last_message_at'], name='conv_status_recent'),
         ),
         migrations.AddIndex(
-            model_name="conversation",
-            index=models.Index(fields=["organization", "-urgency", "-last_message_at"], name="conv_org_urgent"),
+            model_name='conversation',
+            index=models.Index(fields=['organization', '-urgency', '-last_message_at'], name='conv_org_urgent'),
         ),
         migrations.AddIndex(
-            model_name="conversation",
-            index=models.Index(fields=["organization", "assignee", "-last_message_at"], name="conv_assignee_recent"),
+            model_name='conversation',
+            index=models.Index(fields=['organization', 'assignee', '-last_message_at'], name='conv_assignee_recent'),
         ),
         migrations.AddIndex(
-            model_name="conversation",
-            index=models.Index(fields=["organization", "sla_due_at"], name="conv_org_sla"),
+            model_name='conversation',
+            index=models.Index(fields=['organization', 'sla_due_at'], name='conv_org_sla'),
         ),
         migrations.AddIndex(
-            model_name="conversation",
-            index=models.Index(fields=["brand", "author", "status"], name="conv_thread_lookup"),
+            model_name='conversation',
+            index=models.Index(fields=['brand', 'author', 'status'], name='conv_thread_lookup'),
         ),
     ]

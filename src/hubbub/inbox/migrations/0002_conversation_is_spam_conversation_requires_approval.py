@@ -4,19 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("inbox", "0001_initial"),
+        ('inbox', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="conversation",
-            name="is_spam",
+            model_name='conversation',
+            name='is_spam',
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name="conversation",
-            name="requires_approval",
+            model_name='conversation',
+            name='requires_approval',
             field=models.BooleanField(default=False),
         ),
     ]

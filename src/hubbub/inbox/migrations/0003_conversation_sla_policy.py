@@ -5,17 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("inbox", "0002_conversation_is_spam_conversation_requires_approval"),
-        ("workflow", "0001_initial"),
+        ('inbox', '0002_conversation_is_spam_conversation_requires_approval'),
+        ('workflow', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="conversation",
-            name="sla_policy",
-            field=models.ForeignKey(
-                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="workflow.slapolicy"
-            ),
+            model_name='conversation',
+            name='sla_policy',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='workflow.slapolicy'),
         ),
     ]

@@ -5,72 +5,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("tenancy", "0001_initial"),
+        ('tenancy', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="RawEvent",
+            name='RawEvent',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("network", models.CharField(max_length=20)),
-                ("external_id", models.CharField(max_length=200)),
-                ("source", models.CharField(help_text="import:airline, webhook:x, demo, ...", max_length=60)),
-                ("payload", models.JSONField()),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[("pending", "Pending"), ("processed", "Processed"), ("quarantined", "Quarantined")],
-                        default="pending",
-                        max_length=12,
-                    ),
-                ),
-                ("received_at", models.DateTimeField(auto_now_add=True)),
-                ("processed_at", models.DateTimeField(blank=True, null=True)),
-                ("attempts", models.PositiveSmallIntegerField(default=0)),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('network', models.CharField(max_length=20)),
+                ('external_id', models.CharField(max_length=200)),
+                ('source', models.CharField(help_text='import:airline, webhook:x, demo, ...', max_length=60)),
+                ('payload', models.JSONField()),
+                ('state', models.CharField(choices=[('pending', 'Pending'), ('processed', 'Processed'), ('quarantined', 'Quarantined')], default='pending', max_length=12)),
+                ('received_at', models.DateTimeField(auto_now_add=True)),
+                ('processed_at', models.DateTimeField(blank=True, null=True)),
+                ('attempts', models.PositiveSmallIntegerField(default=0)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
         ),
         migrations.CreateModel(
-            name="QuarantinedEvent",
+            name='QuarantinedEvent',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("source", models.CharField(max_length=60)),
-                ("location", models.CharField(blank=True, help_text="file:line or request id", max_length=200)),
-                ("reason", models.CharField(max_length=500)),
-                ("raw", models.TextField(blank=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "raw_event",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="ingest.rawevent"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('source', models.CharField(max_length=60)),
+                ('location', models.CharField(blank=True, help_text='file:line or request id', max_length=200)),
+                ('reason', models.CharField(max_length=500)),
+                ('raw', models.TextField(blank=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('raw_event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='ingest.rawevent')),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.AddIndex(
-            model_name="rawevent",
-            index=models.Index(fields=["state", "id"], name="raw_pending"),
+            model_name='rawevent',
+            index=models.Index(fields=['state', 'id'], name='raw_pending'),
         ),
         migrations.AlterUniqueTogether(
-            name="rawevent",
-            unique_together={("organization", "network", "external_id")},
+            name='rawevent',
+            unique_together={('organization', 'network', 'external_id')},
         ),
         migrations.AddIndex(
-            model_name="quarantinedevent",
-            index=models.Index(fields=["organization", "-created_at"], name="quarantine_recent"),
+            model_name='quarantinedevent',
+            index=models.Index(fields=['organization', '-created_at'], name='quarantine_recent'),
         ),
     ]

@@ -5,33 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("tenancy", "0001_initial"),
+        ('tenancy', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="MentionRollup",
+            name='MentionRollup',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("grain", models.CharField(choices=[("m", "Minute"), ("h", "Hour"), ("d", "Day")], max_length=1)),
-                ("bucket", models.DateTimeField()),
-                ("total", models.PositiveIntegerField(default=0)),
-                ("negative", models.PositiveIntegerField(default=0)),
-                ("neutral", models.PositiveIntegerField(default=0)),
-                ("positive", models.PositiveIntegerField(default=0)),
-                ("engagement", models.PositiveIntegerField(default=0)),
-                ("brand", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand")),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('grain', models.CharField(choices=[('m', 'Minute'), ('h', 'Hour'), ('d', 'Day')], max_length=1)),
+                ('bucket', models.DateTimeField()),
+                ('total', models.PositiveIntegerField(default=0)),
+                ('negative', models.PositiveIntegerField(default=0)),
+                ('neutral', models.PositiveIntegerField(default=0)),
+                ('positive', models.PositiveIntegerField(default=0)),
+                ('engagement', models.PositiveIntegerField(default=0)),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "indexes": [models.Index(fields=["organization", "grain", "bucket"], name="rollup_org_time")],
-                "unique_together": {("brand", "grain", "bucket")},
+                'indexes': [models.Index(fields=['organization', 'grain', 'bucket'], name='rollup_org_time')],
+                'unique_together': {('brand', 'grain', 'bucket')},
             },
         ),
     ]

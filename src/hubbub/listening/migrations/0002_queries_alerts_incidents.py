@@ -6,346 +6,201 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("inbox", "0001_initial"),
-        ("listening", "0001_initial"),
-        ("tenancy", "0001_initial"),
+        ('inbox', '0001_initial'),
+        ('listening', '0001_initial'),
+        ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="AlertRule",
+            name='AlertRule',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(default="Default", max_length=120)),
-                ("is_active", models.BooleanField(default=True)),
-                (
-                    "sensitivity",
-                    models.FloatField(default=1.0, help_text="1 = default; 2 alerts more readily; 0.5 is stricter"),
-                ),
-                (
-                    "min_volume",
-                    models.PositiveIntegerField(default=18, help_text="Negatives in a window before a spike can fire"),
-                ),
-                (
-                    "quiet_start",
-                    models.PositiveSmallIntegerField(blank=True, help_text="Local hour, e.g. 22", null=True),
-                ),
-                ("quiet_end", models.PositiveSmallIntegerField(blank=True, help_text="Local hour, e.g. 7", null=True)),
-                (
-                    "quiet_mode",
-                    models.CharField(
-                        choices=[("defer", "Defer"), ("suppress", "Drop")], default="defer", max_length=10
-                    ),
-                ),
-                ("tz_offset_minutes", models.IntegerField(default=0)),
-                ("max_alerts_per_hour", models.PositiveSmallIntegerField(default=4)),
-                ("kinds", models.JSONField(blank=True, default=list, help_text="Alert kinds; empty means all")),
-                ("email_to", models.JSONField(blank=True, default=list)),
-                ("webhook_url", models.URLField(blank=True)),
-                (
-                    "brand",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(default='Default', max_length=120)),
+                ('is_active', models.BooleanField(default=True)),
+                ('sensitivity', models.FloatField(default=1.0, help_text='1 = default; 2 alerts more readily; 0.5 is stricter')),
+                ('min_volume', models.PositiveIntegerField(default=18, help_text='Negatives in a window before a spike can fire')),
+                ('quiet_start', models.PositiveSmallIntegerField(blank=True, help_text='Local hour, e.g. 22', null=True)),
+                ('quiet_end', models.PositiveSmallIntegerField(blank=True, help_text='Local hour, e.g. 7', null=True)),
+                ('quiet_mode', models.CharField(choices=[('defer', 'Defer'), ('suppress', 'Drop')], default='defer', max_length=10)),
+                ('tz_offset_minutes', models.IntegerField(default=0)),
+                ('max_alerts_per_hour', models.PositiveSmallIntegerField(default=4)),
+                ('kinds', models.JSONField(blank=True, default=list, help_text='Alert kinds; empty means all')),
+                ('email_to', models.JSONField(blank=True, default=list)),
+                ('webhook_url', models.URLField(blank=True)),
+                ('brand', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "ordering": ["brand__name", "name"],
+                'ordering': ['brand__name', 'name'],
             },
         ),
         migrations.CreateModel(
-            name="Alert",
+            name='Alert',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("kind", models.CharField(max_length=20)),
-                ("key", models.CharField(blank=True, max_length=120)),
-                ("detected_at", models.DateTimeField()),
-                ("window_start", models.DateTimeField()),
-                ("expected", models.FloatField()),
-                ("observed", models.FloatField()),
-                ("score", models.FloatField(default=0)),
-                ("message", models.TextField()),
-                ("examples", models.JSONField(blank=True, default=list)),
-                ("notified", models.JSONField(blank=True, default=dict)),
-                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "acknowledged_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                ("brand", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand")),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "rule",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="listening.alertrule"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(max_length=20)),
+                ('key', models.CharField(blank=True, max_length=120)),
+                ('detected_at', models.DateTimeField()),
+                ('window_start', models.DateTimeField()),
+                ('expected', models.FloatField()),
+                ('observed', models.FloatField()),
+                ('score', models.FloatField(default=0)),
+                ('message', models.TextField()),
+                ('examples', models.JSONField(blank=True, default=list)),
+                ('notified', models.JSONField(blank=True, default=dict)),
+                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='listening.alertrule')),
             ],
             options={
-                "ordering": ["-detected_at", "-id"],
+                'ordering': ['-detected_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="DetectorWatermark",
+            name='DetectorWatermark',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("last_message_id", models.BigIntegerField(default=0)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "organization",
-                    models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('last_message_id', models.BigIntegerField(default=0)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
         ),
         migrations.CreateModel(
-            name="Incident",
+            name='Incident',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("title", models.CharField(max_length=200)),
-                (
-                    "status",
-                    models.CharField(choices=[("open", "Open"), ("closed", "Closed")], default="open", max_length=10),
-                ),
-                ("opened_at", models.DateTimeField()),
-                ("closed_at", models.DateTimeField(blank=True, null=True)),
-                ("holding_statement", models.TextField(blank=True)),
-                (
-                    "statement_state",
-                    models.CharField(
-                        blank=True,
-                        choices=[("", "None"), ("draft", "Draft"), ("approved", "Approved"), ("sent", "Sent")],
-                        default="",
-                        max_length=10,
-                    ),
-                ),
-                ("statement_sent_at", models.DateTimeField(blank=True, null=True)),
-                ("report", models.JSONField(blank=True, default=dict)),
-                (
-                    "alert",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="incidents",
-                        to="listening.alert",
-                    ),
-                ),
-                ("brand", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand")),
-                (
-                    "closed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "opened_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "statement_approved_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('title', models.CharField(max_length=200)),
+                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=10)),
+                ('opened_at', models.DateTimeField()),
+                ('closed_at', models.DateTimeField(blank=True, null=True)),
+                ('holding_statement', models.TextField(blank=True)),
+                ('statement_state', models.CharField(blank=True, choices=[('', 'None'), ('draft', 'Draft'), ('approved', 'Approved'), ('sent', 'Sent')], default='', max_length=10)),
+                ('statement_sent_at', models.DateTimeField(blank=True, null=True)),
+                ('report', models.JSONField(blank=True, default=dict)),
+                ('alert', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='incidents', to='listening.alert')),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('opened_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('statement_approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-opened_at", "-id"],
+                'ordering': ['-opened_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="IncidentConversation",
+            name='IncidentConversation',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("added_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "added_by",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
-                    ),
-                ),
-                (
-                    "conversation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="inbox.conversation"
-                    ),
-                ),
-                (
-                    "incident",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="links", to="listening.incident"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('added_at', models.DateTimeField(auto_now_add=True)),
+                ('added_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.conversation')),
+                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='listening.incident')),
             ],
             options={
-                "unique_together": {("incident", "conversation")},
+                'unique_together': {('incident', 'conversation')},
             },
         ),
         migrations.AddField(
-            model_name="incident",
-            name="conversations",
-            field=models.ManyToManyField(blank=True, through="listening.IncidentConversation", to="inbox.conversation"),
+            model_name='incident',
+            name='conversations',
+            field=models.ManyToManyField(blank=True, through='listening.IncidentConversation', to='inbox.conversation'),
         ),
         migrations.CreateModel(
-            name="IncidentEvent",
+            name='IncidentEvent',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("verb", models.CharField(max_length=40)),
-                ("text", models.TextField(blank=True)),
-                ("data", models.JSONField(blank=True, default=dict)),
-                ("created_at", models.DateTimeField()),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
-                    ),
-                ),
-                (
-                    "incident",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="timeline", to="listening.incident"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('verb', models.CharField(max_length=40)),
+                ('text', models.TextField(blank=True)),
+                ('data', models.JSONField(blank=True, default=dict)),
+                ('created_at', models.DateTimeField()),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='timeline', to='listening.incident')),
             ],
             options={
-                "ordering": ["created_at", "id"],
+                'ordering': ['created_at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="ListeningQuery",
+            name='ListeningQuery',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=120)),
-                ("query", models.TextField()),
-                ("is_active", models.BooleanField(default=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "brand",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="listening_queries",
-                        to="tenancy.brand",
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=120)),
+                ('query', models.TextField()),
+                ('is_active', models.BooleanField(default=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='listening_queries', to='tenancy.brand')),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "ordering": ["brand__name", "name"],
+                'ordering': ['brand__name', 'name'],
             },
         ),
         migrations.AddField(
-            model_name="alert",
-            name="query",
-            field=models.ForeignKey(
-                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="listening.listeningquery"
-            ),
+            model_name='alert',
+            name='query',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='listening.listeningquery'),
         ),
         migrations.CreateModel(
-            name="QueryRollup",
+            name='QueryRollup',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("grain", models.CharField(choices=[("m", "Minute"), ("h", "Hour"), ("d", "Day")], max_length=1)),
-                ("bucket", models.DateTimeField()),
-                ("total", models.PositiveIntegerField(default=0)),
-                ("negative", models.PositiveIntegerField(default=0)),
-                ("neutral", models.PositiveIntegerField(default=0)),
-                ("positive", models.PositiveIntegerField(default=0)),
-                ("engagement", models.PositiveIntegerField(default=0)),
-                ("brand", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand")),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "query",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="rollups",
-                        to="listening.listeningquery",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('grain', models.CharField(choices=[('m', 'Minute'), ('h', 'Hour'), ('d', 'Day')], max_length=1)),
+                ('bucket', models.DateTimeField()),
+                ('total', models.PositiveIntegerField(default=0)),
+                ('negative', models.PositiveIntegerField(default=0)),
+                ('neutral', models.PositiveIntegerField(default=0)),
+                ('positive', models.PositiveIntegerField(default=0)),
+                ('engagement', models.PositiveIntegerField(default=0)),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('query', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='listening.listeningquery')),
             ],
         ),
         migrations.CreateModel(
-            name="DimensionRollup",
+            name='DimensionRollup',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("grain", models.CharField(choices=[("m", "Minute"), ("h", "Hour"), ("d", "Day")], max_length=1)),
-                ("bucket", models.DateTimeField()),
-                ("dimension", models.CharField(max_length=10)),
-                ("value", models.CharField(max_length=20)),
-                ("total", models.PositiveIntegerField(default=0)),
-                ("brand", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand")),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('grain', models.CharField(choices=[('m', 'Minute'), ('h', 'Hour'), ('d', 'Day')], max_length=1)),
+                ('bucket', models.DateTimeField()),
+                ('dimension', models.CharField(max_length=10)),
+                ('value', models.CharField(max_length=20)),
+                ('total', models.PositiveIntegerField(default=0)),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "indexes": [models.Index(fields=["organization", "grain", "bucket"], name="drollup_org_time")],
-                "unique_together": {("brand", "grain", "bucket", "dimension", "value")},
+                'indexes': [models.Index(fields=['organization', 'grain', 'bucket'], name='drollup_org_time')],
+                'unique_together': {('brand', 'grain', 'bucket', 'dimension', 'value')},
             },
         ),
         migrations.AddIndex(
-            model_name="incident",
-            index=models.Index(fields=["brand", "status"], name="incident_brand_status"),
+            model_name='incident',
+            index=models.Index(fields=['brand', 'status'], name='incident_brand_status'),
         ),
         migrations.AlterUniqueTogether(
-            name="listeningquery",
-            unique_together={("organization", "brand", "name")},
+            name='listeningquery',
+            unique_together={('organization', 'brand', 'name')},
         ),
         migrations.AddIndex(
-            model_name="alert",
-            index=models.Index(fields=["organization", "-detected_at"], name="alert_org_recent"),
+            model_name='alert',
+            index=models.Index(fields=['organization', '-detected_at'], name='alert_org_recent'),
         ),
         migrations.AddIndex(
-            model_name="queryrollup",
-            index=models.Index(fields=["organization", "grain", "bucket"], name="qrollup_org_time"),
+            model_name='queryrollup',
+            index=models.Index(fields=['organization', 'grain', 'bucket'], name='qrollup_org_time'),
         ),
         migrations.AlterUniqueTogether(
-            name="queryrollup",
-            unique_together={("query", "grain", "bucket")},
+            name='queryrollup',
+            unique_together={('query', 'grain', 'bucket')},
         ),
     ]

@@ -6,415 +6,210 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("inbox", "0002_conversation_is_spam_conversation_requires_approval"),
-        ("tenancy", "0001_initial"),
+        ('inbox', '0002_conversation_is_spam_conversation_requires_approval'),
+        ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ApprovalPolicy",
+            name='ApprovalPolicy',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=120)),
-                ("is_active", models.BooleanField(default=True)),
-                ("roles", models.JSONField(blank=True, default=list, help_text="Author roles, e.g. ['agent']")),
-                ("brand_ids", models.JSONField(blank=True, default=list)),
-                ("intents", models.JSONField(blank=True, default=list)),
-                ("topics", models.JSONField(blank=True, default=list)),
-                ("sensitive_words", models.JSONField(blank=True, default=list)),
-                (
-                    "during_incident",
-                    models.BooleanField(default=False, help_text="Only while the brand has an active incident"),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=120)),
+                ('is_active', models.BooleanField(default=True)),
+                ('roles', models.JSONField(blank=True, default=list, help_text="Author roles, e.g. ['agent']")),
+                ('brand_ids', models.JSONField(blank=True, default=list)),
+                ('intents', models.JSONField(blank=True, default=list)),
+                ('topics', models.JSONField(blank=True, default=list)),
+                ('sensitive_words', models.JSONField(blank=True, default=list)),
+                ('during_incident', models.BooleanField(default=False, help_text='Only while the brand has an active incident')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "verbose_name_plural": "approval policies",
-                "ordering": ["name"],
+                'verbose_name_plural': 'approval policies',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="AssignmentPolicy",
+            name='AssignmentPolicy',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "mode",
-                    models.CharField(
-                        choices=[
-                            ("manual", "Manual"),
-                            ("round_robin", "Round-robin"),
-                            ("load_balanced", "Load-balanced"),
-                        ],
-                        default="manual",
-                        max_length=20,
-                    ),
-                ),
-                ("capacity", models.PositiveIntegerField(default=20, help_text="Open conversations per agent")),
-                ("last_assigned_user_id", models.IntegerField(blank=True, null=True)),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "team",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="assignment_policy", to="tenancy.team"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('mode', models.CharField(choices=[('manual', 'Manual'), ('round_robin', 'Round-robin'), ('load_balanced', 'Load-balanced')], default='manual', max_length=20)),
+                ('capacity', models.PositiveIntegerField(default=20, help_text='Open conversations per agent')),
+                ('last_assigned_user_id', models.IntegerField(blank=True, null=True)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('team', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='assignment_policy', to='tenancy.team')),
             ],
         ),
         migrations.CreateModel(
-            name="BusinessHours",
+            name='BusinessHours',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=120)),
-                ("timezone", models.CharField(default="UTC", max_length=64)),
-                ("schedule", models.JSONField(blank=True, default=dict)),
-                ("holidays", models.JSONField(blank=True, default=list)),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=120)),
+                ('timezone', models.CharField(default='UTC', max_length=64)),
+                ('schedule', models.JSONField(blank=True, default=dict)),
+                ('holidays', models.JSONField(blank=True, default=list)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "verbose_name_plural": "business hours",
-                "ordering": ["name"],
+                'verbose_name_plural': 'business hours',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="RoutingRule",
+            name='RoutingRule',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=120)),
-                ("position", models.PositiveIntegerField(default=0)),
-                ("is_active", models.BooleanField(default=True)),
-                (
-                    "stop_processing",
-                    models.BooleanField(default=False, help_text="Later rules are skipped when this one matches"),
-                ),
-                ("conditions", models.JSONField(blank=True, default=dict)),
-                ("actions", models.JSONField(blank=True, default=dict)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=120)),
+                ('position', models.PositiveIntegerField(default=0)),
+                ('is_active', models.BooleanField(default=True)),
+                ('stop_processing', models.BooleanField(default=False, help_text='Later rules are skipped when this one matches')),
+                ('conditions', models.JSONField(blank=True, default=dict)),
+                ('actions', models.JSONField(blank=True, default=dict)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "ordering": ["position", "id"],
+                'ordering': ['position', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="SLAPolicy",
+            name='SLAPolicy',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=120)),
-                (
-                    "is_default",
-                    models.BooleanField(default=False, help_text="Used when no routing rule picks a policy"),
-                ),
-                ("targets", models.JSONField(blank=True, default=dict)),
-                ("warn_at_pct", models.PositiveSmallIntegerField(default=75)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "brand",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand"
-                    ),
-                ),
-                (
-                    "business_hours",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="workflow.businesshours"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=120)),
+                ('is_default', models.BooleanField(default=False, help_text='Used when no routing rule picks a policy')),
+                ('targets', models.JSONField(blank=True, default=dict)),
+                ('warn_at_pct', models.PositiveSmallIntegerField(default=75)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('brand', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('business_hours', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='workflow.businesshours')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "verbose_name": "SLA policy",
-                "verbose_name_plural": "SLA policies",
-                "ordering": ["name"],
+                'verbose_name': 'SLA policy',
+                'verbose_name_plural': 'SLA policies',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="SLAClock",
+            name='SLAClock',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "metric",
-                    models.CharField(
-                        choices=[
-                            ("first_response", "First response"),
-                            ("next_response", "Next response"),
-                            ("resolution", "Resolution"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[("running", "Running"), ("paused", "Paused"), ("stopped", "Stopped")],
-                        default="running",
-                        max_length=10,
-                    ),
-                ),
-                ("target_seconds", models.PositiveIntegerField()),
-                ("used_seconds", models.PositiveIntegerField(default=0)),
-                ("started_at", models.DateTimeField()),
-                ("running_since", models.DateTimeField(blank=True, null=True)),
-                ("due_at", models.DateTimeField(blank=True, null=True)),
-                ("warn_at", models.DateTimeField(blank=True, null=True)),
-                ("warned_at", models.DateTimeField(blank=True, null=True)),
-                ("breached_at", models.DateTimeField(blank=True, null=True)),
-                ("stopped_at", models.DateTimeField(blank=True, null=True)),
-                ("outcome", models.CharField(blank=True, help_text="met | breached | cancelled", max_length=10)),
-                (
-                    "conversation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="sla_clocks", to="inbox.conversation"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "policy",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="workflow.slapolicy"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('metric', models.CharField(choices=[('first_response', 'First response'), ('next_response', 'Next response'), ('resolution', 'Resolution')], max_length=20)),
+                ('state', models.CharField(choices=[('running', 'Running'), ('paused', 'Paused'), ('stopped', 'Stopped')], default='running', max_length=10)),
+                ('target_seconds', models.PositiveIntegerField()),
+                ('used_seconds', models.PositiveIntegerField(default=0)),
+                ('started_at', models.DateTimeField()),
+                ('running_since', models.DateTimeField(blank=True, null=True)),
+                ('due_at', models.DateTimeField(blank=True, null=True)),
+                ('warn_at', models.DateTimeField(blank=True, null=True)),
+                ('warned_at', models.DateTimeField(blank=True, null=True)),
+                ('breached_at', models.DateTimeField(blank=True, null=True)),
+                ('stopped_at', models.DateTimeField(blank=True, null=True)),
+                ('outcome', models.CharField(blank=True, help_text='met | breached | cancelled', max_length=10)),
+                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sla_clocks', to='inbox.conversation')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='workflow.slapolicy')),
             ],
         ),
         migrations.CreateModel(
-            name="TrackedIssue",
+            name='TrackedIssue',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("title", models.CharField(max_length=200)),
-                (
-                    "state",
-                    models.CharField(choices=[("open", "Open"), ("fixed", "Fixed")], default="open", max_length=10),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("fixed_at", models.DateTimeField(blank=True, null=True)),
-                ("brand", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand")),
-                (
-                    "conversations",
-                    models.ManyToManyField(blank=True, related_name="tracked_issues", to="inbox.conversation"),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('title', models.CharField(max_length=200)),
+                ('state', models.CharField(choices=[('open', 'Open'), ('fixed', 'Fixed')], default='open', max_length=10)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('fixed_at', models.DateTimeField(blank=True, null=True)),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('conversations', models.ManyToManyField(blank=True, related_name='tracked_issues', to='inbox.conversation')),
+                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="IssueUpdate",
+            name='IssueUpdate',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("text", models.TextField()),
-                ("is_closing", models.BooleanField(default=False)),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("pending_approval", "Needs approval"),
-                            ("rejected", "Rejected"),
-                            ("sending", "Sending"),
-                            ("sent", "Sent"),
-                        ],
-                        default="pending_approval",
-                        max_length=20,
-                    ),
-                ),
-                ("review_comment", models.TextField(blank=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "approved_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "author",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                ("brand", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.brand")),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "issue",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="updates", to="workflow.trackedissue"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('text', models.TextField()),
+                ('is_closing', models.BooleanField(default=False)),
+                ('state', models.CharField(choices=[('pending_approval', 'Needs approval'), ('rejected', 'Rejected'), ('sending', 'Sending'), ('sent', 'Sent')], default='pending_approval', max_length=20)),
+                ('review_comment', models.TextField(blank=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.brand')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='updates', to='workflow.trackedissue')),
             ],
             options={
-                "ordering": ["created_at"],
+                'ordering': ['created_at'],
             },
         ),
         migrations.CreateModel(
-            name="ComposerPresence",
+            name='ComposerPresence',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("seen_at", models.DateTimeField()),
-                (
-                    "conversation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="inbox.conversation"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('seen_at', models.DateTimeField()),
+                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.conversation')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "unique_together": {("conversation", "user")},
+                'unique_together': {('conversation', 'user')},
             },
         ),
         migrations.CreateModel(
-            name="IssueDelivery",
+            name='IssueDelivery',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("queued", "Queued"), ("sent", "Sent"), ("failed", "Failed")],
-                        default="queued",
-                        max_length=10,
-                    ),
-                ),
-                ("error", models.TextField(blank=True)),
-                (
-                    "conversation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="inbox.conversation"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
-                (
-                    "reply",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="inbox.reply",
-                    ),
-                ),
-                (
-                    "update",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="deliveries",
-                        to="workflow.issueupdate",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('status', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('failed', 'Failed')], default='queued', max_length=10)),
+                ('error', models.TextField(blank=True)),
+                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.conversation')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
+                ('reply', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inbox.reply')),
+                ('update', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='workflow.issueupdate')),
             ],
             options={
-                "unique_together": {("update", "conversation")},
+                'unique_together': {('update', 'conversation')},
             },
         ),
         migrations.CreateModel(
-            name="SLAEvent",
+            name='SLAEvent',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "metric",
-                    models.CharField(
-                        choices=[
-                            ("first_response", "First response"),
-                            ("next_response", "Next response"),
-                            ("resolution", "Resolution"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("kind", models.CharField(max_length=20)),
-                ("at", models.DateTimeField()),
-                ("data", models.JSONField(blank=True, default=dict)),
-                (
-                    "clock",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="workflow.slaclock"
-                    ),
-                ),
-                (
-                    "conversation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="sla_events", to="inbox.conversation"
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="tenancy.organization"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('metric', models.CharField(choices=[('first_response', 'First response'), ('next_response', 'Next response'), ('resolution', 'Resolution')], max_length=20)),
+                ('kind', models.CharField(max_length=20)),
+                ('at', models.DateTimeField()),
+                ('data', models.JSONField(blank=True, default=dict)),
+                ('clock', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='workflow.slaclock')),
+                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sla_events', to='inbox.conversation')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenancy.organization')),
             ],
             options={
-                "ordering": ["at", "id"],
-                "indexes": [models.Index(fields=["organization", "kind", "at"], name="slaevent_org_kind")],
+                'ordering': ['at', 'id'],
+                'indexes': [models.Index(fields=['organization', 'kind', 'at'], name='slaevent_org_kind')],
             },
         ),
         migrations.AddIndex(
-            model_name="slaclock",
-            index=models.Index(fields=["state", "warn_at"], name="slaclock_warn"),
+            model_name='slaclock',
+            index=models.Index(fields=['state', 'warn_at'], name='slaclock_warn'),
         ),
         migrations.AddIndex(
-            model_name="slaclock",
-            index=models.Index(fields=["state", "due_at"], name="slaclock_due"),
+            model_name='slaclock',
+            index=models.Index(fields=['state', 'due_at'], name='slaclock_due'),
         ),
         migrations.AddIndex(
-            model_name="slaclock",
-            index=models.Index(fields=["conversation", "metric"], name="slaclock_conv"),
+            model_name='slaclock',
+            index=models.Index(fields=['conversation', 'metric'], name='slaclock_conv'),
         ),
     ]
