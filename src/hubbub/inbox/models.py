@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class Status(models.TextChoices):
@@ -44,14 +45,17 @@ class Conversation(models.Model):
     author = models.ForeignKey("crm.SocialProfile", on_delete=models.PROTECT, related_name="conversations")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    # Optional foreign keys get partial indexes (rows that have one): most rows leave them empty,
+    # and an index entry per empty row only slowed ingestion.
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_conversations",
+        db_index=False,
     )
-    team = models.ForeignKey("tenancy.Team", null=True, blank=True, on_delete=models.SET_NULL)
+    team = models.ForeignKey("tenancy.Team", null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
     tags = models.ManyToManyField(Tag, blank=True)
     preview = models.CharField(max_length=280, blank=True)
     search_text = models.TextField(blank=True, help_text="Lower-cased author and recent text, for inbox search")
@@ -71,7 +75,9 @@ class Conversation(models.Model):
     # Set by workflow routing rules: replies always need approval; spam is kept but out of the inbox.
     requires_approval = models.BooleanField(default=False)
     is_spam = models.BooleanField(default=False)
-    sla_policy = models.ForeignKey("workflow.SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL)
+    sla_policy = models.ForeignKey(
+        "workflow.SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -84,6 +90,9 @@ class Conversation(models.Model):
             models.Index(fields=["organization", "assignee", "-last_message_at"], name="conv_assignee_recent"),
             models.Index(fields=["organization", "sla_due_at"], name="conv_org_sla"),
             models.Index(fields=["brand", "author", "status"], name="conv_thread_lookup"),
+            models.Index(fields=["assignee"], condition=Q(assignee__isnull=False), name="conv_assignee_set"),
+            models.Index(fields=["team"], condition=Q(team__isnull=False), name="conv_team_set"),
+            models.Index(fields=["sla_policy"], condition=Q(sla_policy__isnull=False), name="conv_policy_set"),
         ]
 
     def __str__(self) -> str:
@@ -120,13 +129,17 @@ class Message(models.Model):
     urgency = models.SmallIntegerField(default=0)
     analysis = models.JSONField(default=dict, blank=True)
     model_version = models.CharField(max_length=60, blank=True)
-    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # only the brand's replies have one: a partial index (see Meta) instead of an entry per message
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
 
     class Meta:
         unique_together = [("organization", "network", "external_id")]
         indexes = [
             models.Index(fields=["conversation", "created_at"], name="msg_thread"),
             models.Index(fields=["organization", "brand", "created_at"], name="msg_brand_time"),
+            models.Index(fields=["sent_by"], condition=Q(sent_by__isnull=False), name="msg_sent_by_set"),
         ]
         ordering = ["created_at", "id"]
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
-from hubbub.db import fast_insert_dicts, fast_update, reserve_ids, rows_by_external_id
+from hubbub.db import fast_insert_dicts, fast_update, fetch_values, in_clause, reserve_ids, rows_by_external_id
 from hubbub.inbox.models import Conversation, Direction, Message, Status
 from hubbub.tenancy.models import Brand
 
@@ -57,16 +57,12 @@ def thread_events(
     parent_conv = _conversation_of_messages(org_id, parent_ids)
     author_ids = {profiles[(ev.network, ev.author_id)].pk for ev, _, _ in todo}
     open_convs: dict[tuple[int, int], ConversationRow | NewConversation] = {}
-    for existing in _load_rows(
-        Conversation.objects.filter(organization_id=org_id, author_id__in=author_ids)
-        .exclude(status=Status.RESOLVED)
-        .order_by("last_message_at")
-    ):
+    for existing in _load_rows(org_id, "author_id", sorted(author_ids)):
         open_convs[(existing.brand_id, existing.author_id)] = existing
     loaded: dict[int, ConversationRow | NewConversation] = {c.pk: c for c in open_convs.values()}
     need = {cid for cid in parent_conv.values() if cid not in loaded}
     if need:
-        loaded.update({c.pk: c for c in _load_rows(Conversation.objects.filter(organization_id=org_id, id__in=need))})
+        loaded.update({c.pk: c for c in _load_rows(org_id, "id", sorted(need))})
 
     new_convs: list[NewConversation] = []
     batch_conv: dict[ProfileKey, ConversationRow | NewConversation] = {}
@@ -176,17 +172,36 @@ class ConversationRow:
     `_meta` lets `fast_update` write these rows exactly as it writes Conversation objects.
     """
 
-    __slots__ = ("pk", "brand_id", "author_id", *_FOLDED)
+    __slots__ = ("pk", "organization_id", "brand_id", "author_id", *_FOLDED)
     _meta = Conversation._meta
 
 
-def _load_rows(qs: object) -> list[ConversationRow]:
-    out = []
-    for values in qs.values_list("id", "brand_id", "author_id", *_FOLDED):  # type: ignore[attr-defined]
-        row = ConversationRow()
-        for name, value in zip(ConversationRow.__slots__, values, strict=True):
-            setattr(row, name, value)
-        out.append(row)
+def _load_rows(org_id: int, where: str, ids: Sequence[int]) -> list[ConversationRow]:
+    """Conversations whose `where` column ("author_id" or "id") is in `ids`, oldest activity first;
+    for authors only the ones not resolved.
+
+    The organisation is checked on the rows, not in SQL: with `organization_id = …` in the WHERE
+    clause SQLite walks the organisation's whole inbox index instead of the author index.
+    """
+    names = ConversationRow.__slots__
+    org_pos = names.index("organization_id")
+    out: list[ConversationRow] = []
+    ids = list(ids)
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        cond = in_clause(where, chunk)
+        params: list[object] = list(chunk)
+        if where == "author_id":
+            cond += " AND status <> %s"
+            params.append(Status.RESOLVED)
+        for values in fetch_values(Conversation, names, cond, params):
+            if values[org_pos] != org_id:
+                continue
+            row = ConversationRow()
+            for name, value in zip(names, values, strict=True):
+                setattr(row, name, value)
+            out.append(row)
+    out.sort(key=lambda r: r.last_message_at)
     return out
 
 

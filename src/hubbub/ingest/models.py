@@ -8,6 +8,7 @@ re-sending or re-importing adds nothing twice.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 
 class RawEvent(models.Model):
@@ -29,7 +30,8 @@ class RawEvent(models.Model):
 
     class Meta:
         unique_together = [("organization", "network", "external_id")]
-        indexes = [models.Index(fields=["state", "id"], name="raw_pending")]
+        # Only pending events are indexed: processing removes the entry instead of moving it.
+        indexes = [models.Index(fields=["id"], condition=Q(state="pending"), name="raw_pending_only")]
 
 
 class QuarantinedEvent(models.Model):

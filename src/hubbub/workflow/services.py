@@ -177,7 +177,11 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
     names = {"team": team_names, "sla": {k: p.name for k, p in policies.items()}}
     needs_facts = bool(rules)
     fields = _ROW_FIELDS + (_CONV_FACT_FIELDS[1:] if needs_facts else ())
-    rows = Conversation.objects.filter(id__in=ids, organization_id=org_id).values_list(*fields)
+    # By primary key only, organisation checked on the rows: with `organization_id = …` in the
+    # WHERE clause SQLite walks the organisation's whole SLA index instead.
+    rows = [
+        r for r in Conversation.objects.filter(id__in=ids).values_list(*fields, "organization_id") if r[-1] == org_id
+    ]
     convs: dict[int, _Row] = {}
     facts: list[tuple[int, Facts]] = []
     langs = _languages([r[0] for r in rows]) if needs_facts and compiled.needs_lang else {}
@@ -188,7 +192,7 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
         c.organization_id, c.priority, c.sla_due_at = org_id, Priority.NORMAL, None
         convs[c.pk] = c
         if needs_facts:
-            brand, net, intent, topic, sent, urg, text, tier, value, followers, at, team = r[12:]
+            brand, net, intent, topic, sent, urg, text, tier, value, followers, at, team = r[12:-1]
             facts.append(
                 (
                     c.pk,
@@ -325,10 +329,13 @@ def on_customer_messages(org_id: int, conversation_ids: Sequence[int]) -> None:
     ids = list(conversation_ids)
     if not ids:
         return
-    waiting = Conversation.objects.filter(organization_id=org_id, id__in=ids, status=Status.PENDING).values_list(
-        "id", "last_inbound_at", "last_message_at"
+    # By primary key only, organisation checked on the rows (see sla.start_next_response for why).
+    waiting = Conversation.objects.filter(id__in=ids, status=Status.PENDING).values_list(
+        "id", "organization_id", "last_inbound_at", "last_message_at"
     )
-    reopen = [cid for cid, last_in, last_msg in waiting if last_in is not None and last_in >= last_msg]
+    reopen = [
+        cid for cid, org, last_in, last_msg in waiting if org == org_id and last_in is not None and last_in >= last_msg
+    ]
     if reopen:
         Conversation.objects.filter(id__in=reopen).update(status=Status.OPEN)
         sla.resume(reopen)

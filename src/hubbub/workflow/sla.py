@@ -267,11 +267,15 @@ def start_next_response(org_id: int, conv_ids: Sequence[int], now: datetime | No
 
     Only when the customer's message is the latest one (an imported brand reply does not count).
     """
-    convs = list(
-        Conversation.objects.filter(
-            organization_id=org_id, id__in=list(conv_ids), first_response_at__isnull=False, status="open"
+    # By primary key only, organisation checked on the rows: with `organization_id = …` in the
+    # WHERE clause SQLite walks every open conversation of the organisation instead.
+    convs = [
+        c
+        for c in Conversation.objects.filter(
+            id__in=list(conv_ids), first_response_at__isnull=False, status="open"
         ).select_related("sla_policy", "team")
-    )
+        if c.organization_id == org_id
+    ]
     if not convs:
         return []
     running = set(
