@@ -20,7 +20,7 @@ from django.utils import timezone
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
 from hubbub.db import fast_insert_dicts, fast_update, fetch_values, in_clause, reserve_ids, rows_by_external_id
-from hubbub.inbox.models import Conversation, Direction, Message, Status
+from hubbub.inbox.models import Conversation, Direction, Message, Priority, Status
 from hubbub.tenancy.models import Brand
 
 if TYPE_CHECKING:
@@ -37,6 +37,20 @@ class ThreadResult:
     touched_conversation_ids: list[int] = field(default_factory=list)
 
 
+@dataclass
+class ThreadPlan:
+    """One batch threaded in memory and not yet written: the step between lets routing decide
+    team, priority and SLA of the new conversations so each is inserted once, complete."""
+
+    org_id: int
+    new_conversations: list[NewConversation] = field(default_factory=list)
+    touched: dict[int, ConversationRow | NewConversation] = field(default_factory=dict)
+    assignments: list[tuple[InboundEvent, Brand, Analysis | None, ConversationRow | NewConversation]] = field(
+        default_factory=list
+    )
+    author_pk: dict[ProfileKey, int] = field(default_factory=dict)
+
+
 def thread_events(
     org_id: int,
     items: Sequence[tuple[InboundEvent, Brand]],
@@ -44,14 +58,24 @@ def thread_events(
     profiles: dict[ProfileKey, AuthorRow],
 ) -> ThreadResult:
     """Thread, store and aggregate one time-ordered batch with a fixed number of queries."""
-    result = ThreadResult()
+    return write_threads(plan_threads(org_id, items, analyses, profiles))
+
+
+def plan_threads(
+    org_id: int,
+    items: Sequence[tuple[InboundEvent, Brand]],
+    analyses: Sequence[Analysis | None],
+    profiles: dict[ProfileKey, AuthorRow],
+) -> ThreadPlan:
+    """Decide every message's conversation and fold the messages into them, in memory."""
+    plan = ThreadPlan(org_id, author_pk={k: p.pk for k, p in profiles.items()})
     keys = [(ev.network, ev.external_id) for ev, _ in items]
     already = _existing_message_keys(org_id, keys)
     todo = [
         (ev, brand, analyses[i]) for i, (ev, brand) in enumerate(items) if (ev.network, ev.external_id) not in already
     ]
     if not todo:
-        return result
+        return plan
 
     parent_ids = {(ev.network, ev.in_reply_to) for ev, _, _ in todo if ev.in_reply_to}
     parent_conv = _conversation_of_messages(org_id, parent_ids)
@@ -98,18 +122,30 @@ def thread_events(
     if new_convs:
         for conv, pk in zip(new_convs, reserve_ids(Conversation, len(new_convs)), strict=True):
             conv.pk = pk
-        result.new_conversation_ids = [c.pk for c in new_convs]
-
     # Fold every message into its conversation first, so new conversations are written once, complete.
-    touched: dict[int, ConversationRow | NewConversation] = {}
     now = timezone.now()
     for ev, _brand, a, target in assignments:
         _fold(target, ev, a)
         target.updated_at = now
-        touched[target.pk] = target
-    if new_convs:
-        fast_insert_dicts(Conversation, [c.row(now) for c in new_convs])
+        plan.touched[target.pk] = target
+        if ev.lang and ev.direction == Direction.IN and isinstance(target, NewConversation) and not target.lang:
+            target.lang = ev.lang.lower()  # the batch is time-ordered: the first inbound message's language
+    plan.new_conversations = new_convs
+    plan.assignments = assignments
+    return plan
 
+
+def write_threads(plan: ThreadPlan) -> ThreadResult:
+    """Insert the new conversations and the messages, update the conversations that grew."""
+    result = ThreadResult()
+    if not plan.assignments:
+        return result
+    org_id = plan.org_id
+    now = timezone.now()
+    if plan.new_conversations:
+        fast_insert_dicts(Conversation, [c.row(now) for c in plan.new_conversations])
+        result.new_conversation_ids = [c.pk for c in plan.new_conversations]
+    author_pk = plan.author_pk
     messages = [
         {
             "organization_id": org_id,
@@ -118,7 +154,7 @@ def thread_events(
             "network": ev.network,
             "external_id": ev.external_id,
             "direction": ev.direction,
-            "author_id": profiles[(ev.network, ev.author_id)].pk,
+            "author_id": author_pk[(ev.network, ev.author_id)],
             "text": ev.text,
             "created_at": ev.created_at,
             "in_reply_to": ev.in_reply_to,
@@ -136,13 +172,12 @@ def thread_events(
             "model_version": a.model_version if a else "",
             "sent_by_id": None,
         }
-        for ev, brand, a, conv in assignments
+        for ev, brand, a, conv in plan.assignments
     ]
     fast_insert_dicts(Message, messages)  # ids are not needed here; one executemany, no model instances
     result.message_count = len(messages)
-
-    fast_update([c for c in touched.values() if isinstance(c, ConversationRow)], _FOLDED)  # type: ignore[misc]
-    result.touched_conversation_ids = list(touched)
+    fast_update([c for c in plan.touched.values() if isinstance(c, ConversationRow)], _FOLDED)  # type: ignore[misc]
+    result.touched_conversation_ids = list(plan.touched)
     return result
 
 
@@ -233,6 +268,16 @@ class NewConversation:
     last_inbound_at: datetime | None = None
     first_response_at: datetime | None = None
     updated_at: datetime | None = None
+    # set by routing (workflow.route_planned) before the row is written
+    priority: int = Priority.NORMAL
+    team_id: int | None = None
+    sla_policy_id: int | None = None
+    assignee_id: int | None = None
+    requires_approval: bool = False
+    is_spam: bool = False
+    routing_log: list[dict[str, object]] = field(default_factory=list)
+    sla_due_at: datetime | None = None
+    lang: str = ""  # of the first inbound message (a routing fact; not a column)
 
     def row(self, now: datetime) -> dict[str, object]:
         return {
@@ -255,6 +300,14 @@ class NewConversation:
             "urgency": self.urgency,
             "last_inbound_at": self.last_inbound_at,
             "first_response_at": self.first_response_at,
+            "priority": self.priority,
+            "team_id": self.team_id,
+            "sla_policy_id": self.sla_policy_id,
+            "assignee_id": self.assignee_id,
+            "requires_approval": self.requires_approval,
+            "is_spam": self.is_spam,
+            "routing_log": self.routing_log,
+            "sla_due_at": self.sla_due_at,
             "created_at": now,
             "updated_at": now,
         }

@@ -26,9 +26,11 @@ from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.connectors.events import InboundEvent
 from hubbub.crm.services import customer_values, resolve_authors
 from hubbub.db import fast_insert_dicts, loads_json, reserve_ids, rows_by_external_id, stored_ids
-from hubbub.inbox.services import thread_events
+from hubbub.inbox.models import Status
+from hubbub.inbox.threading import plan_threads, write_threads
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from hubbub.tenancy.models import Brand
+from hubbub.workflow.services import on_customer_messages, route_planned
 
 log = logging.getLogger("hubbub.ingest")
 
@@ -244,19 +246,23 @@ def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
     # Authors are resolved first so urgency can weigh the customer's value (one bulk query).
     profiles = resolve_authors(org_id, events)
     analyses = _analyze(events, customer_values(org_id, profiles))
-    threaded = thread_events(org_id, [(ev, brand) for _, ev, brand in good], analyses, profiles)
+    plan = plan_threads(org_id, [(ev, brand) for _, ev, brand in good], analyses, profiles)
+    # Route the new customer conversations in memory, so each is written once with its team,
+    # priority and SLA (tags and auto-replies follow once they exist).
+    follow_up = route_planned(
+        org_id,
+        [c for c in plan.new_conversations if c.status == Status.OPEN],
+        {p.pk: p.followers for p in profiles.values()},
+        {p.pk: p.customer_id for p in profiles.values()},
+    )
+    threaded = write_threads(plan)
+    follow_up()
     result.conversations_created = len(threaded.new_conversation_ids)
     result.messages_stored = threaded.message_count
     result.conversation_ids = threaded.touched_conversation_ids
-    if threaded.new_conversation_ids:
-        from hubbub.workflow.services import route_new_conversations
-
-        route_new_conversations(org_id, threaded.new_conversation_ids)
     new_ids = set(threaded.new_conversation_ids)
     returning = [cid for cid in threaded.touched_conversation_ids if cid not in new_ids]
     if returning:
-        from hubbub.workflow.services import on_customer_messages
-
         on_customer_messages(org_id, returning)  # pending → open, next-response SLA clocks
     from hubbub.listening.services import record_mentions
 

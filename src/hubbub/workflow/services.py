@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from hubbub import live
+from hubbub.crm.models import Customer
 from hubbub.db import fast_insert_dicts, fast_update
 from hubbub.inbox.models import CannedResponse, Conversation, Note, Priority, Reply, Status, Tag
 from hubbub.tenancy.models import AuditEvent, Membership, Role, Team
@@ -158,24 +160,17 @@ _ROW_FIELDS = (
 
 
 def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> None:
-    """Route new customer conversations: rules → team/priority/tags/SLA/approval/spam,
+    """Route stored conversations (re-routing, tests): rules → team/priority/tags/SLA/approval/spam,
     then automatic assignment, SLA clocks and canned auto-replies.
 
-    One batch, a fixed number of queries: rules, one joined read of the conversations,
-    teams/policies, one executemany for clocks and one for the conversations.
+    The ingest pipeline routes new conversations before they are written (`route_planned`);
+    both go through `_route`. One batch, a fixed number of queries.
     """
     ids = list(conversation_ids)
     if not ids:
         return
-    now = timezone.now()
-    rules = active_rules(org_id)
-    compiled = compile_rules(rules)
-    team_rows = list(Team.objects.filter(organization_id=org_id).values_list("id", "name", "timezone"))
-    team_names = {t: n for t, n, _ in team_rows}
-    team_tz = {t: z for t, _, z in team_rows}
-    policies = {p.pk: p for p in SLAPolicy.objects.filter(organization_id=org_id)}
-    names = {"team": team_names, "sla": {k: p.name for k, p in policies.items()}}
-    needs_facts = bool(rules)
+    ctx = _RoutingContext.load(org_id)
+    needs_facts = bool(ctx.rules)
     fields = _ROW_FIELDS + (_CONV_FACT_FIELDS[1:] if needs_facts else ())
     # By primary key only, organisation checked on the rows: with `organization_id = …` in the
     # WHERE clause SQLite walks the organisation's whole SLA index instead.
@@ -184,7 +179,7 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
     ]
     convs: dict[int, _Row] = {}
     facts: list[tuple[int, Facts]] = []
-    langs = _languages([r[0] for r in rows]) if needs_facts and compiled.needs_lang else {}
+    langs = _languages([r[0] for r in rows]) if needs_facts and ctx.compiled.needs_lang else {}
     for r in rows:
         c = _Row()
         (c.pk, c.status, c.urgency, c.first_message_at, c.first_response_at, c.team_id, c.sla_policy_id) = r[:7]
@@ -213,6 +208,110 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
                     ),
                 )
             )
+    follow_up = _route(org_id, ctx, convs, facts)
+    fast_update(list(convs.values()), _ROUTED_FIELDS)  # type: ignore[arg-type]
+    follow_up()
+
+
+def route_planned(
+    org_id: int, convs: Sequence[Any], followers: dict[int, int], customers: dict[int, int | None]
+) -> Callable[[], None]:
+    """Route the conversations an ingest batch is about to create, in memory, before they are
+    written: each is inserted once, complete, instead of inserted and then updated.
+
+    `convs` are threading's NewConversation objects (with `lang`, the language of their first
+    inbound message); `followers` and `customers` map author ids to follower counts and linked
+    customer ids. SLA clocks are written now; returns what must wait until the conversations
+    exist (tags, auto-replies).
+    """
+    todo = {c.pk: c for c in convs}
+    if not todo:
+        return _nothing
+    ctx = _RoutingContext.load(org_id)
+    facts: list[tuple[int, Facts]] = []
+    if ctx.rules:
+        cids = {cid for cid in (customers.get(c.author_id) for c in convs) if cid}
+        crm = {
+            pk: (tier, value)
+            for pk, org, tier, value in Customer.objects.filter(id__in=list(cids)).values_list(
+                "id", "organization_id", "tier", "lifetime_value"
+            )
+            if org == org_id
+        }
+        for c in convs:
+            tier, value = crm.get(customers.get(c.author_id) or 0, ("unknown", 0))
+            facts.append(
+                (
+                    c.pk,
+                    Facts(
+                        c.brand_id,
+                        c.network,
+                        c.intent,
+                        c.topic,
+                        c.sentiment,
+                        c.urgency,
+                        c.lang,
+                        c.search_text,
+                        tier or "unknown",
+                        float(value or 0),
+                        followers.get(c.author_id, 0),
+                        c.first_message_at,
+                        c.team_id,
+                    ),
+                )
+            )
+    return _route(org_id, ctx, todo, facts)
+
+
+def _nothing() -> None:
+    return None
+
+
+_ROUTED_FIELDS = (
+    "priority",
+    "team_id",
+    "sla_policy_id",
+    "requires_approval",
+    "is_spam",
+    "status",
+    "resolved_at",
+    "routing_log",
+    "sla_due_at",
+    "assignee_id",
+)
+
+
+@dataclass
+class _RoutingContext:
+    """What routing reads once per batch: active rules, teams, SLA policies."""
+
+    rules: list[RoutingRule]
+    compiled: Any
+    team_names: dict[int, str]
+    team_tz: dict[int, str]
+    policies: dict[int, SLAPolicy]
+
+    @classmethod
+    def load(cls, org_id: int) -> _RoutingContext:
+        rules = active_rules(org_id)
+        team_rows = list(Team.objects.filter(organization_id=org_id).values_list("id", "name", "timezone"))
+        return cls(
+            rules=rules,
+            compiled=compile_rules(rules),
+            team_names={t: n for t, n, _ in team_rows},
+            team_tz={t: z for t, _, z in team_rows},
+            policies={p.pk: p for p in SLAPolicy.objects.filter(organization_id=org_id)},
+        )
+
+
+def _route(
+    org_id: int, ctx: _RoutingContext, convs: dict[int, Any], facts: list[tuple[int, Facts]]
+) -> Callable[[], None]:
+    """Apply matching rules to conversation rows in memory, assign, write SLA clocks; returns the
+    follow-up (tags, auto-replies) to run once the conversations are stored."""
+    now = timezone.now()
+    rules, compiled, team_names, team_tz, policies = ctx.rules, ctx.compiled, ctx.team_names, ctx.team_tz, ctx.policies
+    names = {"team": team_names, "sla": {k: p.name for k, p in policies.items()}}
     cals = sla.CalendarCache()
     matched_by_conv: dict[int, list[int]] = {}
     for cid, f in facts:
@@ -265,26 +364,15 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
         conv = convs[row["conversation_id"]]
         if row["due_at"] and (conv.sla_due_at is None or row["due_at"] < conv.sla_due_at):
             conv.sla_due_at = row["due_at"]
-    fast_update(
-        list(convs.values()),  # type: ignore[arg-type]
-        [
-            "priority",
-            "team_id",
-            "sla_policy_id",
-            "requires_approval",
-            "is_spam",
-            "status",
-            "resolved_at",
-            "routing_log",
-            "sla_due_at",
-            "assignee_id",
-        ],
-    )
-    if tags_to_add:
-        _add_tags(org_id, tags_to_add)
-    for cid, canned_id in auto_replies.items():
-        if convs[cid].status == Status.OPEN:
-            _auto_reply(cid, canned_id)
+
+    def follow_up() -> None:
+        if tags_to_add:
+            _add_tags(org_id, tags_to_add)
+        for cid, canned_id in auto_replies.items():
+            if convs[cid].status == Status.OPEN:
+                _auto_reply(cid, canned_id)
+
+    return follow_up
 
 
 def _languages(conv_ids: Sequence[int]) -> dict[int, str]:
