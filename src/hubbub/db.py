@@ -33,9 +33,12 @@ def _sqlite_datetime(value: Any) -> Any:
     """What Django's SQLite backend stores for an aware datetime (naive UTC text), without its overhead."""
     if value is None or isinstance(value, str):
         return value
-    if value.tzinfo is not None:
+    tz = value.tzinfo
+    if tz is UTC:  # the common case (timezone.now(), parsed ISO "+00:00"): format, don't convert
+        return value.isoformat(" ")[:-6]
+    if tz is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return str(value)
+    return value.isoformat(" ")
 
 
 def aware(value: Any) -> Any:
@@ -52,9 +55,12 @@ def dumps_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+_JSON_TEXT = (str, bytes, bytearray, memoryview)
+
+
 def loads_json(value: Any) -> Any:
     """Decode a JSON column read with a raw cursor (SQLite gives text; psycopg may already give objects)."""
-    if isinstance(value, str | bytes | bytearray | memoryview):
+    if isinstance(value, _JSON_TEXT):
         return orjson.loads(value)
     return value
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 
@@ -33,7 +34,7 @@ class InboundEvent:
 
     def to_payload(self) -> dict[str, Any]:
         # A shallow copy is enough (fields are scalars, `extra` is JSON data); asdict() deep-copies and is slow.
-        data = {name: getattr(self, name) for name in _FIELDS}
+        data = dict(zip(_FIELDS, _get_fields(self), strict=True))
         data["created_at"] = self.created_at.isoformat()
         data["extra"] = dict(self.extra)
         return data
@@ -46,3 +47,4 @@ class InboundEvent:
 
 
 _FIELDS = tuple(f.name for f in fields(InboundEvent))
+_get_fields = attrgetter(*_FIELDS)

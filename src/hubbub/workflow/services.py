@@ -50,8 +50,11 @@ COMPOSING_TTL = timedelta(seconds=45)
 PRIORITY_NAMES = {p.value: p.label.lower() for p in Priority}
 
 
+_URGENT, _HIGH, _NORMAL = int(Priority.URGENT), int(Priority.HIGH), int(Priority.NORMAL)  # enum lookups cost µs
+
+
 def _priority_from_urgency(urgency: int) -> int:
-    return Priority.URGENT if urgency >= 80 else Priority.HIGH if urgency >= 60 else Priority.NORMAL
+    return _URGENT if urgency >= 80 else _HIGH if urgency >= 60 else _NORMAL
 
 
 def _changed(conv_or_org: Conversation | int, **data: Any) -> None:
