@@ -17,14 +17,35 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
-from hubbub.analysis.features import Featurizer, top_contributions
+from hubbub.analysis.fastvec import fast_vectorizer
+from hubbub.analysis.features import CUE_PATTERNS, MAX_CHARS, Featurizer, cue_row, normalise, top_contributions
+from hubbub.analysis.scan import PatternSet
 from hubbub.analysis.topics import TopicModel
 from hubbub.analysis.types import Analysis, AnalysisContext
-from hubbub.analysis.urgency import score_urgency
+from hubbub.analysis.urgency import URGENCY_PATTERNS, score_urgency
 
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
 DEFAULT_MODEL_PATH = ARTIFACT_DIR / "model.joblib.gz"
 EXPLAIN_TOP = 3
+# Every word list the engine looks for in the raw text (cues, risk and repeat words):
+# one regex pass per text instead of a dozen searches.
+_SIGNALS = PatternSet(CUE_PATTERNS | URGENCY_PATTERNS)
+_N_CUES = len(CUE_PATTERNS)
+
+
+def _scan(texts: Sequence[str]) -> tuple[np.ndarray, list[list[str]]]:
+    """Cue flags (as `features.cue_flags`) and the urgency words found (for `score_urgency`) per text."""
+    urgency_names = _SIGNALS.names[_N_CUES:]
+    cues: list[tuple[bool, ...]] = []
+    found: list[list[str]] = []
+    for text in texts:
+        low = text[:MAX_CHARS].lower()
+        flags = _SIGNALS.flags(low)
+        cues.append(cue_row(low, flags[:_N_CUES]))
+        if len(text) > MAX_CHARS:  # cues read the first MAX_CHARS characters, urgency the whole text
+            flags = _SIGNALS.flags(text.lower())
+        found.append([n for n, hit in zip(urgency_names, flags[_N_CUES:], strict=True) if hit])
+    return np.array(cues, dtype=np.float64).reshape(len(texts), -1), found
 
 
 def _readable(name: str) -> str | None:
@@ -153,8 +174,24 @@ class HubbubModel:
         texts = [t or "" for t in texts]
         if not texts:
             return []
-        x, vader, domain = self.featurizer.transform_all(texts)
-        sent_classes = list(self.sentiment.classes_)
+        ctxs = [contexts[i] if contexts is not None and i < len(contexts) else None for i in range(len(texts))]
+        keep = [i for i, t in enumerate(texts) if t.strip()]
+        if len(keep) == len(texts):
+            return self._analyze(texts, ctxs)
+        # blank texts get fixed labels: leave them out of the (row-independent) computation
+        done = iter(self._analyze([texts[i] for i in keep], [ctxs[i] for i in keep]) if keep else [])
+        kept = set(keep)
+        return [
+            next(done) if i in kept else Analysis("neutral", 0.0, "other", "", "support", 0, [], {}, {}, self.version)
+            for i in range(len(texts))
+        ]
+
+    def _analyze(self, texts: list[str], contexts: list[AnalysisContext | None]) -> list[Analysis]:
+        """`analyze_batch` for non-blank texts; every step is per row, so batching changes nothing."""
+        norm = [normalise(t) for t in texts]
+        cues, found = _scan(texts)
+        x, vader, domain = self.featurizer.transform_all(texts, cues=cues, norm=norm)
+        sent_classes = [str(c) for c in self.sentiment.classes_]
         sp = self.sentiment_proba(x, vader, domain)
         xi = self._head_inputs(x, sp)
         ip = np.asarray(self.intent.predict_proba(xi))
@@ -166,11 +203,20 @@ class HubbubModel:
         pos = sent_classes.index("positive")
         intents = [str(c) for c in self.intent.classes_]
         stages = [str(c) for c in self.journey.classes_]
+        # plain lists: indexing numpy arrays element by element cost more than the rest of the loop below
+        rows = np.arange(len(texts))
+        s_list, i_list, j_list = s_idx.tolist(), i_idx.tolist(), j_idx.tolist()
+        scores = (sp[:, pos] - sp[:, neg]).tolist()
+        s_conf, i_conf, j_conf = sp[rows, s_idx].tolist(), ip[rows, i_idx].tolist(), jp[rows, j_idx].tolist()
         # topics only for complaints / negative texts: the cause of a complaint
-        need_topic = [i for i in range(len(texts)) if intents[i_idx[i]] == "complaint" or s_idx[i] == neg]
+        need_topic = [
+            i for i, (a, b) in enumerate(zip(i_list, s_list, strict=True)) if intents[a] == "complaint" or b == neg
+        ]
         topic_x = None
         if getattr(self.topic, "shared", False) and need_topic:
             topic_x = self.featurizer.word_block(x[need_topic])  # same vectorizer: reuse, don't re-tokenise
+        elif need_topic:  # the topic vectorizer reads the same normalised text: don't normalise again
+            topic_x = fast_vectorizer(self.topic.vectorizer).transform([norm[i] for i in need_topic])
         topic_out = self.topic.predict([texts[i] for i in need_topic], x=topic_x)
         topics = dict(zip(need_topic, topic_out, strict=True))
         why_sentiment = self._explain(self.sentiment, x, s_idx)
@@ -178,21 +224,11 @@ class HubbubModel:
         why_journey = self._explain(self.journey, xi, j_idx, lexicon=False)
         out: list[Analysis] = []
         for i, text in enumerate(texts):
-            if not text.strip():
-                out.append(Analysis("neutral", 0.0, "other", "", "support", 0, [], {}, {}, self.version))
-                continue
-            sentiment = str(sent_classes[s_idx[i]])
-            score = float(sp[i, pos] - sp[i, neg])
-            intent = intents[i_idx[i]]
-            stage = stages[j_idx[i]]
+            score = scores[i]
+            intent = intents[i_list[i]]
             topic, topic_conf, topic_words = topics.get(i, ("", 0.0, []))
-            ctx = contexts[i] if contexts is not None and i < len(contexts) else None
-            urgency, reasons = score_urgency(text, score, intent, ctx, topic=topic)
-            confidence = {
-                "sentiment": float(sp[i, s_idx[i]]),
-                "intent": float(ip[i, i_idx[i]]),
-                "journey_stage": float(jp[i, j_idx[i]]),
-            }
+            urgency, reasons = score_urgency(text, score, intent, contexts[i], topic=topic, found=found[i])
+            confidence = {"sentiment": s_conf[i], "intent": i_conf[i], "journey_stage": j_conf[i]}
             explanations = {
                 "sentiment": why_sentiment[i],
                 "intent": why_intent[i],
@@ -203,11 +239,11 @@ class HubbubModel:
                 explanations["topic"] = topic_words
             out.append(
                 Analysis(
-                    sentiment=sentiment,
+                    sentiment=sent_classes[s_list[i]],
                     sentiment_score=max(-1.0, min(1.0, score)),
                     intent=intent,
                     topic=str(topic),
-                    journey_stage=stage,
+                    journey_stage=stages[j_list[i]],
                     urgency=urgency,
                     urgency_reasons=reasons,
                     confidence=confidence,

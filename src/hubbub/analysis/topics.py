@@ -18,6 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
+from hubbub.analysis.fastvec import fast_vectorizer
 from hubbub.analysis.features import normalise, top_contributions
 
 DEFAULT_TOPICS = (
@@ -124,7 +125,7 @@ class TopicModel:
         if not texts:
             return []
         if x is None:
-            x = self.vectorizer.transform([normalise(t) for t in texts])
+            x = fast_vectorizer(self.vectorizer).transform([normalise(t) for t in texts])
         x = x.tocsr()
         probs = self._scores(x)
         ks = probs.argmax(axis=1)
