@@ -20,7 +20,7 @@ from scipy.sparse import random as sparse_random
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from hubbub.analysis import features
-from hubbub.analysis.fastvec import _SEP_WORD, fast_vectorizer
+from hubbub.analysis.fastvec import _SEP_WORD, EQUIVALENT_PATTERNS, fast_vectorizer
 from hubbub.analysis.features import CUE_NAMES, MAX_CHARS, cue_flags, normalise, top_contributions
 from hubbub.analysis.model import HubbubModel
 from hubbub.analysis.scan import PatternSet
@@ -245,3 +245,13 @@ def test_gated_normalisation_and_negation_match_the_plain_substitutions() -> Non
             lambda m: m.group(0).replace(m.group(1), features._NEG_WORD.sub(r"neg_\1", m.group(1))), norm
         )
         assert features._mark_negation(norm) == (plain if "n" in norm else norm)
+
+
+@pytest.mark.parametrize("pattern", sorted(EQUIVALENT_PATTERNS))
+def test_the_faster_token_patterns_find_the_same_tokens(pattern: str) -> None:
+    rng = random.Random(5)
+    alphabet = "ab'@#!? \t\n.,_é1ß😀-"
+    fuzz = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(30_000)]
+    slow, fast = re.compile(pattern), re.compile(EQUIVALENT_PATTERNS[pattern])
+    for t in _sample_texts() + fuzz:
+        assert fast.findall(t) == slow.findall(t), t

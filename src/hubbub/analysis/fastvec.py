@@ -48,6 +48,13 @@ BATCHABLE_PATTERNS = frozenset(
     }
 )
 _SEP_WORD = "qqhubbubsepqq"
+# Patterns that find exactly the tokens of the fitted one, ~20 % faster: without the
+# `\b` tests (a scan never stops inside a word, so they always hold) and with
+# possessive repeats (no backtracking to try). Checked by fuzzing in the tests.
+EQUIVALENT_PATTERNS = {
+    r"(?u)[@#]?\b\w[\w']*\b|[!?]+|[^\w\s]{1}": r"[@#]?\w++(?:'+\w++)*+|[!?]++|[^\w\s]",
+    r"(?u)\b\w[\w']*\b": r"\w++(?:'+\w++)*+",
+}
 _SEP = f" {_SEP_WORD} "
 
 
@@ -101,7 +108,8 @@ class FastVectorizer:
             return
         self.vocabulary: dict[str, int] = vec.vocabulary_
         self.n_features = len(self.vocabulary)
-        self._findall: Callable[[str], list[str]] = re.compile(vec.token_pattern).findall
+        pattern = EQUIVALENT_PATTERNS.get(vec.token_pattern, vec.token_pattern)
+        self._findall: Callable[[str], list[str]] = re.compile(pattern).findall
         self.lowercase = bool(vec.lowercase)
         self.min_n, self.max_n = (int(n) for n in vec.ngram_range)
         self.binary = bool(vec.binary)
@@ -250,6 +258,10 @@ class _NgramTables:
                     key = key * t + token_id[tok]
                 keys[len(toks)].append(key)
                 fids[len(toks)].append(fid)
+        # unigrams: feature id straight from the token id (-1: the token is no unigram feature)
+        self.unigram = np.full(t, -1, dtype=np.int64)
+        if 1 in keys:
+            self.unigram[np.array(keys[1], dtype=np.int64)] = np.array(fids[1], dtype=np.int64)
         self.keys: dict[int, np.ndarray] = {}
         self.fids: dict[int, np.ndarray] = {}
         for n in keys:
@@ -276,6 +288,12 @@ class _NgramTables:
                 ok &= part >= 0
                 key = key * self.n_tokens + part
             key, row = key[ok], tok_row[:m][ok]
+            if n == 1:
+                fid = self.unigram[key]
+                known = fid >= 0
+                rows.append(row[known])
+                cols.append(fid[known])
+                continue
             table = self.keys[n]
             if len(table) == 0:
                 continue

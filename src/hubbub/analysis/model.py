@@ -44,7 +44,8 @@ def _scan(texts: Sequence[str]) -> tuple[np.ndarray, list[list[str]]]:
         cues.append(cue_row(low, flags[:_N_CUES]))
         if len(text) > MAX_CHARS:  # cues read the first MAX_CHARS characters, urgency the whole text
             flags = _SIGNALS.flags(text.lower())
-        found.append([n for n, hit in zip(urgency_names, flags[_N_CUES:], strict=True) if hit])
+        hits = flags[_N_CUES:]
+        found.append([n for n, hit in zip(urgency_names, hits, strict=True) if hit] if True in hits else [])
     return np.array(cues, dtype=np.float64).reshape(len(texts), -1), found
 
 

@@ -53,6 +53,8 @@ URGENCY_PATTERNS: dict[str, str] = {name: p.pattern for name, p in RISK_PATTERNS
 _RISK_SET = PatternSet({name: p.pattern for name, p in RISK_PATTERNS.items()})
 _URGENCY_SET = PatternSet(URGENCY_PATTERNS)
 
+_NO_CONTEXT = AnalysisContext()  # frozen: one shared instance, not one per message
+
 # Complaint causes that leave a customer stranded or without their things right now.
 URGENT_TOPICS = frozenset({"cancelled flight", "lost luggage", "late flight"})
 
@@ -73,7 +75,7 @@ def score_urgency(
     """
     if found is None:
         found = _URGENCY_SET.found(text.lower())
-    ctx = ctx or AnalysisContext()
+    ctx = ctx or _NO_CONTEXT
     score = 10.0
     reasons: list[str] = []
     if sentiment_score < -0.05:
