@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hubbub.runtime import warm_up_worker
+
 app = typer.Typer(
     help="Hubbub: one inbox for every brand on every network.", no_args_is_help=True, add_completion=False
 )
@@ -96,6 +98,8 @@ def import_(
     else:
         from hubbub.ingest.importing import run_import
 
+        if not enqueue:
+            warm_up_worker()
         with Progress(
             TextColumn("[bold]importing {task.fields[name]}"),
             BarColumn(),
@@ -133,6 +137,7 @@ def _start_worker(workers: int = 2) -> Any:
     from huey.contrib.djhuey import HUEY
 
     autodiscover_modules("tasks")  # as `run_huey` does: registers every app's (periodic) tasks
+    warm_up_worker()
     consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True, check_worker_health=True)
     consumer._set_signal_handlers = lambda: None  # uvicorn owns the signals
     consumer.start()
@@ -169,6 +174,7 @@ def worker(workers: int = 2) -> None:
     _django()
     from django.core.management import call_command
 
+    warm_up_worker()
     call_command("run_huey", workers=workers, worker_type="thread")
 
 
@@ -186,6 +192,7 @@ def demo(
     _migrate()
     from hubbub import demo as demo_mod
 
+    warm_up_worker()
     with console.status("importing real tweets (history) through the pipeline…"):
         setup = demo_mod.prepare(live=serve_ui)
     ready = time.monotonic() - started

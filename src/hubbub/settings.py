@@ -109,9 +109,12 @@ else:
                 # "database is locked" upgrades of read transactions.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
+                # Checkpoints: a background thread of the ingest worker copies the log back
+                # (hubbub/sqlite_wal.py); any connection still does so past ~80 MB of log.
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536;"
+                    "PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536; "
+                    "PRAGMA wal_autocheckpoint=20000; PRAGMA journal_size_limit=67108864;"
                 ),
             },
         }

@@ -29,6 +29,7 @@ from hubbub.db import fast_insert_dicts, loads_json, reserve_ids, rows_by_extern
 from hubbub.inbox.models import Status
 from hubbub.inbox.threading import plan_threads, write_threads
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
+from hubbub.sqlite_wal import ensure_checkpointer
 from hubbub.tenancy.models import Brand
 from hubbub.workflow.services import on_customer_messages, route_planned
 
@@ -149,6 +150,7 @@ def process_batch(raw_ids: Sequence[int]) -> BatchResult:
     """
     result = BatchResult()
     published: list[tuple[int, int]] = []
+    ensure_checkpointer()  # SQLite: the log is copied back by a background thread, not by our commits
     with transaction.atomic():
         raws = _lock_pending(raw_ids)
         by_org: dict[int, list[PendingRaw]] = defaultdict(list)
