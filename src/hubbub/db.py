@@ -29,13 +29,23 @@ _PLAIN = (
 )
 
 
+# A batch writes the same instants many times (a message's time is also its conversation's first,
+# last and inbound time; "now" stamps every row): format each once.
+_utc_text: dict[datetime, str] = {}
+
+
 def _sqlite_datetime(value: Any) -> Any:
     """What Django's SQLite backend stores for an aware datetime (naive UTC text), without its overhead."""
     if value is None or isinstance(value, str):
         return value
     tz = value.tzinfo
     if tz is UTC:  # the common case (timezone.now(), parsed ISO "+00:00"): format, don't convert
-        return value.isoformat(" ")[:-6]
+        text = _utc_text.get(value)
+        if text is None:
+            if len(_utc_text) > 50_000:
+                _utc_text.clear()
+            text = _utc_text[value] = value.isoformat(" ")[:-6]
+        return text
     if tz is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ")
