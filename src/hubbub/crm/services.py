@@ -229,7 +229,13 @@ def resolve_authors(org_id: int, events: Sequence[InboundEvent]) -> dict[Profile
 
 
 def _link_on_strong_evidence(org_id: int, events: Sequence[InboundEvent], found: dict[ProfileKey, AuthorRow]) -> None:
-    """One indexed lookup of every identifier seen in the batch; link where it names one customer."""
+    """One indexed lookup of every identifier seen in the batch; link where it names one customer.
+
+    An organisation without any customer identifiers (listening only, or no CRM import yet)
+    has nothing to link to: one indexed probe then skips the text scanning and the lookup.
+    """
+    if not CustomerIdentifier.objects.filter(organization_id=org_id).exists():
+        return
     evidence: dict[ProfileKey, dict[str, str]] = defaultdict(dict)  # key → {identifier: where}
     for key, p in found.items():
         if p.customer_id is None and not p.is_brand_account and p.handle:
