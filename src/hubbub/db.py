@@ -160,8 +160,7 @@ def fast_update(objs: Sequence[Model], fields: Sequence[str]) -> None:
     names = [str(f.attname) for f in concrete] + ["pk"]  # type: ignore[union-attr]
     build = _row_builder(names, [_preparer(f) for f in concrete] + [_identity], by_attr=True)
     rows = [build(obj) for obj in objs]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    _executemany(sql, rows)
 
 
 def reserve_ids(model: type[Model], n: int) -> list[int]:
@@ -211,8 +210,7 @@ def fast_insert(objs: Sequence[Model], with_pk: bool = False, ignore_conflicts: 
         sql += " ON CONFLICT DO NOTHING"
     build = _row_builder([f.attname for f in fields], [_preparer(f) for f in fields], by_attr=True)
     rows = [build(obj) for obj in objs]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    _executemany(sql, rows)
 
 
 def fast_insert_dicts(model: type[Model], rows: Sequence[dict[str, Any]], ignore_conflicts: bool = False) -> None:
@@ -242,8 +240,22 @@ def fast_insert_dicts(model: type[Model], rows: Sequence[dict[str, Any]], ignore
     build = _row_builder([f.attname for f in present], [_preparer(f) for f in present], by_attr=False)
     tail = [value for _, value in defaults]
     values = [build(row) + tail for row in rows] if tail else [build(row) for row in rows]
+    _executemany(sql, values)
+
+
+def _executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """One statement, many rows. On PostgreSQL through a server-binding psycopg cursor: Django's
+    default client-side binding renders every row into a new SQL text (~200 µs a row); bound
+    parameters are pipelined and the statement prepared once (~40 µs a row)."""
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:  # same connection, same transaction
+            cursor.executemany(sql, rows)
+        return
     with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+        cursor.executemany(sql, rows)
 
 
 def rows_by_external_id(
