@@ -33,3 +33,31 @@ def test_gold_set_is_large_varied_and_valid() -> None:
     assert all(g.text.strip() for g in gold)
     held_out = [g for g in gold if g.split == "eval"]
     assert 0.25 < len(held_out) / len(gold) < 0.45
+
+
+def test_round4_gold_file_is_frozen_with_its_written_split() -> None:
+    """The round-4 file loads, every label is allowed, and the split column is the seeded rule it was written by."""
+    import csv
+
+    from hubbub.analysis.types import SENTIMENTS
+
+    rows, sentiment = data.load_gold2()
+    assert len(rows) >= 350
+    assert all(g.intent in INTENTS and g.journey_stage in JOURNEY_STAGES for g in rows)
+    assert set(sentiment.values()) <= set(SENTIMENTS) and len(sentiment) == len(rows)
+    assert all(g.split == data.gold2_split_of(g.source, g.id) for g in rows)
+    held_out = [g for g in rows if g.split == "eval"]
+    assert 0.2 < len(held_out) / len(rows) < 0.4
+    with data.gold2_path().open(encoding="utf-8", newline="") as fh:
+        assert {r["labelled_by"] for r in csv.DictReader(fh)} == {"human:ml-engineer-round4"}
+    # no message is in both gold files, and rare classes are present in both portions
+    first = {(g.source, g.id) for g in data.load_gold()} | {g.id for g in data.load_gold()}
+    assert not any(g.id in first for g in rows)
+    for label in ("suggestion", "spam", "other", "question"):
+        assert {g.split for g in rows if g.intent == label} == {"train", "eval"}
+
+
+def test_round4_airline_rows_come_from_train_or_dev_only() -> None:
+    """Training the intent head on them must not put airline *test* tweets into the feature vocabulary."""
+    rows, _ = data.load_gold2()
+    assert all(data.split_of(g.text) in ("train", "dev") for g in rows if g.source.startswith("airline"))

@@ -51,7 +51,7 @@ def test_every_label_is_from_the_published_sets_with_confidence_and_reasons(
         assert -1.0 <= a.sentiment_score <= 1.0
         assert 0 <= a.urgency <= 100
         assert 0.0 <= a.confidence["sentiment"] <= 1.0
-        assert a.model_version.startswith("hubbub-2026.11-2+")
+        assert a.model_version.startswith("hubbub-2026.11-3+")
     assert any(r.startswith("risk: legal") for r in out[1].urgency_reasons)
 
 

@@ -129,6 +129,10 @@ def train_command(
     org: Annotated[
         str | None, typer.Option("--org", help="With --from-db: only this organisation's corrections.")
     ] = None,
+    no_embeddings: Annotated[
+        bool,
+        typer.Option("--no-embeddings", help="Leave out the static MiniLM word vectors even if installed."),
+    ] = False,
 ) -> None:
     """Build the shipped model from the shared data (reproducible; fixed splits)."""
     from hubbub.analysis.model import DEFAULT_MODEL_PATH
@@ -159,7 +163,13 @@ def train_command(
         stored = corrections_for_training(org_id)
         _err.print(f"{len(stored)} stored correction(s) from the database")
         rows += stored
-    model = train(rows, data_dir=data_dir, output=output or DEFAULT_MODEL_PATH, log=_err.print)
+    model = train(
+        rows,
+        data_dir=data_dir,
+        output=output or DEFAULT_MODEL_PATH,
+        log=_err.print,
+        use_embeddings=False if no_embeddings else None,
+    )
     typer.echo(model.version)
 
 

@@ -240,3 +240,36 @@ def load_gold_sentiment(path: str | Path | None = None) -> dict[tuple[str, str],
         return {}
     with p.open(encoding="utf-8", newline="") as fh:
         return {(r["source"], r["id"]): r["sentiment"] for r in csv.DictReader(fh)}
+
+
+# Round 4 (docs/annotation.md): a separate, frozen file whose train/eval split is written in the file itself,
+# decided by a seeded hash before any model was trained on it, so it can never drift with code changes.
+GOLD2_SPLIT_SEED = "hubbub-gold2-20261124"
+GOLD2_EVAL_FRACTION = 0.30
+
+
+def gold2_path() -> Path:
+    return repo_root() / "tests" / "data" / "gold_intent_journey_2.csv"
+
+
+def gold2_split_of(source: str, row_id: str) -> str:
+    """The split rule the round-4 file was written with (the file's `split` column is authoritative)."""
+    h = hashlib.sha1(f"{GOLD2_SPLIT_SEED}|{source}|{row_id}".encode()).digest()
+    return "eval" if int.from_bytes(h[:8], "big") / 2**64 < GOLD2_EVAL_FRACTION else "train"
+
+
+def load_gold2(path: str | Path | None = None) -> tuple[list[GoldRow], dict[tuple[str, str], str]]:
+    """Round-4 gold rows (split read from the file) and their sentiment labels by (source, id).
+
+    Empty when the file is absent, so an installed package without tests still trains.
+    """
+    p = Path(path) if path else gold2_path()
+    if not p.exists():
+        return [], {}
+    rows: list[GoldRow] = []
+    sentiment: dict[tuple[str, str], str] = {}
+    with p.open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            rows.append(GoldRow(r["source"], r["id"], r["text"], r["intent"], r["journey_stage"], r["split"]))
+            sentiment[(r["source"], r["id"])] = r["sentiment"]
+    return rows, sentiment

