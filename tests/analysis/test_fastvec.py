@@ -92,7 +92,8 @@ def test_the_feature_matrix_matches_sklearn(shipped_model: HubbubModel) -> None:
     x, _, _ = feat.transform_all(texts)
     ref_word = feat.word.transform(norm)
     _assert_same(feat.word_block(x), ref_word.astype(np.float32))
-    cues = x[:, -len(CUE_NAMES) :].toarray() / feat.cue_scale
+    start = feat.feature_names.index(CUE_NAMES[0])  # an optional word-vector block may follow the cues
+    cues = x[:, start : start + len(CUE_NAMES)].toarray() / feat.cue_scale
     assert np.array_equal(cues, _reference_cues(texts))
 
 

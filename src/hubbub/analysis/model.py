@@ -66,7 +66,9 @@ def _readable(name: str) -> str | None:
 def lexicon_inputs(x: csr_matrix, lexicon: np.ndarray, clf: object) -> np.ndarray:
     """What the domain-general sentiment model reads: the lexicon scores, plus the static-embedding block
     (the last columns of `x`) when it was fitted with them — neither depends on airline vocabulary."""
-    extra = int(getattr(clf, "n_features_in_", lexicon.shape[1])) - lexicon.shape[1]
+    n_lex: int = lexicon.shape[1]
+    n_in: int = getattr(clf, "n_features_in_", n_lex)
+    extra = n_in - n_lex
     if extra <= 0:
         return lexicon
     return np.hstack([lexicon, x[:, x.shape[1] - extra :].toarray()])

@@ -209,7 +209,10 @@ def choose_gate(
     xd, vd, dd, yd = dev
     classes = probe.sentiment.classes_
 
-    def score(b: SentimentBlend, x: csr_matrix, v: np.ndarray, d: np.ndarray, y: list[str]) -> tuple[float, float]:
+    def score(
+        b: SentimentBlend, x: csr_matrix | None, v: np.ndarray | None, d: np.ndarray, y: list[str]
+    ) -> tuple[float, float]:
+        assert x is not None and v is not None  # only called with out-of-airline rows when there are some
         probe.blend = b
         pred = classes[probe.sentiment_proba(x, v, d if b.domain_ref > 0 else None).argmax(axis=1)]
         return accuracy_score(y, pred), f1_score(y, pred, average="macro")
