@@ -319,6 +319,20 @@ class Featurizer:
         `cues` = `cue_flags(texts)` and `norm` = the normalised texts, when the
         caller has them already (the model computes both for other uses too).
         """
+        x, emb, v, domain = self.transform_parts(texts, cues=cues, norm=norm)
+        if emb is not None:
+            x = hstack([x, csr_matrix(emb)], format="csr", dtype=np.float32)
+        return x, v, domain
+
+    def transform_parts(
+        self, texts: Sequence[str], cues: np.ndarray | None = None, norm: Sequence[str] | None = None
+    ) -> tuple[csr_matrix, np.ndarray | None, np.ndarray, np.ndarray]:
+        """`transform_all` with the dense static-embedding block (the matrix's last columns) kept apart:
+        (sparse blocks, embedding block or None, lexicon scores, domain score).
+
+        Prediction multiplies the dense block with a dense product instead of carrying hundreds of
+        non-zeros per row through the sparse matrix, its heads and the explanations.
+        """
         if norm is None:
             norm = [normalise(t) for t in texts]
         wx = fast_vectorizer(self.word).transform(norm)
@@ -328,9 +342,8 @@ class Featurizer:
         v = self.lexicon.scores(norm)
         blocks.append(csr_matrix(v * self.vader_scale))
         blocks.append(csr_matrix((cue_flags(texts) if cues is None else cues) * self.cue_scale))
-        if getattr(self, "embedding", None) is not None:
-            blocks.append(csr_matrix(self.embed(wx)))
-        return hstack(blocks, format="csr", dtype=np.float32), v, self.domain(wx, norm)
+        emb = self.embed(wx) if getattr(self, "embedding", None) is not None else None
+        return hstack(blocks, format="csr", dtype=np.float32), emb, v, self.domain(wx, norm)
 
     def word_block(self, x: csr_matrix) -> csr_matrix:
         """The word n-gram columns of a `transform_all` matrix (what the default topic model reads)."""
@@ -358,17 +371,20 @@ def top_contributions(
     n = x.shape[0]
     if n == 0:
         return []
-    idx = x.indices
+    mask = np.zeros(max(x.shape[1], len(allowed)), dtype=bool)
+    mask[: len(allowed)] = allowed
+    # Drop the columns that may not be shown first (dense embedding columns are most non-zeros):
+    # the weight gather below is the expensive part, and it then only touches showable features.
     row_of = np.repeat(np.arange(n), np.diff(x.indptr))
+    shown = mask[x.indices]
+    idx, row_of, data = x.indices[shown], row_of[shown], x.data[shown]
     if weights.shape[0] == 1:
         sign = np.where(np.asarray(classes) == 1, 1.0, -1.0)
         w = weights[0, idx] * sign[row_of]
     else:
         w = weights[np.asarray(classes)[row_of], idx]
-    contrib = x.data * w
-    mask = np.zeros(max(x.shape[1], len(allowed)), dtype=bool)
-    mask[: len(allowed)] = allowed
-    ok = (contrib > 0) & mask[idx]
+    contrib = data * w
+    ok = contrib > 0
     r, f, c = row_of[ok], idx[ok], contrib[ok]
     # = np.lexsort((-c, r)): by row, then largest contribution, ties in column order.
     # lexsort cost 2 µs/text per head; for float32 contributions (> 0, so their bit
