@@ -12,7 +12,7 @@ from hubbub.inbox import services as inbox
 from hubbub.inbox.models import Conversation, Direction, Message
 from hubbub.workflow import services, sla
 from hubbub.workflow.hours import OFFICE_HOURS
-from hubbub.workflow.models import SLAClock, SLAEvent
+from hubbub.workflow.models import SLAClock, SLAEvent, SLAPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +203,24 @@ def test_the_minute_task_schedules_sweeps_every_ten_seconds(monkeypatch):
     monkeypatch.setattr(tasks.sla, "sweep", lambda: {"warnings": 0, "breaches": 0})
     tasks.sla_minute.call_local()
     assert calls == [10, 20, 30, 40, 50]
+
+
+def test_a_brand_default_policy_wins_over_the_organisation_default(acme, make_conv, make_event, ingest, scopes):
+    """A brand can promise faster answers than the organisation's default; other brands keep it."""
+    rail = acme["org"].brands.get(name="Acme Rail")
+    _policy(scopes, first_response={"1": 60})
+    fast = services.save_sla_policy(
+        scopes["supervisor"],
+        {"name": "Rail express", "targets": {"first_response": {"1": 10}}, "is_default": True, "brand_id": rail.pk},
+    )
+    # saving the brand's default keeps the organisation's default
+    assert set(SLAPolicy.objects.filter(is_default=True).values_list("name", flat=True)) == {"Standard", "Rail express"}
+    air = make_conv(at=T0, brand="Acme Air", urgency=10)
+    on_rail = make_conv(at=T0, brand="Acme Rail", urgency=10)
+    assert air.sla_due_at == T0 + timedelta(minutes=60)
+    assert on_rail.sla_due_at == T0 + timedelta(minutes=10)
+    assert SLAClock.objects.get(conversation=on_rail).policy_id == fast.pk
+    # the same through the ingest pipeline, where routing happens before the conversations are written
+    ingest(acme["org"], [make_event("train late", brand=rail.slug, author="rider", created_at=T0)])
+    piped = Conversation.objects.get(author__external_id="rider")
+    assert piped.sla_due_at == T0 + timedelta(minutes=10)

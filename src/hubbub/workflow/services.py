@@ -129,6 +129,7 @@ class _Row:
     __slots__ = (
         "pk",
         "organization_id",
+        "brand_id",
         "status",
         "urgency",
         "first_message_at",
@@ -159,6 +160,7 @@ _ROW_FIELDS = (
     "resolved_at",
     "routing_log",
     "assignee_id",
+    "brand_id",
 )
 
 
@@ -186,11 +188,11 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
     for r in rows:
         c = _Row()
         (c.pk, c.status, c.urgency, c.first_message_at, c.first_response_at, c.team_id, c.sla_policy_id) = r[:7]
-        (c.requires_approval, c.is_spam, c.resolved_at, c.routing_log, c.assignee_id) = r[7:12]
+        (c.requires_approval, c.is_spam, c.resolved_at, c.routing_log, c.assignee_id, c.brand_id) = r[7:13]
         c.organization_id, c.priority, c.sla_due_at = org_id, Priority.NORMAL, None
         convs[c.pk] = c
         if needs_facts:
-            brand, net, intent, topic, sent, urg, text, tier, value, followers, at, team = r[12:-1]
+            brand, net, intent, topic, sent, urg, text, tier, value, followers, at, team = r[13:-1]
             facts.append(
                 (
                     c.pk,
@@ -360,7 +362,7 @@ def _route(
     open_convs = [c for c in convs.values() if c.status == Status.OPEN]
     _auto_assign(org_id, [c for c in open_convs if c.team_id and c.assignee_id is None], actor=None)
     clock_rows = sla.clocks_for_new(
-        org_id, list(convs.values()), policies, _default_policy(org_id, policies), cals, team_tz
+        org_id, list(convs.values()), policies, sla.default_policies(policies.values()), cals, team_tz
     )
     fast_insert_dicts(SLAClock, clock_rows)
     for row in clock_rows:
@@ -391,13 +393,6 @@ def _languages(conv_ids: Sequence[int]) -> dict[int, str]:
     ):
         langs.setdefault(cid, lang.lower())
     return langs
-
-
-def _default_policy(org_id: int, policies: dict[int, SLAPolicy]) -> SLAPolicy | None:
-    for p in policies.values():
-        if p.is_default and p.brand_id is None:
-            return p
-    return None
 
 
 def _add_tags(org_id: int, tags_by_conv: dict[int, set[str]]) -> None:
@@ -670,10 +665,10 @@ def save_sla_policy(scope: Scope, data: dict[str, Any], policy: SLAPolicy | None
     policy.warn_at_pct = warn
     policy.is_default = bool(data.get("is_default", False))
     with transaction.atomic():
-        if policy.is_default:
-            SLAPolicy.objects.filter(organization_id=scope.organization_id, is_default=True).exclude(
-                pk=policy.pk
-            ).update(is_default=False)
+        if policy.is_default:  # one default per brand, and one for the organisation (brand left empty)
+            SLAPolicy.objects.filter(
+                organization_id=scope.organization_id, is_default=True, brand_id=policy.brand_id
+            ).exclude(pk=policy.pk).update(is_default=False)
         policy.save()
         audit(scope.organization_id, scope.user, "sla_policy.save", policy, name=policy.name, targets=targets)
     return policy

@@ -87,11 +87,21 @@ def new_clock(
     )
 
 
+def default_policies(policies: Iterable[SLAPolicy]) -> dict[int | None, SLAPolicy]:
+    """The default policy of each brand that has one, and the organisation's (key None)."""
+    return {p.brand_id: p for p in policies if p.is_default}
+
+
+def default_for(defaults: dict[int | None, SLAPolicy], brand_id: int | None) -> SLAPolicy | None:
+    """A brand's own default policy, else the organisation's: a brand may promise faster answers."""
+    return defaults.get(brand_id) or defaults.get(None)
+
+
 def clocks_for_new(
     org_id: int,
     convs: Sequence[Any],
     policies: dict[int, SLAPolicy],
-    default_policy: SLAPolicy | None,
+    defaults: dict[int | None, SLAPolicy],
     cals: CalendarCache,
     team_tz: dict[int, str],
 ) -> list[dict[str, Any]]:
@@ -101,7 +111,7 @@ def clocks_for_new(
     for conv in convs:
         if conv.status != "open" or conv.is_spam:
             continue
-        policy = policies.get(conv.sla_policy_id) if conv.sla_policy_id else default_policy
+        policy = policies.get(conv.sla_policy_id) if conv.sla_policy_id else default_for(defaults, conv.brand_id)
         tz = team_tz.get(conv.team_id) if conv.team_id else None
         cal = cals.get(policy.business_hours_id if policy else None, tz)
         if policy is None:
@@ -285,13 +295,13 @@ def start_next_response(org_id: int, conv_ids: Sequence[int], now: datetime | No
             state__in=[SLAClock.State.RUNNING, SLAClock.State.PAUSED],
         ).values_list("conversation_id", flat=True)
     )
-    default = SLAPolicy.objects.filter(organization_id=org_id, is_default=True).first()
+    defaults = default_policies(SLAPolicy.objects.filter(organization_id=org_id, is_default=True))
     cals = CalendarCache()
     clocks = []
     for conv in convs:
         if conv.pk in running or conv.last_inbound_at is None or conv.last_inbound_at < conv.last_message_at:
             continue
-        policy = conv.sla_policy or default
+        policy = conv.sla_policy or default_for(defaults, conv.brand_id)
         if policy is None:
             continue
         minutes = policy.target_minutes(Metric.NEXT_RESPONSE, conv.priority)
