@@ -20,6 +20,14 @@ def _latest_message_id(org_id: int) -> int:
     return int(last or 0)
 
 
+def visible_to(event: dict[str, object], org_id: int, user_id: int) -> bool:
+    """Events of the user's organisation; one addressed to a user (a reviewer's notice) only to that user."""
+    if event.get("organization_id") != org_id:
+        return False
+    addressed = event.get("user_id")
+    return addressed is None or addressed == user_id
+
+
 async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     user = await request.auser()
     scope = getattr(request, "tenant", None)
@@ -41,7 +49,7 @@ async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
                 else:
                     yield ": keep-alive\n\n"
                 continue
-            if event.get("organization_id") != org_id:
+            if not visible_to(event, org_id, user.pk):
                 continue
             yield f"event: {event.get('kind', 'message')}\ndata: {json.dumps(event)}\n\n"
 

@@ -86,6 +86,40 @@
         clearTimeout(pending); pending = setTimeout(refreshList, 400);
       } else { const b = $("#new-banner"); if (b) b.hidden = false; }
     });
+    // Another agent typing in the conversation open here: say so at once (the server only counts it
+    // when this agent starts typing too). Text is set with textContent: user names are user input.
+    es.addEventListener("composing", (ev) => {
+      const data = JSON.parse(ev.data), open = $("#thread"), box = $("#collision");
+      if (!open || !box || String(data.conversation_id) !== open.dataset.conversation) return;
+      if (data.user === document.body.dataset.user) return;
+      const p = document.createElement("p");
+      p.className = "collision";
+      p.textContent = data.user + " is writing a reply to this conversation.";
+      box.replaceChildren(p);
+      clearTimeout(box._clear); box._clear = setTimeout(() => box.replaceChildren(), 45000);
+    });
+    // A reviewer approved, edited or rejected one of my replies: a notice with a link to it.
+    es.addEventListener("notice", (ev) => {
+      const data = JSON.parse(ev.data), area = $("#notices");
+      if (!area) return;
+      const item = document.createElement("div");
+      item.className = "notice";
+      item.setAttribute("role", "status");
+      const link = document.createElement("a");
+      link.href = "/c/" + encodeURIComponent(data.conversation_id) + "/";
+      link.textContent = "Conversation #" + data.conversation_id;
+      link.setAttribute("hx-get", "/c/" + encodeURIComponent(data.conversation_id) + "/");
+      link.setAttribute("hx-target", "#thread-pane");
+      const text = document.createElement("span");
+      text.textContent = " " + (data.text || "");
+      const close = document.createElement("button");
+      close.type = "button"; close.className = "notice-close"; close.textContent = "×";
+      close.setAttribute("aria-label", "Dismiss");
+      close.addEventListener("click", () => item.remove());
+      item.append(link, text, close);
+      area.prepend(item);
+      if (window.htmx) window.htmx.process(item);
+    });
     es.addEventListener("conversation", (ev) => {
       const data = JSON.parse(ev.data), open = $("#thread");
       if (open && String(data.conversation_id) === open.dataset.conversation && !$("#reply-text:focus")) {
