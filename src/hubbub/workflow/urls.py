@@ -23,6 +23,7 @@ urlpatterns = [
     path("workflow/availability/", views.availability, name="availability"),
     path("workflow/canned/", views.canned, name="canned"),
     path("c/<int:conversation_id>/composing/", views.composing, name="composing"),
+    path("bulk-reply/", views.bulk_reply, name="bulk_reply"),
     path("issues/", views.issues, name="issues"),
     path("issues/<int:issue_id>/", views.issue, name="issue"),
     path("audit/", views.audit_log, name="audit"),

@@ -382,6 +382,53 @@ def canned(request: HttpRequest, scope: Scope) -> HttpResponse:
     )
 
 
+# --------------------------------------------------------------------------- bulk reply
+
+BULK_LIMIT = 100
+
+
+@require_POST
+@scoped_view
+def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """The same reply on the conversations ticked in the inbox list (e.g. one incident, many customers).
+
+    Each reply goes through the normal path (length check per network, approval policies); the
+    conversations are looked up within the agent's organisation and brands, others are ignored.
+    """
+    require_role(scope, Role.AGENT)
+    back = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = "/"
+    ids = list(dict.fromkeys(int(x) for x in request.POST.getlist("conversation_ids") if x.isdigit()))
+    text = request.POST.get("text", "")
+    if not ids:
+        messages.error(request, "Tick the conversations to reply to first.")
+        return redirect(back)
+    if len(ids) > BULK_LIMIT:
+        messages.error(request, f"At most {BULK_LIMIT} conversations at once.")
+        return redirect(back)
+    convs = list(scoped(Conversation.objects.filter(id__in=ids), scope).select_related("brand"))
+    sent = held = 0
+    failed: list[str] = []
+    for conv in convs:
+        try:
+            (reply,) = services.bulk_reply(scope, [conv], text)
+        except (ValueError, ReplyTooLong) as exc:
+            failed.append(f"#{conv.pk}: {exc}")
+            continue
+        if reply.state == Reply.State.PENDING_APPROVAL:
+            held += 1
+        else:
+            sent += 1
+    if sent or held:
+        messages.success(
+            request, f"Replied on {sent + held} conversations" + (f", {held} held for approval." if held else ".")
+        )
+    if failed:
+        messages.error(request, "Not sent — " + "; ".join(failed[:5]) + (" …" if len(failed) > 5 else ""))
+    return redirect(back)
+
+
 # --------------------------------------------------------------------------- composer presence
 
 

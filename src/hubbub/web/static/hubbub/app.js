@@ -31,6 +31,10 @@
     else if (e.key === "r") { const t = $("#reply-text"); if (t) { t.focus(); e.preventDefault(); } }
     else if (e.key === "e") { const f = $("#resolve-form"); if (f) f.requestSubmit(); }
     else if (e.key === "a") { const b = $("#assign-me"); if (b) b.click(); }
+    else if (e.key === "x") {
+      const r = rows()[selectedIndex()], b = r && $("input.pick", r);
+      if (b) { b.checked = !b.checked; bulkBar(); }
+    }
     else if (e.key === "/") { const s = $("#search"); if (s) { s.focus(); e.preventDefault(); } }
   });
 
@@ -131,5 +135,21 @@
   document.addEventListener("click", (e) => {
     if (e.target.id === "show-new") { $("#new-banner").hidden = true; refreshList(); }
   });
+  // Bulk reply: ticking conversations in the list shows one composer for all of them.
+  function bulkBar() {
+    const form = $("#bulk-form");
+    if (!form) return;
+    const n = document.querySelectorAll("input.pick:checked").length;
+    form.hidden = n === 0;
+    $("#bulk-count").textContent = String(n);
+  }
+  document.addEventListener("change", (e) => { if (e.target.classList && e.target.classList.contains("pick")) bulkBar(); });
+  document.addEventListener("click", (e) => {
+    if (e.target.id === "bulk-clear") {
+      document.querySelectorAll("input.pick:checked").forEach((b) => { b.checked = false; });
+      bulkBar();
+    }
+  });
+  document.addEventListener("htmx:afterSwap", bulkBar);
   document.addEventListener("DOMContentLoaded", startLive);
 })();
