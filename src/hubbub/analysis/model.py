@@ -207,7 +207,9 @@ class HubbubModel:
         p = linear_proba(self.sentiment, xs, emb)
 
         def general_inputs() -> np.ndarray:
-            extra = int(getattr(self.sentiment_vader, "n_features_in_", vader.shape[1])) - vader.shape[1]
+            n_lex = int(vader.shape[1])
+            n_in = getattr(self.sentiment_vader, "n_features_in_", None)
+            extra = (n_lex if n_in is None else int(n_in)) - n_lex
             return vader if extra <= 0 or emb is None else np.hstack([vader, emb[:, emb.shape[1] - extra :]])
 
         return self._blend(p, general_inputs, vader, domain)

@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -150,6 +151,15 @@ class AuthorRow:
         "last_seen_at",
     )
     _meta = SocialProfile._meta
+    pk: int
+    network: str
+    external_id: str
+    handle: str
+    display_name: str
+    followers: int
+    is_brand_account: bool
+    customer_id: int | None
+    last_seen_at: datetime | None
 
 
 _AUTHOR_COLUMNS = ("id", "handle", "display_name", "followers", "is_brand_account", "customer_id", "last_seen_at")
@@ -242,8 +252,8 @@ def _link_on_strong_evidence(org_id: int, events: Sequence[InboundEvent], found:
             evidence[key][f"handle:{matching.norm_handle(p.handle)}"] = "handle"
     for ev in events:
         key = (ev.network, ev.author_id)
-        p = found.get(key)
-        if p is None or p.customer_id is not None or p.is_brand_account or ev.direction != "in":
+        author = found.get(key)
+        if author is None or author.customer_id is not None or author.is_brand_account or ev.direction != "in":
             continue
         for value in matching.evidence_in_text(ev.text):
             evidence[key].setdefault(value, "message")

@@ -209,6 +209,25 @@ class ConversationRow:
 
     __slots__ = ("pk", "organization_id", "brand_id", "author_id", *_FOLDED)
     _meta = Conversation._meta
+    pk: int
+    organization_id: int
+    brand_id: int
+    author_id: int
+    status: str
+    preview: str
+    search_text: str
+    sentiment: str
+    sentiment_score: float
+    intent: str
+    topic: str
+    urgency: int
+    message_count: int
+    first_message_at: datetime
+    last_message_at: datetime
+    last_inbound_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    updated_at: datetime | None
 
 
 def _load_rows(org_id: int, where: str, ids: Sequence[int]) -> list[ConversationRow]:

@@ -145,6 +145,22 @@ class _Row:
         "assignee_id",
     )
     _meta = Conversation._meta
+    pk: int
+    organization_id: int
+    brand_id: int
+    status: str
+    urgency: int
+    first_message_at: datetime
+    first_response_at: datetime | None
+    priority: int
+    team_id: int | None
+    sla_policy_id: int | None
+    requires_approval: bool
+    is_spam: bool
+    resolved_at: datetime | None
+    routing_log: list[dict[str, Any]]
+    sla_due_at: datetime | None
+    assignee_id: int | None
 
 
 _ROW_FIELDS = (
@@ -666,9 +682,9 @@ def save_sla_policy(scope: Scope, data: dict[str, Any], policy: SLAPolicy | None
     policy.is_default = bool(data.get("is_default", False))
     with transaction.atomic():
         if policy.is_default:  # one default per brand, and one for the organisation (brand left empty)
-            SLAPolicy.objects.filter(
-                organization_id=scope.organization_id, is_default=True, brand_id=policy.brand_id
-            ).exclude(pk=policy.pk).update(is_default=False)
+            same = SLAPolicy.objects.filter(organization_id=scope.organization_id, is_default=True)
+            same = same.filter(brand_id=policy.brand_id) if policy.brand_id else same.filter(brand__isnull=True)
+            same.exclude(pk=policy.pk).update(is_default=False)
         policy.save()
         audit(scope.organization_id, scope.user, "sla_policy.save", policy, name=policy.name, targets=targets)
     return policy
