@@ -80,27 +80,18 @@ def _json_preparer(field: Any) -> Callable[[Any], Any]:
     encoders) go through the field, so what is stored never differs from the ORM's own writes."""
     if field.encoder is not None:
         return lambda v: field.get_db_prep_save(v, connection)
+    wrap: Callable[[str], Any] = _identity
     if connection.vendor == "postgresql":
         from psycopg.types.json import Jsonb
 
-        def identity(text: str) -> str:
-            return text
-
-        def prep_pg(v: Any) -> Any:
-            if v is None:
-                return field.get_db_prep_save(v, connection)
-            try:
-                return Jsonb(dumps_json(v), dumps=identity)
-            except TypeError:
-                return field.get_db_prep_save(v, connection)
-
-        return prep_pg
+        def wrap(text: str) -> Any:  # already JSON text: psycopg must not encode it again
+            return Jsonb(text, dumps=_identity)
 
     def prep(v: Any) -> Any:
         if v is None:
             return field.get_db_prep_save(v, connection)
         try:
-            return dumps_json(v)
+            return wrap(dumps_json(v))
         except TypeError:
             return field.get_db_prep_save(v, connection)
 
@@ -258,6 +249,16 @@ def _executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:
         cursor.executemany(sql, rows)
 
 
+SQL_CHUNK = 900  # parameters per IN list: under SQLite's limit, small enough for any plan
+
+
+def chunked(items: Sequence[Any], size: int = SQL_CHUNK) -> Iterable[list[Any]]:
+    """Consecutive slices of `items` of at most `size` (IN lists, batches)."""
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 def rows_by_external_id(
     model: type[Model], org_id: int, keys: Iterable[tuple[str, str]], columns: Sequence[str] = ()
 ) -> dict[tuple[str, str], tuple[Any, ...]]:
@@ -276,13 +277,10 @@ def rows_by_external_id(
     out: dict[tuple[str, str], tuple[Any, ...]] = {}
     with connection.cursor() as cursor:
         for net, ids in by_net.items():
-            unique = list(dict.fromkeys(ids))
-            for i in range(0, len(unique), 900):
-                chunk = unique[i : i + 900]
-                marks = ", ".join(["%s"] * len(chunk))
+            for chunk in chunked(list(dict.fromkeys(ids))):
                 cursor.execute(
                     f"SELECT {cols} FROM {table} WHERE organization_id = %s AND network = %s "
-                    f"AND external_id IN ({marks})",
+                    f"AND {in_clause('external_id', chunk)}",
                     [org_id, net, *chunk],
                 )
                 for row in cursor.fetchall():

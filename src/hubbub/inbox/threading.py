@@ -19,7 +19,15 @@ from django.utils import timezone
 
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
-from hubbub.db import fast_insert_dicts, fast_update, fetch_values, in_clause, reserve_ids, rows_by_external_id
+from hubbub.db import (
+    chunked,
+    fast_insert_dicts,
+    fast_update,
+    fetch_values,
+    in_clause,
+    reserve_ids,
+    rows_by_external_id,
+)
 from hubbub.inbox.models import Conversation, Direction, Message, Priority, Status
 from hubbub.tenancy.models import Brand
 
@@ -49,6 +57,7 @@ class ThreadPlan:
         default_factory=list
     )
     author_pk: dict[ProfileKey, int] = field(default_factory=dict)
+    now: datetime = field(default_factory=timezone.now)  # `updated_at` of every conversation the batch touches
 
 
 def thread_events(
@@ -123,10 +132,9 @@ def plan_threads(
         for conv, pk in zip(new_convs, reserve_ids(Conversation, len(new_convs)), strict=True):
             conv.pk = pk
     # Fold every message into its conversation first, so new conversations are written once, complete.
-    now = timezone.now()
     for ev, _brand, a, target in assignments:
         _fold(target, ev, a)
-        target.updated_at = now
+        target.updated_at = plan.now
         plan.touched[target.pk] = target
         if ev.lang and ev.direction == Direction.IN and isinstance(target, NewConversation) and not target.lang:
             target.lang = ev.lang.lower()  # the batch is time-ordered: the first inbound message's language
@@ -141,9 +149,8 @@ def write_threads(plan: ThreadPlan) -> ThreadResult:
     if not plan.assignments:
         return result
     org_id = plan.org_id
-    now = timezone.now()
     if plan.new_conversations:
-        fast_insert_dicts(Conversation, [c.row(now) for c in plan.new_conversations])
+        fast_insert_dicts(Conversation, [c.row(plan.now) for c in plan.new_conversations])
         result.new_conversation_ids = [c.pk for c in plan.new_conversations]
     author_pk = plan.author_pk
     messages = [
@@ -201,8 +208,8 @@ _FOLDED = (
 
 
 class ConversationRow:
-    """A stored conversation as threading needs it: the folded summary fields, read with
-    `values_list` (a `Model.__init__` per returning customer cost more than the update).
+    """A stored conversation as threading needs it: the folded summary fields, read with raw SQL
+    (`db.fetch_values`; a `Model.__init__` per returning customer cost more than the update).
 
     `_meta` lets `fast_update` write these rows exactly as it writes Conversation objects.
     """
@@ -240,9 +247,7 @@ def _load_rows(org_id: int, where: str, ids: Sequence[int]) -> list[Conversation
     names = ConversationRow.__slots__
     org_pos = names.index("organization_id")
     out: list[ConversationRow] = []
-    ids = list(ids)
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
+    for chunk in chunked(ids):
         cond = in_clause(where, chunk)
         params: list[object] = list(chunk)
         if where == "author_id":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -25,7 +25,7 @@ from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.connectors.events import InboundEvent
 from hubbub.crm.services import customer_values, resolve_authors
-from hubbub.db import fast_insert_dicts, loads_json, reserve_ids, rows_by_external_id, stored_ids
+from hubbub.db import chunked, fast_insert_dicts, in_clause, loads_json, reserve_ids, rows_by_external_id, stored_ids
 from hubbub.inbox.models import Status
 from hubbub.inbox.threading import plan_threads, write_threads
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
@@ -113,7 +113,7 @@ def enqueue_processing(raw_ids: Sequence[int]) -> None:
     from hubbub.ingest.tasks import process_batch_task
 
     size = settings.INGEST_BATCH_SIZE
-    for chunk in _chunks(list(raw_ids), size):
+    for chunk in chunked(raw_ids, size):
         process_batch_task(chunk)
 
 
@@ -191,13 +191,11 @@ def _lock_pending(raw_ids: Sequence[int]) -> list[PendingRaw]:
     table = qn(RawEvent._meta.db_table)
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     out: list[PendingRaw] = []
-    ids = list(raw_ids)
     with connection.cursor() as cursor:
-        for i in range(0, len(ids), 900):
-            chunk = ids[i : i + 900]
+        for chunk in chunked(raw_ids):
             cursor.execute(
                 f"SELECT id, organization_id, payload, source, external_id FROM {table} "
-                f"WHERE state = %s AND id IN ({', '.join(['%s'] * len(chunk))}) ORDER BY id{lock}",
+                f"WHERE state = %s AND {in_clause('id', chunk)} ORDER BY id{lock}",
                 [RawEvent.State.PENDING, *chunk],
             )
             out.extend(PendingRaw(pk, org, loads_json(payload), src, ext) for pk, org, payload, src, ext in cursor)
@@ -254,8 +252,7 @@ def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
     follow_up = route_planned(
         org_id,
         [c for c in plan.new_conversations if c.status == Status.OPEN],
-        {p.pk: p.followers for p in profiles.values()},
-        {p.pk: p.customer_id for p in profiles.values()},
+        {p.pk: p for p in profiles.values()},
     )
     threaded = write_threads(plan)
     follow_up()
@@ -299,11 +296,6 @@ def _analyze(events: list[InboundEvent], values: dict[tuple[str, str], float] | 
     for i, analysis in zip(idx, analyze_batch(texts, contexts), strict=True):
         out[i] = analysis
     return out
-
-
-def _chunks(items: list[str] | list[int], size: int) -> Iterable[list]:  # type: ignore[type-arg]
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def parse_iso(value: str) -> datetime:
