@@ -88,29 +88,19 @@ _CONV_FACT_FIELDS = (
 )
 
 
+def _fact(values: Sequence[Any], lang: str) -> Facts:
+    """Rule facts from the values of `_CONV_FACT_FIELDS[1:]` (stored or in memory) and a language."""
+    brand, net, intent, topic, sent, urg, text, tier, value, followers, at, team = values
+    return Facts(
+        brand, net, intent, topic, sent, urg, lang, text, tier or "unknown", float(value or 0), followers or 0, at, team
+    )
+
+
 def _facts_rows(conversations: Any, needs_lang: bool) -> list[tuple[int, Facts]]:
     """Flatten conversations into rule facts with one joined query (plus one for languages)."""
     rows = list(conversations.values_list(*_CONV_FACT_FIELDS))
     langs = _languages([r[0] for r in rows]) if needs_lang and rows else {}
-    out = []
-    for cid, brand, net, intent, topic, sent, urg, text, tier, value, followers, at, team in rows:
-        f = Facts(
-            brand,
-            net,
-            intent,
-            topic,
-            sent,
-            urg,
-            langs.get(cid, ""),
-            text,
-            tier or "unknown",
-            float(value or 0),
-            followers or 0,
-            at,
-            team,
-        )
-        out.append((cid, f))
-    return out
+    return [(r[0], _fact(r[1:], langs.get(r[0], ""))) for r in rows]
 
 
 def _hours_checker(org_id: int, cals: sla.CalendarCache, team_tz: dict[int, str], f: Facts) -> Any:
@@ -208,42 +198,20 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
         c.organization_id, c.priority, c.sla_due_at = org_id, Priority.NORMAL, None
         convs[c.pk] = c
         if needs_facts:
-            brand, net, intent, topic, sent, urg, text, tier, value, followers, at, team = r[13:-1]
-            facts.append(
-                (
-                    c.pk,
-                    Facts(
-                        brand,
-                        net,
-                        intent,
-                        topic,
-                        sent,
-                        urg,
-                        langs.get(c.pk, ""),
-                        text,
-                        tier or "unknown",
-                        float(value or 0),
-                        followers or 0,
-                        at,
-                        team,
-                    ),
-                )
-            )
+            facts.append((c.pk, _fact(r[13:-1], langs.get(c.pk, ""))))
     follow_up = _route(org_id, ctx, convs, facts)
     fast_update(list(convs.values()), _ROUTED_FIELDS)  # type: ignore[arg-type]
     follow_up()
 
 
-def route_planned(
-    org_id: int, convs: Sequence[Any], followers: dict[int, int], customers: dict[int, int | None]
-) -> Callable[[], None]:
+def route_planned(org_id: int, convs: Sequence[Any], authors: dict[int, Any]) -> Callable[[], None]:
     """Route the conversations an ingest batch is about to create, in memory, before they are
     written: each is inserted once, complete, instead of inserted and then updated.
 
     `convs` are threading's NewConversation objects (with `lang`, the language of their first
-    inbound message); `followers` and `customers` map author ids to follower counts and linked
-    customer ids. SLA clocks are written now; returns what must wait until the conversations
-    exist (tags, auto-replies).
+    inbound message); `authors` maps author ids to the batch's resolved profiles (followers,
+    linked customer). SLA clocks are written now; returns what must wait until the
+    conversations exist (tags, auto-replies).
     """
     todo = {c.pk: c for c in convs}
     if not todo:
@@ -251,7 +219,7 @@ def route_planned(
     ctx = _RoutingContext.load(org_id)
     facts: list[tuple[int, Facts]] = []
     if ctx.rules:
-        cids = {cid for cid in (customers.get(c.author_id) for c in convs) if cid}
+        cids = {a.customer_id for a in (authors.get(c.author_id) for c in convs) if a and a.customer_id}
         crm = {
             pk: (tier, value)
             for pk, org, tier, value in Customer.objects.filter(id__in=list(cids)).values_list(
@@ -260,27 +228,11 @@ def route_planned(
             if org == org_id
         }
         for c in convs:
-            tier, value = crm.get(customers.get(c.author_id) or 0, ("unknown", 0))
-            facts.append(
-                (
-                    c.pk,
-                    Facts(
-                        c.brand_id,
-                        c.network,
-                        c.intent,
-                        c.topic,
-                        c.sentiment,
-                        c.urgency,
-                        c.lang,
-                        c.search_text,
-                        tier or "unknown",
-                        float(value or 0),
-                        followers.get(c.author_id, 0),
-                        c.first_message_at,
-                        c.team_id,
-                    ),
-                )
-            )
+            author = authors.get(c.author_id)
+            tier, value = crm.get(author.customer_id if author else None, ("unknown", 0))
+            followers = author.followers if author else 0
+            values = (c.brand_id, c.network, c.intent, c.topic, c.sentiment, c.urgency, c.search_text)
+            facts.append((c.pk, _fact((*values, tier, value, followers, c.first_message_at, c.team_id), c.lang)))
     return _route(org_id, ctx, todo, facts)
 
 
