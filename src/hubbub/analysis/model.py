@@ -7,6 +7,7 @@ without Django. It is built by `hubbub analysis train` (see `train.py`).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -73,7 +74,11 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-_SPLIT_COEF: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+# Per classifier: (the coef_ array the split was made from, sparse width, sparse part, dense part).
+# Weak keys: a retrained or unloaded model takes its entry with it (an id() key could be reused).
+_SPLIT_COEF: weakref.WeakKeyDictionary[LogisticRegression, tuple[np.ndarray, int, np.ndarray, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def linear_proba(clf: LogisticRegression, xs: csr_matrix, dense: np.ndarray | None = None) -> np.ndarray:
@@ -83,12 +88,12 @@ def linear_proba(clf: LogisticRegression, xs: csr_matrix, dense: np.ndarray | No
     probabilities exactly as scikit-learn does (expit for two classes, softmax otherwise).
     """
     ns = xs.shape[1]
-    key = (id(clf.coef_), ns)
-    parts = _SPLIT_COEF.get(key)
-    if parts is None:
+    split = _SPLIT_COEF.get(clf)
+    if split is None or split[0] is not clf.coef_ or split[1] != ns:
         coef = np.asarray(clf.coef_)
-        parts = _SPLIT_COEF[key] = (np.ascontiguousarray(coef[:, :ns].T), np.ascontiguousarray(coef[:, ns:].T))
-    sparse_w, dense_w = parts
+        split = (clf.coef_, ns, np.ascontiguousarray(coef[:, :ns].T), np.ascontiguousarray(coef[:, ns:].T))
+        _SPLIT_COEF[clf] = split
+    sparse_w, dense_w = split[2], split[3]
     scores = np.asarray(xs @ sparse_w)
     if dense is not None and dense.shape[1]:
         scores = scores + dense @ dense_w
@@ -99,15 +104,17 @@ def linear_proba(clf: LogisticRegression, xs: csr_matrix, dense: np.ndarray | No
     return np.asarray(softmax(scores, copy=False))
 
 
-def lexicon_inputs(x: csr_matrix, lexicon: np.ndarray, clf: object) -> np.ndarray:
+def lexicon_inputs(x: csr_matrix | np.ndarray, lexicon: np.ndarray, clf: object) -> np.ndarray:
     """What the domain-general sentiment model reads: the lexicon scores, plus the static-embedding block
-    (the last columns of `x`) when it was fitted with them — neither depends on airline vocabulary."""
+    (the last columns of `x`: the full feature matrix, or the dense block alone) when it was fitted with
+    them — neither depends on airline vocabulary."""
     n_lex: int = lexicon.shape[1]
     n_in: int = getattr(clf, "n_features_in_", n_lex)
     extra = n_in - n_lex
     if extra <= 0:
         return lexicon
-    return np.hstack([lexicon, x[:, x.shape[1] - extra :].toarray()])
+    tail = x[:, x.shape[1] - extra :]
+    return np.hstack([lexicon, tail if isinstance(tail, np.ndarray) else tail.toarray()])
 
 
 @dataclass
@@ -205,14 +212,8 @@ class HubbubModel:
     ) -> np.ndarray:
         """`sentiment_proba` on `Featurizer.transform_parts` output (the same numbers)."""
         p = linear_proba(self.sentiment, xs, emb)
-
-        def general_inputs() -> np.ndarray:
-            n_lex = int(vader.shape[1])
-            n_in = getattr(self.sentiment_vader, "n_features_in_", None)
-            extra = (n_lex if n_in is None else int(n_in)) - n_lex
-            return vader if extra <= 0 or emb is None else np.hstack([vader, emb[:, emb.shape[1] - extra :]])
-
-        return self._blend(p, general_inputs, vader, domain)
+        tail = xs if emb is None else emb  # a model without word vectors reads the lexicon scores only
+        return self._blend(p, lambda: lexicon_inputs(tail, vader, self.sentiment_vader), vader, domain)
 
     def _blend(
         self, p: np.ndarray, general_inputs: Callable[[], np.ndarray], vader: np.ndarray, domain: np.ndarray | None
