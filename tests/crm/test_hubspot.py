@@ -4,6 +4,7 @@ paging, 429 with Retry-After, 401 → token refresh, conflicts resolved by the d
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -131,3 +132,10 @@ def test_conflicts_page_lists_them(client, acme, connected) -> None:
     client.force_login(acme["users"]["agent"])
     html = client.get("/customers/conflicts/").content.decode()
     assert "phone" in html and "most recently wins" in html
+
+
+def test_modified_dates_in_epoch_milliseconds_and_iso_are_read_as_utc() -> None:
+    # Both forms `_when` accepts; the epoch branch once named a missing `django.utils.timezone.UTC`.
+    assert sync._when("1700000000000") == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert sync._when("2023-11-14T22:13:20Z") == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert sync._when("") is None

@@ -282,11 +282,11 @@ def reanalyze(
             latest[m.conversation_id] = m  # ordered: the last one seen is the latest inbound
         top = dict(inbound.values("conversation_id").annotate(u=Max("urgency")).values_list("conversation_id", "u"))
         for conv in convs:
-            m = latest.get(conv.pk)
-            if m is None:
+            newest = latest.get(conv.pk)
+            if newest is None:
                 continue
-            conv.sentiment, conv.sentiment_score = m.sentiment, m.sentiment_score
-            conv.intent, conv.topic = m.intent, m.topic
+            conv.sentiment, conv.sentiment_score = newest.sentiment, newest.sentiment_score
+            conv.intent, conv.topic = newest.intent, newest.topic
             conv.urgency = top.get(conv.pk) or 0
         with transaction.atomic():
             Conversation.objects.bulk_update(convs, ["sentiment", "sentiment_score", "intent", "topic", "urgency"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -102,7 +102,7 @@ def recompute_customers(org_id: int, customer_ids: Iterable[int]) -> None:
         # Primary-key lookup, organisation checked on the rows (see customer_values for why).
         rows = [c for c in Customer.objects.filter(id__in=chunk) if c.organization_id == org_id]
         for c in rows:
-            a = agg.get(c.pk, {})
+            a: Mapping[str, Any] = agg.get(c.pk, {})
             c.order_count = a.get("n", 0) or 0
             c.lifetime_value = a.get("v") or Decimal("0")
             c.first_purchase_at = a.get("first")
@@ -875,7 +875,7 @@ def erase_customer(scope: Scope, customer: Customer) -> dict[str, int]:
         by_net: dict[str, list[str]] = defaultdict(list)
         for net, ext in keys:
             by_net[net].append(ext)
-        raws = []
+        raws: list[RawEvent] = []
         for net, exts in by_net.items():
             for i in range(0, len(exts), 900):
                 raws.extend(

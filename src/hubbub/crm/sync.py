@@ -10,7 +10,7 @@ with both values and shown on Customers → Sync conflicts and on the customer p
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import F
@@ -76,7 +76,7 @@ def _when(value: str | None) -> datetime | None:
     if not value:
         return None
     if value.isdigit():
-        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.UTC)
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 

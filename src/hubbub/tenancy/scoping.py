@@ -7,13 +7,18 @@ that one organisation can never read or change another's data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
 from hubbub.tenancy.models import Brand, Membership, Organization, Role
+
+if TYPE_CHECKING:
+    # Stub-only alias that django-stubs resolves to the model named by AUTH_USER_MODEL,
+    # the model every user foreign key (Membership.user included) points at.
+    from django.contrib.auth.models import _User
 
 M = TypeVar("M", bound=Model)
 
@@ -40,7 +45,7 @@ class Scope:
         return self.membership.role
 
     @property
-    def user(self) -> AbstractBaseUser:
+    def user(self) -> _User:
         return self.membership.user
 
     def can(self, minimum_role: str) -> bool:

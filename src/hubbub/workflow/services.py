@@ -229,7 +229,8 @@ def route_planned(org_id: int, convs: Sequence[Any], authors: dict[int, Any]) ->
         }
         for c in convs:
             author = authors.get(c.author_id)
-            tier, value = crm.get(author.customer_id if author else None, ("unknown", 0))
+            known = crm.get(author.customer_id) if author else None
+            tier, value = known or ("unknown", 0)
             followers = author.followers if author else 0
             values = (c.brand_id, c.network, c.intent, c.topic, c.sentiment, c.urgency, c.search_text)
             facts.append((c.pk, _fact((*values, tier, value, followers, c.first_message_at, c.team_id), c.lang)))

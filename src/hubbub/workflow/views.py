@@ -509,7 +509,7 @@ class _Echo:
 
 
 @scoped_view
-def audit_log(request: HttpRequest, scope: Scope) -> HttpResponse:
+def audit_log(request: HttpRequest, scope: Scope) -> HttpResponse | StreamingHttpResponse:
     g = request.GET
     qs = services.audit_events(
         scope,
