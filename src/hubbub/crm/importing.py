@@ -1,8 +1,10 @@
 """CSV imports of customers, orders and brand-provided handle mappings; CSV export of customers.
 
-`run(org_id, fmt, path, mapping)` is what `hubbub import customers|orders|mapping FILE` and
-the upload page call. A mapping says which file column feeds which field
-(`{"email": "E-mail", "name": "Full Name"}`); columns named like the fields map themselves.
+`run(org_id, fmt, path, mapping)` is what `hubbub import customers|orders|mapping FILE` calls; the
+upload page stores the file on an `ImportJob` and a Huey task runs it (`create_job` → `start_job` →
+`run_job`, below) with the same chunked code and live progress. A mapping says which file column
+feeds which field (`{"email": "E-mail", "name": "Full Name"}`); columns named like the fields map
+themselves.
 Bad rows are quarantined with their reason (Settings → Quarantine); nothing is lost silently.
 """
 
@@ -10,22 +12,35 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 
 from hubbub.crm import matching
-from hubbub.crm.models import Customer, Order, SocialProfile
+from hubbub.crm.models import Customer, ImportJob, Order, SocialProfile
 from hubbub.crm.services import _prepare, recompute_customers, sync_identifiers
 from hubbub.ingest.models import QuarantinedEvent
+from hubbub.tenancy.models import Role
+from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
 
+log = logging.getLogger("hubbub.crm")
+
 CHUNK = 2000
+# Rejected rows kept on an import job for its page (all of them are in Quarantine).
+MAX_ERROR_ROWS = 200
 
 FIELDS: dict[str, list[str]] = {
     "customers": [
@@ -123,17 +138,27 @@ def _date(value: str) -> datetime:
 
 
 class _Report:
-    def __init__(self) -> None:
+    """Counts of one import run, the rejected rows to quarantine and the first ones to show on the job page."""
+
+    def __init__(self, org_id: int, source: str, name: str) -> None:
+        self.org_id, self.source, self.name = org_id, source, name
         self.imported = self.updated = self.rejected = self.duplicates = 0
         self.reasons: Counter[str] = Counter()
         self.quarantine: list[QuarantinedEvent] = []
+        self.errors: list[dict[str, Any]] = []
 
-    def reject(self, org_id: int, source: str, where: str, reason: str, row: dict[str, str]) -> None:
+    def reject(self, line: int, reason: str, row: dict[str, str]) -> None:
         self.rejected += 1
         self.reasons[reason.split(":")[0]] += 1
+        if len(self.errors) < MAX_ERROR_ROWS:
+            self.errors.append({"row": line, "reason": reason[:500]})
         self.quarantine.append(
             QuarantinedEvent(
-                organization_id=org_id, source=source, location=where[:200], reason=reason[:500], raw=str(row)[:20000]
+                organization_id=self.org_id,
+                source=self.source,
+                location=f"{self.name}:{line}"[:200],
+                reason=reason[:500],
+                raw=str(row)[:20000],
             )
         )
 
@@ -169,30 +194,28 @@ def run_stream(
     mapping: dict[str, str] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     actor: Any = None,
+    *,
+    report: _Report | None = None,
+    chunk_size: int = CHUNK,
+    target: Any = None,
 ) -> dict[str, Any]:
+    """Import rows in chunks of `chunk_size`, one transaction each; `on_progress(rows done, 0)` after each.
+
+    A caller that wants the running counts (the import job) passes its own `report`; `target` is the
+    row the closing audit entry points at.
+    """
     reader = csv.DictReader(fh)
     header = list(reader.fieldnames or [])
     cols, unknown = resolve_columns(fmt, header, mapping)
-    report = _Report()
-    source = f"import:{fmt}"
+    report = report or _Report(org_id, f"import:{fmt}", name)
     handler = {"customers": _customers_chunk, "orders": _orders_chunk, "mapping": _mapping_chunk}[fmt]
     seen: set[str] = set()
     touched: set[int] = set()
-    chunk: list[tuple[int, dict[str, str]]] = []
+    rows = enumerate(reader, start=2)
     done = 0
-    for line, row in enumerate(reader, start=2):
-        chunk.append((line, row))
-        if len(chunk) >= CHUNK:
-            with transaction.atomic():
-                handler(org_id, chunk, cols, report, seen, touched, f"{name}", source)
-                report.flush()
-            done += len(chunk)
-            chunk = []
-            if on_progress:
-                on_progress(done, 0)
-    if chunk:
+    while chunk := list(islice(rows, chunk_size)):
         with transaction.atomic():
-            handler(org_id, chunk, cols, report, seen, touched, f"{name}", source)
+            handler(org_id, chunk, cols, report, seen, touched)
             report.flush()
         done += len(chunk)
         if on_progress:
@@ -212,7 +235,7 @@ def run_stream(
         org_id,
         actor,
         f"crm.import.{fmt}",
-        None,
+        target,
         file=name,
         **{k: v for k, v in summary.items() if k != "rejection_reasons"},
     )
@@ -239,22 +262,21 @@ def _existing_customers(
     return by_ext, by_email
 
 
-def _customers_chunk(org_id, chunk, cols, report, seen, touched, name, source):  # type: ignore[no-untyped-def]
+def _customers_chunk(org_id, chunk, cols, report, seen, touched):  # type: ignore[no-untyped-def]
     parsed: list[tuple[int, dict[str, Any], dict[str, str]]] = []
     for line, row in chunk:
-        where = f"{name}:{line}"
         vals: dict[str, Any] = {f: _get(row, cols, f) for f in FIELDS["customers"]}
         if not any(vals[f] for f in ("external_id", "name", "email", "phone")):
-            report.reject(org_id, source, where, "no name, email, phone or id", row)
+            report.reject(line, "no name, email, phone or id", row)
             continue
         if vals["email"] and not matching.norm_email(vals["email"]):
-            report.reject(org_id, source, where, f"invalid email: {vals['email']}", row)
+            report.reject(line, f"invalid email: {vals['email']}", row)
             continue
         try:
             vals["lifetime_value"] = _dec(vals["lifetime_value"]) if vals["lifetime_value"] else None
             vals["order_count"] = int(vals["order_count"]) if vals["order_count"] else None
         except ValueError as exc:
-            report.reject(org_id, source, where, f"invalid number: {exc}", row)
+            report.reject(line, f"invalid number: {exc}", row)
             continue
         vals["email"] = vals["email"].lower()
         vals["handles"] = [h for h in vals["handles"].replace(";", ",").replace(" ", ",").split(",") if h.strip()]
@@ -332,7 +354,7 @@ def _link_known_handles(org_id: int, customers: list[Customer]) -> None:
     if not by_handle:
         return
     handles = list(by_handle)
-    profiles = []
+    profiles: list[SocialProfile] = []
     for i in range(0, len(handles), 900):
         profiles.extend(
             SocialProfile.objects.filter(
@@ -357,19 +379,18 @@ def _link_known_handles(org_id: int, customers: list[Customer]) -> None:
         )
 
 
-def _orders_chunk(org_id, chunk, cols, report, seen, touched, name, source):  # type: ignore[no-untyped-def]
+def _orders_chunk(org_id, chunk, cols, report, seen, touched):  # type: ignore[no-untyped-def]
     parsed = []
     for line, row in chunk:
-        where = f"{name}:{line}"
-        v = {f: _get(row, cols, f) for f in FIELDS["orders"]}
+        v: dict[str, Any] = {f: _get(row, cols, f) for f in FIELDS["orders"]}
         if not v["customer"]:
-            report.reject(org_id, source, where, "no customer id or email", row)
+            report.reject(line, "no customer id or email", row)
             continue
         try:
             v["ordered_at"] = _date(v["ordered_at"])
             v["amount"] = _dec(v["amount"])
         except ValueError as exc:
-            report.reject(org_id, source, where, f"invalid value: {exc}", row)
+            report.reject(line, f"invalid value: {exc}", row)
             continue
         if v["external_id"]:
             if v["external_id"] in seen:
@@ -389,11 +410,12 @@ def _orders_chunk(org_id, chunk, cols, report, seen, touched, name, source):  # 
     for line, v, row in parsed:
         c = by_ext.get(v["customer"]) or by_email.get(v["customer"].lower())
         if c is None:
-            report.reject(org_id, source, f"{name}:{line}", f"unknown customer: {v['customer']}", row)
+            report.reject(line, f"unknown customer: {v['customer']}", row)
             continue
-        o = existing.get(v["external_id"]) if v["external_id"] else None
-        if o is not None:
-            touched.add(o.customer_id)
+        known = existing.get(v["external_id"]) if v["external_id"] else None
+        if known is not None:
+            touched.add(known.customer_id)
+            o = known
         else:
             o = Order(organization_id=org_id, external_id=v["external_id"][:100])
         o.customer_id = c.pk
@@ -411,7 +433,7 @@ def _orders_chunk(org_id, chunk, cols, report, seen, touched, name, source):  # 
     report.updated += len(changed)
 
 
-def _mapping_chunk(org_id, chunk, cols, report, seen, touched, name, source):  # type: ignore[no-untyped-def]
+def _mapping_chunk(org_id, chunk, cols, report, seen, touched):  # type: ignore[no-untyped-def]
     """Brand-provided mapping rows (customer id or email, network, handle): a strong link."""
     from hubbub.crm.models import IdentityLink
 
@@ -419,7 +441,7 @@ def _mapping_chunk(org_id, chunk, cols, report, seen, touched, name, source):  #
     for line, row in chunk:
         v = {f: _get(row, cols, f) for f in FIELDS["mapping"]}
         if not v["customer"] or not matching.norm_handle(v["handle"]):
-            report.reject(org_id, source, f"{name}:{line}", "needs customer and handle", row)
+            report.reject(line, "needs customer and handle", row)
             continue
         rows.append((line, v, row))
     keys = [v["customer"] for _, v, _ in rows]
@@ -429,7 +451,7 @@ def _mapping_chunk(org_id, chunk, cols, report, seen, touched, name, source):  #
     for line, v, row in rows:
         c = by_ext.get(v["customer"]) or by_email.get(v["customer"].lower())
         if c is None:
-            report.reject(org_id, source, f"{name}:{line}", f"unknown customer: {v['customer']}", row)
+            report.reject(line, f"unknown customer: {v['customer']}", row)
             continue
         c = changed.setdefault(c.pk, c)
         h = matching.norm_handle(v["handle"])
@@ -458,6 +480,216 @@ def _mapping_chunk(org_id, chunk, cols, report, seen, touched, name, source):  #
                 confidence=1.0,
                 evidence={"identifier": f"handle:{h}", "seen_in": "mapping"},
             )
+
+
+# ------------------------------------------------------------------ background import jobs (the upload page)
+#
+# upload: `create_job` checks size, encoding and header and stores the file on an ImportJob (draft) →
+# mapping: `start_job` checks the columns, queues the job and enqueues the task after commit →
+# worker: `run_job` claims it, counts the rows and runs `run_stream`, writing progress once per chunk.
+# The file lives in the database, so any worker machine can read it; it is emptied when the job ends.
+
+DEFAULT_MAX_UPLOAD_MB = 50
+DRAFT_TTL = timedelta(days=1)
+STALLED_AFTER = timedelta(minutes=30)
+REQUEUE_AFTER = timedelta(minutes=10)
+# One field of each group must come from the file, else every row would be rejected.
+REQUIRED: dict[str, list[tuple[str, ...]]] = {
+    "customers": [("external_id", "name", "email", "phone")],
+    "orders": [("customer",)],
+    "mapping": [("customer",), ("handle",)],
+}
+STALLED_MESSAGE = (
+    "The worker stopped while importing this file (no progress for 30 minutes). "
+    "Rows imported before that are kept; upload the file again to finish."
+)
+
+
+def max_upload_bytes() -> int:
+    """The web upload limit: `settings.CRM_IMPORT_MAX_BYTES` if set, else `HUBBUB_IMPORT_MAX_MB` (default 50) MB."""
+    configured = getattr(settings, "CRM_IMPORT_MAX_BYTES", None)
+    if configured is not None:
+        return int(configured)
+    return int(float(os.environ.get("HUBBUB_IMPORT_MAX_MB") or DEFAULT_MAX_UPLOAD_MB) * 1024 * 1024)
+
+
+def too_large_message(size: int) -> str:
+    return (
+        f"The file is too large ({filesizeformat(size)}; the limit is {filesizeformat(max_upload_bytes())}). "
+        "Split it into smaller files (re-importing is safe), or run “hubbub import customers FILE” on the server."
+    )
+
+
+def read_header(data: bytes) -> tuple[list[str], list[list[str]]]:
+    """The header and first three rows of an uploaded file; a ValueError says what is wrong with it."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"The file is not UTF-8 text (byte {exc.start + 1} cannot be read). "
+            "Save it as “CSV UTF-8 (comma delimited)” and upload it again."
+        ) from exc
+    if "\x00" in text:
+        raise ValueError("The file holds binary data, not CSV text (is it an Excel workbook?). Save it as CSV UTF-8.")
+    try:
+        reader = csv.reader(io.StringIO(text[: 1024 * 1024], newline=""))
+        header = next(reader, [])
+        sample = list(islice(reader, 3))
+    except csv.Error as exc:
+        raise ValueError(f"The file could not be read as CSV: {exc}.") from exc
+    if not any(h.strip() for h in header):
+        raise ValueError("The file is empty or its first line is not a header row with the column names.")
+    twice = sorted(h for h, n in Counter(header).items() if n > 1 and h.strip())
+    if twice:
+        raise ValueError(f"Column names must be unique; this file repeats {', '.join(twice)}.")
+    return header, sample
+
+
+def check_columns(fmt: str, header: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    """Field → column for a job, refusing a mapping with which every row would be rejected."""
+    cols, _unknown = resolve_columns(fmt, header, mapping)
+    for group in REQUIRED[fmt]:
+        if not any(f in cols for f in group):
+            raise ValueError(f"Choose the column for {' or '.join(group)}: without it every row would be rejected.")
+    return cols
+
+
+def create_job(scope: Scope, fmt: str, name: str, data: bytes) -> ImportJob:
+    """Store an upload as a draft job, after the quick checks (size, UTF-8, header); the mapping comes next."""
+    require_role(scope, Role.SUPERVISOR)
+    if fmt not in FIELDS:
+        raise ValueError(f"unknown CRM format {fmt!r}; use customers, orders or mapping")
+    if len(data) > max_upload_bytes():
+        raise ValueError(too_large_message(len(data)))
+    header, sample = read_header(data)
+    return ImportJob.objects.create(
+        organization_id=scope.organization_id,
+        created_by=scope.user,
+        fmt=fmt,
+        file_name=(name or "upload.csv")[:255],
+        file_size=len(data),
+        content=data,
+        header=header,
+        sample=sample,
+    )
+
+
+def start_job(scope: Scope, job: ImportJob, mapping: dict[str, str]) -> bool:
+    """Queue a draft job with the chosen columns; the task is enqueued once the row is committed.
+
+    False if the job was no longer a draft (a second click), so it is never queued twice.
+    """
+    require_role(scope, Role.SUPERVISOR)
+    mapping = {k: v for k, v in mapping.items() if v}
+    check_columns(job.fmt, job.header, mapping)
+    with transaction.atomic():
+        queued = ImportJob.objects.filter(
+            pk=job.pk, organization_id=scope.organization_id, status=ImportJob.Status.DRAFT
+        ).update(status=ImportJob.Status.QUEUED, mapping=mapping, updated_at=timezone.now())
+        if queued:
+            transaction.on_commit(partial(_enqueue, job.pk))
+    return bool(queued)
+
+
+def _enqueue(job_id: int) -> None:
+    from hubbub.crm.tasks import run_import_job_task
+
+    run_import_job_task(job_id)
+
+
+def _open(content: bytes) -> io.TextIOWrapper:
+    # Decoded as read: a 50 MB file does not become a 200 MB string.
+    return io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+
+
+def run_job(job_id: int) -> str:
+    """Import a queued job's file (the Huey task); returns the job's final status.
+
+    Claiming flips queued → running in one UPDATE, so a task delivered twice runs the file once.
+    Progress (rows, counts, first rejected rows) is one UPDATE per chunk of `CHUNK` rows.
+    """
+    now = timezone.now()
+    jobs = ImportJob.objects.filter(pk=job_id)
+    if not jobs.filter(status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, started_at=now, updated_at=now
+    ):
+        return "not queued"
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    content = bytes(job.content)  # PostgreSQL hands back a memoryview
+    job.content = b""
+    report = _Report(job.organization_id, f"import:{job.fmt}", job.file_name)
+
+    def progress(done: int, _total: int) -> None:
+        jobs.update(
+            processed_rows=done,
+            created_count=report.imported,
+            updated_count=report.updated,
+            skipped_count=report.duplicates,
+            rejected_count=report.rejected,
+            errors=report.errors,
+            updated_at=timezone.now(),
+        )
+
+    try:
+        # DictReader skips blank lines, so they are not counted either.
+        jobs.update(total_rows=max(sum(1 for row in csv.reader(_open(content)) if row) - 1, 0))
+        summary = run_stream(
+            job.organization_id,
+            job.fmt,
+            _open(content),
+            job.file_name,
+            job.mapping,
+            progress,
+            job.created_by,
+            report=report,
+            chunk_size=CHUNK,
+            target=job,
+        )
+    except Exception as exc:  # the job page must say what happened, whatever it was
+        log.exception("import job %s failed", job_id)
+        jobs.update(
+            status=ImportJob.Status.FAILED,
+            message=f"{type(exc).__name__}: {exc}"[:1000],
+            errors=report.errors,
+            content=b"",
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        return ImportJob.Status.FAILED
+    jobs.update(
+        status=ImportJob.Status.DONE,
+        total_rows=summary["read"],
+        processed_rows=summary["read"],
+        created_count=report.imported,
+        updated_count=report.updated,
+        skipped_count=report.duplicates,
+        rejected_count=report.rejected,
+        errors=report.errors,
+        unknown_columns=summary["unknown_columns"],
+        content=b"",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    return ImportJob.Status.DONE
+
+
+def sweep_jobs() -> dict[str, int]:
+    """Housekeeping (a periodic task): drop abandoned drafts with their files, fail jobs whose worker
+    died, and enqueue again queued jobs whose task was lost (claiming makes a second delivery a no-op)."""
+    now = timezone.now()
+    dropped, _ = ImportJob.objects.filter(status=ImportJob.Status.DRAFT, created_at__lt=now - DRAFT_TTL).delete()
+    stalled = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, updated_at__lt=now - STALLED_AFTER).update(
+        status=ImportJob.Status.FAILED, message=STALLED_MESSAGE, content=b"", finished_at=now, updated_at=now
+    )
+    lost = list(
+        ImportJob.objects.filter(status=ImportJob.Status.QUEUED, updated_at__lt=now - REQUEUE_AFTER).values_list(
+            "pk", flat=True
+        )[:100]
+    )
+    ImportJob.objects.filter(pk__in=lost).update(updated_at=now)
+    for pk in lost:
+        _enqueue(pk)
+    return {"drafts_dropped": dropped, "stalled": stalled, "requeued": len(lost)}
 
 
 EXPORT_COLUMNS = [

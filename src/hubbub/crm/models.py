@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Customer(models.Model):
@@ -212,3 +213,81 @@ class SyncedActivity(models.Model):
 
     class Meta:
         unique_together = [("organization", "kind", "local_id")]
+
+
+class ImportJob(models.Model):
+    """One CSV upload imported in the background: the file itself, its column mapping and live progress.
+
+    The file is kept in the database (`content`) so any worker machine can read it; it is cleared
+    when the job ends. Progress is written once per chunk, so the job page can poll it cheaply.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Waiting for the column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    fmt = models.CharField(max_length=20, default="customers", help_text="customers, orders or mapping")
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveBigIntegerField(default=0)
+    content = models.BinaryField(default=b"", help_text="The uploaded file (UTF-8 CSV); emptied when the job ends")
+    header = models.JSONField(default=list, blank=True)
+    sample = models.JSONField(default=list, blank=True, help_text="First rows, shown on the mapping step")
+    mapping = models.JSONField(default=dict, blank=True, help_text="Field → column chosen by the user")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0, help_text="Rows repeated in the file")
+    rejected_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="First rejected rows: [{row, reason}]")
+    unknown_columns = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True, help_text="Why the job failed")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="Last progress (heartbeat)")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="importjob_org_recent"),
+            models.Index(fields=["status", "updated_at"], name="importjob_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fmt} import {self.file_name} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    def progress(self) -> dict[str, object]:
+        """What the job page shows and polls: percentage, rows per second, counts."""
+        total, done = self.total_rows, self.processed_rows
+        if self.status == self.Status.DONE:
+            percent = 100.0
+        else:
+            percent = round(min(100.0, 100.0 * done / total), 1) if total else 0.0
+        end = self.finished_at or timezone.now()
+        seconds = (end - self.started_at).total_seconds() if self.started_at else 0.0
+        return {
+            "id": self.pk,
+            "status": self.status,
+            "status_label": self.get_status_display(),
+            "finished": self.status in (self.Status.DONE, self.Status.FAILED),
+            "total_rows": total,
+            "processed_rows": done,
+            "percent": percent,
+            "rows_per_second": round(done / seconds) if seconds > 0 else 0,
+            "seconds": round(seconds, 1),
+            "created": self.created_count,
+            "updated": self.updated_count,
+            "skipped": self.skipped_count,
+            "rejected": self.rejected_count,
+        }

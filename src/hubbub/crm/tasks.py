@@ -1,6 +1,7 @@
-"""Background CRM work (Huey): fuzzy link suggestions for new authors, HubSpot sync.
+"""Background CRM work (Huey): fuzzy link suggestions for new authors, HubSpot sync, CSV import jobs.
 
-Both run off the ingest hot path: the batch step only does exact-identifier links.
+All run off the ingest hot path and the web request: the batch step only does exact-identifier links,
+and the upload page only stores the file and queues its job.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
-from hubbub.crm import services
+from hubbub.crm import importing, services
 from hubbub.crm.models import IdentityLink, SocialProfile
 
 log = logging.getLogger("hubbub.crm")
@@ -57,3 +58,15 @@ def sync_hubspot_periodically() -> int:
         except (HubSpotError, ValueError, OSError):
             log.exception("hubspot sync failed for organisation %s", org_id)
     return done
+
+
+@db_task()
+def run_import_job_task(job_id: int) -> str:
+    """Run one uploaded CSV import. Not retried: a failure is shown on the job page (with the rows
+    before it imported), and uploading the file again is the safe retry."""
+    return importing.run_job(job_id)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def sweep_import_jobs() -> dict[str, int]:
+    return importing.sweep_jobs()

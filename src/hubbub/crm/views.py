@@ -3,20 +3,25 @@ tier rules, exports and erasure. Views parse, check the scope and call services.
 
 from __future__ import annotations
 
-import csv
-import uuid
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from hubbub.crm import importing, services
-from hubbub.crm.models import Customer, IdentityLink, Interaction, MergeRecord, Order, SocialProfile, SyncConflict
+from hubbub.crm.models import (
+    Customer,
+    IdentityLink,
+    ImportJob,
+    Interaction,
+    MergeRecord,
+    Order,
+    SocialProfile,
+    SyncConflict,
+)
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
 from hubbub.web.views.common import scoped_view
@@ -54,7 +59,7 @@ def customer_list(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 
 @scoped_view
-def customer_export(request: HttpRequest, scope: Scope) -> HttpResponse:
+def customer_export(request: HttpRequest, scope: Scope) -> StreamingHttpResponse:
     require_role(scope, Role.AGENT)
     qs, _, _ = _search(scope, request)
     response = StreamingHttpResponse(importing.export_rows(qs.iterator(chunk_size=2000)), content_type="text/csv")
@@ -247,78 +252,95 @@ def link_manual(request: HttpRequest, scope: Scope, profile_id: int) -> HttpResp
     return _back(request)
 
 
-# ------------------------------------------------------------------ import with mapping
+# ------------------------------------------------------------------ import jobs: upload → map columns → progress
+
+# Room for the form fields and the multipart framing around the file.
+_FORM_OVERHEAD = 64 * 1024
 
 
-def _upload_dir(scope: Scope) -> Path:
-    d = Path(settings.MEDIA_ROOT) / "crm-imports" / str(scope.organization_id)
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+def _jobs(scope: Scope) -> QuerySet[ImportJob]:
+    """The organisation's import jobs, without the stored files."""
+    require_role(scope, Role.SUPERVISOR)
+    return scoped(ImportJob.objects.defer("content"), scope, brand_field=None).select_related("created_by")
+
+
+def _job(scope: Scope, job_id: int) -> ImportJob:
+    return get_scoped_or_404(_jobs(scope), scope, brand_field=None, id=job_id)
 
 
 @scoped_view
 def import_page(request: HttpRequest, scope: Scope) -> HttpResponse:
-    """Step 1 upload → step 2 map columns (guessed, editable) → step 3 report."""
-    require_role(scope, Role.SUPERVISOR)
+    """Step 1: upload. The file is checked (size, UTF-8, header) and stored on a draft job, whose page
+    asks for the columns (step 2) and then shows the import's progress (step 3)."""
+    recent = _jobs(scope)[:20]  # checks the role too
+    if request.method == "POST":
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+        if size > importing.max_upload_bytes() + _FORM_OVERHEAD:  # before the file is read into memory
+            messages.error(request, importing.too_large_message(size))
+            return redirect("crm_import")
     fmt = request.POST.get("fmt") or request.GET.get("fmt") or "customers"
     if fmt not in importing.FIELDS:
         fmt = "customers"
-    if request.method == "POST" and request.FILES.get("file"):
-        token = uuid.uuid4().hex
-        dest = _upload_dir(scope) / f"{token}.csv"
-        with dest.open("wb") as fh:
-            for chunk in request.FILES["file"].chunks():
-                fh.write(chunk)
-        with dest.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, [])
-            sample = [row for _, row in zip(range(3), reader, strict=False)]
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "Choose a CSV file to upload.")
+            return redirect(f"{reverse('crm_import')}?fmt={fmt}")
+        if upload.size is not None and upload.size > importing.max_upload_bytes():
+            messages.error(request, importing.too_large_message(upload.size))
+            return redirect(f"{reverse('crm_import')}?fmt={fmt}")
         try:
-            guessed, unknown = importing.resolve_columns(fmt, header, None)
-        except ValueError:
-            guessed, _unknown = {}, header
-        fields = [(f, guessed.get(f, "")) for f in importing.FIELDS[fmt]]
-        return render(
-            request,
-            "crm/import.html",
-            {
-                "step": 2,
-                "fmt": fmt,
-                "token": token,
-                "header": header,
-                "sample": sample,
-                "fields": fields,
-                "name": request.FILES["file"].name,
-            },
-        )
-    if request.method == "POST" and request.POST.get("token"):
-        token = request.POST["token"]
-        if not token.isalnum():
-            return redirect("crm_import")
-        path = _upload_dir(scope) / f"{token}.csv"
-        if not path.exists():
-            messages.error(request, "That upload expired; upload the file again.")
-            return redirect("crm_import")
-        mapping = {f: request.POST.get(f"map_{f}", "") for f in importing.FIELDS[fmt]}
-        mapping = {k: v for k, v in mapping.items() if v}
-        try:
-            report = importing.run(scope.organization_id, fmt, path, mapping=mapping, actor=scope.user)
+            job = importing.create_job(scope, fmt, upload.name or "upload.csv", upload.read())
         except ValueError as exc:
             messages.error(request, str(exc))
-            return redirect("crm_import")
-        finally:
-            path.unlink(missing_ok=True)
-        return render(
-            request,
-            "crm/import.html",
-            {
-                "step": 3,
-                "fmt": fmt,
-                "report": report,
-                "reasons": sorted(report["rejection_reasons"].items(), key=lambda kv: -kv[1]),
-            },
-        )
-    return render(request, "crm/import.html", {"step": 1, "fmt": fmt, "formats": list(importing.FIELDS)})
+            return redirect(f"{reverse('crm_import')}?fmt={fmt}")
+        return redirect("crm_import_job", job_id=job.pk)
+    return render(
+        request,
+        "crm/import.html",
+        {
+            "fmt": fmt,
+            "formats": list(importing.FIELDS),
+            "jobs": recent,
+            "max_bytes": importing.max_upload_bytes(),
+        },
+    )
+
+
+@scoped_view
+def import_job(request: HttpRequest, scope: Scope, job_id: int) -> HttpResponse:
+    """A job's page: the column mapping while it is a draft, then progress, counts and rejected rows."""
+    job = _job(scope, job_id)
+    ctx: dict[str, object] = {"job": job, "progress": job.progress(), "jobs": _jobs(scope)[:20]}
+    if job.status == ImportJob.Status.DRAFT:
+        try:
+            guessed, _unknown = importing.resolve_columns(job.fmt, job.header, None)
+        except ValueError:
+            guessed = {}
+        ctx["fields"] = [(f, guessed.get(f, "")) for f in importing.FIELDS[job.fmt]]
+        ctx["mapping"] = job.mapping
+    return render(request, "crm/import_job.html", ctx)
+
+
+@require_POST
+@scoped_view
+def import_job_start(request: HttpRequest, scope: Scope, job_id: int) -> HttpResponse:
+    job = _job(scope, job_id)
+    if job.status == ImportJob.Status.DRAFT:
+        mapping = {f: request.POST.get(f"map_{f}", "") for f in importing.FIELDS[job.fmt]}
+        try:
+            importing.start_job(scope, job, mapping)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+    return redirect("crm_import_job", job_id=job.pk)
+
+
+@scoped_view
+def import_job_progress(request: HttpRequest, scope: Scope, job_id: int) -> HttpResponse:
+    """The small JSON the job page polls about once a second."""
+    response = JsonResponse(_job(scope, job_id).progress())
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @scoped_view
