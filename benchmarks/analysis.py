@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
 
 from hubbub.analysis import data
 from hubbub.analysis.baseline import BaselineAnalyzer
@@ -196,6 +196,25 @@ def main() -> dict[str, object]:
                 hp = [getattr(a, attr) for a in preds]
                 res[f"{label}_macro_f1_{tag}"] = _f(f1_score(yt, hp, average="macro", labels=present))
         res["gold2_eval_n"] = len(g2_eval)
+    # the human reference: a second annotator's blind labels of the same held-out rows (docs/annotation.md),
+    # scored against the first annotator exactly as the model is. What two careful people agree on bounds what
+    # any model can be shown to reach on these labels.
+    second = data.load_agreement()
+    if second:
+        g2_all = [g for g in data.load_gold2()[0] if g.split == "eval"]
+        human: dict[str, object] = {}
+        for tag, gs in (("", g_eval), ("_all", g_eval + g2_all)):
+            both = [g for g in gs if (g.source, g.id) in second]
+            for k, (label, attr, names) in enumerate(
+                (("intent", "intent", INTENTS), ("journey", "journey_stage", JOURNEY_STAGES))
+            ):
+                yt = [getattr(g, attr) for g in both]
+                yb = [second[(g.source, g.id)][k] for g in both]
+                present = [n for n in names if n in yt]
+                human[f"{label}_macro_f1{tag}"] = _f(f1_score(yt, yb, average="macro", labels=present))
+                human[f"{label}_kappa{tag}"] = _f(cohen_kappa_score(yt, yb))
+            human[f"n{tag}"] = len(both)
+        res["human_agreement"] = human
     # complaint vs not-complaint must hold up beyond airlines: binary F1 per source of the held-out rows
     yi = [g.intent for g in g_eval]
     hi = [a.intent for a in ga]

@@ -61,3 +61,35 @@ def test_round4_airline_rows_come_from_train_or_dev_only() -> None:
     """Training the intent head on them must not put airline *test* tweets into the feature vocabulary."""
     rows, _ = data.load_gold2()
     assert all(data.split_of(g.text) in ("train", "dev") for g in rows if g.source.startswith("airline"))
+
+
+def test_round5_gold_file_is_training_only_and_never_touches_a_held_out_row() -> None:
+    """Round 5 adds training rows only: the held-out rows of the earlier files stay the one frozen test set.
+
+    No round-5 row may be a held-out row or a near-duplicate of one (else the model would be tested on what it
+    learned), and its airline rows come from the airline train/dev splits only, like round 4's.
+    """
+    from hubbub.analysis.types import SENTIMENTS
+
+    rows, sentiment = data.load_gold3()
+    assert len(rows) >= 1000
+    assert {g.split for g in rows} == {"train"}
+    assert all(g.intent in INTENTS and g.journey_stage in JOURNEY_STAGES for g in rows)
+    assert set(sentiment.values()) <= set(SENTIMENTS) and len(sentiment) == len(rows)
+    earlier = data.load_gold() + data.load_gold2()[0]
+    held_out_keys = {data.normalise_for_grouping(g.text) for g in earlier if g.split == "eval"}
+    earlier_ids = {g.id for g in earlier}
+    assert not any(g.id in earlier_ids for g in rows)
+    assert not any(data.normalise_for_grouping(g.text) in held_out_keys for g in rows)
+    assert all(data.split_of(g.text) in ("train", "dev") for g in rows if g.source.startswith("airline"))
+    # it exists to feed the rare classes
+    counts = collections.Counter(g.intent for g in rows)
+    assert counts["suggestion"] >= 25 and counts["spam"] >= 100
+
+
+def test_second_annotator_labelled_every_held_out_row_blind() -> None:
+    """The agreement file covers exactly the held-out rows of both earlier files, with allowed labels."""
+    second = data.load_agreement()
+    held_out = {(g.source, g.id) for g in data.load_gold() + data.load_gold2()[0] if g.split == "eval"}
+    assert set(second) == held_out
+    assert all(i in INTENTS and j in JOURNEY_STAGES for i, j in second.values())

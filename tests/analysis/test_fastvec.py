@@ -256,3 +256,43 @@ def test_the_faster_token_patterns_find_the_same_tokens(pattern: str) -> None:
     slow, fast = re.compile(pattern), re.compile(EQUIVALENT_PATTERNS[pattern])
     for t in _sample_texts() + fuzz:
         assert fast.findall(t) == slow.findall(t), t
+
+
+@pytest.mark.parametrize("ngram_range", [(2, 5), (3, 5), (2, 3), (3, 3)])
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_character_ngrams_match_sklearn(ngram_range: tuple[int, int], lowercase: bool) -> None:
+    """The topic model's `char_wb` block: same matrix as sklearn on real tweets and hostile text."""
+    texts = _sample_texts()
+    vec = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=ngram_range, min_df=2, lowercase=lowercase, sublinear_tf=True, dtype=np.float32
+    ).fit(texts[:400])
+    fast = fast_vectorizer(vec)
+    assert fast.exact  # served by the fast path, not by the sklearn fallback
+    extra = ["a", "ab", "a b c", " x ", "İstanbul ǅ ß", "e\u0301", "tab\tx\u00a0y\u2003z\u3000w", "  ", "x\x00y"]
+    probe = texts + extra
+    _assert_same(fast.transform(probe), vec.transform(probe))
+    for doc in extra + NASTY:  # one document alone, and documents made only of unknown characters
+        _assert_same(fast.transform([doc]), vec.transform([doc]))
+
+
+def test_single_characters_fall_back_to_sklearn() -> None:
+    """sklearn counts the space between two words twice (once per padded word): not reproduced, so not used."""
+    texts = _sample_texts()
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3)).fit(texts[:200])
+    fast = fast_vectorizer(vec)
+    assert not fast.exact
+    _assert_same(fast.transform(texts[:50]), vec.transform(texts[:50]))
+
+
+def test_cuckoo_table_finds_every_key_and_nothing_else() -> None:
+    from hubbub.analysis.fastvec import _CuckooTable
+
+    rng = np.random.default_rng(1)
+    keys = np.unique(rng.integers(0, 2**62, size=50_000, dtype=np.int64))
+    values = rng.permutation(len(keys)).astype(np.int64)
+    table = _CuckooTable(keys, values)
+    assert np.array_equal(table.get(keys), values)
+    others = rng.integers(0, 2**62, size=50_000, dtype=np.int64)
+    others = others[~np.isin(others, keys)]
+    assert (table.get(others) == -1).all()
+    assert (table.get(np.array([-1, 0], dtype=np.int64))[:1] == -1).all()  # -1 marks empty slots: never a hit

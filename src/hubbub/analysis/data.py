@@ -273,3 +273,27 @@ def load_gold2(path: str | Path | None = None) -> tuple[list[GoldRow], dict[tupl
             rows.append(GoldRow(r["source"], r["id"], r["text"], r["intent"], r["journey_stage"], r["split"]))
             sentiment[(r["source"], r["id"])] = r["sentiment"]
     return rows, sentiment
+
+
+# Round 5 (docs/annotation.md): training rows only (`split` = train on every row), so the held-out parts of the
+# first two files stay the same frozen test as before; read with the round-4 loader.
+def gold3_path() -> Path:
+    return repo_root() / "tests" / "data" / "gold_intent_journey_3.csv"
+
+
+def load_gold3(path: str | Path | None = None) -> tuple[list[GoldRow], dict[tuple[str, str], str]]:
+    """Round-5 gold rows (all `train`) and their sentiment labels; empty when the file is absent."""
+    return load_gold2(path or gold3_path())
+
+
+def agreement_path() -> Path:
+    return repo_root() / "tests" / "data" / "gold_agreement_b.csv"
+
+
+def load_agreement(path: str | Path | None = None) -> dict[tuple[str, str], tuple[str, str]]:
+    """A second annotator's blind (intent, journey stage) for the held-out gold rows, by (source, id)."""
+    p = Path(path) if path else agreement_path()
+    if not p.exists():
+        return {}
+    with p.open(encoding="utf-8", newline="") as fh:
+        return {(r["source"], r["id"]): (r["intent"], r["journey_stage"]) for r in csv.DictReader(fh)}

@@ -22,7 +22,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.extmath import softmax
 from threadpoolctl import ThreadpoolController
 
-from hubbub.analysis.fastvec import fast_vectorizer
 from hubbub.analysis.features import CUE_PATTERNS, MAX_CHARS, Featurizer, cue_row, normalise, top_contributions
 from hubbub.analysis.scan import PatternSet
 from hubbub.analysis.topics import TopicModel
@@ -308,10 +307,10 @@ class HubbubModel:
             i for i, (a, b) in enumerate(zip(i_list, s_list, strict=True)) if intents[a] == "complaint" or b == neg
         ]
         topic_x = None
-        if getattr(self.topic, "shared", False) and need_topic:
-            topic_x = self.featurizer.word_block(x[need_topic])  # same vectorizer: reuse, don't re-tokenise
-        elif need_topic:  # the topic vectorizer reads the same normalised text: don't normalise again
-            topic_x = fast_vectorizer(self.topic.vectorizer).transform([norm[i] for i in need_topic])
+        if need_topic:  # the topic vectorizers read the same normalised text: don't normalise again
+            shared = getattr(self.topic, "shared", False)  # same word vectorizer: reuse, don't re-tokenise
+            word_x = self.featurizer.word_block(x[need_topic]) if shared else None
+            topic_x = self.topic.matrix([norm[i] for i in need_topic], word_x)
         topic_out = self.topic.predict([texts[i] for i in need_topic], x=topic_x)
         topics = dict(zip(need_topic, topic_out, strict=True))
         why_sentiment = self._explain(self.sentiment, x, s_idx)

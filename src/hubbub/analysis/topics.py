@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
@@ -52,6 +52,10 @@ class TopicModel:
         self.clf: LogisticRegression | None = None
         self.min_confidence = min_confidence
         self.shared = False  # True when `vectorizer` is the engine's own word vectorizer
+        # optional character n-grams inside word boundaries, appended to the word block (x `char_scale`):
+        # they catch misspellings and word forms ("delayd", "cancelation", "luggages") that word n-grams miss
+        self.char_vectorizer: TfidfVectorizer | None = None
+        self.char_scale = 1.0
         self._names: np.ndarray = np.array([])
 
     @classmethod
@@ -72,12 +76,20 @@ class TopicModel:
         kind: str = "auto",
         sample_weight: Sequence[float] | None = None,
         shared_vectorizer: TfidfVectorizer | None = None,
+        chars: tuple[int, int] | None = None,
+        char_scale: float = 1.0,
+        class_weight_power: float = 1.0,
+        c: float = 4.0,
     ) -> TopicModel:
         """Fit centroids (few examples) or a logistic regression (many, kind='auto' decides).
 
         `shared_vectorizer`: an already fitted vectorizer whose matrix the caller
         computes anyway (the engine's word n-grams); the topic model then reuses
         that matrix at prediction time instead of vectorising the text again.
+        `chars`: add character n-grams of these lengths (inside word boundaries,
+        own vocabulary) to the logistic regression. `class_weight_power`: 1 =
+        classes balanced, 0 = none, between = partial (weights (n/k n_c)^p), which
+        trades macro-F1 against accuracy.
         """
         if not texts:
             raise ValueError("a topic model needs at least one example")
@@ -96,13 +108,26 @@ class TopicModel:
             x = self.vectorizer.fit_transform([normalise(t) for t in texts])
             self.vectorizer.stop_words_ = None  # type: ignore[assignment]
         self._names = self.vectorizer.get_feature_names_out()
+        self.char_vectorizer = None
+        if chars is not None and self.kind == "lr":
+            self.char_vectorizer = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=chars, min_df=3, max_features=60000, sublinear_tf=True, dtype=np.float32
+            )
+            self.char_scale = char_scale
+            xc = self.char_vectorizer.fit_transform([normalise(t) for t in texts])
+            self.char_vectorizer.stop_words_ = None  # type: ignore[assignment]
+            x = hstack([x, xc * np.float32(char_scale)], format="csr")
+            # character columns are never shown as "why" words: blank names, filtered out by `predict`
+            self._names = np.concatenate([self._names, np.full(xc.shape[1], "", dtype=object)])
         y = np.array(labels)
         if self.kind == "centroid":
             cents = np.vstack([np.asarray(x[y == t].mean(axis=0)).ravel() for t in self.topics])
             self.centroids = normalize(cents).astype(np.float32)
             self.clf = None
         else:
-            self.clf = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
+            counts = {t: sum(1 for v in labels if v == t) for t in self.topics}
+            weight = {t: (len(labels) / (len(self.topics) * n)) ** class_weight_power for t, n in counts.items()}
+            self.clf = LogisticRegression(C=c, max_iter=3000, class_weight=weight)
             self.clf.fit(x, y, sample_weight=None if sample_weight is None else np.asarray(sample_weight))
             self.clf.coef_ = self.clf.coef_.astype(np.float32)
             self.topics = [str(c) for c in self.clf.classes_]
@@ -118,14 +143,24 @@ class TopicModel:
         e = np.exp((sims - sims.max(axis=1, keepdims=True)) * 10.0)
         return np.asarray(e / e.sum(axis=1, keepdims=True))
 
+    def matrix(self, normalised: Sequence[str], word_x: csr_matrix | None = None) -> csr_matrix:
+        """The model's input rows for already normalised texts (`word_x`: their word block, if at hand)."""
+        if word_x is None:
+            word_x = fast_vectorizer(self.vectorizer).transform(normalised)
+        chars = self.__dict__.get("char_vectorizer")  # absent in models pickled before character n-grams
+        if chars is None:
+            return csr_matrix(word_x)
+        xc = fast_vectorizer(chars).transform(normalised)
+        return csr_matrix(hstack([word_x, xc * np.float32(self.char_scale)], format="csr"))
+
     def predict(
         self, texts: Sequence[str], explain: int = 3, x: csr_matrix | None = None
     ) -> list[tuple[str, float, list[str]]]:
-        """(topic, confidence, top words) for each text; `x` = their matrix from the shared vectorizer, if at hand."""
+        """(topic, confidence, top words) for each text; `x` = their input rows (`matrix`), if at hand."""
         if not texts:
             return []
         if x is None:
-            x = fast_vectorizer(self.vectorizer).transform([normalise(t) for t in texts])
+            x = self.matrix([normalise(t) for t in texts])
         x = x.tocsr()
         probs = self._scores(x)
         ks = probs.argmax(axis=1)
@@ -134,7 +169,9 @@ class TopicModel:
         names = np.asarray(self._names, dtype=object)
         allowed = self.__dict__.get("_allowed")
         if allowed is None or len(allowed) != len(names):
-            allowed = np.array([any(ch.isalnum() for ch in n) and n not in ("@user", "httpurl") for n in names])
+            allowed = np.array(
+                [any(ch.isalnum() for ch in n) and n not in ("@user", "httpurl") for n in names], dtype=bool
+            )
             self.__dict__["_allowed"] = allowed
         why = top_contributions(x, np.asarray(weights), ks, names, allowed, explain)
         empty = np.diff(x.indptr) == 0

@@ -96,6 +96,7 @@ def _hash_inputs(data_dir: Path, corrections: Sequence[Correction], gold: Path) 
         gold,
         data.gold_sentiment_path(),
         data.gold2_path(),
+        data.gold3_path(),
     ):
         if p.exists():
             h.update(p.read_bytes())
@@ -180,7 +181,7 @@ def _n_lex_inputs(vs: np.ndarray, feat: Featurizer) -> _Width:
 
 def _out_of_airline_dev(gold: Sequence[data.GoldRow]) -> list[tuple[str, str]]:
     """(text, sentiment) of hand-labelled tweets to other brands (TWCS), gold *train* portions only."""
-    labels = data.load_gold_sentiment() | data.load_gold2()[1]
+    labels = data.load_gold_sentiment() | data.load_gold2()[1] | data.load_gold3()[1]
     return [
         (g.text, labels[(g.source, g.id)])
         for g in gold
@@ -259,6 +260,50 @@ def choose_gate(
     return chosen, "\n".join(lines)
 
 
+def head_rows(
+    gold_train: Sequence[data.GoldRow],
+    weak: Sequence[data.AirlineRow],
+    bitext: Sequence[tuple[str, str, str]],
+    by_name: dict[str, list[Correction]],
+    quick: bool = False,
+    weak_weight: float | None = None,
+) -> tuple[list[tuple[str, str, float]], list[tuple[str, str, float]]]:
+    """(text, label, weight) training rows of the intent and journey heads.
+
+    Gold rows (weight `GOLD_WEIGHT`) and corrections (`CORRECTION_WEIGHT`), plus
+    weak intent rows from crowd sentiment and Bitext (`INTENT_WEAK_WEIGHT`):
+    confident negatives → complaint, confident positives with thanks → praise,
+    confident neutral questions → question. Also used by the cross-validation
+    that picks the heads' settings (benchmarks/analysis_cv.py).
+    """
+    ww = INTENT_WEAK_WEIGHT if weak_weight is None else weak_weight
+    rng = random.Random(5)
+    weak_sorted = sorted(weak, key=lambda r: r.tweet_id)
+    rng.shuffle(weak_sorted)
+    cap = 300 if quick else 1500
+    w_compl = [r.text for r in weak_sorted if r.sentiment == "negative" and r.sentiment_confidence >= 0.95][:cap]
+    w_praise = [
+        r.text
+        for r in weak_sorted
+        if r.sentiment == "positive" and r.sentiment_confidence >= 0.95 and THANKS.search(r.text)
+    ][: cap // 2]
+    w_quest = [
+        r.text for r in weak_sorted if r.sentiment == "neutral" and r.sentiment_confidence >= 0.95 and "?" in r.text
+    ][: cap // 3]
+    i_rows: list[tuple[str, str, float]] = [(g.text, g.intent, GOLD_WEIGHT) for g in gold_train]
+    i_rows += [(t, "complaint", ww) for t in w_compl]
+    i_rows += [(t, "praise", ww) for t in w_praise]
+    i_rows += [(t, "question", ww) for t in w_quest]
+    i_rows += [(b[0], b[1], ww) for b in bitext]
+    i_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in by_name.get("intent", [])]
+    j_rows: list[tuple[str, str, float]] = [(g.text, g.journey_stage, GOLD_WEIGHT) for g in gold_train]
+    if JOURNEY_WEAK:
+        j_rows += [(t, "support", WEAK_WEIGHT) for t in w_compl[: cap // 2]]
+        j_rows += [(b[0], b[2], WEAK_WEIGHT) for b in bitext if b[2]]
+    j_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in by_name.get("journey_stage", [])]
+    return i_rows, j_rows
+
+
 def train(
     corrections: list[Correction] | None = None,
     data_dir: str | Path | None = None,
@@ -279,7 +324,8 @@ def train(
     gold_file = data.gold_path()
     rows = data.load_airline(ddir)
     gold2, _ = data.load_gold2()
-    gold = data.load_gold(gold_file) + gold2  # round 4 carries its own fixed split
+    gold3, _ = data.load_gold3()
+    gold = data.load_gold(gold_file) + gold2 + gold3  # rounds 4 and 5 carry their own fixed split
     gold_train = [g for g in gold if g.split == "train"]
     gold_eval_ids = {g.id for g in gold if g.split == "eval"}
     train_rows = [r for r in rows if r.split == "train" and r.tweet_id not in gold_eval_ids]
@@ -357,30 +403,7 @@ def train(
 
     # --- intent and journey: gold train + weak rows + corrections ---------------
     weak = train_rows + dev_rows
-    rng = random.Random(5)
-    weak_sorted = sorted(weak, key=lambda r: r.tweet_id)
-    rng.shuffle(weak_sorted)
-    cap = 300 if quick else 1500
-    w_compl = [r.text for r in weak_sorted if r.sentiment == "negative" and r.sentiment_confidence >= 0.95][:cap]
-    w_praise = [
-        r.text
-        for r in weak_sorted
-        if r.sentiment == "positive" and r.sentiment_confidence >= 0.95 and THANKS.search(r.text)
-    ][: cap // 2]
-    w_quest = [
-        r.text for r in weak_sorted if r.sentiment == "neutral" and r.sentiment_confidence >= 0.95 and "?" in r.text
-    ][: cap // 3]
-    i_rows: list[tuple[str, str, float]] = [(g.text, g.intent, GOLD_WEIGHT) for g in gold_train]
-    i_rows += [(t, "complaint", INTENT_WEAK_WEIGHT) for t in w_compl]
-    i_rows += [(t, "praise", INTENT_WEAK_WEIGHT) for t in w_praise]
-    i_rows += [(t, "question", INTENT_WEAK_WEIGHT) for t in w_quest]
-    i_rows += [(b[0], b[1], INTENT_WEAK_WEIGHT) for b in bitext]
-    i_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in by_name["intent"]]
-    j_rows: list[tuple[str, str, float]] = [(g.text, g.journey_stage, GOLD_WEIGHT) for g in gold_train]
-    if JOURNEY_WEAK:
-        j_rows += [(t, "support", WEAK_WEIGHT) for t in w_compl[: cap // 2]]
-        j_rows += [(b[0], b[2], WEAK_WEIGHT) for b in bitext if b[2]]
-    j_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in by_name["journey_stage"]]
+    i_rows, j_rows = head_rows(gold_train, weak, bitext, by_name, quick)
 
     def head(rows_: list[tuple[str, str, float]], c: float) -> LogisticRegression:
         x, v, d = feat.transform_all([r[0] for r in rows_])
