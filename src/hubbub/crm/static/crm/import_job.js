@@ -9,11 +9,15 @@
   const $ = (id) => document.getElementById(id);
   const set = (id, value) => { const el = $(id); if (el) el.textContent = value; };
   const number = (n) => Number(n || 0).toLocaleString();
+  // The server's hint, put back once the server answers again after a "Lost contact" message.
+  const hint = $("ij-hint");
+  const serverHint = hint ? Array.from(hint.childNodes, (n) => n.cloneNode(true)) : [];
   let failures = 0;
 
   function render(d) {
     set("ij-status", d.status_label);
     if (d.status === "running") set("ij-hint", "Importing in chunks of 2,000 rows; you can leave this page and come back.");
+    else if (d.finished) set("ij-hint", "");  // the page reloads into the summary
     const bar = $("ij-bar");
     if (bar && d.total_rows !== null) bar.value = d.percent;
     set("ij-percent", d.percent);
@@ -32,6 +36,7 @@
       const r = await fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
       if (!r.ok) throw new Error("HTTP " + r.status);
       data = await r.json();
+      if (failures && hint) hint.replaceChildren(...serverHint.map((n) => n.cloneNode(true)));
       failures = 0;
     } catch (err) {
       failures += 1;
