@@ -161,6 +161,18 @@ else:
         "immediate": os.environ.get("HUBBUB_TASKS_IMMEDIATE", "") == "1",
     }
 
+# HubSpot app for "Customers → HubSpot → Connect HubSpot" (OAuth 2.0 authorization code). Without a client id
+# and secret the page says what to configure. Register <site>/customers/hubspot/callback/ as the app's redirect
+# URL, or set HUBBUB_HUBSPOT_REDIRECT_URI to the exact URL registered (needed behind a proxy that rewrites the
+# host or scheme). The two base URLs and the scopes default to HubSpot's (hubbub.connectors.hubspot); tests
+# point the URLs at a local fake.
+HUBSPOT_CLIENT_ID = os.environ.get("HUBBUB_HUBSPOT_CLIENT_ID", "")
+HUBSPOT_CLIENT_SECRET = os.environ.get("HUBBUB_HUBSPOT_CLIENT_SECRET", "")
+HUBSPOT_REDIRECT_URI = os.environ.get("HUBBUB_HUBSPOT_REDIRECT_URI", "")
+HUBSPOT_AUTHORIZE_URL = os.environ.get("HUBBUB_HUBSPOT_AUTHORIZE_URL", "")
+HUBSPOT_API_URL = os.environ.get("HUBBUB_HUBSPOT_API_URL", "")
+HUBSPOT_SCOPES = os.environ.get("HUBBUB_HUBSPOT_SCOPES", "").split()
+
 # Outbound replies go to a local sink unless a channel has live credentials.
 OUTBOUND_SINK_DIR = DATA_DIR / "outbound"
 INGEST_BATCH_SIZE = int(os.environ.get("HUBBUB_INGEST_BATCH", "500"))

@@ -1,19 +1,32 @@
 """A local fake of HubSpot's CRM v3 + OAuth endpoints speaking the documented wire format.
 
 Runs `http.server` in a thread on 127.0.0.1 and a free port. Knobs: `rate_limit_next`
-(answer the next N API calls with 429 + Retry-After) and `expire_token()` (the current
-access token starts answering 401 EXPIRED_AUTHENTICATION until refreshed).
+(answer the next N API calls with 429 + Retry-After), `expire_token()` (the current
+access token starts answering 401 EXPIRED_AUTHENTICATION until refreshed) and `token_errors`
+(statuses the next calls to /oauth/v1/token answer with, e.g. [503]).
+
+OAuth (authorization code), as HubSpot documents it:
+  GET  /oauth/authorize?client_id&redirect_uri&scope&state → 302 to redirect_uri?code=…&state=…
+       (the consent screen is skipped; with `deny_next` set: ?error=access_denied&error_description=…)
+  POST /oauth/v1/token grant_type=authorization_code: client_id, client_secret, redirect_uri (the one the
+       code was issued for) and an unused code, else 400 BAD_AUTH_CODE / BAD_CLIENT_ID / BAD_REDIRECT_URI
+  GET  /oauth/v1/access-tokens/{token} → hub_id, hub_domain, user, scopes, … (404 for an unknown token)
+  DELETE /oauth/v1/refresh-tokens/{token} → 204 (the refresh token stops working), 404 if unknown
+Tests play the browser: `authorize(url)` follows the authorize URL and returns where HubSpot sends it.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import httpx
 
 
 def _now() -> str:
@@ -27,8 +40,16 @@ class FakeHubSpot:
         self.ids = itertools.count(1001)
         self.access_token = "at-1"
         self.refresh_token = "rt-1"
+        self.client_id = "app"
         self.client_secret = "secret"
         self.rate_limit_next = 0
+        self.token_errors: list[int] = []
+        self.deny_next = False
+        self.codes: dict[str, dict[str, Any]] = {}  # code → {"redirect_uri", "scopes", "used"}
+        self.revoked: list[str] = []
+        self.hub_id = 4242
+        self.hub_domain = "acme-air-test.hubspot.com"
+        self.user_email = "owner@acme.example"
         self.log: list[tuple[str, str, int]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -58,6 +79,23 @@ class FakeHubSpot:
         c = self.contacts[cid]
         c["properties"].update(props, lastmodifieddate=now)
         c["updatedAt"] = now
+
+    def authorize(self, url: str) -> str:
+        """Play the browser on HubSpot's authorize URL: the Location it redirects to (the callback)."""
+        r = httpx.get(url, follow_redirects=False, timeout=5)
+        assert r.status_code == 302, r.text
+        return r.headers["Location"]
+
+    def _issue_tokens(self) -> dict[str, Any]:
+        n = next(self.ids)
+        self.access_token = f"at-{n}-{secrets.token_hex(6)}"
+        self.refresh_token = f"rt-{n}-{secrets.token_hex(6)}"
+        return {
+            "token_type": "bearer",
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_in": 1800,
+        }
 
     def expire_token(self) -> None:
         self.access_token = self.access_token + "-expired-" + str(next(self.ids))
@@ -129,8 +167,93 @@ class FakeHubSpot:
                     out["paging"] = {"next": {"after": nxt, "link": f"{fake.url}/crm/v3/objects/contacts?after={nxt}"}}
                 return out
 
+            def _redirect(self, location: str) -> None:
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                fake.log.append((self.command, self.path, 302))
+
+            def _authorize(self, q: dict[str, list[str]]) -> None:
+                one = {k: v[0] for k, v in q.items()}
+                if one.get("client_id") != fake.client_id or not one.get("redirect_uri") or not one.get("scope"):
+                    return self._send(400, {"status": "error", "message": "invalid client_id, redirect_uri or scope"})
+                back: dict[str, str] = {}
+                if fake.deny_next:
+                    fake.deny_next = False
+                    back = {"error": "access_denied", "error_description": "The user denied access"}
+                else:
+                    code = secrets.token_urlsafe(12)
+                    fake.codes[code] = {
+                        "redirect_uri": one["redirect_uri"],
+                        "scopes": one["scope"].split(" "),
+                        "used": False,
+                    }
+                    back = {"code": code}
+                if "state" in one:
+                    back["state"] = one["state"]
+                sep = "&" if "?" in one["redirect_uri"] else "?"
+                return self._redirect(one["redirect_uri"] + sep + urlencode(back))
+
+            def _token(self, form: dict[str, str]) -> None:
+                with fake.lock:
+                    if fake.token_errors:
+                        status = fake.token_errors.pop(0)
+                        return self._send(status, {"status": "error", "message": "try again"})
+                    if form.get("client_id") != fake.client_id or form.get("client_secret") != fake.client_secret:
+                        return self._send(400, {"status": "BAD_CLIENT_ID", "message": "missing or unknown client"})
+                    grant = form.get("grant_type")
+                    if grant == "authorization_code":
+                        issued = fake.codes.get(form.get("code", ""))
+                        if issued is None or issued["used"]:
+                            return self._send(
+                                400, {"status": "BAD_AUTH_CODE", "message": "missing or unknown auth code"}
+                            )
+                        if form.get("redirect_uri") != issued["redirect_uri"]:
+                            return self._send(
+                                400, {"status": "BAD_REDIRECT_URI", "message": "redirect_uri does not match"}
+                            )
+                        issued["used"] = True
+                        return self._send(200, fake._issue_tokens())
+                    if grant != "refresh_token" or form.get("refresh_token") != fake.refresh_token:
+                        return self._send(
+                            400, {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"}
+                        )
+                    return self._send(200, fake._issue_tokens())
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                u = urlparse(self.path)
+                prefix = "/oauth/v1/refresh-tokens/"
+                if u.path.startswith(prefix) and fake.refresh_token and u.path[len(prefix) :] == fake.refresh_token:
+                    fake.revoked.append(fake.refresh_token)
+                    fake.refresh_token = ""
+                    self.send_response(204)
+                    self.end_headers()
+                    fake.log.append((self.command, self.path, 204))
+                    return
+                self._send(404, {"status": "error", "message": "refresh token not found"})
+
             def do_GET(self) -> None:  # noqa: N802
                 u = urlparse(self.path)
+                if u.path == "/oauth/authorize":
+                    return self._authorize(parse_qs(u.query))
+                if u.path.startswith("/oauth/v1/access-tokens/"):
+                    if u.path.rsplit("/", 1)[1] != fake.access_token:
+                        return self._send(404, {"status": "error", "message": "access token not found"})
+                    return self._send(
+                        200,
+                        {
+                            "token": fake.access_token,
+                            "user": fake.user_email,
+                            "hub_domain": fake.hub_domain,
+                            "scopes": ["oauth", "crm.objects.contacts.read", "crm.objects.contacts.write"],
+                            "hub_id": fake.hub_id,
+                            "app_id": 77,
+                            "expires_in": 1700,
+                            "user_id": 9,
+                            "token_type": "access",
+                        },
+                    )
                 if u.path != "/crm/v3/objects/contacts":
                     return self._send(404, {"status": "error", "message": "not found"})
                 if not self._guard():
@@ -145,26 +268,9 @@ class FakeHubSpot:
                 u = urlparse(self.path)
                 raw = self._body()
                 if u.path == "/oauth/v1/token":
-                    form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                    if (
-                        form.get("grant_type") != "refresh_token"
-                        or form.get("refresh_token") != fake.refresh_token
-                        or form.get("client_secret") != fake.client_secret
-                    ):
-                        return self._send(
-                            400, {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"}
-                        )
-                    n = next(fake.ids)
-                    fake.access_token, fake.refresh_token = f"at-{n}", f"rt-{n}"
-                    return self._send(
-                        200,
-                        {
-                            "token_type": "bearer",
-                            "access_token": fake.access_token,
-                            "refresh_token": fake.refresh_token,
-                            "expires_in": 1800,
-                        },
-                    )
+                    if not (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+                        return self._send(400, {"status": "error", "message": "expected a form-encoded body"})
+                    return self._token({k: v[0] for k, v in parse_qs(raw.decode()).items()})
                 if not self._guard():
                     return
                 body = json.loads(raw or b"{}")

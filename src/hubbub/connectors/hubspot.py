@@ -10,23 +10,37 @@ Wire format as documented by HubSpot:
                                "HUBSPOT_DEFINED", "associationTypeId": 202}]}]}   (202 = note → contact)
   POST /oauth/v1/token  grant_type=refresh_token (form-encoded) → {"access_token", "refresh_token", "expires_in"}
 
+OAuth 2.0 authorization-code flow (the "Connect HubSpot" button):
+  browser → https://app.hubspot.com/oauth/authorize?client_id=&redirect_uri=&scope=a%20b&state=
+          ← redirect_uri?code=…&state=…   (or ?error=access_denied&error_description=…)
+  POST /oauth/v1/token  grant_type=authorization_code, client_id, client_secret, redirect_uri, code
+                        (form-encoded) → {"access_token", "refresh_token", "expires_in"}
+  GET  /oauth/v1/access-tokens/{token}  → {"hub_id", "hub_domain", "user", "scopes", "app_id", …}
+  DELETE /oauth/v1/refresh-tokens/{token}  (revoke on disconnect)
+
 Tokens live encrypted on `connectors.Channel.credentials`; a 401 triggers one refresh and a
-retry; a 429 waits `Retry-After` seconds (or backs off exponentially) and retries.
-Nothing outside this module knows HubSpot's wire format.
+retry; a 429 or 5xx waits `Retry-After` seconds (or backs off exponentially) and retries.
+Tokens never reach a log line: the two endpoints that carry one in the URL are redacted, also in
+httpx's own request log. Nothing outside this module knows HubSpot's wire format.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 
 log = logging.getLogger("hubbub.connectors.hubspot")
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+DEFAULT_AUTHORIZE_URL = "https://app.hubspot.com/oauth/authorize"
+# What sync needs: read/write contacts; notes are written on contacts. `oauth` is required of every app.
+OAUTH_SCOPES = ("oauth", "crm.objects.contacts.read", "crm.objects.contacts.write")
 CONTACT_PROPERTIES = ["email", "firstname", "lastname", "phone", "city", "address", "lastmodifieddate"]
 NOTE_TO_CONTACT = 202
 BATCH = 100  # HubSpot's batch limit
@@ -36,6 +50,54 @@ class HubSpotError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"HubSpot {status}: {message}")
         self.status = status
+
+
+_TOKEN_IN_PATH = re.compile(r"(/oauth/v1/(?:access|refresh)-tokens/)[^\s/?#\"']+")
+
+
+def redact(text: str) -> str:
+    """The text with any token carried in a HubSpot token-endpoint URL replaced."""
+    return _TOKEN_IN_PATH.sub(r"\1[redacted]", text)
+
+
+class _RedactTokenUrls(logging.Filter):
+    """httpx logs every request URL at INFO; two HubSpot endpoints carry a token in theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "-tokens/" in message:
+            record.msg, record.args = redact(message), None
+        return True
+
+
+if not any(isinstance(f, _RedactTokenUrls) for f in logging.getLogger("httpx").filters):
+    logging.getLogger("httpx").addFilter(_RedactTokenUrls())
+
+
+def authorize_url(
+    client_id: str,
+    redirect_uri: str,
+    state: str,
+    scopes: Sequence[str] = OAUTH_SCOPES,
+    base: str = DEFAULT_AUTHORIZE_URL,
+) -> str:
+    """Where the browser goes to grant access; HubSpot wants the scopes separated by %20."""
+    query = urlencode(
+        {"client_id": client_id, "redirect_uri": redirect_uri, "scope": " ".join(scopes), "state": state},
+        quote_via=quote,
+    )
+    return f"{base}?{query}"
+
+
+def _error_text(r: httpx.Response) -> str:
+    """HubSpot's `status`/`message` of an error answer (never the request, which may hold secrets)."""
+    try:
+        body = r.json()
+    except ValueError:
+        return r.text[:200]
+    if not isinstance(body, dict):
+        return r.text[:200]
+    return ": ".join(str(body[k]) for k in ("status", "message") if body.get(k))[:300] or r.text[:200]
 
 
 class HubSpotClient:
@@ -59,49 +121,96 @@ class HubSpotClient:
 
     # ---------------------------------------------------------------- plumbing
 
+    def _send(self, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+        """One call with HubSpot's back-off: 429 and 5xx wait `Retry-After` seconds (else exponential,
+        at most 30 s), up to `max_retries` times; the last answer is returned whatever its status."""
+        for attempt in range(self.max_retries + 1):
+            self.requests += 1
+            r = self.http.request(method, f"{self.base_url}{path}", headers=headers, **kw)
+            if (r.status_code == 429 or r.status_code >= 500) and attempt < self.max_retries:
+                retry_after = r.headers.get("Retry-After")
+                wait = float(retry_after) if retry_after else min(30.0, 0.5 * 2**attempt)
+                log.warning("hubspot %s on %s; retrying in %.1fs", r.status_code, redact(path), wait)
+                self.sleep(wait)
+                continue
+            break
+        return r
+
+    def _token_grant(self, form: dict[str, str], what: str) -> dict[str, Any]:
+        """POST /oauth/v1/token (form-encoded); keeps the new tokens in `self.creds`."""
+        r = self._send("POST", "/oauth/v1/token", data=form)
+        if r.status_code != 200:
+            raise HubSpotError(r.status_code, f"{what} failed: {_error_text(r)}")
+        body = r.json()
+        if not body.get("access_token"):
+            raise HubSpotError(r.status_code, f"{what} failed: no access token in the answer")
+        self.creds["access_token"] = body["access_token"]
+        self.creds["refresh_token"] = body.get("refresh_token") or self.creds.get("refresh_token", "")
+        self.creds["expires_at"] = time.time() + float(body.get("expires_in", 1800))
+        return dict(body)
+
     def _refresh(self) -> None:
         if not self.creds.get("refresh_token"):
             raise HubSpotError(401, "access token expired and no refresh token is stored")
-        r = self.http.post(
-            f"{self.base_url}/oauth/v1/token",
-            data={
+        self._token_grant(
+            {
                 "grant_type": "refresh_token",
                 "client_id": self.creds.get("client_id", ""),
                 "client_secret": self.creds.get("client_secret", ""),
                 "refresh_token": self.creds["refresh_token"],
             },
+            "token refresh",
         )
-        if r.status_code != 200:
-            raise HubSpotError(r.status_code, f"token refresh failed: {r.text[:200]}")
-        body = r.json()
-        self.creds["access_token"] = body["access_token"]
-        self.creds["refresh_token"] = body.get("refresh_token", self.creds["refresh_token"])
-        self.creds["expires_at"] = time.time() + float(body.get("expires_in", 1800))
         self.save_tokens(self.creds)
         log.info("hubspot token refreshed")
 
     def request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
-        refreshed = False
-        for attempt in range(self.max_retries + 1):
-            self.requests += 1
-            headers = {"Authorization": f"Bearer {self.creds.get('access_token', '')}"}
-            r = self.http.request(method, f"{self.base_url}{path}", headers=headers, **kw)
-            if r.status_code == 401 and not refreshed:
-                self._refresh()
-                refreshed = True
-                continue
-            if r.status_code == 429 or r.status_code >= 500:
-                if attempt == self.max_retries:
-                    break
-                retry_after = r.headers.get("Retry-After")
-                wait = float(retry_after) if retry_after else min(30.0, 0.5 * 2**attempt)
-                log.warning("hubspot %s on %s; retrying in %.1fs", r.status_code, path, wait)
-                self.sleep(wait)
-                continue
-            if r.status_code >= 400:
-                raise HubSpotError(r.status_code, r.text[:300])
-            return r.json() if r.content else {}
-        raise HubSpotError(r.status_code, f"gave up after {self.max_retries} retries: {r.text[:200]}")
+        r = self._send(method, path, headers=self._auth(), **kw)
+        if r.status_code == 401:
+            self._refresh()
+            r = self._send(method, path, headers=self._auth(), **kw)
+        if r.status_code == 429 or r.status_code >= 500:
+            raise HubSpotError(r.status_code, f"gave up after {self.max_retries} retries: {r.text[:200]}")
+        if r.status_code >= 400:
+            raise HubSpotError(r.status_code, r.text[:300])
+        return r.json() if r.content else {}
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.creds.get('access_token', '')}"}
+
+    # ---------------------------------------------------------------- OAuth (authorization code)
+
+    def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
+        """Trade the code HubSpot handed the browser for tokens (`creds` needs client_id/secret).
+
+        `redirect_uri` must be exactly the one sent to the authorize URL."""
+        return self._token_grant(
+            {
+                "grant_type": "authorization_code",
+                "client_id": self.creds.get("client_id", ""),
+                "client_secret": self.creds.get("client_secret", ""),
+                "redirect_uri": redirect_uri,
+                "code": code,
+            },
+            "authorization code exchange",
+        )
+
+    def token_info(self) -> dict[str, Any]:
+        """The portal (`hub_id`, `hub_domain`), the HubSpot user and the scopes of the access token."""
+        r = self._send("GET", f"/oauth/v1/access-tokens/{quote(self.creds.get('access_token', ''), safe='')}")
+        if r.status_code != 200:
+            raise HubSpotError(r.status_code, f"token information failed: {_error_text(r)}")
+        return dict(r.json())
+
+    def revoke_refresh_token(self) -> None:
+        """Delete the stored refresh token at HubSpot (disconnect). Access tokens already issued
+        stay valid until they expire (at most 30 minutes)."""
+        token = self.creds.get("refresh_token", "")
+        if not token:
+            return
+        r = self._send("DELETE", f"/oauth/v1/refresh-tokens/{quote(token, safe='')}")
+        if r.status_code not in (200, 204, 404):  # 404: already gone
+            raise HubSpotError(r.status_code, f"revoking the refresh token failed: {_error_text(r)}")
 
     # ---------------------------------------------------------------- contacts
 

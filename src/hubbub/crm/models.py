@@ -291,3 +291,25 @@ class ImportJob(models.Model):
             "skipped": self.skipped_count,
             "rejected": self.rejected_count,
         }
+
+
+class OAuthState(models.Model):
+    """One "Connect HubSpot" click waiting for HubSpot to send the browser back.
+
+    The OAuth `state` handed to HubSpot is `<id>.<secret>`; only a SHA-256 of the secret is kept. It is
+    bound to the user and organisation that started it, expires after a few minutes and is used once
+    (`used_at`, set by one conditional UPDATE). `redirect_uri` is the exact one sent to the authorize URL,
+    which the code exchange must repeat.
+    """
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=20, default="hubspot")
+    secret_hash = models.CharField(max_length=64)
+    redirect_uri = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider} authorisation by user {self.user_id} ({'used' if self.used_at else 'pending'})"

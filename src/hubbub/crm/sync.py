@@ -10,43 +10,137 @@ with both values and shown on Customers → Sync conflicts and on the customer p
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from django.db.models import F
 from django.utils import timezone
 
 from hubbub import live
-from hubbub.connectors.hubspot import HubSpotClient
+from hubbub.connectors.hubspot import HubSpotClient, HubSpotError, redact
 from hubbub.connectors.models import Channel
 from hubbub.crm.models import Customer, Interaction, SocialProfile, SyncConflict, SyncedActivity
 from hubbub.crm.services import _prepare, sync_identifiers
-from hubbub.tenancy.models import Brand, Role
+from hubbub.tenancy.models import AuditEvent, Brand, Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
 
+log = logging.getLogger("hubbub.crm.sync")
+
 CHANNEL_NAME = "hubspot"
 FIELDS = ("name", "email", "phone", "location", "address")
+# Credentials that are not secrets: kept after a disconnect (a reconnect of the same portal syncs on
+# incrementally) and shown on Customers → HubSpot.
+PUBLIC_KEYS = ("hub_id", "hub_domain", "hubspot_user", "scopes", "last_sync_ms")
 
 
 def hubspot_channel(org_id: int) -> Channel | None:
+    """The organisation's HubSpot channel, connected or not (`is_active`)."""
     return Channel.objects.filter(organization_id=org_id, network="other", name=CHANNEL_NAME).first()
 
 
-def connect_hubspot(scope: Scope, credentials: dict[str, Any]) -> Channel:
-    """Store OAuth tokens (encrypted at rest) for the organisation's HubSpot account."""
-    require_role(scope, Role.ADMIN)
+def _stored(channel: Channel) -> dict[str, Any]:
+    try:
+        return channel.credentials or {}
+    except ValueError:  # encrypted under a key no longer configured: treat as nothing stored
+        return {}
+
+
+def connect_hubspot(scope: Scope, credentials: dict[str, Any], via: str = "api") -> Channel:
+    """Store OAuth tokens (encrypted at rest) for the organisation's HubSpot account.
+
+    Called by the "Connect HubSpot" OAuth callback (`hubspot_oauth.complete_authorization`, via="oauth")
+    and by `POST /api/v1/crm/hubspot/connect`. Supervisors and admins may connect (they run the sync too).
+    The incremental-sync mark survives a reconnect unless the tokens belong to another portal.
+    """
+    require_role(scope, Role.SUPERVISOR)
     brand = Brand.objects.filter(organization_id=scope.organization_id).order_by("id").first()
     if brand is None:
         raise ValueError("Create a brand first.")
     channel = hubspot_channel(scope.organization_id) or Channel(
         organization_id=scope.organization_id, brand=brand, network="other", name=CHANNEL_NAME
     )
-    keep = {k: v for k, v in (channel.credentials or {}).items() if k == "last_sync_ms"}
+    old = _stored(channel)
+    other_portal = bool(old.get("hub_id") and credentials.get("hub_id")) and str(old["hub_id"]) != str(
+        credentials["hub_id"]
+    )
+    keep = {} if other_portal or "last_sync_ms" not in old else {"last_sync_ms": old["last_sync_ms"]}
     channel.credentials = {**keep, **credentials}
+    channel.is_active = True
     channel.save()
-    audit(scope.organization_id, scope.user, "crm.hubspot.connected", channel)
+    audit(
+        scope.organization_id,
+        scope.user,
+        "crm.hubspot.connected",
+        channel,
+        via=via,
+        hub_id=credentials.get("hub_id"),
+        hub_domain=credentials.get("hub_domain", ""),
+    )
     return channel
+
+
+def disconnect_hubspot(scope: Scope, client: HubSpotClient | None = None) -> bool:
+    """Forget the tokens (the refresh token is also deleted at HubSpot when it answers) and stop syncing.
+
+    Customers keep their HubSpot ids and the portal is remembered, so connecting the same portal again
+    carries on. Returns whether HubSpot confirmed the refresh token was deleted."""
+    require_role(scope, Role.SUPERVISOR)
+    channel = hubspot_channel(scope.organization_id)
+    if channel is None or not channel.is_active:
+        raise ValueError("HubSpot is not connected.")
+    creds = _stored(channel)
+    revoked = False
+    if creds.get("refresh_token"):
+        try:
+            (client or HubSpotClient(creds, max_retries=1)).revoke_refresh_token()
+            revoked = True
+        except (HubSpotError, httpx.HTTPError) as exc:
+            log.warning(
+                "hubspot refresh token of organisation %s not deleted at HubSpot: %s",
+                scope.organization_id,
+                redact(str(exc)) if isinstance(exc, HubSpotError) else type(exc).__name__,
+            )
+    channel.credentials = {k: creds[k] for k in PUBLIC_KEYS if k in creds}
+    channel.is_active = False
+    channel.save(update_fields=["credentials_encrypted", "is_active"])
+    audit(
+        scope.organization_id,
+        scope.user,
+        "crm.hubspot.disconnected",
+        channel,
+        revoked_at_hubspot=revoked,
+        hub_id=creds.get("hub_id"),
+    )
+    return revoked
+
+
+def hubspot_connection(org_id: int) -> dict[str, Any] | None:
+    """What the pages may show about the connection (never a token or the client secret); None if
+    HubSpot is not connected."""
+    channel = hubspot_channel(org_id)
+    if channel is None or not channel.is_active:
+        return None
+    creds = _stored(channel)
+    event = (
+        AuditEvent.objects.filter(
+            organization_id=org_id, verb="crm.hubspot.connected", target_type="channel", target_id=str(channel.pk)
+        )
+        .select_related("actor")
+        .order_by("-id")
+        .first()
+    )
+    return {
+        **{k: creds[k] for k in PUBLIC_KEYS if k in creds},
+        "connected_at": event.created_at if event else channel.created_at,
+        "connected_by": event.actor if event else None,
+        "via": (event.data or {}).get("via", "") if event else "",
+        "last_sync": datetime.fromtimestamp(creds["last_sync_ms"] / 1000, tz=UTC)
+        if creds.get("last_sync_ms")
+        else None,
+    }
 
 
 def _remote_values(props: dict[str, Any]) -> dict[str, str]:
@@ -83,7 +177,7 @@ def _when(value: str | None) -> datetime | None:
 def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = None) -> dict[str, int]:
     """Pull changed contacts, resolve conflicts, push new/changed customers, log conversations."""
     channel = hubspot_channel(org_id)
-    if channel is None:
+    if channel is None or not channel.is_active:
         raise ValueError("HubSpot is not connected for this organisation.")
 
     def save_tokens(creds: dict[str, Any]) -> None:

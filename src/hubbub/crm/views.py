@@ -6,9 +6,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hubbub.crm import importing, services
@@ -199,8 +200,10 @@ def _link(scope: Scope, link_id: int) -> IdentityLink:
 
 
 def _back(request: HttpRequest, fallback: str = "/customers/suggestions/") -> HttpResponse:
+    """Back to the page the form was on (`next`), if it is a page of this site; else `fallback`."""
     nxt = request.POST.get("next", "")
-    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else fallback)
+    local = nxt.startswith("/") and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()})
+    return redirect(nxt if local else fallback)
 
 
 @require_POST
@@ -369,11 +372,16 @@ def conflicts(request: HttpRequest, scope: Scope) -> HttpResponse:
 
     rows = scoped(SyncConflict.objects.all(), scope, brand_field=None).select_related("customer")[:200]
     channel = hubspot_channel(scope.organization_id)
-    last = channel.credentials.get("last_sync_ms") if channel else None
+    last = channel.credentials.get("last_sync_ms") if channel is not None and channel.is_active else None
     return render(
         request,
         "crm/conflicts.html",
-        {"rows": rows, "connected": channel is not None, "last_sync_ms": last, "can_sync": scope.can(Role.SUPERVISOR)},
+        {
+            "rows": rows,
+            "connected": channel is not None and channel.is_active,
+            "last_sync_ms": last,
+            "can_sync": scope.can(Role.SUPERVISOR),
+        },
     )
 
 
@@ -391,4 +399,104 @@ def hubspot_sync(request: HttpRequest, scope: Scope) -> HttpResponse:
         )
     except (ValueError, HubSpotError) as exc:
         messages.error(request, f"HubSpot sync failed: {exc}")
-    return redirect("crm_conflicts")
+    return _back(request, reverse("crm_conflicts"))
+
+
+# ---------------------------------------------------------------- HubSpot connection (OAuth)
+
+
+def _hubspot_callback_url(request: HttpRequest) -> str:
+    """The redirect URI sent to HubSpot: the configured one (it must equal the app's registered URL
+    exactly), else this server's callback URL as the request sees it."""
+    from django.conf import settings
+
+    return settings.HUBSPOT_REDIRECT_URI or request.build_absolute_uri(reverse("crm_hubspot_callback"))
+
+
+@scoped_view
+def hubspot_page(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """Customers → HubSpot: connection status, Connect / Disconnect / Sync now."""
+    from hubbub.crm import hubspot_oauth, sync
+
+    return render(
+        request,
+        "crm/hubspot.html",
+        {
+            "connection": sync.hubspot_connection(scope.organization_id),
+            "can_manage": scope.can(Role.SUPERVISOR),
+            "missing_settings": hubspot_oauth.missing_settings(),
+            "redirect_uri": _hubspot_callback_url(request),
+            "scopes": (hubspot_oauth.app_config() or hubspot_oauth.AppConfig("", "")).scopes,
+        },
+    )
+
+
+@require_POST
+@scoped_view
+def hubspot_connect(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """Start HubSpot's OAuth flow: off to HubSpot's consent screen, which comes back to the callback."""
+    from hubbub.crm import hubspot_oauth
+
+    require_role(scope, Role.SUPERVISOR)
+    try:
+        url = hubspot_oauth.start_authorization(scope, _hubspot_callback_url(request))
+    except hubspot_oauth.OAuthFlowError as exc:
+        messages.error(request, str(exc))
+        return redirect("crm_hubspot")
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@scoped_view
+def hubspot_callback(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """Where HubSpot sends the browser back: `code` + `state`, or `error` (+ `error_description`)."""
+    from hubbub.crm import hubspot_oauth
+
+    require_role(scope, Role.SUPERVISOR)
+    state = request.GET.get("state", "")
+    error = request.GET.get("error", "")
+    if error:
+        message = hubspot_oauth.decline_authorization(scope, state, error, request.GET.get("error_description", ""))
+        return _hubspot_error(request, message, title="HubSpot was not connected")
+    try:
+        channel = hubspot_oauth.complete_authorization(scope, state, request.GET.get("code", ""))
+    except (hubspot_oauth.OAuthFlowError, ValueError) as exc:
+        return _hubspot_error(request, str(exc))
+    creds = {k: v for k, v in channel.credentials.items() if k in ("hub_domain", "hub_id")}
+    portal = creds.get("hub_domain") or (f"portal {creds['hub_id']}" if creds.get("hub_id") else "your HubSpot account")
+    hub = f" (hub id {creds['hub_id']})" if creds.get("hub_domain") and creds.get("hub_id") else ""
+    messages.success(
+        request, f"HubSpot connected: {portal}{hub}. Contacts sync every 15 minutes, or now with Sync now."
+    )
+    return redirect("crm_hubspot")
+
+
+def _hubspot_error(request: HttpRequest, message: str, title: str = "HubSpot could not be connected") -> HttpResponse:
+    response = render(request, "crm/hubspot_error.html", {"title": title, "message": message}, status=400)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@scoped_view
+def hubspot_disconnect(request: HttpRequest, scope: Scope) -> HttpResponse:
+    from hubbub.crm import sync
+
+    try:
+        revoked = sync.disconnect_hubspot(scope)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("crm_hubspot")
+    messages.success(
+        request,
+        "HubSpot disconnected: the tokens are deleted here"
+        + (
+            ", and HubSpot deleted the refresh token."
+            if revoked
+            else "; HubSpot could not be told, so to be sure remove the app in HubSpot too "
+            "(Settings → Integrations → Connected apps)."
+        )
+        + " Sync stopped; customers keep their HubSpot ids.",
+    )
+    return redirect("crm_hubspot")
