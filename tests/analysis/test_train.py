@@ -27,3 +27,23 @@ def test_corrections_are_validated() -> None:
         Correction("hi", "mood", "happy")
     with pytest.raises(ValueError):
         Correction("hi", "intent", "rant")
+
+
+def test_class_offsets_move_borderline_messages_to_the_rare_class() -> None:
+    """Offsets added to a head's intercepts shift its decision exactly as adding them to the log-probabilities."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from hubbub.analysis.train import _with_offsets
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4))
+    y = np.where(x[:, 0] > 1.0, "suggestion", np.where(x[:, 1] > 0, "complaint", "question"))
+    clf = LogisticRegression().fit(x, y)
+    before = clf.predict_log_proba(x)
+    offsets = {"suggestion": 1.0, "question": -0.25}
+    shifted = _with_offsets(clf, offsets)
+    add = np.array([offsets.get(str(c), 0.0) for c in shifted.classes_])
+    expected = shifted.classes_[(before + add).argmax(axis=1)]
+    assert np.array_equal(shifted.predict(x), expected)
+    assert (shifted.predict(x) == "suggestion").sum() > (clf.classes_[before.argmax(axis=1)] == "suggestion").sum()

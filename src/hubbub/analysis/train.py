@@ -40,16 +40,32 @@ SENTIMENT_C = 2.0  # chosen on airline dev (1, 2, 4, 8 tried; again 1, 2, 4 with
 # airline dev among 0.5/1 (dev acc 0.818 -> 0.829, macro-F1 0.763 -> 0.777 before the lexicon blend).
 NB_SCALE = 0.5
 GENERAL_KS = (5.0, 10.0, 20.0)  # sharpness of VADER's rule for off-domain text, chosen on out-of-airline dev
-# Intent/journey heads, chosen by 5-fold cross-validation on the gold *train* portions (round 1-3 file + round 4):
-# intent C=1 with weak rows at weight 1 (CV macro-F1 0.580 vs 0.569 for the previous C=0.5/weight 0.5);
-# journey C=4 on the gold rows alone (0.416 vs 0.379 with the weak Bitext/complaint rows, C=2).
+# Intent/journey heads, chosen by 5-fold cross-validation on the gold *train* rows (benchmarks/analysis_cv.py; rounds
+# 1-5, 2,096 rows since round 5): intent C=1 with weak rows at weight 1 (CV macro-F1 0.616; C 0.5/1/2 x weight
+# 0.5/1 tried, 0.603-0.616), journey C=2 on the gold rows alone (0.478; C 1/2/4/8: 0.475-0.478). Before round 5
+# (1,076 rows) the same settings scored 0.580 / 0.416.
 INTENT_C = 1.0
 INTENT_WEAK_WEIGHT = 1.0
-JOURNEY_C = 4.0
+JOURNEY_C = 2.0
 JOURNEY_WEAK = False
+# Per-class offsets on the heads' decision scores, fitted on the out-of-fold scores of that cross-validation for
+# macro-F1 (benchmarks/analysis_cv.py, `fit_offsets`); empty = none.
+# Fitted on the same out-of-fold scores they are scored on, so the CV gain is optimistic: intent 0.616 -> 0.625,
+# journey 0.478 -> 0.500. Selection sits at the grid's edge with 18 training rows: the least certain of them.
+INTENT_OFFSETS: dict[str, float] = {"question": -1.25}
+JOURNEY_OFFSETS: dict[str, float] = {"inspiration": -0.25, "research": -1.0, "selection": 1.5}
 # Static MiniLM word vectors (`embeddings.py`), scale chosen on airline dev among 0.5/1/2/3/4: sentiment dev
 # acc 0.829 -> 0.839, macro-F1 0.777 -> 0.790 (NB-LR alone vs with the block); intent CV +0.4 pt.
 EMBED_SCALE = 2.0
+# Complaint topic (third session): character 2-4-grams inside word boundaries appended to the word 1-2-grams,
+# chosen on airline dev (fit on train negatives) among char ranges 2-4/2-5/3-5 (and none), block scale
+# 0.5/0.7/1, class-weight power 0/0.5/0.75/1 (0 = unweighted, 1 = balanced) and C 2/4/8, by the sum of dev accuracy
+# and macro-F1 (both are targets), fixed before the search: dev acc 0.652 -> 0.673, macro-F1 0.525 -> 0.552.
+# The fast char_wb path (`fastvec._CharTables`) costs ~25 µs per complaint instead of sklearn's ~100.
+TOPIC_CHARS = (2, 4)
+TOPIC_CHAR_SCALE = 1.0
+TOPIC_CLASS_WEIGHT_POWER = 1.0
+TOPIC_C = 2.0
 CORRECTION_WEIGHT = 5.0
 GOLD_WEIGHT = 3.0
 WEAK_WEIGHT = 0.5
@@ -131,6 +147,17 @@ def _fit_lr(x: csr_matrix, y: Sequence[str], w: Sequence[float], c: float, balan
     clf = LogisticRegression(C=c, max_iter=3000, class_weight="balanced" if balanced else None)
     clf.fit(x, np.asarray(y), sample_weight=np.asarray(w, dtype=np.float64))
     clf.coef_ = clf.coef_.astype(np.float32)
+    return clf
+
+
+def _with_offsets(clf: LogisticRegression, offsets: dict[str, float]) -> LogisticRegression:
+    """Add per-class offsets (chosen by cross-validation for macro-F1) to a multinomial head's intercepts.
+
+    Adding a constant per class to every row's decision scores is the same as
+    adding it to the intercept, so the shipped head costs nothing more.
+    """
+    add = np.array([offsets.get(str(c), 0.0) for c in clf.classes_], dtype=clf.intercept_.dtype)
+    clf.intercept_ = clf.intercept_ + add
     return clf
 
 
@@ -411,8 +438,8 @@ def train(
         return _fit_lr(xi, [r[1] for r in rows_], [r[2] for r in rows_], c=c, balanced=True)
 
     log("fitting intent and journey stage")
-    intent = head(i_rows, c=INTENT_C)
-    journey = head(j_rows, c=JOURNEY_C)
+    intent = _with_offsets(head(i_rows, c=INTENT_C), INTENT_OFFSETS)
+    journey = _with_offsets(head(j_rows, c=JOURNEY_C), JOURNEY_OFFSETS)
 
     # --- topic: airline negative reasons ("Can't Tell" is not a cause: left out)
     t_rows = [(r.text, r.topic, max(r.reason_confidence, 0.34)) for r in weak if r.topic]
@@ -425,7 +452,11 @@ def train(
         sample_weight=[r[2] for r in t_rows],
         # Its own tf-idf, not the engine's shared word matrix (`shared_vectorizer=feat.word`): sharing saves
         # ~15 µs/text but cost ~0.6 pt topic macro-F1 on dev (0.7 pt on test, seen after the fact, so the
-        # decision was taken back to the previous engineer's configuration). Speed has room to spare.
+        # decision was taken back to the previous engineer's configuration).
+        chars=TOPIC_CHARS,
+        char_scale=TOPIC_CHAR_SCALE,
+        class_weight_power=TOPIC_CLASS_WEIGHT_POWER,
+        c=TOPIC_C,
     )
 
     digest = _hash_inputs(ddir, corrections, gold_file)
