@@ -117,6 +117,9 @@ class Message(models.Model):
     text = models.TextField()
     created_at = models.DateTimeField()
     in_reply_to = models.CharField(max_length=200, blank=True)
+    # True while the parent (`in_reply_to`) is not stored: out-of-order delivery. When the parent
+    # arrives, threading finds these replies through the partial index below and joins them to it.
+    awaiting_parent = models.BooleanField(default=False)
     url = models.URLField(max_length=500, blank=True)
     lang = models.CharField(max_length=10, blank=True)
     retweets = models.PositiveIntegerField(default=0)
@@ -140,6 +143,11 @@ class Message(models.Model):
             models.Index(fields=["conversation", "created_at"], name="msg_thread"),
             models.Index(fields=["organization", "brand", "created_at"], name="msg_brand_time"),
             models.Index(fields=["sent_by"], condition=Q(sent_by__isnull=False), name="msg_sent_by_set"),
+            models.Index(
+                fields=["organization", "network", "in_reply_to"],
+                condition=Q(awaiting_parent=True),
+                name="msg_awaiting_parent",
+            ),
         ]
         ordering = ["created_at", "id"]
 

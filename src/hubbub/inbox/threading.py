@@ -1,20 +1,29 @@
 """Threading: which conversation does each incoming message belong to?
 
 Rules, in order:
-1. a reply (`in_reply_to`) joins its parent's conversation, wherever it is;
+1. a reply (`in_reply_to`) joins its parent's conversation, wherever it is (same brand);
 2. a customer's mention joins that customer's open (or pending) conversation with the brand;
 3. otherwise it starts a new conversation.
 A brand's own message whose parent is unknown starts a resolved conversation of the
 brand account, so it is stored (never lost) without cluttering the open inbox.
+
+Out-of-order delivery: a reply whose parent is not stored yet is threaded by rules 2–3 and
+stored with `awaiting_parent`. A message of a later batch (or later in the same batch) that
+such replies wait for joins their conversation; when it also belongs to another conversation
+(its own parent's, its author's open one), the conversations are merged (`merging.py`): the
+oldest conversation with customer messages survives. A customer's message whose waiting
+replies are only brand messages starts (or joins) the customer's conversation as in order,
+and absorbs the brand-only one. One indexed query per batch finds the waiting replies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hubbub.analysis.types import Analysis
@@ -36,6 +45,7 @@ if TYPE_CHECKING:
 
 SEARCH_TEXT_LIMIT = 2000
 ProfileKey = tuple[str, str]
+MERGE_REASON = "a reply arrived before its parent"
 
 
 @dataclass
@@ -43,6 +53,7 @@ class ThreadResult:
     message_count: int = 0
     new_conversation_ids: list[int] = field(default_factory=list)
     touched_conversation_ids: list[int] = field(default_factory=list)
+    merged_conversation_ids: list[int] = field(default_factory=list)  # absorbed (deleted) by a merge
 
 
 @dataclass
@@ -58,6 +69,13 @@ class ThreadPlan:
     )
     author_pk: dict[ProfileKey, int] = field(default_factory=dict)
     now: datetime = field(default_factory=timezone.now)  # `updated_at` of every conversation the batch touches
+    # out-of-order delivery: batch messages whose parent is still unknown (stored flagged), stored
+    # messages whose parent arrived now (flag cleared), stored conversations to merge (survivor,
+    # absorbed, parent key), conversations a parent joined its replies in (summary recomputed)
+    awaiting: set[ProfileKey] = field(default_factory=set)
+    repaired: list[int] = field(default_factory=list)
+    merges: list[tuple[ConversationRow | NewConversation, ConversationRow, ProfileKey]] = field(default_factory=list)
+    joined: list[ConversationRow | NewConversation] = field(default_factory=list)
 
 
 def thread_events(
@@ -88,46 +106,72 @@ def plan_threads(
 
     parent_ids = {(ev.network, ev.in_reply_to) for ev, _, _ in todo if ev.in_reply_to}
     parent_conv = _conversation_of_messages(org_id, parent_ids)
+    waiting = _waiting_replies(org_id, [(ev.network, ev.external_id) for ev, _, _ in todo])
     author_ids = {profiles[(ev.network, ev.author_id)].pk for ev, _, _ in todo}
     open_convs: dict[tuple[int, int], ConversationRow | NewConversation] = {}
     for existing in _load_rows(org_id, "author_id", sorted(author_ids)):
         open_convs[(existing.brand_id, existing.author_id)] = existing
     loaded: dict[int, ConversationRow | NewConversation] = {c.pk: c for c in open_convs.values()}
     need = {cid for cid in parent_conv.values() if cid not in loaded}
+    need.update(w.conversation_id for ws in waiting.values() for w in ws if w.conversation_id not in loaded)
     if need:
         loaded.update({c.pk: c for c in _load_rows(org_id, "id", sorted(need))})
 
     new_convs: list[NewConversation] = []
     batch_conv: dict[ProfileKey, ConversationRow | NewConversation] = {}
     assignments: list[tuple[InboundEvent, Brand, Analysis | None, ConversationRow | NewConversation]] = []
+    out_of_order = _OutOfOrder(plan, waiting, loaded)
+
+    def start(ev: InboundEvent, brand: Brand, author: AuthorRow) -> NewConversation:
+        conv = NewConversation(
+            organization_id=org_id,
+            brand_id=brand.pk,
+            network=ev.network,
+            author_id=author.pk,
+            status=Status.OPEN if ev.direction == Direction.IN else Status.RESOLVED,
+            resolved_at=None if ev.direction == Direction.IN else ev.created_at,
+            first_message_at=ev.created_at,
+            last_message_at=ev.created_at,
+            search_text=f"@{author.handle} {author.display_name}".lower(),
+        )
+        new_convs.append(conv)
+        if ev.direction == Direction.IN:
+            open_convs[(brand.pk, author.pk)] = conv
+        return conv
+
     for ev, brand, analysis in todo:
         author = profiles[(ev.network, ev.author_id)]
+        key = (ev.network, ev.external_id)
         conv: ConversationRow | NewConversation | None = None
+        parent_key: ProfileKey | None = None
         if ev.in_reply_to:
-            key = (ev.network, ev.in_reply_to)
-            conv = batch_conv.get(key)
-            if conv is None and key in parent_conv:
-                conv = loaded.get(parent_conv[key])
+            parent = (ev.network, ev.in_reply_to)
+            conv = batch_conv.get(parent)
+            if conv is None and parent in parent_conv:
+                conv = loaded.get(parent_conv[parent])
+            if conv is None:
+                parent_key = parent  # not stored yet: remembered on the message
+            elif conv.brand_id != brand.pk:
+                conv = None  # never thread across brands
         if conv is None and ev.direction == Direction.IN:
             conv = open_convs.get((brand.pk, author.pk))
+        if conv is not None and out_of_order.into:
+            conv = out_of_order.find(conv)
+        if out_of_order.waits_for(key):
+            conv = out_of_order.join(ev, brand, author, conv, assignments, start)
         if conv is None:
-            conv = NewConversation(
-                organization_id=org_id,
-                brand_id=brand.pk,
-                network=ev.network,
-                author_id=author.pk,
-                status=Status.OPEN if ev.direction == Direction.IN else Status.RESOLVED,
-                resolved_at=None if ev.direction == Direction.IN else ev.created_at,
-                first_message_at=ev.created_at,
-                last_message_at=ev.created_at,
-                search_text=f"@{author.handle} {author.display_name}".lower(),
-            )
-            new_convs.append(conv)
-            if ev.direction == Direction.IN:
-                open_convs[(brand.pk, author.pk)] = conv
-        batch_conv[(ev.network, ev.external_id)] = conv
+            conv = start(ev, brand, author)
+        batch_conv[key] = conv
         assignments.append((ev, brand, analysis, conv))
+        if parent_key is not None:
+            out_of_order.remember(key, parent_key, conv)
 
+    if out_of_order.into:
+        find = out_of_order.find
+        assignments = [(ev, brand, a, find(conv)) for ev, brand, a, conv in assignments]
+        new_convs = [c for c in new_convs if id(c) not in out_of_order.into]
+        plan.merges = [(find(row), row, key) for row, key in out_of_order.stored]
+    plan.joined = [out_of_order.find(c) for c in out_of_order.joined]
     if new_convs:
         for conv, pk in zip(new_convs, reserve_ids(Conversation, len(new_convs)), strict=True):
             conv.pk = pk
@@ -153,6 +197,7 @@ def write_threads(plan: ThreadPlan) -> ThreadResult:
         fast_insert_dicts(Conversation, [c.row(plan.now) for c in plan.new_conversations])
         result.new_conversation_ids = [c.pk for c in plan.new_conversations]
     author_pk = plan.author_pk
+    awaiting = plan.awaiting
     messages = [
         {
             "organization_id": org_id,
@@ -165,6 +210,7 @@ def write_threads(plan: ThreadPlan) -> ThreadResult:
             "text": ev.text,
             "created_at": ev.created_at,
             "in_reply_to": ev.in_reply_to,
+            "awaiting_parent": bool(awaiting) and (ev.network, ev.external_id) in awaiting,
             "url": ev.url[:500],
             "lang": ev.lang[:10],
             "retweets": max(0, ev.retweets),
@@ -185,7 +231,71 @@ def write_threads(plan: ThreadPlan) -> ThreadResult:
     result.message_count = len(messages)
     fast_update([c for c in plan.touched.values() if isinstance(c, ConversationRow)], _FOLDED)  # type: ignore[misc]
     result.touched_conversation_ids = list(plan.touched)
+    if plan.joined:
+        result.merged_conversation_ids = _repair(plan)
+    if awaiting and connection.vendor != "sqlite":
+        _recheck_after_commit(org_id, sorted(awaiting))
     return result
+
+
+def _repair(plan: ThreadPlan) -> list[int]:
+    """Out-of-order delivery, after the batch is written: merge the stored conversations the
+    batch found to be one thread, recompute the summary of those a parent joined its replies in,
+    and clear the flag of the replies whose parent arrived. A fixed number of queries per batch."""
+    from hubbub.inbox.merging import MergePair, merge_conversations, refold_conversations
+
+    pairs = [MergePair(survivor.pk, row.pk, f"{net}:{ext}") for survivor, row, (net, ext) in plan.merges]
+    merge_conversations(plan.org_id, pairs, reason=MERGE_REASON, now=plan.now)
+    merged_into = {p.survivor_id for p in pairs}
+    refold_conversations(plan.org_id, [c.pk for c in plan.joined if c.pk not in merged_into], plan.now)
+    for chunk in chunked(plan.repaired):
+        Message.objects.filter(pk__in=chunk).update(awaiting_parent=False)
+    return [p.absorbed_id for p in pairs]
+
+
+RECHECK_DELAY_SECONDS = 30
+
+
+def _recheck_after_commit(org_id: int, keys: list[ProfileKey]) -> None:
+    """PostgreSQL workers run batches in parallel: a reply and its parent in two concurrent batches
+    each miss the other (uncommitted) row. A re-check of this batch's waiting replies, once the
+    concurrent batches have committed, joins them. (SQLite runs one writer at a time: not needed.)"""
+    from hubbub.inbox.tasks import recheck_waiting_replies_task
+
+    transaction.on_commit(lambda: recheck_waiting_replies_task.schedule((org_id, keys), delay=RECHECK_DELAY_SECONDS))
+
+
+def repair_waiting_replies(org_id: int, keys: Sequence[ProfileKey]) -> int:
+    """Join the waiting replies among `keys` whose parent is stored by now (see `_recheck_after_commit`):
+    the reply's conversation and the parent's merge, the oldest with customer messages surviving.
+    Returns how many replies were joined; replies of another brand than their parent stay waiting."""
+    from hubbub.inbox.merging import MergePair, merge_conversations, refold_conversations
+
+    joined = 0
+    with transaction.atomic():
+        columns = ["id", "in_reply_to", "awaiting_parent"]
+        waiting = {k: r for k, r in rows_by_external_id(Message, org_id, keys, columns).items() if r[2]}
+        parents = rows_by_external_id(Message, org_id, {(net, r[1]) for (net, _), r in waiting.items()}, ["id"])
+        for (network, _), (pk, parent_ext, _) in waiting.items():
+            parent = parents.get((network, parent_ext))
+            if parent is None:
+                continue
+            # current conversations (an earlier merge in this loop may have moved either message)
+            conv_of = dict(Message.objects.filter(pk__in=[pk, parent[0]]).values_list("pk", "conversation_id"))
+            fields = ("pk", "organization_id", "brand_id", "last_inbound_at")
+            rows = {c.pk: c for c in Conversation.objects.filter(pk__in=set(conv_of.values())).only(*fields)}
+            mine, theirs = rows[conv_of[pk]], rows[conv_of[parent[0]]]
+            if mine.brand_id != theirs.brand_id or mine.organization_id != org_id:
+                continue
+            if mine.pk != theirs.pk:
+                survivor, absorbed = sorted((mine, theirs), key=lambda c: (c.last_inbound_at is None, c.pk))
+                pair = MergePair(survivor.pk, absorbed.pk, f"{network}:{parent_ext}")
+                merge_conversations(org_id, [pair], reason=MERGE_REASON)
+            else:
+                refold_conversations(org_id, [mine.pk])
+            Message.objects.filter(pk=pk).update(awaiting_parent=False)
+            joined += 1
+    return joined
 
 
 _FOLDED = (
@@ -386,6 +496,137 @@ def _existing_message_keys(org_id: int, keys: list[ProfileKey]) -> set[ProfileKe
 
 def _conversation_of_messages(org_id: int, keys: set[ProfileKey]) -> dict[ProfileKey, int]:
     return {k: row[0] for k, row in rows_by_external_id(Message, org_id, keys, ["conversation_id"]).items()}
+
+
+class WaitingReply(NamedTuple):
+    """A stored reply whose parent had not arrived when it was threaded."""
+
+    pk: int
+    conversation_id: int
+    brand_id: int
+
+
+def _waiting_replies(org_id: int, keys: list[ProfileKey]) -> dict[ProfileKey, list[WaitingReply]]:
+    """The stored replies waiting for one of `keys` (their parent), by parent key.
+
+    One query per network and 900 keys on the partial index `msg_awaiting_parent`: only waiting
+    replies have an entry, so the common case (nothing waits) reads an index of a few pages.
+    The bare flag term lets SQLite match the partial index's WHERE clause.
+    """
+    by_net: dict[str, list[str]] = {}
+    for net, ext in keys:
+        by_net.setdefault(net, []).append(ext)
+    flag = connection.ops.quote_name("awaiting_parent")
+    out: dict[ProfileKey, list[WaitingReply]] = {}
+    for net, ids in by_net.items():
+        for chunk in chunked(ids):
+            where = f"{flag} AND organization_id = %s AND network = %s AND {in_clause('in_reply_to', chunk)}"
+            columns = ("in_reply_to", "pk", "conversation_id", "brand_id")
+            for parent, pk, conv_id, brand_id in fetch_values(Message, columns, where, [org_id, net, *chunk]):
+                out.setdefault((net, parent), []).append(WaitingReply(pk, conv_id, brand_id))
+    return out
+
+
+Conv: TypeAlias = ConversationRow | NewConversation
+
+
+class _OutOfOrder:
+    """Out-of-order delivery while one batch is planned: the replies waiting for a message of the
+    batch (stored ones, and earlier ones of the batch itself), and the conversations found to be
+    one thread (absorbed → survivor by object identity, a union-find: new ones have no id yet)."""
+
+    def __init__(self, plan: ThreadPlan, waiting: dict[ProfileKey, list[WaitingReply]], loaded: dict[int, Conv]):
+        self.plan = plan
+        self.waiting = waiting
+        self.loaded = loaded  # stored conversations of this organisation, by id
+        self.early: dict[ProfileKey, list[tuple[ProfileKey, Conv]]] = {}  # parent → (reply, conversation)
+        self.into: dict[int, Conv] = {}
+        self.stored: list[tuple[ConversationRow, ProfileKey]] = []  # absorbed stored rows, parent key
+        self.joined: list[Conv] = []  # where a parent joined its replies
+        self.members: dict[int, list[Conv]] = {}  # survivor → the conversations it absorbed
+        self.with_customer: set[int] = set()  # conversations given a customer message in this batch
+        self.scanned = 0  # how many assignments `with_customer` covers
+
+    def find(self, conv: Conv) -> Conv:
+        while (survivor := self.into.get(id(conv))) is not None:
+            conv = survivor
+        return conv
+
+    def waits_for(self, key: ProfileKey) -> bool:
+        return key in self.waiting or key in self.early
+
+    def remember(self, key: ProfileKey, parent: ProfileKey, conv: Conv) -> None:
+        """A reply of this batch whose parent is unknown: stored flagged, unless the parent follows."""
+        self.plan.awaiting.add(key)
+        self.early.setdefault(parent, []).append((key, conv))
+
+    def join(
+        self,
+        ev: InboundEvent,
+        brand: Brand,
+        author: AuthorRow,
+        conv: Conv | None,
+        assignments: list[tuple[InboundEvent, Brand, Analysis | None, Conv]],
+        start: Callable[[InboundEvent, Brand, AuthorRow], NewConversation],
+    ) -> Conv:
+        """`ev` is the parent replies already threaded wait for: the one conversation for it and
+        them, merging the candidates (`conv` found by rules 1–2, the replies' conversations).
+
+        The survivor is the oldest conversation with customer messages (stored before new, lower
+        id first); a brand-only conversation (replies to a post not yet seen) survives only if no
+        candidate has customer messages. A customer's message whose replies sit only in brand-only
+        conversations starts the customer's own conversation, as in order, which absorbs them.
+        Replies of another brand are left waiting: threads never cross brands.
+        """
+        key = (ev.network, ev.external_id)
+        children: list[Conv] = []
+        for reply in self.waiting.get(key, ()):
+            child = self.loaded.get(reply.conversation_id)  # loaded only if of this organisation
+            if child is not None and reply.brand_id == brand.pk and child.brand_id == brand.pk:
+                children.append(child)
+                self.plan.repaired.append(reply.pk)
+        for reply_key, child in self.early.pop(key, ()):
+            if child.brand_id == brand.pk:
+                children.append(child)
+                self.plan.awaiting.discard(reply_key)
+        candidates: list[Conv] = []
+        for c in ([conv] if conv is not None else []) + children:
+            c = self.find(c)
+            if all(c is not other for other in candidates):
+                candidates.append(c)
+        if not candidates:
+            return start(ev, brand, author)
+
+        for e, _, _, t in assignments[self.scanned :]:
+            if e.direction == Direction.IN:
+                self.with_customer.add(id(t))
+        self.scanned = len(assignments)
+
+        def brand_only(c: Conv) -> bool:
+            if isinstance(c, ConversationRow) and c.last_inbound_at is not None:
+                return False
+            return all(id(m) not in self.with_customer for m in (c, *self.members.get(id(c), ())))
+
+        without_customer = {id(c): brand_only(c) for c in candidates}
+        if conv is None and ev.direction == Direction.IN and all(without_customer.values()):
+            own = start(ev, brand, author)
+            candidates.append(own)
+            without_customer[id(own)] = False
+        order = {id(c): i for i, c in enumerate(candidates)}
+
+        def rank(c: Conv) -> tuple[bool, bool, int]:
+            is_new = isinstance(c, NewConversation)
+            return (without_customer[id(c)], is_new, order[id(c)] if is_new else c.pk)
+
+        survivor = min(candidates, key=rank)
+        for c in candidates:
+            if c is not survivor:
+                self.into[id(c)] = survivor
+                self.members.setdefault(id(survivor), []).extend([c, *self.members.pop(id(c), ())])
+                if isinstance(c, ConversationRow):
+                    self.stored.append((c, key))
+        self.joined.append(survivor)
+        return survivor
 
 
 def latest(a: datetime | None, b: datetime | None) -> datetime | None:

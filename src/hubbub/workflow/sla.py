@@ -11,7 +11,7 @@ what the inbox sorts and counts down by.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -248,25 +248,35 @@ def resume(conv_ids: Iterable[int], now: datetime | None = None) -> None:
 
 
 def stop(
-    conv_ids: Iterable[int], metrics: Sequence[str] | None, now: datetime | None = None, cancel: bool = False
+    conv_ids: Iterable[int],
+    metrics: Sequence[str] | None,
+    now: datetime | None = None,
+    cancel: bool = False,
+    at: Mapping[int, datetime] | None = None,
 ) -> None:
-    """Stop clocks: met if stopped before due, breached otherwise (cancelled when the target no longer applies)."""
+    """Stop clocks: met if stopped before due, breached otherwise (cancelled when the target no longer applies).
+
+    `at` gives some conversations their own stop instant (a response learnt of later, e.g. when
+    out-of-order messages are joined); the others stop at `now`.
+    """
     now = now or timezone.now()
+    conv_ids = list(conv_ids)
     clocks = _clocks(conv_ids, [SLAClock.State.RUNNING, SLAClock.State.PAUSED], metrics)
     events = []
     for c in clocks:
+        when = at.get(c.conversation_id, now) if at else now
         if cancel:
             outcome = "cancelled"
-        elif c.breached_at is not None or (c.due_at is not None and now > c.due_at):
+        elif (c.breached_at is not None and when >= c.breached_at) or (c.due_at is not None and when > c.due_at):
             outcome = "breached"
         elif c.state == SLAClock.State.PAUSED and c.used_seconds > c.target_seconds:
             outcome = "breached"
         else:
             outcome = "met"
         c.state = SLAClock.State.STOPPED
-        c.stopped_at = now
+        c.stopped_at = when
         c.outcome = outcome
-        events.append(_event(c, outcome, now))
+        events.append(_event(c, outcome, when))
     fast_update(clocks, ["state", "stopped_at", "outcome"])
     SLAEvent.objects.bulk_create(events)
     sync_due(conv_ids)

@@ -127,7 +127,9 @@
     es.addEventListener("conversation", (ev) => {
       const data = JSON.parse(ev.data), open = $("#thread");
       if (open && String(data.conversation_id) === open.dataset.conversation && !$("#reply-text:focus")) {
-        window.htmx.ajax("GET", "/c/" + data.conversation_id + "/", { target: "#thread-pane", swap: "innerHTML" });
+        // merged_into: this conversation was merged into another (a reply arrived before its parent)
+        const id = encodeURIComponent(data.merged_into || data.conversation_id);
+        window.htmx.ajax("GET", "/c/" + id + "/", { target: "#thread-pane", swap: "innerHTML" });
       }
       clearTimeout(pending); pending = setTimeout(refreshList, 400);
     });
