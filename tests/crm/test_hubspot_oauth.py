@@ -4,6 +4,9 @@ local fake (which plays both HubSpot's authorize page and its token endpoints).
 The browser is played by hand: the Connect button answers with a redirect to the fake's authorize
 URL, `fake.authorize()` follows it and returns where HubSpot sends the browser back (the callback,
 with `code` and `state`, or `error`), and the test client opens that callback as the same user.
+
+Connecting and disconnecting are for admins only (the flow, the service functions and the API connect
+endpoint); supervisors see the connection and run Sync now.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
+from hubbub.api.models import ApiToken
 from hubbub.connectors.models import Channel
 from hubbub.crm import sync
 from hubbub.crm.models import Customer, OAuthState
@@ -49,7 +54,14 @@ def login(acme: dict[str, Any], role: str, csrf: bool = False) -> Client:
 
 
 @pytest.fixture
+def adm(acme):  # type: ignore[no-untyped-def]
+    """Connecting and disconnecting HubSpot is for admins only."""
+    return login(acme, "admin")
+
+
+@pytest.fixture
 def sup(acme):  # type: ignore[no-untyped-def]
+    """Supervisors see the connection and run Sync now, but may not connect or disconnect."""
     return login(acme, "supervisor")
 
 
@@ -76,6 +88,11 @@ def token_calls(fake: FakeHubSpot) -> int:
     return sum(1 for _, path, _ in fake.log if path == "/oauth/v1/token")
 
 
+def api_client(acme: dict[str, Any], role: str) -> Client:
+    _, key = ApiToken.issue(acme["users"][role], acme["org"].pk, "t")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
 def hubspot_channel(acme: dict[str, Any]) -> Channel | None:
     return Channel.objects.filter(organization=acme["org"], name="hubspot", is_active=True).first()
 
@@ -83,24 +100,24 @@ def hubspot_channel(acme: dict[str, Any]) -> Channel | None:
 # ---------------------------------------------------------------- configuration and the button
 
 
-def test_page_explains_what_to_configure_instead_of_a_broken_button(sup, settings) -> None:
+def test_page_explains_what_to_configure_instead_of_a_broken_button(adm, settings) -> None:
     settings.HUBSPOT_CLIENT_ID = ""
     settings.HUBSPOT_CLIENT_SECRET = ""
-    r = sup.get("/customers/hubspot/")
+    r = adm.get("/customers/hubspot/")
     assert r.status_code == 200
     body = r.content.decode()
     assert "HUBBUB_HUBSPOT_CLIENT_ID" in body and "HUBBUB_HUBSPOT_CLIENT_SECRET" in body
     assert CALLBACK in body  # the redirect URL to register in the HubSpot app
     assert "/customers/hubspot/connect/" not in body
-    r = sup.post("/customers/hubspot/connect/", follow=True)
+    r = adm.post("/customers/hubspot/connect/", follow=True)
     assert "not configured" in r.content.decode()
     assert not OAuthState.objects.exists()
 
 
-def test_connect_sends_the_browser_to_hubspot_with_state_scopes_and_redirect_uri(sup, acme, fake) -> None:
-    page = sup.get("/customers/hubspot/").content.decode()
+def test_connect_sends_the_browser_to_hubspot_with_state_scopes_and_redirect_uri(adm, acme, fake) -> None:
+    page = adm.get("/customers/hubspot/").content.decode()
     assert "Connect HubSpot" in page and "/customers/hubspot/connect/" in page
-    url = start(sup)
+    url = start(adm)
     assert url.startswith(f"{fake.url}/oauth/authorize?")
     assert "scope=oauth%20crm.objects.contacts.read%20crm.objects.contacts.write" in url  # %20, as documented
     q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
@@ -108,7 +125,7 @@ def test_connect_sends_the_browser_to_hubspot_with_state_scopes_and_redirect_uri
     row = OAuthState.objects.get()
     assert (row.organization_id, row.user_id, row.redirect_uri) == (
         acme["org"].pk,
-        acme["users"]["supervisor"].pk,
+        acme["users"]["admin"].pk,
         CALLBACK,
     )
     ident, _, secret = q["state"].partition(".")
@@ -116,10 +133,10 @@ def test_connect_sends_the_browser_to_hubspot_with_state_scopes_and_redirect_uri
     assert row.used_at is None and row.expires_at > timezone.now()
 
 
-def test_configured_redirect_uri_and_scopes_are_used(sup, fake, settings) -> None:
+def test_configured_redirect_uri_and_scopes_are_used(adm, fake, settings) -> None:
     settings.HUBSPOT_REDIRECT_URI = "https://crm.example.com/customers/hubspot/callback/"
     settings.HUBSPOT_SCOPES = ["oauth", "crm.objects.contacts.read"]
-    q = parse_qs(urlsplit(start(sup)).query)
+    q = parse_qs(urlsplit(start(adm)).query)
     assert q["redirect_uri"] == ["https://crm.example.com/customers/hubspot/callback/"]
     assert q["scope"] == ["oauth crm.objects.contacts.read"]
 
@@ -127,19 +144,19 @@ def test_configured_redirect_uri_and_scopes_are_used(sup, fake, settings) -> Non
 # ---------------------------------------------------------------- the happy path
 
 
-def test_full_flow_stores_encrypted_tokens_and_the_sync_works(sup, acme, fake, caplog) -> None:
+def test_full_flow_stores_encrypted_tokens_and_the_sync_works(adm, acme, fake, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="hubbub")
     fake.add_contact(email="ann@example.com", firstname="Ann", lastname="Lee")
 
-    url = start(sup)
+    url = start(adm)
     logged = caplog.text
     callback = fake.authorize(url)  # the "browser" (the test's own httpx call) sees the code; not our logs
     caplog.clear()
     code = parse_qs(urlsplit(callback).query)["code"][0]
-    r = sup.get(local(callback))
+    r = adm.get(local(callback))
     assert r.status_code == 302 and r["Location"] == "/customers/hubspot/"
-    page = sup.get("/customers/hubspot/")
+    page = adm.get("/customers/hubspot/")
     html = page.content.decode()
     assert f"HubSpot connected: {fake.hub_domain} (hub id {fake.hub_id})" in html
     assert "Disconnect HubSpot" in html and fake.user_email in html
@@ -154,12 +171,12 @@ def test_full_flow_stores_encrypted_tokens_and_the_sync_works(sup, acme, fake, c
     assert creds["client_id"] == fake.client_id and creds["base_url"] == fake.url
     assert creds["hub_id"] == fake.hub_id and creds["hub_domain"] == fake.hub_domain
     event = AuditEvent.objects.get(organization=acme["org"], verb="crm.hubspot.connected")
-    assert event.actor == acme["users"]["supervisor"]
+    assert event.actor == acme["users"]["admin"]
     assert event.data == {"via": "oauth", "hub_id": fake.hub_id, "hub_domain": fake.hub_domain}
     assert OAuthState.objects.get().used_at is not None
 
     # The stored tokens work: Sync now pulls the contact and pushes nothing back that it should not.
-    r = sup.post("/customers/hubspot/sync/", {"next": "/customers/hubspot/"}, follow=True)
+    r = adm.post("/customers/hubspot/sync/", {"next": "/customers/hubspot/"}, follow=True)
     assert "HubSpot sync done: pulled 1" in r.content.decode()
     assert Customer.objects.get(organization=acme["org"], email="ann@example.com").name == "Ann Lee"
     fake.expire_token()  # and the refresh path uses the app credentials stored with them
@@ -169,7 +186,7 @@ def test_full_flow_stores_encrypted_tokens_and_the_sync_works(sup, acme, fake, c
 
     # Neither the tokens, the code nor the client secret is ever shown or logged.
     pages = [html, r.content.decode()] + [
-        sup.get(p).content.decode() for p in ("/customers/hubspot/", "/customers/conflicts/", "/customers/")
+        adm.get(p).content.decode() for p in ("/customers/hubspot/", "/customers/conflicts/", "/customers/")
     ]
     secrets_seen = [fake.access_token, fake.refresh_token, creds["access_token"], creds["refresh_token"]]
     for text in [*pages, logged, caplog.text]:
@@ -181,25 +198,25 @@ def test_full_flow_stores_encrypted_tokens_and_the_sync_works(sup, acme, fake, c
 # ---------------------------------------------------------------- refused states
 
 
-def test_a_state_works_once(sup, acme, fake) -> None:
-    callback = fake.authorize(start(sup))
-    assert sup.get(local(callback)).status_code == 302
+def test_a_state_works_once(adm, acme, fake) -> None:
+    callback = fake.authorize(start(adm))
+    assert adm.get(local(callback)).status_code == 302
     stored = hubspot_channel(acme).credentials  # type: ignore[union-attr]
     calls = token_calls(fake)
-    r = sup.get(local(callback))
+    r = adm.get(local(callback))
     assert r.status_code == 400 and "already used" in r.content.decode()
     assert token_calls(fake) == calls  # refused before HubSpot is asked
     assert hubspot_channel(acme).credentials == stored  # type: ignore[union-attr]
     assert AuditEvent.objects.filter(verb="crm.hubspot.oauth_failed", data__reason="state_used").count() == 1
 
 
-def test_hubspot_refuses_a_code_used_twice(sup, acme, fake) -> None:
-    first = fake.authorize(start(sup))
-    assert sup.get(local(first)).status_code == 302
+def test_hubspot_refuses_a_code_used_twice(adm, acme, fake) -> None:
+    first = fake.authorize(start(adm))
+    assert adm.get(local(first)).status_code == 302
     stored = hubspot_channel(acme).credentials  # type: ignore[union-attr]
-    second = fake.authorize(start(sup))
+    second = fake.authorize(start(adm))
     new_state = parse_qs(urlsplit(second).query)["state"][0]
-    r = sup.get(with_state(first, new_state))  # a fresh state, but the old code
+    r = adm.get(with_state(first, new_state))  # a fresh state, but the old code
     assert r.status_code == 400
     assert "BAD_AUTH_CODE" in r.content.decode() and "Nothing was stored" in r.content.decode()
     assert hubspot_channel(acme).credentials == stored  # type: ignore[union-attr]
@@ -209,55 +226,59 @@ def test_hubspot_refuses_a_code_used_twice(sup, acme, fake) -> None:
     "state",
     ["", "x", "999999.nope", "1" * 30 + ".abc", "{pk}.wrong-secret", "{pk}", "{pk}."],
 )
-def test_unknown_or_altered_state_is_refused_and_stores_nothing(sup, acme, fake, state) -> None:
-    callback = fake.authorize(start(sup))
+def test_unknown_or_altered_state_is_refused_and_stores_nothing(adm, acme, fake, state) -> None:
+    callback = fake.authorize(start(adm))
     pk = OAuthState.objects.get().pk
-    r = sup.get(with_state(callback, state.format(pk=pk)))
+    r = adm.get(with_state(callback, state.format(pk=pk)))
     assert r.status_code == 400
     assert "not valid" in r.content.decode() and "Connect HubSpot" in r.content.decode()
     assert hubspot_channel(acme) is None and token_calls(fake) == 0
-    assert sup.get(local(callback)).status_code == 302  # the genuine state was not used up
+    assert adm.get(local(callback)).status_code == 302  # the genuine state was not used up
     assert hubspot_channel(acme) is not None
 
 
-def test_expired_state_is_refused(sup, acme, fake) -> None:
-    callback = fake.authorize(start(sup))
+def test_expired_state_is_refused(adm, acme, fake) -> None:
+    callback = fake.authorize(start(adm))
     OAuthState.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    r = sup.get(local(callback))
+    r = adm.get(local(callback))
     assert r.status_code == 400 and "expired" in r.content.decode()
     assert hubspot_channel(acme) is None and token_calls(fake) == 0
 
 
 def test_state_of_another_user_or_organisation_is_refused(acme, make_org, fake) -> None:
-    callback = fake.authorize(start(login(acme, "supervisor")))
+    callback = fake.authorize(start(login(acme, "admin")))
     other = make_org("globex")
-    for client in (login(acme, "admin"), login(other, "admin")):
+    second_admin = get_user_model().objects.create_user(username="acme-admin-2", password="pw-12345678")
+    Membership.objects.create(user=second_admin, organization=acme["org"], role="admin")
+    another = Client()
+    another.force_login(second_admin)
+    for client in (another, login(other, "admin")):
         r = client.get(local(callback))
         assert r.status_code == 400 and "another user" in r.content.decode()
     # The same user, now working in another organisation: refused too.
-    Membership.objects.create(user=acme["users"]["supervisor"], organization=other["org"], role="admin")
-    sup = login(acme, "supervisor")
-    session = sup.session
+    Membership.objects.create(user=acme["users"]["admin"], organization=other["org"], role="admin")
+    adm = login(acme, "admin")
+    session = adm.session
     session["organization_id"] = other["org"].pk
     session.save()
-    r = sup.get(local(callback))
+    r = adm.get(local(callback))
     assert r.status_code == 400 and "another organisation" in r.content.decode()
     assert not Channel.objects.filter(name="hubspot").exists() and token_calls(fake) == 0
     session["organization_id"] = acme["org"].pk
     session.save()
-    assert sup.get(local(callback)).status_code == 302  # back in the right organisation it still works
+    assert adm.get(local(callback)).status_code == 302  # back in the right organisation it still works
     assert hubspot_channel(acme) is not None and not Channel.objects.filter(organization=other["org"]).exists()
 
 
 # ---------------------------------------------------------------- HubSpot says no, or fails
 
 
-def test_access_denied_is_explained_and_stores_nothing(sup, acme, fake) -> None:
+def test_access_denied_is_explained_and_stores_nothing(adm, acme, fake) -> None:
     fake.deny_next = True
-    callback = fake.authorize(start(sup))
+    callback = fake.authorize(start(adm))
     q = parse_qs(urlsplit(callback).query)
     assert q["error"] == ["access_denied"] and "code" not in q
-    r = sup.get(local(callback))
+    r = adm.get(local(callback))
     assert r.status_code == 400
     assert "access was not granted" in r.content.decode()
     assert hubspot_channel(acme) is None and token_calls(fake) == 0
@@ -265,10 +286,10 @@ def test_access_denied_is_explained_and_stores_nothing(sup, acme, fake) -> None:
     assert AuditEvent.objects.filter(verb="crm.hubspot.oauth_declined", data__error="access_denied").exists()
 
 
-def test_token_endpoint_400_shows_hubspots_reason_and_stores_nothing(sup, acme, fake, settings) -> None:
-    callback = fake.authorize(start(sup))
+def test_token_endpoint_400_shows_hubspots_reason_and_stores_nothing(adm, acme, fake, settings) -> None:
+    callback = fake.authorize(start(adm))
     settings.HUBSPOT_CLIENT_SECRET = "cs-wrong-" + secrets.token_hex(4)
-    r = sup.get(local(callback))
+    r = adm.get(local(callback))
     body = r.content.decode()
     assert r.status_code == 400
     assert "BAD_CLIENT_ID" in body and "redirect URL and client secret" in body
@@ -277,18 +298,18 @@ def test_token_endpoint_400_shows_hubspots_reason_and_stores_nothing(sup, acme, 
     assert AuditEvent.objects.filter(verb="crm.hubspot.oauth_failed", data__reason="token_exchange").exists()
 
 
-def test_token_endpoint_503_is_retried(sup, acme, fake) -> None:
-    callback = fake.authorize(start(sup))
+def test_token_endpoint_503_is_retried(adm, acme, fake) -> None:
+    callback = fake.authorize(start(adm))
     fake.token_errors = [503]
-    assert sup.get(local(callback)).status_code == 302
+    assert adm.get(local(callback)).status_code == 302
     assert [s for _, p, s in fake.log if p == "/oauth/v1/token"] == [503, 200]
     assert hubspot_channel(acme) is not None
 
 
-def test_unreachable_hubspot_is_explained(sup, acme, fake, settings) -> None:
-    callback = fake.authorize(start(sup))
+def test_unreachable_hubspot_is_explained(adm, acme, fake, settings) -> None:
+    callback = fake.authorize(start(adm))
     settings.HUBSPOT_API_URL = "http://127.0.0.1:1"
-    r = sup.get(local(callback))
+    r = adm.get(local(callback))
     assert r.status_code == 400 and "could not be reached" in r.content.decode()
     assert hubspot_channel(acme) is None
 
@@ -296,29 +317,83 @@ def test_unreachable_hubspot_is_explained(sup, acme, fake, settings) -> None:
 # ---------------------------------------------------------------- who may, and CSRF
 
 
-@pytest.mark.parametrize("role", ["agent", "analyst"])
-def test_agents_and_analysts_cannot_connect_or_disconnect(acme, fake, role) -> None:
-    supervisor = login(acme, "supervisor")
-    callback = fake.authorize(start(supervisor))
+@pytest.mark.parametrize("role", ["supervisor", "agent", "analyst"])
+def test_only_admins_can_connect_or_disconnect(acme, fake, role) -> None:
+    admin = login(acme, "admin")
+    callback = fake.authorize(start(admin))
     client = login(acme, role)
     page = client.get("/customers/hubspot/")
     assert page.status_code == 200 and "/customers/hubspot/connect/" not in page.content.decode()
+    assert "Only an admin can connect or disconnect HubSpot." in page.content.decode()
     assert client.post("/customers/hubspot/connect/").status_code == 403
     assert client.get(local(callback)).status_code == 403
+    state = parse_qs(urlsplit(callback).query)["state"][0]
+    declined = f"/customers/hubspot/callback/?error=access_denied&state={state}"
+    assert client.get(declined).status_code == 403  # the decline path too
     assert OAuthState.objects.count() == 1 and OAuthState.objects.get().used_at is None
-    assert supervisor.get(local(callback)).status_code == 302
+    assert not AuditEvent.objects.filter(verb__startswith="crm.hubspot.oauth_").exists()
+    assert admin.get(local(callback)).status_code == 302
     assert client.post("/customers/hubspot/disconnect/").status_code == 403
     assert hubspot_channel(acme) is not None
+    assert not AuditEvent.objects.filter(verb="crm.hubspot.disconnected").exists()
 
 
-def test_admin_may_connect(acme, fake) -> None:
-    admin = login(acme, "admin")
-    assert admin.get(local(fake.authorize(start(admin)))).status_code == 302
+def test_services_refuse_non_admins(acme, scope_of, fake) -> None:
+    from hubbub.crm import hubspot_oauth
+    from hubbub.tenancy.scoping import PermissionDenied
+
+    tokens = {"access_token": "a", "refresh_token": "r", "base_url": fake.url}
+    for role in ("supervisor", "agent", "analyst"):
+        scope = scope_of(acme["users"][role])
+        with pytest.raises(PermissionDenied):
+            hubspot_oauth.start_authorization(scope, CALLBACK)
+        with pytest.raises(PermissionDenied):
+            hubspot_oauth.complete_authorization(scope, "1.x", "code")
+        with pytest.raises(PermissionDenied):
+            hubspot_oauth.decline_authorization(scope, "1.x", "access_denied")
+        with pytest.raises(PermissionDenied):
+            sync.connect_hubspot(scope, tokens)
+    assert not OAuthState.objects.exists() and hubspot_channel(acme) is None
+    sync.connect_hubspot(scope_of(acme["users"]["admin"]), tokens)
+    for role in ("supervisor", "agent", "analyst"):
+        with pytest.raises(PermissionDenied):
+            sync.disconnect_hubspot(scope_of(acme["users"][role]))
     assert hubspot_channel(acme) is not None
+
+
+@pytest.mark.parametrize("role", ["supervisor", "agent", "analyst"])
+def test_api_connect_is_for_admins_only(acme, fake, role) -> None:
+    body = {"access_token": "a-token", "refresh_token": "r-token", "base_url": fake.url}
+    r = api_client(acme, role).post("/api/v1/crm/hubspot/connect", body, content_type="application/json")
+    assert r.status_code == 403
+    assert not Channel.objects.filter(name="hubspot").exists()
+    assert not AuditEvent.objects.filter(verb="crm.hubspot.connected").exists()
+    r = api_client(acme, "admin").post("/api/v1/crm/hubspot/connect", body, content_type="application/json")
+    assert r.status_code == 200 and hubspot_channel(acme) is not None
+    event = AuditEvent.objects.get(verb="crm.hubspot.connected")
+    assert event.actor == acme["users"]["admin"] and event.data["via"] == "api"
+
+
+def test_supervisor_sees_the_connection_and_can_sync_now(acme, adm, sup, fake) -> None:
+    fake.add_contact(email="ann@example.com", firstname="Ann", lastname="Lee")
+    assert adm.get(local(fake.authorize(start(adm)))).status_code == 302
+    html = sup.get("/customers/hubspot/").content.decode()
+    assert fake.hub_domain in html and f"hub id {fake.hub_id}" in html and "Sync now" in html
+    assert "Only an admin can connect or disconnect HubSpot." in html
+    assert "/customers/hubspot/disconnect/" not in html and "/customers/hubspot/connect/" not in html
+    r = sup.post("/customers/hubspot/sync/", {"next": "/customers/hubspot/"}, follow=True)
+    assert "HubSpot sync done: pulled 1" in r.content.decode()
+    assert Customer.objects.get(organization=acme["org"], email="ann@example.com").name == "Ann Lee"
+    assert "Sync now" in sup.get("/customers/conflicts/").content.decode()
+    r = api_client(acme, "supervisor").post("/api/v1/crm/hubspot/sync")
+    assert r.status_code == 200
+    # The admin's page has Disconnect and not the supervisor's line.
+    html = adm.get("/customers/hubspot/").content.decode()
+    assert "/customers/hubspot/disconnect/" in html and "Only an admin" not in html
 
 
 def test_start_needs_post_and_a_csrf_token(acme, fake) -> None:
-    c = login(acme, "supervisor", csrf=True)
+    c = login(acme, "admin", csrf=True)
     assert c.get("/customers/hubspot/connect/").status_code == 405
     assert c.post("/customers/hubspot/connect/").status_code == 403
     assert not OAuthState.objects.exists()
@@ -337,13 +412,13 @@ def test_login_is_required(client, fake) -> None:
 # ---------------------------------------------------------------- disconnect
 
 
-def test_disconnect_forgets_tokens_revokes_and_reconnect_carries_on(sup, acme, fake) -> None:
-    assert sup.get(local(fake.authorize(start(sup)))).status_code == 302
+def test_disconnect_forgets_tokens_revokes_and_reconnect_carries_on(adm, acme, fake) -> None:
+    assert adm.get(local(fake.authorize(start(adm)))).status_code == 302
     sync.sync_hubspot(acme["org"].pk)
     refresh = fake.refresh_token
     last_sync = hubspot_channel(acme).credentials["last_sync_ms"]  # type: ignore[union-attr]
 
-    r = sup.post("/customers/hubspot/disconnect/", follow=True)
+    r = adm.post("/customers/hubspot/disconnect/", follow=True)
     html = r.content.decode()
     assert "HubSpot disconnected" in html and "Connect HubSpot" in html
     assert fake.revoked == [refresh]
@@ -351,31 +426,31 @@ def test_disconnect_forgets_tokens_revokes_and_reconnect_carries_on(sup, acme, f
     assert not channel.is_active
     assert set(channel.credentials) == {"hub_id", "hub_domain", "hubspot_user", "scopes", "last_sync_ms"}
     event = AuditEvent.objects.get(verb="crm.hubspot.disconnected")
-    assert event.actor == acme["users"]["supervisor"] and event.data["revoked_at_hubspot"] is True
+    assert event.actor == acme["users"]["admin"] and event.data["revoked_at_hubspot"] is True
     with pytest.raises(ValueError):
         sync.sync_hubspot(acme["org"].pk)
     from hubbub.crm.tasks import sync_hubspot_periodically
 
     assert sync_hubspot_periodically.call_local() == 0
-    assert "HubSpot is not connected" in sup.get("/customers/conflicts/").content.decode()
-    assert "not connected" in sup.post("/customers/hubspot/disconnect/", follow=True).content.decode()
+    assert "HubSpot is not connected" in adm.get("/customers/conflicts/").content.decode()
+    assert "not connected" in adm.post("/customers/hubspot/disconnect/", follow=True).content.decode()
 
     # Connecting the same portal again keeps the incremental-sync mark; another portal starts afresh.
-    assert sup.get(local(fake.authorize(start(sup)))).status_code == 302
+    assert adm.get(local(fake.authorize(start(adm)))).status_code == 302
     assert hubspot_channel(acme).credentials["last_sync_ms"] == last_sync  # type: ignore[union-attr]
-    sup.post("/customers/hubspot/disconnect/")
+    adm.post("/customers/hubspot/disconnect/")
     fake.hub_id = 5151
-    assert sup.get(local(fake.authorize(start(sup)))).status_code == 302
+    assert adm.get(local(fake.authorize(start(adm)))).status_code == 302
     assert "last_sync_ms" not in hubspot_channel(acme).credentials  # type: ignore[union-attr]
 
 
-def test_disconnect_still_forgets_tokens_when_hubspot_is_down(sup, acme, fake) -> None:
-    assert sup.get(local(fake.authorize(start(sup)))).status_code == 302
+def test_disconnect_still_forgets_tokens_when_hubspot_is_down(adm, acme, fake) -> None:
+    assert adm.get(local(fake.authorize(start(adm)))).status_code == 302
     channel = hubspot_channel(acme)
     assert channel is not None
     channel.credentials = {**channel.credentials, "base_url": "http://127.0.0.1:1"}  # nothing listens there
     channel.save()
-    r = sup.post("/customers/hubspot/disconnect/", follow=True)
+    r = adm.post("/customers/hubspot/disconnect/", follow=True)
     assert "HubSpot could not be told" in r.content.decode()
     channel.refresh_from_db()
     assert not channel.is_active and "refresh_token" not in channel.credentials

@@ -243,11 +243,14 @@ class HubSpotConnectIn(Schema):
     base_url: str = ""
 
 
-@router.post("/crm/hubspot/connect", summary="Store HubSpot OAuth tokens (encrypted at rest)")
+@router.post("/crm/hubspot/connect", summary="Store HubSpot OAuth tokens (encrypted at rest; admin only)")
 def hubspot_connect(request: HttpRequest, body: HubSpotConnectIn) -> Any:
+    """Admin only: connecting chooses the HubSpot account the whole customer list is synced to."""
     from hubbub.crm import sync
 
-    channel = sync.connect_hubspot(_scope(request), {k: v for k, v in body.dict().items() if v})
+    scope = _scope(request)
+    require_role(scope, Role.ADMIN)
+    channel = sync.connect_hubspot(scope, {k: v for k, v in body.dict().items() if v})
     return {"channel_id": channel.pk}
 
 

@@ -1,6 +1,6 @@
 """The "Connect HubSpot" button: HubSpot's OAuth 2.0 authorization-code flow.
 
-1. `start_authorization` (supervisor+, a POST): stores an `OAuthState` bound to the user and the
+1. `start_authorization` (admin only, a POST): stores an `OAuthState` bound to the user and the
    organisation — single-use, expiring after `STATE_TTL` — and returns HubSpot's authorize URL with the
    scopes the sync needs and `state=<id>.<secret>` (only a hash of the secret is stored).
 2. HubSpot shows its consent screen and sends the browser back to the callback with `code` and `state`,
@@ -13,6 +13,8 @@
 
 Every refusal raises `OAuthFlowError` with a message for the page and a short `reason` for the audit log;
 nothing is stored then. Tokens, the code and the client secret never reach a message or a log line.
+Every step (start, callback, decline) needs the admin role: connecting points the customer sync — the whole
+customer list — at a HubSpot account of the connector's choosing. Supervisors run the sync, not the connection.
 The app's client id/secret and the URLs come from settings (`HUBBUB_HUBSPOT_*`, docs/operations.md).
 """
 
@@ -105,8 +107,8 @@ def _digest(secret: str) -> str:
 
 
 def start_authorization(scope: Scope, redirect_uri: str) -> str:
-    """Remember who is connecting, and return HubSpot's authorize URL to send the browser to."""
-    require_role(scope, Role.SUPERVISOR)
+    """Remember who is connecting, and return HubSpot's authorize URL to send the browser to (admin only)."""
+    require_role(scope, Role.ADMIN)
     config = _config_or_fail()
     now = timezone.now()
     OAuthState.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()  # keep the table small
@@ -175,8 +177,9 @@ def complete_authorization(
     http: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Channel:
-    """HubSpot sent the browser back with a code: check the state, exchange the code, store the tokens."""
-    require_role(scope, Role.SUPERVISOR)
+    """HubSpot sent the browser back with a code: check the state, exchange the code, store the tokens
+    (admin only)."""
+    require_role(scope, Role.ADMIN)
     try:
         config = _config_or_fail()
         row = _claim_state(scope, state)
@@ -228,7 +231,8 @@ def complete_authorization(
 
 def decline_authorization(scope: Scope, state: str, error: str, description: str = "") -> str:
     """HubSpot sent the browser back with `error` instead of a code: use the state up (if it is this
-    user's), store nothing, and say what happened."""
+    user's), store nothing, and say what happened (admin only, like the rest of the flow)."""
+    require_role(scope, Role.ADMIN)
     try:
         _claim_state(scope, state)
     except OAuthFlowError:

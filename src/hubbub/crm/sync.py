@@ -52,10 +52,11 @@ def connect_hubspot(scope: Scope, credentials: dict[str, Any], via: str = "api")
     """Store OAuth tokens (encrypted at rest) for the organisation's HubSpot account.
 
     Called by the "Connect HubSpot" OAuth callback (`hubspot_oauth.complete_authorization`, via="oauth")
-    and by `POST /api/v1/crm/hubspot/connect`. Supervisors and admins may connect (they run the sync too).
-    The incremental-sync mark survives a reconnect unless the tokens belong to another portal.
+    and by `POST /api/v1/crm/hubspot/connect`. Admins only: connecting points the customer sync (the whole
+    customer list) at a HubSpot account of the connector's choosing. Supervisors run the sync, not the
+    connection. The incremental-sync mark survives a reconnect unless the tokens belong to another portal.
     """
-    require_role(scope, Role.SUPERVISOR)
+    require_role(scope, Role.ADMIN)
     brand = Brand.objects.filter(organization_id=scope.organization_id).order_by("id").first()
     if brand is None:
         raise ValueError("Create a brand first.")
@@ -86,8 +87,8 @@ def disconnect_hubspot(scope: Scope, client: HubSpotClient | None = None) -> boo
     """Forget the tokens (the refresh token is also deleted at HubSpot when it answers) and stop syncing.
 
     Customers keep their HubSpot ids and the portal is remembered, so connecting the same portal again
-    carries on. Returns whether HubSpot confirmed the refresh token was deleted."""
-    require_role(scope, Role.SUPERVISOR)
+    carries on. Admins only, like connecting. Returns whether HubSpot confirmed the refresh token was deleted."""
+    require_role(scope, Role.ADMIN)
     channel = hubspot_channel(scope.organization_id)
     if channel is None or not channel.is_active:
         raise ValueError("HubSpot is not connected.")

@@ -415,7 +415,8 @@ def _hubspot_callback_url(request: HttpRequest) -> str:
 
 @scoped_view
 def hubspot_page(request: HttpRequest, scope: Scope) -> HttpResponse:
-    """Customers → HubSpot: connection status, Connect / Disconnect / Sync now."""
+    """Customers → HubSpot: connection status; Sync now for supervisors and admins, Connect / Disconnect
+    for admins only (connecting chooses where the whole customer list is synced to)."""
     from hubbub.crm import hubspot_oauth, sync
 
     return render(
@@ -423,7 +424,8 @@ def hubspot_page(request: HttpRequest, scope: Scope) -> HttpResponse:
         "crm/hubspot.html",
         {
             "connection": sync.hubspot_connection(scope.organization_id),
-            "can_manage": scope.can(Role.SUPERVISOR),
+            "can_sync": scope.can(Role.SUPERVISOR),
+            "can_connect": scope.can(Role.ADMIN),
             "missing_settings": hubspot_oauth.missing_settings(),
             "redirect_uri": _hubspot_callback_url(request),
             "scopes": (hubspot_oauth.app_config() or hubspot_oauth.AppConfig("", "")).scopes,
@@ -434,10 +436,11 @@ def hubspot_page(request: HttpRequest, scope: Scope) -> HttpResponse:
 @require_POST
 @scoped_view
 def hubspot_connect(request: HttpRequest, scope: Scope) -> HttpResponse:
-    """Start HubSpot's OAuth flow: off to HubSpot's consent screen, which comes back to the callback."""
+    """Start HubSpot's OAuth flow (admin only): off to HubSpot's consent screen, which comes back to the
+    callback."""
     from hubbub.crm import hubspot_oauth
 
-    require_role(scope, Role.SUPERVISOR)
+    require_role(scope, Role.ADMIN)
     try:
         url = hubspot_oauth.start_authorization(scope, _hubspot_callback_url(request))
     except hubspot_oauth.OAuthFlowError as exc:
@@ -450,10 +453,11 @@ def hubspot_connect(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @scoped_view
 def hubspot_callback(request: HttpRequest, scope: Scope) -> HttpResponse:
-    """Where HubSpot sends the browser back: `code` + `state`, or `error` (+ `error_description`)."""
+    """Where HubSpot sends the browser back: `code` + `state`, or `error` (+ `error_description`). Admin only,
+    like the start."""
     from hubbub.crm import hubspot_oauth
 
-    require_role(scope, Role.SUPERVISOR)
+    require_role(scope, Role.ADMIN)
     state = request.GET.get("state", "")
     error = request.GET.get("error", "")
     if error:
@@ -481,8 +485,10 @@ def _hubspot_error(request: HttpRequest, message: str, title: str = "HubSpot cou
 @require_POST
 @scoped_view
 def hubspot_disconnect(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """Forget the tokens and stop the sync (admin only, like connecting)."""
     from hubbub.crm import sync
 
+    require_role(scope, Role.ADMIN)
     try:
         revoked = sync.disconnect_hubspot(scope)
     except ValueError as exc:
