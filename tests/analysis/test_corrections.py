@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -119,6 +120,12 @@ def test_evaluation_page_shows_version_figures_and_agreement(acme, scope_of, thr
     assert 'id="agreement"' in body and "50 %" in body
     assert "Airline sentiment accuracy" in body
     assert 'href="/analysis/"' in body  # the "Model" nav entry
+    from hubbub.analysis.views import REPO_ROOT
+
+    bench = json.loads((REPO_ROOT / "benchmarks" / "results" / "analysis.json").read_text(encoding="utf-8"))
+    human = bench.get("human_agreement")
+    if human:  # the human reference sits next to the model's intent figure
+        assert "Second annotator" in body and f"κ = {human['intent_kappa']}" in body
 
 
 def test_stored_corrections_become_training_rows(acme, scope_of, thread):

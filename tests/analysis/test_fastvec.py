@@ -282,17 +282,3 @@ def test_single_characters_fall_back_to_sklearn() -> None:
     fast = fast_vectorizer(vec)
     assert not fast.exact
     _assert_same(fast.transform(texts[:50]), vec.transform(texts[:50]))
-
-
-def test_cuckoo_table_finds_every_key_and_nothing_else() -> None:
-    from hubbub.analysis.fastvec import _CuckooTable
-
-    rng = np.random.default_rng(1)
-    keys = np.unique(rng.integers(0, 2**62, size=50_000, dtype=np.int64))
-    values = rng.permutation(len(keys)).astype(np.int64)
-    table = _CuckooTable(keys, values)
-    assert np.array_equal(table.get(keys), values)
-    others = rng.integers(0, 2**62, size=50_000, dtype=np.int64)
-    others = others[~np.isin(others, keys)]
-    assert (table.get(others) == -1).all()
-    assert (table.get(np.array([-1, 0], dtype=np.int64))[:1] == -1).all()  # -1 marks empty slots: never a hit

@@ -306,12 +306,12 @@ class HubbubModel:
         need_topic = [
             i for i, (a, b) in enumerate(zip(i_list, s_list, strict=True)) if intents[a] == "complaint" or b == neg
         ]
-        topic_x = None
+        topic_x = topic_chars = None
         if need_topic:  # the topic vectorizers read the same normalised text: don't normalise again
             shared = getattr(self.topic, "shared", False)  # same word vectorizer: reuse, don't re-tokenise
             word_x = self.featurizer.word_block(x[need_topic]) if shared else None
-            topic_x = self.topic.matrix([norm[i] for i in need_topic], word_x)
-        topic_out = self.topic.predict([texts[i] for i in need_topic], x=topic_x)
+            topic_x, topic_chars = self.topic.inputs([norm[i] for i in need_topic], word_x)
+        topic_out = self.topic.predict([texts[i] for i in need_topic], x=topic_x, chars=topic_chars)
         topics = dict(zip(need_topic, topic_out, strict=True))
         why_sentiment = self._explain(self.sentiment, x, s_idx)
         # the dense columns are never shown as reasons, so explanations read the sparse blocks only

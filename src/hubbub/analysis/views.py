@@ -132,6 +132,8 @@ def evaluation(request: HttpRequest, scope: Scope) -> HttpResponse:
             "value": bench.get(key),
             "vader": (baselines.get("vader") or {}).get(key),
             "tfidf_lr": (baselines.get("tfidf_lr") or {}).get(key),
+            # a second annotator's blind labels scored like the model: what people agree on (intent, journey)
+            "human": (bench.get("human_agreement") or {}).get(key),
         }
         for key, label, target in FIGURE_ROWS
     ]
