@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command (README and .ci/run): lint, then the suite on SQLite, then on PostgreSQL.
+# The one test command (README and .ci/run): lint and types, then the suite on SQLite, then on PostgreSQL.
 # HUBBUB_REQUIRE_SERVICES=1 turns "PostgreSQL / Redis / Chromium not available" skips into failures.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,9 @@ status=0
 
 echo "== ruff"
 $PY -m ruff check src tests benchmarks || status=1
+
+echo "== mypy"
+$PY -m mypy src || status=1
 
 echo "== tests on SQLite (embedded)"
 env -u DATABASE_URL $PY -m pytest -q "${XDIST[@]}" "$@" || status=1
