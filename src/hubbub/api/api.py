@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import NinjaAPI, Query, Router, Status
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI, Query, Router, Schema, Status
 
 from hubbub.api.auth import ScopedSessionAuth, TokenAuth
 from hubbub.api.schemas import (
@@ -22,6 +22,7 @@ from hubbub.api.schemas import (
 )
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.inbox import services as inbox
+from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import Conversation
 from hubbub.inbox.queries import InboxFilters, filter_conversations, page
 from hubbub.tenancy.scoping import PermissionDenied, Scope, get_scoped_or_404
@@ -44,6 +45,23 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> Any:
 @api.exception_handler(ValueError)
 def _bad_value(request: HttpRequest, exc: ValueError) -> Any:
     return api.create_response(request, {"detail": str(exc)}, status=400)
+
+
+class NotFoundOut(Schema):
+    detail: str
+    merged_into: int | None = None  # the conversation was merged into this one (when you may see it)
+
+
+class ConversationMerged(Http404):
+    def __init__(self, survivor_id: int) -> None:
+        super().__init__(f"This conversation was merged into conversation {survivor_id}.")
+        self.survivor_id = survivor_id
+
+
+@api.exception_handler(ConversationMerged)
+def _merged(request: HttpRequest, exc: ConversationMerged) -> Any:
+    """404 (the resource is gone; a write is never replayed on another conversation), with the survivor's id."""
+    return api.create_response(request, {"detail": str(exc), "merged_into": exc.survivor_id}, status=404)
 
 
 v1 = Router(tags=["inbox"])
@@ -112,15 +130,21 @@ def list_conversations(
 
 
 def _get(scope: Scope, conversation_id: int) -> Conversation:
-    return get_scoped_or_404(Conversation.objects.select_related("brand", "author"), scope, id=conversation_id)
+    try:
+        return get_scoped_or_404(Conversation.objects.select_related("brand", "author"), scope, id=conversation_id)
+    except Http404:
+        survivor_id = merged_into(scope, conversation_id)
+        if survivor_id is None:
+            raise  # never merged, or merged into a conversation outside the scope: a plain 404
+        raise ConversationMerged(survivor_id) from None
 
 
-@v1.get("/conversations/{conversation_id}", response={200: ConversationOut, 404: ErrorOut})
+@v1.get("/conversations/{conversation_id}", response={200: ConversationOut, 404: NotFoundOut})
 def get_conversation(request: HttpRequest, conversation_id: int) -> Any:
     return _conv_out(_get(_scope(request), conversation_id))
 
 
-@v1.get("/conversations/{conversation_id}/messages", response=list[MessageOut])
+@v1.get("/conversations/{conversation_id}/messages", response={200: list[MessageOut], 404: NotFoundOut})
 def list_messages(request: HttpRequest, conversation_id: int) -> Any:
     conv = _get(_scope(request), conversation_id)
     return [
@@ -132,7 +156,9 @@ def list_messages(request: HttpRequest, conversation_id: int) -> Any:
     ]
 
 
-@v1.post("/conversations/{conversation_id}/replies", response={201: ReplyOut, 400: ErrorOut, 403: ErrorOut})
+@v1.post(
+    "/conversations/{conversation_id}/replies", response={201: ReplyOut, 400: ErrorOut, 403: ErrorOut, 404: NotFoundOut}
+)
 def post_reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Any:
     scope = _scope(request)
     conv = _get(scope, conversation_id)
@@ -144,7 +170,9 @@ def post_reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Any
     return Status(201, reply)
 
 
-@v1.patch("/conversations/{conversation_id}", response={200: ConversationOut, 400: ErrorOut, 403: ErrorOut})
+@v1.patch(
+    "/conversations/{conversation_id}", response={200: ConversationOut, 400: ErrorOut, 403: ErrorOut, 404: NotFoundOut}
+)
 def patch_conversation(request: HttpRequest, conversation_id: int, body: ConversationPatch) -> Any:
     scope = _scope(request)
     conv = _get(scope, conversation_id)

@@ -19,7 +19,10 @@ the replies and the parent had been threaded into different conversations. The r
   `sla_due_at` is re-mirrored;
 - audit `conversation.merged` on the survivor (with the absorbed id), a routing-log line on the
   survivor, and after commit a live `conversation` event for both ids (`merged_into` on the
-  absorbed one, so a browser showing it moves to the survivor).
+  absorbed one, so a browser showing it moves to the survivor);
+- a `ConversationAlias` (absorbed id → survivor), so links to the absorbed conversation still lead
+  somewhere (`merged_into`); the survivor's own aliases move with its other rows when it is itself
+  absorbed later, so every alias names the current survivor.
 
 Everything works on whole lists, in a fixed number of queries, so an ingest batch that repairs
 hundreds of out-of-order threads (a backfill delivered newest first) stays a batch operation.
@@ -38,9 +41,10 @@ from django.utils import timezone
 
 from hubbub import live
 from hubbub.db import chunked, fast_update, in_clause
-from hubbub.inbox.models import Conversation, Direction, Message, Status
+from hubbub.inbox.models import Conversation, ConversationAlias, Direction, Message, Status
 from hubbub.inbox.threading import SEARCH_TEXT_LIMIT
 from hubbub.tenancy.models import AuditEvent
+from hubbub.tenancy.scoping import Scope, scoped
 
 MERGED_VERB = "conversation.merged"
 _STATUS_RANK: dict[str, int] = {Status.RESOLVED: 0, Status.PENDING: 1, Status.OPEN: 2}
@@ -131,6 +135,15 @@ def merge_conversations(
 
             sla.resume(resume, now)
         refold_conversations(org_id, list(group), now)
+        # aliases naming an absorbed conversation were re-pointed at its survivor by _move_related
+        ConversationAlias.objects.bulk_create(
+            [
+                ConversationAlias(
+                    organization_id=org_id, old_id=p.absorbed_id, conversation_id=p.survivor_id, created_at=now
+                )
+                for p in pairs
+            ]
+        )
         AuditEvent.objects.bulk_create(
             [
                 AuditEvent(
@@ -151,6 +164,14 @@ def merge_conversations(
         )
         published = [(p.survivor_id, p.absorbed_id) for p in pairs]
         transaction.on_commit(lambda: _publish(org_id, published))
+
+
+def merged_into(scope: Scope, conversation_id: int) -> int | None:
+    """The conversation that `conversation_id` was merged into (the current survivor, whatever the
+    chain), or None: never merged, or the survivor is outside the scope (organisation and brands),
+    so nothing is revealed about ids the user may not see. One indexed lookup."""
+    aliases = scoped(ConversationAlias.objects.filter(old_id=conversation_id), scope, "conversation__brand_id")
+    return aliases.values_list("conversation_id", flat=True).first()
 
 
 def refold_conversations(org_id: int, conversation_ids: Iterable[int], now: datetime | None = None) -> None:

@@ -209,3 +209,20 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ConversationAlias(models.Model):
+    """The id of a conversation merged into another (`inbox.merging`), so links to it still lead somewhere.
+
+    Written in the merge's transaction. `conversation` is always the current survivor: when a survivor is
+    itself absorbed later, its aliases move with every other row pointing at it (one UPDATE), so a chain
+    A → B → C resolves in one lookup. Resolving goes through `merging.merged_into`, within a user's scope.
+    """
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    old_id = models.BigIntegerField(unique=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="aliases")
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"#{self.old_id} → #{self.conversation_id}"

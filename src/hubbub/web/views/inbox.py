@@ -5,18 +5,23 @@ Server-rendered first (works without JavaScript); htmx swaps panes; SSE keeps th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from hubbub.connectors.models import MAX_REPLY_CHARS
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.crm.services import panel_context
 from hubbub.inbox import services
+from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import CannedResponse, Conversation, Direction, Status
 from hubbub.inbox.queries import InboxFilters, filter_conversations, page
 from hubbub.tenancy.models import Membership, Team
@@ -84,7 +89,15 @@ def inbox(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(request, "web/inbox.html", ctx)
 
 
-def _load(scope: Scope, conversation_id: int) -> Conversation:
+class _Merged(Exception):
+    """The conversation asked for was merged into `survivor_id`, which the user may see."""
+
+    def __init__(self, survivor_id: int) -> None:
+        super().__init__(survivor_id)
+        self.survivor_id = survivor_id
+
+
+def _get(scope: Scope, conversation_id: int) -> Conversation:
     return get_scoped_or_404(
         Conversation.objects.select_related("brand", "author", "author__customer", "assignee", "team"),
         scope,
@@ -92,7 +105,48 @@ def _load(scope: Scope, conversation_id: int) -> Conversation:
     )
 
 
+def _load(scope: Scope, conversation_id: int) -> Conversation:
+    try:
+        return _get(scope, conversation_id)
+    except Http404:
+        survivor_id = merged_into(scope, conversation_id)
+        if survivor_id is None:
+            raise
+        raise _Merged(survivor_id) from None
+
+
+def _follow_merges(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A conversation merged into another (`inbox.merging`) leads to the survivor, with a notice: a redirect
+    (302), or for a pane loaded by htmx the survivor's thread and its URL pushed into the history. An action
+    (reply, status, …) posted to the merged id is not applied: the agent sees the merged thread first.
+    Ids that were never merged, or whose survivor is out of scope, stay a plain 404."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+        try:
+            return view(request, scope, conversation_id)
+        except _Merged as merged:
+            survivor_id = merged.survivor_id
+        text = f"This conversation was merged into #{survivor_id}."
+        if request.method == "POST":
+            text += " Nothing was changed: check the merged conversation and try again."
+        url = reverse("conversation", args=[survivor_id])
+        if request.GET:
+            url += f"?{request.GET.urlencode()}"
+        if request.htmx and (request.method == "POST" or request.htmx.target == "thread-pane"):  # type: ignore[attr-defined]
+            response = render(request, "web/_thread.html", _thread_context(scope, _get(scope, survivor_id)))
+            notice = format_html('<div class="flash" role="status"><p class="info">{}</p></div>', text)
+            response.content = notice.encode() + response.content
+            response["HX-Push-Url"] = url
+            return response
+        messages.info(request, text)
+        return redirect(url)
+
+    return wrapper
+
+
 @scoped_view
+@_follow_merges
 def conversation(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     ctx = _thread_context(scope, conv)
@@ -112,6 +166,7 @@ def _after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> H
 
 @require_POST
 @scoped_view
+@_follow_merges
 def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     try:
@@ -124,6 +179,7 @@ def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespo
 
 @require_POST
 @scoped_view
+@_follow_merges
 def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     try:
@@ -136,6 +192,7 @@ def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
 
 @require_POST
 @scoped_view
+@_follow_merges
 def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     who = request.POST.get("assignee", "")
@@ -148,6 +205,7 @@ def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
 
 @require_POST
 @scoped_view
+@_follow_merges
 def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     try:
@@ -159,6 +217,7 @@ def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespon
 
 @require_POST
 @scoped_view
+@_follow_merges
 def tags(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     services.set_tags(scope, conv, request.POST.get("tags", "").split(","))
