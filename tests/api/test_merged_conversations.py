@@ -28,6 +28,7 @@ def test_every_conversation_endpoint_names_the_survivor(acme, make_event, ingest
         api.get(f"/api/v1/conversations/{a}/messages"),
         api.post(f"/api/v1/conversations/{a}/replies", {"text": "hi"}, content_type="application/json"),
         api.patch(f"/api/v1/conversations/{a}", {"status": "resolved"}, content_type="application/json"),
+        api.get(f"/api/v1/workflow/conversations/{a}/sla"),
     ):
         assert (r.status_code, r.json()) == (404, expected)
     assert not Reply.objects.exists() and Conversation.objects.get(pk=c).status == "open"  # nothing replayed
@@ -42,7 +43,11 @@ def test_callers_who_cannot_see_the_survivor_get_the_plain_404(make_org, acme, m
     rail_only = token_client(acme["users"]["analyst"], acme["org"])
     for api in (outsider, rail_only):
         never = api.get("/api/v1/conversations/999999")
-        for r in (api.get(f"/api/v1/conversations/{a}"), api.get(f"/api/v1/conversations/{a}/messages")):
+        for r in (
+            api.get(f"/api/v1/conversations/{a}"),
+            api.get(f"/api/v1/conversations/{a}/messages"),
+            api.get(f"/api/v1/workflow/conversations/{a}/sla"),
+        ):
             assert (r.status_code, r.json()) == (404, never.json()) and "merged_into" not in r.json()
 
 

@@ -129,7 +129,7 @@ def list_conversations(
     return {"items": [_conv_out(c) for c in rows], "next_cursor": nxt}
 
 
-def _get(scope: Scope, conversation_id: int) -> Conversation:
+def conversation_or_404(scope: Scope, conversation_id: int) -> Conversation:
     try:
         return get_scoped_or_404(Conversation.objects.select_related("brand", "author"), scope, id=conversation_id)
     except Http404:
@@ -141,12 +141,12 @@ def _get(scope: Scope, conversation_id: int) -> Conversation:
 
 @v1.get("/conversations/{conversation_id}", response={200: ConversationOut, 404: NotFoundOut})
 def get_conversation(request: HttpRequest, conversation_id: int) -> Any:
-    return _conv_out(_get(_scope(request), conversation_id))
+    return _conv_out(conversation_or_404(_scope(request), conversation_id))
 
 
 @v1.get("/conversations/{conversation_id}/messages", response={200: list[MessageOut], 404: NotFoundOut})
 def list_messages(request: HttpRequest, conversation_id: int) -> Any:
-    conv = _get(_scope(request), conversation_id)
+    conv = conversation_or_404(_scope(request), conversation_id)
     return [
         {
             **{f: getattr(m, f) for f in MessageOut.model_fields if f != "author"},
@@ -161,7 +161,7 @@ def list_messages(request: HttpRequest, conversation_id: int) -> Any:
 )
 def post_reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Any:
     scope = _scope(request)
-    conv = _get(scope, conversation_id)
+    conv = conversation_or_404(scope, conversation_id)
     try:
         reply = inbox.create_reply(scope, conv, body.text)
     except ReplyTooLong as exc:
@@ -175,7 +175,7 @@ def post_reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Any
 )
 def patch_conversation(request: HttpRequest, conversation_id: int, body: ConversationPatch) -> Any:
     scope = _scope(request)
-    conv = _get(scope, conversation_id)
+    conv = conversation_or_404(scope, conversation_id)
     if body.status:
         inbox.change_status(scope, conv, body.status)
     if body.assignee_id is not None or body.team_id is not None or body.unassign:

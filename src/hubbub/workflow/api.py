@@ -203,8 +203,10 @@ class SLAHistoryOut(Schema):
 
 @router.get("/workflow/conversations/{conversation_id}/sla", response={200: SLAHistoryOut, 404: Error})
 def conversation_sla(request: HttpRequest, conversation_id: int) -> Any:
-    """The conversation's SLA clocks and their history (for reports)."""
-    conv = get_scoped_or_404(Conversation.objects.all(), _scope(request), id=conversation_id)
+    """The conversation's SLA clocks and their history (for reports); a merged id answers with `merged_into`."""
+    from hubbub.api.api import conversation_or_404  # imported late: that module mounts this router
+
+    conv = conversation_or_404(_scope(request), conversation_id)
     return {"clocks": list(conv.sla_clocks.order_by("started_at")), "history": history(conv)}
 
 
