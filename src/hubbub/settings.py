@@ -35,6 +35,8 @@ def _load_secret() -> str:
 
 SECRET_KEY = _load_secret()
 DEBUG = os.environ.get("HUBBUB_DEBUG", "") == "1"
+# CRM web import: the largest customer file accepted (the proxy in front needs the same body limit)
+CRM_IMPORT_MAX_BYTES = int(float(os.environ.get("HUBBUB_IMPORT_MAX_MB") or 50) * 1024 * 1024)
 ALLOWED_HOSTS = os.environ.get("HUBBUB_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("HUBBUB_CSRF_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000").split(",") if o

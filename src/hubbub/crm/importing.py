@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -506,11 +505,8 @@ STALLED_MESSAGE = (
 
 
 def max_upload_bytes() -> int:
-    """The web upload limit: `settings.CRM_IMPORT_MAX_BYTES` if set, else `HUBBUB_IMPORT_MAX_MB` (default 50) MB."""
-    configured = getattr(settings, "CRM_IMPORT_MAX_BYTES", None)
-    if configured is not None:
-        return int(configured)
-    return int(float(os.environ.get("HUBBUB_IMPORT_MAX_MB") or DEFAULT_MAX_UPLOAD_MB) * 1024 * 1024)
+    """The web upload limit: `settings.CRM_IMPORT_MAX_BYTES` (from `HUBBUB_IMPORT_MAX_MB`, default 50 MB)."""
+    return int(getattr(settings, "CRM_IMPORT_MAX_BYTES", DEFAULT_MAX_UPLOAD_MB * 1024 * 1024))
 
 
 def too_large_message(size: int) -> str:
