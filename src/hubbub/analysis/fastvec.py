@@ -130,17 +130,17 @@ class FastVectorizer:
         self.min_n, self.max_n = (int(n) for n in vec.ngram_range)
         self.binary = bool(vec.binary)
         self.dtype = np.dtype(vec.dtype)
-        # a batch can be tokenised in one `findall` when the separator word is no
-        # part of any known n-gram (then n-grams across documents are never counted)
-        self.batchable = vec.token_pattern in BATCHABLE_PATTERNS and not any(
-            _SEP_WORD in term for term in self.vocabulary
-        )
         self._tables: _NgramTables | None = None
-        self._chars: _CharTables | None = None
-        if vec.analyzer == "char_wb":
-            self._chars = _CharTables(self.vocabulary, self.min_n, self.max_n)
+        self._chars = _CharTables(self.vocabulary, self.min_n, self.max_n) if vec.analyzer == "char_wb" else None
+        if self._chars is not None:
             self.exact = self._chars.usable
-            self.batchable = False
+        # a word batch can be tokenised in one `findall` when the separator word is no
+        # part of any known n-gram (then n-grams across documents are never counted)
+        self.batchable = (
+            self._chars is None
+            and vec.token_pattern in BATCHABLE_PATTERNS
+            and not any(_SEP_WORD in term for term in self.vocabulary)
+        )
         self.sublinear = False
         self.idf: np.ndarray | None = None
         self.norm: str | None = None

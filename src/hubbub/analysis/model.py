@@ -7,7 +7,6 @@ without Django. It is built by `hubbub analysis train` (see `train.py`).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,12 +16,11 @@ from typing import Any
 import joblib
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.extmath import softmax
 from threadpoolctl import ThreadpoolController
 
 from hubbub.analysis.features import CUE_PATTERNS, MAX_CHARS, Featurizer, cue_row, normalise, top_contributions
+from hubbub.analysis.linear import linear_proba
 from hubbub.analysis.scan import PatternSet
 from hubbub.analysis.topics import TopicModel
 from hubbub.analysis.types import Analysis, AnalysisContext
@@ -71,36 +69,6 @@ def _readable(name: str) -> str | None:
 def _blas() -> ThreadpoolController:
     """Created once: a controller's `limit` then costs ~8 µs instead of ~200 µs for `threadpool_limits`."""
     return ThreadpoolController()
-
-
-# Per classifier: (the coef_ array the split was made from, sparse width, sparse part, dense part).
-# Weak keys: a retrained or unloaded model takes its entry with it (an id() key could be reused).
-_SPLIT_COEF: weakref.WeakKeyDictionary[LogisticRegression, tuple[np.ndarray, int, np.ndarray, np.ndarray]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def linear_proba(clf: LogisticRegression, xs: csr_matrix, dense: np.ndarray | None = None) -> np.ndarray:
-    """`clf.predict_proba` of the column-wise concatenation [xs, dense] without building it.
-
-    The decision function is split into a sparse and a dense product, then turned into
-    probabilities exactly as scikit-learn does (expit for two classes, softmax otherwise).
-    """
-    ns = xs.shape[1]
-    split = _SPLIT_COEF.get(clf)
-    if split is None or split[0] is not clf.coef_ or split[1] != ns:
-        coef = np.asarray(clf.coef_)
-        split = (clf.coef_, ns, np.ascontiguousarray(coef[:, :ns].T), np.ascontiguousarray(coef[:, ns:].T))
-        _SPLIT_COEF[clf] = split
-    sparse_w, dense_w = split[2], split[3]
-    scores = np.asarray(xs @ sparse_w)
-    if dense is not None and dense.shape[1]:
-        scores = scores + dense @ dense_w
-    scores = scores + clf.intercept_
-    if len(clf.classes_) <= 2:
-        prob = expit(scores[:, 0])
-        return np.stack([1 - prob, prob], axis=1)
-    return np.asarray(softmax(scores, copy=False))
 
 
 def lexicon_inputs(x: csr_matrix | np.ndarray, lexicon: np.ndarray, clf: object) -> np.ndarray:

@@ -20,6 +20,7 @@ from sklearn.preprocessing import normalize
 
 from hubbub.analysis.fastvec import fast_vectorizer
 from hubbub.analysis.features import normalise, top_contributions
+from hubbub.analysis.linear import linear_proba
 
 DEFAULT_TOPICS = (
     "late flight",
@@ -116,9 +117,7 @@ class TopicModel:
             self.char_scale = char_scale
             xc = self.char_vectorizer.fit_transform([normalise(t) for t in texts])
             self.char_vectorizer.stop_words_ = None  # type: ignore[assignment]
-            x = hstack([x, xc * np.float32(char_scale)], format="csr")
-            # character columns are never shown as "why" words: blank names, filtered out by `predict`
-            self._names = np.concatenate([self._names, np.full(xc.shape[1], "", dtype=object)])
+            x = hstack([x, xc * np.float32(char_scale)], format="csr")  # `_names` stay the word columns
         y = np.array(labels)
         if self.kind == "centroid":
             cents = np.vstack([np.asarray(x[y == t].mean(axis=0)).ravel() for t in self.topics])
@@ -135,41 +134,16 @@ class TopicModel:
         return self
 
     def _scores(self, x: object, chars: csr_matrix | None = None) -> np.ndarray:
-        """Class probabilities; `chars` = the character block, kept apart from the word block `x`.
-
-        Multiplying the two blocks by their own halves of the weights gives
-        the same probabilities as `predict_proba` on the stacked matrix without
-        building it (stacking cost more than the products).
-        """
+        """Class probabilities; `chars` = the character block, scored apart from the word block `x`."""
         if self.clf is not None:
             if chars is None:
                 return np.asarray(self.clf.predict_proba(x))
-            word_t, char_t = self._split_weights()
-            z = np.asarray(x @ word_t) + np.asarray(chars @ char_t) + self.clf.intercept_  # type: ignore[operator]
-            z -= z.max(axis=1, keepdims=True)
-            np.exp(z, out=z)
-            z /= z.sum(axis=1, keepdims=True)
-            return z
+            return linear_proba(self.clf, csr_matrix(x), chars * np.float32(self.char_scale))
         assert self.centroids is not None
         sims = np.asarray(x @ self.centroids.T)  # type: ignore[operator]
         # softmax over cosine similarities: a confidence comparable across brands
         e = np.exp((sims - sims.max(axis=1, keepdims=True)) * 10.0)
         return np.asarray(e / e.sum(axis=1, keepdims=True))
-
-    def _split_weights(self) -> tuple[np.ndarray, np.ndarray]:
-        """(word weights, character weights x scale), transposed for sparse @ dense; cached per fitted coef_."""
-        assert self.clf is not None
-        cached = self.__dict__.get("_split")
-        if cached is None or cached[0] is not self.clf.coef_:
-            n = len(self.vectorizer.vocabulary_)
-            coef = np.asarray(self.clf.coef_, dtype=np.float64)
-            cached = (
-                self.clf.coef_,
-                np.ascontiguousarray(coef[:, :n].T),
-                np.ascontiguousarray(coef[:, n:].T * self.char_scale),
-            )
-            self.__dict__["_split"] = cached
-        return cached[1], cached[2]
 
     def inputs(
         self, normalised: Sequence[str], word_x: csr_matrix | None = None
@@ -181,11 +155,6 @@ class TopicModel:
         if chars is None:
             return csr_matrix(word_x), None
         return csr_matrix(word_x), fast_vectorizer(chars).transform(normalised)
-
-    def matrix(self, normalised: Sequence[str], word_x: csr_matrix | None = None) -> csr_matrix:
-        """The model's whole input matrix (word block, then the scaled character block), as it was fitted."""
-        wx, cx = self.inputs(normalised, word_x)
-        return wx if cx is None else csr_matrix(hstack([wx, cx * np.float32(self.char_scale)], format="csr"))
 
     def predict(
         self,
@@ -204,24 +173,22 @@ class TopicModel:
         if x is None:
             x, chars = self.inputs([normalise(t) for t in texts])
         x = x.tocsr()
-        n_word = len(self.vectorizer.vocabulary_)
-        if chars is None and self.__dict__.get("char_vectorizer") is not None and x.shape[1] == n_word:
+        if chars is None and self.__dict__.get("char_vectorizer") is not None:
             chars = self.inputs([normalise(t) for t in texts], x)[1]
         probs = self._scores(x, chars)
         ks = probs.argmax(axis=1)
         weights = self.clf.coef_ if self.clf is not None else self.centroids
         assert weights is not None
-        # reasons come from the word block only: character n-grams mean nothing to an agent
-        n_shown = min(x.shape[1], len(self._names))
-        names = np.asarray(self._names[:n_shown], dtype=object)
+        # reasons come from the word block `x` only: character n-grams mean nothing to an agent (models
+        # pickled before this listed blank names for the character columns after the words)
+        names = np.asarray(self._names[: x.shape[1]], dtype=object)
         allowed = self.__dict__.get("_allowed")
         if allowed is None or len(allowed) != len(names):
             allowed = np.array(
                 [any(ch.isalnum() for ch in n) and n not in ("@user", "httpurl") for n in names], dtype=bool
             )
             self.__dict__["_allowed"] = allowed
-        shown = x if n_shown == x.shape[1] else x[:, :n_shown]
-        why = top_contributions(shown, np.asarray(weights)[:, :n_shown], ks, names, allowed, explain)
+        why = top_contributions(x, np.asarray(weights)[:, : len(names)], ks, names, allowed, explain)
         empty = np.diff(x.indptr) == 0
         if chars is not None:  # a misspelt text may have no known word but known character n-grams
             empty &= np.diff(chars.tocsr().indptr) == 0
