@@ -41,6 +41,12 @@ def hubspot_channel(org_id: int) -> Channel | None:
     return Channel.objects.filter(organization_id=org_id, network="other", name=CHANNEL_NAME).first()
 
 
+def connected_hubspot_channel(org_id: int) -> Channel | None:
+    """The organisation's HubSpot channel if it is connected (not disconnected), else None."""
+    channel = hubspot_channel(org_id)
+    return channel if channel is not None and channel.is_active else None
+
+
 def _stored(channel: Channel) -> dict[str, Any]:
     try:
         return channel.credentials or {}
@@ -89,8 +95,8 @@ def disconnect_hubspot(scope: Scope, client: HubSpotClient | None = None) -> boo
     Customers keep their HubSpot ids and the portal is remembered, so connecting the same portal again
     carries on. Admins only, like connecting. Returns whether HubSpot confirmed the refresh token was deleted."""
     require_role(scope, Role.ADMIN)
-    channel = hubspot_channel(scope.organization_id)
-    if channel is None or not channel.is_active:
+    channel = connected_hubspot_channel(scope.organization_id)
+    if channel is None:
         raise ValueError("HubSpot is not connected.")
     creds = _stored(channel)
     revoked = False
@@ -121,8 +127,8 @@ def disconnect_hubspot(scope: Scope, client: HubSpotClient | None = None) -> boo
 def hubspot_connection(org_id: int) -> dict[str, Any] | None:
     """What the pages may show about the connection (never a token or the client secret); None if
     HubSpot is not connected."""
-    channel = hubspot_channel(org_id)
-    if channel is None or not channel.is_active:
+    channel = connected_hubspot_channel(org_id)
+    if channel is None:
         return None
     creds = _stored(channel)
     event = (
@@ -177,8 +183,8 @@ def _when(value: str | None) -> datetime | None:
 
 def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = None) -> dict[str, int]:
     """Pull changed contacts, resolve conflicts, push new/changed customers, log conversations."""
-    channel = hubspot_channel(org_id)
-    if channel is None or not channel.is_active:
+    channel = connected_hubspot_channel(org_id)
+    if channel is None:
         raise ValueError("HubSpot is not connected for this organisation.")
 
     def save_tokens(creds: dict[str, Any]) -> None:

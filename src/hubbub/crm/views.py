@@ -368,17 +368,17 @@ def tier_rules(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @scoped_view
 def conflicts(request: HttpRequest, scope: Scope) -> HttpResponse:
-    from hubbub.crm.sync import hubspot_channel
+    from hubbub.crm.sync import connected_hubspot_channel
 
     rows = scoped(SyncConflict.objects.all(), scope, brand_field=None).select_related("customer")[:200]
-    channel = hubspot_channel(scope.organization_id)
-    last = channel.credentials.get("last_sync_ms") if channel is not None and channel.is_active else None
+    channel = connected_hubspot_channel(scope.organization_id)
+    last = channel.credentials.get("last_sync_ms") if channel is not None else None
     return render(
         request,
         "crm/conflicts.html",
         {
             "rows": rows,
-            "connected": channel is not None and channel.is_active,
+            "connected": channel is not None,
             "last_sync_ms": last,
             "can_sync": scope.can(Role.SUPERVISOR),
         },
