@@ -201,9 +201,8 @@ def main() -> dict[str, object]:
     # any model can be shown to reach on these labels.
     second = data.load_agreement()
     if second:
-        g2_all = [g for g in data.load_gold2()[0] if g.split == "eval"]
         human: dict[str, object] = {}
-        for tag, gs in (("", g_eval), ("_all", g_eval + g2_all)):
+        for tag, gs in (("", g_eval), ("_all", g_eval + g2_eval)):
             both = [g for g in gs if (g.source, g.id) in second]
             for k, (label, attr, names) in enumerate(
                 (("intent", "intent", INTENTS), ("journey", "journey_stage", JOURNEY_STAGES))

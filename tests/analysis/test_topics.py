@@ -93,3 +93,15 @@ def test_a_model_pickled_before_character_ngrams_still_predicts() -> None:
     model.clf = _fit(None).clf
     ((topic, _, _),) = model.predict(["flight delayed again today"])
     assert topic == "late flight"
+
+
+def test_working_copies_are_not_pickled_with_the_model() -> None:
+    """Predicting builds caches; saving the model afterwards (as the benchmark does) must not ship them."""
+    import pickle
+
+    model = _fit((2, 4))
+    model.predict(["flight delayed again today"])
+    assert "_allowed" in model.__dict__
+    restored = pickle.loads(pickle.dumps(model))
+    assert "_allowed" not in restored.__dict__
+    assert [t for t, _, _ in restored.predict(["my luggage is lost"])] == ["lost luggage"]

@@ -59,6 +59,14 @@ class TopicModel:
         self.char_scale = 1.0
         self._names: np.ndarray = np.array([])
 
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        # working copies built on first use, not shipped: `_allowed` (the "why" mask) and `_split` (weights
+        # split by an earlier version of `_scores`; artifacts saved after a benchmark run carried it along)
+        state.pop("_allowed", None)
+        state.pop("_split", None)
+        return state
+
     @classmethod
     def from_examples(cls, examples: Mapping[str, Sequence[str]], min_confidence: float = 0.0) -> TopicModel:
         """A brand's own topic list: {"slow delivery": ["parcel still not here", ...], ...}."""
