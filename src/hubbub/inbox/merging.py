@@ -174,6 +174,16 @@ def merged_into(scope: Scope, conversation_id: int) -> int | None:
     return aliases.values_list("conversation_id", flat=True).first()
 
 
+def merged_into_many(scope: Scope, conversation_ids: Iterable[int]) -> dict[int, int]:
+    """`merged_into` for a list of ids (a bulk action): old id → current survivor, for the merged ones
+    whose survivor is in the scope. One query per `db.SQL_CHUNK` ids."""
+    out: dict[int, int] = {}
+    for chunk in chunked(list(dict.fromkeys(conversation_ids))):
+        aliases = scoped(ConversationAlias.objects.filter(old_id__in=chunk), scope, "conversation__brand_id")
+        out.update(aliases.values_list("old_id", "conversation_id"))
+    return out
+
+
 def refold_conversations(org_id: int, conversation_ids: Iterable[int], now: datetime | None = None) -> None:
     """Recompute the summary of conversations from their messages (folding in arrival order is not
     order-independent for every field, e.g. the first response), stop the first-response clocks

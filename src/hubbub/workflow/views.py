@@ -19,9 +19,11 @@ from hubbub.analysis.types import INTENTS, SENTIMENTS
 from hubbub.connectors.models import Network
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.crm.models import Customer
+from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import CannedResponse, Conversation, Priority, Reply
 from hubbub.tenancy.models import Membership, Role, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
+from hubbub.web import drafts
 from hubbub.web.views.common import scoped_view
 from hubbub.workflow import issues as issue_services
 from hubbub.workflow import services
@@ -408,6 +410,7 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
         messages.error(request, f"At most {BULK_LIMIT} conversations at once.")
         return redirect(back)
     convs = list(scoped(Conversation.objects.filter(id__in=ids), scope).select_related("brand"))
+    _carry_to_survivors(request, scope, ids, {c.pk for c in convs}, text)
     sent = held = 0
     failed: list[str] = []
     for conv in convs:
@@ -427,6 +430,28 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
     if failed:
         messages.error(request, "Not sent — " + "; ".join(failed[:5]) + (" …" if len(failed) > 5 else ""))
     return redirect(back)
+
+
+def _carry_to_survivors(request: HttpRequest, scope: Scope, ids: list[int], found: set[int], text: str) -> None:
+    """Ticked conversations merged into another since the list was shown get no reply (the agent sees the
+    merged thread first, as on the single reply form): the text waits, unsent, in each survivor's reply box
+    (`web.drafts`), and the agent is told where. A survivor that was ticked too just gets the reply."""
+    merged = merged_into_many(scope, [i for i in ids if i not in found])
+    waiting: dict[int, list[int]] = {}
+    for old_id, survivor_id in merged.items():
+        if survivor_id not in found:
+            waiting.setdefault(survivor_id, []).append(old_id)
+    for survivor_id, old_ids in waiting.items():
+        draft = drafts.make(old_ids[0], text)
+        if draft is None:
+            continue
+        drafts.keep(request, survivor_id, draft)
+        olds = ", ".join(f"#{i}" for i in old_ids) + (" was" if len(old_ids) == 1 else " were")
+        messages.warning(
+            request,
+            f"{olds} merged into #{survivor_id} while you were writing; your reply was not sent there. "
+            f"It is waiting in the reply box of #{survivor_id}: review it and send.",
+        )
 
 
 # --------------------------------------------------------------------------- composer presence

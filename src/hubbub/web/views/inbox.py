@@ -26,6 +26,7 @@ from hubbub.inbox.models import CannedResponse, Conversation, Direction, Status
 from hubbub.inbox.queries import InboxFilters, filter_conversations, page
 from hubbub.tenancy.models import Membership, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404
+from hubbub.web import drafts
 from hubbub.web.views.common import scoped_view
 
 PAGE_SIZE = 50
@@ -52,7 +53,9 @@ def _list_context(request: HttpRequest, scope: Scope) -> dict[str, object]:
     }
 
 
-def _thread_context(scope: Scope, conv: Conversation) -> dict[str, object]:
+def _thread_context(scope: Scope, conv: Conversation, draft: drafts.Draft | None = None) -> dict[str, object]:
+    """What the thread pane shows; `draft` pre-fills the reply box (a reply carried over from a merged
+    conversation, `web.drafts`)."""
     User = get_user_model()
     member_ids = Membership.objects.filter(organization_id=scope.organization_id).values_list("user_id", flat=True)
     author = conv.author
@@ -77,6 +80,8 @@ def _thread_context(scope: Scope, conv: Conversation) -> dict[str, object]:
         "customer": author.customer,
         "past_conversations": past,
         "Direction": Direction,
+        "draft": draft,
+        "draft_notice": drafts.notice(conv.pk) if draft else "",
         **panel_context(scope, conv),
     }
 
@@ -90,11 +95,13 @@ def inbox(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 
 class _Merged(Exception):
-    """The conversation asked for was merged into `survivor_id`, which the user may see."""
+    """The conversation asked for was merged into `survivor_id`, which the user may see. `acted`: only found
+    when showing the result of an action that was carried out (the merge came in between)."""
 
-    def __init__(self, survivor_id: int) -> None:
+    def __init__(self, survivor_id: int, acted: bool = False) -> None:
         super().__init__(survivor_id)
         self.survivor_id = survivor_id
+        self.acted = acted
 
 
 def _get(scope: Scope, conversation_id: int) -> Conversation:
@@ -115,41 +122,58 @@ def _load(scope: Scope, conversation_id: int) -> Conversation:
         raise _Merged(survivor_id) from None
 
 
-def _follow_merges(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+_View = Callable[..., HttpResponse]
+
+
+def _follow_merges(*, carries_draft: bool = False) -> Callable[[_View], _View]:
     """A conversation merged into another (`inbox.merging`) leads to the survivor, with a notice: a redirect
     (302), or for a pane loaded by htmx the survivor's thread and its URL pushed into the history. An action
     (reply, status, …) posted to the merged id is not applied: the agent sees the merged thread first.
+    With `carries_draft` (the reply form) the reply's text is not lost either: it is pre-filled in the
+    survivor's reply box, still unsent, with a notice (`web.drafts`; through the session for a redirect).
     Ids that were never merged, or whose survivor is out of scope, stay a plain 404."""
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
-        try:
-            return view(request, scope, conversation_id)
-        except _Merged as merged:
-            survivor_id = merged.survivor_id
-        text = f"This conversation was merged into #{survivor_id}."
-        if request.method == "POST":
-            text += " Nothing was changed: check the merged conversation and try again."
-        url = reverse("conversation", args=[survivor_id])
-        if request.GET:
-            url += f"?{request.GET.urlencode()}"
-        if request.htmx and (request.method == "POST" or request.htmx.target == "thread-pane"):  # type: ignore[attr-defined]
-            response = render(request, "web/_thread.html", _thread_context(scope, _get(scope, survivor_id)))
-            notice = format_html('<div class="flash" role="status"><p class="info">{}</p></div>', text)
-            response.content = notice.encode() + response.content
-            response["HX-Push-Url"] = url
-            return response
-        messages.info(request, text)
-        return redirect(url)
+    def decorate(view: _View) -> _View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+            try:
+                return view(request, scope, conversation_id)
+            except _Merged as merged:
+                survivor_id, acted = merged.survivor_id, merged.acted
+            draft = None
+            if carries_draft and request.method == "POST" and not acted:  # a reply made is never offered again
+                draft = drafts.make(conversation_id, request.POST.get("text", ""))
+            text = f"This conversation was merged into #{survivor_id}."
+            if request.method == "POST" and not acted:
+                text += " Nothing was changed: check the merged conversation and try again."
+            url = reverse("conversation", args=[survivor_id])
+            if request.GET:
+                url += f"?{request.GET.urlencode()}"
+            htmx = request.htmx  # type: ignore[attr-defined]
+            if htmx and (request.method == "POST" or htmx.target == "thread-pane"):
+                ctx = _thread_context(scope, _get(scope, survivor_id), draft)
+                response = render(request, "web/_thread.html", ctx)
+                if draft is None:  # a carried draft has its notice beside the reply box
+                    notice = format_html('<div class="flash" role="status"><p class="info">{}</p></div>', text)
+                    response.content = notice.encode() + response.content
+                response["HX-Push-Url"] = url
+                return response
+            if draft is not None:
+                drafts.keep(request, survivor_id, draft)
+            else:
+                messages.info(request, text)
+            return redirect(url)
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
 @scoped_view
-@_follow_merges
+@_follow_merges()
 def conversation(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
-    ctx = _thread_context(scope, conv)
+    ctx = _thread_context(scope, conv, drafts.take(request, conv.pk))
     if request.htmx and request.htmx.target == "thread-pane":  # type: ignore[attr-defined]
         return render(request, "web/_thread.html", ctx)
     return render(request, "web/inbox.html", {**_list_context(request, scope), **ctx})
@@ -157,7 +181,10 @@ def conversation(request: HttpRequest, scope: Scope, conversation_id: int) -> Ht
 
 def _after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
-        conv = _load(scope, conversation_id)
+        try:
+            conv = _load(scope, conversation_id)
+        except _Merged as merged:  # merged since the action was applied
+            raise _Merged(merged.survivor_id, acted=True) from None
         response = render(request, "web/_thread.html", _thread_context(scope, conv))
         response["HX-Trigger"] = "conversation-changed"
         return response
@@ -166,7 +193,7 @@ def _after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> H
 
 @require_POST
 @scoped_view
-@_follow_merges
+@_follow_merges(carries_draft=True)
 def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     try:
@@ -179,7 +206,7 @@ def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespo
 
 @require_POST
 @scoped_view
-@_follow_merges
+@_follow_merges()
 def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     try:
@@ -192,7 +219,7 @@ def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
 
 @require_POST
 @scoped_view
-@_follow_merges
+@_follow_merges()
 def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     who = request.POST.get("assignee", "")
@@ -205,7 +232,7 @@ def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
 
 @require_POST
 @scoped_view
-@_follow_merges
+@_follow_merges()
 def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     try:
@@ -217,7 +244,7 @@ def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespon
 
 @require_POST
 @scoped_view
-@_follow_merges
+@_follow_merges()
 def tags(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     services.set_tags(scope, conv, request.POST.get("tags", "").split(","))

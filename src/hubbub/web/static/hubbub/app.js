@@ -125,8 +125,11 @@
       if (window.htmx) window.htmx.process(item);
     });
     es.addEventListener("conversation", (ev) => {
-      const data = JSON.parse(ev.data), open = $("#thread");
-      if (open && String(data.conversation_id) === open.dataset.conversation && !$("#reply-text:focus")) {
+      const data = JSON.parse(ev.data), open = $("#thread"), draft = $("#reply-text");
+      // A pane whose conversation was merged away stays while its reply box holds text: sending it then
+      // shows the survivor with that text carried over, unsent, for review (the server keeps the draft).
+      const keep = data.merged_into && draft && draft.value.trim();
+      if (open && String(data.conversation_id) === open.dataset.conversation && !$("#reply-text:focus") && !keep) {
         // merged_into: this conversation was merged into another (a reply arrived before its parent)
         const id = encodeURIComponent(data.merged_into || data.conversation_id);
         window.htmx.ajax("GET", "/c/" + id + "/", { target: "#thread-pane", swap: "innerHTML" });
