@@ -6,35 +6,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-import pytest
-
 from hubbub.connectors.hubspot import HubSpotClient
 from hubbub.connectors.models import Channel
 from hubbub.crm import services, sync
 from hubbub.crm.models import Customer, SyncConflict
-
-from .fake_hubspot import FakeHubSpot
-
-
-@pytest.fixture
-def fake():  # type: ignore[no-untyped-def]
-    with FakeHubSpot() as f:
-        yield f
-
-
-@pytest.fixture
-def connected(acme, scope_of, fake):  # type: ignore[no-untyped-def]
-    admin = scope_of(acme["users"]["admin"])
-    return sync.connect_hubspot(
-        admin,
-        {
-            "access_token": fake.access_token,
-            "refresh_token": fake.refresh_token,
-            "client_id": "app",
-            "client_secret": "secret",
-            "base_url": fake.url,
-        },
-    )
 
 
 def client_for(channel: Channel, waits: list[float]) -> HubSpotClient:

@@ -203,12 +203,20 @@ class SyncConflict(models.Model):
 
 
 class SyncedActivity(models.Model):
-    """A conversation or logged interaction already written to the external CRM (never twice)."""
+    """A conversation or logged interaction already written to the external CRM (never twice).
+
+    `local_id` is the conversation's or the interaction's id (no foreign key: one table for both kinds).
+    When conversations are merged, `sync.move_synced_conversations` moves the row of an absorbed
+    conversation to its survivor; `merged_remote_ids` keeps the notes written for conversations merged
+    into one that already had its own (they exist in the CRM; their ids are not dropped)."""
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
     kind = models.CharField(max_length=20, help_text="conversation or interaction")
     local_id = models.BigIntegerField()
     remote_id = models.CharField(max_length=60)
+    merged_remote_ids = models.JSONField(
+        default=list, blank=True, help_text="Notes written for conversations since merged into this one"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

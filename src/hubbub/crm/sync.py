@@ -11,6 +11,7 @@ with both values and shown on Customers → Sync conflicts and on the customer p
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from hubbub.connectors.hubspot import HubSpotClient, HubSpotError, redact
 from hubbub.connectors.models import Channel
 from hubbub.crm.models import Customer, Interaction, SocialProfile, SyncConflict, SyncedActivity
 from hubbub.crm.services import _prepare, sync_identifiers
+from hubbub.db import chunked, fast_update
 from hubbub.tenancy.models import AuditEvent, Brand, Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
@@ -294,6 +296,62 @@ def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = 
     audit(org_id, actor, "crm.hubspot.synced", channel, requests=client.requests, **stats)
     live.publish("crm.sync", org_id, **stats)
     return stats
+
+
+def move_synced_conversations(org_id: int, into: dict[int, int]) -> int:
+    """Conversations were merged (`inbox.merging`, absorbed id → survivor id, in the merge's transaction):
+    the notes logged in HubSpot for the absorbed ones now belong to their survivor. Returns how many rows moved.
+
+    `SyncedActivity` names its conversation by id (`local_id`; no foreign key, the table records
+    interactions too), so the merge's generic move of related rows cannot see it, and without this the
+    row would name a deleted conversation. The rule, per survivor:
+
+    - only absorbed conversations were logged: the earliest-written row moves to the survivor. The merged
+      conversation *is* the one HubSpot already has a note for, so the next sync does not log it again (a
+      second note on the contact for one thread); as for a conversation reopened after it was logged, later
+      messages do not add notes;
+    - the survivor was logged too (or several absorbed ones were): one row stays — the survivor's own,
+      else the earliest-written — and the others' remote ids are appended to its `merged_remote_ids`.
+      Those notes exist in HubSpot; their ids are kept (an admin can find or remove them), while the key
+      of one row per conversation, which stops the sync from writing twice, holds;
+    - nothing logged: nothing to do.
+
+    One query per chunk of conversations, plus the writes when there are rows to move.
+    """
+    if not into:
+        return 0
+    ids = list(dict.fromkeys([*into, *into.values()]))
+    rows: list[SyncedActivity] = []
+    for chunk in chunked(ids):
+        rows += SyncedActivity.objects.filter(organization_id=org_id, kind="conversation", local_id__in=chunk)
+    keep, drop = plan_synced_moves(rows, into)
+    for chunk in chunked(drop):
+        SyncedActivity.objects.filter(pk__in=chunk).delete()  # first: a moved row takes no survivor's key
+    fast_update(keep, ["local_id", "merged_remote_ids"])
+    return len(keep) + len(drop)
+
+
+def plan_synced_moves(rows: Sequence[Any], into: dict[int, int]) -> tuple[list[Any], list[int]]:
+    """The rule of `move_synced_conversations` on loaded `SyncedActivity` rows of kind conversation (also
+    used by the migration that repaired earlier merges): the rows to keep, with `local_id` and
+    `merged_remote_ids` updated in memory, and the primary keys of the rows to delete."""
+    by_survivor: dict[int, list[Any]] = {}
+    for row in sorted(rows, key=lambda r: (r.local_id in into, r.created_at, r.pk)):  # the survivor's own first
+        by_survivor.setdefault(into.get(row.local_id, row.local_id), []).append(row)
+    keep: list[Any] = []
+    drop: list[int] = []
+    for survivor_id, group in by_survivor.items():
+        head, *others = group
+        if head.local_id == survivor_id and not others:
+            continue  # only the survivor was logged
+        head.local_id = survivor_id
+        head.merged_remote_ids = [
+            *(head.merged_remote_ids or []),
+            *(rid for o in others for rid in (o.remote_id, *(o.merged_remote_ids or []))),
+        ]
+        keep.append(head)
+        drop += [o.pk for o in others]
+    return keep, drop
 
 
 def _log_activities(org_id: int, client: HubSpotClient, limit: int = 500) -> int:

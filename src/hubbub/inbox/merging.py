@@ -20,6 +20,9 @@ the replies and the parent had been threaded into different conversations. The r
 - audit `conversation.merged` on the survivor (with the absorbed id), a routing-log line on the
   survivor, and after commit a live `conversation` event for both ids (`merged_into` on the
   absorbed one, so a browser showing it moves to the survivor);
+- the CRM's record of notes already logged for a conversation (`crm.SyncedActivity`, which names it
+  by id, not by foreign key) moves to the survivor too (`crm.sync.move_synced_conversations`), so a
+  later sync neither points at a deleted conversation nor logs the merged one a second time;
 - a `ConversationAlias` (absorbed id → survivor), so links to the absorbed conversation still lead
   somewhere (`merged_into`); the survivor's own aliases move with its other rows when it is itself
   absorbed later, so every alias names the current survivor.
@@ -115,6 +118,9 @@ def merge_conversations(
         was_pending = {s for s, absorbed in group.items() if _any_pending(convs, [s, *absorbed])}
         _cancel_duplicate_clocks(group, now)
         moved = _move_related({p.absorbed_id: p.survivor_id for p in pairs}, absorbed_ids)
+        from hubbub.crm.sync import move_synced_conversations  # links by id, not by foreign key
+
+        move_synced_conversations(org_id, {p.absorbed_id: p.survivor_id for p in pairs})
         stamp = now.isoformat()
         for p in pairs:
             survivor, absorbed = convs[p.survivor_id], convs[p.absorbed_id]

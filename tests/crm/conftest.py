@@ -1,0 +1,30 @@
+"""CRM fixtures: the local fake HubSpot, and HubSpot connected to it (tokens as the API stores them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hubbub.crm import sync
+
+from .fake_hubspot import FakeHubSpot
+
+
+@pytest.fixture
+def fake():  # type: ignore[no-untyped-def]
+    with FakeHubSpot() as f:
+        yield f
+
+
+@pytest.fixture
+def connected(acme, scope_of, fake):  # type: ignore[no-untyped-def]
+    admin = scope_of(acme["users"]["admin"])
+    return sync.connect_hubspot(
+        admin,
+        {
+            "access_token": fake.access_token,
+            "refresh_token": fake.refresh_token,
+            "client_id": "app",
+            "client_secret": "secret",
+            "base_url": fake.url,
+        },
+    )
