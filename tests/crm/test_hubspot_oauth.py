@@ -444,6 +444,76 @@ def test_disconnect_forgets_tokens_revokes_and_reconnect_carries_on(adm, acme, f
     assert "last_sync_ms" not in hubspot_channel(acme).credentials  # type: ignore[union-attr]
 
 
+def _synced_customer_with_notes(acme: dict[str, Any], make_event: Any, ingest: Any) -> Customer:
+    """Ann, synced to the connected portal: her contact, a resolved conversation and a call logged as notes."""
+    from hubbub.crm import services
+    from hubbub.inbox.models import Conversation
+    from hubbub.tenancy.scoping import scope_for
+
+    agent = scope_for(acme["users"]["agent"], acme["org"].pk)
+    ann = services.create_customer(agent, name="Ann Lee", email="ann@example.com", handles=["annlee"])
+    ingest(acme["org"], [make_event("my bag is lost", author="annlee")])
+    Conversation.objects.update(status="resolved")
+    services.log_interaction(agent, ann, "phone", "Called back, bag found")
+    sync.sync_hubspot(acme["org"].pk)
+    ann.refresh_from_db()
+    return ann
+
+
+def test_connecting_another_portal_resets_the_links_to_the_old_one(adm, acme, fake, make_event, ingest) -> None:
+    assert adm.get(local(fake.authorize(start(adm)))).status_code == 302
+    ann = _synced_customer_with_notes(acme, make_event, ingest)
+    old_id = ann.hubspot_id
+    assert old_id in fake.contacts and len(fake.notes) == 2
+    from hubbub.crm import services
+    from hubbub.tenancy.scoping import scope_for
+
+    services.update_customer(scope_for(acme["users"]["agent"], acme["org"].pk), ann, phone="+15550100")
+
+    # The admin connects another HubSpot account: a new portal, with none of these records.
+    adm.post("/customers/hubspot/disconnect/")
+    fake.hub_id, fake.hub_domain = 5151, "acme-other.hubspot.com"
+    fake.contacts, fake.notes = {}, []
+    r = adm.get(local(fake.authorize(start(adm))), follow=True)
+    page = r.content.decode()
+    assert "HubSpot connected: acme-other.hubspot.com" in page
+    assert "another HubSpot account than the one connected before (hub id 4242): 3 links" in page
+
+    event = AuditEvent.objects.get(organization=acme["org"], verb="crm.hubspot.links_reset")
+    assert event.actor == acme["users"]["admin"]
+    assert event.data == {
+        "from_hub_id": 4242,
+        "to_hub_id": 5151,
+        "links": 3,
+        "contacts": 1,
+        "notes": 2,
+        "interactions": 1,
+    }
+    ann.refresh_from_db()
+    assert (ann.hubspot_id, ann.sync_snapshot, ann.synced_at) == ("", {}, None)
+
+    # The next sync creates the contact and the notes in the new portal instead of updating old ids there.
+    fake.log.clear()
+    stats = sync.sync_hubspot(acme["org"].pk)
+    assert not [entry for entry in fake.log if entry[2] >= 400]
+    assert (stats["created_there"], stats["updated_there"], stats["notes"]) == (1, 0, 2)
+    ann.refresh_from_db()
+    assert ann.hubspot_id != old_id and fake.contacts[ann.hubspot_id]["properties"]["phone"] == "+15550100"
+    assert {a["to"]["id"] for n in fake.notes for a in n["associations"]} == {ann.hubspot_id}
+
+
+def test_reconnecting_the_same_portal_keeps_the_links(adm, acme, fake, make_event, ingest) -> None:
+    assert adm.get(local(fake.authorize(start(adm)))).status_code == 302
+    ann = _synced_customer_with_notes(acme, make_event, ingest)
+    adm.post("/customers/hubspot/disconnect/")
+    r = adm.get(local(fake.authorize(start(adm))), follow=True)
+    assert "links to that account were reset" not in r.content.decode()
+    assert not AuditEvent.objects.filter(verb="crm.hubspot.links_reset").exists()
+    kept = Customer.objects.get(pk=ann.pk)
+    assert kept.hubspot_id == ann.hubspot_id and kept.synced_at is not None
+    assert sync.sync_hubspot(acme["org"].pk)["notes"] == 0 and len(fake.notes) == 2
+
+
 def test_disconnect_still_forgets_tokens_when_hubspot_is_down(adm, acme, fake) -> None:
     assert adm.get(local(fake.authorize(start(adm)))).status_code == 302
     channel = hubspot_channel(acme)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -36,6 +37,8 @@ FIELDS = ("name", "email", "phone", "location", "address")
 # Credentials that are not secrets: kept after a disconnect (a reconnect of the same portal syncs on
 # incrementally) and shown on Customers → HubSpot.
 PUBLIC_KEYS = ("hub_id", "hub_domain", "hubspot_user", "scopes", "last_sync_ms")
+CONNECTED_VERB = "crm.hubspot.connected"
+LINKS_RESET_VERB = "crm.hubspot.links_reset"
 
 
 def hubspot_channel(org_id: int) -> Channel | None:
@@ -62,33 +65,86 @@ def connect_hubspot(scope: Scope, credentials: dict[str, Any], via: str = "api")
     Called by the "Connect HubSpot" OAuth callback (`hubspot_oauth.complete_authorization`, via="oauth")
     and by `POST /api/v1/crm/hubspot/connect`. Admins only: connecting points the customer sync (the whole
     customer list) at a HubSpot account of the connector's choosing. Supervisors run the sync, not the
-    connection. The incremental-sync mark survives a reconnect unless the tokens belong to another portal.
+    connection. Reconnecting the same portal carries on (incremental-sync mark, HubSpot ids); tokens of
+    another portal (a different `hub_id` than the one stored) start afresh: the mark is dropped and every
+    link to the old portal is reset (`reset_hubspot_links`, audited `crm.hubspot.links_reset`), in the
+    same transaction as the new tokens. When either portal is unknown (tokens stored through the API
+    carry no hub id) the links are kept, as for the same portal.
     """
     require_role(scope, Role.ADMIN)
     brand = Brand.objects.filter(organization_id=scope.organization_id).order_by("id").first()
     if brand is None:
         raise ValueError("Create a brand first.")
-    channel = hubspot_channel(scope.organization_id) or Channel(
-        organization_id=scope.organization_id, brand=brand, network="other", name=CHANNEL_NAME
-    )
-    old = _stored(channel)
-    other_portal = bool(old.get("hub_id") and credentials.get("hub_id")) and str(old["hub_id"]) != str(
-        credentials["hub_id"]
-    )
-    keep = {} if other_portal or "last_sync_ms" not in old else {"last_sync_ms": old["last_sync_ms"]}
-    channel.credentials = {**keep, **credentials}
-    channel.is_active = True
-    channel.save()
-    audit(
-        scope.organization_id,
-        scope.user,
-        "crm.hubspot.connected",
-        channel,
-        via=via,
-        hub_id=credentials.get("hub_id"),
-        hub_domain=credentials.get("hub_domain", ""),
-    )
+    with transaction.atomic():
+        channel = hubspot_channel(scope.organization_id) or Channel(
+            organization_id=scope.organization_id, brand=brand, network="other", name=CHANNEL_NAME
+        )
+        old = _stored(channel)
+        old_hub, new_hub = old.get("hub_id"), credentials.get("hub_id")
+        other_portal = bool(old_hub and new_hub) and str(old_hub) != str(new_hub)
+        keep = {} if other_portal or "last_sync_ms" not in old else {"last_sync_ms": old["last_sync_ms"]}
+        channel.credentials = {**keep, **credentials}
+        channel.is_active = True
+        channel.save()
+        audit(
+            scope.organization_id,
+            scope.user,
+            CONNECTED_VERB,
+            channel,
+            via=via,
+            hub_id=new_hub,
+            hub_domain=credentials.get("hub_domain", ""),
+        )
+        if other_portal:
+            reset = reset_hubspot_links(scope.organization_id)
+            audit(
+                scope.organization_id,
+                scope.user,
+                LINKS_RESET_VERB,
+                channel,
+                from_hub_id=old_hub,
+                to_hub_id=new_hub,
+                links=reset["contacts"] + reset["notes"],
+                **reset,
+            )
     return channel
+
+
+def reset_hubspot_links(org_id: int) -> dict[str, int]:
+    """Forget everything that points into the previously connected HubSpot portal, so the next sync
+    creates the records in the newly connected one instead of PATCHing ids that do not exist there:
+    customers' `hubspot_id` (with `sync_snapshot` and `synced_at`, which describe what that portal
+    agreed on — the customers become never-synced: matched by email on the full pull, else created),
+    interactions' `hubspot_id`, and the `SyncedActivity` rows (notes written there; conversations and
+    calls are logged again in the new portal). Sync conflicts stay as history. Cleared rather than
+    scoped by portal: one portal per organisation is connected at a time, and going back to a former
+    portal then works like a first sync with it (contacts matched by email; notes logged again).
+    Returns how many links were reset: `contacts` (customers), `notes` (SyncedActivity rows, for
+    conversations and interactions) and, of those notes, the `interactions` that carried the note id."""
+    customers = (
+        Customer.objects.filter(organization_id=org_id)
+        .exclude(hubspot_id="")
+        .update(hubspot_id="", sync_snapshot={}, synced_at=None)
+    )
+    interactions = Interaction.objects.filter(organization_id=org_id).exclude(hubspot_id="").update(hubspot_id="")
+    activities, _ = SyncedActivity.objects.filter(organization_id=org_id).delete()
+    return {"contacts": customers, "notes": activities, "interactions": interactions}
+
+
+def links_reset_by_last_connect(channel: Channel) -> dict[str, Any] | None:
+    """The `crm.hubspot.links_reset` entry written by the latest connect of `channel` (the portal changed),
+    or None when the latest connect kept the links. For the page that confirms the connection."""
+    event = (
+        AuditEvent.objects.filter(
+            organization_id=channel.organization_id,
+            target_type="channel",
+            target_id=str(channel.pk),
+            verb__in=[CONNECTED_VERB, LINKS_RESET_VERB],
+        )
+        .order_by("-id")
+        .first()
+    )
+    return event.data if event is not None and event.verb == LINKS_RESET_VERB else None
 
 
 def disconnect_hubspot(scope: Scope, client: HubSpotClient | None = None) -> bool:
@@ -135,7 +191,7 @@ def hubspot_connection(org_id: int) -> dict[str, Any] | None:
     creds = _stored(channel)
     event = (
         AuditEvent.objects.filter(
-            organization_id=org_id, verb="crm.hubspot.connected", target_type="channel", target_id=str(channel.pk)
+            organization_id=org_id, verb=CONNECTED_VERB, target_type="channel", target_id=str(channel.pk)
         )
         .select_related("actor")
         .order_by("-id")

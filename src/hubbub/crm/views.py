@@ -455,7 +455,7 @@ def hubspot_connect(request: HttpRequest, scope: Scope) -> HttpResponse:
 def hubspot_callback(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Where HubSpot sends the browser back: `code` + `state`, or `error` (+ `error_description`). Admin only,
     like the start."""
-    from hubbub.crm import hubspot_oauth
+    from hubbub.crm import hubspot_oauth, sync
 
     require_role(scope, Role.ADMIN)
     state = request.GET.get("state", "")
@@ -473,6 +473,14 @@ def hubspot_callback(request: HttpRequest, scope: Scope) -> HttpResponse:
     messages.success(
         request, f"HubSpot connected: {portal}{hub}. Contacts sync every 15 minutes, or now with Sync now."
     )
+    reset = sync.links_reset_by_last_connect(channel)
+    if reset is not None:
+        messages.warning(
+            request,
+            f"This is another HubSpot account than the one connected before (hub id {reset['from_hub_id']}): "
+            f"{reset['links']} links to that account were reset ({reset['contacts']} contacts, "
+            f"{reset['notes']} logged notes). The next sync creates them in this one.",
+        )
     return redirect("crm_hubspot")
 
 
