@@ -111,7 +111,7 @@ def test_analysis_app_has_train_and_classify() -> None:
 
 
 def test_semicolon_and_tab_delimited_files(tmp_path: Path) -> None:
-    code, rows, _ = _run(tmp_path, b"id;text\n1;\"worst delay ever; never again\"\n2;thank you so much!\n")
+    code, rows, _ = _run(tmp_path, b'id;text\n1;"worst delay ever; never again"\n2;thank you so much!\n')
     assert code == 0 and [r["sentiment"] for r in rows] == ["negative", "positive"]
     code, rows, _ = _run(tmp_path, b"id\ttext\n1\tthe staff were rude and my bag is lost\n")
     assert code == 0 and rows[0]["sentiment"] == "negative" and rows[0]["intent"] == "complaint"
@@ -124,6 +124,6 @@ def test_column_name_matches_regardless_of_case(tmp_path: Path) -> None:
 
 def test_windows_1252_and_utf16_files_keep_their_accents(tmp_path: Path) -> None:
     code, rows, output = _run(tmp_path, "text\ncafé was terrible, I’m furious\n".encode("cp1252"), "--no-explain")
-    assert code == 0 and rows[0]["sentiment"] == "negative" and "cp1252" in output
-    code, rows, _ = _run(tmp_path, "text,id\n\"naïve question: where is my order?\",1\n".encode("utf-16"))
+    assert code == 0 and rows[0]["sentiment"] == "negative" and "windows-1252" in output
+    code, rows, _ = _run(tmp_path, 'text,id\n"naïve question: where is my order?",1\n'.encode("utf-16"))
     assert code == 0 and len(rows) == 1 and "sentiment" in rows[0]

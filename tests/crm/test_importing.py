@@ -103,3 +103,19 @@ def test_cli_import_with_map(acme, customers_file) -> None:
     )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout.strip().splitlines()[-1])["imported"] == 2
+
+
+def test_spreadsheet_exports_in_windows_1252_with_semicolons_import(acme, tmp_path) -> None:
+    """A French Excel "CSV": Windows-1252 bytes and `;` between columns. It used to crash the CLI import."""
+    org = acme["org"]
+    path = tmp_path / "clients.csv"
+    path.write_bytes("Customer ID;Full Name;E-mail;City\nC9;Renée Dupré;renee@example.com;Besançon\n".encode("cp1252"))
+    out = importing.run(org.pk, "customers", path, mapping={"name": "Full Name"})
+    assert out["imported"] == 1 and out["rejected"] == 0 and out["unknown_columns"] == []
+    renee = Customer.objects.get(organization=org, external_id="C9")
+    assert (renee.name, renee.email, renee.location) == ("Renée Dupré", "renee@example.com", "Besançon")
+
+
+def test_upload_preview_reads_semicolon_headers() -> None:
+    header, sample = importing.read_header(b"Full Name;E-mail\nAnn Lee;ann@example.com\n")
+    assert header == ["Full Name", "E-mail"] and sample == [["Ann Lee", "ann@example.com"]]

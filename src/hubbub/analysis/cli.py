@@ -19,57 +19,27 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from hubbub import textfiles
+
 BATCH = 500
 
 analysis_app = typer.Typer(help="Train and inspect Hubbub's analysis model.", no_args_is_help=True)
 _err = Console(stderr=True)
 
 
-def _decode(raw: bytes) -> tuple[str, str]:
-    """Text of a CSV file and the encoding it was read with.
-
-    Why: spreadsheets export UTF-16 ("Unicode text") or Windows-1252, and a
-    customer's "café" must not become "caf\ufffd". A byte-order mark decides;
-    otherwise strict UTF-8, then Windows-1252 (which maps nearly every byte),
-    and only then UTF-8 with replacement characters.
-    """
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", errors="replace"), "utf-16"
-    try:
-        return raw.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="replace"), "utf-8 (bad bytes replaced)"
-
-
-def _find_column(names: list[str], wanted: str) -> int | None:
-    """Index of the column: exact name first, then a unique case-insensitive match ("Text" for "text")."""
-    if wanted in names:
-        return names.index(wanted)
-    folded = [i for i, n in enumerate(names) if n.casefold() == wanted.strip().casefold()]
-    return folded[0] if len(folded) == 1 else None
-
-
 def _read_rows(path: Path, text_column: str) -> tuple[list[str], int]:
     """The text column of any CSV: BOM, quotes, newlines in fields, UTF-16/Windows-1252, `;`/tab/`|` delimiters."""
-    text, encoding = _decode(path.read_bytes())
+    text, encoding = textfiles.decode(path.read_bytes())
     if encoding != "utf-8":
-        _err.print(f"note: {path} is not UTF-8; read as {encoding}")
+        _err.print(f"note: {path} is not plain UTF-8; read as {encoding}")
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     first_line = text.split("\n", 1)[0]
     if not first_line.strip():
         raise ValueError(f"{path} is empty: no header row")
-    # comma first; a European spreadsheet's `;`, a TSV's tab or `|` when the column is only found that way
-    for delimiter in (",", ";", "\t", "|"):
-        names = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter), [])]
-        col = _find_column(names, text_column)
-        if col is not None:
-            break
-    else:
-        names = [h.strip() for h in next(csv.reader([first_line]), [])]
+    delimiter = textfiles.sniff_delimiter(first_line, [text_column])
+    names = textfiles.header_names(first_line, delimiter)
+    col = textfiles.find_column(names, text_column)
+    if col is None:
         shown = ", ".join(repr(n) for n in names[:20])
         raise KeyError(f"column {text_column!r} not found in {path}; columns are: {shown}")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

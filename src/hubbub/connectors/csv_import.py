@@ -12,7 +12,6 @@ Generic JSONL schema (one object per line):
 
 from __future__ import annotations
 
-import codecs
 import csv
 import gzip
 import html
@@ -29,20 +28,11 @@ from typing import Any
 
 from django.utils.text import slugify
 
+from hubbub import textfiles
 from hubbub.connectors.events import InboundEvent
 
 MAX_TEXT = 50_000  # characters kept of a single message; longer text is cut and flagged
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-
-
-def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
-    """Decode stray non-UTF-8 bytes as Windows-1252 instead of failing the whole file."""
-    assert isinstance(err, UnicodeDecodeError)
-    bad = err.object[err.start : err.end]
-    return bytes(bad).decode("cp1252", errors="replace"), err.end
-
-
-codecs.register_error("hubbub_cp1252", _cp1252_fallback)
 
 
 @dataclass
@@ -63,7 +53,7 @@ def read_text(path: Path) -> str:
     data = path.read_bytes()
     if path.suffix == ".gz":
         data = gzip.decompress(data)
-    return data.decode("utf-8-sig", errors="hubbub_cp1252").replace("\x00", "")
+    return textfiles.decode(data)[0].replace("\x00", "")
 
 
 def parse_time(value: Any) -> datetime:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from hubbub import textfiles
 from hubbub.crm import matching
 from hubbub.crm.models import Customer, ImportJob, Order, SocialProfile
 from hubbub.crm.services import _prepare, recompute_customers, sync_identifiers
@@ -181,8 +182,15 @@ def run(
     if fmt not in FIELDS:
         raise ValueError(f"unknown CRM format {fmt!r}; use customers, orders or mapping")
     path = Path(path)
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        return run_stream(org_id, fmt, fh, path.name, mapping, on_progress, actor)
+    text, _encoding = textfiles.decode(path.read_bytes())  # a spreadsheet's Windows-1252 export is read, not a crash
+    return run_stream(org_id, fmt, io.StringIO(text, newline=""), path.name, mapping, on_progress, actor)
+
+
+def _delimiter(fmt: str, header_line: str, mapping: dict[str, str] | None) -> str:
+    """`,` or the `;`/tab/`|` a European spreadsheet or a TSV export uses, judged by the known column names."""
+    fields = FIELDS.get(fmt, [])
+    names = [*fields, *(a for f in fields for a in ALIASES.get(f, [])), *(mapping or {}).values()]
+    return textfiles.sniff_delimiter(header_line, names)
 
 
 def run_stream(
@@ -203,7 +211,8 @@ def run_stream(
     A caller that wants the running counts (the import job) passes its own `report`; `target` is the
     row the closing audit entry points at.
     """
-    reader = csv.DictReader(fh)
+    first = fh.readline()
+    reader = csv.DictReader(chain([first], fh), delimiter=_delimiter(fmt, first, mapping))
     header = list(reader.fieldnames or [])
     cols, unknown = resolve_columns(fmt, header, mapping)
     report = report or _Report(org_id, f"import:{fmt}", name)
@@ -528,7 +537,9 @@ def read_header(data: bytes) -> tuple[list[str], list[list[str]]]:
     if "\x00" in text:
         raise ValueError("The file holds binary data, not CSV text (is it an Excel workbook?). Save it as CSV UTF-8.")
     try:
-        reader = csv.reader(io.StringIO(text[: 1024 * 1024], newline=""))
+        known = [n for f in FIELDS.values() for n in f] + [a for v in ALIASES.values() for a in v]
+        delimiter = textfiles.sniff_delimiter(text[: text.find("\n") + 1 or len(text)], known)
+        reader = csv.reader(io.StringIO(text[: 1024 * 1024], newline=""), delimiter=delimiter)
         header = next(reader, [])
         sample = list(islice(reader, 3))
     except csv.Error as exc:

@@ -1,0 +1,68 @@
+"""Reading the text files customers hand us: CSV exports from spreadsheets, CRMs and social tools.
+
+Why one module: the same export ("CSV" from Excel in Paris) arrives through `hubbub classify`,
+`hubbub import` and the web upload, and each must read it the same way. No Django here, so the
+fast `hubbub classify` path can use it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Collection
+
+#: Delimiters tried, in order, when a header does not name the expected columns with commas.
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
+    """Decode stray non-UTF-8 bytes as Windows-1252 instead of failing the whole file."""
+    assert isinstance(err, UnicodeDecodeError)
+    bad = err.object[err.start : err.end]
+    return bytes(bad).decode("cp1252", errors="replace"), err.end
+
+
+codecs.register_error("hubbub_cp1252", _cp1252_fallback)
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """The text of a file and how it was read: "utf-8", "utf-16" or "utf-8 + windows-1252".
+
+    A byte-order mark decides; otherwise UTF-8, where every byte that is not valid UTF-8 is read
+    as Windows-1252: a spreadsheet's "café" stays "café" instead of a replacement character, and a
+    file that mixes both (appended exports) loses nothing.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("utf-8-sig", errors="hubbub_cp1252"), "utf-8 + windows-1252"
+
+
+def header_names(line: str, delimiter: str = ",") -> list[str]:
+    """Column names of a header line, stripped."""
+    return [h.strip() for h in next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])]
+
+
+def find_column(names: list[str], wanted: str) -> int | None:
+    """Index of a column: the exact name first, then a unique case-insensitive match ("Text" for "text")."""
+    if wanted in names:
+        return names.index(wanted)
+    folded = [i for i, n in enumerate(names) if n.casefold() == wanted.strip().casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def sniff_delimiter(header_line: str, expected: Collection[str]) -> str:
+    """The delimiter under which the header names the most `expected` columns (comma on a tie or none).
+
+    Why not `csv.Sniffer`: it guesses from the data rows and is fooled by commas inside
+    free text; the header and the column names we look for are a far better witness.
+    """
+    best, best_hits = ",", 0
+    for delimiter in DELIMITERS:
+        names = header_names(header_line, delimiter)
+        hits = sum(1 for w in expected if find_column(names, w) is not None)
+        if hits > best_hits:
+            best, best_hits = delimiter, hits
+    return best
