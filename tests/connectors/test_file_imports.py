@@ -117,3 +117,42 @@ def test_not_an_airline_file_is_a_clear_error(acme, tmp_path):
     path = _write(tmp_path, "x.csv", b"a,b\n1,2\n")
     with pytest.raises(ValueError, match="missing column"):
         run_import(acme["org"].pk, "airline", path)
+
+
+def test_jsonl_streams_gzip_keeps_line_separators_in_text_and_drops_nul(acme, tmp_path):
+    """Files are read line by line from disk (a full export does not fit in memory twice); a U+2028 inside a
+    message is text, not a line break (it used to split the object in two), and NUL bytes are dropped."""
+    import gzip
+
+    org = acme["org"]
+    lines = [
+        {"id": "g1", "text": "first line\u2028second line of the same tweet", "brand": "Acme", "author_id": "a"},
+        {"id": "g2", "text": "bad\x00byte but a fine complaint", "brand": "Acme", "author_id": "b"},
+    ]
+    for obj in lines:
+        obj["created_at"] = "2026-11-01T10:00:00Z"
+    body = "\r\n".join(json.dumps(obj, ensure_ascii=False) for obj in lines).replace("\\u0000", "\x00") + "\r\n"
+    path = tmp_path / "mentions.jsonl.gz"
+    path.write_bytes(gzip.compress(body.encode()))
+    summary = run_import(org.pk, "jsonl", path)
+    assert (summary.imported, summary.rejected) == (2, 0)
+    assert Message.objects.get(external_id="g1").text == "first line\u2028second line of the same tweet"
+    assert Message.objects.get(external_id="g2").text == "badbyte but a fine complaint"
+
+
+def test_twcs_reads_the_file_twice_not_into_memory_and_threads_the_same(acme, tmp_path):
+    """The two-pass reader (links first, rows second) finds the same brand for a customer tweet whose reply
+    comes later in the file, and for one that only @mentions the brand."""
+    org = acme["org"]
+    path = _write(
+        tmp_path,
+        "t.csv",
+        b"tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\r\n"
+        b"10,cust1,True,Tue Oct 31 22:10:47 +0000 2017,my parcel is lost,11,\r\n"
+        b"12,cust2,True,Tue Oct 31 22:12:00 +0000 2017,@AcmeHelp where is my refund?,,\r\n"
+        b"11,AcmeHelp,False,Tue Oct 31 22:11:00 +0000 2017,@cust1 sorry! DM us,,10\r\n",
+    )
+    summary = run_import(org.pk, "twcs", path)
+    assert (summary.imported, summary.rejected) == (3, 0)
+    assert {m.conversation.brand.slug for m in Message.objects.all()} == {"acmehelp"}
+    assert Message.objects.get(external_id="11").conversation == Message.objects.get(external_id="10").conversation

@@ -13,9 +13,7 @@ Generic JSONL schema (one object per line):
 from __future__ import annotations
 
 import csv
-import gzip
 import html
-import io
 import json
 import re
 import sys
@@ -47,13 +45,6 @@ class ParsedRow:
 class ParseStats:
     unknown_columns: list[str]
     total_bytes: int
-
-
-def read_text(path: Path) -> str:
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        data = gzip.decompress(data)
-    return textfiles.decode(data)[0].replace("\x00", "")
 
 
 def parse_time(value: Any) -> datetime:
@@ -129,17 +120,26 @@ AIRLINE_HANDLES = {
 # The Crowdflower file labels @JetBlue tweets as "Delta"; we keep its brand name but map the handle honestly.
 
 
+def _csv_header(path: Path) -> set[str]:
+    with textfiles.open_text(path) as fh:
+        return set(csv.DictReader(textfiles.lines_without_nul(fh)).fieldnames or [])
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number of the row's start as the file's data rows count it, row) read from disk as needed."""
+    with textfiles.open_text(path) as fh:
+        yield from enumerate(csv.DictReader(textfiles.lines_without_nul(fh)), start=2)
+
+
 def parse_airline(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[ParsedRow]]:
-    text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = set(reader.fieldnames or [])
+    header = _csv_header(path)
     missing = AIRLINE_REQUIRED - header
     if missing:
         raise ValueError(f"not an airline file: missing column(s) {', '.join(sorted(missing))}")
-    stats = ParseStats(unknown_columns=sorted(header - AIRLINE_COLUMNS), total_bytes=len(text))
+    stats = ParseStats(unknown_columns=sorted(header - AIRLINE_COLUMNS), total_bytes=path.stat().st_size)
 
     def rows() -> Iterator[ParsedRow]:
-        for n, row in enumerate(reader, start=2):
+        for n, row in _csv_rows(path):
             loc = f"{path.name}:{n}"
             raw = json.dumps(row, ensure_ascii=False)[:20000]
             try:
@@ -197,33 +197,31 @@ def parse_twcs(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Parsed
     A customer tweet's brand is the brand account that answered it (following reply links),
     else the first @mention that is a known brand account in the file.
     """
-    text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = set(reader.fieldnames or [])
+    header = _csv_header(path)
     missing = {"tweet_id", "author_id", "inbound", "created_at", "text"} - header
     if missing:
         raise ValueError(f"not a twcs file: missing column(s) {', '.join(sorted(missing))}")
-    stats = ParseStats(unknown_columns=sorted(header - TWCS_COLUMNS), total_bytes=len(text))
-    all_rows = list(enumerate(reader, start=2))
-    brand_accounts = {
-        (r.get("author_id") or "").strip()
-        for _, r in all_rows
-        if str(r.get("inbound", "")).strip().lower() == "false" and r.get("author_id")
-    }
-    lower_accounts = {a.lower(): a for a in brand_accounts}
+    stats = ParseStats(unknown_columns=sorted(header - TWCS_COLUMNS), total_bytes=path.stat().st_size)
+    # First pass: only the reply links and the brand accounts' tweets, not the rows (a full export is ~3M rows).
     tweet_brand: dict[str, str] = {}
-    for _, r in all_rows:
-        if str(r.get("inbound", "")).strip().lower() == "false":
-            tweet_brand[(r.get("tweet_id") or "").strip()] = (r.get("author_id") or "").strip()
+    links_of: dict[str, list[str]] = {}
+    for _, r in _csv_rows(path):
+        tid = (r.get("tweet_id") or "").strip()
+        if str(r.get("inbound", "")).strip().lower() == "false" and r.get("author_id"):
+            tweet_brand[tid] = (r.get("author_id") or "").strip()
+            continue
+        links = [x.strip() for x in (r.get("response_tweet_id") or "").split(",") if x.strip()]
+        parent = (r.get("in_response_to_tweet_id") or "").strip()
+        if parent:
+            links.append(parent)
+        if links:
+            links_of[tid] = links
+    brand_accounts = set(tweet_brand.values())
+    lower_accounts = {a.lower(): a for a in brand_accounts}
     # Propagate brand along reply links both ways until stable (threads are short).
     for _ in range(6):
         changed = False
-        for _, r in all_rows:
-            tid = (r.get("tweet_id") or "").strip()
-            links = [x.strip() for x in (r.get("response_tweet_id") or "").split(",") if x.strip()]
-            parent = (r.get("in_response_to_tweet_id") or "").strip()
-            if parent:
-                links.append(parent)
+        for tid, links in links_of.items():
             if tid not in tweet_brand:
                 for link in links:
                     if link in tweet_brand:
@@ -232,9 +230,10 @@ def parse_twcs(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Parsed
                         break
         if not changed:
             break
+    del links_of
 
     def rows() -> Iterator[ParsedRow]:
-        for n, r in all_rows:
+        for n, r in _csv_rows(path):
             loc = f"{path.name}:{n}"
             raw = json.dumps(r, ensure_ascii=False)[:20000]
             try:
@@ -308,64 +307,72 @@ JSONL_FIELDS = {
 
 
 def parse_jsonl(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[ParsedRow]]:
-    text = read_text(path)
     unknown: set[str] = set()
-    stats = ParseStats(unknown_columns=[], total_bytes=len(text))
+    stats = ParseStats(unknown_columns=[], total_bytes=path.stat().st_size)
 
     def rows() -> Iterator[ParsedRow]:
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            loc = f"{path.name}:{n}"
-            try:
-                obj = json.loads(line)
-                if not isinstance(obj, dict):
-                    raise ValueError("line is not a JSON object")
-                ext = str(obj.get("id") or "").strip()
-                if not ext:
-                    raise ValueError("missing id")
-                body, cut = clean_text(str(obj.get("text") or ""))
-                if not body:
-                    raise ValueError("empty text")
-                brand_name = brand or str(obj.get("brand") or "").strip()
-                if not brand_name:
-                    raise ValueError("missing brand (give --brand or a brand field)")
-                author = str(obj.get("author_id") or obj.get("author_handle") or "").strip()
-                if not author:
-                    raise ValueError("missing author_id")
-                direction = str(obj.get("direction") or "in")
-                if direction not in {"in", "out"}:
-                    raise ValueError("direction must be 'in' or 'out'")
-                extra_keys = set(obj) - JSONL_FIELDS
-                unknown.update(extra_keys)
-                stats.unknown_columns = sorted(unknown)
-                yield ParsedRow(
-                    loc,
-                    InboundEvent(
-                        network=str(obj.get("network") or "x")[:20],
-                        external_id=ext[:200],
-                        text=body,
-                        created_at=parse_time(obj.get("created_at")),
-                        author_id=author[:200],
-                        author_name=str(obj.get("author_name") or "")[:200],
-                        author_handle=str(obj.get("author_handle") or author)[:200],
-                        author_followers=_int(obj.get("followers")),
-                        author_location=str(obj.get("location") or "")[:200],
-                        brand_slug=slugify(brand_name),
-                        direction=direction,
-                        in_reply_to=str(obj.get("in_reply_to") or "")[:200],
-                        url=str(obj.get("url") or "")[:500],
-                        lang=str(obj.get("lang") or "")[:10],
-                        retweets=_int(obj.get("retweets", obj.get("retweet_count"))),
-                        likes=_int(obj.get("likes")),
-                        extra={k: obj[k] for k in sorted(extra_keys)[:20]} | ({"truncated": True} if cut else {}),
-                    ),
-                    raw=line[:20000],
-                )
-            except (ValueError, TypeError) as exc:
-                yield ParsedRow(loc, error=str(exc), raw=line[:20000])
+        with textfiles.open_text(path) as fh:
+            yield from _jsonl_rows(path, textfiles.lines_without_nul(fh), brand, unknown, stats)
 
     return stats, rows()
+
+
+def _jsonl_rows(
+    path: Path, lines: Iterator[str], brand: str, unknown: set[str], stats: ParseStats
+) -> Iterator[ParsedRow]:
+    """One `ParsedRow` per non-blank line; `unknown` and `stats` collect the fields nobody reads."""
+    for n, line in enumerate(lines, start=1):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        loc = f"{path.name}:{n}"
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("line is not a JSON object")
+            ext = str(obj.get("id") or "").strip()
+            if not ext:
+                raise ValueError("missing id")
+            body, cut = clean_text(str(obj.get("text") or ""))
+            if not body:
+                raise ValueError("empty text")
+            brand_name = brand or str(obj.get("brand") or "").strip()
+            if not brand_name:
+                raise ValueError("missing brand (give --brand or a brand field)")
+            author = str(obj.get("author_id") or obj.get("author_handle") or "").strip()
+            if not author:
+                raise ValueError("missing author_id")
+            direction = str(obj.get("direction") or "in")
+            if direction not in {"in", "out"}:
+                raise ValueError("direction must be 'in' or 'out'")
+            extra_keys = set(obj) - JSONL_FIELDS
+            unknown.update(extra_keys)
+            stats.unknown_columns = sorted(unknown)
+            yield ParsedRow(
+                loc,
+                InboundEvent(
+                    network=str(obj.get("network") or "x")[:20],
+                    external_id=ext[:200],
+                    text=body,
+                    created_at=parse_time(obj.get("created_at")),
+                    author_id=author[:200],
+                    author_name=str(obj.get("author_name") or "")[:200],
+                    author_handle=str(obj.get("author_handle") or author)[:200],
+                    author_followers=_int(obj.get("followers")),
+                    author_location=str(obj.get("location") or "")[:200],
+                    brand_slug=slugify(brand_name),
+                    direction=direction,
+                    in_reply_to=str(obj.get("in_reply_to") or "")[:200],
+                    url=str(obj.get("url") or "")[:500],
+                    lang=str(obj.get("lang") or "")[:10],
+                    retweets=_int(obj.get("retweets", obj.get("retweet_count"))),
+                    likes=_int(obj.get("likes")),
+                    extra={k: obj[k] for k in sorted(extra_keys)[:20]} | ({"truncated": True} if cut else {}),
+                ),
+                raw=line[:20000],
+            )
+        except (ValueError, TypeError) as exc:
+            yield ParsedRow(loc, error=str(exc), raw=line[:20000])
 
 
 PARSERS = {"airline": parse_airline, "twcs": parse_twcs, "jsonl": parse_jsonl}
