@@ -79,12 +79,30 @@ def import_(
         list[str] | None,
         typer.Option("--map", help="CRM column mapping field=Column, e.g. email=E-mail,name=Full Name"),
     ] = None,
+    scale: Annotated[
+        str, typer.Option(help="surveys: csat, nps or MIN-MAX (default: read from the score column)")
+    ] = "",
 ) -> None:
     """Import a file through the ingest pipeline; re-running adds nothing twice."""
     _django()
     _migrate()
     organization = _pick_org(org)
-    if fmt.value in {"customers", "orders", "mapping", "surveys"}:
+    if fmt.value == "surveys":
+        from hubbub.insights import importing as survey_importing
+
+        try:
+            with console.status(f"importing {file.name}…") as status:
+                summary_dict = survey_importing.run(
+                    organization.pk,
+                    file,
+                    brand=brand,
+                    scale=scale,
+                    on_progress=lambda done, _total: status.update(f"importing {file.name}: {done:,} rows"),
+                )
+        except ValueError as exc:  # no score/date column, a bad --scale: say so, no traceback
+            console.print(str(exc), style="red", markup=False)
+            raise typer.Exit(1) from exc
+    elif fmt.value in {"customers", "orders", "mapping"}:
         from hubbub.crm import importing as crm_importing
 
         with console.status(f"importing {file.name}…") as status:

@@ -177,8 +177,6 @@ def run(
     actor: Any = None,
 ) -> dict[str, Any]:
     """Import a CSV file; re-running updates rows instead of adding them twice."""
-    if fmt == "surveys":
-        raise ValueError("survey import belongs to the insights app; it is not available here yet")
     if fmt not in FIELDS:
         raise ValueError(f"unknown CRM format {fmt!r}; use customers, orders or mapping")
     path = Path(path)

@@ -1,0 +1,479 @@
+"""Survey import: `hubbub import surveys FILE` reads a CSAT/NPS export into `SurveyResponse` rows.
+
+Survey tools name their columns as they like ("Response ID", "How likely are you to recommend us
+(0-10)", "Verbatim", "Submitted At"), so columns are found by aliases, case- and spacing-insensitive
+(`COLUMNS`). The file is read with the rules of every other import (`hubbub.textfiles`: Windows-1252
+and UTF-16 exports, `;` or tab between columns), in chunks of `CHUNK` rows, one transaction each.
+
+Bad rows (no score, a score outside the scale, a date that cannot be read, an unknown brand) are
+quarantined with their reason, exactly like the CRM imports; a comment longer than `MAX_COMMENT`
+is cut, the row flagged and the full row kept in quarantine. Re-importing a file updates the rows
+it imported before: the key is the response id, or a hash of the row when the file has none.
+Comments are labelled by `hubbub.analysis.services.analyze_batch`, once per chunk, and only when
+new or changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from hubbub import textfiles
+from hubbub.analysis.services import analyze_batch
+from hubbub.analysis.types import AnalysisContext
+from hubbub.crm import matching
+from hubbub.crm.importing import _Report
+from hubbub.crm.models import Customer
+from hubbub.ingest.models import QuarantinedEvent
+from hubbub.insights.models import Scale, SurveyResponse
+from hubbub.tenancy.models import Brand
+from hubbub.tenancy.services import audit
+
+CHUNK = 2000
+MAX_COMMENT = 5000
+SOURCE = "import:surveys"
+
+#: field → accepted column names (compared case-insensitively, spaces and hyphens read as "_").
+COLUMNS: dict[str, list[str]] = {
+    "score": ["score", "rating", "csat", "nps", "satisfaction", "likelihood_to_recommend"],
+    "comment": ["comment", "text", "feedback", "verbatim", "response"],
+    "submitted_at": ["submitted_at", "date", "created_at", "timestamp"],
+    "external_id": ["response_id", "respondent_id", "id"],
+    "email": ["email", "customer_email"],
+    "customer_id": ["customer_id", "external_id"],
+    "brand": ["brand"],
+    "channel": ["channel"],
+}
+REQUIRED = ("score", "submitted_at")
+#: The fixed scales; "other" keeps the bounds the file (or `--scale MIN-MAX`) gives.
+SCALES: dict[str, tuple[Decimal, Decimal]] = {
+    Scale.CSAT: (Decimal(1), Decimal(5)),
+    Scale.NPS: (Decimal(0), Decimal(10)),
+}
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S %z",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+)
+
+
+def _key(name: str) -> str:
+    """A column name as compared: "Customer E-mail" → "customer_email", "Response ID" → "response_id"."""
+    return re.sub(r"(^|_)e_mail", r"\1email", re.sub(r"[\s\-]+", "_", name.strip().casefold()))
+
+
+def resolve_columns(header: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Field → column of this file, and the columns nothing reads (reported, not fatal).
+
+    Exact alias names win over names that merely start with one ("NPS (0-10)" → score), and no
+    column feeds two fields.
+    """
+    keys = [_key(h) for h in header]
+    cols: dict[str, str] = {}
+    for exact in (True, False):
+        for field_name, aliases in COLUMNS.items():
+            if field_name in cols:
+                continue
+            for alias in aliases:
+                if exact:
+                    i = textfiles.find_column(keys, alias)
+                else:
+                    i = next((n for n, k in enumerate(keys) if re.match(rf"{alias}(?![a-z0-9])", k)), None)
+                if i is not None and header[i] not in cols.values():
+                    cols[field_name] = header[i]
+                    break
+    unknown = [h for h in header if h not in cols.values() and h.strip()]
+    return cols, unknown
+
+
+@dataclass(frozen=True)
+class ScaleSpec:
+    kind: str
+    low: Decimal
+    high: Decimal
+
+    def label(self) -> str:
+        return f"{self.kind} {self.low:g}–{self.high:g}"
+
+
+def parse_scale(value: str) -> ScaleSpec:
+    """`csat`, `nps` or `MIN-MAX` (another scale, e.g. `1-7` or `0-100`): the `--scale` option."""
+    v = (value or "").strip().lower()
+    if v in SCALES:
+        return ScaleSpec(v, *SCALES[v])
+    m = re.fullmatch(r"(-?\d+(?:\.\d+)?)\s*(?:-|–|\.\.|to)\s*(-?\d+(?:\.\d+)?)", v)
+    if m and Decimal(m[1]) < Decimal(m[2]):
+        return ScaleSpec(Scale.OTHER, Decimal(m[1]), Decimal(m[2]))
+    raise ValueError(f"unknown scale {value!r}; use csat, nps or MIN-MAX such as 1-7")
+
+
+def scale_from_name(column: str) -> ScaleSpec | None:
+    """The scale a column's name states: "NPS", "likelihood to recommend" → NPS; "CSAT", "satisfaction" → CSAT."""
+    k = _key(column)
+    if "nps" in k or "recommend" in k:
+        return ScaleSpec(Scale.NPS, *SCALES[Scale.NPS])
+    if "csat" in k or "satisf" in k:
+        return ScaleSpec(Scale.CSAT, *SCALES[Scale.CSAT])
+    return None
+
+
+def scale_from_values(low: Decimal | None, high: Decimal | None) -> ScaleSpec:
+    """For a neutral name ("score", "rating"): values within 1–5 are CSAT, within 0–10 (reaching 0 or 9) NPS,
+    anything else a scale of its own from 1 (or its lowest value) to its highest value; `--scale` overrides."""
+    if low is None or high is None:
+        return ScaleSpec(Scale.CSAT, *SCALES[Scale.CSAT])
+    if Decimal(1) <= low and high <= Decimal(5):
+        return ScaleSpec(Scale.CSAT, *SCALES[Scale.CSAT])
+    if Decimal(0) <= low and high <= Decimal(10) and (low == 0 or high >= 9):
+        return ScaleSpec(Scale.NPS, *SCALES[Scale.NPS])
+    return ScaleSpec(Scale.OTHER, min(low, Decimal(1)), high)
+
+
+def parse_score(value: str) -> Decimal:
+    """ "4", "4.5", "4,5", "9/10", "80%" → a number; ValueError otherwise."""
+    v = (value or "").strip().replace("\u00a0", "").replace(" ", "")
+    if not v:
+        raise ValueError("no score")
+    v = re.sub(r"(/\d+(?:[.,]\d+)?|%)$", "", v).replace(",", ".")
+    try:
+        d = Decimal(v)
+    except InvalidOperation as exc:
+        raise ValueError(f"score is not a number: {value[:40]!r}") from exc
+    if not d.is_finite():
+        raise ValueError(f"score is not a number: {value[:40]!r}")
+    return d
+
+
+def parse_date(value: str) -> datetime:
+    """ISO 8601 (with or without zone), `2026-03-01 14:05`, `01/03/2026` (day first, then month first), `01.03.2026`.
+
+    Times without a zone are read as UTC.
+    """
+    v = (value or "").strip()
+    if not v:
+        raise ValueError("no date")
+    d: datetime | None = None
+    try:
+        d = datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        for fmt in DATE_FORMATS:
+            try:
+                d = datetime.strptime(v, fmt)
+                break
+            except ValueError:
+                continue
+    if d is None:
+        raise ValueError(f"bad date: {value[:40]!r}")
+    return d.astimezone(UTC) if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def _row_id(v: dict[str, str]) -> str:
+    """A stable key for a file without response ids: the same row imported again updates itself."""
+    basis = "\x1f".join(v.get(f, "") for f in ("submitted_at", "email", "customer_id", "score", "comment", "brand"))
+    return "h:" + hashlib.sha256(basis.encode()).hexdigest()[:40]
+
+
+class _Brands:
+    """Brand by slug or name (case-insensitive) in one organisation; the `--brand` default created if missing."""
+
+    def __init__(self, org_id: int, default: str) -> None:
+        self.org_id = org_id
+        self.known: dict[str, Brand] = {}
+        for b in Brand.objects.filter(organization_id=org_id):
+            self.known[b.slug] = b
+            self.known.setdefault(b.name.casefold(), b)
+        self.default: Brand | None = None
+        if default:
+            self.default = self.get(default)
+            if self.default is None:
+                self.default, _ = Brand.objects.get_or_create(
+                    organization_id=org_id,
+                    slug=slugify(default)[:50] or "brand",
+                    defaults={"name": default[:200], "handles": [default.replace(" ", "")]},
+                )
+
+    def get(self, name: str) -> Brand | None:
+        return self.known.get(name.casefold()) or self.known.get(slugify(name))
+
+
+def run(
+    org_id: int,
+    path: Path | str,
+    *,
+    brand: str = "",
+    scale: str = "",
+    on_progress: Callable[[int, int], None] | None = None,
+    actor: Any = None,
+    chunk_size: int = CHUNK,
+) -> dict[str, Any]:
+    """Import a survey export; returns the summary the CRM imports return (imported, updated,
+    duplicates, rejected, unknown_columns, rejection_reasons) plus `read`, `truncated`, `linked`, `scale`.
+
+    `brand` is the brand of rows whose file gives none (created if missing); `scale` overrides the
+    scale read from the score column's name or values (`parse_scale`). A file without a score or a
+    date column raises ValueError, as every row would be rejected.
+    """
+    path = Path(path)
+    forced = parse_scale(scale) if scale else None
+    with textfiles.open_text(path) as fh:
+        lines = textfiles.lines_without_nul(fh)
+        first = next(lines, "")
+        expected = [a for aliases in COLUMNS.values() for a in aliases]
+        delimiter = textfiles.sniff_delimiter(first.replace(" ", "_").replace("-", "_"), expected)
+        reader = csv.DictReader(chain([first], lines), delimiter=delimiter)
+        header = list(reader.fieldnames or [])
+        cols, unknown = resolve_columns(header)
+        missing = [f for f in REQUIRED if f not in cols]
+        if missing:
+            wanted = "; ".join(f"{f}: {', '.join(COLUMNS[f])}" for f in missing)
+            raise ValueError(f"{path.name}: no column for {' and '.join(missing)} (accepted names — {wanted})")
+        spec = forced or scale_from_name(cols["score"]) or _scale_from_file(path, delimiter, cols["score"])
+        brands = _Brands(org_id, brand)
+        report = _Report(org_id, SOURCE, path.name)
+        stats = {"truncated": 0, "linked": 0}
+        seen: set[str] = set()
+        rows = enumerate(reader, start=2)
+        done = 0
+        while chunk := list(islice(rows, chunk_size)):
+            with transaction.atomic():
+                _import_chunk(org_id, chunk, cols, spec, brands, report, seen, stats, path.name)
+                report.flush()
+            done += len(chunk)
+            if on_progress:
+                on_progress(done, 0)
+    summary: dict[str, Any] = {"read": done}
+    summary.update((k, getattr(report, k)) for k in ("imported", "updated", "rejected", "duplicates"))
+    summary |= {
+        "truncated": stats["truncated"],
+        "linked": stats["linked"],
+        "scale": spec.label(),
+        "unknown_columns": unknown,
+        "rejection_reasons": dict(report.reasons),
+    }
+    audit(
+        org_id,
+        actor,
+        "insights.import.surveys",
+        None,
+        file=path.name,
+        **{k: v for k, v in summary.items() if k != "rejection_reasons"},
+    )
+    return summary
+
+
+def _scale_from_file(path: Path, delimiter: str, column: str) -> ScaleSpec:
+    """First pass over the file for the range of the scores (only when the column's name says nothing)."""
+    low: Decimal | None = None
+    high: Decimal | None = None
+    with textfiles.open_text(path) as fh:
+        for row in csv.DictReader(textfiles.lines_without_nul(fh), delimiter=delimiter):
+            try:
+                d = parse_score(row.get(column) or "")
+            except ValueError:
+                continue
+            low = d if low is None else min(low, d)
+            high = d if high is None else max(high, d)
+    return scale_from_values(low, high)
+
+
+def _get(row: dict[str, Any], cols: dict[str, str], f: str) -> str:
+    c = cols.get(f)
+    value = row.get(c) if c else None
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _import_chunk(
+    org_id: int,
+    chunk: list[tuple[int, dict[str, Any]]],
+    cols: dict[str, str],
+    spec: ScaleSpec,
+    brands: _Brands,
+    report: _Report,
+    seen: set[str],
+    stats: dict[str, int],
+    file_name: str,
+) -> None:
+    parsed: list[dict[str, Any]] = []
+    for line, row in chunk:
+        v = {f: _get(row, cols, f) for f in COLUMNS}
+        if not any(v.values()):
+            continue  # a blank line of commas: nothing to keep or to lose
+        try:
+            score = parse_score(v["score"])
+        except ValueError as exc:
+            report.reject(line, str(exc), row)
+            continue
+        if not spec.low <= score <= spec.high:
+            report.reject(line, f"score out of range: {score:g} is not on the {spec.label()} scale", row)
+            continue
+        try:
+            submitted = parse_date(v["submitted_at"])
+        except ValueError as exc:
+            report.reject(line, str(exc), row)
+            continue
+        brand = brands.get(v["brand"]) if v["brand"] else brands.default
+        if v["brand"] and brand is None:
+            report.reject(line, f"unknown brand: {v['brand'][:60]}", row)
+            continue
+        key = v["external_id"][:200] or _row_id(v)
+        if key in seen:
+            report.duplicates += 1
+            continue
+        seen.add(key)
+        comment = v["comment"]
+        truncated = len(comment) > MAX_COMMENT
+        if truncated:
+            comment = comment[:MAX_COMMENT]
+            stats["truncated"] += 1
+            report.quarantine.append(_note(report, line, f"comment cut to {MAX_COMMENT} characters", row))
+        parsed.append(
+            {
+                "external_id": key,
+                "submitted_at": submitted,
+                "score": score,
+                "brand": brand,
+                "email": (matching.norm_email(v["email"]) or v["email"].lower())[:254],
+                "customer_ref": v["customer_id"][:100],
+                "channel": v["channel"][:60],
+                "comment": comment,
+                "comment_truncated": truncated,
+            }
+        )
+    if not parsed:
+        return
+    existing = _existing(org_id, [p["external_id"] for p in parsed])
+    customers = _customers(org_id, parsed)
+    _analyse(parsed, existing)
+    new: list[SurveyResponse] = []
+    changed: list[SurveyResponse] = []
+    for p in parsed:
+        r = existing.get(p["external_id"]) or SurveyResponse(organization_id=org_id, external_id=p["external_id"])
+        brand = p.pop("brand")
+        r.brand_id = brand.pk if brand is not None else None
+        for name, value in p.items():
+            if name != "analysis":
+                setattr(r, name, value)
+        r.scale, r.scale_min, r.scale_max = spec.kind, spec.low, spec.high
+        customer = customers.get(("x", p["customer_ref"])) if p["customer_ref"] else None
+        customer = customer or (customers.get(("e", p["email"])) if p["email"] else None)
+        r.customer_id = customer.pk if customer is not None else None
+        stats["linked"] += customer is not None
+        r.source_file = file_name[:255]
+        (changed if r.pk else new).append(r)
+    if new:
+        SurveyResponse.objects.bulk_create(new, batch_size=500)
+    if changed:
+        SurveyResponse.objects.bulk_update(changed, UPDATED_FIELDS, batch_size=500)
+    report.imported += len(new)
+    report.updated += len(changed)
+
+
+UPDATED_FIELDS = [
+    "brand",
+    "submitted_at",
+    "score",
+    "scale",
+    "scale_min",
+    "scale_max",
+    "customer",
+    "email",
+    "customer_ref",
+    "channel",
+    "comment",
+    "comment_truncated",
+    "sentiment",
+    "sentiment_score",
+    "intent",
+    "topic",
+    "model_version",
+    "source_file",
+]
+
+
+def _note(report: _Report, line: int, reason: str, row: dict[str, Any]) -> QuarantinedEvent:
+    """A quarantine entry that is not a rejection (the row was imported, cut): the full row is kept there."""
+    return QuarantinedEvent(
+        organization_id=report.org_id,
+        source=report.source,
+        location=f"{report.name}:{line}"[:200],
+        reason=reason[:500],
+        raw=str(row)[:20000],
+    )
+
+
+def _existing(org_id: int, keys: list[str]) -> dict[str, SurveyResponse]:
+    out: dict[str, SurveyResponse] = {}
+    for i in range(0, len(keys), 900):
+        for r in SurveyResponse.objects.filter(organization_id=org_id, external_id__in=keys[i : i + 900]):
+            out[r.external_id] = r
+    return out
+
+
+def _customers(org_id: int, parsed: list[dict[str, Any]]) -> dict[tuple[str, str], Customer]:
+    """The organisation's customers named by the rows, by CRM id ("x", id) and e-mail ("e", email).
+
+    Read-only: merged customers resolve to the one they were merged into; erased ones are not linked.
+    """
+    base = Customer.objects.filter(organization_id=org_id, erased_at__isnull=True)
+    refs = sorted({p["customer_ref"] for p in parsed if p["customer_ref"]})
+    emails = sorted({p["email"] for p in parsed if p["email"] and "@" in p["email"]})
+    out: dict[tuple[str, str], Customer] = {}
+    for kind, field_name, values in (("x", "external_id", refs), ("e", "email", emails)):
+        for i in range(0, len(values), 900):
+            found = base.filter(**{f"{field_name}__in": values[i : i + 900]}).select_related("merged_into")
+            for c in found.order_by("merged_into_id", "id"):  # live customers (no merge) first
+                key = (kind, getattr(c, field_name) if kind == "x" else c.email.lower())
+                out.setdefault(key, c.merged_into if c.merged_into is not None else c)
+    return out
+
+
+def _analyse(parsed: list[dict[str, Any]], existing: dict[str, SurveyResponse]) -> None:
+    """Label new or changed comments in one `analyze_batch` call; unchanged ones keep their labels."""
+    todo: list[dict[str, Any]] = []
+    for p in parsed:
+        old = existing.get(p["external_id"])
+        if not p["comment"]:
+            p.update(sentiment="", sentiment_score=0.0, intent="", topic="", model_version="")
+        elif old is not None and old.comment == p["comment"] and old.model_version:
+            p.update(
+                sentiment=old.sentiment,
+                sentiment_score=old.sentiment_score,
+                intent=old.intent,
+                topic=old.topic,
+                model_version=old.model_version,
+            )
+        else:
+            todo.append(p)
+    if not todo:
+        return
+    contexts: list[AnalysisContext | None] = [
+        AnalysisContext(brand=p["brand"].slug if p["brand"] is not None else "", network="survey") for p in todo
+    ]
+    for p, a in zip(todo, analyze_batch([p["comment"] for p in todo], contexts), strict=True):
+        p.update(
+            sentiment=a.sentiment,
+            sentiment_score=float(a.sentiment_score),
+            intent=a.intent[:20],
+            topic=a.topic[:60],
+            model_version=a.model_version[:60],
+        )
