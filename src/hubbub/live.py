@@ -18,6 +18,9 @@ from django.conf import settings
 
 log = logging.getLogger("hubbub.live")
 CHANNEL = "hubbub:live"
+# An event names at most this many conversations (ids of a big batch would only bloat every stream;
+# the inbox list is refreshed anyway).
+MAX_EVENT_IDS = 200
 
 
 class InProcessBus:

@@ -1,5 +1,6 @@
-"""A reply written in a conversation that was merged away meanwhile is not sent, and not lost either:
-the survivor's page shows it, escaped, in its reply box with a notice (through the HTTP views)."""
+"""A reply (or internal note) written in a conversation that was merged away meanwhile is not sent, and not
+lost either: the survivor's page shows it, escaped, in its reply (note) box with a notice (through the HTTP
+views)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ def notice(survivor: int) -> str:
     )
 
 
+def note_notice(survivor: int) -> str:
+    return (
+        f"This conversation was merged into #{survivor} while you were writing; your note was not added. "
+        "Review it below and add it."
+    )
+
+
 def client_of(user) -> Client:  # type: ignore[no-untyped-def]
     client = Client()
     client.force_login(user)
@@ -37,6 +45,20 @@ def reply_box(page: str) -> str:
     """The text inside the reply composer's textarea."""
     start = page.index('id="reply-text"')
     return page[page.index(">", start) + 1 : page.index("</textarea>", start)]
+
+
+def note_box(page: str) -> str:
+    """The text inside the internal note's textarea."""
+    start = page.index('id="note-text"')
+    return page[page.index(">", start) + 1 : page.index("</textarea>", start)]
+
+
+def htmx_post(user, url: str, text: str, survivor: int) -> str:  # type: ignore[no-untyped-def]
+    """Post `text` from a form of the thread pane (htmx) to a merged id: the survivor's pane, its URL pushed."""
+    r = client_of(user).post(url, {"text": text}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="thread-pane")
+    body = r.content.decode()
+    assert r.status_code == 200 and "<html" not in body and r["HX-Push-Url"] == f"/c/{survivor}/"
+    return body
 
 
 def nothing_was_sent(settings) -> bool:  # type: ignore[no-untyped-def]
@@ -87,11 +109,7 @@ def test_a_reply_posted_to_a_merged_id_waits_escaped_in_the_survivors_reply_box(
 
 def test_the_htmx_composer_gets_the_survivors_thread_with_the_draft(acme, chain, settings):
     a, _, c = chain
-    r = client_of(acme["users"]["agent"]).post(
-        f"/c/{a}/reply/", {"text": EVIL}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="thread-pane"
-    )
-    body = r.content.decode()
-    assert r.status_code == 200 and "<html" not in body and r["HX-Push-Url"] == f"/c/{c}/"
+    body = htmx_post(acme["users"]["agent"], f"/c/{a}/reply/", EVIL, c)
     assert f'data-conversation="{c}"' in body and body.count(notice(c)) == 1
     assert reply_box(body) == ESCAPED and "<script>alert" not in body
     assert nothing_was_sent(settings)
@@ -103,17 +121,18 @@ def test_an_empty_reply_or_another_action_is_only_redirected(acme, chain, settin
     r = agent.post(f"/c/{a}/reply/", {"text": "   "}, follow=True)
     page = r.content.decode()
     assert "Nothing was changed" in page and reply_box(page) == ""
-    r = agent.post(f"/c/{a}/note/", {"text": "internal"}, follow=True)
-    assert reply_box(r.content.decode()) == ""
+    r = agent.post(f"/c/{a}/status/", {"status": "resolved"}, follow=True)
+    assert reply_box(r.content.decode()) == "" and note_box(r.content.decode()) == ""
     assert nothing_was_sent(settings)
 
 
-def test_the_draft_is_cut_to_the_size_limit(acme, chain, settings):
+@pytest.mark.parametrize("form", ["reply", "note"])
+def test_the_draft_is_cut_to_the_size_limit(acme, chain, settings, form):  # type: ignore[no-untyped-def]
     a, _, c = chain
     agent = client_of(acme["users"]["agent"])
-    agent.post(f"/c/{a}/reply/", {"text": "y" * (DRAFT_MAX_CHARS + 5000)})
+    agent.post(f"/c/{a}/{form}/", {"text": "y" * (DRAFT_MAX_CHARS + 5000)})
     page = agent.get(f"/c/{c}/").content.decode()
-    assert reply_box(page) == "y" * DRAFT_MAX_CHARS
+    assert {"reply": reply_box, "note": note_box}[form](page) == "y" * DRAFT_MAX_CHARS
     assert f"It was cut to its first {DRAFT_MAX_CHARS} characters." in page
     assert nothing_was_sent(settings)
 
@@ -180,3 +199,44 @@ def test_a_reply_made_just_before_the_merge_is_not_offered_again(acme, make_even
     assert f'data-conversation="{c}"' in body and reply_box(body) == ""
     assert "Nothing was changed" not in body and "your reply was not sent" not in body
     assert list(Reply.objects.values_list("conversation_id", "text")) == [(c, "On it!")]
+
+
+def test_a_note_posted_to_a_merged_id_waits_escaped_in_the_survivors_note_box(acme, chain, settings):
+    from hubbub.inbox.models import Note
+
+    a, _, c = chain
+    agent = client_of(acme["users"]["agent"])
+    r = agent.post(f"/c/{a}/note/", {"text": f"  {EVIL}\n"})
+    assert r.status_code == 302 and r["Location"] == f"/c/{c}/" and "alert" not in r["Location"]
+    assert not Note.objects.exists()  # not added to the merged id, nor to the survivor unseen
+
+    page = agent.get(r["Location"]).content.decode()
+    assert note_box(page) == ESCAPED and note_notice(c) in page
+    assert reply_box(page) == "" and notice(c) not in page and "Nothing was changed" not in page
+    assert "<script>alert" not in page and "<b>you</b>" not in page
+    again = agent.get(f"/c/{c}/").content.decode()  # shown once
+    assert note_box(again) == "" and note_notice(c) not in again
+
+    agent.post(f"/c/{c}/note/", {"text": "Checked the merged thread"})
+    assert list(Note.objects.values_list("conversation_id", "text")) == [(c, "Checked the merged thread")]
+    assert nothing_was_sent(settings)
+
+
+def test_a_reply_and_a_note_for_the_same_survivor_do_not_overwrite_each_other(acme, chain, settings):
+    a, b, c = chain
+    agent = client_of(acme["users"]["agent"])
+    agent.post(f"/c/{a}/reply/", {"text": "The reply"})
+    agent.post(f"/c/{b}/note/", {"text": "The note"})
+    agent.post(f"/c/{a}/note/", {"text": "A second note"})  # same kind, same survivor: appended
+    page = agent.get(f"/c/{c}/").content.decode()
+    assert reply_box(page) == "The reply" and notice(c) in page
+    assert note_box(page) == "The note\n\nA second note" and note_notice(c) in page
+    assert nothing_was_sent(settings)
+
+
+def test_the_htmx_note_form_gets_the_survivors_thread_with_the_note_draft(acme, chain, settings):
+    a, _, c = chain
+    body = htmx_post(acme["users"]["agent"], f"/c/{a}/note/", EVIL, c)
+    assert f'data-conversation="{c}" data-merged-from="{a}"' in body  # the browser carries the other boxes
+    assert body.count(note_notice(c)) == 1 and note_box(body) == ESCAPED and reply_box(body) == ""
+    assert "<script>alert" not in body

@@ -149,7 +149,7 @@ def process_batch(raw_ids: Sequence[int]) -> BatchResult:
     event; SQLite serialises writers anyway.
     """
     result = BatchResult()
-    published: list[tuple[int, int]] = []
+    published: list[tuple[int, int, list[int]]] = []
     ensure_checkpointer()  # SQLite: the log is copied back by a background thread, not by our commits
     with transaction.atomic():
         raws = _lock_pending(raw_ids)
@@ -164,9 +164,10 @@ def process_batch(raw_ids: Sequence[int]) -> BatchResult:
             result.messages_stored += r.messages_stored
             result.conversation_ids.extend(r.conversation_ids)
             if r.messages_stored:
-                published.append((org_id, r.messages_stored))
-    for org_id, count in published:
-        live.publish("messages", org_id, count=count)
+                published.append((org_id, r.messages_stored, r.conversation_ids))
+    for org_id, count, conversation_ids in published:
+        # which conversations got messages: an inbox with one of them open reloads its pane
+        live.publish("messages", org_id, count=count, conversation_ids=conversation_ids[: live.MAX_EVENT_IDS])
     return result
 
 

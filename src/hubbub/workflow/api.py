@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema, Status
 
 from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.db import chunked
+from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import CannedResponse, Conversation, Reply
 from hubbub.tenancy.models import Role, Team
 from hubbub.tenancy.scoping import PermissionDenied, Scope, get_scoped_or_404, require_role, scoped
@@ -329,16 +331,61 @@ class BulkReplyIn(Schema):
     text: str
 
 
-@router.post("/workflow/bulk-replies", response={201: list[ReplyStateOut], 400: Error, 403: Error, 404: Error})
+NOT_SENT = "not_sent"  # the `state` of a bulk-reply result for which no reply was created
+
+
+class BulkReplyOut(Schema):
+    """One per requested conversation id, in the order given: the reply created there, or (`state`
+    "not_sent", `id` null) why none was: the conversation was merged into `merged_into`."""
+
+    conversation_id: int
+    id: int | None  # the reply; null when nothing was sent
+    state: str
+    text: str
+    review_comment: str
+    merged_into: int | None = None
+    detail: str = ""
+
+
+@router.post("/workflow/bulk-replies", response={201: list[BulkReplyOut], 400: Error, 403: Error, 404: Error})
 def bulk_reply(request: HttpRequest, body: BulkReplyIn) -> Any:
-    """The same reply on many conversations; each is held for approval when a policy says so."""
+    """The same reply on many conversations; each is held for approval when a policy says so. An id merged
+    into another conversation since the caller listed it gets no reply (as `POST /conversations/{id}/replies`
+    answers 404 with `merged_into`, a write is never replayed on a conversation the caller has not looked at):
+    its result says `not_sent` and names the survivor, and the other ids get their replies. An unknown id, or
+    one whose survivor is outside the caller's scope, is a 404 for the whole request, and nothing is sent."""
     scope = _scope(request)
-    convs = [get_scoped_or_404(Conversation.objects.all(), scope, id=i) for i in body.conversation_ids]
+    ids = body.conversation_ids
+    found: dict[int, Conversation] = {}
+    for chunk in chunked(list(dict.fromkeys(ids))):
+        found.update((c.pk, c) for c in scoped(Conversation.objects.filter(id__in=chunk), scope))
+    merged = merged_into_many(scope, [i for i in ids if i not in found])
+    if any(i not in found and i not in merged for i in ids):
+        raise Http404("Not found")
     try:
-        replies = services.bulk_reply(scope, convs, body.text)
+        replies = iter(services.bulk_reply(scope, [found[i] for i in ids if i in found], body.text))
     except ReplyTooLong as exc:
         return Status(400, {"detail": str(exc)})
-    return Status(201, replies)
+    results: list[dict[str, Any]] = []
+    for i in ids:
+        if i in found:
+            r = next(replies)
+            results.append(
+                {"conversation_id": i, "id": r.pk, "state": r.state, "text": r.text, "review_comment": r.review_comment}
+            )
+        else:
+            results.append(
+                {
+                    "conversation_id": i,
+                    "id": None,
+                    "state": NOT_SENT,
+                    "text": "",
+                    "review_comment": "",
+                    "merged_into": merged[i],
+                    "detail": f"This conversation was merged into conversation {merged[i]}; nothing was sent to it.",
+                }
+            )
+    return Status(201, results)
 
 
 # --------------------------------------------------------------------------- canned

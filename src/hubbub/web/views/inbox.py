@@ -5,7 +5,7 @@ Server-rendered first (works without JavaScript); htmx swaps panes; SSE keeps th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -53,9 +53,13 @@ def _list_context(request: HttpRequest, scope: Scope) -> dict[str, object]:
     }
 
 
-def _thread_context(scope: Scope, conv: Conversation, draft: drafts.Draft | None = None) -> dict[str, object]:
-    """What the thread pane shows; `draft` pre-fills the reply box (a reply carried over from a merged
-    conversation, `web.drafts`)."""
+def _thread_context(
+    scope: Scope, conv: Conversation, carried: Mapping[drafts.Kind, drafts.Draft] | None = None
+) -> dict[str, object]:
+    """What the thread pane shows; `carried` pre-fills the reply and note boxes (text carried over from a
+    merged conversation, by kind, `web.drafts`)."""
+    carried = carried or {}
+    draft, note_draft = carried.get("reply"), carried.get("note")
     User = get_user_model()
     member_ids = Membership.objects.filter(organization_id=scope.organization_id).values_list("user_id", flat=True)
     author = conv.author
@@ -82,6 +86,8 @@ def _thread_context(scope: Scope, conv: Conversation, draft: drafts.Draft | None
         "Direction": Direction,
         "draft": draft,
         "draft_notice": drafts.notice(conv.pk) if draft else "",
+        "note_draft": note_draft,
+        "note_draft_notice": drafts.notice(conv.pk, "note") if note_draft else "",
         **panel_context(scope, conv),
     }
 
@@ -125,12 +131,14 @@ def _load(scope: Scope, conversation_id: int) -> Conversation:
 _View = Callable[..., HttpResponse]
 
 
-def _follow_merges(*, carries_draft: bool = False) -> Callable[[_View], _View]:
+def _follow_merges(*, carries: drafts.Kind | None = None) -> Callable[[_View], _View]:
     """A conversation merged into another (`inbox.merging`) leads to the survivor, with a notice: a redirect
     (302), or for a pane loaded by htmx the survivor's thread and its URL pushed into the history. An action
     (reply, status, …) posted to the merged id is not applied: the agent sees the merged thread first.
-    With `carries_draft` (the reply form) the reply's text is not lost either: it is pre-filled in the
-    survivor's reply box, still unsent, with a notice (`web.drafts`; through the session for a redirect).
+    With `carries` (the reply form: "reply", the note form: "note") the posted text is not lost either: it is
+    pre-filled in the survivor's reply (note) box, still unsent, with a notice (`web.drafts`; through the
+    session for a redirect). The pane rendered for htmx names the absorbed id (`data-merged-from`), so the
+    browser also carries over what the other boxes held.
     Ids that were never merged, or whose survivor is out of scope, stay a plain 404."""
 
     def decorate(view: _View) -> _View:
@@ -141,7 +149,7 @@ def _follow_merges(*, carries_draft: bool = False) -> Callable[[_View], _View]:
             except _Merged as merged:
                 survivor_id, acted = merged.survivor_id, merged.acted
             draft = None
-            if carries_draft and request.method == "POST" and not acted:  # a reply made is never offered again
+            if carries and request.method == "POST" and not acted:  # a reply/note made is never offered again
                 draft = drafts.make(conversation_id, request.POST.get("text", ""))
             text = f"This conversation was merged into #{survivor_id}."
             if request.method == "POST" and not acted:
@@ -151,15 +159,15 @@ def _follow_merges(*, carries_draft: bool = False) -> Callable[[_View], _View]:
                 url += f"?{request.GET.urlencode()}"
             htmx = request.htmx  # type: ignore[attr-defined]
             if htmx and (request.method == "POST" or htmx.target == "thread-pane"):
-                ctx = _thread_context(scope, _get(scope, survivor_id), draft)
-                response = render(request, "web/_thread.html", ctx)
-                if draft is None:  # a carried draft has its notice beside the reply box
+                ctx = _thread_context(scope, _get(scope, survivor_id), {carries: draft} if carries and draft else None)
+                response = render(request, "web/_thread.html", {**ctx, "merged_from": conversation_id})
+                if draft is None:  # a carried draft has its notice beside its reply (note) box
                     notice = format_html('<div class="flash" role="status"><p class="info">{}</p></div>', text)
                     response.content = notice.encode() + response.content
                 response["HX-Push-Url"] = url
                 return response
-            if draft is not None:
-                drafts.keep(request, survivor_id, draft)
+            if carries and draft is not None:
+                drafts.keep(request, survivor_id, draft, carries)
             else:
                 messages.info(request, text)
             return redirect(url)
@@ -193,7 +201,7 @@ def _after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> H
 
 @require_POST
 @scoped_view
-@_follow_merges(carries_draft=True)
+@_follow_merges(carries="reply")
 def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     try:
@@ -232,7 +240,7 @@ def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
 
 @require_POST
 @scoped_view
-@_follow_merges()
+@_follow_merges(carries="note")
 def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     try:

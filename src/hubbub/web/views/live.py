@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from hubbub.inbox.models import Message
-from hubbub.live import get_bus
+from hubbub.live import MAX_EVENT_IDS, get_bus
 
 POLL_SECONDS = 5
 
@@ -18,6 +18,17 @@ POLL_SECONDS = 5
 def _latest_message_id(org_id: int) -> int:
     last = Message.objects.filter(organization_id=org_id).order_by("-id").values_list("id", flat=True).first()
     return int(last or 0)
+
+
+@sync_to_async
+def _conversations_since(org_id: int, after: int) -> list[int]:
+    """The conversations of the newest messages stored after message `after` (at most `MAX_EVENT_IDS`)."""
+    rows = (
+        Message.objects.filter(organization_id=org_id, id__gt=after)
+        .order_by("-id")
+        .values_list("conversation_id", flat=True)[: 5 * MAX_EVENT_IDS]
+    )
+    return list(dict.fromkeys(c for c in rows if c is not None))[:MAX_EVENT_IDS]
 
 
 def visible_to(event: dict[str, object], org_id: int, user_id: int) -> bool:
@@ -41,11 +52,14 @@ async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         async for event in get_bus().subscribe(idle=POLL_SECONDS):
             if event is None:
                 # Quiet bus: another process (a CLI import, a separate worker without Redis) may still
-                # have stored messages. One indexed query tells; the browser then refreshes its list.
+                # have stored messages. One indexed query tells; the browser then refreshes its list (and
+                # the open conversation's pane, when it is one of those that got messages).
                 latest = await _latest_message_id(org_id)
                 if latest > last_seen:
+                    conversation_ids = await _conversations_since(org_id, last_seen)
                     last_seen = latest
-                    yield f"event: messages\ndata: {json.dumps({'kind': 'messages', 'source': 'poll'})}\n\n"
+                    news = {"kind": "messages", "source": "poll", "conversation_ids": conversation_ids}
+                    yield f"event: messages\ndata: {json.dumps(news)}\n\n"
                 else:
                     yield ": keep-alive\n\n"
                 continue

@@ -70,6 +70,70 @@
   document.addEventListener("htmx:afterSwap", () => { markSla(); counter(); });
   document.addEventListener("DOMContentLoaded", markSla);
 
+  // Unsent text in the open thread pane (reply box, note box, tags being edited) is never lost when the pane is
+  // replaced by the same conversation — a live update, or the result of another form of the pane — nor when it
+  // moves to the conversation this one was merged into (the pane says data-merged-from). Captured just before
+  // the swap, put back just after (same task: no keystroke falls in between), with the caret. The fields of the
+  // form whose submission this is are left as the server renders them (a sent reply's box is empty); fields are
+  // matched by id or name, so this holds even when a live update swapped the pane while the form was in flight.
+  const TEXT = "textarea, input[type=text], input:not([type])";
+  const fieldKey = (el) => el.id || el.name;
+  const textField = (el) => !!(el && el.matches && el.matches(TEXT) && fieldKey(el));
+  const pane = () => $("#thread-pane");
+  let unsent = null, stale = null; // stale: a reload of the pane waits until the agent leaves the box
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const open = $("#thread");
+    unsent = null;
+    if (!open || e.detail.target !== pane()) return;
+    const elt = e.detail.requestConfig && e.detail.requestConfig.elt;
+    const form = elt && elt.closest ? elt.closest("form") : null;
+    const submitted = new Set(form ? $$(TEXT, form).map(fieldKey) : []);
+    const fields = {};
+    $$(TEXT, open).forEach((el) => {
+      const k = fieldKey(el);
+      if (!k || submitted.has(k) || !el.value.trim()) return;
+      if (el.tagName !== "TEXTAREA" && el.value === el.defaultValue) return; // an input left as rendered
+      fields[k] = { value: el.value, start: el.selectionStart, end: el.selectionEnd, focused: el === document.activeElement };
+    });
+    if (Object.keys(fields).length) unsent = { conversation: open.dataset.conversation, fields: fields };
+  });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    const saved = unsent, open = $("#thread");
+    unsent = null;
+    if (e.detail.target === pane()) stale = null; // the pane is fresh
+    if (!saved || !open || e.detail.target !== pane()) return;
+    if (open.dataset.conversation !== saved.conversation && open.dataset.mergedFrom !== saved.conversation) return;
+    $$(TEXT, open).forEach((el) => {
+      const old = saved.fields[fieldKey(el)];
+      if (!old || el.value === old.value) return;
+      // a textarea the server filled (a draft carried over from a merge) keeps that text too, after the agent's
+      el.value = el.tagName === "TEXTAREA" && el.value.trim() ? old.value + "\n\n" + el.value : old.value;
+      if (old.focused) { el.focus(); el.setSelectionRange(old.start, old.end); }
+    });
+    counter();
+  });
+
+  // The open conversation changed on the server: reload its pane (`target`: the conversation to show, the
+  // survivor of a merge). Not while the agent types in the pane: it says so and reloads when they leave the box.
+  function typingInPane() {
+    const a = document.activeElement, open = $("#thread");
+    return !!(open && textField(a) && open.contains(a));
+  }
+  function refreshOpen(target) {
+    if (typingInPane()) {
+      stale = target;
+      const note = $("#thread-stale");
+      if (note) note.hidden = false;
+      return;
+    }
+    stale = null;
+    window.htmx.ajax("GET", "/c/" + encodeURIComponent(target) + "/", { target: "#thread-pane", swap: "innerHTML" });
+  }
+  document.addEventListener("focusout", (e) => {
+    if (stale === null || !textField(e.target)) return;
+    setTimeout(() => { if (stale !== null && !typingInPane()) refreshOpen(stale); }, 0);
+  });
+
   function refreshList() {
     const list = $("#conversation-list");
     if (!list || !window.htmx) return;
@@ -84,7 +148,11 @@
     es.onopen = () => dot && dot.classList.add("on");
     es.onerror = () => dot && dot.classList.remove("on");
     let pending = null;
-    es.addEventListener("messages", () => {
+    es.addEventListener("messages", (ev) => {
+      const data = JSON.parse(ev.data || "{}"), open = $("#thread");
+      if (open && (data.conversation_ids || []).map(String).includes(open.dataset.conversation)) {
+        refreshOpen(open.dataset.conversation); // a new message in the open conversation
+      }
       const firstPage = !new URLSearchParams(window.location.search).get("cursor");
       if (firstPage && (window.scrollY < 50)) {
         clearTimeout(pending); pending = setTimeout(refreshList, 400);
@@ -125,14 +193,11 @@
       if (window.htmx) window.htmx.process(item);
     });
     es.addEventListener("conversation", (ev) => {
-      const data = JSON.parse(ev.data), open = $("#thread"), draft = $("#reply-text");
-      // A pane whose conversation was merged away stays while its reply box holds text: sending it then
-      // shows the survivor with that text carried over, unsent, for review (the server keeps the draft).
-      const keep = data.merged_into && draft && draft.value.trim();
-      if (open && String(data.conversation_id) === open.dataset.conversation && !$("#reply-text:focus") && !keep) {
-        // merged_into: this conversation was merged into another (a reply arrived before its parent)
-        const id = encodeURIComponent(data.merged_into || data.conversation_id);
-        window.htmx.ajax("GET", "/c/" + id + "/", { target: "#thread-pane", swap: "innerHTML" });
+      const data = JSON.parse(ev.data), open = $("#thread");
+      if (open && String(data.conversation_id) === open.dataset.conversation) {
+        // merged_into: this conversation was merged into another (a reply arrived before its parent); the
+        // pane moves there and its unsent text goes along (see htmx:beforeSwap above)
+        refreshOpen(data.merged_into || data.conversation_id);
       }
       clearTimeout(pending); pending = setTimeout(refreshList, 400);
     });

@@ -1,0 +1,99 @@
+"""In a real browser against the real server (uvicorn + its worker): unsent text in the open conversation
+survives live updates of that conversation. The agent types a reply and an internal note, clicks elsewhere,
+and the customer writes again: the new message appears in the pane and both boxes still hold the text.
+While the agent is typing, the pane is not replaced under their fingers: it says there is new activity and
+shows it when they leave the box. Sending the reply then empties the reply box (and only that one)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.browser_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, Server, running_server
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "pw-e2e-12345"
+REPLY = "Hi! I am sorry about the lost bag.\nI have checked with the station team and"
+NOTE = "Customer is a frequent flyer: offer the lounge voucher"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):  # type: ignore[no-untyped-def]
+    yield from running_server(tmp_path_factory.mktemp("drafts-data"), "e2e", [("agent1", "agent")], PASSWORD)
+
+
+def customer_writes(server: Server, n: int, text: str, *, enqueue: bool = True) -> None:
+    """A mention by @draftee to United, ingested by the real pipeline: with `enqueue` the server's own worker
+    processes it (and publishes the live event), otherwise this CLI process does (the server polls)."""
+    path = Path(server.data_dir) / f"draftee-{n}.jsonl"
+    row = {
+        "id": f"draftee-{n}",
+        "text": f"@united {text}",
+        "brand": "United",
+        "author_id": "draftee",
+        "created_at": f"2030-01-01T10:0{n}:00Z",
+    }
+    path.write_text(json.dumps(row) + "\n")
+    cmd = [*server.cli, "import", "jsonl", str(path), "--org", "e2e", *(["--enqueue"] if enqueue else [])]
+    subprocess.run(cmd, env=server.env, check=True, capture_output=True)
+
+
+def test_unsent_text_survives_live_updates_of_the_open_conversation(server):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect, sync_playwright
+
+    customer_writes(server, 1, "my bag did not arrive in Denver", enqueue=False)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(server.base + "/")
+        page.fill("#id_username", "agent1")
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.locator(".conv-row", has_text="@draftee").locator("a").first.click()
+        expect(page.locator("#thread h2")).to_contain_text("@draftee")
+        messages = page.locator("#thread .msg.in .text")
+        expect(messages).to_have_count(1)
+        reply, note = page.locator("#reply-text"), page.locator("#note-text")
+
+        # Typed, then the agent clicks elsewhere; the customer writes again (the server's worker ingests it).
+        reply.fill(REPLY)
+        note.fill(NOTE)
+        page.click("#thread h2")
+        expect(reply).not_to_be_focused()
+        customer_writes(server, 2, "it is a red suitcase with a Broncos sticker")
+        expect(messages.last).to_contain_text("red suitcase", timeout=20000)  # the pane was reloaded live
+        expect(messages).to_have_count(2)
+        expect(reply).to_have_value(REPLY)
+        expect(note).to_have_value(NOTE)
+        expect(page.locator("#reply-counter")).to_contain_text(f"{len(REPLY)} / 280")
+
+        # While the agent types, the pane stays (they are told); it updates when they leave the box (Esc).
+        # This message is ingested by the CLI process: the server finds it by polling.
+        reply.click()
+        reply.press("End")
+        page.keyboard.type(" found it")
+        customer_writes(server, 3, "any news?", enqueue=False)
+        expect(page.locator("#thread-stale")).to_be_visible(timeout=20000)
+        expect(messages).to_have_count(2)
+        expect(reply).to_be_focused()
+        page.keyboard.type(" in Chicago.")
+        page.keyboard.press("Escape")
+        expect(messages.last).to_contain_text("any news?", timeout=10000)
+        expect(page.locator("#thread-stale")).to_be_hidden()
+        expect(reply).to_have_value(REPLY + " found it in Chicago.")
+        expect(note).to_have_value(NOTE)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "live-update-keeps-drafts.png"))
+
+        # Sending the reply empties its box, for good (the live update that follows does not bring it back);
+        # the note being written stays.
+        page.click("text=Send reply")
+        expect(page.locator("#thread .msg.out .text").last).to_contain_text("found it in Chicago", timeout=15000)
+        page.wait_for_timeout(1500)  # the reply's own live update reloads the pane once more
+        expect(reply).to_have_value("")
+        expect(note).to_have_value(NOTE)
+        browser.close()
