@@ -2,8 +2,10 @@
 
 Runs `http.server` in a thread on 127.0.0.1 and a free port. Knobs: `rate_limit_next`
 (answer the next N API calls with 429 + Retry-After), `expire_token()` (the current
-access token starts answering 401 EXPIRED_AUTHENTICATION until refreshed) and `token_errors`
-(statuses the next calls to /oauth/v1/token answer with, e.g. [503]).
+access token starts answering 401 EXPIRED_AUTHENTICATION until refreshed), `token_errors`
+(statuses the next calls to /oauth/v1/token answer with, e.g. [503]), `token_info_errors` (the same for
+the token information endpoint), `note_errors` (the same for note creation) and `before_note` (called in
+the server thread before each note is created: a test holds a sync inside its HubSpot call with it).
 
 OAuth (authorization code), as HubSpot documents it:
   GET  /oauth/authorize?client_id&redirect_uri&scope&state → 302 to redirect_uri?code=…&state=…
@@ -21,6 +23,7 @@ import itertools
 import json
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -44,6 +47,9 @@ class FakeHubSpot:
         self.client_secret = "secret"
         self.rate_limit_next = 0
         self.token_errors: list[int] = []
+        self.token_info_errors: list[int] = []
+        self.note_errors: list[int] = []
+        self.before_note: Callable[[], None] | None = None
         self.deny_next = False
         self.codes: dict[str, dict[str, Any]] = {}  # code → {"redirect_uri", "scopes", "used"}
         self.revoked: list[str] = []
@@ -238,6 +244,8 @@ class FakeHubSpot:
                 if u.path == "/oauth/authorize":
                     return self._authorize(parse_qs(u.query))
                 if u.path.startswith("/oauth/v1/access-tokens/"):
+                    if fake.token_info_errors:
+                        return self._send(fake.token_info_errors.pop(0), {"status": "error", "message": "try again"})
                     if u.path.rsplit("/", 1)[1] != fake.access_token:
                         return self._send(404, {"status": "error", "message": "access token not found"})
                     return self._send(
@@ -308,6 +316,10 @@ class FakeHubSpot:
                         results.append(fake.contacts[inp["id"]])
                     return self._send(200, {"status": "COMPLETE", "results": results})
                 if u.path == "/crm/v3/objects/notes":
+                    if fake.before_note is not None:
+                        fake.before_note()
+                    if fake.note_errors:
+                        return self._send(fake.note_errors.pop(0), {"status": "error", "message": "note refused"})
                     nid = str(next(fake.ids))
                     note = {"id": nid, "properties": body["properties"], "associations": body.get("associations", [])}
                     fake.notes.append(note)

@@ -13,11 +13,10 @@ from hubbub.crm.models import Customer, SyncConflict
 
 
 def client_for(channel: Channel, waits: list[float]) -> HubSpotClient:
-    def save(creds):  # type: ignore[no-untyped-def]
-        channel.credentials = {**channel.credentials, **creds}
-        channel.save(update_fields=["credentials_encrypted"])
-
-    return HubSpotClient(channel.credentials, save, sleep=waits.append)
+    """A client on the channel's stored tokens that records its back-off waits instead of sleeping (the sync
+    stores refreshed tokens itself, `sync.token_saver`)."""
+    channel.refresh_from_db()
+    return HubSpotClient(channel.credentials, sleep=waits.append)
 
 
 def test_tokens_are_stored_encrypted(connected, fake) -> None:

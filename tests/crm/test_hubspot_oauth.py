@@ -531,3 +531,61 @@ def test_disconnect_still_forgets_tokens_when_hubspot_is_down(adm, acme, fake) -
 def test_sync_now_goes_back_only_to_a_page_of_this_site(sup, nxt) -> None:
     r = sup.post("/customers/hubspot/sync/", {"next": nxt})
     assert r.status_code == 302 and r["Location"] == "/customers/conflicts/"
+
+
+# ---------------------------------------------------------------- which portal: read on every connect
+
+
+def api_connect(acme: dict[str, Any], fake: FakeHubSpot) -> None:
+    body = {"access_token": fake.access_token, "refresh_token": fake.refresh_token, "base_url": fake.url}
+    r = api_client(acme, "admin").post("/api/v1/crm/hubspot/connect", body, content_type="application/json")
+    assert r.status_code == 200, r.content
+
+
+def links_resets(acme: dict[str, Any]) -> list[tuple[Any, Any]]:
+    events = AuditEvent.objects.filter(organization=acme["org"], verb="crm.hubspot.links_reset").order_by("id")
+    return [(e.data["from_hub_id"], e.data["to_hub_id"]) for e in events]
+
+
+def test_api_connect_reads_the_portal_so_a_later_switch_is_detected(acme, fake) -> None:
+    api_connect(acme, fake)
+    creds = hubspot_channel(acme).credentials  # type: ignore[union-attr]
+    assert (creds["hub_id"], creds["hub_domain"]) == (fake.hub_id, fake.hub_domain)
+    event = AuditEvent.objects.get(verb="crm.hubspot.connected")
+    assert event.data == {"via": "api", "hub_id": fake.hub_id, "hub_domain": fake.hub_domain}
+
+    fake.hub_id, fake.hub_domain = 5151, "acme-other.hubspot.com"  # tokens of another portal, given to the API
+    api_connect(acme, fake)
+    assert links_resets(acme) == [(4242, 5151)]
+    assert hubspot_channel(acme).credentials["hub_id"] == 5151  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("how", ["api", "oauth"])
+def test_when_hubspot_does_not_say_the_portal_the_stored_one_is_kept(adm, acme, fake, caplog, how) -> None:
+    def connect() -> None:
+        if how == "api":
+            api_connect(acme, fake)
+        else:
+            assert adm.get(local(fake.authorize(start(adm)))).status_code == 302
+
+    connect()
+    fake.token_info_errors = [403]  # the token information endpoint fails once
+    caplog.set_level(logging.WARNING, logger="hubbub.crm.sync")
+    connect()
+    creds = hubspot_channel(acme).credentials  # type: ignore[union-attr]
+    assert (creds["hub_id"], creds["hub_domain"]) == (4242, fake.hub_domain)  # kept, not erased
+    assert creds["access_token"] == fake.access_token  # the new tokens are stored: they work
+    event = AuditEvent.objects.filter(verb="crm.hubspot.connected").order_by("-id").first()
+    assert event is not None and event.data == {
+        "via": how,
+        "hub_id": 4242,
+        "hub_domain": fake.hub_domain,
+        "portal_unknown": True,
+    }
+    assert "keeping the stored hub id 4242" in caplog.text and "HubSpot 403" in caplog.text
+    assert fake.access_token not in caplog.text
+    assert links_resets(acme) == []
+
+    fake.hub_id = 5151  # the next connect that can read the portal still sees the switch
+    connect()
+    assert links_resets(acme) == [(4242, 5151)]

@@ -7,9 +7,10 @@
    or with `error` (e.g. `access_denied`).
 3. `complete_authorization`: the state must be known, match (constant-time), belong to this user and
    organisation, be unexpired and unused; it is used up in one conditional UPDATE *before* the code is
-   exchanged, so a replayed callback stores nothing. The code is exchanged at `/oauth/v1/token`, the
-   portal is read from the token information endpoint, and the tokens are stored through
-   `sync.connect_hubspot` (encrypted, audit-logged). `decline_authorization` handles an `error` answer.
+   exchanged, so a replayed callback stores nothing. The code is exchanged at `/oauth/v1/token` and the
+   tokens are stored through `sync.connect_hubspot` (encrypted, audit-logged), which reads the portal from
+   the token information endpoint, as for tokens given to the API. `decline_authorization` handles an
+   `error` answer.
 
 Every refusal raises `OAuthFlowError` with a message for the page and a short `reason` for the audit log;
 nothing is stored then. Tokens, the code and the client secret never reach a message or a log line.
@@ -45,7 +46,7 @@ log = logging.getLogger("hubbub.crm.hubspot_oauth")
 
 PROVIDER = "hubspot"
 STATE_TTL = timedelta(minutes=10)
-INTERACTIVE_RETRIES = 2  # the user waits on the callback: fewer retries than the background sync
+INTERACTIVE_RETRIES = sync.INTERACTIVE_RETRIES  # the user waits on the callback: fewer than the background sync
 
 
 @dataclass(frozen=True)
@@ -208,11 +209,6 @@ def complete_authorization(
     except OAuthFlowError as exc:
         _record_refusal(scope, exc)
         raise
-    try:
-        info = client.token_info()
-    except (hubspot.HubSpotError, httpx.HTTPError) as exc:  # the portal name is a nicety; the tokens work
-        log.warning("hubspot token information unavailable: %s", type(exc).__name__)
-        info = {}
     credentials = {
         "access_token": client.creds["access_token"],
         "refresh_token": client.creds["refresh_token"],
@@ -221,12 +217,9 @@ def complete_authorization(
         "client_secret": config.client_secret,
         "base_url": config.api_url,
     }
-    if info.get("hub_id"):
-        credentials["hub_id"] = info["hub_id"]
-    for key, source in (("hub_domain", "hub_domain"), ("hubspot_user", "user"), ("scopes", "scopes")):
-        if info.get(source):
-            credentials[key] = info[source]
-    return sync.connect_hubspot(scope, credentials, via="oauth")
+    # The portal is read from the token information by connect_hubspot (as for the API); if HubSpot does
+    # not answer it, the tokens work and the stored portal is kept.
+    return sync.connect_hubspot(scope, credentials, via="oauth", client=client)
 
 
 def decline_authorization(scope: Scope, state: str, error: str, description: str = "") -> str:

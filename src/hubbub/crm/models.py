@@ -208,7 +208,11 @@ class SyncedActivity(models.Model):
     `local_id` is the conversation's or the interaction's id (no foreign key: one table for both kinds).
     When conversations are merged, `sync.move_synced_conversations` moves the row of an absorbed
     conversation to its survivor; `merged_remote_ids` keeps the notes written for conversations merged
-    into one that already had its own (they exist in the CRM; their ids are not dropped)."""
+    into one that already had its own (they exist in the CRM; their ids are not dropped).
+
+    A row with an empty `remote_id` is a claim: a sync is writing that note now (`sync._claim`, committed
+    before HubSpot is called, so a second sync skips it); it gets the note's id when HubSpot answers, is
+    deleted if HubSpot fails, and is taken over after `sync.CLAIM_TTL` if its sync died."""
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
     kind = models.CharField(max_length=20, help_text="conversation or interaction")

@@ -11,12 +11,14 @@ with both values and shown on Customers → Sync conflicts and on the customer p
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import UTC, datetime
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,7 +29,7 @@ from hubbub.crm.models import Customer, Interaction, SocialProfile, SyncConflict
 from hubbub.crm.services import _prepare, sync_identifiers
 from hubbub.db import chunked, fast_update
 from hubbub.tenancy.models import AuditEvent, Brand, Role
-from hubbub.tenancy.scoping import Scope, require_role
+from hubbub.tenancy.scoping import Scope, require_role, system_scope
 from hubbub.tenancy.services import audit
 
 log = logging.getLogger("hubbub.crm.sync")
@@ -37,8 +39,28 @@ FIELDS = ("name", "email", "phone", "location", "address")
 # Credentials that are not secrets: kept after a disconnect (a reconnect of the same portal syncs on
 # incrementally) and shown on Customers → HubSpot.
 PUBLIC_KEYS = ("hub_id", "hub_domain", "hubspot_user", "scopes", "last_sync_ms")
+# Where the tokens come from: a HubSpot portal. Read from HubSpot's token information on every connect.
+PORTAL_KEYS = ("hub_id", "hub_domain", "hubspot_user", "scopes")
+TOKEN_KEYS = ("access_token", "refresh_token", "expires_at")
+# A random id written by every connect: a sync writes credentials back only while it is still the one stored,
+# so a sync that outlives a reconnect (or a disconnect) never overwrites the newer tokens with its old copy.
+CONNECTION_KEY = "connection_id"
 CONNECTED_VERB = "crm.hubspot.connected"
 LINKS_RESET_VERB = "crm.hubspot.links_reset"
+INTERACTIVE_RETRIES = 2  # a user waits on connect: fewer retries than the background sync
+# A note claimed (`SyncedActivity` with no remote id yet) longer ago than this belongs to a sync that died
+# inside the HubSpot call; the next sync takes it over. Far longer than one note call with all its retries.
+CLAIM_TTL = timedelta(minutes=30)
+
+
+class HubSpotReconnected(HubSpotError):
+    """HubSpot was reconnected (or disconnected) while a sync ran: it stops rather than store or use its
+    old tokens; the next sync uses the new connection."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            409, "HubSpot was reconnected or disconnected during the sync; the next sync uses the new connection"
+        )
 
 
 def hubspot_channel(org_id: int) -> Channel | None:
@@ -59,31 +81,63 @@ def _stored(channel: Channel) -> dict[str, Any]:
         return {}
 
 
-def connect_hubspot(scope: Scope, credentials: dict[str, Any], via: str = "api") -> Channel:
+def portal_of(client: HubSpotClient) -> dict[str, Any]:
+    """The portal the client's access token belongs to (`hub_id`, `hub_domain`, `hubspot_user`, `scopes`,
+    those HubSpot gives), from its token information endpoint; {} when HubSpot does not answer it."""
+    try:
+        info = client.token_info()
+    except (HubSpotError, httpx.HTTPError) as exc:
+        # the status only: HubSpot's answer to a URL that carries the token is never logged
+        log.warning(
+            "hubspot token information unavailable: %s",
+            f"HubSpot {exc.status}" if isinstance(exc, HubSpotError) else type(exc).__name__,
+        )
+        return {}
+    sources = {"hub_id": "hub_id", "hub_domain": "hub_domain", "hubspot_user": "user", "scopes": "scopes"}
+    return {key: info[source] for key, source in sources.items() if info.get(source)}
+
+
+def connect_hubspot(
+    scope: Scope, credentials: dict[str, Any], via: str = "api", client: HubSpotClient | None = None
+) -> Channel:
     """Store OAuth tokens (encrypted at rest) for the organisation's HubSpot account.
 
-    Called by the "Connect HubSpot" OAuth callback (`hubspot_oauth.complete_authorization`, via="oauth")
-    and by `POST /api/v1/crm/hubspot/connect`. Admins only: connecting points the customer sync (the whole
-    customer list) at a HubSpot account of the connector's choosing. Supervisors run the sync, not the
-    connection. Reconnecting the same portal carries on (incremental-sync mark, HubSpot ids); tokens of
-    another portal (a different `hub_id` than the one stored) start afresh: the mark is dropped and every
-    link to the old portal is reset (`reset_hubspot_links`, audited `crm.hubspot.links_reset`), in the
-    same transaction as the new tokens. When either portal is unknown (tokens stored through the API
-    carry no hub id) the links are kept, as for the same portal.
+    Called by the "Connect HubSpot" OAuth callback (`hubspot_oauth.complete_authorization`, via="oauth", with
+    its client) and by `POST /api/v1/crm/hubspot/connect`. Admins only: connecting points the customer sync
+    (the whole customer list) at a HubSpot account of the connector's choosing. Supervisors run the sync, not
+    the connection. Both ways read the portal of the tokens from HubSpot (`portal_of`, through `client` or one
+    made from `credentials`). Reconnecting the same portal carries on (incremental-sync mark, HubSpot ids);
+    tokens of another portal (a different `hub_id` than the one stored) start afresh: the mark is dropped and
+    every link to the old portal is reset (`reset_hubspot_links`, audited `crm.hubspot.links_reset`), in the
+    same transaction as the new tokens. When HubSpot does not say which portal the tokens belong to, the
+    stored portal is kept (not erased: a later connect still compares with it), the links too, and the audit
+    entry says `portal_unknown`. Every connect stores a new `connection_id`, which stops a sync still running
+    on the old tokens from writing them back.
     """
     require_role(scope, Role.ADMIN)
     brand = Brand.objects.filter(organization_id=scope.organization_id).order_by("id").first()
     if brand is None:
         raise ValueError("Create a brand first.")
+    tokens = {k: v for k, v in credentials.items() if k not in (*PORTAL_KEYS, CONNECTION_KEY)}
+    portal = portal_of(client or HubSpotClient(tokens, max_retries=INTERACTIVE_RETRIES))
     with transaction.atomic():
-        channel = hubspot_channel(scope.organization_id) or Channel(
-            organization_id=scope.organization_id, brand=brand, network="other", name=CHANNEL_NAME
-        )
+        channel = hubspot_channel(scope.organization_id)
+        if channel is None:
+            channel = Channel(organization_id=scope.organization_id, brand=brand, network="other", name=CHANNEL_NAME)
+        else:
+            channel = Channel.objects.select_for_update().get(pk=channel.pk)  # one connect or token write at a time
         old = _stored(channel)
-        old_hub, new_hub = old.get("hub_id"), credentials.get("hub_id")
+        old_hub, new_hub = old.get("hub_id"), portal.get("hub_id")
         other_portal = bool(old_hub and new_hub) and str(old_hub) != str(new_hub)
         keep = {} if other_portal or "last_sync_ms" not in old else {"last_sync_ms": old["last_sync_ms"]}
-        channel.credentials = {**keep, **credentials}
+        if not new_hub:  # unknown portal: keep what is known of the stored one
+            keep.update({k: old[k] for k in PORTAL_KEYS if k in old})
+            log.warning(
+                "hubspot portal of the new tokens of organisation %s unknown; keeping the stored hub id %s",
+                scope.organization_id,
+                old_hub,
+            )
+        channel.credentials = {**keep, **tokens, **portal, CONNECTION_KEY: secrets.token_hex(8)}
         channel.is_active = True
         channel.save()
         audit(
@@ -92,8 +146,9 @@ def connect_hubspot(scope: Scope, credentials: dict[str, Any], via: str = "api")
             CONNECTED_VERB,
             channel,
             via=via,
-            hub_id=new_hub,
-            hub_domain=credentials.get("hub_domain", ""),
+            hub_id=new_hub or old_hub,
+            hub_domain=portal.get("hub_domain", "") if new_hub else old.get("hub_domain", ""),
+            **({"portal_unknown": True} if not new_hub else {}),
         )
         if other_portal:
             reset = reset_hubspot_links(scope.organization_id)
@@ -108,6 +163,35 @@ def connect_hubspot(scope: Scope, credentials: dict[str, Any], via: str = "api")
                 **reset,
             )
     return channel
+
+
+def save_credentials(channel_id: int, connection: str | None, changes: dict[str, Any]) -> bool:
+    """Write `changes` into the channel's stored credentials — re-read under a row lock, so nothing written
+    meanwhile is lost — if the channel is still connected by the connection `connection` (its
+    `connection_id` when the caller read it). False, and nothing written, after a reconnect or a disconnect:
+    the newer tokens stay."""
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().filter(pk=channel_id).first()
+        if channel is None or not channel.is_active:
+            return False
+        stored = _stored(channel)
+        if stored.get(CONNECTION_KEY) != connection:
+            return False
+        channel.credentials = {**stored, **changes}
+        channel.save(update_fields=["credentials_encrypted"])
+    return True
+
+
+def token_saver(channel: Channel) -> Callable[[dict[str, Any]], None]:
+    """`HubSpotClient.save_tokens` for the channel as read now: stores refreshed tokens with
+    `save_credentials`; raises HubSpotReconnected when the channel was reconnected or disconnected since."""
+    connection = _stored(channel).get(CONNECTION_KEY)
+
+    def save(creds: dict[str, Any]) -> None:
+        if not save_credentials(channel.pk, connection, {k: creds[k] for k in TOKEN_KEYS if k in creds}):
+            raise HubSpotReconnected()
+
+    return save
 
 
 def reset_hubspot_links(org_id: int) -> dict[str, int]:
@@ -168,9 +252,12 @@ def disconnect_hubspot(scope: Scope, client: HubSpotClient | None = None) -> boo
                 scope.organization_id,
                 redact(str(exc)) if isinstance(exc, HubSpotError) else type(exc).__name__,
             )
-    channel.credentials = {k: creds[k] for k in PUBLIC_KEYS if k in creds}
-    channel.is_active = False
-    channel.save(update_fields=["credentials_encrypted", "is_active"])
+    with transaction.atomic():  # re-read under the lock: what a sync wrote meanwhile (its mark) is kept
+        channel = Channel.objects.select_for_update().get(pk=channel.pk)
+        stored = _stored(channel)
+        channel.credentials = {k: stored[k] for k in PUBLIC_KEYS if k in stored}
+        channel.is_active = False
+        channel.save(update_fields=["credentials_encrypted", "is_active"])
     audit(
         scope.organization_id,
         scope.user,
@@ -245,13 +332,13 @@ def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = 
     if channel is None:
         raise ValueError("HubSpot is not connected for this organisation.")
 
-    def save_tokens(creds: dict[str, Any]) -> None:
-        channel.credentials = {**channel.credentials, **creds}
-        channel.save(update_fields=["credentials_encrypted"])
-
-    client = client or HubSpotClient(channel.credentials, save_tokens)
+    stored = _stored(channel)
+    # The sync owns the channel's credential writes: refreshed tokens are stored only while this connection
+    # is still the stored one (HubSpotReconnected stops the sync otherwise).
+    client = client or HubSpotClient(stored)
+    client.save_tokens = token_saver(channel)
     started = timezone.now()
-    last_ms = channel.credentials.get("last_sync_ms")
+    last_ms = stored.get("last_sync_ms")
     stats = dict.fromkeys(
         ("pulled", "created_here", "updated_here", "created_there", "updated_there", "conflicts", "notes"), 0
     )
@@ -345,11 +432,23 @@ def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = 
         Customer.objects.filter(id__in=done_ids).update(synced_at=F("updated_at"))
 
     # ---- conversations and logged calls/emails as notes on the contact
-    stats["notes"] = _log_activities(org_id, client)
-    creds = {**channel.credentials, **client.creds, "last_sync_ms": int(started.timestamp() * 1000)}
-    channel.credentials = creds
-    channel.save(update_fields=["credentials_encrypted"])
-    audit(org_id, actor, "crm.hubspot.synced", channel, requests=client.requests, **stats)
+    stats["notes"] = _log_activities(org_id, client, stored.get(CONNECTION_KEY))
+    # Only the fields this sync changed, and only into the connection it ran on: a reconnect meanwhile keeps
+    # its new tokens (and its own mark).
+    saved = save_credentials(
+        channel.pk,
+        stored.get(CONNECTION_KEY),
+        {
+            **{k: client.creds[k] for k in TOKEN_KEYS if k in client.creds},
+            "last_sync_ms": int(started.timestamp() * 1000),
+        },
+    )
+    if not saved:
+        log.warning(
+            "hubspot was reconnected or disconnected during the sync of organisation %s; its tokens kept", org_id
+        )
+    extra = {} if saved else {"reconnected_during_sync": True}
+    audit(org_id, actor, "crm.hubspot.synced", channel, requests=client.requests, **stats, **extra)
     live.publish("crm.sync", org_id, **stats)
     return stats
 
@@ -392,7 +491,9 @@ def plan_synced_moves(rows: Sequence[Any], into: dict[int, int]) -> tuple[list[A
     used by the migration that repaired earlier merges): the rows to keep, with `local_id` and
     `merged_remote_ids` updated in memory, and the primary keys of the rows to delete."""
     by_survivor: dict[int, list[Any]] = {}
-    for row in sorted(rows, key=lambda r: (r.local_id in into, r.created_at, r.pk)):  # the survivor's own first
+    # A written note before a claim (a sync inside the HubSpot call, no remote id yet: it records its note
+    # on the survivor's row when it finds its claim gone, `_record_note`), then the survivor's own row first.
+    for row in sorted(rows, key=lambda r: (not r.remote_id, r.local_id in into, r.created_at, r.pk)):
         by_survivor.setdefault(into.get(row.local_id, row.local_id), []).append(row)
     keep: list[Any] = []
     drop: list[int] = []
@@ -403,29 +504,36 @@ def plan_synced_moves(rows: Sequence[Any], into: dict[int, int]) -> tuple[list[A
         head.local_id = survivor_id
         head.merged_remote_ids = [
             *(head.merged_remote_ids or []),
-            *(rid for o in others for rid in (o.remote_id, *(o.merged_remote_ids or []))),
+            *(rid for o in others for rid in (o.remote_id, *(o.merged_remote_ids or [])) if rid),
         ]
         keep.append(head)
         drop += [o.pk for o in others]
     return keep, drop
 
 
-def _log_activities(org_id: int, client: HubSpotClient, limit: int = 500) -> int:
+def _log_activities(org_id: int, client: HubSpotClient, connection: str | None, limit: int = 500) -> int:
+    """Write resolved conversations and logged calls/emails of synced customers as notes, each once.
+
+    Each note is claimed before HubSpot is called (`_claim`: a `SyncedActivity` row without a remote id, under
+    its one-row-per-conversation key), so a second sync running at the same time skips it instead of writing
+    a second note; the note's id is recorded as soon as HubSpot answers (`_record_note`), and a failed call
+    gives the claim back (`_release`) before the error stops the sync, so the next sync writes it.
+    `connection` is the `connection_id` the sync started with."""
     from hubbub.inbox.models import Conversation
 
-    done_conv = set(
-        SyncedActivity.objects.filter(organization_id=org_id, kind="conversation").values_list("local_id", flat=True)
-    )
+    taken = SyncedActivity.objects.filter(organization_id=org_id).exclude(
+        remote_id="", created_at__lt=timezone.now() - CLAIM_TTL
+    )  # written, or claimed by a sync still running
     contact_of = dict(
         SocialProfile.objects.filter(organization_id=org_id, customer__hubspot_id__gt="").values_list(
             "id", "customer__hubspot_id"
         )
     )
-    made: list[SyncedActivity] = []
+    made = 0
     if contact_of:
         convs = (
             Conversation.objects.filter(organization_id=org_id, author_id__in=list(contact_of), status="resolved")
-            .exclude(id__in=list(done_conv))
+            .exclude(id__in=taken.filter(kind="conversation").values("local_id"))
             .select_related("brand")
             .order_by("id")[:limit]
         )
@@ -435,17 +543,117 @@ def _log_activities(org_id: int, client: HubSpotClient, limit: int = 500) -> int
                 f"{conv.message_count} messages, sentiment {conv.sentiment or 'n/a'}, intent {conv.intent or 'n/a'}. "
                 f"{conv.preview}"
             )
-            nid = client.create_note(contact_of[conv.author_id], body, conv.last_message_at.isoformat())
-            made.append(SyncedActivity(organization_id=org_id, kind="conversation", local_id=conv.pk, remote_id=nid))
+            note = partial(client.create_note, contact_of[conv.author_id], body, conv.last_message_at.isoformat())
+            made += _write_note(org_id, "conversation", conv.pk, connection, note)
     for it in (
         Interaction.objects.filter(organization_id=org_id, hubspot_id="", customer__hubspot_id__gt="")
         .exclude(kind="csat")
+        .exclude(id__in=taken.filter(kind="interaction").values("local_id"))
         .select_related("customer")[:limit]
     ):
-        it.hubspot_id = client.create_note(
-            it.customer.hubspot_id, f"{it.get_kind_display()}: {it.text}", it.occurred_at.isoformat()
+        text = f"{it.get_kind_display()}: {it.text}"
+        note = partial(client.create_note, it.customer.hubspot_id, text, it.occurred_at.isoformat())
+        made += _write_note(org_id, "interaction", it.pk, connection, note)
+    return made
+
+
+def _write_note(org_id: int, kind: str, local_id: int, connection: str | None, create: Callable[[], str]) -> int:
+    """Claim, write through `create` (HubSpot), record: 1 if this sync wrote the note, 0 if it was not its to write."""
+    claim = _claim(org_id, kind, local_id)
+    if claim is None:
+        return 0
+    try:
+        remote_id = create()
+    except BaseException:
+        _release(claim)
+        raise
+    _record_note(claim, remote_id, connection)
+    return 1
+
+
+def _claim(org_id: int, kind: str, local_id: int) -> SyncedActivity | None:
+    """Take the right to write the note of a conversation or interaction: a `SyncedActivity` row with no remote
+    id yet, committed before HubSpot is called. None when it is not this sync's to write: another sync holds
+    or wrote it (the unique key; on PostgreSQL the insert waits for the other's claim to commit), or the
+    conversation is gone — merged away since the list was read; checked under its row lock, which a merge
+    takes too, so a merge is either before (no claim) or after (the merge moves the claim to its survivor).
+    A claim older than `CLAIM_TTL` is taken over: its sync died inside the HubSpot call."""
+    from hubbub.inbox.models import Conversation
+
+    try:
+        with transaction.atomic():
+            if kind == "conversation":
+                here = Conversation.objects.select_for_update().filter(organization_id=org_id, pk=local_id)
+                if not list(here.values_list("pk", flat=True)):
+                    log.info("conversation %s merged away during the hubspot sync; not logged", local_id)
+                    return None
+            return SyncedActivity.objects.create(organization_id=org_id, kind=kind, local_id=local_id, remote_id="")
+    except IntegrityError:
+        pass
+    now = timezone.now()
+    stale = SyncedActivity.objects.filter(
+        organization_id=org_id, kind=kind, local_id=local_id, remote_id="", created_at__lt=now - CLAIM_TTL
+    ).first()
+    if stale is None or not SyncedActivity.objects.filter(
+        pk=stale.pk, remote_id="", created_at=stale.created_at
+    ).update(created_at=now):
+        return None
+    log.warning(
+        "hubspot note of %s %s claimed at %s by a sync that never finished; written now (HubSpot may show it twice "
+        "if that sync had written it)",
+        kind,
+        local_id,
+        stale.created_at.isoformat(),
+    )
+    stale.created_at = now
+    return stale
+
+
+def _record_note(claim: SyncedActivity, remote_id: str, connection: str | None) -> None:
+    """HubSpot wrote the note of `claim`: record its id. The claim may have moved meanwhile — a merge moves it
+    to the survivor (same row), or drops it when the survivor has a row of its own: then the note id joins
+    that row's `merged_remote_ids` (the survivor found through the inbox's alias of the merged conversation).
+    When every record was reset (another portal connected meanwhile), the note is in the old portal: logged."""
+    from hubbub.inbox.merging import merged_into
+
+    org_id = claim.organization_id
+    with transaction.atomic():
+        if SyncedActivity.objects.filter(pk=claim.pk).update(remote_id=remote_id):
+            if claim.kind == "interaction":
+                Interaction.objects.filter(pk=claim.local_id).update(hubspot_id=remote_id)
+            return
+        target = claim.local_id
+        if claim.kind == "conversation":
+            target = merged_into(system_scope(org_id), claim.local_id) or claim.local_id
+        row = (
+            SyncedActivity.objects.select_for_update()
+            .filter(organization_id=org_id, kind=claim.kind, local_id=target)
+            .first()
         )
-        it.save(update_fields=["hubspot_id"])
-        made.append(SyncedActivity(organization_id=org_id, kind="interaction", local_id=it.pk, remote_id=it.hubspot_id))
-    SyncedActivity.objects.bulk_create(made, ignore_conflicts=True)
-    return len(made)
+        if row is not None:
+            row.merged_remote_ids = [*(row.merged_remote_ids or []), remote_id]
+            row.save(update_fields=["merged_remote_ids"])
+        elif _stored(connected_hubspot_channel(org_id) or Channel()).get(CONNECTION_KEY) == connection:
+            SyncedActivity.objects.create(organization_id=org_id, kind=claim.kind, local_id=target, remote_id=remote_id)
+        else:
+            log.warning(
+                "hubspot note %s of %s %s written into the portal connected before; its record was reset",
+                remote_id,
+                claim.kind,
+                claim.local_id,
+            )
+
+
+def _release(claim: SyncedActivity) -> None:
+    """HubSpot did not write the note of `claim`: give the claim back, so the next sync writes it. A claim a
+    merge turned into the survivor's row with other notes (`merged_remote_ids`) stays, carrying the first of
+    them, as when only absorbed conversations were logged; a claim a merge dropped is gone already."""
+    with transaction.atomic():
+        row = SyncedActivity.objects.select_for_update().filter(pk=claim.pk, remote_id="").first()
+        if row is None:
+            return
+        if row.merged_remote_ids:
+            row.remote_id, row.merged_remote_ids = row.merged_remote_ids[0], row.merged_remote_ids[1:]
+            row.save(update_fields=["remote_id", "merged_remote_ids"])
+        else:
+            row.delete()

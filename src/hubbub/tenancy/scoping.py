@@ -94,3 +94,12 @@ def get_scoped_or_404(queryset: QuerySet[M], scope: Scope, brand_field: str | No
 def require_role(scope: Scope, minimum_role: str) -> None:
     if not scope.can(minimum_role):
         raise PermissionDenied(f"This action needs the {minimum_role} role or higher.")
+
+
+def system_scope(organization_id: int) -> Scope:
+    """The whole organisation (every brand), for background work that acts for no user (the CRM sync, a
+    worker): it reads what the organisation owns and nothing of another. It has no user: `scope.user`
+    fails, so it can never pass for someone's permission in an audit entry or a role check."""
+    membership = Membership(organization_id=organization_id, role=Role.ANALYST)
+    brand_ids = frozenset(Brand.objects.filter(organization_id=organization_id).values_list("id", flat=True))
+    return Scope(membership=membership, brand_ids=brand_ids)
