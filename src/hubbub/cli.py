@@ -277,6 +277,17 @@ class ReportFormat(StrEnum):
     table = "table"
 
 
+def _duration(minutes: float | None) -> str:
+    """Minutes as a person reads them: "42 min", "3.5 h", "2.1 d"; "–" when there is nothing to measure."""
+    if minutes is None:
+        return "–"
+    if minutes < 90:
+        return f"{minutes:.0f} min" if minutes >= 10 else f"{minutes:.1f} min"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} h"
+    return f"{minutes / 1440:.1f} d"
+
+
 @report_app.command("response-times")
 def response_times(
     fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.table,
@@ -291,29 +302,40 @@ def response_times(
     if fmt == ReportFormat.json:
         typer.echo(json.dumps(report, indent=2))
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
+    rows = report["brands"]
+    if not rows:
+        Console().print(
+            "No customer conversations yet: import mentions (`hubbub import airline|twcs|jsonl FILE`) or run "
+            "`hubbub demo`."
+        )
+        return
+    several_orgs = len({row["organization"] for row in rows}) > 1
     table = Table(
-        "organisation",
-        "brand",
-        "conversations",
-        "responded",
-        "first response p50/p90 (min)",
-        "resolved",
-        "resolution p50/p90 (min)",
+        *(["organisation"] if several_orgs else []),
+        Column("brand", min_width=10, overflow="ellipsis"),
+        Column("conver-\nsations", justify="right"),
+        Column("respon-\nded", justify="right"),
+        Column("first response\np50 / p90", min_width=15),
+        Column("resol-\nved", justify="right"),
+        Column("resolution\np50 / p90", min_width=12),
+        title="Response times (customer-started conversations)",
     )
-    for row in report["brands"]:
+    for row in rows:
         fr, rs = row["first_response_minutes"], row["resolution_minutes"]
         table.add_row(
-            row["organization"],
+            *([row["organization"]] if several_orgs else []),
             row["brand"],
-            str(row["conversations"]),
-            str(fr["count"]),
-            f"{fr['p50']} / {fr['p90']}",
-            str(rs["count"]),
-            f"{rs['p50']} / {rs['p90']}",
+            f"{row['conversations']:,}",
+            f"{fr['count']:,}",
+            f"{_duration(fr['p50'])} / {_duration(fr['p90'])}",
+            f"{rs['count']:,}",
+            f"{_duration(rs['p50'])} / {_duration(rs['p90'])}",
         )
-    Console().print(table)
+    out = Console()
+    out.width = max(out.width, 110)  # a pipe reports 80 columns: the table would be cropped, not wrapped
+    out.print(table)
 
 
 def _register_optional() -> None:
