@@ -1,5 +1,9 @@
 """Web routes of the insights app (mounted at the site root by hubbub.web.urls)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []  # type: ignore[type-arg]
+from hubbub.insights import views
+
+urlpatterns = [
+    path("reports/voice-of-the-customer/", views.voice_of_customer, name="insights_voc"),
+]

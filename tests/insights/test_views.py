@@ -1,0 +1,56 @@
+"""The voice-of-the-customer page: analysts and up, the organisation's own data only, user text escaped."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+URL = reverse("insights_voc")
+
+
+def test_empty_state_says_how_to_import(client, acme) -> None:
+    client.force_login(acme["users"]["analyst"])
+    res = client.get(URL)
+    assert res.status_code == 200
+    body = res.content.decode()
+    assert "No survey responses yet" in body and "hubbub import surveys FILE" in body
+    assert '<a href="/reports/" class="active">Reports</a>' in body  # the page lives under Reports in the nav
+
+
+def test_table_chart_and_verdicts_for_every_role(client, acme, mentions, responses) -> None:
+    air = acme["brands"]["Acme Air"]
+    mentions(acme["org"], air, [("negative", "<script>alert(1)</script>", 24), ("positive", "", 16)])
+    responses(acme["org"], air, [(1, "negative", "refunds", 8), (5, "positive", "", 32)])
+    for role in ("analyst", "agent", "supervisor", "admin"):
+        client.force_login(acme["users"][role])
+        res = client.get(URL)
+        assert res.status_code == 200, role
+    body = res.content.decode()
+    assert "social is more negative than surveys: 60% [45–74] vs 20% [10–35]" in body
+    assert 'id="voc-chart"' in body and 'id="voc-data"' in body and "chart.min.js" in body
+    assert "Dissatisfied (CSAT 1–2)" in body
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert 'href="/reports/voice-of-the-customer/"' not in body  # the reports tab links back, not to itself
+
+
+def test_another_organisation_sees_none_of_it(client, acme, make_org, responses) -> None:
+    responses(acme["org"], acme["brands"]["Acme Air"], [(1, "negative", "secret-topic", 40)])
+    globex = make_org("globex", brands=("Globex",))
+    client.force_login(globex["users"]["analyst"])
+    body = client.get(URL, {"brand": acme["brands"]["Acme Air"].pk}).content.decode()
+    assert "No survey responses" in body and "secret-topic" not in body
+
+
+def test_filters_and_a_bad_date(client, acme, responses) -> None:
+    air, rail = acme["brands"]["Acme Air"], acme["brands"]["Acme Rail"]
+    responses(acme["org"], air, [(5, "positive", "", 3)])
+    client.force_login(acme["users"]["analyst"])
+    assert "No survey responses for this selection" in client.get(URL, {"brand": rail.pk}).content.decode()
+    body = client.get(URL, {"from": "yesterday"}).content.decode()
+    assert "Dates are written YYYY-MM-DD" in body and "3 survey responses" in body
+    body = client.get(URL, {"from": "2026-03-01", "to": "2026-03-01"}).content.decode()
+    assert "3 survey responses" in body and "2026-03-01 to 2026-03-01" in body
+
+
+def test_login_required(client) -> None:
+    res = client.get(URL)
+    assert res.status_code == 302 and "/login/" in res["Location"]
