@@ -103,18 +103,21 @@ def test_customers_linked_by_email_and_crm_id_within_the_organisation_only(acme,
     ann = Customer.objects.create(organization=org, name="Ann", email="ann@example.com")
     cy = Customer.objects.create(organization=org, name="Cy", external_id="C9")
     Customer.objects.create(organization=other, name="Bob elsewhere", email="bob@example.com")
+    dee = Customer.objects.create(organization=org, name="Dee", email="dee@example.com")
+    Customer.objects.create(organization=org, name="Dee (old)", email="dee.old@example.com", merged_into=dee)
     path = write(
         tmp_path,
         "s.csv",
         "id,date,score,email,customer_id\n"
         "a,2026-01-01,5,ANN@example.com,\n"
         "b,2026-01-01,1,bob@example.com,\n"
-        "c,2026-01-01,3,,C9\n",
+        "c,2026-01-01,3,,C9\n"
+        "d,2026-01-01,4,dee.old@example.com,\n",
     )
     out = importing.run(org.pk, path)
-    assert out["linked"] == 2
+    assert out["linked"] == 3
     links = dict(SurveyResponse.objects.filter(organization=org).values_list("external_id", "customer_id"))
-    assert links == {"a": ann.pk, "b": None, "c": cy.pk}
+    assert links == {"a": ann.pk, "b": None, "c": cy.pk, "d": dee.pk}  # a merged customer's survivor
 
 
 def test_windows_1252_semicolon_nps_export(acme, tmp_path) -> None:

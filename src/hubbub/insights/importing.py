@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils.text import slugify
 
 from hubbub import textfiles
@@ -441,7 +442,7 @@ def _customers(org_id: int, parsed: list[dict[str, Any]]) -> dict[tuple[str, str
     for kind, field_name, values in (("x", "external_id", refs), ("e", "email", emails)):
         for i in range(0, len(values), 900):
             found = base.filter(**{f"{field_name}__in": values[i : i + 900]}).select_related("merged_into")
-            for c in found.order_by("merged_into_id", "id"):  # live customers (no merge) first
+            for c in found.order_by(F("merged_into").asc(nulls_first=True), "id"):  # live customers first
                 key = (kind, getattr(c, field_name) if kind == "x" else c.email.lower())
                 out.setdefault(key, c.merged_into if c.merged_into is not None else c)
     return out
