@@ -71,7 +71,7 @@ def main() -> dict[str, object]:
     intent_grid = [tuple(float(v) for v in args.intent.split(":"))] if args.intent else INTENT_GRID
     journey_grid = [args.journey] if args.journey else JOURNEY_GRID
     ddir = data.shared_dir()
-    gold = data.load_gold() + data.load_gold2()[0] + data.load_gold3()[0]
+    gold = data.load_gold() + data.load_gold2()[0] + data.load_gold3()[0] + data.load_gold4()[0]
     gold_train = [g for g in gold if g.split == "train"]
     eval_ids = {g.id for g in gold if g.split == "eval"}
     weak = [r for r in data.load_airline(ddir) if r.split in ("train", "dev") and r.tweet_id not in eval_ids]

@@ -87,6 +87,24 @@ def test_round5_gold_file_is_training_only_and_never_touches_a_held_out_row() ->
     assert counts["suggestion"] >= 25 and counts["spam"] >= 100
 
 
+def test_round6_gold_file_is_training_only_and_new() -> None:
+    """Round 6 (sixth iteration) adds training rows only, none of them a held-out row, an earlier gold row or a
+    near-duplicate of either; airline rows from the train/dev splits only; every row labelled by a person."""
+    from hubbub.analysis.types import SENTIMENTS
+
+    rows, sentiment = data.load_gold4()
+    assert len(rows) >= 850
+    assert {g.split for g in rows} == {"train"}
+    assert all(g.intent in INTENTS and g.journey_stage in JOURNEY_STAGES for g in rows)
+    assert set(sentiment.values()) <= set(SENTIMENTS) and len(sentiment) == len(rows)
+    earlier = data.load_gold() + data.load_gold2()[0] + data.load_gold3()[0]
+    earlier_keys = {data.normalise_for_grouping(g.text) for g in earlier}
+    assert not any(g.id in {e.id for e in earlier} for g in rows)
+    assert not any(data.normalise_for_grouping(g.text) in earlier_keys for g in rows)
+    assert len({data.normalise_for_grouping(g.text) for g in rows}) == len(rows)
+    assert all(data.split_of(g.text) in ("train", "dev") for g in rows if g.source.startswith("airline"))
+
+
 def test_second_annotator_labelled_every_held_out_row_blind() -> None:
     """The agreement file covers exactly the held-out rows of both earlier files, with allowed labels."""
     second = data.load_agreement()

@@ -286,6 +286,15 @@ def load_gold3(path: str | Path | None = None) -> tuple[list[GoldRow], dict[tupl
     return load_gold2(path or gold3_path())
 
 
+def gold4_path() -> Path:
+    return repo_root() / "tests" / "data" / "gold_intent_journey_4.csv"
+
+
+def load_gold4(path: str | Path | None = None) -> tuple[list[GoldRow], dict[tuple[str, str], str]]:
+    """Round-6 gold rows (all `train`) and their sentiment labels; empty when the file is absent."""
+    return load_gold2(path or gold4_path())
+
+
 def agreement_path() -> Path:
     return repo_root() / "tests" / "data" / "gold_agreement_b.csv"
 

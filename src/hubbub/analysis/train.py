@@ -115,6 +115,7 @@ def _hash_inputs(data_dir: Path, corrections: Sequence[Correction], gold: Path) 
         data.gold_sentiment_path(),
         data.gold2_path(),
         data.gold3_path(),
+        data.gold4_path(),
     ):
         if p.exists():
             h.update(p.read_bytes())
@@ -354,7 +355,8 @@ def train(
     rows = data.load_airline(ddir)
     gold2, _ = data.load_gold2()
     gold3, _ = data.load_gold3()
-    gold = data.load_gold(gold_file) + gold2 + gold3  # rounds 4 and 5 carry their own fixed split
+    gold4, _ = data.load_gold4()
+    gold = data.load_gold(gold_file) + gold2 + gold3 + gold4  # rounds 4-6 carry their own fixed split
     gold_train = [g for g in gold if g.split == "train"]
     gold_eval_ids = {g.id for g in gold if g.split == "eval"}
     train_rows = [r for r in rows if r.split == "train" and r.tweet_id not in gold_eval_ids]
