@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from django.urls import reverse
+
+from hubbub.tenancy.scoping import scope_for
 
 URL = reverse("insights_voc")
 
@@ -54,3 +57,52 @@ def test_filters_and_a_bad_date(client, acme, responses) -> None:
 def test_login_required(client) -> None:
     res = client.get(URL)
     assert res.status_code == 302 and "/login/" in res["Location"]
+
+
+UPLOAD = reverse("insights_voc_upload")
+
+
+def test_upload_imports_reports_and_quarantines(client, acme) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hubbub.ingest.models import QuarantinedEvent
+    from hubbub.insights.models import SurveyResponse
+
+    text = "Response ID;Date;CSAT;Feedback\nr1;2026-03-01;5;Lovely <b>crew</b>\nr2;2026-03-01;9;out of range\n"
+    client.force_login(acme["users"]["analyst"])
+    rail = acme["brands"]["Acme Rail"]
+    res = client.post(
+        f"{UPLOAD}?brand={rail.pk}", {"file": SimpleUploadedFile("s.csv", text.encode("cp1252"))}, follow=True
+    )
+    body = res.content.decode()
+    assert "s.csv: imported 1, updated 0, duplicates 0, rejected 1 (csat 1–5 scale)" in body
+    assert "1 × score out of range" in body
+    r1 = SurveyResponse.objects.get(organization=acme["org"])
+    assert (r1.external_id, r1.brand, r1.comment) == ("r1", rail, "Lovely <b>crew</b>")
+    assert QuarantinedEvent.objects.filter(organization=acme["org"], source="import:surveys").count() == 1
+
+
+def test_upload_refusals_are_messages_not_errors(client, acme) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(acme["users"]["analyst"])
+    body = client.post(UPLOAD, {"file": SimpleUploadedFile("x.csv", b"id,words\n1,hi\n")}, follow=True).content.decode()
+    assert "no column for score" in body
+    assert "Choose a survey CSV file" in client.post(UPLOAD, follow=True).content.decode()
+    assert client.get(UPLOAD).status_code == 405
+
+
+def test_upload_too_large_for_the_page(client, acme, monkeypatch) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hubbub.insights import importing
+    from hubbub.insights.models import SurveyResponse
+
+    monkeypatch.setattr(importing, "UPLOAD_MAX_BYTES", 10)
+    client.force_login(acme["users"]["analyst"])
+    data = b"id,date,csat\n1,2026-01-01,5\n"
+    body = client.post(UPLOAD, {"file": SimpleUploadedFile("big.csv", data)}, follow=True).content.decode()
+    assert "too large for the page" in body and "hubbub import surveys big.csv" in body
+    with pytest.raises(ValueError, match="too large"):
+        importing.upload(scope_for(acme["users"]["analyst"]), "big.csv", data)  # type: ignore[arg-type]
+    assert not SurveyResponse.objects.exists()

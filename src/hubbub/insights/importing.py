@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,11 +39,14 @@ from hubbub.crm.importing import _Report
 from hubbub.crm.models import Customer
 from hubbub.ingest.models import QuarantinedEvent
 from hubbub.insights.models import Scale, SurveyResponse
-from hubbub.tenancy.models import Brand
+from hubbub.tenancy.models import Brand, Role
+from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
 
 CHUNK = 2000
 MAX_COMMENT = 5000
+#: The web upload imports while the user waits; larger files go through `hubbub import surveys`.
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 SOURCE = "import:surveys"
 
 #: field → accepted column names (compared case-insensitively, spaces and hyphens read as "_").
@@ -280,6 +284,28 @@ def run(
         **{k: v for k, v in summary.items() if k != "rejection_reasons"},
     )
     return summary
+
+
+def upload(scope: Scope, name: str, data: bytes, brand_id: int | None = None, scale: str = "") -> dict[str, Any]:
+    """Import a survey file uploaded on the voice-of-the-customer page (analysts and up), as `run` does.
+
+    `brand_id` (one of the scope's brands) is the brand of rows that name none. ValueError says what is wrong
+    with the file (too large, no score or date column).
+    """
+    require_role(scope, Role.ANALYST)
+    if len(data) > UPLOAD_MAX_BYTES:
+        raise ValueError(
+            f"The file is too large for the page ({len(data) // 1024:,} KB; the limit is "
+            f"{UPLOAD_MAX_BYTES // (1024 * 1024)} MB). Run “hubbub import surveys FILE” on the server."
+        )
+    brand = ""
+    if brand_id is not None and brand_id in scope.brand_ids:
+        brand = Brand.objects.get(pk=brand_id).slug
+    safe_name = Path(name or "upload.csv").name[:200] or "upload.csv"
+    with tempfile.TemporaryDirectory(prefix="hubbub-survey-") as tmp:
+        path = Path(tmp) / safe_name
+        path.write_bytes(data)
+        return run(scope.organization_id, path, brand=brand, scale=scale, actor=scope.user)
 
 
 def _scale_from_file(path: Path, delimiter: str, column: str) -> ScaleSpec:

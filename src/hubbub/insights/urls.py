@@ -6,4 +6,5 @@ from hubbub.insights import views
 
 urlpatterns = [
     path("reports/voice-of-the-customer/", views.voice_of_customer, name="insights_voc"),
+    path("reports/voice-of-the-customer/upload/", views.upload_surveys, name="insights_voc_upload"),
 ]

@@ -8,9 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from hubbub.insights import importing
 from hubbub.insights.voc import Measure, compare
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
@@ -79,3 +82,33 @@ def voice_of_customer(request: HttpRequest, scope: Scope) -> HttpResponse:
             "error": error,
         },
     )
+
+
+@require_POST
+@scoped_view
+def upload_surveys(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """Import an uploaded survey export while the user waits (small files; the CLI takes any size)."""
+    require_role(scope, Role.ANALYST)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a survey CSV file to upload.")
+        return redirect("insights_voc")
+    if upload.size is not None and upload.size > importing.UPLOAD_MAX_BYTES:
+        messages.error(request, f"The file is too large for the page; run “hubbub import surveys {upload.name}”.")
+        return redirect("insights_voc")
+    try:
+        summary = importing.upload(scope, upload.name or "", upload.read(), _brand(request, scope))
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("insights_voc")
+    text = (
+        f"{upload.name}: imported {summary['imported']}, updated {summary['updated']}, "
+        f"duplicates {summary['duplicates']}, rejected {summary['rejected']} ({summary['scale']} scale)."
+    )
+    if summary["rejected"]:
+        reasons = ", ".join(
+            f"{n} × {r}" for r, n in sorted(summary["rejection_reasons"].items(), key=lambda kv: -kv[1])
+        )
+        text += f" Rejected rows are kept in Quarantine: {reasons}."
+    (messages.warning if summary["rejected"] else messages.success)(request, text)
+    return redirect("insights_voc")
