@@ -2,7 +2,8 @@
 survives live updates of that conversation. The agent types a reply and an internal note, clicks elsewhere,
 and the customer writes again: the new message appears in the pane and both boxes still hold the text.
 While the agent is typing, the pane is not replaced under their fingers: it says there is new activity and
-shows it when they leave the box. Sending the reply then empties the reply box (and only that one)."""
+shows it when they leave the box. Sending the reply then empties the reply box (and only that one).
+Nor is it lost when the agent moves to another conversation and back (kept per conversation in the tab)."""
 
 from __future__ import annotations
 
@@ -42,17 +43,23 @@ def customer_writes(server: Server, n: int, text: str, *, enqueue: bool = True) 
     subprocess.run(cmd, env=server.env, check=True, capture_output=True)
 
 
+def signed_in(p, server: Server):  # type: ignore[no-untyped-def]
+    """A Chromium and a page of the inbox, signed in as agent1."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(server.base + "/")
+    page.fill("#id_username", "agent1")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    return browser, page
+
+
 def test_unsent_text_survives_live_updates_of_the_open_conversation(server):  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect, sync_playwright
 
     customer_writes(server, 1, "my bag did not arrive in Denver", enqueue=False)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(server.base + "/")
-        page.fill("#id_username", "agent1")
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
+        browser, page = signed_in(p, server)
         page.locator(".conv-row", has_text="@draftee").locator("a").first.click()
         expect(page.locator("#thread h2")).to_contain_text("@draftee")
         messages = page.locator("#thread .msg.in .text")
@@ -96,4 +103,73 @@ def test_unsent_text_survives_live_updates_of_the_open_conversation(server):  # 
         page.wait_for_timeout(1500)  # the reply's own live update reloads the pane once more
         expect(reply).to_have_value("")
         expect(note).to_have_value(NOTE)
+        browser.close()
+
+
+SWITCH_REPLY = "So sorry about the delay <b>& the bags</b>.\nWe are checking with the crew now."
+SWITCH_NOTE = "Second complaint this week: offer a voucher"
+
+
+def test_unsent_drafts_survive_moving_between_conversations(server):  # type: ignore[no-untyped-def]
+    """Text typed in a conversation's reply and note boxes is there again after the agent moved to another
+    conversation (j/k, or a click in the list) and came back; the list marks it as an unsent draft. Once the
+    reply is sent its box stays empty when the agent goes away and back (the note not yet added stays)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = signed_in(p, server)
+        thread, reply, note = page.locator("#thread"), page.locator("#reply-text"), page.locator("#note-text")
+        selected = page.locator(".conv-row.selected")
+
+        def move(key: str) -> str:
+            """Press j or k (outside any text box); the id of the conversation then open."""
+            page.evaluate("document.activeElement && document.activeElement.blur()")
+            page.keyboard.press(key)
+            conv = selected.get_attribute("data-id")
+            expect(thread).to_have_attribute("data-conversation", conv)
+            return str(conv)
+
+        a = move("j")  # the first conversation
+        reply.fill(SWITCH_REPLY)
+        note.fill(SWITCH_NOTE)
+        expect(page.locator(f".conv-row[data-id='{a}'] .draft-mark")).to_have_text("unsent draft")
+        b = move("j")
+        assert b != a
+        expect(reply).to_have_value("")  # B's boxes hold nothing of A's
+        expect(note).to_have_value("")
+        assert move("k") == a
+        expect(reply).to_have_value(SWITCH_REPLY)
+        expect(note).to_have_value(SWITCH_NOTE)
+        expect(page.locator("#reply-counter")).to_have_text(f"{len(SWITCH_REPLY)} / 280")
+
+        # A click in the list is the same as j/k.
+        page.locator(f".conv-row[data-id='{b}'] a").click()
+        expect(thread).to_have_attribute("data-conversation", b)
+        expect(reply).to_have_value("")
+        page.locator(f".conv-row[data-id='{a}'] a").click()
+        expect(thread).to_have_attribute("data-conversation", a)
+        expect(reply).to_have_value(SWITCH_REPLY)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "unsent-drafts-kept.png"))
+
+        # Sent: the reply's box stays empty after going away and back; the note still waits.
+        page.click("text=Send reply")
+        sent = page.locator("#thread .msg.out .text, #thread .pending-replies li").last
+        expect(sent).to_contain_text("checking with the crew", timeout=15000)
+        page.wait_for_timeout(1500)  # the reply's own live update reloads the pane and the list
+        expect(reply).to_have_value("")
+        expect(note).to_have_value(SWITCH_NOTE)
+        other = move("j")
+        assert other != a
+        assert move("k") == a
+        expect(reply).to_have_value("")
+        expect(note).to_have_value(SWITCH_NOTE)
+
+        # Emptying the box drops the draft, and its mark in the list.
+        note.fill("")
+        page.keyboard.press("Escape")
+        expect(page.locator(f".conv-row[data-id='{a}'] .draft-mark")).to_have_count(0)
+        move("j")
+        move("k")
+        expect(note).to_have_value("")
         browser.close()

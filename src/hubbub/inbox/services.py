@@ -76,11 +76,18 @@ def assign_conversation(
     return conv
 
 
+NOTE_MAX_CHARS = 10_000
+
+
 def add_note(scope: Scope, conv: Conversation, text: str) -> Note:
     require_role(scope, Role.AGENT)
     text = text.strip()
     if not text:
         raise ValueError("A note needs some text.")
+    if len(text) > NOTE_MAX_CHARS:
+        raise ValueError(
+            f"A note is at most {NOTE_MAX_CHARS:,} characters; this one has {len(text):,}. Shorten it or split it."
+        )
     note = Note.objects.create(
         organization_id=scope.organization_id, conversation=conv, author_id=scope.user.pk, text=text
     )

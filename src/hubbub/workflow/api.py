@@ -5,11 +5,12 @@ assignment and availability, the audit log. Same services and permissions as the
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.db import chunked
@@ -327,7 +328,9 @@ def reject(request: HttpRequest, reply_id: int, body: RejectIn) -> Any:
 
 
 class BulkReplyIn(Schema):
-    conversation_ids: list[int]
+    conversation_ids: list[int] = Field(
+        description=f"1 to {services.BULK_REPLY_LIMIT} conversation ids, each at most once (else 400)"
+    )
     text: str
 
 
@@ -347,24 +350,58 @@ class BulkReplyOut(Schema):
     detail: str = ""
 
 
-@router.post("/workflow/bulk-replies", response={201: list[BulkReplyOut], 400: Error, 403: Error, 404: Error})
+class BulkReplyFailure(Schema):
+    conversation_id: int
+    detail: str  # why this conversation cannot take the reply (e.g. too long for its network)
+
+
+class BulkReplyError(Schema):
+    """A refused bulk reply (nothing was created): `detail` says why; `failed` names each conversation the text
+    does not fit, `duplicates` each id listed more than once."""
+
+    detail: str
+    failed: list[BulkReplyFailure] = []
+    duplicates: list[int] = []
+
+
+@router.post("/workflow/bulk-replies", response={201: list[BulkReplyOut], 400: BulkReplyError, 403: Error, 404: Error})
 def bulk_reply(request: HttpRequest, body: BulkReplyIn) -> Any:
-    """The same reply on many conversations; each is held for approval when a policy says so. An id merged
+    """The same reply on many conversations, all or nothing; each is held for approval when a policy says so.
+
+    400 (nothing created): no ids, more than `BULK_REPLY_LIMIT`, an id listed twice (`duplicates`; a
+    conversation never gets the same reply twice and each result answers one listed id), an empty text, or a
+    text too long for the network of any listed conversation (`failed`: every such id, and why). An id merged
     into another conversation since the caller listed it gets no reply (as `POST /conversations/{id}/replies`
     answers 404 with `merged_into`, a write is never replayed on a conversation the caller has not looked at):
     its result says `not_sent` and names the survivor, and the other ids get their replies. An unknown id, or
     one whose survivor is outside the caller's scope, is a 404 for the whole request, and nothing is sent."""
     scope = _scope(request)
     ids = body.conversation_ids
+    limit = services.BULK_REPLY_LIMIT
+    if not ids:
+        return Status(400, {"detail": "List the conversations to reply to in conversation_ids."})
+    if len(ids) > limit:
+        return Status(
+            400, {"detail": f"At most {limit} conversations per bulk reply; {len(ids)} were given. Split the list."}
+        )
+    counts = Counter(ids)
+    duplicates = [i for i in dict.fromkeys(ids) if counts[i] > 1]
+    if duplicates:
+        listed = ", ".join(map(str, duplicates))
+        detail = f"Conversation ids listed more than once: {listed}. List each conversation once; nothing was sent."
+        return Status(400, {"detail": detail, "duplicates": duplicates})
     found: dict[int, Conversation] = {}
-    for chunk in chunked(list(dict.fromkeys(ids))):
+    for chunk in chunked(ids):
         found.update((c.pk, c) for c in scoped(Conversation.objects.filter(id__in=chunk), scope))
     merged = merged_into_many(scope, [i for i in ids if i not in found])
     if any(i not in found and i not in merged for i in ids):
         raise Http404("Not found")
     try:
         replies = iter(services.bulk_reply(scope, [found[i] for i in ids if i in found], body.text))
-    except ReplyTooLong as exc:
+    except services.BulkReplyRefused as exc:
+        failed = [{"conversation_id": i, "detail": why} for i, why in exc.failures.items()]
+        return Status(400, {"detail": str(exc), "failed": failed})
+    except ValueError as exc:  # ReplyTooLong included
         return Status(400, {"detail": str(exc)})
     results: list[dict[str, Any]] = []
     for i in ids:

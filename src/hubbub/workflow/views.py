@@ -386,7 +386,7 @@ def canned(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 # --------------------------------------------------------------------------- bulk reply
 
-BULK_LIMIT = 100
+BULK_LIMIT = services.BULK_REPLY_LIMIT  # the same limit as the API's
 
 
 @require_POST
@@ -416,6 +416,9 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
     for conv in convs:
         try:
             (reply,) = services.bulk_reply(scope, [conv], text)
+        except services.BulkReplyRefused as exc:
+            failed.extend(f"#{i}: {why}" for i, why in exc.failures.items())
+            continue
         except (ValueError, ReplyTooLong) as exc:
             failed.append(f"#{conv.pk}: {exc}")
             continue

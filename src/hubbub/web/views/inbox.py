@@ -85,6 +85,8 @@ def _thread_context(
         "past_conversations": past,
         "Direction": Direction,
         "draft": draft,
+        "reply_value": draft["text"] if draft else "",  # what the reply (note) box holds when rendered
+        "note_value": note_draft["text"] if note_draft else "",
         "draft_notice": drafts.notice(conv.pk) if draft else "",
         "note_draft": note_draft,
         "note_draft_notice": drafts.notice(conv.pk, "note") if note_draft else "",
@@ -187,6 +189,19 @@ def conversation(request: HttpRequest, scope: Scope, conversation_id: int) -> Ht
     return render(request, "web/inbox.html", {**_list_context(request, scope), **ctx})
 
 
+def _refused(
+    request: HttpRequest, scope: Scope, conv: Conversation, box: drafts.Kind, text: str, error: str
+) -> HttpResponse:
+    """The pane again after a reply (note) was refused (too long for the network, empty, …): nothing was
+    created, so nothing is lost either. The submitted text stays in its box exactly as typed (autoescaped by
+    the template), the reason beside it, the counter showing its length; the other boxes come back as the
+    browser held them (`app.js`). Rendered, not redirected, so the text never has to travel in a URL."""
+    ctx = {**_thread_context(scope, conv), f"{box}_value": text, f"{box}_error": error}
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "web/_thread.html", ctx)
+    return render(request, "web/inbox.html", {**_list_context(request, scope), **ctx})
+
+
 def _after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         try:
@@ -204,11 +219,12 @@ def _after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> H
 @_follow_merges(carries="reply")
 def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
+    text = request.POST.get("text", "")
     try:
-        r = services.create_reply(scope, conv, request.POST.get("text", ""))
-        messages.success(request, "Reply sent." if r.state != r.State.PENDING_APPROVAL else "Reply sent for approval.")
+        r = services.create_reply(scope, conv, text)
     except (ValueError, ReplyTooLong) as exc:
-        messages.error(request, str(exc))
+        return _refused(request, scope, conv, "reply", text, str(exc))
+    messages.success(request, "Reply sent." if r.state != r.State.PENDING_APPROVAL else "Reply sent for approval.")
     return _after_action(request, scope, conversation_id)
 
 
@@ -243,10 +259,11 @@ def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
 @_follow_merges(carries="note")
 def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
+    text = request.POST.get("text", "")
     try:
-        services.add_note(scope, conv, request.POST.get("text", ""))
+        services.add_note(scope, conv, text)
     except ValueError as exc:
-        messages.error(request, str(exc))
+        return _refused(request, scope, conv, "note", text, str(exc))
     return _after_action(request, scope, conversation_id)
 
 

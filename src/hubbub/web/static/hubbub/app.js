@@ -53,7 +53,7 @@
       const first = (author.match(/@(\w+)/) || [, "there"])[1];
       t.value = e.target.value.replace(/\{first_name\}/g, first).replace(/\{agent_name\}/g, ($(".who") || {}).textContent.split(" ")[0] || "")
         .replace(/\{brand\}/g, "").replace(/\{case_number\}/g, ($("#thread") || {dataset: {}}).dataset.conversation || "");
-      e.target.value = ""; counter(); t.focus();
+      e.target.value = ""; counter(); keepBox(t); t.focus();
     }
   });
 
@@ -112,6 +112,78 @@
     });
     counter();
   });
+
+  // Unsent drafts per conversation: what the agent types in the reply and note boxes is kept in this tab's
+  // sessionStorage (keyed by user, conversation and box) as they type, so moving to another conversation (j/k,
+  // a click in the list) and back brings it back, and the list marks the rows with an unsent draft. A key is
+  // dropped when its box is emptied, and when the server took the text: the form's request succeeded (a reply
+  // sent or held for approval, a note added; a refused one comes back in its box from the server, and is
+  // kept again from there, below). Text the server puts in a box (a refusal, a draft carried over from a
+  // merge) is kept too; if this tab held other text for that box, both stay, the tab's first.
+  const BOXES = { "reply-text": "reply", "note-text": "note" };
+  const draftKey = (conv, id) => "hubbub.draft." + (document.body.dataset.user || "") + "." + conv + "." + BOXES[id];
+  function storedDraft(conv, id) {
+    try { return window.sessionStorage.getItem(draftKey(conv, id)) || ""; } catch (err) { return ""; }
+  }
+  function storeDraft(conv, id, value) {
+    if (!conv || !BOXES[id]) return;
+    try {
+      if (value.trim()) window.sessionStorage.setItem(draftKey(conv, id), value);
+      else window.sessionStorage.removeItem(draftKey(conv, id));
+    } catch (err) { /* storage full or disabled: the box still holds the text */ }
+    markDrafts();
+  }
+  function keepBox(el) {
+    const open = $("#thread");
+    if (open && el && BOXES[el.id] && open.contains(el)) storeDraft(open.dataset.conversation, el.id, el.value);
+  }
+  function markDrafts() {
+    rows().forEach((row) => {
+      const has = Object.keys(BOXES).some((id) => storedDraft(row.dataset.id, id).trim() !== "");
+      let mark = $(".draft-mark", row);
+      row.classList.toggle("has-draft", has);
+      if (has && !mark) {
+        mark = document.createElement("span");
+        mark.className = "badge draft-mark";
+        mark.textContent = "unsent draft";
+        mark.title = "You have text in this conversation's reply or note box that is not sent yet";
+        ($(".row-bottom", row) || row).prepend(mark);
+      } else if (!has && mark) mark.remove();
+    });
+  }
+  function restoreDrafts() {
+    const open = $("#thread");
+    if (!open) return;
+    const conv = open.dataset.conversation;
+    Object.keys(BOXES).forEach((id) => {
+      const el = $("#" + id, open);
+      if (!el) return;
+      const kept = storedDraft(conv, id);
+      if (!el.value.trim()) el.value = kept;
+      else if (kept.trim() && !el.value.includes(kept)) el.value = kept + "\n\n" + el.value;
+      storeDraft(conv, id, el.value);
+    });
+    counter();
+  }
+  document.addEventListener("input", (e) => keepBox(e.target));
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    // only a form of the pane submitted and answered with a new pane (not e.g. the composer's presence ping)
+    const form = e.detail.requestConfig && e.detail.requestConfig.elt;
+    const thread = form && form.tagName === "FORM" ? form.closest("[data-conversation]") : null;
+    const status = e.detail.xhr ? e.detail.xhr.status : 0;
+    if (!thread || e.detail.target !== pane() || !e.detail.shouldSwap || status < 200 || status >= 300) return;
+    $$("textarea", form).forEach((el) => { if (BOXES[el.id]) storeDraft(thread.dataset.conversation, el.id, ""); });
+  });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target === pane()) { restoreDrafts(); return; }
+    markDrafts();
+    // a refreshed list keeps the open conversation selected, so j/k go on from there (not from the top)
+    const open = $("#thread");
+    if (open && selectedIndex() < 0) {
+      rows().forEach((r) => r.classList.toggle("selected", r.dataset.id === open.dataset.conversation));
+    }
+  });
+  document.addEventListener("DOMContentLoaded", () => { restoreDrafts(); markDrafts(); });
 
   // The open conversation changed on the server: reload its pane (`target`: the conversation to show, the
   // survivor of a merge). Not while the agent types in the pane: it says so and reloads when they leave the box.
