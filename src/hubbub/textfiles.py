@@ -17,6 +17,8 @@ from typing import BinaryIO, TextIO, cast
 
 #: Delimiters tried, in order, when a header does not name the expected columns with commas.
 DELIMITERS = (",", ";", "\t", "|")
+#: Byte-order marks of UTF-16 (little and big endian): "Unicode text" exports of spreadsheets.
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
@@ -36,7 +38,7 @@ def decode(raw: bytes) -> tuple[str, str]:
     as Windows-1252: a spreadsheet's "café" stays "café" instead of a replacement character, and a
     file that mixes both (appended exports) loses nothing.
     """
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if raw.startswith(UTF16_BOMS):
         return raw.decode("utf-16", errors="replace"), "utf-16"
     try:
         return raw.decode("utf-8-sig"), "utf-8"
@@ -82,7 +84,7 @@ def open_text(path: Path) -> TextIO:
     raw = cast(BinaryIO, gzip.open(path, "rb")) if path.suffix == ".gz" else path.open("rb")
     head = raw.read(2)
     raw.seek(0)
-    if head in (b"\xff\xfe", b"\xfe\xff"):
+    if head in UTF16_BOMS:
         return io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="")
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="hubbub_cp1252", newline="")
 

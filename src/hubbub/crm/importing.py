@@ -180,15 +180,19 @@ def run(
     if fmt not in FIELDS:
         raise ValueError(f"unknown CRM format {fmt!r}; use customers, orders or mapping")
     path = Path(path)
-    text, _encoding = textfiles.decode(path.read_bytes())  # a spreadsheet's Windows-1252 export is read, not a crash
-    return run_stream(org_id, fmt, io.StringIO(text, newline=""), path.name, mapping, on_progress, actor)
+    # read as it is imported, with every import's decoding rules: a spreadsheet's Windows-1252 export is read
+    with textfiles.open_text(path) as fh:
+        return run_stream(org_id, fmt, fh, path.name, mapping, on_progress, actor)
+
+
+def _column_names(fields: list[str]) -> list[str]:
+    """The header names that feed `fields`: the field names and their `ALIASES`."""
+    return [*fields, *(a for f in fields for a in ALIASES.get(f, []))]
 
 
 def _delimiter(fmt: str, header_line: str, mapping: dict[str, str] | None) -> str:
     """`,` or the `;`/tab/`|` a European spreadsheet or a TSV export uses, judged by the known column names."""
-    fields = FIELDS.get(fmt, [])
-    names = [*fields, *(a for f in fields for a in ALIASES.get(f, [])), *(mapping or {}).values()]
-    return textfiles.sniff_delimiter(header_line, names)
+    return textfiles.sniff_delimiter(header_line, [*_column_names(FIELDS.get(fmt, [])), *(mapping or {}).values()])
 
 
 def run_stream(
@@ -535,7 +539,7 @@ def read_header(data: bytes) -> tuple[list[str], list[list[str]]]:
     if "\x00" in text:
         raise ValueError("The file holds binary data, not CSV text (is it an Excel workbook?). Save it as CSV UTF-8.")
     try:
-        known = [n for f in FIELDS.values() for n in f] + [a for v in ALIASES.values() for a in v]
+        known = _column_names([f for fields in FIELDS.values() for f in fields])
         delimiter = textfiles.sniff_delimiter(text[: text.find("\n") + 1 or len(text)], known)
         reader = csv.reader(io.StringIO(text[: 1024 * 1024], newline=""), delimiter=delimiter)
         header = next(reader, [])
