@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
-from hubbub.insights.services import response_time_report
+from hubbub.insights import report_views
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.web.views.common import scoped_view
@@ -46,8 +46,8 @@ def quarantine(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @scoped_view
 def reports(request: HttpRequest, scope: Scope) -> HttpResponse:
-    report = response_time_report(scope.organization.slug, set(scope.brand_ids))
-    return render(request, "web/reports.html", {"report": report, "chart": report["brands"]})
+    """Reports → Response times, the first tab; the other tabs live in hubbub.insights.report_views."""
+    return report_views.render_report(request, scope, "response-times")
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
