@@ -4,8 +4,13 @@ Runs `http.server` in a thread on 127.0.0.1 and a free port. Knobs: `rate_limit_
 (answer the next N API calls with 429 + Retry-After), `expire_token()` (the current
 access token starts answering 401 EXPIRED_AUTHENTICATION until refreshed), `token_errors`
 (statuses the next calls to /oauth/v1/token answer with, e.g. [503]), `token_info_errors` (the same for
-the token information endpoint), `note_errors` (the same for note creation) and `before_note` (called in
-the server thread before each note is created: a test holds a sync inside its HubSpot call with it).
+the token information endpoint), `note_errors` (the same for note creation), `before_note` and
+`before_create` (called in the server thread before each note is created / each contact batch create: a test
+holds a sync inside its HubSpot call with them).
+
+Contacts are deduplicated on email as HubSpot does: a batch create naming an email that exists (or twice)
+answers 409 CONFLICT "Contact already exists. Existing ID: …" for the whole batch; `batch/read` with
+`idProperty: email` finds contacts by email and answers 207 with OBJECT_NOT_FOUND for the unknown ones.
 
 OAuth (authorization code), as HubSpot documents it:
   GET  /oauth/authorize?client_id&redirect_uri&scope&state → 302 to redirect_uri?code=…&state=…
@@ -50,6 +55,8 @@ class FakeHubSpot:
         self.token_info_errors: list[int] = []
         self.note_errors: list[int] = []
         self.before_note: Callable[[], None] | None = None
+        self.before_create: Callable[[], None] | None = None
+        self.created_batches = 0
         self.deny_next = False
         self.codes: dict[str, dict[str, Any]] = {}  # code → {"redirect_uri", "scopes", "used"}
         self.revoked: list[str] = []
@@ -79,6 +86,13 @@ class FakeHubSpot:
         props.setdefault("lastmodifieddate", now)
         self.contacts[cid] = {"id": cid, "properties": props, "createdAt": now, "updatedAt": now, "archived": False}
         return cid
+
+    def contact_by_email(self, email: str) -> str | None:
+        """The id of the contact with this email (HubSpot's unique contact property), if any."""
+        email = email.lower()
+        return next(
+            (cid for cid, c in self.contacts.items() if (c["properties"].get("email") or "").lower() == email), None
+        )
 
     def edit_contact(self, cid: str, **props: str) -> None:
         now = _now()
@@ -172,6 +186,44 @@ class FakeHubSpot:
                     nxt = str(start + limit)
                     out["paging"] = {"next": {"after": nxt, "link": f"{fake.url}/crm/v3/objects/contacts?after={nxt}"}}
                 return out
+
+            def _batch_read(self, body: dict[str, Any]) -> None:
+                """Batch read by id or by a unique property (`idProperty`); unknown ones: 207 OBJECT_NOT_FOUND."""
+                by = body.get("idProperty") or "hs_object_id"
+                found, missing = [], []
+                for inp in body.get("inputs", []):
+                    key = str(inp["id"])
+                    cid = fake.contact_by_email(key) if by == "email" else (key if key in fake.contacts else None)
+                    if cid is None:
+                        missing.append(key)
+                    else:
+                        row = fake.contacts[cid]
+                        props = body.get("properties")
+                        found.append(
+                            {
+                                **row,
+                                "properties": {k: v for k, v in row["properties"].items() if not props or k in props},
+                            }
+                        )
+                out: dict[str, Any] = {
+                    "status": "COMPLETE",
+                    "results": found,
+                    "startedAt": _now(),
+                    "completedAt": _now(),
+                }
+                if not missing:
+                    return self._send(200, out)
+                out["numErrors"] = 1
+                out["errors"] = [
+                    {
+                        "status": "error",
+                        "category": "OBJECT_NOT_FOUND",
+                        "message": "Could not get some CONTACT objects, they may be deleted or not exist. "
+                        "Check that ids are valid.",
+                        "context": {"ids": missing},
+                    }
+                ]
+                return self._send(207, out)
 
             def _redirect(self, location: str) -> None:
                 self.send_response(302)
@@ -299,11 +351,29 @@ class FakeHubSpot:
                     )
                     out["total"] = len(rows)
                     return self._send(200, out)
+                if u.path == "/crm/v3/objects/contacts/batch/read":
+                    return self._batch_read(body)
                 if u.path == "/crm/v3/objects/contacts/batch/create":
-                    results = []
-                    for inp in body["inputs"]:
-                        cid = fake.add_contact(**{k: v for k, v in inp["properties"].items() if v})
-                        results.append(fake.contacts[cid])
+                    if fake.before_create is not None:
+                        fake.before_create()
+                    with fake.lock:  # HubSpot deduplicates contacts on email: an existing one fails the batch
+                        emails = [(inp["properties"].get("email") or "").lower() for inp in body["inputs"]]
+                        for email in filter(None, emails):
+                            existing = fake.contact_by_email(email)
+                            if existing is not None or emails.count(email) > 1:
+                                return self._send(
+                                    409,
+                                    {
+                                        "status": "error",
+                                        "message": f"Contact already exists. Existing ID: {existing or ''}",
+                                        "category": "CONFLICT",
+                                    },
+                                )
+                        results = []
+                        for inp in body["inputs"]:
+                            cid = fake.add_contact(**{k: v for k, v in inp["properties"].items() if v})
+                            results.append(fake.contacts[cid])
+                    fake.created_batches += 1
                     return self._send(
                         201, {"status": "COMPLETE", "results": results, "startedAt": _now(), "completedAt": _now()}
                     )

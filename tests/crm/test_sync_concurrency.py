@@ -20,7 +20,7 @@ from django.utils import timezone
 from hubbub.connectors.hubspot import HubSpotClient, HubSpotError
 from hubbub.connectors.models import Channel
 from hubbub.crm import services, sync
-from hubbub.crm.models import Customer, SyncedActivity
+from hubbub.crm.models import Customer, SyncConflict, SyncedActivity
 from hubbub.inbox.merging import MergePair, merge_conversations
 from hubbub.inbox.models import Conversation
 from hubbub.tenancy.models import AuditEvent
@@ -50,6 +50,10 @@ class During(HubSpotClient):
     def request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         self._run("request")
         return super().request(method, path, **kw)
+
+    def batch_create(self, properties: list[dict[str, str]]) -> list[dict[str, Any]]:
+        self._run("batch_create")
+        return super().batch_create(properties)
 
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +193,149 @@ def test_a_claim_left_by_a_sync_that_died_is_taken_over(acme, scope_of, connecte
     SyncedActivity.objects.filter(local_id=old).update(created_at=timezone.now() - sync.CLAIM_TTL - timedelta(1))
     assert sync.sync_hubspot(org.pk, client=client_for(connected, []))["notes"] == 1
     assert rows(org) == [(old, fake.notes[0]["id"], []), (fresh, "", [])]  # the fresh claim's sync still runs
+
+
+# ---------------------------------------------------------------- two syncs creating contacts
+
+
+def new_customers(acme: dict[str, Any], scope_of: Any) -> list[Customer]:
+    agent = scope_of(acme["users"]["agent"])
+    return [
+        services.create_customer(agent, name="Bob Stone", email="bob@example.com"),
+        services.create_customer(agent, name="Cy Park", email="cy@example.com"),
+    ]
+
+
+def contacts_by_email(fake: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for cid, c in fake.contacts.items():
+        out.setdefault(c["properties"].get("email", ""), []).append(cid)
+    return out
+
+
+def assert_one_contact_each(fake: Any, customers: list[Customer]) -> None:
+    """HubSpot has exactly one contact per customer, and each customer names it."""
+    by_email = contacts_by_email(fake)
+    for c in customers:
+        c.refresh_from_db()
+        assert by_email[c.email] == [c.hubspot_id], c.email
+    assert not SyncedActivity.objects.filter(kind="contact").exists()  # no claim left behind
+
+
+def test_a_sync_started_while_another_creates_contacts_creates_none_of_them(acme, scope_of, connected, fake) -> None:
+    org = acme["org"]
+    customers = new_customers(acme, scope_of)
+    first = During(connected, lambda: sync.sync_hubspot(org.pk, client=client_for(connected, [])), "batch_create")
+
+    stats = sync.sync_hubspot(org.pk, client=first)  # the second sync runs inside the first's create call
+
+    assert first.result["created_there"] == 0 and first.result["linked_there"] == 0  # both were claimed
+    assert stats["created_there"] == 2
+    assert fake.created_batches == 1
+    assert_one_contact_each(fake, customers)
+    assert sync.sync_hubspot(org.pk, client=client_for(connected, []))["created_there"] == 0
+    assert len(fake.contacts) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_syncs_in_two_threads_create_one_contact_per_customer(acme, scope_of, connected, fake) -> None:
+    """Committed transactions, two database connections: the first sync is held by the fake inside its contact
+    create call while the second (a "Sync now" beside the periodic job) runs from start to end."""
+    org = acme["org"]
+    customers = new_customers(acme, scope_of)
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold_the_first() -> None:
+        fake.before_create = None  # only the first create call waits
+        arrived.set()
+        assert release.wait(20)
+
+    fake.before_create = hold_the_first
+    errors: list[BaseException] = []
+    first: dict[str, int] = {}
+
+    def first_sync() -> None:
+        try:
+            first.update(sync.sync_hubspot(org.pk))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            db_connection.close()
+
+    thread = threading.Thread(target=first_sync)
+    thread.start()
+    try:
+        assert arrived.wait(20), "the first sync never called HubSpot to create the contacts"
+        second = sync.sync_hubspot(org.pk)
+    finally:
+        release.set()
+        thread.join(30)
+    assert not errors and not thread.is_alive()
+    assert second["created_there"] == 0 and first["created_there"] == 2
+    assert fake.created_batches == 1  # HubSpot was asked to create them once
+    assert_one_contact_each(fake, customers)
+
+
+def test_a_contact_hubspot_already_has_is_linked_by_email_not_created(acme, scope_of, connected, fake) -> None:
+    """A contact made in HubSpot (or by a sync that died after HubSpot answered) that the incremental pull does
+    not see: the customer with its email is linked to it and reconciled, not created a second time (which
+    HubSpot refuses with 409 for the whole batch)."""
+    org = acme["org"]
+    sync.sync_hubspot(org.pk, client=client_for(connected, []))  # sets the incremental mark
+    cid = fake.add_contact(email="dana@example.com", firstname="Dana", lastname="C.", city="Lisbon")
+    fake.contacts[cid]["updatedAt"] = "2020-01-01T00:00:00.000Z"  # older than the mark: not pulled
+    fake.contacts[cid]["properties"]["lastmodifieddate"] = "2020-01-01T00:00:00.000Z"
+    dana = services.create_customer(scope_of(acme["users"]["agent"]), name="Dana Cruz", email="Dana@example.com")
+
+    stats = sync.sync_hubspot(org.pk, client=client_for(connected, []))
+
+    assert stats["created_there"] == 0 and stats["linked_there"] == 1
+    assert list(fake.contacts) == [cid]
+    dana.refresh_from_db()
+    assert dana.hubspot_id == cid
+    assert dana.location == "Lisbon"  # empty here: taken from HubSpot
+    conflict = SyncConflict.objects.get(customer=dana)
+    assert (conflict.field, conflict.local_value, conflict.remote_value, conflict.kept) == (
+        "name",
+        "Dana Cruz",
+        "Dana C.",
+        "local",  # edited here after HubSpot's 2020 edit
+    )
+    assert fake.contacts[cid]["properties"]["lastname"] == "Cruz"  # the kept value reached HubSpot
+    assert dana.synced_at is not None
+
+
+def test_a_failed_create_gives_the_claims_back(acme, scope_of, connected, fake) -> None:
+    org = acme["org"]
+    customers = new_customers(acme, scope_of)
+
+    class Refusing(HubSpotClient):
+        def batch_create(self, properties: list[dict[str, str]]) -> list[dict[str, Any]]:
+            raise HubSpotError(503, "gave up after 5 retries")
+
+    connected.refresh_from_db()
+    with pytest.raises(HubSpotError):
+        sync.sync_hubspot(org.pk, client=Refusing(connected.credentials, sleep=lambda _s: None))
+    assert not SyncedActivity.objects.filter(kind="contact").exists()
+    assert not fake.contacts
+
+    assert sync.sync_hubspot(org.pk, client=client_for(connected, []))["created_there"] == 2
+    assert_one_contact_each(fake, customers)
+
+
+def test_a_contact_claim_left_by_a_sync_that_died_is_taken_over(acme, scope_of, connected, fake) -> None:
+    org = acme["org"]
+    bob, cy = new_customers(acme, scope_of)
+    SyncedActivity.objects.bulk_create(
+        [SyncedActivity(organization=org, kind="contact", local_id=c.pk, remote_id="") for c in (bob, cy)]
+    )
+    SyncedActivity.objects.filter(local_id=bob.pk).update(created_at=timezone.now() - sync.CLAIM_TTL - timedelta(1))
+
+    assert sync.sync_hubspot(org.pk, client=client_for(connected, []))["created_there"] == 1
+    bob.refresh_from_db()
+    cy.refresh_from_db()
+    assert bob.hubspot_id and not cy.hubspot_id  # Cy's claim belongs to a sync still running
+    assert list(SyncedActivity.objects.filter(kind="contact").values_list("local_id", flat=True)) == [cy.pk]
 
 
 # ---------------------------------------------------------------- a merge while the sync runs

@@ -249,6 +249,34 @@ class HubSpotClient:
             if not after:
                 return
 
+    def contacts_by_email(
+        self, emails: Sequence[str], properties: list[str] = CONTACT_PROPERTIES
+    ) -> dict[str, dict[str, Any]]:
+        """The contacts HubSpot already has for `emails`, by lower-cased email.
+
+        `POST /crm/v3/objects/contacts/batch/read` with `idProperty: email` (email is the unique property HubSpot
+        deduplicates contacts on). Emails HubSpot does not know are simply absent: it answers 207 Multi-Status
+        with an `OBJECT_NOT_FOUND` error listing them, which is not a failure here. Asked before creating, so a
+        contact that exists already (created by someone in HubSpot, or by a sync that died before recording
+        it) is linked instead of created a second time — or refused with 409 for the whole batch."""
+        out: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
+        for i in range(0, len(unique), BATCH):
+            body = self.request(
+                "POST",
+                "/crm/v3/objects/contacts/batch/read",
+                json={
+                    "idProperty": "email",
+                    "inputs": [{"id": e} for e in unique[i : i + BATCH]],
+                    "properties": properties,
+                },
+            )
+            for contact in body.get("results", []):
+                email = ((contact.get("properties") or {}).get("email") or "").strip().lower()
+                if email:
+                    out[email] = contact
+        return out
+
     def batch_create(self, properties: list[dict[str, str]]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for i in range(0, len(properties), BATCH):

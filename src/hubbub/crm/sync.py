@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from hubbub import live
-from hubbub.connectors.hubspot import HubSpotClient, HubSpotError, redact
+from hubbub.connectors.hubspot import BATCH, HubSpotClient, HubSpotError, redact
 from hubbub.connectors.models import Channel
 from hubbub.crm.models import Customer, Interaction, SocialProfile, SyncConflict, SyncedActivity
 from hubbub.crm.services import _prepare, sync_identifiers
@@ -326,6 +326,130 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _reconcile(c: Customer, vals: dict[str, str], remote_at: datetime) -> tuple[bool, list[SyncConflict], bool]:
+    """Merge a HubSpot contact's values `vals` into its customer `c` (in memory, not saved) by the rule of the
+    module docstring. Returns whether a field was taken from HubSpot, the conflicts found, and whether HubSpot
+    must get some of our values (`push back`). Used for pulled contacts and for existing contacts a new
+    customer is linked to by email (`_create_contacts`)."""
+    snap = c.sync_snapshot or {}
+    changed = local_wins = False
+    conflicts: list[SyncConflict] = []
+    for f in FIELDS:
+        local, theirs = (getattr(c, f) or ""), vals[f]
+        if local == theirs or not theirs:
+            continue
+        remote_changed = f not in snap or snap[f] != theirs
+        local_changed = f not in snap or snap[f] != local
+        if not remote_changed:
+            local_wins = True  # only Hubbub changed it: HubSpot gets our value
+            continue
+        if not local or not local_changed:
+            setattr(c, f, theirs)
+            changed = True
+            continue
+        kept = "local" if c.updated_at and c.updated_at > remote_at else "remote"
+        conflicts.append(
+            SyncConflict(
+                organization_id=c.organization_id,
+                customer=c,
+                field=f,
+                local_value=local,
+                remote_value=theirs,
+                kept=kept,
+            )
+        )
+        if kept == "remote":
+            setattr(c, f, theirs)
+            changed = True
+        else:
+            local_wins = True
+    c.sync_snapshot = {f: getattr(c, f) or "" for f in FIELDS}
+    _prepare(c)
+    return changed, conflicts, local_wins
+
+
+def _create_contacts(
+    org_id: int, client: HubSpotClient, customers: Sequence[Customer]
+) -> tuple[int, list[Customer], list[SyncConflict], list[Customer]]:
+    """Give never-synced customers a HubSpot contact, each exactly once, 100 per HubSpot call.
+
+    Two syncs (two workers, the periodic job and "Sync now") can both read the same never-synced customers;
+    each would create a contact for them. So each customer is claimed first with the notes' mechanism
+    (`_claim`, kind `contact`: a `SyncedActivity` row committed before HubSpot is called, taken over after
+    `CLAIM_TTL`), checked under the customer's row lock to still have no HubSpot id; the other sync skips it.
+    Then HubSpot is asked which of the emails it already knows (`contacts_by_email`: a contact made in HubSpot
+    meanwhile, or by a sync that died after HubSpot answered): those are linked and reconciled like pulled
+    contacts, only the rest are created. The HubSpot id is stored and the claim removed in one transaction
+    (the customer's `hubspot_id` is the lasting record); a failed call gives the claims back (`_release`).
+
+    Returns how many contacts were created, the customers linked to existing contacts, the conflicts found
+    linking them and those of them whose values HubSpot must get (push back)."""
+    created_n = 0
+    linked: list[Customer] = []
+    conflicts: list[SyncConflict] = []
+    push_back: list[Customer] = []
+    for chunk in chunked(customers, BATCH):
+        claims = {c.pk: claim for c in chunk if (claim := _claim(org_id, "contact", c.pk)) is not None}
+        mine = [c for c in chunk if c.pk in claims]
+        if not mine:
+            continue
+        try:
+            existing = client.contacts_by_email([c.email for c in mine])
+            fresh = list({c.email: c for c in mine if c.email not in existing}.values())  # one contact per email
+            created = client.batch_create([_props(c) for c in fresh]) if fresh else []
+        except BaseException:
+            for claim in claims.values():
+                _release(claim)
+            raise
+        created_ids = {(x.get("properties", {}).get("email") or "").lower(): str(x["id"]) for x in created}
+        created_n += len(created)
+        done: list[Customer] = []
+        for c in mine:
+            if c.email in existing:
+                contact = existing[c.email]
+                props = contact.get("properties", {})
+                remote_at = _when(contact.get("updatedAt") or props.get("lastmodifieddate")) or timezone.now()
+                c.hubspot_id = str(contact["id"])
+                _changed, found, local_wins = _reconcile(c, _remote_values(props), remote_at)
+                conflicts += found
+                linked.append(c)
+                if local_wins:
+                    push_back.append(c)
+            elif c.email in created_ids:
+                c.hubspot_id = created_ids[c.email]
+                c.sync_snapshot = {f: getattr(c, f) or "" for f in FIELDS}
+            else:  # not in HubSpot's answer: the next sync tries again
+                _release(claims.pop(c.pk))
+                continue
+            done.append(c)
+        _record_contacts(org_id, claims, done, {c.pk for c in linked})
+    return created_n, [c for c in linked if c.hubspot_id], conflicts, [c for c in push_back if c.hubspot_id]
+
+
+def _record_contacts(org_id: int, claims: dict[int, SyncedActivity], done: list[Customer], linked: set[int]) -> None:
+    """Store the HubSpot ids of `done` and remove their claims in one transaction, so another sync sees either
+    the claim or the id, never neither. A claim that is gone was reset by a connect of another portal while
+    HubSpot was called: that contact is in the old portal and its id is not stored (logged)."""
+    with transaction.atomic():
+        held = set(
+            SyncedActivity.objects.select_for_update()
+            .filter(pk__in=[claims[c.pk].pk for c in done], remote_id="")
+            .values_list("pk", flat=True)
+        )
+        kept = [c for c in done if claims[c.pk].pk in held]
+        for c in done:
+            if claims[c.pk].pk not in held:
+                log.warning("hubspot contact %s of customer %s is in the portal connected before", c.hubspot_id, c.pk)
+                c.hubspot_id = ""
+        SyncedActivity.objects.filter(pk__in=held).delete()
+        for c in kept:
+            if c.pk in linked:
+                c.save()
+        Customer.objects.bulk_update(
+            [c for c in kept if c.pk not in linked], ["hubspot_id", "sync_snapshot"], batch_size=500
+        )
+
+
 def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = None) -> dict[str, int]:
     """Pull changed contacts, resolve conflicts, push new/changed customers, log conversations."""
     channel = connected_hubspot_channel(org_id)
@@ -340,7 +464,17 @@ def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = 
     started = timezone.now()
     last_ms = stored.get("last_sync_ms")
     stats = dict.fromkeys(
-        ("pulled", "created_here", "updated_here", "created_there", "updated_there", "conflicts", "notes"), 0
+        (
+            "pulled",
+            "created_here",
+            "updated_here",
+            "created_there",
+            "linked_there",
+            "updated_there",
+            "conflicts",
+            "notes",
+        ),
+        0,
     )
 
     # ---- pull
@@ -367,34 +501,10 @@ def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = 
             stats["created_here"] += 1
             continue
         c.hubspot_id = rid
-        snap = c.sync_snapshot or {}
-        changed = False
-        for f in FIELDS:
-            local, theirs = (getattr(c, f) or ""), vals[f]
-            if local == theirs or not theirs:
-                continue
-            remote_changed = f not in snap or snap[f] != theirs
-            local_changed = f not in snap or snap[f] != local
-            if not remote_changed:
-                push_back[c.pk] = c  # only Hubbub changed it: HubSpot gets our value
-                continue
-            if not local or not local_changed:
-                setattr(c, f, theirs)
-                changed = True
-                continue
-            kept = "local" if c.updated_at and c.updated_at > remote_at else "remote"
-            conflicts.append(
-                SyncConflict(
-                    organization_id=org_id, customer=c, field=f, local_value=local, remote_value=theirs, kept=kept
-                )
-            )
-            if kept == "remote":
-                setattr(c, f, theirs)
-                changed = True
-            else:
-                push_back[c.pk] = c
-        c.sync_snapshot = {f: getattr(c, f) or "" for f in FIELDS}
-        _prepare(c)
+        changed, found, local_wins = _reconcile(c, vals, remote_at)
+        conflicts += found
+        if local_wins:
+            push_back[c.pk] = c
         c.save()
         touched[c.pk] = c
         stats["updated_here"] += int(changed)
@@ -405,15 +515,18 @@ def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = 
         Customer.objects.filter(id__in=[pk for pk in touched if pk not in push_back]).update(synced_at=F("updated_at"))
 
     # ---- push: new customers (with an email, HubSpot's dedupe key) and locally edited ones
-    new = list(base.filter(hubspot_id="").exclude(email="")[:10000])
-    if new:
-        created = client.batch_create([_props(c) for c in new])
-        by_mail = {(x.get("properties", {}).get("email") or "").lower(): str(x["id"]) for x in created}
-        for c in new:
-            c.hubspot_id = by_mail.get(c.email, "")
-            c.sync_snapshot = {f: getattr(c, f) or "" for f in FIELDS}
-        Customer.objects.bulk_update([c for c in new if c.hubspot_id], ["hubspot_id", "sync_snapshot"], batch_size=500)
-        stats["created_there"] = len(created)
+    new = list(base.filter(hubspot_id="").exclude(email="").order_by("pk")[:10000])
+    created_there, linked_there, linked_conflicts, linked_back = _create_contacts(org_id, client, new)
+    stats["created_there"], stats["linked_there"] = created_there, len(linked_there)
+    SyncConflict.objects.bulk_create(linked_conflicts)
+    stats["conflicts"] += len(linked_conflicts)
+    push_back.update({c.pk: c for c in linked_back})
+    touched.update({c.pk: c for c in linked_there})
+    if linked_there:
+        sync_identifiers(org_id, linked_there)
+        Customer.objects.filter(id__in=[c.pk for c in linked_there if c.pk not in push_back]).update(
+            synced_at=F("updated_at")
+        )
     edited = list(
         base.exclude(hubspot_id="")
         .exclude(id__in=[pk for pk in touched if pk not in push_back])
@@ -427,7 +540,7 @@ def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = 
         for c in edited:
             c.sync_snapshot = {f: getattr(c, f) or "" for f in FIELDS}
         Customer.objects.bulk_update(edited, ["sync_snapshot"], batch_size=500)
-    done_ids = [c.pk for c in new if c.hubspot_id] + [c.pk for c in edited]
+    done_ids = [c.pk for c in new if c.hubspot_id and c.pk not in touched] + [c.pk for c in edited]
     if done_ids:
         Customer.objects.filter(id__in=done_ids).update(synced_at=F("updated_at"))
 
@@ -572,11 +685,13 @@ def _write_note(org_id: int, kind: str, local_id: int, connection: str | None, c
 
 
 def _claim(org_id: int, kind: str, local_id: int) -> SyncedActivity | None:
-    """Take the right to write the note of a conversation or interaction: a `SyncedActivity` row with no remote
-    id yet, committed before HubSpot is called. None when it is not this sync's to write: another sync holds
-    or wrote it (the unique key; on PostgreSQL the insert waits for the other's claim to commit), or the
-    conversation is gone — merged away since the list was read; checked under its row lock, which a merge
-    takes too, so a merge is either before (no claim) or after (the merge moves the claim to its survivor).
+    """Take the right to write the note of a conversation or interaction, or to create the contact of a customer
+    (kind `contact`): a `SyncedActivity` row with no remote id yet, committed before HubSpot is called. None when
+    it is not this sync's to write: another sync holds or wrote it (the unique key; on PostgreSQL the insert
+    waits for the other's claim to commit), the conversation is gone — merged away since the list was read;
+    checked under its row lock, which a merge takes too, so a merge is either before (no claim) or after (the
+    merge moves the claim to its survivor) — or the customer has a HubSpot id by now (another sync created its
+    contact and removed its claim since the list was read; checked under the customer's row lock).
     A claim older than `CLAIM_TTL` is taken over: its sync died inside the HubSpot call."""
     from hubbub.inbox.models import Conversation
 
@@ -586,6 +701,12 @@ def _claim(org_id: int, kind: str, local_id: int) -> SyncedActivity | None:
                 here = Conversation.objects.select_for_update().filter(organization_id=org_id, pk=local_id)
                 if not list(here.values_list("pk", flat=True)):
                     log.info("conversation %s merged away during the hubspot sync; not logged", local_id)
+                    return None
+            elif kind == "contact":  # still without a contact: another sync may have recorded one since
+                unsynced = Customer.objects.select_for_update().filter(
+                    organization_id=org_id, pk=local_id, hubspot_id="", merged_into__isnull=True, erased_at__isnull=True
+                )
+                if not list(unsynced.values_list("pk", flat=True)):
                     return None
             return SyncedActivity.objects.create(organization_id=org_id, kind=kind, local_id=local_id, remote_id="")
     except IntegrityError:
@@ -599,8 +720,8 @@ def _claim(org_id: int, kind: str, local_id: int) -> SyncedActivity | None:
     ).update(created_at=now):
         return None
     log.warning(
-        "hubspot note of %s %s claimed at %s by a sync that never finished; written now (HubSpot may show it twice "
-        "if that sync had written it)",
+        "hubspot %s %s claimed at %s by a sync that never finished; written now (a note may show twice in HubSpot "
+        "if that sync had written it; a contact is found by its email)",
         kind,
         local_id,
         stale.created_at.isoformat(),
