@@ -33,7 +33,16 @@ def test_war_room_and_query_editor_in_the_browser(server):  # type: ignore[no-un
         assert page.locator("#n-mentions").inner_text() not in ("0", "")
         assert page.evaluate("() => Object.keys(Chart.instances).length") >= 4
         expect(page.locator("#l-authors li").first).to_be_visible()
+        # the map: the sample's authors mostly give US locations, so it opens on US states
+        expect(page.locator("#l-places li").first).to_be_visible()
+        expect(page.locator("#map-note")).to_contain_text("are placed")
+        assert page.evaluate("() => Object.values(Chart.instances).some((c) => c.config.type === 'choropleth')")
+        expect(page.locator("[data-map='us'][aria-pressed='true']")).to_have_count(1)
         page.screenshot(path=str(ARTIFACTS / "war-room.png"), full_page=True)
+        page.click("[data-map='world']")
+        expect(page.locator("[data-map='world'][aria-pressed='true']")).to_have_count(1)
+        expect(page.locator("#l-places li", has_text="United States")).to_be_visible()
+        page.locator("#wr-map").screenshot(path=str(ARTIFACTS / "war-room-map-world.png"))
 
         page.goto(server + "/listening/queries/new/")
         page.fill("#q-text", "delay OR")

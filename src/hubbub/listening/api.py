@@ -38,6 +38,7 @@ class ChartParams(Schema):
 @router.get("/listening/charts/{name}", summary="War room chart data")
 def chart(request: HttpRequest, name: str, params: QueryParam[ChartParams]) -> Any:  # type: ignore[type-arg]
     """One chart of the war room: `summary`, `volume`, `sentiment`, `share-of-voice`, `languages`,
+    `places` (the map: US states and countries),
     `queries`, `top-authors`, `top-posts` or `emerging-terms`, for `range` (1h, 6h, 24h, 7d, 30d, 90d, 1y)
     ending at `end` (ISO time, `now`, or `auto` = now unless the range is empty, then the latest data)."""
     scope = _scope(request)

@@ -1,6 +1,6 @@
 """Read side of the war room: chart data for a time range, from the rollup tables.
 
-Volume, sentiment mix, share of voice, languages and per-query series read the
+Volume, sentiment mix, share of voice, languages, places and per-query series read the
 minute/hour/day rollups (the grain is chosen by the range, so a year is 365
 rows per brand, an hour 60). Top authors, most-shared posts and emerging terms
 need the mentions themselves; they read at most `MESSAGE_SCAN` of the latest
@@ -249,6 +249,38 @@ def languages(scope: Scope, w: Window, dimension: str = "lang") -> dict[str, Any
     return {"window": w.as_dict(), "dimension": dimension, "items": [{"value": v, "mentions": n} for v, n in items]}
 
 
+def places(scope: Scope, w: Window) -> dict[str, Any]:
+    """Mentions by place for the map: US states and countries (US states also counted in the US).
+
+    `located` of `mentions` tells how much of the range the map covers: only authors who give a
+    location we can read are on it, so a wall screen must not read it as the whole picture.
+    """
+    from hubbub.listening.places import describe
+
+    items = languages(scope, w, "place")["items"]
+    states: list[dict[str, Any]] = []
+    by_country: Counter[str] = Counter()
+    for it in items:
+        info = describe(it["value"])
+        if it["value"].startswith("US-"):
+            states.append({**info, "mentions": it["mentions"]})
+        by_country[info["country"]] += it["mentions"]
+    countries = [{**describe(c), "mentions": n} for c, n in by_country.most_common()]
+    located = sum(by_country.values())
+    grain = Grain.HOUR if w.grain == Grain.MINUTE else w.grain
+    total = (
+        MentionRollup.objects.filter(
+            organization_id=scope.organization_id,
+            brand_id__in=w.brand_ids,
+            grain=grain,
+            bucket__gte=_floor(w.start, grain),
+            bucket__lt=w.end,
+        ).aggregate(n=Sum("total"))["n"]
+        or 0
+    )
+    return {"window": w.as_dict(), "mentions": total, "located": located, "us_states": states, "countries": countries}
+
+
 def query_series(scope: Scope, w: Window) -> dict[str, Any]:
     """Matches per bucket of each listening query of the selected brands."""
     queries = list(
@@ -489,6 +521,7 @@ CHARTS = {
     "sentiment": sentiment,
     "share-of-voice": share_of_voice,
     "languages": languages,
+    "places": places,
     "queries": query_series,
     "top-authors": top_authors,
     "top-posts": top_posts,

@@ -81,13 +81,13 @@ class QueryRollup(models.Model):
 
 
 class DimensionRollup(models.Model):
-    """Mentions per brand per hour/day by a categorical dimension (language, network)."""
+    """Mentions per brand per hour/day by a categorical dimension (language, place on the map)."""
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
     brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE)
     grain = models.CharField(max_length=1, choices=Grain.choices)
     bucket = models.DateTimeField()
-    dimension = models.CharField(max_length=10)  # "lang" | "network"
+    dimension = models.CharField(max_length=10)  # "lang" | "place" (`places.place_of`: "US-MA", "GB")
     value = models.CharField(max_length=20)
     total = models.PositiveIntegerField(default=0)
 

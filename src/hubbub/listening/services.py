@@ -39,6 +39,7 @@ from hubbub.listening.models import (
     MentionRollup,
     QueryRollup,
 )
+from hubbub.listening.places import place_of
 from hubbub.listening.query_language import Query, QuerySyntaxError, parse
 from hubbub.tenancy.models import Brand, Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
@@ -133,6 +134,11 @@ def record_mentions(org_id: int, items: Sequence[tuple[InboundEvent, int, Analys
             lg = ev.lang.lower()[:20]
             dcounts[(brand_id, hour_g, h, "lang", lg)] += 1
             dcounts[(brand_id, day_g, d, "lang", lg)] += 1
+        if ev.author_location:  # the map: where the author says they are, when we can tell
+            place = place_of(ev.author_location)
+            if place:
+                dcounts[(brand_id, hour_g, h, "place", place)] += 1
+                dcounts[(brand_id, day_g, d, "place", place)] += 1
     adapt = connection.ops.adapt_datetimefield_value
     _upsert(
         MentionRollup._meta.db_table,

@@ -39,8 +39,8 @@
 
   async function refresh() {
     try {
-      const [sum, vol, sen, sov, lang, q, authors, posts, terms] = await Promise.all(
-        ["summary", "volume", "sentiment", "share-of-voice", "languages", "queries", "top-authors", "top-posts", "emerging-terms"].map(get));
+      const [sum, vol, sen, sov, lang, q, authors, posts, terms, places] = await Promise.all(
+        ["summary", "volume", "sentiment", "share-of-voice", "languages", "queries", "top-authors", "top-posts", "emerging-terms", "places"].map(get));
       const pct = (x) => (x === null || x === undefined) ? "–" : Math.round(x * 100) + "%";
       text($("n-mentions"), sum.mentions.toLocaleString());
       text($("n-negative"), pct(sum.negative_share));
@@ -67,8 +67,76 @@
       const lt = $("l-terms"); lt.replaceChildren();
       terms.items.forEach((t) => li(lt, t.term + " · " + t.recent + " now vs " + t.expected + " expected (" + t.ratio + "×)"));
       if (!terms.items.length) li(lt, "Nothing is bursting.", "muted");
+      await drawPlaces(places);
       document.body.dataset.warroomReady = "1";
     } catch (err) { console.warn("war room refresh failed", err); }
+  }
+
+  // The "Where" panel: a choropleth of US states or countries (chartjs-chart-geo), and the top places as text.
+  let atlas = null;
+  let mapMode = null; // null = automatic: US states when most located mentions are in the US
+  let lastPlaces = null;
+  async function loadAtlas(card) {
+    if (atlas) return atlas;
+    const [us, world] = await Promise.all([card.dataset.usAtlas, card.dataset.worldAtlas].map((u) => fetch(u).then((r) => r.json())));
+    atlas = { us, world };
+    return atlas;
+  }
+  // On the dark wall screen more mentions are brighter: dark blue (few) to light blue (many).
+  function shade(t) {
+    const lo = [30, 58, 138], hi = [191, 219, 254];
+    return "rgb(" + lo.map((c, i) => Math.round(c + (hi[i] - c) * t)).join(",") + ")";
+  }
+  async function drawPlaces(pl) {
+    lastPlaces = pl;
+    const card = $("wr-map");
+    if (!card) return;
+    const inUs = pl.us_states.reduce((n, s) => n + s.mentions, 0);
+    const mode = mapMode || (pl.located && inUs * 2 >= pl.located ? "us" : "world");
+    card.querySelectorAll("[data-map]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.map === mode)));
+    const rows = mode === "us" ? pl.us_states : pl.countries;
+    const list = $("l-places"); list.replaceChildren();
+    rows.slice(0, 8).forEach((r) => li(list, r.name + " · " + r.mentions.toLocaleString()));
+    const share = pl.mentions ? Math.round((pl.located / pl.mentions) * 100) : 0;
+    text($("map-note"), pl.located
+      ? pl.located.toLocaleString() + " of " + pl.mentions.toLocaleString() + " mentions (" + share + "%) are placed, from the location on the author's profile."
+      : "No mention in range has an author location we can place (the networks only give what authors type on their profile).");
+    if (!window.Chart || !window.ChartGeo) return;
+    const a = await loadAtlas(card);
+    const T = ChartGeo.topojson;
+    let features, outline, value, projection;
+    if (mode === "us") {
+      features = T.feature(a.us, a.us.objects.states).features;
+      outline = T.feature(a.us, a.us.objects.nation).features[0];
+      const by = Object.fromEntries(pl.us_states.map((s) => [s.fips, s.mentions]));
+      value = (f) => by[f.id]; // undefined: drawn in the "missing" colour, not as the scale's lightest
+      projection = "albersUsa";
+    } else {
+      features = T.feature(a.world, a.world.objects.countries).features.filter((f) => f.properties.name !== "Antarctica");
+      outline = { type: "Sphere" };
+      const by = Object.fromEntries(pl.countries.map((c) => [c.iso_numeric, c.mentions]));
+      value = (f) => by[Number(f.id)];
+      projection = "equalEarth";
+    }
+    const config = {
+      type: "choropleth",
+      data: { labels: features.map((f) => f.properties.name), datasets: [{ label: "mentions", outline, showOutline: true, data: features.map((f) => ({ feature: f, value: value(f) })) }] },
+      options: { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } },
+        scales: { projection: { axis: "x", projection }, color: { axis: "x", quantize: 6, interpolate: shade, missing: "#1a2338", legend: { position: "bottom-right", align: "right" } } } },
+    };
+    if (charts["c-map"] && charts["c-map"].$mode === mode) {
+      charts["c-map"].data = config.data; charts["c-map"].update("none"); return;
+    }
+    if (charts["c-map"]) charts["c-map"].destroy();
+    Chart.register(ChartGeo.ChoroplethController, ChartGeo.GeoFeature, ChartGeo.ColorScale, ChartGeo.ProjectionScale);
+    charts["c-map"] = new Chart($("c-map"), config);
+    charts["c-map"].$mode = mode;
+  }
+  function mapButtons() {
+    document.querySelectorAll("#wr-map [data-map]").forEach((b) => b.addEventListener("click", () => {
+      mapMode = b.dataset.map;
+      if (lastPlaces) drawPlaces(lastPlaces).catch((err) => console.warn("map failed", err));
+    }));
   }
 
   function live() {
@@ -89,5 +157,5 @@
     });
     es.addEventListener("incident", () => window.location.reload());
   }
-  document.addEventListener("DOMContentLoaded", () => { refresh(); live(); setInterval(refresh, 60000); });
+  document.addEventListener("DOMContentLoaded", () => { mapButtons(); refresh(); live(); setInterval(refresh, 60000); });
 })();
