@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hubbub.analysis import data
 from hubbub.analysis.model import HubbubModel
 from hubbub.analysis.services import analyze_batch, get_analyzer
 from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS, AnalysisContext
@@ -73,3 +74,15 @@ def test_services_use_the_shipped_model(shipped_model: HubbubModel) -> None:
     assert get_analyzer().version == shipped_model.version
     out = analyze_batch(["great flight", "terrible flight"], None)
     assert [a.sentiment for a in out] == ["positive", "negative"]
+
+
+def test_urgency_reasons_never_contradict_the_sentiment_label(shipped_model: HubbubModel, shared_data: str) -> None:
+    # general tweets: the score often leans negative while the label stays neutral
+    texts, _ = data.load_tweeteval(shared_data)
+    out = shipped_model.analyze_batch(texts)
+    leaning = [a for a in out if a.sentiment != "negative" and a.sentiment_score < -0.05]
+    assert leaning, "the sample should hold neutral messages whose score leans negative"
+    for a in out:
+        if "negative sentiment" in a.urgency_reasons:
+            assert a.sentiment == "negative"
+    assert all("leaning negative" in a.urgency_reasons for a in leaning)

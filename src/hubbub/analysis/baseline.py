@@ -67,7 +67,7 @@ class BaselineAnalyzer:
             stage = "purchase"
         else:
             stage = "support"
-        urgency, reasons = score_urgency(text, compound, intent, ctx)
+        urgency, reasons = score_urgency(text, compound, intent, ctx, sentiment=sentiment)
         return Analysis(
             sentiment=sentiment,
             sentiment_score=compound,

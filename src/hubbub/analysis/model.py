@@ -290,7 +290,10 @@ class HubbubModel:
             score = scores[i]
             intent = intents[i_list[i]]
             topic, topic_conf, topic_words = topics.get(i, ("", 0.0, []))
-            urgency, reasons = score_urgency(text, score, intent, contexts[i], topic=topic, found=found[i])
+            sentiment = sent_classes[s_list[i]]
+            urgency, reasons = score_urgency(
+                text, score, intent, contexts[i], topic=topic, found=found[i], sentiment=sentiment
+            )
             confidence = {"sentiment": s_conf[i], "intent": i_conf[i], "journey_stage": j_conf[i]}
             explanations = {
                 "sentiment": why_sentiment[i],
@@ -302,7 +305,7 @@ class HubbubModel:
                 explanations["topic"] = topic_words
             out.append(
                 Analysis(
-                    sentiment=sent_classes[s_list[i]],
+                    sentiment=sentiment,
                     sentiment_score=max(-1.0, min(1.0, score)),
                     intent=intent,
                     topic=str(topic),

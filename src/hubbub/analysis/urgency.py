@@ -67,11 +67,14 @@ def score_urgency(
     topic: str = "",
     *,
     found: Sequence[str] | None = None,
+    sentiment: str = "",
 ) -> tuple[int, list[str]]:
     """Combine text risk and context into 0-100; every point added names its reason.
 
     `found`: the URGENCY_PATTERNS names that occur in the lower-cased text, when the
     caller has already searched for them (then `text` is not searched again).
+    `sentiment`: the message's label, so a reason never contradicts the badge beside it: a message
+    labelled neutral whose score leans negative gets its points as "leaning negative".
     """
     if found is None:
         found = _URGENCY_SET.found(text.lower())
@@ -80,7 +83,7 @@ def score_urgency(
     reasons: list[str] = []
     if sentiment_score < -0.05:
         score += 20 * min(1.0, -sentiment_score * 1.5)
-        reasons.append("negative sentiment")
+        reasons.append("leaning negative" if sentiment and sentiment != "negative" else "negative sentiment")
     if intent == "complaint":
         score += 10
         reasons.append("complaint")
