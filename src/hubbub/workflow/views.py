@@ -6,6 +6,7 @@ issues, the audit log. Views parse forms, load rows through the scope and call s
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +23,10 @@ from hubbub.crm.models import Customer
 from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import CannedResponse, Conversation, Priority, Reply
 from hubbub.tenancy.models import Membership, Role, Team
-from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
+from hubbub.tenancy.scoping import PermissionDenied, Scope, get_scoped_or_404, require_role, scoped
 from hubbub.web import drafts
 from hubbub.web.views.common import scoped_view
+from hubbub.web.views.inbox import render_bulk_refused
 from hubbub.workflow import issues as issue_services
 from hubbub.workflow import services
 from hubbub.workflow.hours import OFFICE_HOURS, schedule_text
@@ -394,52 +396,76 @@ BULK_LIMIT = services.BULK_REPLY_LIMIT  # the same limit as the API's
 def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
     """The same reply on the conversations ticked in the inbox list (e.g. one incident, many customers).
 
-    Each reply goes through the normal path (length check per network, approval policies); the
-    conversations are looked up within the agent's organisation and brands, others are ignored.
+    All or nothing, like `POST /api/v1/workflow/bulk-replies`: every ticked conversation is checked first
+    (the agent's role, the limit, that each is still there and visible, the text against each network's
+    length limit), then `services.bulk_reply` creates every reply in one transaction, each through the normal
+    path (approval policies hold some; delivery is queued on commit with the reply's idempotency key). If
+    anything is refused nothing is created, and the inbox comes back with the text and the ticks as they
+    were and the reason beside each conversation concerned (`web.views.inbox.render_bulk_refused`), so the
+    agent fixes it and sends again without a conversation getting the reply twice.
+    A ticked conversation merged into another since the list was shown gets no reply (as in the API, where
+    it is `not_sent` with `merged_into`): the agent has not seen the merged thread. When the others are
+    replied to, its text waits in the survivor's reply box; a survivor that is ticked too gets one reply.
     """
-    require_role(scope, Role.AGENT)
     back = request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = "/"
     ids = list(dict.fromkeys(int(x) for x in request.POST.getlist("conversation_ids") if x.isdigit()))
     text = request.POST.get("text", "")
+
+    def refuse(error: str, ticked: Sequence[Conversation] = (), reasons: dict[int, str] | None = None) -> HttpResponse:
+        return render_bulk_refused(request, scope, back, text=text, error=error, ticked=ticked, reasons=reasons or {})
+
+    try:
+        require_role(scope, Role.AGENT)
+    except PermissionDenied as exc:
+        return refuse(f"Nothing was sent: {exc}")
     if not ids:
-        messages.error(request, "Tick the conversations to reply to first.")
-        return redirect(back)
+        return refuse("Nothing was sent: tick the conversations to reply to first.")
     if len(ids) > BULK_LIMIT:
-        messages.error(request, f"At most {BULK_LIMIT} conversations at once.")
-        return redirect(back)
-    convs = list(scoped(Conversation.objects.filter(id__in=ids), scope).select_related("brand"))
-    _carry_to_survivors(request, scope, ids, {c.pk for c in convs}, text)
-    sent = held = 0
-    failed: list[str] = []
-    for conv in convs:
-        try:
-            (reply,) = services.bulk_reply(scope, [conv], text)
-        except services.BulkReplyRefused as exc:
-            failed.extend(f"#{i}: {why}" for i, why in exc.failures.items())
-            continue
-        except (ValueError, ReplyTooLong) as exc:
-            failed.append(f"#{conv.pk}: {exc}")
-            continue
-        if reply.state == Reply.State.PENDING_APPROVAL:
-            held += 1
-        else:
-            sent += 1
-    if sent or held:
-        messages.success(
-            request, f"Replied on {sent + held} conversations" + (f", {held} held for approval." if held else ".")
+        return refuse(f"Nothing was sent: at most {BULK_LIMIT} conversations at once, {len(ids)} are ticked.")
+    found = {c.pk: c for c in scoped(Conversation.objects.filter(id__in=ids), scope).select_related("brand", "author")}
+    ticked = [found[i] for i in ids if i in found]
+    merged = merged_into_many(scope, [i for i in ids if i not in found])
+    reasons = {i: _merged_reason(merged[i], merged[i] in found) for i in ids if i in merged}
+    gone = [i for i in ids if i not in found and i not in merged]
+    if gone:
+        for i in gone:
+            reasons[i] = "not found among your conversations (deleted, or of a brand you no longer see); unticked."
+        error = "Nothing was sent: some ticked conversations are no longer there. Send again to reply to the others."
+        return refuse(error, ticked, reasons)
+    try:
+        replies = services.bulk_reply(scope, ticked, text)
+    except services.BulkReplyRefused as exc:
+        reasons.update(exc.failures)
+        n = len(exc.failures)
+        return refuse(
+            f"Nothing was sent: the reply does not fit {n} of the {len(ticked)} conversations. "
+            "Shorten it or untick those, then send again.",
+            ticked,
+            reasons,
         )
-    if failed:
-        messages.error(request, "Not sent — " + "; ".join(failed[:5]) + (" …" if len(failed) > 5 else ""))
+    except (ValueError, ReplyTooLong) as exc:
+        return refuse(f"Nothing was sent: {exc}", ticked, reasons)
+    _carry_to_survivors(request, merged, set(found), text)
+    held = [f"#{r.conversation_id}" for r in replies if r.state == Reply.State.PENDING_APPROVAL]
+    if replies:
+        said = f", {len(held)} held for approval ({', '.join(held)})." if held else "."
+        messages.success(request, f"Replied on {len(replies)} conversations{said}")
     return redirect(back)
 
 
-def _carry_to_survivors(request: HttpRequest, scope: Scope, ids: list[int], found: set[int], text: str) -> None:
-    """Ticked conversations merged into another since the list was shown get no reply (the agent sees the
+def _merged_reason(survivor_id: int, survivor_ticked: bool) -> str:
+    if survivor_ticked:
+        return f"merged into #{survivor_id}, which is ticked too: that one gets the reply, once."
+    return f"merged into #{survivor_id} since the list was shown: it gets no reply from here; open #{survivor_id} to answer."
+
+
+def _carry_to_survivors(request: HttpRequest, merged: dict[int, int], found: set[int], text: str) -> None:
+    """Ticked conversations merged into another since the list was shown got no reply (the agent sees the
     merged thread first, as on the single reply form): the text waits, unsent, in each survivor's reply box
-    (`web.drafts`), and the agent is told where. A survivor that was ticked too just gets the reply."""
-    merged = merged_into_many(scope, [i for i in ids if i not in found])
+    (`web.drafts`), and the agent is told where. A survivor that was ticked too just got the reply. Only
+    after the bulk reply was accepted: a refused one keeps its text in the form, and one copy is enough."""
     waiting: dict[int, list[int]] = {}
     for old_id, survivor_id in merged.items():
         if survivor_id not in found:

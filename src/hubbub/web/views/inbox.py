@@ -5,15 +5,16 @@ Server-rendered first (works without JavaScript); htmx swaps panes; SSE keeps th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
-from urllib.parse import urlencode
+from typing import cast
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -27,29 +28,31 @@ from hubbub.inbox.queries import InboxFilters, filter_conversations, page
 from hubbub.tenancy.models import Membership, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404
 from hubbub.web import drafts
-from hubbub.web.views.common import scoped_view
+from hubbub.web.views.common import add_trigger, scoped_view
 
 PAGE_SIZE = 50
 
 
-def _filters(request: HttpRequest) -> InboxFilters:
-    params = request.GET.copy()
+def _filters(request: HttpRequest, query: QueryDict) -> InboxFilters:
+    params = query.copy()
     if "brand" not in params and request.session.get("brand_id"):
         params["brand"] = str(request.session["brand_id"])
     return InboxFilters.from_params(params)
 
 
-def _list_context(request: HttpRequest, scope: Scope) -> dict[str, object]:
-    f = _filters(request)
-    rows, nxt = page(filter_conversations(scope, f), f.sort, request.GET.get("cursor"), PAGE_SIZE)
-    keep = {k: v for k, v in request.GET.items() if k not in ("cursor", "c") and v}
+def _list_context(request: HttpRequest, scope: Scope, query: QueryDict | None = None) -> dict[str, object]:
+    """The conversation list for the filters in `query` (default: this request's query string)."""
+    query = request.GET if query is None else query
+    f = _filters(request, query)
+    rows, nxt = page(filter_conversations(scope, f), f.sort, query.get("cursor"), PAGE_SIZE)
+    keep = {k: v for k, v in query.items() if k not in ("cursor", "c") and v}
     return {
         "filters": f,
         "conversations": rows,
         "next_url": f"?{urlencode({**keep, 'cursor': nxt})}" if nxt else None,
         "query_string": urlencode(keep),
         "teams": Team.objects.filter(organization_id=scope.organization_id),
-        "is_first_page": not request.GET.get("cursor"),
+        "is_first_page": not query.get("cursor"),
     }
 
 
@@ -102,6 +105,60 @@ def inbox(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(request, "web/inbox.html", ctx)
 
 
+def _inbox_at(request: HttpRequest, scope: Scope, url: str) -> dict[str, object]:
+    """The context of the inbox page as the agent had it at `url` (an inbox or conversation URL of this site,
+    already checked to be local): its filters and its open conversation."""
+    parts = urlsplit(url)
+    query = QueryDict(parts.query)
+    ctx = _list_context(request, scope, query)
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        match = None
+    if match is not None and match.url_name == "conversation":
+        try:
+            ctx.update(_thread_context(scope, _get(scope, int(match.kwargs["conversation_id"]))))
+        except Http404:  # gone or merged meanwhile: the list alone
+            pass
+    return ctx
+
+
+def render_bulk_refused(
+    request: HttpRequest,
+    scope: Scope,
+    back: str,
+    *,
+    text: str,
+    error: str,
+    ticked: Sequence[Conversation],
+    reasons: Mapping[int, str],
+) -> HttpResponse:
+    """The inbox page at `back` again after a bulk reply was refused (nothing was created), rendered rather
+    than redirected so the text never travels in a URL: the bulk form open with the text as typed
+    (autoescaped), `error` above it, each reason (conversation id → why) listed in the form and beside the
+    conversation's row, and the `ticked` conversations still ticked, so the agent fixes the text or unticks
+    and sends again. Ticked conversations not on the page shown (filtered out meanwhile) are ticked in the
+    form itself, where they can be unticked too."""
+    ctx = _inbox_at(request, scope, back)
+    picked = {c.pk for c in ticked}
+    rows = cast(list[Conversation], ctx["conversations"])
+    for row in rows:
+        row.bulk_picked = row.pk in picked  # type: ignore[attr-defined]
+        row.bulk_refusal = reasons.get(row.pk, "")  # type: ignore[attr-defined]
+    shown = {row.pk for row in rows}
+    labels = {c.pk: f"#{c.pk} {customer_label(c)}" for c in ticked}
+    bulk = {
+        "text": text,
+        "error": error,
+        "next": back,
+        "count": len(picked),
+        "refusals": [{"id": i, "label": labels.get(i, f"#{i}"), "reason": why} for i, why in reasons.items()],
+        "offpage": [c for c in ticked if c.pk not in shown],
+        "list_url": "/?" + str(ctx["query_string"]) if ctx["query_string"] else "/",
+    }
+    return render(request, "web/inbox.html", {**ctx, "bulk": bulk})
+
+
 class _Merged(Exception):
     """The conversation asked for was merged into `survivor_id`, which the user may see. `acted`: only found
     when showing the result of an action that was carried out (the merge came in between)."""
@@ -110,6 +167,11 @@ class _Merged(Exception):
         super().__init__(survivor_id)
         self.survivor_id = survivor_id
         self.acted = acted
+
+
+def customer_label(conv: Conversation) -> str:
+    """How notices name a conversation: by its customer's handle, as the thread pane's heading does."""
+    return f"@{conv.author.handle}"
 
 
 def _get(scope: Scope, conversation_id: int) -> Conversation:
@@ -198,7 +260,18 @@ def _refused(
     browser held them (`app.js`). Rendered, not redirected, so the text never has to travel in a URL."""
     ctx = {**_thread_context(scope, conv), f"{box}_value": text, f"{box}_error": error}
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "web/_thread.html", ctx)
+        response = render(request, "web/_thread.html", ctx)
+        # The pane shows the reason beside the box. If the agent has moved on to another conversation
+        # before this answer came, app.js does not swap it in (`hubbub:refused`): it keeps the text as the
+        # conversation's unsent draft and says so in a notice instead.
+        what = "reply to" if box == "reply" else "note on"
+        undone = "sent" if box == "reply" else "added"
+        add_trigger(
+            response,
+            "hubbub:refused",
+            {"box": box, "text": f"Your {what} {customer_label(conv)} was not {undone}: {error} It waits in its box."},
+        )
+        return response
     return render(request, "web/inbox.html", {**_list_context(request, scope), **ctx})
 
 
@@ -209,7 +282,7 @@ def _after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> H
         except _Merged as merged:  # merged since the action was applied
             raise _Merged(merged.survivor_id, acted=True) from None
         response = render(request, "web/_thread.html", _thread_context(scope, conv))
-        response["HX-Trigger"] = "conversation-changed"
+        add_trigger(response, "conversation-changed", None)
         return response
     return redirect("conversation", conversation_id=conversation_id)
 
@@ -224,7 +297,9 @@ def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespo
         r = services.create_reply(scope, conv, text)
     except (ValueError, ReplyTooLong) as exc:
         return _refused(request, scope, conv, "reply", text, str(exc))
-    messages.success(request, "Reply sent." if r.state != r.State.PENDING_APPROVAL else "Reply sent for approval.")
+    # Named by customer: the agent may be in another conversation by the time this notice shows (app.js)
+    held = r.state == r.State.PENDING_APPROVAL
+    messages.success(request, f"Reply to {customer_label(conv)} {'sent for approval' if held else 'sent'}.")
     return _after_action(request, scope, conversation_id)
 
 
