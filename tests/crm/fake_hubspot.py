@@ -6,7 +6,8 @@ access token starts answering 401 EXPIRED_AUTHENTICATION until refreshed), `toke
 (statuses the next calls to /oauth/v1/token answer with, e.g. [503]), `token_info_errors` (the same for
 the token information endpoint), `note_errors` (the same for note creation), `before_note` and
 `before_create` (called in the server thread before each note is created / each contact batch create: a test
-holds a sync inside its HubSpot call with them).
+holds a sync inside its HubSpot call with them), `refuse_note` (a note body it returns True for is refused every
+time with HubSpot's 400 VALIDATION_ERROR answer).
 
 Contacts are deduplicated on email as HubSpot does: a batch create naming an email that exists (or twice)
 answers 409 CONFLICT "Contact already exists. Existing ID: …" for the whole batch; `batch/read` with
@@ -56,6 +57,7 @@ class FakeHubSpot:
         self.note_errors: list[int] = []
         self.before_note: Callable[[], None] | None = None
         self.before_create: Callable[[], None] | None = None
+        self.refuse_note: Callable[[dict[str, Any]], bool] | None = None
         self.created_batches = 0
         self.deny_next = False
         self.codes: dict[str, dict[str, Any]] = {}  # code → {"redirect_uri", "scopes", "used"}
@@ -390,6 +392,17 @@ class FakeHubSpot:
                         fake.before_note()
                     if fake.note_errors:
                         return self._send(fake.note_errors.pop(0), {"status": "error", "message": "note refused"})
+                    if fake.refuse_note is not None and fake.refuse_note(body):
+                        return self._send(
+                            400,
+                            {
+                                "status": "error",
+                                "message": 'Property values were not valid: [{"isValid":false,"message":"hs_note_body '
+                                'is not valid","error":"INVALID_STRING","name":"hs_note_body"}]',
+                                "correlationId": "4f1b2c3d-0000-4000-8000-000000000000",
+                                "category": "VALIDATION_ERROR",
+                            },
+                        )
                     nid = str(next(fake.ids))
                     note = {"id": nid, "properties": body["properties"], "associations": body.get("associations", [])}
                     fake.notes.append(note)

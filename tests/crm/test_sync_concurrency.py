@@ -166,10 +166,10 @@ def test_a_failed_note_is_given_back_and_the_notes_written_before_it_are_kept(
     first, second = conversations(2)
     calls = {"n": 0}
 
-    def refuse_the_second() -> None:  # the first note is written, the second refused
+    def refuse_the_second() -> None:  # the first note is written, the second fails for a while (503 to the end)
         calls["n"] += 1
         if calls["n"] == 2:
-            fake.note_errors.append(400)
+            fake.note_errors.extend([503] * 6)  # the first try and its 5 retries
 
     fake.before_note = refuse_the_second
     with pytest.raises(HubSpotError):

@@ -46,10 +46,24 @@ NOTE_TO_CONTACT = 202
 BATCH = 100  # HubSpot's batch limit
 
 
+# 4xx answers that are not about the request itself: the token (401, after one refresh) or its scopes (403) stop
+# every call alike; 409 and 429 may go away by themselves.
+_NOT_ABOUT_THE_REQUEST = frozenset({401, 403, 409, 429})
+
+
 class HubSpotError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"HubSpot {status}: {message}")
         self.status = status
+        self.detail = message
+
+    @property
+    def permanent(self) -> bool:
+        """HubSpot refused this request for what it says (400 VALIDATION_ERROR, 404 of its contact, …): sending it
+        again unchanged fails again, so a sync records it against the item and goes on with the others.
+        429, 5xx (already retried with back-off), 401/403 (the connection) and 409 are not: the sync stops and the
+        next one tries again."""
+        return 400 <= self.status < 500 and self.status not in _NOT_ABOUT_THE_REQUEST
 
 
 _TOKEN_IN_PATH = re.compile(r"(/oauth/v1/(?:access|refresh)-tokens/)[^\s/?#\"']+")
@@ -97,7 +111,11 @@ def _error_text(r: httpx.Response) -> str:
         return r.text[:200]
     if not isinstance(body, dict):
         return r.text[:200]
-    return ": ".join(str(body[k]) for k in ("status", "message") if body.get(k))[:300] or r.text[:200]
+    # CRM API errors say `status: error` and name the kind in `category` (VALIDATION_ERROR, OBJECT_NOT_FOUND…);
+    # OAuth errors name it in `status` (BAD_AUTH_CODE…).
+    kind = body.get("category") if body.get("status") in (None, "", "error") and body.get("category") else None
+    parts = (kind or body.get("status"), body.get("message"))
+    return ": ".join(str(p) for p in parts if p)[:300] or r.text[:200]
 
 
 class HubSpotClient:
@@ -172,7 +190,7 @@ class HubSpotClient:
         if r.status_code == 429 or r.status_code >= 500:
             raise HubSpotError(r.status_code, f"gave up after {self.max_retries} retries: {r.text[:200]}")
         if r.status_code >= 400:
-            raise HubSpotError(r.status_code, r.text[:300])
+            raise HubSpotError(r.status_code, _error_text(r))
         return r.json() if r.content else {}
 
     def _auth(self) -> dict[str, str]:

@@ -212,7 +212,12 @@ class SyncedActivity(models.Model):
 
     A row with an empty `remote_id` is a claim: a sync is writing that note now (`sync._claim`, committed
     before HubSpot is called, so a second sync skips it); it gets the note's id when HubSpot answers, is
-    deleted if HubSpot fails, and is taken over after `sync.CLAIM_TTL` if its sync died."""
+    deleted if HubSpot fails for a while (429, 5xx, a timeout), and is taken over after `sync.CLAIM_TTL` if its
+    sync died. A claim with an `error` is an item HubSpot refused for good (a 400 validation error, …): it is
+    skipped by every sync, listed on Customers → HubSpot, and deleted by "Retry" (`sync.retry_rejected`).
+
+    Kind `contact` (the customer's id) is a claim only: a sync creating that customer's contact; it is removed
+    when the contact's id is stored on the customer."""
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
     kind = models.CharField(max_length=20, help_text="conversation or interaction")
@@ -221,6 +226,10 @@ class SyncedActivity(models.Model):
     merged_remote_ids = models.JSONField(
         default=list, blank=True, help_text="Notes written for conversations since merged into this one"
     )
+    error = models.TextField(
+        blank=True, help_text="Why HubSpot refused this note for good (e.g. a validation error); retried on request"
+    )
+    failed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

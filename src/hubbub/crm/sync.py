@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -473,6 +474,7 @@ def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = 
             "updated_there",
             "conflicts",
             "notes",
+            "notes_rejected",
         ),
         0,
     )
@@ -545,7 +547,7 @@ def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = 
         Customer.objects.filter(id__in=done_ids).update(synced_at=F("updated_at"))
 
     # ---- conversations and logged calls/emails as notes on the contact
-    stats["notes"] = _log_activities(org_id, client, stored.get(CONNECTION_KEY))
+    stats["notes"], stats["notes_rejected"] = _log_activities(org_id, client, stored.get(CONNECTION_KEY))
     # Only the fields this sync changed, and only into the connection it ran on: a reconnect meanwhile keeps
     # its new tokens (and its own mark).
     saved = save_credentials(
@@ -624,25 +626,27 @@ def plan_synced_moves(rows: Sequence[Any], into: dict[int, int]) -> tuple[list[A
     return keep, drop
 
 
-def _log_activities(org_id: int, client: HubSpotClient, connection: str | None, limit: int = 500) -> int:
+def _log_activities(org_id: int, client: HubSpotClient, connection: str | None, limit: int = 500) -> tuple[int, int]:
     """Write resolved conversations and logged calls/emails of synced customers as notes, each once.
 
     Each note is claimed before HubSpot is called (`_claim`: a `SyncedActivity` row without a remote id, under
     its one-row-per-conversation key), so a second sync running at the same time skips it instead of writing
     a second note; the note's id is recorded as soon as HubSpot answers (`_record_note`), and a failed call
-    gives the claim back (`_release`) before the error stops the sync, so the next sync writes it.
-    `connection` is the `connection_id` the sync started with."""
+    gives the claim back (`_release`) before the error stops the sync, so the next sync writes it — unless HubSpot
+    refused that note for good (a 400 validation error, …: `_reject`), which is recorded on it and skipped, so one
+    bad note does not stop every sync at that point. `connection` is the `connection_id` the sync started with.
+    Returns how many notes were written and how many refused."""
     from hubbub.inbox.models import Conversation
 
     taken = SyncedActivity.objects.filter(organization_id=org_id).exclude(
-        remote_id="", created_at__lt=timezone.now() - CLAIM_TTL
-    )  # written, or claimed by a sync still running
+        remote_id="", error="", created_at__lt=timezone.now() - CLAIM_TTL
+    )  # written, refused for good (until retried), or claimed by a sync still running
     contact_of = dict(
         SocialProfile.objects.filter(organization_id=org_id, customer__hubspot_id__gt="").values_list(
             "id", "customer__hubspot_id"
         )
     )
-    made = 0
+    made = Counter[str]()
     if contact_of:
         convs = (
             Conversation.objects.filter(organization_id=org_id, author_id__in=list(contact_of), status="resolved")
@@ -657,7 +661,7 @@ def _log_activities(org_id: int, client: HubSpotClient, connection: str | None, 
                 f"{conv.preview}"
             )
             note = partial(client.create_note, contact_of[conv.author_id], body, conv.last_message_at.isoformat())
-            made += _write_note(org_id, "conversation", conv.pk, connection, note)
+            made[_write_note(org_id, "conversation", conv.pk, connection, note)] += 1
     for it in (
         Interaction.objects.filter(organization_id=org_id, hubspot_id="", customer__hubspot_id__gt="")
         .exclude(kind="csat")
@@ -666,22 +670,101 @@ def _log_activities(org_id: int, client: HubSpotClient, connection: str | None, 
     ):
         text = f"{it.get_kind_display()}: {it.text}"
         note = partial(client.create_note, it.customer.hubspot_id, text, it.occurred_at.isoformat())
-        made += _write_note(org_id, "interaction", it.pk, connection, note)
-    return made
+        made[_write_note(org_id, "interaction", it.pk, connection, note)] += 1
+    return made["written"], made["rejected"]
 
 
-def _write_note(org_id: int, kind: str, local_id: int, connection: str | None, create: Callable[[], str]) -> int:
-    """Claim, write through `create` (HubSpot), record: 1 if this sync wrote the note, 0 if it was not its to write."""
+def _write_note(org_id: int, kind: str, local_id: int, connection: str | None, create: Callable[[], str]) -> str:
+    """Claim, write through `create` (HubSpot), record. Returns `written`, `rejected` (HubSpot refused this note
+    for good: recorded on its claim, `_reject`, and the sync goes on with the next) or `skipped` (not this
+    sync's to write). Any other failure gives the claim back and stops the sync: the next one tries again."""
     claim = _claim(org_id, kind, local_id)
     if claim is None:
-        return 0
+        return "skipped"
     try:
         remote_id = create()
+    except HubSpotError as exc:
+        if not exc.permanent:
+            _release(claim)
+            raise
+        _reject(claim, exc)
+        return "rejected"
     except BaseException:
         _release(claim)
         raise
     _record_note(claim, remote_id, connection)
-    return 1
+    return "written"
+
+
+def _reject(claim: SyncedActivity, exc: HubSpotError) -> None:
+    """HubSpot refused the note of `claim` for good (`HubSpotError.permanent`): keep the claim with the error, so
+    no sync sends it again (nor waits on it) until someone fixes the cause and presses Retry, and it stays listed
+    on Customers → HubSpot. Never dropped silently: the item is neither written nor forgotten."""
+    error = redact(f"HubSpot {exc.status}: {exc.detail}")[:1000]
+    SyncedActivity.objects.filter(pk=claim.pk, remote_id="").update(error=error, failed_at=timezone.now())
+    log.warning(
+        "hubspot refused the note of %s %s of organisation %s; skipped until retried: %s",
+        claim.kind,
+        claim.local_id,
+        claim.organization_id,
+        error,
+    )
+
+
+def rejected_items(org_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """The notes HubSpot refused for good, newest first, for Customers → HubSpot: `id` (for Retry), `kind`,
+    `local_id`, `customer_id` (the customer page to open), `label`, `error`, `failed_at`."""
+    from hubbub.inbox.models import Conversation
+
+    rows = list(
+        SyncedActivity.objects.filter(organization_id=org_id, remote_id="")
+        .exclude(error="")
+        .order_by("-failed_at", "-pk")[:limit]
+    )
+    conv_ids = [r.local_id for r in rows if r.kind == "conversation"]
+    customer_of_conv = dict(
+        Conversation.objects.filter(organization_id=org_id, pk__in=conv_ids).values_list("pk", "author__customer_id")
+    )
+    it_ids = [r.local_id for r in rows if r.kind == "interaction"]
+    interactions = {
+        it.pk: it
+        for it in Interaction.objects.filter(organization_id=org_id, pk__in=it_ids).only("pk", "kind", "customer_id")
+    }
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        if r.kind == "conversation":
+            label, customer_id = f"Conversation #{r.local_id}", customer_of_conv.get(r.local_id)
+        else:
+            it = interactions.get(r.local_id)
+            label = f"{it.get_kind_display() if it else 'Logged activity'} #{r.local_id}"
+            customer_id = it.customer_id if it else None
+        out.append(
+            {
+                "id": r.pk,
+                "kind": r.kind,
+                "local_id": r.local_id,
+                "customer_id": customer_id,
+                "label": label,
+                "error": r.error,
+                "failed_at": r.failed_at,
+            }
+        )
+    return out
+
+
+def retry_rejected(scope: Scope, ids: Sequence[int] | None = None) -> int:
+    """Forget the refusals `ids` (all of the organisation's when None), so the next sync sends those notes again —
+    after the cause (a property HubSpot validates, a contact deleted there…) was fixed. Supervisors and up, like
+    running the sync; audited `crm.hubspot.retried`. Returns how many will be retried."""
+    require_role(scope, Role.SUPERVISOR)
+    rows = SyncedActivity.objects.filter(organization_id=scope.organization_id, remote_id="").exclude(error="")
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    items = [f"{kind}:{local_id}" for kind, local_id in rows.values_list("kind", "local_id")]
+    count, _ = rows.delete()
+    if count:
+        audit(scope.organization_id, scope.user, "crm.hubspot.retried", None, items=items[:200], count=count)
+    return count
 
 
 def _claim(org_id: int, kind: str, local_id: int) -> SyncedActivity | None:
@@ -713,7 +796,7 @@ def _claim(org_id: int, kind: str, local_id: int) -> SyncedActivity | None:
         pass
     now = timezone.now()
     stale = SyncedActivity.objects.filter(
-        organization_id=org_id, kind=kind, local_id=local_id, remote_id="", created_at__lt=now - CLAIM_TTL
+        organization_id=org_id, kind=kind, local_id=local_id, remote_id="", error="", created_at__lt=now - CLAIM_TTL
     ).first()
     if stale is None or not SyncedActivity.objects.filter(
         pk=stale.pk, remote_id="", created_at=stale.created_at

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -392,11 +393,22 @@ def hubspot_sync(request: HttpRequest, scope: Scope) -> HttpResponse:
     from hubbub.crm import sync
 
     require_role(scope, Role.SUPERVISOR)
+    retry = request.POST.get("retry", "")
+    if retry:  # Retry on Customers → HubSpot: forget the refusal(s), then sync at once
+        ids = None if retry == "all" else [int(x) for x in request.POST.getlist("retry") if x.isdigit()]
+        count = sync.retry_rejected(scope, ids)
+        messages.info(request, f"{count} refused note{pluralize(count)} will be sent to HubSpot again.")
     try:
         stats = sync.sync_hubspot(scope.organization_id, actor=scope.user)
         messages.success(
             request, "HubSpot sync done: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in stats.items())
         )
+        if stats.get("notes_rejected"):
+            messages.warning(
+                request,
+                f"HubSpot refused {stats['notes_rejected']} note{pluralize(stats['notes_rejected'])}; the rest were "
+                "synced. See Customers → HubSpot for what HubSpot said, and retry once it is fixed.",
+            )
     except (ValueError, HubSpotError) as exc:
         messages.error(request, f"HubSpot sync failed: {exc}")
     return _back(request, reverse("crm_conflicts"))
@@ -424,6 +436,7 @@ def hubspot_page(request: HttpRequest, scope: Scope) -> HttpResponse:
         "crm/hubspot.html",
         {
             "connection": sync.hubspot_connection(scope.organization_id),
+            "rejected": sync.rejected_items(scope.organization_id),
             "can_sync": scope.can(Role.SUPERVISOR),
             "can_connect": scope.can(Role.ADMIN),
             "missing_settings": hubspot_oauth.missing_settings(),
