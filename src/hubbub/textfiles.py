@@ -81,7 +81,13 @@ def open_text(path: Path) -> TextIO:
     needed several times that in memory. NUL bytes (a known defect of some exports) are dropped, as
     `csv` and JSON cannot hold them. Lines keep their endings (`newline=""`) so quoted newlines survive.
     """
-    raw = cast(BinaryIO, gzip.open(path, "rb")) if path.suffix == ".gz" else path.open("rb")
+    return wrap(cast(BinaryIO, gzip.open(path, "rb")) if path.suffix == ".gz" else path.open("rb"))
+
+
+def wrap(raw: BinaryIO) -> TextIO:
+    """A seekable binary stream (a file, an upload, bytes kept in the database) read as text by the rules of
+    `decode`, line by line. The one place that decides how customers' bytes become text, so a file reads the
+    same through the CLI (`open_text`) and the web upload."""
     head = raw.read(2)
     raw.seek(0)
     if head in UTF16_BOMS:

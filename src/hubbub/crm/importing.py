@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.db import transaction
@@ -528,20 +528,17 @@ def too_large_message(size: int) -> str:
 
 
 def read_header(data: bytes) -> tuple[list[str], list[list[str]]]:
-    """The header and first three rows of an uploaded file; a ValueError says what is wrong with it."""
+    """The header and first three rows of an uploaded file; a ValueError says what is wrong with it.
+
+    Read by the same rules as the CLI and the job (`_open`, `textfiles.wrap`): UTF-8, Windows-1252 and UTF-16
+    exports alike, delimiter chosen by the column names. Only what is not text at all is refused."""
+    if b"\x00" in data[:8192] and not data.startswith(textfiles.UTF16_BOMS):
+        raise ValueError("The file holds binary data, not CSV text (is it an Excel workbook?). Save it as CSV.")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"The file is not UTF-8 text (byte {exc.start + 1} cannot be read). "
-            "Save it as “CSV UTF-8 (comma delimited)” and upload it again."
-        ) from exc
-    if "\x00" in text:
-        raise ValueError("The file holds binary data, not CSV text (is it an Excel workbook?). Save it as CSV UTF-8.")
-    try:
+        fh = _open(data)
+        first = fh.readline()
         known = _column_names([f for fields in FIELDS.values() for f in fields])
-        delimiter = textfiles.sniff_delimiter(text[: text.find("\n") + 1 or len(text)], known)
-        reader = csv.reader(io.StringIO(text[: 1024 * 1024], newline=""), delimiter=delimiter)
+        reader = csv.reader(chain([first], fh), delimiter=textfiles.sniff_delimiter(first, known))
         header = next(reader, [])
         sample = list(islice(reader, 3))
     except csv.Error as exc:
@@ -564,7 +561,7 @@ def check_columns(fmt: str, header: list[str], mapping: dict[str, str]) -> dict[
 
 
 def create_job(scope: Scope, fmt: str, name: str, data: bytes) -> ImportJob:
-    """Store an upload as a draft job, after the quick checks (size, UTF-8, header); the mapping comes next."""
+    """Store an upload as a draft job, after the quick checks (size, text, header); the mapping comes next."""
     require_role(scope, Role.SUPERVISOR)
     if fmt not in FIELDS:
         raise ValueError(f"unknown CRM format {fmt!r}; use customers, orders or mapping")
@@ -606,9 +603,10 @@ def _enqueue(job_id: int) -> None:
     run_import_job_task(job_id)
 
 
-def _open(content: bytes) -> io.TextIOWrapper:
-    # Decoded as read: a 50 MB file does not become a 200 MB string.
-    return io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+def _open(content: bytes) -> TextIO:
+    """An uploaded file's bytes as text, by the CLI's rules (`textfiles.wrap`). Decoded as read: a 50 MB file
+    does not become a 200 MB string."""
+    return textfiles.wrap(io.BytesIO(content))
 
 
 def run_job(job_id: int) -> str:

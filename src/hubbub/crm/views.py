@@ -274,7 +274,7 @@ def _job(scope: Scope, job_id: int) -> ImportJob:
 
 @scoped_view
 def import_page(request: HttpRequest, scope: Scope) -> HttpResponse:
-    """Step 1: upload. The file is checked (size, UTF-8, header) and stored on a draft job, whose page
+    """Step 1: upload. The file is checked (size, text, header) and stored on a draft job, whose page
     asks for the columns (step 2) and then shows the import's progress (step 3)."""
     recent = _jobs(scope)[:20]  # checks the role too
     if request.method == "POST":
