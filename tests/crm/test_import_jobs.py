@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from hubbub import importreport
 from hubbub.crm import importing
 from hubbub.crm.models import Customer, ImportJob, Order
 from hubbub.ingest.models import QuarantinedEvent
@@ -148,7 +149,7 @@ def test_bad_rows_are_listed_with_row_numbers_and_escaped(sup_client, acme, djan
 def test_only_the_first_rejected_rows_are_kept_on_the_job(
     sup_client, acme, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
-    monkeypatch.setattr(importing, "MAX_ERROR_ROWS", 2)
+    monkeypatch.setattr(importreport, "MAX_ERROR_ROWS", 2)
     text = "email\n" + "".join(f"bad{i}\n" for i in range(5))
     job = import_file(sup_client, django_capture_on_commit_callbacks, text)
     assert job.rejected_count == 5 and [e["row"] for e in job.errors] == [2, 3]

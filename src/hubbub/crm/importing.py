@@ -31,7 +31,7 @@ from hubbub import textfiles
 from hubbub.crm import matching
 from hubbub.crm.models import Customer, ImportJob, Order, SocialProfile
 from hubbub.crm.services import _prepare, recompute_customers, sync_identifiers
-from hubbub.ingest.models import QuarantinedEvent
+from hubbub.importreport import ImportReport
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
@@ -40,7 +40,6 @@ log = logging.getLogger("hubbub.crm")
 
 CHUNK = 2000
 # Rejected rows kept on an import job for its page (all of them are in Quarantine).
-MAX_ERROR_ROWS = 200
 
 FIELDS: dict[str, list[str]] = {
     "customers": [
@@ -137,37 +136,6 @@ def _date(value: str) -> datetime:
     return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
-class _Report:
-    """Counts of one import run, the rejected rows to quarantine and the first ones to show on the job page."""
-
-    def __init__(self, org_id: int, source: str, name: str) -> None:
-        self.org_id, self.source, self.name = org_id, source, name
-        self.imported = self.updated = self.rejected = self.duplicates = 0
-        self.reasons: Counter[str] = Counter()
-        self.quarantine: list[QuarantinedEvent] = []
-        self.errors: list[dict[str, Any]] = []
-
-    def reject(self, line: int, reason: str, row: dict[str, str]) -> None:
-        self.rejected += 1
-        self.reasons[reason.split(":")[0]] += 1
-        if len(self.errors) < MAX_ERROR_ROWS:
-            self.errors.append({"row": line, "reason": reason[:500]})
-        self.quarantine.append(
-            QuarantinedEvent(
-                organization_id=self.org_id,
-                source=self.source,
-                location=f"{self.name}:{line}"[:200],
-                reason=reason[:500],
-                raw=str(row)[:20000],
-            )
-        )
-
-    def flush(self) -> None:
-        if self.quarantine:
-            QuarantinedEvent.objects.bulk_create(self.quarantine, batch_size=500)
-            self.quarantine = []
-
-
 def run(
     org_id: int,
     fmt: str,
@@ -204,7 +172,7 @@ def run_stream(
     on_progress: Callable[[int, int], None] | None = None,
     actor: Any = None,
     *,
-    report: _Report | None = None,
+    report: ImportReport | None = None,
     chunk_size: int = CHUNK,
     target: Any = None,
 ) -> dict[str, Any]:
@@ -217,7 +185,7 @@ def run_stream(
     reader = csv.DictReader(chain([first], fh), delimiter=_delimiter(fmt, first, mapping))
     header = list(reader.fieldnames or [])
     cols, unknown = resolve_columns(fmt, header, mapping)
-    report = report or _Report(org_id, f"import:{fmt}", name)
+    report = report or ImportReport(org_id, f"import:{fmt}", name)
     handler = {"customers": _customers_chunk, "orders": _orders_chunk, "mapping": _mapping_chunk}[fmt]
     seen: set[str] = set()
     touched: set[int] = set()
@@ -232,15 +200,8 @@ def run_stream(
             on_progress(done, 0)
     if fmt == "orders" and touched:
         recompute_customers(org_id, touched)
-    summary = {
-        "read": done,
-        "imported": report.imported,
-        "updated": report.updated,
-        "rejected": report.rejected,
-        "duplicates": report.duplicates,
-        "unknown_columns": unknown,
-        "rejection_reasons": dict(report.reasons),
-    }
+    counts = report.counts()
+    summary = {"read": done, **counts, "unknown_columns": unknown, "rejection_reasons": counts["rejection_reasons"]}
     audit(
         org_id,
         actor,
@@ -624,7 +585,7 @@ def run_job(job_id: int) -> str:
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     content = bytes(job.content)  # PostgreSQL hands back a memoryview
     job.content = b""
-    report = _Report(job.organization_id, f"import:{job.fmt}", job.file_name)
+    report = ImportReport(job.organization_id, f"import:{job.fmt}", job.file_name)
 
     def progress(done: int, _total: int) -> None:
         jobs.update(

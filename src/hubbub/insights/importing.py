@@ -35,9 +35,8 @@ from hubbub import textfiles
 from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import AnalysisContext
 from hubbub.crm import matching
-from hubbub.crm.importing import _Report
 from hubbub.crm.models import Customer
-from hubbub.ingest.models import QuarantinedEvent
+from hubbub.importreport import ImportReport
 from hubbub.insights.models import Scale, SurveyResponse
 from hubbub.tenancy.models import Brand, Role
 from hubbub.tenancy.scoping import Scope, require_role
@@ -254,7 +253,7 @@ def run(
             raise ValueError(f"{path.name}: no column for {' and '.join(missing)} (accepted names — {wanted})")
         spec = forced or scale_from_name(cols["score"]) or _scale_from_file(path, delimiter, cols["score"])
         brands = _Brands(org_id, brand)
-        report = _Report(org_id, SOURCE, path.name)
+        report = ImportReport(org_id, SOURCE, path.name)
         stats = {"truncated": 0, "linked": 0}
         seen: set[str] = set()
         rows = enumerate(reader, start=2)
@@ -335,7 +334,7 @@ def _import_chunk(
     cols: dict[str, str],
     spec: ScaleSpec,
     brands: _Brands,
-    report: _Report,
+    report: ImportReport,
     seen: set[str],
     stats: dict[str, int],
     file_name: str,
@@ -372,7 +371,7 @@ def _import_chunk(
         if truncated:
             comment = comment[:MAX_COMMENT]
             stats["truncated"] += 1
-            report.quarantine.append(_note(report, line, f"comment cut to {MAX_COMMENT} characters", row))
+            report.note(line, f"comment cut to {MAX_COMMENT} characters", row)
         parsed.append(
             {
                 "external_id": key,
@@ -435,17 +434,6 @@ UPDATED_FIELDS = [
     "model_version",
     "source_file",
 ]
-
-
-def _note(report: _Report, line: int, reason: str, row: dict[str, Any]) -> QuarantinedEvent:
-    """A quarantine entry that is not a rejection (the row was imported, cut): the full row is kept there."""
-    return QuarantinedEvent(
-        organization_id=report.org_id,
-        source=report.source,
-        location=f"{report.name}:{line}"[:200],
-        reason=reason[:500],
-        raw=str(row)[:20000],
-    )
 
 
 def _existing(org_id: int, keys: list[str]) -> dict[str, SurveyResponse]:

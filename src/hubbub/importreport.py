@@ -1,0 +1,68 @@
+"""The report of one file import: counts, rejection reasons, the rows kept in quarantine.
+
+Why a module of its own: the CRM imports (`crm.importing`) and the survey import (`insights.importing`) return
+the same summary shape and quarantine bad rows the same way (Settings → Quarantine, `file:line`). Both build it
+from `ImportReport`; neither app reaches into the other's private code for it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from hubbub.ingest.models import QuarantinedEvent
+
+#: How many rejected rows a report keeps for the page (`errors`); all of them go to quarantine.
+MAX_ERROR_ROWS = 200
+
+
+class ImportReport:
+    """Counts of one import run, the rejected rows to quarantine and the first ones to show on a job page.
+
+    `source` is the quarantine source (`import:customers`, `import:surveys`…), `name` the file name used in each
+    entry's location. Quarantine entries are kept in memory until `flush`, which the importer calls inside each
+    chunk's transaction, so a chunk's rows and its quarantine entries are committed together.
+    """
+
+    def __init__(self, org_id: int, source: str, name: str) -> None:
+        self.org_id, self.source, self.name = org_id, source, name
+        self.imported = self.updated = self.rejected = self.duplicates = 0
+        self.reasons: Counter[str] = Counter()
+        self.quarantine: list[QuarantinedEvent] = []
+        self.errors: list[dict[str, Any]] = []
+
+    def reject(self, line: int, reason: str, row: dict[str, Any]) -> None:
+        """Row `line` was not imported: counted under the reason's first part (before `:`) and quarantined."""
+        self.rejected += 1
+        self.reasons[reason.split(":")[0]] += 1
+        if len(self.errors) < MAX_ERROR_ROWS:
+            self.errors.append({"row": line, "reason": reason[:500]})
+        self.note(line, reason, row)
+
+    def note(self, line: int, reason: str, row: dict[str, Any]) -> None:
+        """Keep row `line` in quarantine with `reason` without counting it rejected (e.g. imported but cut)."""
+        self.quarantine.append(
+            QuarantinedEvent(
+                organization_id=self.org_id,
+                source=self.source,
+                location=f"{self.name}:{line}"[:200],
+                reason=reason[:500],
+                raw=str(row)[:20000],
+            )
+        )
+
+    def flush(self) -> None:
+        """Write the quarantine entries collected since the last flush."""
+        if self.quarantine:
+            QuarantinedEvent.objects.bulk_create(self.quarantine, batch_size=500)
+            self.quarantine = []
+
+    def counts(self) -> dict[str, Any]:
+        """The summary fields every import returns: imported, updated, rejected, duplicates, rejection_reasons."""
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "rejection_reasons": dict(self.reasons),
+        }
