@@ -52,6 +52,12 @@ class Scope:
         """Roles are ordered analyst < agent < supervisor < admin for actions."""
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum_role)]
 
+    @property
+    def may(self) -> dict[str, bool]:
+        """Role checks for templates (`{% if scope.may.supervisor %}`), so a page links only to what the
+        server would not refuse this user; the views still check (`require_role`)."""
+        return {role.value: self.can(role.value) for role in Role}
+
     def brands(self) -> QuerySet[Brand]:
         return Brand.objects.filter(id__in=self.brand_ids).order_by("name")
 
