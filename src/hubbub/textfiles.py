@@ -81,10 +81,15 @@ def open_text(path: Path) -> TextIO:
     needed several times that in memory. NUL bytes (a known defect of some exports) are dropped, as
     `csv` and JSON cannot hold them. Lines keep their endings (`newline=""`) so quoted newlines survive.
     """
-    return wrap(cast(BinaryIO, gzip.open(path, "rb")) if path.suffix == ".gz" else path.open("rb"))
+    return wrap(open_binary(path))
 
 
-def wrap(raw: BinaryIO) -> TextIO:
+def open_binary(path: Path) -> BinaryIO:
+    """The bytes of a file, gunzipped when it ends in .gz: for importers that read from a stream (`wrap`)."""
+    return cast(BinaryIO, gzip.open(path, "rb")) if path.suffix == ".gz" else path.open("rb")
+
+
+def wrap(raw: BinaryIO) -> io.TextIOWrapper:
     """A seekable binary stream (a file, an upload, bytes kept in the database) read as text by the rules of
     `decode`, line by line. The one place that decides how customers' bytes become text, so a file reads the
     same through the CLI (`open_text`) and the web upload."""

@@ -219,3 +219,39 @@ def test_cli_import_surveys(acme, tmp_path) -> None:
     bad = write(tmp_path, "bad.csv", "id,words\n1,hi\n")
     res = CliRunner().invoke(app, ["import", "surveys", str(bad), "--org", "acme"])
     assert res.exit_code == 1 and "no column for score" in res.output and "Traceback" not in res.output
+
+
+SEVEN = "Response ID\tDate\tScore\tComment\n" + "".join(
+    f"s{i}\t2026-03-0{1 + i % 7}\t{1 + i % 7}\tcomment {i}\n" for i in range(14)
+)
+
+
+def test_a_stream_imports_as_the_file_does_and_reads_the_values_scale_without_a_copy(
+    acme, make_org, tmp_path, monkeypatch
+) -> None:
+    """The survey import reads from a file object (an upload, the API's rows): the score range that decides the
+    scale is read from the same stream, which is then read again from its start — no temporary file."""
+    import gzip
+    import io
+    import tempfile
+
+    def no_temp_files(*_a: object, **_k: object) -> None:
+        raise AssertionError("the survey import made a temporary copy of the file")
+
+    for name in ("TemporaryDirectory", "NamedTemporaryFile", "mkstemp", "mkdtemp"):
+        monkeypatch.setattr(tempfile, name, no_temp_files)
+    data = SEVEN.encode("utf-16")
+    raw = io.BytesIO(data)
+    by_stream = importing.run_stream(acme["org"].pk, raw, "seven.tsv")
+    assert not raw.closed  # the caller's stream is left to the caller
+    assert (by_stream["imported"], by_stream["rejected"], by_stream["scale"]) == (14, 0, "other 1–7")
+
+    path = tmp_path / "seven.tsv.gz"  # the CLI's path, gzipped: the same reader under it
+    path.write_bytes(gzip.compress(data))
+    other = make_org("other")
+    by_file = importing.run(other["org"].pk, path)
+    assert by_file == by_stream
+    fields = ("external_id", "score", "scale", "scale_max", "comment")
+    assert sorted(SurveyResponse.objects.filter(organization=acme["org"]).values_list(*fields)) == sorted(
+        SurveyResponse.objects.filter(organization=other["org"]).values_list(*fields)
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.urls import reverse
 
@@ -104,5 +106,20 @@ def test_upload_too_large_for_the_page(client, acme, monkeypatch) -> None:
     body = client.post(UPLOAD, {"file": SimpleUploadedFile("big.csv", data)}, follow=True).content.decode()
     assert "too large for the page" in body and "hubbub import surveys big.csv" in body
     with pytest.raises(ValueError, match="too large"):
-        importing.upload(scope_for(acme["users"]["analyst"]), "big.csv", data)  # type: ignore[arg-type]
+        importing.upload(scope_for(acme["users"]["analyst"]), "big.csv", io.BytesIO(data), len(data))
     assert not SurveyResponse.objects.exists()
+
+
+def test_an_upload_on_disk_with_the_scale_in_its_values_is_read_twice_from_itself(client, acme, settings) -> None:
+    """Uploads over Django's memory limit arrive as a temporary file of Django's; the import reads that file
+    (twice: the score range first) rather than copying it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hubbub.insights.models import SurveyResponse
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+    text = "id,date,rating\n" + "".join(f"r{i},2026-03-01,{i}\n" for i in range(1, 8))
+    client.force_login(acme["users"]["analyst"])
+    body = client.post(UPLOAD, {"file": SimpleUploadedFile("r.csv", text.encode())}, follow=True).content.decode()
+    assert "r.csv: imported 7, updated 0, duplicates 0, rejected 0 (other 1–7 scale)" in body
+    assert SurveyResponse.objects.filter(organization=acme["org"], scale="other").count() == 7

@@ -18,14 +18,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.db import transaction
 from django.db.models import F
@@ -230,95 +229,129 @@ def run(
     actor: Any = None,
     chunk_size: int = CHUNK,
 ) -> dict[str, Any]:
-    """Import a survey export; returns the summary the CRM imports return (imported, updated,
-    duplicates, rejected, unknown_columns, rejection_reasons) plus `read`, `truncated`, `linked`, `scale`.
-
-    `brand` is the brand of rows whose file gives none (created if missing); `scale` overrides the
-    scale read from the score column's name or values (`parse_scale`). A file without a score or a
-    date column raises ValueError, as every row would be rejected.
-    """
+    """Import a survey export file (`hubbub import surveys FILE`, .gz too): `run_stream` on its bytes."""
     path = Path(path)
+    with textfiles.open_binary(path) as raw:
+        return run_stream(
+            org_id,
+            raw,
+            path.name,
+            brand=brand,
+            scale=scale,
+            on_progress=on_progress,
+            actor=actor,
+            chunk_size=chunk_size,
+        )
+
+
+def run_stream(
+    org_id: int,
+    raw: BinaryIO,
+    name: str,
+    *,
+    brand: str = "",
+    scale: str = "",
+    on_progress: Callable[[int, int], None] | None = None,
+    actor: Any = None,
+    chunk_size: int = CHUNK,
+) -> dict[str, Any]:
+    """Import a survey export read from `raw`, a seekable binary stream (a file, an upload), named `name` in
+    quarantine and the audit entry; returns the summary the CRM imports return (imported, updated, duplicates,
+    rejected, unknown_columns, rejection_reasons) plus `read`, `truncated`, `linked`, `scale`.
+
+    `brand` is the brand of rows whose file gives none (created if missing); `scale` overrides the scale read
+    from the score column's name or values (`parse_scale`). When only the values can tell the scale, the stream
+    is read once for the score range and once more (seek) to import — the stream itself, never a copy. A file
+    without a score or a date column raises ValueError, as every row would be rejected.
+    """
     forced = parse_scale(scale) if scale else None
-    with textfiles.open_text(path) as fh:
-        lines = textfiles.lines_without_nul(fh)
-        first = next(lines, "")
-        expected = [a for aliases in COLUMNS.values() for a in aliases]
-        delimiter = textfiles.sniff_delimiter(first.replace(" ", "_").replace("-", "_"), expected)
-        reader = csv.DictReader(chain([first], lines), delimiter=delimiter)
-        header = list(reader.fieldnames or [])
-        cols, unknown = resolve_columns(header)
-        missing = [f for f in REQUIRED if f not in cols]
-        if missing:
-            wanted = "; ".join(f"{f}: {', '.join(COLUMNS[f])}" for f in missing)
-            raise ValueError(f"{path.name}: no column for {' and '.join(missing)} (accepted names — {wanted})")
-        spec = forced or scale_from_name(cols["score"]) or _scale_from_file(path, delimiter, cols["score"])
-        brands = _Brands(org_id, brand)
-        report = ImportReport(org_id, SOURCE, path.name)
-        stats = {"truncated": 0, "linked": 0}
-        seen: set[str] = set()
-        rows = enumerate(reader, start=2)
-        done = 0
-        while chunk := list(islice(rows, chunk_size)):
-            with transaction.atomic():
-                _import_chunk(org_id, chunk, cols, spec, brands, report, seen, stats, path.name)
-                report.flush()
-            done += len(chunk)
-            if on_progress:
-                on_progress(done, 0)
-    summary: dict[str, Any] = {"read": done}
-    summary.update((k, getattr(report, k)) for k in ("imported", "updated", "rejected", "duplicates"))
+    start = raw.tell()
+    fh = textfiles.wrap(raw)
+    lines = textfiles.lines_without_nul(fh)
+    first = next(lines, "")
+    expected = [a for aliases in COLUMNS.values() for a in aliases]
+    delimiter = textfiles.sniff_delimiter(first.replace(" ", "_").replace("-", "_"), expected)
+    reader = csv.DictReader(chain([first], lines), delimiter=delimiter)
+    header = list(reader.fieldnames or [])
+    cols, unknown = resolve_columns(header)
+    missing = [f for f in REQUIRED if f not in cols]
+    if missing:
+        wanted = "; ".join(f"{f}: {', '.join(COLUMNS[f])}" for f in missing)
+        raise ValueError(f"{name}: no column for {' and '.join(missing)} (accepted names — {wanted})")
+    spec = forced or scale_from_name(cols["score"])
+    if spec is None:
+        spec = _scale_from_values(reader, cols["score"])
+        fh.detach()  # the same stream, from its start again: the wrapper lets go of it without closing it
+        raw.seek(start)
+        fh = textfiles.wrap(raw)
+        reader = csv.DictReader(textfiles.lines_without_nul(fh), delimiter=delimiter)
+    brands = _Brands(org_id, brand)
+    report = ImportReport(org_id, SOURCE, name)
+    stats = {"truncated": 0, "linked": 0}
+    seen: set[str] = set()
+    rows = enumerate(reader, start=2)
+    done = 0
+    while chunk := list(islice(rows, chunk_size)):
+        with transaction.atomic():
+            _import_chunk(org_id, chunk, cols, spec, brands, report, seen, stats, name)
+            report.flush()
+        done += len(chunk)
+        if on_progress:
+            on_progress(done, 0)
+    fh.detach()  # the caller owns `raw` and closes it
+    counts = report.counts()
+    summary: dict[str, Any] = {"read": done, **counts}
     summary |= {
         "truncated": stats["truncated"],
         "linked": stats["linked"],
         "scale": spec.label(),
         "unknown_columns": unknown,
-        "rejection_reasons": dict(report.reasons),
+        "rejection_reasons": counts["rejection_reasons"],
     }
     audit(
         org_id,
         actor,
         "insights.import.surveys",
         None,
-        file=path.name,
+        file=name,
         **{k: v for k, v in summary.items() if k != "rejection_reasons"},
     )
     return summary
 
 
-def upload(scope: Scope, name: str, data: bytes, brand_id: int | None = None, scale: str = "") -> dict[str, Any]:
-    """Import a survey file uploaded on the voice-of-the-customer page (analysts and up), as `run` does.
+def upload(
+    scope: Scope, name: str, raw: BinaryIO, size: int, brand_id: int | None = None, scale: str = ""
+) -> dict[str, Any]:
+    """Import a survey file uploaded on the voice-of-the-customer page (analysts and up), as the CLI does, from
+    the uploaded file object itself (`run_stream`; no temporary copy). `size` is its length in bytes.
 
     `brand_id` (one of the scope's brands) is the brand of rows that name none. ValueError says what is wrong
     with the file (too large, no score or date column).
     """
     require_role(scope, Role.ANALYST)
-    if len(data) > UPLOAD_MAX_BYTES:
+    if size > UPLOAD_MAX_BYTES:
         raise ValueError(
-            f"The file is too large for the page ({len(data) // 1024:,} KB; the limit is "
+            f"The file is too large for the page ({size // 1024:,} KB; the limit is "
             f"{UPLOAD_MAX_BYTES // (1024 * 1024)} MB). Run “hubbub import surveys FILE” on the server."
         )
     brand = ""
     if brand_id is not None and brand_id in scope.brand_ids:
         brand = Brand.objects.get(pk=brand_id).slug
     safe_name = Path(name or "upload.csv").name[:200] or "upload.csv"
-    with tempfile.TemporaryDirectory(prefix="hubbub-survey-") as tmp:
-        path = Path(tmp) / safe_name
-        path.write_bytes(data)
-        return run(scope.organization_id, path, brand=brand, scale=scale, actor=scope.user)
+    return run_stream(scope.organization_id, raw, safe_name, brand=brand, scale=scale, actor=scope.user)
 
 
-def _scale_from_file(path: Path, delimiter: str, column: str) -> ScaleSpec:
-    """First pass over the file for the range of the scores (only when the column's name says nothing)."""
+def _scale_from_values(reader: Iterable[dict[str, Any]], column: str) -> ScaleSpec:
+    """The scale from the range of the scores (only when the column's name says nothing): a first pass."""
     low: Decimal | None = None
     high: Decimal | None = None
-    with textfiles.open_text(path) as fh:
-        for row in csv.DictReader(textfiles.lines_without_nul(fh), delimiter=delimiter):
-            try:
-                d = parse_score(row.get(column) or "")
-            except ValueError:
-                continue
-            low = d if low is None else min(low, d)
-            high = d if high is None else max(high, d)
+    for row in reader:
+        try:
+            d = parse_score(row.get(column) or "")
+        except ValueError:
+            continue
+        low = d if low is None else min(low, d)
+        high = d if high is None else max(high, d)
     return scale_from_values(low, high)
 
 

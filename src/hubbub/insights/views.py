@@ -6,7 +6,7 @@ Views only parse input, check the role (analysts and up) and call services.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -97,7 +97,8 @@ def upload_surveys(request: HttpRequest, scope: Scope) -> HttpResponse:
         messages.error(request, f"The file is too large for the page; run “hubbub import surveys {upload.name}”.")
         return redirect("insights_voc")
     try:
-        summary = importing.upload(scope, upload.name or "", upload.read(), _brand(request, scope))
+        raw = cast(BinaryIO, upload.file)  # the upload itself (memory or Django's temporary file), read as a stream
+        summary = importing.upload(scope, upload.name or "", raw, upload.size or 0, _brand(request, scope))
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("insights_voc")
