@@ -70,6 +70,84 @@
   document.addEventListener("htmx:afterSwap", () => { markSla(); counter(); });
   document.addEventListener("DOMContentLoaded", markSla);
 
+  // Notices of htmx actions ("Reply to @ana sent."): the server hands them over in the response that answers
+  // the action (HX-Trigger event `hubbub:notices`, web.views.common.deliver_notices) instead of leaving them for
+  // the next full page, where they piled up, stale. Shown as toasts; text is set with textContent (it names
+  // customers: user input). Each batch has an id and shows once, whichever way it arrives (below).
+  const shownNotices = new Set();
+  function toast(level, text, link) {
+    const area = $("#toasts");
+    if (!area || !text) return;
+    const item = document.createElement("div");
+    item.className = "toast toast-" + (level || "info");
+    item.setAttribute("role", level === "error" ? "alert" : "status");
+    const words = document.createElement("span");
+    words.textContent = text;
+    item.append(words);
+    if (link) {
+      const a = document.createElement("a");
+      a.href = link.href; a.textContent = link.text;
+      a.setAttribute("hx-get", link.href); a.setAttribute("hx-target", "#thread-pane"); a.setAttribute("hx-push-url", "true");
+      item.append(" ", a);
+    }
+    const close = document.createElement("button");
+    close.type = "button"; close.className = "notice-close"; close.textContent = "×";
+    close.setAttribute("aria-label", "Dismiss");
+    close.addEventListener("click", () => item.remove());
+    item.append(close);
+    area.append(item);
+    if (window.htmx) window.htmx.process(item);
+    if (level === "success" || level === "info") setTimeout(() => item.remove(), 10000); // errors stay until dismissed
+  }
+  function showNotices(batch, link) {
+    if (!batch || !batch.id || shownNotices.has(batch.id)) return;
+    shownNotices.add(batch.id);
+    (batch.notices || []).forEach((n) => toast(n.level, n.text, link));
+  }
+  function triggers(xhr) {
+    const header = xhr && xhr.getResponseHeader("HX-Trigger");
+    if (!header || header.charAt(0) !== "{") return {};
+    try { return JSON.parse(header); } catch (err) { return {}; }
+  }
+  // htmx fires the event on the element that made the request; when a live update or a move to another
+  // conversation has taken that element out of the page meanwhile, the event reaches nobody. So the answer's
+  // header is read here too, as it is about to be swapped (or not: see below).
+  document.addEventListener("hubbub:notices", (e) => showNotices(e.detail));
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (!sentFrom(e) || e.detail.target !== pane()) showNotices(triggers(e.detail.xhr)["hubbub:notices"]);
+  });
+
+  // A form of the thread pane (reply, note, status, …) is answered for the conversation it was sent from. If the
+  // agent has moved to another conversation meanwhile (j/k, a click in the list), that answer must not replace
+  // the pane they are in now: it is not swapped in, and its notice ("Reply to @ana sent.", with a link back) says
+  // what happened. The tab's draft of the text the server took is dropped (never offered, and sent, twice); a
+  // refused text (`hubbub:refused`) stays the conversation's unsent draft, and the notice says why.
+  // Registered before the other beforeSwap listeners, which leave a response that will not be swapped alone.
+  const pane = () => $("#thread-pane");
+  function sentFrom(e) {
+    const elt = e.detail.requestConfig && e.detail.requestConfig.elt;
+    const form = elt && elt.closest ? elt.closest("form") : null;
+    const thread = form ? form.closest("[data-conversation]") : null;
+    return thread ? { form: form, conversation: thread.dataset.conversation } : null;
+  }
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const from = sentFrom(e), open = $("#thread");
+    if (!from || e.detail.target !== pane()) return;
+    const events = triggers(e.detail.xhr), refused = events["hubbub:refused"];
+    if (open && (open.dataset.conversation === from.conversation || open.dataset.mergedFrom === from.conversation)) {
+      showNotices(events["hubbub:notices"]);
+      return;
+    }
+    e.detail.shouldSwap = false;
+    const status = e.detail.xhr ? e.detail.xhr.status : 0;
+    const link = { href: "/c/" + encodeURIComponent(from.conversation) + "/", text: "Open #" + from.conversation };
+    if (status >= 200 && status < 300 && !refused) {
+      $$("textarea", from.form).forEach((el) => { if (BOXES[el.id]) storeDraft(from.conversation, el.id, ""); });
+    }
+    if (refused) toast("error", refused.text, link);
+    showNotices(events["hubbub:notices"], link);
+  });
+
   // Unsent text in the open thread pane (reply box, note box, tags being edited) is never lost when the pane is
   // replaced by the same conversation — a live update, or the result of another form of the pane — nor when it
   // moves to the conversation this one was merged into (the pane says data-merged-from). Captured just before
@@ -79,12 +157,11 @@
   const TEXT = "textarea, input[type=text], input:not([type])";
   const fieldKey = (el) => el.id || el.name;
   const textField = (el) => !!(el && el.matches && el.matches(TEXT) && fieldKey(el));
-  const pane = () => $("#thread-pane");
   let unsent = null, stale = null; // stale: a reload of the pane waits until the agent leaves the box
   document.addEventListener("htmx:beforeSwap", (e) => {
     const open = $("#thread");
     unsent = null;
-    if (!open || e.detail.target !== pane()) return;
+    if (!open || e.detail.target !== pane() || !e.detail.shouldSwap) return;
     const elt = e.detail.requestConfig && e.detail.requestConfig.elt;
     const form = elt && elt.closest ? elt.closest("form") : null;
     const submitted = new Set(form ? $$(TEXT, form).map(fieldKey) : []);
@@ -175,7 +252,7 @@
     $$("textarea", form).forEach((el) => { if (BOXES[el.id]) storeDraft(thread.dataset.conversation, el.id, ""); });
   });
   document.addEventListener("htmx:afterSwap", (e) => {
-    if (e.detail.target === pane()) { restoreDrafts(); return; }
+    if (e.detail.target === pane()) { restoreDrafts(); selectOpen(); return; }
     markDrafts();
     // a refreshed list keeps the open conversation selected, so j/k go on from there (not from the top)
     const open = $("#thread");
@@ -183,6 +260,13 @@
       rows().forEach((r) => r.classList.toggle("selected", r.dataset.id === open.dataset.conversation));
     }
   });
+  // The list's selection follows the open conversation however it was opened (a notice's link too), so j/k go
+  // on from there.
+  function selectOpen() {
+    const open = $("#thread"), row = open && $(".conv-row[data-id='" + open.dataset.conversation + "']");
+    if (!row || row.classList.contains("selected")) return;
+    rows().forEach((r) => r.classList.toggle("selected", r === row));
+  }
   document.addEventListener("DOMContentLoaded", () => { restoreDrafts(); markDrafts(); });
 
   // The open conversation changed on the server: reload its pane (`target`: the conversation to show, the
@@ -209,7 +293,7 @@
   function refreshList() {
     const list = $("#conversation-list");
     if (!list || !window.htmx) return;
-    const url = window.location.pathname === "/" ? "/" + window.location.search : "/" + window.location.search;
+    const url = list.dataset.url || "/" + window.location.search; // data-url: the page answers a POST
     window.htmx.ajax("GET", url, { target: "#conversation-list", swap: "innerHTML" });
   }
   function startLive() {
@@ -277,21 +361,56 @@
   document.addEventListener("click", (e) => {
     if (e.target.id === "show-new") { $("#new-banner").hidden = true; refreshList(); }
   });
-  // Bulk reply: ticking conversations in the list shows one composer for all of them.
+  // Bulk reply: ticking conversations in the list shows one composer for all of them. A refused bulk reply comes
+  // back open (data-refused) with its text, ticks and reasons (workflow.views.bulk_reply).
   function bulkBar() {
     const form = $("#bulk-form");
     if (!form) return;
     const n = document.querySelectorAll("input.pick:checked").length;
-    form.hidden = n === 0;
+    form.hidden = n === 0 && !form.dataset.refused;
     $("#bulk-count").textContent = String(n);
   }
   document.addEventListener("change", (e) => { if (e.target.classList && e.target.classList.contains("pick")) bulkBar(); });
   document.addEventListener("click", (e) => {
     if (e.target.id === "bulk-clear") {
       document.querySelectorAll("input.pick:checked").forEach((b) => { b.checked = false; });
+      delete $("#bulk-form").dataset.refused;
       bulkBar();
     }
   });
+  // A live refresh of the list keeps the ticks, and the reasons of a refused bulk reply beside their rows.
+  let picked = null;
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (e.detail.target === $("#conversation-list")) picked = $$("#conversation-list input.pick:checked").map((b) => b.value);
+  });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target !== $("#conversation-list") || picked === null) return;
+    const keep = new Set(picked);
+    picked = null;
+    $$("#conversation-list input.pick").forEach((b) => { if (keep.has(b.value)) b.checked = true; });
+    $$("#bulk-refusals li[data-id]").forEach((li) => {
+      const row = $(".conv-row[data-id='" + li.dataset.id + "']");
+      if (!row || $(".bulk-why", row)) return;
+      const why = document.createElement("p");
+      why.className = "bulk-why error small";
+      why.dataset.for = li.dataset.id;
+      why.textContent = "Bulk reply: " + li.textContent.replace(/^[^:]*:\s*/, "");
+      $("a", row).after(why);
+    });
+  });
   document.addEventListener("htmx:afterSwap", bulkBar);
+  document.addEventListener("DOMContentLoaded", bulkBar);
+  // One submission per click: a second one while the first is on its way would reply twice.
+  document.addEventListener("submit", (e) => {
+    if (e.target.id !== "bulk-form") return;
+    if (e.target.dataset.sending) { e.preventDefault(); return; }
+    e.target.dataset.sending = "true";
+    setTimeout(() => { const b = $("#bulk-send"); if (b) b.disabled = true; }, 0);
+  });
+  window.addEventListener("pageshow", () => { // back to this page from the history: it may be sent again
+    const form = $("#bulk-form"), b = $("#bulk-send");
+    if (form) delete form.dataset.sending;
+    if (b) b.disabled = false;
+  });
   document.addEventListener("DOMContentLoaded", startLive);
 })();

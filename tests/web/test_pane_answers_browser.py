@@ -1,0 +1,175 @@
+"""In a real browser against the real server: the answer to an action in the thread pane only ever updates the
+pane of the conversation it was sent from, and its notice shows once, at once, never again on a later page.
+
+The agent sends a reply in conversation A and presses j before the answer comes back (the test holds the
+answer back at the network layer): B's pane stays as it is, with what the agent typed there, and a notice says
+"Reply to @… sent." with a link back to A. The same for a refused reply: the notice says why, and A's text is
+still in A's box when the agent goes back. A notice of an htmx action does not turn up on the next full page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, Server, running_server
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "pw-e2e-12345"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):  # type: ignore[no-untyped-def]
+    yield from running_server(tmp_path_factory.mktemp("pane-data"), "e2e", [("agent1", "agent")], PASSWORD)
+
+
+def signed_in(p, server: Server):  # type: ignore[no-untyped-def]
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(server.base + "/")
+    page.fill("#id_username", "agent1")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.locator(".conv-row").first.wait_for()
+    return browser, page
+
+
+class HeldAnswers:
+    """Lets the requests to `pattern` reach the server at once but holds their answers until `release()`:
+    a slow network between the agent and Hubbub."""
+
+    def __init__(self, page: Any, pattern: str) -> None:
+        self.held: list[tuple[Any, Any]] = []
+        self.page, self.pattern = page, pattern
+        page.route(pattern, self._hold)
+
+    def _hold(self, route: Any) -> None:
+        self.held.append((route, route.fetch()))
+
+    def wait(self, n: int = 1) -> None:
+        for _ in range(300):
+            if len(self.held) >= n:
+                return
+            self.page.wait_for_timeout(100)
+        raise AssertionError(f"no request to {self.pattern} was made")
+
+    def release(self) -> None:
+        for route, response in self.held:
+            route.fulfill(response=response)
+        self.held.clear()
+        self.page.unroute(self.pattern)
+
+
+def move(page: Any, key: str) -> str:
+    """Press j or k outside any text box; the id of the conversation then open."""
+    from playwright.sync_api import expect
+
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press(key)
+    conv = page.locator(".conv-row.selected").get_attribute("data-id")
+    expect(page.locator("#thread")).to_have_attribute("data-conversation", str(conv))
+    return str(conv)
+
+
+def handle_of(page: Any) -> str:
+    return str(page.locator("#thread h2").inner_text()).split()[0]  # "@handle"
+
+
+def test_a_late_reply_answer_does_not_replace_the_pane_the_agent_moved_to(server):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = signed_in(p, server)
+        thread, reply = page.locator("#thread"), page.locator("#reply-text")
+        a = move(page, "j")
+        a_handle = handle_of(page)
+        reply.fill("Sorry about the wait, we are on it.")
+        held = HeldAnswers(page, f"**/c/{a}/reply/")
+        page.click("text=Send reply")
+        held.wait()  # the server has the reply; its answer is on its way
+        b = move(page, "j")
+        assert b != a
+        reply.fill("Text typed in B")
+        page.evaluate("document.activeElement.blur()")
+        held.release()
+
+        toast = page.locator("#toasts .toast", has_text=f"Reply to {a_handle} sent.")
+        expect(toast).to_be_visible(timeout=10000)
+        expect(toast.locator("a")).to_have_text(f"Open #{a}")
+        page.wait_for_timeout(500)  # any swap would have happened by now
+        expect(thread).to_have_attribute("data-conversation", b)  # B's pane, untouched
+        expect(reply).to_have_value("Text typed in B")
+        expect(page.locator(".conv-row.selected")).to_have_attribute("data-id", b)
+        assert page.url.rstrip("/").endswith(f"/c/{b}") or f"/c/{b}/" in page.url
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "late-reply-answer-notice.png"))
+
+        # Back in A (through the notice's link): the reply was taken, its text is not offered again.
+        toast.locator("a").click()
+        expect(thread).to_have_attribute("data-conversation", a)
+        expect(reply).to_have_value("")
+        expect(page.locator(f".conv-row[data-id='{a}'] .draft-mark")).to_have_count(0)
+        sent = page.locator("#thread .msg.out .text, #thread .pending-replies li").last
+        expect(sent).to_contain_text("we are on it", timeout=15000)
+        assert move(page, "j") == b
+        expect(reply).to_have_value("Text typed in B")  # B's own draft
+        browser.close()
+
+
+def test_a_late_refusal_keeps_the_text_in_its_conversation_and_says_why(server):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect, sync_playwright
+
+    too_long = "We are so sorry <b>&</b> " * 12  # 300 characters: over X's 280
+    with sync_playwright() as p:
+        browser, page = signed_in(p, server)
+        thread, reply = page.locator("#thread"), page.locator("#reply-text")
+        move(page, "j")
+        a = move(page, "j")
+        a_handle = handle_of(page)
+        reply.fill(too_long)
+        held = HeldAnswers(page, f"**/c/{a}/reply/")
+        page.click("text=Send reply")
+        held.wait()
+        b = move(page, "j")
+        held.release()
+        toast = page.locator("#toasts .toast-error")
+        expect(toast).to_contain_text(f"Your reply to {a_handle} was not sent: Too long for x", timeout=10000)
+        expect(toast).to_contain_text("It waits in its box.")
+        page.wait_for_timeout(500)
+        expect(thread).to_have_attribute("data-conversation", b)
+        expect(reply).to_have_value("")
+        assert move(page, "k") == a
+        expect(reply).to_have_value(too_long)  # kept as the conversation's unsent draft
+        expect(page.locator(f".conv-row[data-id='{a}'] .draft-mark")).to_have_text("unsent draft")
+        reply.fill("")  # leave the inbox as it was for the next test
+        browser.close()
+
+
+def test_htmx_notices_show_at_once_and_never_on_the_next_page(server):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = signed_in(p, server)
+        move(page, "j")
+        handle = handle_of(page)
+        page.locator("#reply-text").fill("Thanks for your patience!")
+        page.click("text=Send reply")
+        expect(page.locator("#toasts .toast", has_text=f"Reply to {handle} sent.")).to_be_visible(timeout=10000)
+        page.click("#assign-me")
+        expect(page.locator("#toasts .toast", has_text="Assignment saved.")).to_be_visible(timeout=10000)
+        page.select_option("#status-select", "pending")
+        page.click("#thread-pane .actions form:first-child button")
+        expect(page.locator("#toasts .toast", has_text="Marked pending.")).to_be_visible(timeout=10000)
+        expect(page.locator(".flash")).to_have_count(0)
+
+        # A full page load afterwards (a reload, another section) shows none of them again.
+        page.reload()
+        page.locator("#thread").wait_for()
+        expect(page.locator(".flash")).to_have_count(0)
+        expect(page.locator("#toasts .toast")).to_have_count(0)
+        page.goto(server.base + "/")
+        page.locator(".conv-row").first.wait_for()
+        expect(page.locator("main")).not_to_contain_text("Reply to")
+        expect(page.locator("main")).not_to_contain_text("Assignment saved")
+        browser.close()
