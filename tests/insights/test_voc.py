@@ -162,3 +162,34 @@ def test_users_limited_to_some_brands_see_only_theirs(acme, responses, scope_of)
     scope = scope_of(acme["users"]["analyst"])
     assert voc.compare(scope)["survey_total"] == 2
     assert voc.compare(scope, brand_id=air.pk)["survey_total"] == 2  # not Air's
+
+
+def test_custom_scales_are_bucketed_by_quarter_of_the_scale(acme, mentions, scope_of, client) -> None:
+    """`--scale 1-7` and `--scale 0-100` surveys get satisfied / dissatisfied rows too: the top and bottom quarter
+    of each response's own scale (top-two-box on 1–7; on 1–5 it would be CSAT's 4–5 / 1–2)."""
+    import io
+
+    from hubbub.insights import importing
+
+    org = acme["org"]
+    rail = acme["brands"]["Acme Rail"]
+    mentions(org, rail, [("negative", "delays", 40), ("positive", "", 10)])
+    seven = "id,date,score,brand\n" + "".join(f"a{s},2026-03-01,{s},acme-rail\n" for s in range(1, 8))
+    hundred = "id,date,score,brand\n" + "".join(
+        f"b{s},2026-03-01,{s},acme-rail\n" for s in (0, 25, 26, 50, 74, 75, 100)
+    )
+    importing.run_stream(org.pk, io.BytesIO(seven.encode()), "seven.csv", scale="1-7")
+    importing.run_stream(org.pk, io.BytesIO(hundred.encode()), "hundred.csv", scale="0-100")
+
+    out = voc.compare(scope_of(acme["users"]["analyst"]), brand_id=rail.pk)
+    by = {m.key: m for m in out["measures"]}
+    assert out["other_responses"] == 14
+    # 1–7: 1, 2 and 6, 7; 0–100: 0, 25 and 75, 100 — the middle (3–5; 26–74) is neutral
+    assert (by["other_dissatisfied"].survey.k, by["other_dissatisfied"].survey.n) == (4, 14)
+    assert (by["other_satisfied"].survey.k, by["other_satisfied"].survey.n) == (4, 14)
+    assert by["other_dissatisfied"].social.k == 40 and by["other_dissatisfied"].status == "insufficient"  # n<30
+    assert "csat_satisfied" not in by and "nps_promoters" not in by
+
+    client.force_login(acme["users"]["analyst"])
+    page = client.get(f"/reports/voice-of-the-customer/?brand={rail.pk}").content.decode()
+    assert "Satisfied (other scales: top ¼)" in page and "Dissatisfied (other scales: bottom ¼)" in page

@@ -4,10 +4,10 @@ Social mentions are a self-selected sample (the angry and the delighted post); a
 customers who did not choose to speak. `compare` sets, for one organisation (optionally a brand and a
 date range), the share of inbound social messages with each sentiment against the share of survey
 responses with the same comment sentiment and in the matching score bucket (CSAT 1–2 dissatisfied,
-4–5 satisfied; NPS 0–6 detractors, 9–10 promoters), each with a 95% Wilson interval, and the
-difference of the two shares with Newcombe's hybrid score interval. The verdict says whether the
-difference is larger than the uncertainty. The statistics are plain functions (`wilson`,
-`difference`, `verdict`) so they are tested against published values.
+4–5 satisfied; NPS 0–6 detractors, 9–10 promoters; a custom scale's bottom and top quarter), each
+with a 95% Wilson interval, and the difference of the two shares with Newcombe's hybrid score
+interval. The verdict says whether the difference is larger than the uncertainty. The statistics
+are plain functions (`wilson`, `difference`, `verdict`) so they are tested against published values.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db.models import Count, Max, Min, Model, Q, QuerySet
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Model, Q, QuerySet, Value
 
 from hubbub.inbox.models import Direction, Message
 from hubbub.insights.models import Scale, SurveyResponse
@@ -144,7 +145,32 @@ MEASURES = [
     ("csat_satisfied", "Satisfied (CSAT 4–5)", "positive", "CSAT 4–5", "csat_high", "csat"),
     ("nps_detractors", "Detractors (NPS 0–6)", "negative", "NPS 0–6", "detractors", "nps"),
     ("nps_promoters", "Promoters (NPS 9–10)", "positive", "NPS 9–10", "promoters", "nps"),
+    ("other_dissatisfied", "Dissatisfied (other scales: bottom ¼)", "negative", "bottom ¼", "other_low", "other"),
+    ("other_satisfied", "Satisfied (other scales: top ¼)", "positive", "top ¼", "other_high", "other"),
 ]
+
+#: A custom scale (`--scale MIN-MAX`, or one read from the values) is bucketed like CSAT 1–5, by position on the
+#: scale: satisfied from MIN + ¾·(MAX − MIN) up, dissatisfied up to MIN + ¼·(MAX − MIN), neutral between. On a 1–5
+#: scale that is exactly CSAT's 4–5 / 1–2; on 1–7 the top two and bottom two boxes (6–7 / 1–2); on 0–100, 75+ / ≤25.
+SATISFIED_FROM = Decimal("0.75")
+DISSATISFIED_TO = Decimal("0.25")
+
+
+def _position(share: Decimal) -> Any:
+    """The score at `share` of the way up each response's own scale (a database expression)."""
+    return ExpressionWrapper(
+        F("scale_min") + (F("scale_max") - F("scale_min")) * Value(share), output_field=DecimalField()
+    )
+
+
+def other_low() -> Q:
+    """Dissatisfied on a custom scale (see `SATISFIED_FROM`)."""
+    return Q(scale=Scale.OTHER, score__lte=_position(DISSATISFIED_TO))
+
+
+def other_high() -> Q:
+    """Satisfied on a custom scale (see `SATISFIED_FROM`)."""
+    return Q(scale=Scale.OTHER, score__gte=_position(SATISFIED_FROM))
 
 
 def measure(
@@ -230,6 +256,9 @@ def compare(
         nps=Count("id", filter=Q(scale=Scale.NPS)),
         detractors=Count("id", filter=Q(scale=Scale.NPS, score__lte=6)),
         promoters=Count("id", filter=Q(scale=Scale.NPS, score__gte=9)),
+        other=Count("id", filter=Q(scale=Scale.OTHER)),
+        other_low=Count("id", filter=other_low()),
+        other_high=Count("id", filter=other_high()),
     )
     survey = {
         **b,
@@ -243,7 +272,7 @@ def compare(
         if n == "comments" or survey[n]
     ]
     negative_surveys = surveys.filter(
-        Q(sentiment="negative") | Q(scale=Scale.CSAT, score__lte=2) | Q(scale=Scale.NPS, score__lte=6)
+        Q(sentiment="negative") | Q(scale=Scale.CSAT, score__lte=2) | Q(scale=Scale.NPS, score__lte=6) | other_low()
     ).exclude(topic="")
     topics = topic_mix(
         Counter(
@@ -260,6 +289,7 @@ def compare(
         "survey_comments": com_n,
         "csat_responses": b["csat"],
         "nps_responses": b["nps"],
+        "other_responses": b["other"],
         "nps": round(100 * (b["promoters"] - b["detractors"]) / b["nps"]) if b["nps"] else None,
         "measures": measures,
         "topics": topics,
