@@ -88,6 +88,41 @@ def note_ids(fake: Any) -> list[str]:
     return [n["id"] for n in fake.notes]
 
 
+def two_syncs_in_two_threads(org_id: int, fake: Any, hook: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Run a first sync in a thread, on its own database connection, held by the fake inside its first HubSpot
+    call of the kind `hook` names (`before_note`, `before_create`) while a second sync runs from start to end;
+    then let the first finish. Returns both syncs' results (first, second)."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold_the_first() -> None:
+        setattr(fake, hook, None)  # only the first such call waits
+        arrived.set()
+        assert release.wait(20)
+
+    setattr(fake, hook, hold_the_first)
+    errors: list[BaseException] = []
+    first: dict[str, int] = {}
+
+    def first_sync() -> None:
+        try:
+            first.update(sync.sync_hubspot(org_id))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            db_connection.close()
+
+    thread = threading.Thread(target=first_sync)
+    thread.start()
+    try:
+        assert arrived.wait(20), f"the first sync never reached {hook}"
+        second = sync.sync_hubspot(org_id)
+    finally:
+        release.set()
+        thread.join(30)
+    assert not errors and not thread.is_alive()
+    return first, second
+
+
 # ---------------------------------------------------------------- two syncs at once
 
 
@@ -116,33 +151,7 @@ def test_two_syncs_in_two_threads_write_one_note(acme, scope_of, connected, fake
     call while the second runs from start to end."""
     org = acme["org"]
     conversations(1)
-    arrived, release = threading.Event(), threading.Event()
-
-    def hold_the_first() -> None:
-        fake.before_note = None  # only the first note call waits
-        arrived.set()
-        assert release.wait(20)
-
-    fake.before_note = hold_the_first
-    errors: list[BaseException] = []
-
-    def first_sync() -> None:
-        try:
-            sync.sync_hubspot(org.pk)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            db_connection.close()
-
-    thread = threading.Thread(target=first_sync)
-    thread.start()
-    try:
-        assert arrived.wait(20), "the first sync never called HubSpot for the note"
-        second = sync.sync_hubspot(org.pk)
-    finally:
-        release.set()
-        thread.join(30)
-    assert not errors and not thread.is_alive()
+    _first, second = two_syncs_in_two_threads(org.pk, fake, "before_note")
     assert second["notes"] == 0
     assert len(fake.notes) == 1  # HubSpot received exactly one note
     ((_, remote_id, _),) = rows(org)
@@ -243,34 +252,7 @@ def test_two_syncs_in_two_threads_create_one_contact_per_customer(acme, scope_of
     create call while the second (a "Sync now" beside the periodic job) runs from start to end."""
     org = acme["org"]
     customers = new_customers(acme, scope_of)
-    arrived, release = threading.Event(), threading.Event()
-
-    def hold_the_first() -> None:
-        fake.before_create = None  # only the first create call waits
-        arrived.set()
-        assert release.wait(20)
-
-    fake.before_create = hold_the_first
-    errors: list[BaseException] = []
-    first: dict[str, int] = {}
-
-    def first_sync() -> None:
-        try:
-            first.update(sync.sync_hubspot(org.pk))
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            db_connection.close()
-
-    thread = threading.Thread(target=first_sync)
-    thread.start()
-    try:
-        assert arrived.wait(20), "the first sync never called HubSpot to create the contacts"
-        second = sync.sync_hubspot(org.pk)
-    finally:
-        release.set()
-        thread.join(30)
-    assert not errors and not thread.is_alive()
+    first, second = two_syncs_in_two_threads(org.pk, fake, "before_create")
     assert second["created_there"] == 0 and first["created_there"] == 2
     assert fake.created_batches == 1  # HubSpot was asked to create them once
     assert_one_contact_each(fake, customers)
