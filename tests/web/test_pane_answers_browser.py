@@ -173,3 +173,48 @@ def test_htmx_notices_show_at_once_and_never_on_the_next_page(server):  # type: 
         expect(page.locator("main")).not_to_contain_text("Reply to")
         expect(page.locator("main")).not_to_contain_text("Assignment saved")
         browser.close()
+
+
+def test_a_refused_bulk_reply_comes_back_with_its_text_ticks_and_reasons(server):  # type: ignore[no-untyped-def]
+    """Nothing is sent when the text does not fit every ticked conversation; the page comes back with the form
+    open, the text, the ticks and the reason beside each row, and a live refresh of the list keeps them."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.web.test_live_drafts_browser import customer_writes
+
+    too_long = "Our systems are down <b>&</b> we are on it. " * 7  # over X's 280
+    with sync_playwright() as p:
+        browser, page = signed_in(p, server)
+        a = move(page, "j")
+        page.keyboard.press("x")
+        b = move(page, "j")
+        page.keyboard.press("x")
+        expect(page.locator("#bulk-count")).to_have_text("2")
+        page.fill("#bulk-text", too_long)
+        page.click("#bulk-send")
+        expect(page.locator("#bulk-error")).to_contain_text("Nothing was sent: the reply does not fit 2 of the 2")
+        expect(page.locator("#bulk-form")).to_be_visible()
+        expect(page.locator("#bulk-text")).to_have_value(too_long)
+        expect(page.locator("#thread")).to_have_attribute("data-conversation", b)  # the inbox as the agent left it
+        expect(page.locator("#bulk-count")).to_have_text("2")
+        for conv in (a, b):
+            row = page.locator(f".conv-row[data-id='{conv}']")
+            expect(row.locator("input.pick")).to_be_checked()
+            expect(row.locator(".bulk-why")).to_contain_text(f"Too long for x: {len(too_long.strip())} characters")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "bulk-reply-refused.png"))
+
+        customer_writes(server, 7, "is the site down?")  # the list refreshes live
+        expect(page.locator(".conv-row", has_text="@draftee")).to_be_visible(timeout=20000)
+        for conv in (a, b):
+            row = page.locator(f".conv-row[data-id='{conv}']")
+            expect(row.locator("input.pick")).to_be_checked()
+            expect(row.locator(".bulk-why")).to_contain_text("Too long for x")
+
+        page.fill("#bulk-text", "Our systems are back. Sorry for the trouble!")
+        page.click("#bulk-send")
+        expect(page.locator(".flash")).to_contain_text("Replied on 2 conversations.")
+        expect(page.locator("#thread")).to_have_attribute("data-conversation", b)
+        expect(page.locator("#bulk-form")).to_be_hidden()
+        expect(page.locator(".bulk-why")).to_have_count(0)
+        browser.close()

@@ -405,6 +405,11 @@
     if (e.target.id !== "bulk-form") return;
     if (e.target.dataset.sending) { e.preventDefault(); return; }
     e.target.dataset.sending = "true";
+    // back to the inbox as it is now (j/k and the filters push their URL), not as the page was first loaded;
+    // a refused reply's page (/bulk-reply/) already names it
+    if (window.location.pathname !== e.target.getAttribute("action") && e.target.elements.next) {
+      e.target.elements.next.value = window.location.pathname + window.location.search;
+    }
     setTimeout(() => { const b = $("#bulk-send"); if (b) b.disabled = true; }, 0);
   });
   window.addEventListener("pageshow", () => { // back to this page from the history: it may be sent again
