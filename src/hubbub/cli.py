@@ -338,6 +338,141 @@ def response_times(
     out.print(table)
 
 
+def _report_scopes(org: str | None) -> list[Any]:
+    """The whole of each organisation (or of the one named) as a scope: the CLI runs as the operator."""
+    from hubbub.tenancy.models import Organization
+    from hubbub.tenancy.scoping import system_scope
+
+    orgs = Organization.objects.order_by("id")
+    if org:
+        orgs = orgs.filter(slug=org)
+        if not orgs.exists():
+            raise typer.BadParameter(f"no organisation with slug {org!r}", param_hint="--org")
+    return [system_scope(o.pk) for o in orgs]
+
+
+def _run_reports(name: str, org: str | None, start: str, end: str) -> list[dict[str, Any]]:
+    """The report for every organisation (or one), with the same filters as the page and the API."""
+    from hubbub.insights import reports
+
+    out = []
+    for scope in _report_scopes(org):
+        try:
+            filters = reports.parse_filters(scope, {"from": start, "to": end})
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        out.append({"organization": scope.organization.slug, **reports.REPORTS[name](scope, filters)})
+    return out
+
+
+def _pct_text(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}%"
+
+
+ReportFrom = Annotated[str, typer.Option("--from", help="First day YYYY-MM-DD (UTC; default 29 days before --to)")]
+ReportTo = Annotated[str, typer.Option("--to", help="Last day YYYY-MM-DD, included (default today)")]
+ReportOrg = Annotated[str | None, typer.Option(help="Organisation slug (default: every organisation)")]
+
+
+@report_app.command("sla")
+def sla_report(
+    fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.table,
+    org: ReportOrg = None,
+    start: ReportFrom = "",
+    end: ReportTo = "",
+) -> None:
+    """SLA attainment (first response, resolution) per brand and team, from the stored SLA clocks."""
+    _django()
+    _migrate()
+    results = _run_reports("sla", org, start, end)
+    if fmt == ReportFormat.json:
+        typer.echo(json.dumps({"organizations": results}, indent=2))
+        return
+    from rich.table import Table
+
+    out = Console()
+    out.width = max(out.width, 120)
+    for result in results:
+        title = f"SLA attainment · {result['organization']} · {result['filters']['from']} to {result['filters']['to']}"
+        total = result["total"]
+        if not (total["first_response"]["counted"] or total["resolution"]["counted"]):
+            out.print(f"{title}: no SLA clocks for conversations that started in this range.")
+            continue
+        table = Table(
+            "",
+            "first response\nmet / breached / running",
+            "attain-\nment",
+            "resolution\nmet / breached / running",
+            "attain-\nment",
+            title=title,
+        )
+        groups = [("brand", r["brand"], r) for r in result["brands"]]
+        groups += [("team", r["team"], r) for r in result["teams"]]
+        for kind, label, row in [*groups, ("", "all", total)]:
+            cells = []
+            for metric in ("first_response", "resolution"):
+                a = row[metric]
+                cells += [
+                    f"{_pct_text(a['met_pct'])} / {_pct_text(a['breached_pct'])} / {_pct_text(a['running_pct'])}"
+                    f" (n={a['counted']:,})",
+                    _pct_text(a["attainment_pct"]),
+                ]
+            table.add_row(f"{kind} {label}".strip(), *cells)
+        out.print(table)
+
+
+@report_app.command("agents")
+def agents_report(
+    fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.table,
+    org: ReportOrg = None,
+    start: ReportFrom = "",
+    end: ReportTo = "",
+) -> None:
+    """Per agent and team: conversations, replied, resolved, p50/p90 times, SLA attainment, CSAT."""
+    _django()
+    _migrate()
+    results = _run_reports("agents", org, start, end)
+    if fmt == ReportFormat.json:
+        typer.echo(json.dumps({"organizations": results}, indent=2))
+        return
+    from rich.table import Table
+
+    out = Console()
+    out.width = max(out.width, 130)
+    for result in results:
+        title = f"Agents & teams · {result['organization']} · {result['filters']['from']} to {result['filters']['to']}"
+        if not result["agents"] and not result["teams"]:
+            out.print(f"{title}: no conversations started in this range.")
+            continue
+        table = Table(
+            "",
+            "conver-\nsations",
+            "replied",
+            "resolved",
+            "first response\np50 / p90",
+            "resolution\np50 / p90",
+            "SLA first\nresponse",
+            "SLA reso-\nlution",
+            "CSAT (n)",
+            title=title,
+        )
+        rows = [("agent", r) for r in result["agents"]] + [("team", r) for r in result["teams"]]
+        for kind, r in rows:
+            csat = "–" if r["csat_average"] is None else f"{r['csat_average']:.2f} ({r['csat_responses']})"
+            table.add_row(
+                f"{kind} {r['name']}",
+                f"{r['conversations']:,}",
+                f"{r['replied']:,}",
+                f"{r['resolved']:,}",
+                f"{_duration(r['first_response_p50'])} / {_duration(r['first_response_p90'])}",
+                f"{_duration(r['resolution_p50'])} / {_duration(r['resolution_p90'])}",
+                _pct_text(r["sla"]["first_response"]["attainment_pct"]),
+                _pct_text(r["sla"]["resolution"]["attainment_pct"]),
+                csat,
+            )
+        out.print(table)
+
+
 def _register_optional() -> None:
     """Mount the analysis and listening CLIs (they import no Django)."""
     try:
