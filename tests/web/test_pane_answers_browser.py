@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.browser_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, Server, running_server
+from tests.browser_server import ARTIFACTS, running_server
+from tests.web.test_live_drafts_browser import PASSWORD
+from tests.web.test_live_drafts_browser import signed_in as signed_in_page
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "pw-e2e-12345"
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +24,10 @@ def server(tmp_path_factory):  # type: ignore[no-untyped-def]
     yield from running_server(tmp_path_factory.mktemp("pane-data"), "e2e", [("agent1", "agent")], PASSWORD)
 
 
-def signed_in(p, server: Server):  # type: ignore[no-untyped-def]
-    browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(server.base + "/")
-    page.fill("#id_username", "agent1")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+def signed_in(p: Any, server: Any) -> tuple[Any, Any]:
+    """A Chromium and the inbox page, signed in as agent1, the list loaded."""
+    browser, page = signed_in_page(p, server)
+    page.wait_for_load_state()
     page.locator(".conv-row").first.wait_for()
     return browser, page
 
