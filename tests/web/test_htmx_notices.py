@@ -110,3 +110,19 @@ def test_a_refused_reply_names_the_customer_for_an_agent_who_moved_on(agent, con
         "It waits in its box.",
     }
     assert notices(r) == [] and not Reply.objects.exists()
+
+
+def test_an_action_on_a_merged_conversation_says_it_was_not_applied(acme, make_event, ingest, agent):
+    """For an agent who moved on before the answer came, app.js keeps the text and shows this instead."""
+    from tests.inbox.merges import merged_chain
+
+    a, _, c = merged_chain(acme["org"], make_event, ingest)
+    r = agent.post(f"/c/{a}/reply/", {"text": "On it!"}, **HTMX)
+    assert events(r)["hubbub:refused"] == {
+        "box": "reply",
+        "text": f"#{a} was merged into #{c}; your reply was not sent. It waits in its box.",
+    }
+    r = agent.post(f"/c/{a}/status/", {"status": "resolved"}, **HTMX)
+    assert events(r)["hubbub:refused"] == {"box": None, "text": f"#{a} was merged into #{c}; nothing was changed."}
+    assert "HX-Trigger" not in agent.get(f"/c/{a}/", **HTMX)  # only showing the survivor: nothing refused
+    assert not Reply.objects.exists()

@@ -229,6 +229,20 @@ def _follow_merges(*, carries: drafts.Kind | None = None) -> Callable[[_View], _
                     notice = format_html('<div class="flash" role="status"><p class="info">{}</p></div>', text)
                     response.content = notice.encode() + response.content
                 response["HX-Push-Url"] = url
+                if request.method == "POST" and not acted:
+                    # not applied: should the agent have moved to another conversation meanwhile, app.js keeps
+                    # the text as #conversation_id's unsent draft (it follows into the survivor's box when that
+                    # pane is shown, data-merged-from) and says why, instead of swapping this pane in
+                    said = f"your {carries} was not {'sent' if carries == 'reply' else 'added'}" if carries else ""
+                    add_trigger(
+                        response,
+                        "hubbub:refused",
+                        {
+                            "box": carries,
+                            "text": f"#{conversation_id} was merged into #{survivor_id}; "
+                            + (f"{said}. It waits in its box." if said else "nothing was changed."),
+                        },
+                    )
                 return response
             if carries and draft is not None:
                 drafts.keep(request, survivor_id, draft, carries)

@@ -231,10 +231,16 @@
   function restoreDrafts() {
     const open = $("#thread");
     if (!open) return;
-    const conv = open.dataset.conversation;
+    const conv = open.dataset.conversation, from = open.dataset.mergedFrom;
     Object.keys(BOXES).forEach((id) => {
       const el = $("#" + id, open);
       if (!el) return;
+      // a draft this tab kept for a conversation merged into this one (its answer came after the agent moved on)
+      const carried = from ? storedDraft(from, id) : "";
+      if (carried.trim()) {
+        if (!el.value.includes(carried)) el.value = el.value.trim() ? carried + "\n\n" + el.value : carried;
+        storeDraft(from, id, "");
+      }
       const kept = storedDraft(conv, id);
       if (!el.value.trim()) el.value = kept;
       else if (kept.trim() && !el.value.includes(kept)) el.value = kept + "\n\n" + el.value;
