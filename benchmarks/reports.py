@@ -42,15 +42,8 @@ RESULTS = ROOT / "benchmarks" / "results" / "reports.json"
 
 from _common import replicated_airline_events as _events  # noqa: E402
 from _common import setup_django as _setup_django  # noqa: E402
+from workflow import BRANDS  # noqa: E402 (the six airline brands the other benchmarks seed)
 
-BRANDS = [
-    ("Virgin America", "virgin-america"),
-    ("United", "united"),
-    ("Southwest", "southwest"),
-    ("Delta", "delta"),
-    ("US Airways", "us-airways"),
-    ("American", "american"),
-]
 TEAMS = (("Baggage", "America/Chicago"), ("Refunds", "America/New_York"), ("Care", "Europe/London"))
 AGENTS_PER_TEAM = (3, 3, 2)
 RANGE = {"from": "2015-02-01", "to": "2015-03-01"}  # the airline tweets' period (Feb 2015)

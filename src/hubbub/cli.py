@@ -351,18 +351,33 @@ def _report_scopes(org: str | None) -> list[Any]:
     return [system_scope(o.pk) for o in orgs]
 
 
-def _run_reports(name: str, org: str | None, start: str, end: str) -> list[dict[str, Any]]:
-    """The report for every organisation (or one), with the same filters as the page and the API."""
+def _run_reports(
+    name: str, heading: str, fmt: ReportFormat, org: str | None, start: str, end: str
+) -> list[tuple[Console, str, dict[str, Any]]]:
+    """Run one report for every organisation (or one), with the page's and the API's filters.
+
+    JSON is printed here (`{"organizations": [...]}`); for a table the caller gets, per organisation,
+    a wide console, the table title and the report to draw.
+    """
+    _django()
+    _migrate()
     from hubbub.insights import reports
 
-    out = []
+    results = []
     for scope in _report_scopes(org):
         try:
             filters = reports.parse_filters(scope, {"from": start, "to": end})
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-        out.append({"organization": scope.organization.slug, **reports.REPORTS[name](scope, filters)})
-    return out
+        results.append({"organization": scope.organization.slug, **reports.REPORTS[name](scope, filters)})
+    if fmt == ReportFormat.json:
+        typer.echo(json.dumps({"organizations": results}, indent=2))
+        return []
+    out = Console()
+    out.width = max(out.width, 130)  # a pipe reports 80 columns: the table would be cropped, not wrapped
+    return [
+        (out, f"{heading} · {r['organization']} · {r['filters']['from']} to {r['filters']['to']}", r) for r in results
+    ]
 
 
 def _pct_text(value: float | None) -> str:
@@ -382,18 +397,9 @@ def sla_report(
     end: ReportTo = "",
 ) -> None:
     """SLA attainment (first response, resolution) per brand and team, from the stored SLA clocks."""
-    _django()
-    _migrate()
-    results = _run_reports("sla", org, start, end)
-    if fmt == ReportFormat.json:
-        typer.echo(json.dumps({"organizations": results}, indent=2))
-        return
     from rich.table import Table
 
-    out = Console()
-    out.width = max(out.width, 120)
-    for result in results:
-        title = f"SLA attainment · {result['organization']} · {result['filters']['from']} to {result['filters']['to']}"
+    for out, title, result in _run_reports("sla", "SLA attainment", fmt, org, start, end):
         total = result["total"]
         if not (total["first_response"]["counted"] or total["resolution"]["counted"]):
             out.print(f"{title}: no SLA clocks for conversations that started in this range.")
@@ -429,18 +435,9 @@ def agents_report(
     end: ReportTo = "",
 ) -> None:
     """Per agent and team: conversations, replied, resolved, p50/p90 times, SLA attainment, CSAT."""
-    _django()
-    _migrate()
-    results = _run_reports("agents", org, start, end)
-    if fmt == ReportFormat.json:
-        typer.echo(json.dumps({"organizations": results}, indent=2))
-        return
     from rich.table import Table
 
-    out = Console()
-    out.width = max(out.width, 130)
-    for result in results:
-        title = f"Agents & teams · {result['organization']} · {result['filters']['from']} to {result['filters']['to']}"
+    for out, title, result in _run_reports("agents", "Agents & teams", fmt, org, start, end):
         if not result["agents"] and not result["teams"]:
             out.print(f"{title}: no conversations started in this range.")
             continue
