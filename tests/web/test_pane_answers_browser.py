@@ -215,3 +215,27 @@ def test_a_refused_bulk_reply_comes_back_with_its_text_ticks_and_reasons(server)
         expect(page.locator("#bulk-form")).to_be_hidden()
         expect(page.locator(".bulk-why")).to_have_count(0)
         browser.close()
+
+
+def test_sending_twice_while_the_first_is_on_its_way_posts_one_reply(server):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = signed_in(p, server)
+        for _ in range(3):
+            a = move(page, "j")
+        page.locator("#reply-text").fill("One reply only, please.")
+        held = HeldAnswers(page, f"**/c/{a}/reply/")
+        page.locator("#reply-text").press("Control+Enter")
+        held.wait()
+        page.locator("#reply-text").press("Control+Enter")  # impatient: again, and the button too
+        page.click("text=Send reply")
+        page.wait_for_timeout(1500)
+        assert len(held.held) == 1  # the second and third never left the browser
+        held.release()
+        expect(page.locator("#toasts .toast", has_text="sent.")).to_be_visible(timeout=10000)
+        page.wait_for_timeout(1500)
+        replies = page.locator("#thread .msg.out .text, #thread .pending-replies li", has_text="One reply only")
+        expect(replies).to_have_count(1)
+        expect(page.locator("#reply-text")).to_have_value("")
+        browser.close()
