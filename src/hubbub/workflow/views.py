@@ -458,7 +458,10 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
 def _merged_reason(survivor_id: int, survivor_ticked: bool) -> str:
     if survivor_ticked:
         return f"merged into #{survivor_id}, which is ticked too: that one gets the reply, once."
-    return f"merged into #{survivor_id} since the list was shown: it gets no reply from here; open #{survivor_id} to answer."
+    return (
+        f"merged into #{survivor_id} since the list was shown: it gets no reply from here; "
+        f"open #{survivor_id} to answer."
+    )
 
 
 def _carry_to_survivors(request: HttpRequest, merged: dict[int, int], found: set[int], text: str) -> None:
