@@ -27,6 +27,7 @@ from django.utils import timezone
 from hubbub import live
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
+from hubbub.db import executemany
 from hubbub.listening.models import (
     Alert,
     AlertRule,
@@ -178,8 +179,7 @@ def _upsert(table: str, keys: list[str], values: list[str], conflict: list[str],
         f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET "
         + ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values)
     )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    executemany(sql, rows)  # bound parameters on PostgreSQL: Django's cursor renders each row as SQL text
 
 
 # ---------------------------------------------------------------- queries
