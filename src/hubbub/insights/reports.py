@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.db.models import (
     Case,
     Count,
@@ -219,13 +220,18 @@ def time_stats(qs: QuerySet[Conversation], groupings: Sequence[str | None]) -> d
         name: Coalesce(Seconds(F(end), F("first_message_at")), Value(MISSING), output_field=FloatField())
         for name, end in TIMES.items()
     }
-    rows = list(
+    query = (
         qs.order_by()
         .annotate(
             **{f"g_{f}": Coalesce(F(f), Value(-1)) for f in fields}, **{f"d_{n}": e for n, e in durations.items()}
         )
         .values_list(*[f"g_{f}" for f in fields], *[f"d_{n}" for n in TIMES])
     )
+    # Plain numbers only: the cursor's rows go straight to numpy, past the ORM's per-row converters.
+    sql, params = query.query.sql_with_params()
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(fields) + len(TIMES))]
     group_ids = {f: np.asarray(columns[i], dtype=np.int64) for i, f in enumerate(fields)}
     values = {n: np.asarray(columns[len(fields) + i], dtype=float) for i, n in enumerate(TIMES)}
