@@ -239,3 +239,30 @@ def test_sending_twice_while_the_first_is_on_its_way_posts_one_reply(server):  #
         expect(replies).to_have_count(1)
         expect(page.locator("#reply-text")).to_have_value("")
         browser.close()
+
+
+def test_a_late_live_reload_does_not_replace_the_pane_the_agent_moved_to(server):  # type: ignore[no-untyped-def]
+    """The customer writes again in the open conversation; the pane's live reload is still on its way when the
+    agent presses j: the conversation they moved to stays."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.web.test_live_drafts_browser import customer_writes
+
+    customer_writes(server, 8, "where is my refund?", enqueue=False)
+    with sync_playwright() as p:
+        browser, page = signed_in(p, server)
+        thread = page.locator("#thread")
+        row = page.locator(".conv-row", has_text="@draftee")
+        row.locator("a").first.click()
+        a = str(row.get_attribute("data-id"))
+        expect(thread).to_have_attribute("data-conversation", a)
+        held = HeldAnswers(page, f"**/c/{a}/")
+        customer_writes(server, 9, "hello??")  # the server's worker ingests it and tells the page
+        held.wait()  # the pane's reload of the conversation has left
+        b = move(page, "j")
+        assert b != a
+        held.release()
+        page.wait_for_timeout(1500)
+        expect(thread).to_have_attribute("data-conversation", b)
+        expect(page.locator(".conv-row.selected")).to_have_attribute("data-id", b)
+        browser.close()

@@ -130,11 +130,32 @@
     const thread = form ? form.closest("[data-conversation]") : null;
     return thread ? { form: form, conversation: thread.dataset.conversation } : null;
   }
+  // Every request for the pane is numbered; a GET of a conversation (j/k, a click, a live reload) names the
+  // conversation the pane is going to show. An answer that left before the latest such GET of another
+  // conversation is late, whatever it is (a live reload of A that was still on its way when the agent pressed j
+  // is as late as the answer to A's reply form).
+  let paneRequests = 0, wanted = { seq: 0, conversation: null };
+  const shownIn = (path) => { const m = /^\/c\/(\d+)\//.exec(path || ""); return m ? m[1] : null; };
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    if (e.detail.target !== pane() || !e.detail.xhr) return;
+    e.detail.xhr.hubbubSeq = ++paneRequests;
+    const conv = e.detail.requestConfig && e.detail.requestConfig.verb === "get" ? shownIn(e.detail.pathInfo.requestPath) : null;
+    if (conv) wanted = { seq: paneRequests, conversation: conv };
+  });
+  function overtaken(e, conversation) {
+    const seq = e.detail.xhr && e.detail.xhr.hubbubSeq;
+    return !!seq && seq < wanted.seq && wanted.conversation !== conversation;
+  }
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (e.detail.target !== pane() || sentFrom(e)) return;
+    if (overtaken(e, shownIn(e.detail.pathInfo && e.detail.pathInfo.requestPath))) e.detail.shouldSwap = false;
+  });
   document.addEventListener("htmx:beforeSwap", (e) => {
     const from = sentFrom(e), open = $("#thread");
     if (!from || e.detail.target !== pane()) return;
     const events = triggers(e.detail.xhr), refused = events["hubbub:refused"];
-    if (open && (open.dataset.conversation === from.conversation || open.dataset.mergedFrom === from.conversation)) {
+    const here = open && (open.dataset.conversation === from.conversation || open.dataset.mergedFrom === from.conversation);
+    if (here && !overtaken(e, from.conversation)) {
       showNotices(events["hubbub:notices"]);
       return;
     }
