@@ -227,19 +227,67 @@ def _insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], i
     time there); `ignore_conflicts` needs ON CONFLICT, which COPY lacks, so those stay INSERTs."""
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
-    if connection.vendor == "postgresql" and not ignore_conflicts:
-        import psycopg
-
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:  # same connection, same transaction
-            with cursor.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+    if connection.vendor == "postgresql":
+        if not ignore_conflicts:
+            _copy(qn(table), cols, rows)
+        else:
+            _insert_staged(table, columns, rows, "ON CONFLICT DO NOTHING")
         return
     sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({', '.join(['%s'] * len(columns))})"
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     executemany(sql, rows)
+
+
+def _copy(table_sql: str, cols_sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:  # same connection, same transaction
+        with cursor.copy(f"COPY {table_sql} ({cols_sql}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _insert_staged(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], on_conflict: str) -> None:
+    """PostgreSQL: COPY the rows into a session-local staging table, then one INSERT … SELECT … ON CONFLICT.
+
+    COPY has no ON CONFLICT; one statement for the batch instead of one per row. The staging table has
+    only the given columns (no defaults, no sequence) and is emptied after use. Rows are inserted in the
+    order given, so callers that sort by key keep concurrent workers taking row locks in the same order.
+    """
+    qn = connection.ops.quote_name
+    cols = ", ".join(qn(c) for c in columns)
+    stage = qn(f"_stage_{table}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+            f"SELECT {cols}, 0::bigint AS _pos FROM {qn(table)} WITH NO DATA"
+        )
+    _copy(stage, f"{cols}, _pos", ([*row, i] for i, row in enumerate(rows)))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {qn(table)} ({cols}) SELECT {cols} FROM {stage} ORDER BY _pos {on_conflict}")
+        cursor.execute(f"DELETE FROM {stage}")
+
+
+def upsert_add(
+    table: str, keys: Sequence[str], values: Sequence[str], conflict: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Additive upsert (`values` are added to the stored row's), identical results on SQLite (>= 3.24) and
+    PostgreSQL and safe with concurrent workers. Rows must have unique conflict keys (callers aggregate);
+    give them sorted by key so two workers take row locks in the same order (no deadlocks)."""
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    cols = [*keys, *values]
+    on_conflict = f"ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET " + ", ".join(
+        f"{qn(v)} = {qn(table)}.{qn(v)} + excluded.{qn(v)}" for v in values
+    )
+    if connection.vendor == "postgresql":
+        _insert_staged(table, cols, rows, on_conflict)
+        return
+    marks = ", ".join(["%s"] * len(cols))
+    executemany(f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in cols)}) VALUES ({marks}) {on_conflict}", rows)
 
 
 def executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:

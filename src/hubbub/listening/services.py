@@ -27,7 +27,7 @@ from django.utils import timezone
 from hubbub import live
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
-from hubbub.db import executemany
+from hubbub.db import upsert_add
 from hubbub.listening.models import (
     Alert,
     AlertRule,
@@ -167,19 +167,8 @@ def record_mentions(org_id: int, items: Sequence[tuple[InboundEvent, int, Analys
 
 
 def _upsert(table: str, keys: list[str], values: list[str], conflict: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Additive upsert: identical SQL on SQLite (>= 3.24) and PostgreSQL, safe with concurrent workers.
-
-    Rows are sorted by key so two workers take row locks in the same order (no deadlocks).
-    """
-    if not rows:
-        return
-    cols = keys + values
-    sql = (
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
-        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET "
-        + ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values)
-    )
-    executemany(sql, rows)  # bound parameters on PostgreSQL: Django's cursor renders each row as SQL text
+    """Add a batch's counts to the rollup rows (rows sorted by key: concurrent workers lock in one order)."""
+    upsert_add(table, keys, values, conflict, rows)
 
 
 # ---------------------------------------------------------------- queries
