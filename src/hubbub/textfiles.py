@@ -11,6 +11,7 @@ import codecs
 import csv
 import gzip
 import io
+import re
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO, cast
@@ -72,6 +73,16 @@ def sniff_delimiter(header_line: str, expected: Collection[str]) -> str:
         if hits > best_hits:
             best, best_hits = delimiter, hits
     return best
+
+
+_SEP_HINT = re.compile(r'"?sep=(.)"?[,;\t|]*\r?')
+
+
+def sep_hint(first_line: str) -> str | None:
+    """The delimiter named by Excel's `sep=;` first line (written by tools that export "for Excel"), or None.
+    The line is a hint, not the header: callers skip it."""
+    m = _SEP_HINT.fullmatch(first_line.lstrip("\ufeff"))
+    return m.group(1) if m else None
 
 
 def open_text(path: Path) -> TextIO:

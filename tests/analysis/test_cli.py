@@ -117,6 +117,12 @@ def test_semicolon_and_tab_delimited_files(tmp_path: Path) -> None:
     assert code == 0 and rows[0]["sentiment"] == "negative" and rows[0]["intent"] == "complaint"
 
 
+def test_excel_sep_line_names_the_delimiter_and_is_not_the_header(tmp_path: Path) -> None:
+    code, rows, _ = _run(tmp_path, b'sep=;\r\nid;text\r\n1;"worst delay ever, never again"\r\n2;thank you so much!\r\n')
+    assert code == 0 and [r["sentiment"] for r in rows] == ["negative", "positive"]
+    assert [r["row"] for r in rows] == [1, 2]
+
+
 def test_column_name_matches_regardless_of_case(tmp_path: Path) -> None:
     code, rows, _ = _run(tmp_path, b"Id,Text\n1,love this airline\n")
     assert code == 0 and rows[0]["sentiment"] == "positive"

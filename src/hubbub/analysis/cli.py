@@ -33,10 +33,14 @@ def _read_rows(path: Path, text_column: str) -> tuple[list[str], int]:
     if encoding != "utf-8":
         _err.print(f"note: {path} is not plain UTF-8; read as {encoding}")
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    first_line = text.split("\n", 1)[0]
+    first_line, _, rest = text.partition("\n")
+    hinted = textfiles.sep_hint(first_line)
+    if hinted:  # Excel's "sep=;" line: the delimiter, then the real header
+        text = rest
+        first_line = text.split("\n", 1)[0]
     if not first_line.strip():
         raise ValueError(f"{path} is empty: no header row")
-    delimiter = textfiles.sniff_delimiter(first_line, [text_column])
+    delimiter = hinted or textfiles.sniff_delimiter(first_line, [text_column])
     names = textfiles.header_names(first_line, delimiter)
     col = textfiles.find_column(names, text_column)
     if col is None:
