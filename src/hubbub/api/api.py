@@ -188,14 +188,14 @@ api.add_router("/v1", v1)
 
 
 def _mount_app_routers() -> None:
-    """Each app may expose `hubbub.<app>.api.router`; it is mounted under /api/v1/."""
+    """Each app may expose `hubbub.<app>.api.router` (and more routers listed here); mounted under /api/v1/."""
     import importlib
 
-    for app in ("workflow", "crm", "listening", "analysis", "insights"):
+    for name in ("workflow.api", "crm.api", "listening.api", "analysis.api", "insights.api", "insights.survey_api"):
         try:
-            module = importlib.import_module(f"hubbub.{app}.api")
+            module = importlib.import_module(f"hubbub.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"hubbub.{app}.api":
+            if exc.name != f"hubbub.{name}":
                 raise
             continue
         api.add_router("/v1", module.router)

@@ -341,6 +341,65 @@ def upload(
     return run_stream(scope.organization_id, raw, safe_name, brand=brand, scale=scale, actor=scope.user)
 
 
+API_MAX_ROWS = 1000  # one POST; a larger export goes through the file import
+
+
+def import_rows(
+    scope: Scope, rows: list[dict[str, Any]], scale: str, brand_id: int | None = None, source: str = "api"
+) -> dict[str, Any]:
+    """Import survey responses sent as JSON objects (the REST API: a survey tool's webhook, an integration),
+    through the same validation, quarantine, customer linking and idempotency as a file: `external_id` (or a
+    hash of the row) is the key, so a re-sent response updates itself. Analysts and up.
+
+    Keys are the field names (`score`, `submitted_at`, `comment`, `external_id`, `email`, `customer_id`,
+    `brand`, `channel`); values may be strings or numbers; other keys are ignored. `scale` is required (`csat`,
+    `nps` or `MIN-MAX`): one response cannot tell its scale. ValueError for an unknown scale or too many rows;
+    bad rows are rejected one by one with their reasons (row numbers from 1), never the whole request.
+    """
+    require_role(scope, Role.ANALYST)
+    if len(rows) > API_MAX_ROWS:
+        raise ValueError(f"too many responses in one request ({len(rows):,}; the limit is {API_MAX_ROWS:,})")
+    spec = parse_scale(scale)
+    brand = ""
+    if brand_id is not None:
+        if brand_id not in scope.brand_ids:
+            raise ValueError("unknown brand")
+        brand = Brand.objects.get(pk=brand_id).slug
+    report = ImportReport(scope.organization_id, SOURCE, source)
+    stats = {"truncated": 0, "linked": 0}
+    chunk: list[tuple[int, dict[str, Any]]] = []
+    for n, row in enumerate(rows, start=1):
+        as_text = {f: "" if row.get(f) is None else str(row.get(f)) for f in COLUMNS} if isinstance(row, dict) else {}
+        if not any(as_text.values()):  # a file's blank line is skipped; a sent response is never dropped unseen
+            report.reject(n, "no survey fields: expected score and submitted_at", {"value": str(row)[:500]})
+            continue
+        chunk.append((n, as_text))
+    with transaction.atomic():
+        _import_chunk(
+            scope.organization_id,
+            chunk,
+            {f: f for f in COLUMNS},
+            spec,
+            _Brands(scope.organization_id, brand),
+            report,
+            set(),
+            stats,
+            source,
+        )
+        report.flush()
+    counts = report.counts()
+    summary: dict[str, Any] = {"read": len(rows), **counts, **stats, "scale": spec.label(), "errors": report.errors}
+    audit(
+        scope.organization_id,
+        scope.user,
+        "insights.import.surveys",
+        None,
+        file=source,
+        **{k: v for k, v in summary.items() if k not in ("rejection_reasons", "errors")},
+    )
+    return summary
+
+
 def _scale_from_values(reader: Iterable[dict[str, Any]], column: str) -> ScaleSpec:
     """The scale from the range of the scores (only when the column's name says nothing): a first pass."""
     low: Decimal | None = None
