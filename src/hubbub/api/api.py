@@ -10,7 +10,7 @@ from typing import Any
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Query, Router, Schema, Status
 
-from hubbub.api.auth import ScopedSessionAuth, TokenAuth
+from hubbub.api.auth import ScopedSessionAuth, TokenAuth, request_scope
 from hubbub.api.schemas import (
     ConversationOut,
     ConversationPage,
@@ -67,13 +67,6 @@ def _merged(request: HttpRequest, exc: ConversationMerged) -> Any:
 v1 = Router(tags=["inbox"])
 
 
-def _scope(request: HttpRequest) -> Scope:
-    scope = request.auth  # type: ignore[attr-defined]
-    if not isinstance(scope, Scope):
-        raise PermissionDenied("No organisation membership.")
-    return scope
-
-
 def _conv_out(c: Conversation) -> dict[str, Any]:
     return {
         "id": c.pk,
@@ -113,7 +106,7 @@ def list_conversations(
     limit: int = Query(50, ge=1, le=200),  # type: ignore[type-arg]
 ) -> dict[str, Any]:
     """Conversations in the caller's organisation and brands, newest first (or `sort=urgent|sla`)."""
-    scope = _scope(request)
+    scope = request_scope(request)
     params = {
         "status": status or "",
         "brand": brand,
@@ -141,12 +134,12 @@ def conversation_or_404(scope: Scope, conversation_id: int) -> Conversation:
 
 @v1.get("/conversations/{conversation_id}", response={200: ConversationOut, 404: NotFoundOut})
 def get_conversation(request: HttpRequest, conversation_id: int) -> Any:
-    return _conv_out(conversation_or_404(_scope(request), conversation_id))
+    return _conv_out(conversation_or_404(request_scope(request), conversation_id))
 
 
 @v1.get("/conversations/{conversation_id}/messages", response={200: list[MessageOut], 404: NotFoundOut})
 def list_messages(request: HttpRequest, conversation_id: int) -> Any:
-    conv = conversation_or_404(_scope(request), conversation_id)
+    conv = conversation_or_404(request_scope(request), conversation_id)
     return [
         {
             **{f: getattr(m, f) for f in MessageOut.model_fields if f != "author"},
@@ -160,7 +153,7 @@ def list_messages(request: HttpRequest, conversation_id: int) -> Any:
     "/conversations/{conversation_id}/replies", response={201: ReplyOut, 400: ErrorOut, 403: ErrorOut, 404: NotFoundOut}
 )
 def post_reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     conv = conversation_or_404(scope, conversation_id)
     try:
         reply = inbox.create_reply(scope, conv, body.text)
@@ -174,7 +167,7 @@ def post_reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Any
     "/conversations/{conversation_id}", response={200: ConversationOut, 400: ErrorOut, 403: ErrorOut, 404: NotFoundOut}
 )
 def patch_conversation(request: HttpRequest, conversation_id: int, body: ConversationPatch) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     conv = conversation_or_404(scope, conversation_id)
     if body.status:
         inbox.change_status(scope, conv, body.status)

@@ -9,7 +9,15 @@ from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
 
 from hubbub.api.models import ApiToken
-from hubbub.tenancy.scoping import scope_for
+from hubbub.tenancy.scoping import PermissionDenied, Scope, scope_for
+
+
+def request_scope(request: HttpRequest) -> Scope:
+    """The scope the API authentication attached to the request; every endpoint starts here (403 without one)."""
+    scope = getattr(request, "auth", None)
+    if not isinstance(scope, Scope):
+        raise PermissionDenied("No organisation membership.")
+    return scope
 
 
 class TokenAuth(HttpBearer):

@@ -10,19 +10,13 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
+from hubbub.api.auth import request_scope
 from hubbub.crm import services
 from hubbub.crm.models import Customer, IdentityLink, MergeRecord, Order, SocialProfile
 from hubbub.tenancy.models import Role
-from hubbub.tenancy.scoping import PermissionDenied, Scope, get_scoped_or_404, require_role, scoped
+from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
 
 router = Router(tags=["crm"])
-
-
-def _scope(request: HttpRequest) -> Scope:
-    scope = request.auth  # type: ignore[attr-defined]
-    if not isinstance(scope, Scope):
-        raise PermissionDenied("No organisation membership.")
-    return scope
 
 
 def _customer(scope: Scope, customer_id: int) -> Customer:
@@ -139,7 +133,7 @@ def _link_out(link: IdentityLink) -> dict[str, Any]:
 
 @router.get("/customers", response=list[CustomerOut], summary="List customers (highest value first)")
 def list_customers(request: HttpRequest, params: Query[ListParams]) -> Any:  # type: ignore[type-arg]
-    qs = services.customers_qs(_scope(request))
+    qs = services.customers_qs(request_scope(request))
     if params.q:
         qs = qs.filter(name__icontains=params.q) | qs.filter(email=params.q.lower())
     if params.tier:
@@ -150,35 +144,35 @@ def list_customers(request: HttpRequest, params: Query[ListParams]) -> Any:  # t
 
 @router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
 def create_customer(request: HttpRequest, body: CustomerIn) -> Any:
-    return Status(201, services.create_customer(_scope(request), **body.dict()))
+    return Status(201, services.create_customer(request_scope(request), **body.dict()))
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)
 def get_customer(request: HttpRequest, customer_id: int) -> Any:
-    return _customer(_scope(request), customer_id)
+    return _customer(request_scope(request), customer_id)
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut)
 def patch_customer(request: HttpRequest, customer_id: int, body: CustomerPatch) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     return services.update_customer(scope, _customer(scope, customer_id), **body.dict(exclude_none=True))
 
 
 @router.get("/customers/{customer_id}/orders", response=list[OrderOut])
 def customer_orders(request: HttpRequest, customer_id: int, limit: int = 100) -> Any:
-    c = _customer(_scope(request), customer_id)
+    c = _customer(request_scope(request), customer_id)
     return list(Order.objects.filter(customer=c).order_by("-ordered_at")[: max(1, min(limit, 1000))])
 
 
 @router.get("/customers/{customer_id}/links", response=list[LinkOut])
 def customer_links(request: HttpRequest, customer_id: int) -> Any:
-    c = _customer(_scope(request), customer_id)
+    c = _customer(request_scope(request), customer_id)
     return [_link_out(x) for x in IdentityLink.objects.filter(customer=c).select_related("profile", "confirmed_by")]
 
 
 @router.post("/customers/{customer_id}/links", response={201: LinkOut}, summary="Link a social profile by hand")
 def link_profile(request: HttpRequest, customer_id: int, body: LinkIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     c = _customer(scope, customer_id)
     p = get_scoped_or_404(SocialProfile.objects.all(), scope, brand_field=None, id=body.profile_id)
     return Status(201, _link_out(services.link_profile(scope, p, c)))
@@ -186,13 +180,13 @@ def link_profile(request: HttpRequest, customer_id: int, body: LinkIn) -> Any:
 
 @router.get("/crm/suggestions", response=list[LinkOut], summary="Fuzzy link suggestions waiting for an agent")
 def suggestions(request: HttpRequest, limit: int = 100) -> Any:
-    qs = scoped(IdentityLink.objects.filter(status="suggested"), _scope(request), brand_field=None)
+    qs = scoped(IdentityLink.objects.filter(status="suggested"), request_scope(request), brand_field=None)
     return [_link_out(x) for x in qs.select_related("profile", "confirmed_by").order_by("-confidence")[:limit]]
 
 
 @router.post("/crm/links/{link_id}/confirm", response=LinkOut)
 def confirm(request: HttpRequest, link_id: int) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     link = get_scoped_or_404(IdentityLink.objects.select_related("profile"), scope, brand_field=None, id=link_id)
     services.confirm_suggestion(scope, link)
     return _link_out(link)
@@ -200,7 +194,7 @@ def confirm(request: HttpRequest, link_id: int) -> Any:
 
 @router.post("/crm/links/{link_id}/reject", response=LinkOut)
 def reject(request: HttpRequest, link_id: int) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     link = get_scoped_or_404(IdentityLink.objects.select_related("profile"), scope, brand_field=None, id=link_id)
     services.reject_suggestion(scope, link)
     return _link_out(link)
@@ -208,14 +202,14 @@ def reject(request: HttpRequest, link_id: int) -> Any:
 
 @router.post("/customers/{customer_id}/merge", response={201: MergeOut, 400: ErrorOut}, summary="Merge another in")
 def merge(request: HttpRequest, customer_id: int, body: MergeIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     record = services.merge_customers(scope, _customer(scope, customer_id), _customer(scope, body.other_id))
     return Status(201, record)
 
 
 @router.post("/crm/merges/{merge_id}/undo", response={200: MergeOut, 400: ErrorOut}, summary="Undo a merge")
 def undo(request: HttpRequest, merge_id: int) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     record = get_scoped_or_404(MergeRecord.objects.all(), scope, brand_field=None, id=merge_id)
     services.undo_merge(scope, record)
     record.refresh_from_db()
@@ -224,13 +218,13 @@ def undo(request: HttpRequest, merge_id: int) -> Any:
 
 @router.get("/customers/{customer_id}/export", summary="Everything held about a customer (GDPR access)")
 def export(request: HttpRequest, customer_id: int) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     return services.export_customer_data(scope, _customer(scope, customer_id))
 
 
 @router.post("/customers/{customer_id}/erase", summary="Erase a customer's personal data (GDPR erasure)")
 def erase(request: HttpRequest, customer_id: int) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
     return services.erase_customer(scope, _customer(scope, customer_id))
 
@@ -248,7 +242,7 @@ def hubspot_connect(request: HttpRequest, body: HubSpotConnectIn) -> Any:
     """Admin only: connecting chooses the HubSpot account the whole customer list is synced to."""
     from hubbub.crm import sync
 
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.ADMIN)
     channel = sync.connect_hubspot(scope, {k: v for k, v in body.dict().items() if v})
     return {"channel_id": channel.pk}
@@ -258,6 +252,6 @@ def hubspot_connect(request: HttpRequest, body: HubSpotConnectIn) -> Any:
 def hubspot_sync(request: HttpRequest) -> Any:
     from hubbub.crm import sync
 
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
     return sync.sync_hubspot(scope.organization_id, actor=scope.user)

@@ -12,19 +12,13 @@ from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
+from hubbub.api.auth import request_scope
 from hubbub.insights import importing
 from hubbub.insights.models import SurveyResponse
 from hubbub.tenancy.models import Role
-from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
+from hubbub.tenancy.scoping import require_role
 
 router = Router(tags=["insights"])
-
-
-def _scope(request: HttpRequest) -> Scope:
-    scope = request.auth  # type: ignore[attr-defined]
-    if not isinstance(scope, Scope):
-        raise PermissionDenied("No organisation membership.")
-    return scope
 
 
 class SurveyBatchIn(Schema):
@@ -86,13 +80,13 @@ def add_surveys(request: HttpRequest, body: SurveyBatchIn) -> Any:
     """Every response is validated like a row of a survey file: a bad one (no score, a score off the scale,
     an unreadable date, an unknown brand) is rejected with its row number and reason and kept in quarantine,
     the others are stored. The key is `external_id` (or a hash of the response), so retries are safe."""
-    scope = _scope(request)
+    scope = request_scope(request)
     return importing.import_rows(scope, body.responses, body.scale, body.brand_id)
 
 
 @router.get("/insights/surveys", response=list[SurveyOut], summary="Survey responses, newest first")
 def list_surveys(request: HttpRequest, params: Query[SurveyListParams]) -> Any:  # type: ignore[type-arg]
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.ANALYST)
     qs = SurveyResponse.objects.filter(organization_id=scope.organization_id).filter(
         Q(brand_id__in=scope.brand_ids) | Q(brand__isnull=True)

@@ -13,20 +13,14 @@ from django.http import Http404, HttpRequest
 from ninja import Query as QueryParam
 from ninja import Router, Schema, Status
 
+from hubbub.api.auth import request_scope
 from hubbub.listening import charts, services
 from hubbub.listening.checks import run_temperature_check
 from hubbub.listening.models import Alert, Incident, ListeningQuery
 from hubbub.listening.query_language import QuerySyntaxError
-from hubbub.tenancy.scoping import PermissionDenied, Scope, get_scoped_or_404, scoped
+from hubbub.tenancy.scoping import get_scoped_or_404, scoped
 
 router = Router(tags=["listening"])
-
-
-def _scope(request: HttpRequest) -> Scope:
-    scope = request.auth  # type: ignore[attr-defined]
-    if not isinstance(scope, Scope):
-        raise PermissionDenied("No organisation membership.")
-    return scope
 
 
 class ChartParams(Schema):
@@ -41,7 +35,7 @@ def chart(request: HttpRequest, name: str, params: QueryParam[ChartParams]) -> A
     `places` (the map: US states and countries),
     `queries`, `top-authors`, `top-posts` or `emerging-terms`, for `range` (1h, 6h, 24h, 7d, 30d, 90d, 1y)
     ending at `end` (ISO time, `now`, or `auto` = now unless the range is empty, then the latest data)."""
-    scope = _scope(request)
+    scope = request_scope(request)
     fn = charts.CHARTS.get(name)
     if fn is None:
         raise Http404(f"Unknown chart {name!r}; charts: {', '.join(charts.CHARTS)}")
@@ -74,7 +68,7 @@ class ValidateIn(Schema):
 @router.post("/listening/queries/validate", summary="Check a query's syntax")
 def validate(request: HttpRequest, body: ValidateIn) -> Any:
     """`{"ok": true, "normalised": ...}` or `{"ok": false, "error": ..., "position": n}` (0-based character)."""
-    _scope(request)
+    request_scope(request)
     try:
         q = services.validate_query(body.query)
     except QuerySyntaxError as exc:
@@ -84,12 +78,12 @@ def validate(request: HttpRequest, body: ValidateIn) -> Any:
 
 @router.get("/listening/queries", response=list[QueryOut])
 def list_queries(request: HttpRequest) -> Any:
-    return list(scoped(ListeningQuery.objects.all(), _scope(request)))
+    return list(scoped(ListeningQuery.objects.all(), request_scope(request)))
 
 
 @router.post("/listening/queries", response={201: QueryOut, 400: dict, 404: dict})
 def create_query(request: HttpRequest, body: QueryIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     if body.brand_id not in scope.brand_ids:
         return Status(404, {"detail": "Not found"})
     try:
@@ -103,7 +97,7 @@ def create_query(request: HttpRequest, body: QueryIn) -> Any:
 
 @router.delete("/listening/queries/{query_id}", response={204: None})
 def delete_query(request: HttpRequest, query_id: int) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     services.delete_query(scope, get_scoped_or_404(ListeningQuery.objects.all(), scope, id=query_id))
     return Status(204, None)
 
@@ -129,7 +123,7 @@ def _alert_out(a: Alert) -> dict[str, Any]:
 
 @router.get("/listening/alerts")
 def list_alerts(request: HttpRequest, brand: int | None = None, limit: int = 50) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     qs = scoped(Alert.objects.all(), scope)
     if brand is not None:
         qs = qs.filter(brand_id=brand)
@@ -168,7 +162,7 @@ class IncidentIn(Schema):
 
 @router.get("/listening/incidents")
 def list_incidents(request: HttpRequest, status: str | None = None) -> Any:
-    qs = scoped(Incident.objects.all(), _scope(request))
+    qs = scoped(Incident.objects.all(), request_scope(request))
     if status:
         qs = qs.filter(status=status)
     return [_incident_out(i) for i in qs[:100]]
@@ -176,7 +170,7 @@ def list_incidents(request: HttpRequest, status: str | None = None) -> Any:
 
 @router.post("/listening/incidents", response={201: dict, 404: dict, 403: dict})
 def create_incident(request: HttpRequest, body: IncidentIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     if body.brand_id not in scope.brand_ids:
         return Status(404, {"detail": "Not found"})
     alert = get_scoped_or_404(Alert.objects.all(), scope, id=body.alert_id) if body.alert_id else None
@@ -186,7 +180,7 @@ def create_incident(request: HttpRequest, body: IncidentIn) -> Any:
 
 @router.get("/listening/incidents/{incident_id}")
 def get_incident(request: HttpRequest, incident_id: int) -> Any:
-    return _incident_out(get_scoped_or_404(Incident.objects.all(), _scope(request), id=incident_id))
+    return _incident_out(get_scoped_or_404(Incident.objects.all(), request_scope(request), id=incident_id))
 
 
 class CloseIn(Schema):
@@ -195,7 +189,7 @@ class CloseIn(Schema):
 
 @router.post("/listening/incidents/{incident_id}/close")
 def close_incident(request: HttpRequest, incident_id: int, body: CloseIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     incident = get_scoped_or_404(Incident.objects.all(), scope, id=incident_id)
     return _incident_out(services.close_incident(scope, incident, body.summary))
 
@@ -209,7 +203,7 @@ class TemperatureIn(Schema):
 def temperature(request: HttpRequest, body: TemperatureIn) -> Any:
     """Risk score 0-100 with reasons, recent volume/sentiment around the terms and the brand,
     negative themes with example posts, and how the brand's past hashtags fared."""
-    scope = _scope(request)
+    scope = request_scope(request)
     if body.brand_id not in scope.brand_ids:
         raise Http404("Not found")
     result = run_temperature_check(scope, body.brand_id, body.idea)

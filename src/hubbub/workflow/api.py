@@ -12,12 +12,13 @@ from typing import Any
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from hubbub.api.auth import request_scope
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.db import chunked
 from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import CannedResponse, Conversation, Reply
 from hubbub.tenancy.models import Role, Team
-from hubbub.tenancy.scoping import PermissionDenied, Scope, get_scoped_or_404, require_role, scoped
+from hubbub.tenancy.scoping import get_scoped_or_404, require_role, scoped
 from hubbub.workflow import issues as issue_services
 from hubbub.workflow import services
 from hubbub.workflow.models import (
@@ -31,13 +32,6 @@ from hubbub.workflow.models import (
 from hubbub.workflow.sla import history
 
 router = Router(tags=["workflow"])
-
-
-def _scope(request: HttpRequest) -> Scope:
-    scope = request.auth  # type: ignore[attr-defined]
-    if not isinstance(scope, Scope):
-        raise PermissionDenied("No organisation membership.")
-    return scope
 
 
 class Error(Schema):
@@ -78,20 +72,20 @@ class PreviewOut(Schema):
 @router.get("/workflow/rules", response=list[RuleOut])
 def list_rules(request: HttpRequest) -> Any:
     """Routing rules in evaluation order (supervisors)."""
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
     return list(RoutingRule.objects.filter(organization_id=scope.organization_id).order_by("position", "id"))
 
 
 @router.post("/workflow/rules", response={201: RuleOut, 400: Error, 403: Error})
 def create_rule(request: HttpRequest, body: RuleIn) -> Any:
-    return Status(201, services.create_rule(_scope(request), body.dict()))
+    return Status(201, services.create_rule(request_scope(request), body.dict()))
 
 
 @router.post("/workflow/rules/preview", response={200: PreviewOut, 400: Error, 403: Error})
 def preview_rule(request: HttpRequest, body: PreviewIn) -> Any:
     """Which of the latest 500 conversations would these conditions match?"""
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
     matched, scanned, sample = services.preview_rule(scope, body.conditions)
     return {"matched": matched, "scanned": scanned, "sample_ids": [c.pk for c in sample]}
@@ -99,14 +93,14 @@ def preview_rule(request: HttpRequest, body: PreviewIn) -> Any:
 
 @router.put("/workflow/rules/{rule_id}", response={200: RuleOut, 400: Error, 403: Error, 404: Error})
 def update_rule(request: HttpRequest, rule_id: int, body: RuleIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     rule = get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id)
     return services.update_rule(scope, rule, body.dict())
 
 
 @router.delete("/workflow/rules/{rule_id}", response={204: None, 403: Error, 404: Error})
 def delete_rule(request: HttpRequest, rule_id: int) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     services.delete_rule(scope, get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id))
     return Status(204, None)
 
@@ -150,40 +144,40 @@ class BusinessHoursOut(Schema):
 
 @router.get("/workflow/sla-policies", response=list[SLAPolicyOut])
 def list_sla_policies(request: HttpRequest) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
     return list(SLAPolicy.objects.filter(organization_id=scope.organization_id))
 
 
 @router.post("/workflow/sla-policies", response={201: SLAPolicyOut, 400: Error, 403: Error})
 def create_sla_policy(request: HttpRequest, body: SLAPolicyIn) -> Any:
-    return Status(201, services.save_sla_policy(_scope(request), body.dict()))
+    return Status(201, services.save_sla_policy(request_scope(request), body.dict()))
 
 
 @router.put("/workflow/sla-policies/{policy_id}", response={200: SLAPolicyOut, 400: Error, 403: Error, 404: Error})
 def update_sla_policy(request: HttpRequest, policy_id: int, body: SLAPolicyIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     policy = get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=policy_id)
     return services.save_sla_policy(scope, body.dict(), policy)
 
 
 @router.delete("/workflow/sla-policies/{policy_id}", response={204: None, 403: Error, 404: Error})
 def delete_sla_policy(request: HttpRequest, policy_id: int) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     services.delete_sla_policy(scope, get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=policy_id))
     return Status(204, None)
 
 
 @router.get("/workflow/business-hours", response=list[BusinessHoursOut])
 def list_business_hours(request: HttpRequest) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
     return list(BusinessHours.objects.filter(organization_id=scope.organization_id))
 
 
 @router.post("/workflow/business-hours", response={201: BusinessHoursOut, 400: Error, 403: Error})
 def create_business_hours(request: HttpRequest, body: BusinessHoursIn) -> Any:
-    return Status(201, services.save_business_hours(_scope(request), body.dict()))
+    return Status(201, services.save_business_hours(request_scope(request), body.dict()))
 
 
 class ClockOut(Schema):
@@ -209,7 +203,7 @@ def conversation_sla(request: HttpRequest, conversation_id: int) -> Any:
     """The conversation's SLA clocks and their history (for reports); a merged id answers with `merged_into`."""
     from hubbub.api.api import conversation_or_404  # imported late: that module mounts this router
 
-    conv = conversation_or_404(_scope(request), conversation_id)
+    conv = conversation_or_404(request_scope(request), conversation_id)
     return {"clocks": list(conv.sla_clocks.order_by("started_at")), "history": history(conv)}
 
 
@@ -259,28 +253,28 @@ class ReplyStateOut(Schema):
 
 @router.get("/workflow/approval-policies", response=list[ApprovalPolicyOut])
 def list_approval_policies(request: HttpRequest) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
     return list(ApprovalPolicy.objects.filter(organization_id=scope.organization_id))
 
 
 @router.post("/workflow/approval-policies", response={201: ApprovalPolicyOut, 400: Error, 403: Error})
 def create_approval_policy(request: HttpRequest, body: ApprovalPolicyIn) -> Any:
-    return Status(201, services.save_approval_policy(_scope(request), body.dict()))
+    return Status(201, services.save_approval_policy(request_scope(request), body.dict()))
 
 
 @router.put(
     "/workflow/approval-policies/{policy_id}", response={200: ApprovalPolicyOut, 400: Error, 403: Error, 404: Error}
 )
 def update_approval_policy(request: HttpRequest, policy_id: int, body: ApprovalPolicyIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     policy = get_scoped_or_404(ApprovalPolicy.objects.all(), scope, None, id=policy_id)
     return services.save_approval_policy(scope, body.dict(), policy)
 
 
 @router.delete("/workflow/approval-policies/{policy_id}", response={204: None, 403: Error, 404: Error})
 def delete_approval_policy(request: HttpRequest, policy_id: int) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     services.delete_approval_policy(scope, get_scoped_or_404(ApprovalPolicy.objects.all(), scope, None, id=policy_id))
     return Status(204, None)
 
@@ -288,7 +282,7 @@ def delete_approval_policy(request: HttpRequest, policy_id: int) -> Any:
 @router.get("/workflow/approvals", response=list[PendingReplyOut])
 def list_pending(request: HttpRequest) -> Any:
     """Replies waiting for approval in the caller's brands (supervisors and admins)."""
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
     return [
         {
@@ -310,7 +304,7 @@ def list_pending(request: HttpRequest) -> Any:
 )
 def approve(request: HttpRequest, reply_id: int, body: ApproveIn) -> Any:
     """Approve (send `text` to edit first); the reply is then sent exactly once."""
-    scope = _scope(request)
+    scope = request_scope(request)
     reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
     try:
         services.approve_reply(scope, reply, body.text)
@@ -322,7 +316,7 @@ def approve(request: HttpRequest, reply_id: int, body: ApproveIn) -> Any:
 
 @router.post("/workflow/approvals/{reply_id}/reject", response={200: ReplyStateOut, 400: Error, 403: Error, 404: Error})
 def reject(request: HttpRequest, reply_id: int, body: RejectIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
     return services.reject_reply(scope, reply, body.comment)
 
@@ -375,7 +369,7 @@ def bulk_reply(request: HttpRequest, body: BulkReplyIn) -> Any:
     answers 404 with `merged_into`, a write is never replayed on a conversation the caller has not looked at):
     its result says `not_sent` and names the survivor, and the other ids get their replies. An unknown id, or
     one whose survivor is outside the caller's scope, is a 404 for the whole request, and nothing is sent."""
-    scope = _scope(request)
+    scope = request_scope(request)
     ids = body.conversation_ids
     limit = services.BULK_REPLY_LIMIT
     if not ids:
@@ -447,26 +441,26 @@ class RenderedOut(Schema):
 
 @router.get("/workflow/canned", response=list[CannedOut])
 def list_canned(request: HttpRequest) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.AGENT)
     return list(CannedResponse.objects.filter(organization_id=scope.organization_id))
 
 
 @router.post("/workflow/canned", response={201: CannedOut, 400: Error, 403: Error})
 def create_canned(request: HttpRequest, body: CannedIn) -> Any:
-    return Status(201, services.save_canned(_scope(request), body.dict()))
+    return Status(201, services.save_canned(request_scope(request), body.dict()))
 
 
 @router.put("/workflow/canned/{canned_id}", response={200: CannedOut, 400: Error, 403: Error, 404: Error})
 def update_canned(request: HttpRequest, canned_id: int, body: CannedIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     obj = get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id)
     return services.save_canned(scope, body.dict(), obj)
 
 
 @router.delete("/workflow/canned/{canned_id}", response={204: None, 403: Error, 404: Error})
 def delete_canned(request: HttpRequest, canned_id: int) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     services.delete_canned(scope, get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id))
     return Status(204, None)
 
@@ -474,7 +468,7 @@ def delete_canned(request: HttpRequest, canned_id: int) -> Any:
 @router.get("/workflow/canned/{canned_id}/render", response={200: RenderedOut, 403: Error, 404: Error})
 def render_canned(request: HttpRequest, canned_id: int, conversation_id: int) -> Any:
     """The canned response with variables filled for a conversation, and whether it fits the network."""
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.AGENT)
     obj = get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id)
     conv = get_scoped_or_404(
@@ -550,25 +544,25 @@ def _update_out(u: IssueUpdate) -> dict[str, Any]:
 
 @router.get("/workflow/issues", response=list[IssueOut])
 def list_issues(request: HttpRequest) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     require_role(scope, Role.AGENT)
     return [_issue_out(i) for i in scoped(TrackedIssue.objects.all(), scope)]
 
 
 @router.post("/workflow/issues", response={201: IssueOut, 400: Error, 403: Error})
 def create_issue(request: HttpRequest, body: IssueIn) -> Any:
-    issue = issue_services.create_issue(_scope(request), body.brand_id, body.title, body.conversation_ids)
+    issue = issue_services.create_issue(request_scope(request), body.brand_id, body.title, body.conversation_ids)
     return Status(201, _issue_out(issue))
 
 
 @router.get("/workflow/issues/{issue_id}", response={200: IssueOut, 404: Error})
 def get_issue(request: HttpRequest, issue_id: int) -> Any:
-    return _issue_out(get_scoped_or_404(TrackedIssue.objects.all(), _scope(request), id=issue_id))
+    return _issue_out(get_scoped_or_404(TrackedIssue.objects.all(), request_scope(request), id=issue_id))
 
 
 @router.post("/workflow/issues/{issue_id}/conversations", response={200: IssueOut, 403: Error, 404: Error})
 def link(request: HttpRequest, issue_id: int, body: LinkIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     issue = get_scoped_or_404(TrackedIssue.objects.all(), scope, id=issue_id)
     issue_services.link_conversations(scope, issue, body.conversation_ids)
     return _issue_out(issue)
@@ -577,7 +571,7 @@ def link(request: HttpRequest, issue_id: int, body: LinkIn) -> Any:
 @router.post("/workflow/issues/{issue_id}/updates", response={201: UpdateOut, 400: Error, 403: Error, 404: Error})
 def post_update(request: HttpRequest, issue_id: int, body: UpdateIn) -> Any:
     """Write a progress update; it waits for one approval, then goes to every linked conversation."""
-    scope = _scope(request)
+    scope = request_scope(request)
     issue = get_scoped_or_404(TrackedIssue.objects.all(), scope, id=issue_id)
     try:
         update = issue_services.post_update(scope, issue, body.text, body.closing)
@@ -590,7 +584,7 @@ def post_update(request: HttpRequest, issue_id: int, body: UpdateIn) -> Any:
     "/workflow/issue-updates/{update_id}/approve", response={200: UpdateOut, 400: Error, 403: Error, 404: Error}
 )
 def approve_update(request: HttpRequest, update_id: int, body: ApproveIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     update = get_scoped_or_404(IssueUpdate.objects.all(), scope, id=update_id)
     try:
         issue_services.approve_update(scope, update, body.text)
@@ -604,7 +598,7 @@ def approve_update(request: HttpRequest, update_id: int, body: ApproveIn) -> Any
     "/workflow/issue-updates/{update_id}/reject", response={200: UpdateOut, 400: Error, 403: Error, 404: Error}
 )
 def reject_update(request: HttpRequest, update_id: int, body: RejectIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     update = get_scoped_or_404(IssueUpdate.objects.all(), scope, id=update_id)
     return _update_out(issue_services.reject_update(scope, update, body.comment))
 
@@ -636,14 +630,14 @@ class AssignmentOut(Schema):
 @router.put("/workflow/availability", response={200: AvailabilityOut, 403: Error})
 def set_availability(request: HttpRequest, body: AvailabilityIn) -> Any:
     """Online/away (yours, or anyone's for supervisors); going away re-assigns open conversations."""
-    scope = _scope(request)
+    scope = request_scope(request)
     m = services.set_availability(scope, body.user_id or scope.user.pk, body.available)
     return {"user_id": m.user_id, "available": m.is_available}
 
 
 @router.put("/workflow/teams/{team_id}/assignment", response={200: AssignmentOut, 400: Error, 403: Error, 404: Error})
 def set_assignment(request: HttpRequest, team_id: int, body: AssignmentIn) -> Any:
-    scope = _scope(request)
+    scope = request_scope(request)
     team = get_scoped_or_404(Team.objects.all(), scope, None, id=team_id)
     p = services.save_assignment_policy(scope, team, body.mode, body.capacity)
     return {"team_id": team.pk, "mode": p.mode, "capacity": p.capacity}
@@ -670,7 +664,7 @@ def audit_log(
     limit: int = Query(200, ge=1, le=1000),  # type: ignore[type-arg]
 ) -> Any:
     """Who did what (supervisors and admins); filter by verb prefix, actor and `type:id` target."""
-    qs = services.audit_events(_scope(request), verb=verb, actor=actor, target=target)
+    qs = services.audit_events(request_scope(request), verb=verb, actor=actor, target=target)
     return [
         {
             "created_at": e.created_at,
