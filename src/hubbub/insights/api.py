@@ -13,8 +13,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
+from hubbub.api.auth import request_scope
 from hubbub.insights import reports
-from hubbub.tenancy.scoping import PermissionDenied, Scope
 
 router = Router(tags=["reports"])
 
@@ -25,9 +25,7 @@ TEAM = Query(None, description="A team id of your organisation; default all team
 
 
 def _run(request: HttpRequest, name: str, start: str, end: str, brand: int | None, team: int | None) -> Any:
-    scope = request.auth  # type: ignore[attr-defined]
-    if not isinstance(scope, Scope):
-        raise PermissionDenied("No organisation membership.")
+    scope = request_scope(request)
     params = {"from": start, "to": end, "brand": "" if brand is None else str(brand), "team": team or ""}
     return reports.REPORTS[name](scope, reports.parse_filters(scope, params))
 
