@@ -45,6 +45,11 @@ def _list_context(request: HttpRequest, scope: Scope, query: QueryDict | None = 
     query = request.GET if query is None else query
     f = _filters(request, query)
     rows, nxt = page(filter_conversations(scope, f), f.sort, query.get("cursor"), PAGE_SIZE)
+    for row in rows:
+        # The bulk-reply state the list shows (set for real by `render_bulk_refused`). Always present: a
+        # template lookup that misses on a model instance calls dir() on it, ~35 µs a row and lookup.
+        row.bulk_picked = False  # type: ignore[attr-defined]
+        row.bulk_refusal = ""  # type: ignore[attr-defined]
     keep = {k: v for k, v in query.items() if k not in ("cursor", "c") and v}
     return {
         "filters": f,
