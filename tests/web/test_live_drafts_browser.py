@@ -36,7 +36,7 @@ def customer_writes(server: Server, n: int, text: str, *, enqueue: bool = True) 
         "text": f"@united {text}",
         "brand": "United",
         "author_id": "draftee",
-        "created_at": f"2030-01-01T10:0{n}:00Z",
+        "created_at": f"2030-01-01T10:{n:02d}:00Z",
     }
     path.write_text(json.dumps(row) + "\n")
     cmd = [*server.cli, "import", "jsonl", str(path), "--org", "e2e", *(["--enqueue"] if enqueue else [])]

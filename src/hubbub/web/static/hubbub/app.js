@@ -137,11 +137,20 @@
   let paneRequests = 0, wanted = { seq: 0, conversation: null };
   const shownIn = (path) => { const m = /^\/c\/(\d+)\//.exec(path || ""); return m ? m[1] : null; };
   document.addEventListener("htmx:beforeRequest", (e) => {
-    if (e.detail.target !== pane() || !e.detail.xhr) return;
+    if (e.defaultPrevented || e.detail.target !== pane() || !e.detail.xhr) return;
     e.detail.xhr.hubbubSeq = ++paneRequests;
     const conv = e.detail.requestConfig && e.detail.requestConfig.verb === "get" ? shownIn(e.detail.pathInfo.requestPath) : null;
     if (conv) wanted = { seq: paneRequests, conversation: conv };
   });
+  // A live reload names the conversation that was open when it was asked for (refreshOpen). htmx queues it while
+  // another request for the pane is in flight, so it may only leave after the agent has asked for another
+  // conversation (j/k): then it is not sent at all, or it would take the pane back to the one they left.
+  const heading = () => wanted.conversation || ($("#thread") || { dataset: {} }).dataset.conversation;
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const headers = e.detail.requestConfig && e.detail.requestConfig.headers;
+    const of = headers && headers["X-Hubbub-Reload-Of"];
+    if (of && heading() && heading() !== of) e.preventDefault();
+  }, true);
   function overtaken(e, conversation) {
     const seq = e.detail.xhr && e.detail.xhr.hubbubSeq;
     return !!seq && seq < wanted.seq && wanted.conversation !== conversation;
@@ -168,6 +177,31 @@
     if (refused) toast("error", refused.text, link);
     showNotices(events["hubbub:notices"], link);
   });
+
+  // One reply at a time per conversation. While a reply is on its way, the composer may have been replaced (a
+  // live reload of the pane keeps the text in its box, see below): pressing Send again there would post it twice.
+  // So the conversation, not the form element (htmx's hx-sync), is what says a reply is in flight; a repeat is
+  // not sent, and the button says why until the answer is back, whatever happened to the pane meanwhile.
+  const sendingTo = new Set();
+  function markSending() {
+    const open = $("#thread"), button = $("form.composer button[type=submit]");
+    if (!open || !button) return;
+    const busy = sendingTo.has(open.dataset.conversation);
+    button.setAttribute("aria-busy", busy ? "true" : "false");
+    button.classList.toggle("busy", busy);
+    button.textContent = busy ? "Sending…" : "Send reply";
+  }
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const elt = e.detail.elt, form = elt && elt.matches && elt.matches("form.composer") ? elt : null;
+    const thread = form && form.closest("[data-conversation]"); // (not the typing notice inside the form)
+    if (e.defaultPrevented || !thread || !e.detail.xhr) return;
+    const conv = thread.dataset.conversation;
+    if (sendingTo.has(conv)) { e.preventDefault(); return; }
+    sendingTo.add(conv);
+    e.detail.xhr.addEventListener("loadend", () => { sendingTo.delete(conv); markSending(); });
+    markSending();
+  }, true);
+  document.addEventListener("htmx:afterSwap", (e) => { if (e.detail.target === pane()) markSending(); });
 
   // Unsent text in the open thread pane (reply box, note box, tags being edited) is never lost when the pane is
   // replaced by the same conversation — a live update, or the result of another form of the pane — nor when it
@@ -310,7 +344,11 @@
       return;
     }
     stale = null;
-    window.htmx.ajax("GET", "/c/" + encodeURIComponent(target) + "/", { target: "#thread-pane", swap: "innerHTML" });
+    const of = ($("#thread") || { dataset: {} }).dataset.conversation || String(target);
+    // `source`: without one htmx sends every htmx.ajax() from <body>, so they share one hx-sync queue that keeps
+    // only the last waiting request: a list refresh then held back a pane reload and dropped it.
+    window.htmx.ajax("GET", "/c/" + encodeURIComponent(target) + "/",
+      { source: "#thread-pane", target: "#thread-pane", swap: "innerHTML", headers: { "X-Hubbub-Reload-Of": of } });
   }
   document.addEventListener("focusout", (e) => {
     if (stale === null || !textField(e.target)) return;
@@ -321,7 +359,7 @@
     const list = $("#conversation-list");
     if (!list || !window.htmx) return;
     const url = list.dataset.url || "/" + window.location.search; // data-url: the page answers a POST
-    window.htmx.ajax("GET", url, { target: "#conversation-list", swap: "innerHTML" });
+    window.htmx.ajax("GET", url, { source: "#conversation-list", target: "#conversation-list", swap: "innerHTML" });
   }
   function startLive() {
     const url = document.body.dataset.live;
