@@ -199,8 +199,10 @@ def layer_violations(graph: dict[tuple[str, str], list[Site]]) -> list[Site]:
 
 
 def hidden_imports(sites: list[Site]) -> list[Site]:
-    """Function-level imports of another app (or of a project module): the ones that hide cycles."""
-    return [s for s in sites if s.level == "function" and s.dst_node != s.src_node and s.dst_node != CORE]
+    """Function-level imports of another app by an app (project modules may import lazily): they hide cycles."""
+    return [
+        s for s in sites if s.level == "function" and s.src_node not in {s.dst_node, PROJECT} and s.dst_node != CORE
+    ]
 
 
 def where(site: Site) -> str:
