@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hubbub.crm.models import Customer
+from hubbub.dates import parse_datetime
 from hubbub.ingest.models import QuarantinedEvent
 from hubbub.insights import importing
 from hubbub.insights.models import Scale, SurveyResponse
@@ -49,7 +50,7 @@ def test_messy_export_counts_quarantine_reasons_and_truncation(acme, tmp_path) -
         QuarantinedEvent.objects.filter(organization=org, source="import:surveys").values_list("reason", "location")
     )
     assert [r for r, _ in reasons] == [
-        "bad date: 'yesterday'",
+        "bad date: 'yesterday' is not a date (e.g. 2026-12-31, 31/12/2026 or 2026-12-31T14:05:00Z)",
         "comment cut to 5000 characters",
         "no score",
         "score out of range: 7 is not on the csat 1–5 scale",
@@ -172,9 +173,11 @@ def test_score_and_date_spellings() -> None:
     ]
     with pytest.raises(ValueError, match="score is not a number"):
         importing.parse_score("NaN")
-    assert importing.parse_date("2026-03-01T10:00:00+02:00") == datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-    assert importing.parse_date("13/01/2026") == datetime(2026, 1, 13, tzinfo=UTC)
-    assert importing.parse_date("01/13/2026 09:30") == datetime(2026, 1, 13, 9, 30, tzinfo=UTC)
+    # dates go through the one parser of every import (tests/test_dates.py); surveys read 01/03 as 1 March
+    assert parse_datetime("2026-03-01T10:00:00+02:00") == datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    assert parse_datetime("13/01/2026", day_first=importing.DAY_FIRST) == datetime(2026, 1, 13, tzinfo=UTC)
+    assert parse_datetime("01/13/2026 09:30", day_first=importing.DAY_FIRST) == datetime(2026, 1, 13, 9, 30, tzinfo=UTC)
+    assert parse_datetime("01/03/2026", day_first=importing.DAY_FIRST) == datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def test_a_file_without_a_score_column_is_refused_with_the_accepted_names(acme, tmp_path) -> None:

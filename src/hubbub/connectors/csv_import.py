@@ -1,10 +1,13 @@
 """File importers: airline (Crowdflower airline tweets), twcs (Customer Support on Twitter), jsonl.
 
 Each parser yields `ParsedRow`s: an InboundEvent, or the reason the row was rejected,
-with its location, so the importer can quarantine bad rows and keep going.
+with its location, so the importer can quarantine bad rows and keep going. Dates are read by
+`hubbub.dates.parse_datetime`, the one parser of every import (Twitter's `Wed Oct 10 20:19:24 +0000
+2018` in twcs, `2015-02-24 11:35:52 -0800` in the airline file).
 
 Generic JSONL schema (one object per line):
-    id (str, required), text (str, required), created_at (ISO 8601 / epoch seconds, required),
+    id (str, required), text (str, required), created_at (ISO 8601 / epoch seconds / any date
+    `hubbub.dates.parse_datetime` reads, required),
     brand (str, required unless --brand), author_id (str, required), author_name, author_handle,
     followers (int), network (default "x"), direction ("in" | "out"), in_reply_to (id),
     url, lang, retweets, likes, location. Unknown fields are kept in `extra`.
@@ -19,8 +22,6 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from django.utils.text import slugify
 
 from hubbub import textfiles
 from hubbub.connectors.events import InboundEvent
+from hubbub.dates import parse_datetime
 
 MAX_TEXT = 50_000  # characters kept of a single message; longer text is cut and flagged
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -45,32 +47,6 @@ class ParsedRow:
 class ParseStats:
     unknown_columns: list[str]
     total_bytes: int
-
-
-def parse_time(value: Any) -> datetime:
-    """Accept ISO 8601, epoch seconds, `2015-02-24 11:35:52 -0800` and Twitter's RFC-2822-ish dates."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    s = str(value or "").strip()
-    if not s:
-        raise ValueError("missing timestamp")
-    if re.fullmatch(r"\d{9,11}(\.\d+)?", s):
-        return datetime.fromtimestamp(float(s), tz=UTC)
-    for fmt in ("%Y-%m-%d %H:%M:%S %z", "%a %b %d %H:%M:%S %z %Y"):
-        try:
-            return datetime.strptime(s, fmt).astimezone(UTC)
-        except ValueError:
-            pass
-    try:
-        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            dt = parsedate_to_datetime(s)
-        except (TypeError, ValueError, IndexError) as exc:
-            raise ValueError(f"unreadable timestamp {s[:40]!r}") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
 
 
 def clean_text(text: str, html_escaped: bool = False) -> tuple[str, bool]:
@@ -162,7 +138,7 @@ def parse_airline(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Par
                         network="x",
                         external_id=tid,
                         text=body,
-                        created_at=parse_time(row.get("tweet_created")),
+                        created_at=parse_datetime(row.get("tweet_created")),
                         author_id=author,
                         author_handle=author,
                         author_name=author,
@@ -266,7 +242,7 @@ def parse_twcs(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Parsed
                         network="x",
                         external_id=tid,
                         text=body,
-                        created_at=parse_time(r.get("created_at")),
+                        created_at=parse_datetime(r.get("created_at")),
                         author_id=author,
                         author_handle=author,
                         brand_slug=slugify(brand_account),
@@ -354,7 +330,7 @@ def _jsonl_rows(
                     network=str(obj.get("network") or "x")[:20],
                     external_id=ext[:200],
                     text=body,
-                    created_at=parse_time(obj.get("created_at")),
+                    created_at=parse_datetime(obj.get("created_at")),
                     author_id=author[:200],
                     author_name=str(obj.get("author_name") or "")[:200],
                     author_handle=str(obj.get("author_handle") or author)[:200],

@@ -20,7 +20,6 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import chain, islice
 from pathlib import Path
@@ -35,6 +34,7 @@ from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import AnalysisContext
 from hubbub.crm import matching
 from hubbub.crm.models import Customer
+from hubbub.dates import parse_datetime
 from hubbub.importreport import ImportReport
 from hubbub.insights.models import Scale, SurveyResponse
 from hubbub.tenancy.models import Brand, Role
@@ -64,20 +64,9 @@ SCALES: dict[str, tuple[Decimal, Decimal]] = {
     Scale.CSAT: (Decimal(1), Decimal(5)),
     Scale.NPS: (Decimal(0), Decimal(10)),
 }
-DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S %z",
-    "%d/%m/%Y",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y %H:%M:%S",
-    "%m/%d/%Y",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%d.%m.%Y",
-    "%d.%m.%Y %H:%M",
-)
+#: Survey exports come from tools set up in Europe as often as in the US: an ambiguous `01/03/2026` is
+#: read as 1 March (as before the one date parser, `hubbub.dates`); `31/12/2026` and `12/31/2026` read alike.
+DAY_FIRST = True
 
 
 def _key(name: str) -> str:
@@ -165,29 +154,6 @@ def parse_score(value: str) -> Decimal:
     if not d.is_finite():
         raise ValueError(f"score is not a number: {value[:40]!r}")
     return d
-
-
-def parse_date(value: str) -> datetime:
-    """ISO 8601 (with or without zone), `2026-03-01 14:05`, `01/03/2026` (day first, then month first), `01.03.2026`.
-
-    Times without a zone are read as UTC.
-    """
-    v = (value or "").strip()
-    if not v:
-        raise ValueError("no date")
-    d: datetime | None = None
-    try:
-        d = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        for fmt in DATE_FORMATS:
-            try:
-                d = datetime.strptime(v, fmt)
-                break
-            except ValueError:
-                continue
-    if d is None:
-        raise ValueError(f"bad date: {value[:40]!r}")
-    return d.astimezone(UTC) if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 def _row_id(v: dict[str, str]) -> str:
@@ -445,7 +411,7 @@ def _import_chunk(
             report.reject(line, f"score out of range: {score:g} is not on the {spec.label()} scale", row)
             continue
         try:
-            submitted = parse_date(v["submitted_at"])
+            submitted = parse_datetime(v["submitted_at"], day_first=DAY_FIRST)
         except ValueError as exc:
             report.reject(line, str(exc), row)
             continue
