@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from hubbub import importreport
-from hubbub.crm import importing
+from hubbub.crm import import_jobs, import_rows, importing
 from hubbub.crm.models import Customer, ImportJob, Order
 from hubbub.ingest.models import QuarantinedEvent
 from hubbub.tenancy.models import AuditEvent
@@ -90,7 +90,7 @@ def test_the_task_imports_every_row_with_counts_audit_and_no_file_left(
 
 def test_progress_json_follows_the_chunks(sup_client, acme, django_capture_on_commit_callbacks, monkeypatch) -> None:
     seen: list[dict] = []
-    real = importing.run_stream
+    real = import_jobs.run_stream
 
     def spying(*args: Any, **kwargs: Any) -> dict[str, Any]:
         org_id, fmt, fh, name, mapping, report_progress, *rest = args
@@ -102,8 +102,8 @@ def test_progress_json_follows_the_chunks(sup_client, acme, django_capture_on_co
 
         return real(org_id, fmt, fh, name, mapping, on_progress, *rest, **kwargs)
 
-    monkeypatch.setattr(importing, "CHUNK", 2)
-    monkeypatch.setattr(importing, "run_stream", spying)
+    monkeypatch.setattr(import_jobs, "CHUNK", 2)
+    monkeypatch.setattr(import_jobs, "run_stream", spying)
     job = import_file(sup_client, django_capture_on_commit_callbacks, CUSTOMERS)
     assert [s["processed_rows"] for s in seen] == [2, 4, 6]
     assert [s["percent"] for s in seen] == [33.3, 66.7, 100.0]
@@ -278,14 +278,14 @@ def test_a_mapping_that_would_reject_every_row_is_refused(sup_client, django_cap
 def test_a_second_click_does_not_run_the_file_twice(sup_client, acme, django_capture_on_commit_callbacks) -> None:
     job = import_file(sup_client, django_capture_on_commit_callbacks, CUSTOMERS)
     start(sup_client, job, django_capture_on_commit_callbacks)
-    assert importing.run_job(job.pk) == "not queued"
+    assert import_jobs.run_job(job.pk) == "not queued"
     assert AuditEvent.objects.filter(verb="crm.import.customers").count() == 1
 
 
 def test_a_failing_import_is_marked_failed_and_keeps_its_rejected_rows(
     sup_client, acme, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
-    real = importing._customers_chunk
+    real = import_rows.customers_chunk
     calls = {"n": 0}
 
     def second_chunk_breaks(*args):  # type: ignore[no-untyped-def]
@@ -294,8 +294,8 @@ def test_a_failing_import_is_marked_failed_and_keeps_its_rejected_rows(
             raise RuntimeError("disk full")
         return real(*args)
 
-    monkeypatch.setattr(importing, "CHUNK", 3)
-    monkeypatch.setattr(importing, "_customers_chunk", second_chunk_breaks)
+    monkeypatch.setattr(import_jobs, "CHUNK", 3)
+    monkeypatch.setattr(import_rows, "customers_chunk", second_chunk_breaks)
     job = import_file(sup_client, django_capture_on_commit_callbacks, CUSTOMERS)
     assert job.status == "failed" and "disk full" in job.message and job.finished_at
     assert job.processed_rows == 3 and job.created_count == 2
@@ -330,7 +330,7 @@ def test_sweep_drops_old_drafts_fails_dead_jobs_and_requeues_lost_ones(acme) -> 
         content=b"email\nlost@example.com\n",
     )
     fresh = ImportJob.objects.create(organization=acme["org"], file_name="f.csv", status="queued", updated_at=None)
-    assert importing.sweep_jobs() == {"drafts_dropped": 1, "stalled": 1, "requeued": 1}
+    assert import_jobs.sweep_jobs() == {"drafts_dropped": 1, "stalled": 1, "requeued": 1}
     assert not ImportJob.objects.filter(pk=draft.pk).exists()
     dead.refresh_from_db()
     assert dead.status == "failed" and "worker stopped" in dead.message and bytes(dead.content) == b""

@@ -13,7 +13,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from hubbub.crm import importing, services
+from hubbub.crm import import_jobs, services
 from hubbub.crm.models import IdentityLink, SocialProfile
 
 log = logging.getLogger("hubbub.crm")
@@ -64,9 +64,9 @@ def sync_hubspot_periodically() -> int:
 def run_import_job_task(job_id: int) -> str:
     """Run one uploaded CSV import. Not retried: a failure is shown on the job page (with the rows
     before it imported), and uploading the file again is the safe retry."""
-    return importing.run_job(job_id)
+    return import_jobs.run_job(job_id)
 
 
 @db_periodic_task(crontab(minute="*/10"))
 def sweep_import_jobs() -> dict[str, int]:
-    return importing.sweep_jobs()
+    return import_jobs.sweep_jobs()

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from hubbub.crm import importing, services
+from hubbub.crm import import_columns, import_jobs, services
+from hubbub.crm.customer_export import export_rows
 from hubbub.crm.models import (
     Customer,
     IdentityLink,
@@ -64,7 +65,7 @@ def customer_list(request: HttpRequest, scope: Scope) -> HttpResponse:
 def customer_export(request: HttpRequest, scope: Scope) -> StreamingHttpResponse:
     require_role(scope, Role.AGENT)
     qs, _, _ = _search(scope, request)
-    response = StreamingHttpResponse(importing.export_rows(qs.iterator(chunk_size=2000)), content_type="text/csv")
+    response = StreamingHttpResponse(export_rows(qs.iterator(chunk_size=2000)), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="customers.csv"'
     return response
 
@@ -279,22 +280,22 @@ def import_page(request: HttpRequest, scope: Scope) -> HttpResponse:
     recent = _jobs(scope)[:20]  # checks the role too
     if request.method == "POST":
         size = int(request.META.get("CONTENT_LENGTH") or 0)
-        if size > importing.max_upload_bytes() + _FORM_OVERHEAD:  # before the file is read into memory
-            messages.error(request, importing.too_large_message(size))
+        if size > import_jobs.max_upload_bytes() + _FORM_OVERHEAD:  # before the file is read into memory
+            messages.error(request, import_jobs.too_large_message(size))
             return redirect("crm_import")
     fmt = request.POST.get("fmt") or request.GET.get("fmt") or "customers"
-    if fmt not in importing.FIELDS:
+    if fmt not in import_columns.FIELDS:
         fmt = "customers"
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
             messages.error(request, "Choose a CSV file to upload.")
             return redirect(f"{reverse('crm_import')}?fmt={fmt}")
-        if upload.size is not None and upload.size > importing.max_upload_bytes():
-            messages.error(request, importing.too_large_message(upload.size))
+        if upload.size is not None and upload.size > import_jobs.max_upload_bytes():
+            messages.error(request, import_jobs.too_large_message(upload.size))
             return redirect(f"{reverse('crm_import')}?fmt={fmt}")
         try:
-            job = importing.create_job(scope, fmt, upload.name or "upload.csv", upload.read())
+            job = import_jobs.create_job(scope, fmt, upload.name or "upload.csv", upload.read())
         except ValueError as exc:
             messages.error(request, str(exc))
             return redirect(f"{reverse('crm_import')}?fmt={fmt}")
@@ -304,9 +305,9 @@ def import_page(request: HttpRequest, scope: Scope) -> HttpResponse:
         "crm/import.html",
         {
             "fmt": fmt,
-            "formats": list(importing.FIELDS),
+            "formats": list(import_columns.FIELDS),
             "jobs": recent,
-            "max_bytes": importing.max_upload_bytes(),
+            "max_bytes": import_jobs.max_upload_bytes(),
         },
     )
 
@@ -318,10 +319,10 @@ def import_job(request: HttpRequest, scope: Scope, job_id: int) -> HttpResponse:
     ctx: dict[str, object] = {"job": job, "progress": job.progress(), "jobs": _jobs(scope)[:20]}
     if job.status == ImportJob.Status.DRAFT:
         try:
-            guessed, _unknown = importing.resolve_columns(job.fmt, job.header, None)
+            guessed, _unknown = import_columns.resolve_columns(job.fmt, job.header, None)
         except ValueError:
             guessed = {}
-        ctx["fields"] = [(f, guessed.get(f, "")) for f in importing.FIELDS[job.fmt]]
+        ctx["fields"] = [(f, guessed.get(f, "")) for f in import_columns.FIELDS[job.fmt]]
         ctx["mapping"] = job.mapping
     return render(request, "crm/import_job.html", ctx)
 
@@ -331,9 +332,9 @@ def import_job(request: HttpRequest, scope: Scope, job_id: int) -> HttpResponse:
 def import_job_start(request: HttpRequest, scope: Scope, job_id: int) -> HttpResponse:
     job = _job(scope, job_id)
     if job.status == ImportJob.Status.DRAFT:
-        mapping = {f: request.POST.get(f"map_{f}", "") for f in importing.FIELDS[job.fmt]}
+        mapping = {f: request.POST.get(f"map_{f}", "") for f in import_columns.FIELDS[job.fmt]}
         try:
-            importing.start_job(scope, job, mapping)
+            import_jobs.start_job(scope, job, mapping)
         except ValueError as exc:
             messages.error(request, str(exc))
     return redirect("crm_import_job", job_id=job.pk)
