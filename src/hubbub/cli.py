@@ -292,23 +292,28 @@ def _duration(minutes: float | None) -> str:
 def response_times(
     fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.table,
     org: Annotated[str | None, typer.Option(help="Organisation slug (default: all)")] = None,
+    start: Annotated[str, typer.Option("--from", help="First day YYYY-MM-DD (UTC; default 29 days before --to)")] = "",
+    end: Annotated[str, typer.Option("--to", help="Last day YYYY-MM-DD, included (default today)")] = "",
 ) -> None:
-    """First-response and resolution time percentiles per brand."""
+    """First-response and resolution time percentiles per brand (the Reports page's figures and range)."""
     _django()
     _migrate()
     from hubbub.insights.services import response_time_report
 
-    report = response_time_report(org)
+    try:
+        report = response_time_report(org, start, end)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     if fmt == ReportFormat.json:
         typer.echo(json.dumps(report, indent=2))
         return
     from rich.table import Column, Table
 
-    rows = report["brands"]
+    rows, period = report["brands"], report["filters"]
     if not rows:
         Console().print(
-            "No customer conversations yet: import mentions (`hubbub import airline|twcs|jsonl FILE`) or run "
-            "`hubbub demo`."
+            f"No customer conversations started from {period['from']} to {period['to']}: import mentions "
+            "(`hubbub import airline|twcs|jsonl FILE`), run `hubbub demo`, or widen the range with --from/--to."
         )
         return
     several_orgs = len({row["organization"] for row in rows}) > 1
@@ -320,7 +325,7 @@ def response_times(
         Column("first response\np50 / p90", min_width=15),
         Column("resol-\nved", justify="right"),
         Column("resolution\np50 / p90", min_width=12),
-        title="Response times (customer-started conversations)",
+        title=f"Response times (customer-started conversations, {period['from']} to {period['to']})",
     )
     for row in rows:
         fr, rs = row["first_response_minutes"], row["resolution_minutes"]

@@ -1,54 +1,50 @@
-"""Reports. Response times are computed from conversation timestamps the pipeline keeps."""
+"""`hubbub report response-times`: the Reports page's response times, for every organisation at once.
+
+Why it asks the Reports service rather than counting itself: it used to read every conversation of all
+time, spam included, so the CLI and the Reports page gave two answers to one question. Now each
+organisation's figures come from `reports.response_times` with the page's filters (the same cohort:
+customer-started, non-spam conversations that started in the range; the same default range: the last 30
+UTC days), and this module only reshapes them into the CLI's stable JSON: one row per organisation and
+brand, with `first_response_minutes` and `resolution_minutes` percentiles.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from datetime import UTC
 from typing import Any
 
-import numpy as np
+from django.utils import timezone
 
-from hubbub.inbox.models import Conversation
-
-
-def _percentiles(values: list[float]) -> dict[str, float | int | None]:
-    if not values:
-        return {"count": 0, "p50": None, "p90": None, "p95": None, "mean": None}
-    arr = np.asarray(values)
-    return {
-        "count": len(values),
-        "p50": round(float(np.percentile(arr, 50)), 1),
-        "p90": round(float(np.percentile(arr, 90)), 1),
-        "p95": round(float(np.percentile(arr, 95)), 1),
-        "mean": round(float(arr.mean()), 1),
-    }
+from hubbub.insights import reports
+from hubbub.tenancy.models import Organization
+from hubbub.tenancy.scoping import system_scope
 
 
-def response_time_report(org_slug: str | None = None, brand_ids: set[int] | None = None) -> dict[str, Any]:
-    """First-response and resolution minutes per brand (customer-started conversations only)."""
-    qs = Conversation.objects.filter(author__is_brand_account=False)
+def response_time_report(org_slug: str | None = None, start: str = "", end: str = "") -> dict[str, Any]:
+    """{"filters": {"from", "to"}, "brands": [{organization, brand, conversations, first_response_minutes,
+    resolution_minutes}]} for every organisation (or the one named), sorted by organisation and brand name.
+
+    `start`/`end` are days YYYY-MM-DD as on the Reports page (empty: its default range); a malformed or
+    reversed range raises ValueError.
+    """
+    params = {"from": start, "to": end}
+    today = timezone.now().astimezone(UTC).date()  # one "today" for every organisation's range
+    first, last = reports.day_range(params, today)
+    orgs = Organization.objects.order_by("id")
     if org_slug:
-        qs = qs.filter(organization__slug=org_slug)
-    if brand_ids is not None:
-        qs = qs.filter(brand_id__in=brand_ids)
-    first: dict[tuple[str, str], list[float]] = defaultdict(list)
-    resolution: dict[tuple[str, str], list[float]] = defaultdict(list)
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    rows = qs.values_list("organization__name", "brand__name", "first_message_at", "first_response_at", "resolved_at")
-    for org_name, brand_name, started, responded, resolved in rows.iterator(chunk_size=5000):
-        key = (org_name, brand_name)
-        totals[key] += 1
-        if responded is not None:
-            first[key].append(max(0.0, (responded - started).total_seconds() / 60))
-        if resolved is not None:
-            resolution[key].append(max(0.0, (resolved - started).total_seconds() / 60))
-    brands = [
-        {
-            "organization": org_name,
-            "brand": brand_name,
-            "conversations": totals[(org_name, brand_name)],
-            "first_response_minutes": _percentiles(first[(org_name, brand_name)]),
-            "resolution_minutes": _percentiles(resolution[(org_name, brand_name)]),
-        }
-        for org_name, brand_name in sorted(totals)
-    ]
-    return {"brands": brands}
+        orgs = orgs.filter(slug=org_slug)
+    brands = []
+    for org in orgs:
+        scope = system_scope(org.pk)
+        for row in reports.response_times(scope, reports.parse_filters(scope, params, today=today))["brands"]:
+            brands.append(
+                {
+                    "organization": org.name,
+                    "brand": row["brand"],
+                    "conversations": row["conversations"],
+                    "first_response_minutes": row["first_response_minutes"],
+                    "resolution_minutes": row["resolution_minutes"],
+                }
+            )
+    brands.sort(key=lambda r: (r["organization"], r["brand"]))
+    return {"filters": {"from": first.isoformat(), "to": last.isoformat()}, "brands": brands}
