@@ -135,7 +135,7 @@ def import_(
                 process=not enqueue,
                 on_progress=lambda done, _total: progress.update(task, completed=done),
             )
-        summary_dict = summary.as_dict()
+        summary_dict = summary.summary()
     if as_json:
         typer.echo(json.dumps(summary_dict))
     else:

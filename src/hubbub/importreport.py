@@ -1,13 +1,15 @@
 """The report of one file import: counts, rejection reasons, the rows kept in quarantine.
 
-Why a module of its own: the CRM imports (`crm.importing`) and the survey import (`insights.importing`) return
-the same summary shape and quarantine bad rows the same way (Settings → Quarantine, `file:line`). Both build it
-from `ImportReport`; neither app reaches into the other's private code for it.
+Why a module of its own: the CRM imports (`crm.importing`), the survey import (`insights.importing`) and the
+mention imports (`ingest.importing`: airline, twcs, jsonl) return the same summary shape and quarantine bad
+rows the same way (Settings → Quarantine, `file:line`). All build it from `ImportReport`; no app reaches into
+another's private code for it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from hubbub.ingest.models import QuarantinedEvent
@@ -26,12 +28,14 @@ class ImportReport:
 
     def __init__(self, org_id: int, source: str, name: str) -> None:
         self.org_id, self.source, self.name = org_id, source, name
-        self.imported = self.updated = self.rejected = self.duplicates = 0
+        self.read = self.imported = self.updated = self.rejected = self.duplicates = 0
+        #: Columns (or JSON fields) of the file that no field reads: reported, not fatal.
+        self.unknown_columns: list[str] = []
         self.reasons: Counter[str] = Counter()
         self.quarantine: list[QuarantinedEvent] = []
         self.errors: list[dict[str, Any]] = []
 
-    def reject(self, line: int, reason: str, row: dict[str, Any]) -> None:
+    def reject(self, line: int, reason: str, row: Mapping[str, Any] | str) -> None:
         """Row `line` was not imported: counted under the reason's first part (before `:`) and quarantined."""
         self.rejected += 1
         self.reasons[reason.split(":")[0]] += 1
@@ -39,7 +43,7 @@ class ImportReport:
             self.errors.append({"row": line, "reason": reason[:500]})
         self.note(line, reason, row)
 
-    def note(self, line: int, reason: str, row: dict[str, Any]) -> None:
+    def note(self, line: int, reason: str, row: Mapping[str, Any] | str) -> None:
         """Keep row `line` in quarantine with `reason` without counting it rejected (e.g. imported but cut)."""
         self.quarantine.append(
             QuarantinedEvent(
@@ -66,3 +70,7 @@ class ImportReport:
             "duplicates": self.duplicates,
             "rejection_reasons": dict(self.reasons),
         }
+
+    def summary(self) -> dict[str, Any]:
+        """What `hubbub import` prints (and `--json` dumps) for a file: rows read, the counts, unknown columns."""
+        return {"read": self.read, **self.counts(), "unknown_columns": self.unknown_columns}

@@ -156,3 +156,40 @@ def test_twcs_reads_the_file_twice_not_into_memory_and_threads_the_same(acme, tm
     assert (summary.imported, summary.rejected) == (3, 0)
     assert {m.conversation.brand.slug for m in Message.objects.all()} == {"acmehelp"}
     assert Message.objects.get(external_id="11").conversation == Message.objects.get(external_id="10").conversation
+
+
+def test_the_mention_import_returns_the_report_every_import_returns(acme, tmp_path):
+    """`hubbub import jsonl` answers like `hubbub import customers|surveys`: an `ImportReport`, the same
+    summary keys under --json, the same printed line, and bad rows quarantined as `file:line`."""
+    from typer.testing import CliRunner
+
+    from hubbub.cli import app
+    from hubbub.importreport import ImportReport
+
+    rows = [
+        {"id": "r1", "text": "hello", "created_at": "31/12/2026 10:00", "brand": "Acme Air", "author_id": "u1"},
+        {"id": "r2", "text": "late", "created_at": "tomorrow", "brand": "Acme Air", "author_id": "u2"},
+        {"id": "r1", "text": "hello", "created_at": "31/12/2026 10:00", "brand": "Acme Air", "author_id": "u1"},
+    ]
+    path = _write(tmp_path, "m.jsonl", "\n".join(json.dumps(r) for r in rows).encode() + b"\n")
+    report = run_import(acme["org"].pk, "jsonl", path)
+    assert isinstance(report, ImportReport)
+    assert (report.read, report.imported, report.duplicates, report.rejected) == (3, 1, 1, 1)
+    assert report.reasons == {"bad date": 1}
+    bad = QuarantinedEvent.objects.get(source="import:jsonl")
+    assert bad.location == "m.jsonl:2" and bad.reason.startswith("bad date: 'tomorrow'") and '"r2"' in bad.raw
+    res = CliRunner().invoke(app, ["import", "jsonl", str(path), "--org", "acme", "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert set(summary) == {
+        "read",
+        "imported",
+        "updated",
+        "rejected",
+        "duplicates",
+        "rejection_reasons",
+        "unknown_columns",
+    }
+    assert (summary["imported"], summary["duplicates"], summary["rejected"]) == (0, 2, 1)  # all seen before
+    res = CliRunner().invoke(app, ["import", "jsonl", str(path), "--org", "acme"])
+    assert res.exit_code == 0 and "imported 0  duplicates 2  rejected 1" in res.output and "bad date" in res.output

@@ -41,6 +41,7 @@ class ParsedRow:
     event: InboundEvent | None = None
     error: str = ""
     raw: str = ""
+    line: int = 0  # the row's line in the file (its `location` is `file:line`), for the import report
 
 
 @dataclass
@@ -149,9 +150,10 @@ def parse_airline(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Par
                         extra={"truncated": True} if cut else {},
                     ),
                     raw=raw,
+                    line=n,
                 )
             except ValueError as exc:
-                yield ParsedRow(loc, error=str(exc), raw=raw)
+                yield ParsedRow(loc, error=str(exc), raw=raw, line=n)
 
     return stats, rows()
 
@@ -253,9 +255,10 @@ def parse_twcs(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Parsed
                         else {"brand_account": brand_account},
                     ),
                     raw=raw,
+                    line=n,
                 )
             except ValueError as exc:
-                yield ParsedRow(loc, error=str(exc), raw=raw)
+                yield ParsedRow(loc, error=str(exc), raw=raw, line=n)
 
     return stats, rows()
 
@@ -346,9 +349,10 @@ def _jsonl_rows(
                     extra={k: obj[k] for k in sorted(extra_keys)[:20]} | ({"truncated": True} if cut else {}),
                 ),
                 raw=line[:20000],
+                line=n,
             )
         except (ValueError, TypeError) as exc:
-            yield ParsedRow(loc, error=str(exc), raw=line[:20000])
+            yield ParsedRow(loc, error=str(exc), raw=line[:20000], line=n)
 
 
 PARSERS = {"airline": parse_airline, "twcs": parse_twcs, "jsonl": parse_jsonl}

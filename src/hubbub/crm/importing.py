@@ -98,8 +98,8 @@ def run_stream(
             on_progress(done, 0)
     if fmt == "orders" and touched:
         recompute_customers(org_id, touched)
-    counts = report.counts()
-    summary = {"read": done, **counts, "unknown_columns": unknown, "rejection_reasons": counts["rejection_reasons"]}
+    report.read, report.unknown_columns = done, unknown
+    summary = report.summary()
     audit(
         org_id,
         actor,

@@ -1,13 +1,14 @@
 """File imports onto the main road: parse → quarantine bad rows → accept → process.
 
-Used by `hubbub import` and the demo. Re-running an import adds nothing twice
-because `accept()` is idempotent on (network, external id).
+Used by `hubbub import airline|twcs|jsonl` and the demo. Re-running an import adds nothing twice
+because `accept()` is idempotent on (network, external id). The result is the `ImportReport` every
+file import returns (imported, duplicates, rejected with their reasons, unknown columns), so the CLI
+prints one summary for mentions, customers and surveys alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
@@ -15,32 +16,11 @@ from django.utils.text import slugify
 
 from hubbub.connectors.csv_import import AIRLINE_HANDLES, PARSERS, ParsedRow
 from hubbub.connectors.events import InboundEvent
-from hubbub.ingest.models import QuarantinedEvent
+from hubbub.importreport import ImportReport
 from hubbub.ingest.services import accept, enqueue_processing, process_batch
 from hubbub.tenancy.models import Brand
 
 CHUNK = 2000
-
-
-@dataclass
-class ImportSummary:
-    read: int = 0
-    imported: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    quarantined_in_pipeline: int = 0
-    unknown_columns: list[str] = field(default_factory=list)
-    reasons: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "read": self.read,
-            "imported": self.imported,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected + self.quarantined_in_pipeline,
-            "unknown_columns": self.unknown_columns,
-            "rejection_reasons": self.reasons,
-        }
 
 
 def ensure_brands(org_id: int, events: list[InboundEvent], names: dict[str, str]) -> None:
@@ -64,70 +44,68 @@ def run_import(
     brand: str = "",
     process: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
-) -> ImportSummary:
-    """Import a file; `on_progress(bytes_done_estimate, total)` drives the CLI progress bar."""
+) -> ImportReport:
+    """Import a file; `on_progress(rows read, 0)` drives the CLI progress bar.
+
+    Rows the parser rejects are quarantined with their reason (`import:FORMAT`, `file:line`); rows the
+    pipeline quarantines while processing count as rejected too (their entries are the pipeline's).
+    """
     if fmt not in PARSERS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(sorted(PARSERS))}")
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     stats, rows = PARSERS[fmt](path, brand)
-    summary = ImportSummary()
-    source = f"import:{fmt}"
+    report = ImportReport(org_id, f"import:{fmt}", path.name)
     buffer: list[ParsedRow] = []
     names: dict[str, str] = {}
     if brand:
         names[slugify(brand)] = brand
-
-    def flush() -> None:
-        good = [r.event for r in buffer if r.event is not None]
-        bad = [r for r in buffer if r.event is None]
-        if bad:
-            QuarantinedEvent.objects.bulk_create(
-                [
-                    QuarantinedEvent(
-                        organization_id=org_id,
-                        source=source,
-                        location=r.location[:200],
-                        reason=r.error[:500],
-                        raw=r.raw,
-                    )
-                    for r in bad
-                ]
-            )
-            summary.rejected += len(bad)
-            for r in bad:
-                key = r.error.split(":")[0][:60]
-                summary.reasons[key] = summary.reasons.get(key, 0) + 1
-        if good:
-            for ev in good:
-                if fmt == "airline" and not brand:
-                    names.setdefault(ev.brand_slug, _airline_name(ev))
-            with transaction.atomic():
-                ensure_brands(org_id, good, names)
-            result = accept(org_id, good, source)
-            summary.imported += result.accepted
-            summary.duplicates += result.duplicates
-            if process:
-                for i in range(0, len(result.raw_ids), 500):
-                    batch = process_batch(result.raw_ids[i : i + 500])
-                    summary.quarantined_in_pipeline += batch.quarantined
-                    summary.imported -= batch.quarantined
-            else:
-                enqueue_processing(result.raw_ids)
-        buffer.clear()
-
     for row in rows:
-        summary.read += 1
+        report.read += 1
         buffer.append(row)
         if len(buffer) >= CHUNK:
-            flush()
+            _import_chunk(org_id, fmt, buffer, report, names, brand=brand, process=process)
             if on_progress:
-                on_progress(summary.read, 0)
-    flush()
+                on_progress(report.read, 0)
+    _import_chunk(org_id, fmt, buffer, report, names, brand=brand, process=process)
     if on_progress:
-        on_progress(summary.read, 0)
-    summary.unknown_columns = stats.unknown_columns
-    return summary
+        on_progress(report.read, 0)
+    report.unknown_columns = stats.unknown_columns
+    return report
+
+
+def _import_chunk(
+    org_id: int,
+    fmt: str,
+    buffer: list[ParsedRow],
+    report: ImportReport,
+    names: dict[str, str],
+    brand: str,
+    process: bool,
+) -> None:
+    """Quarantine the chunk's bad rows, accept the good ones onto the ingest log, then process (or enqueue) them."""
+    good = [r.event for r in buffer if r.event is not None]
+    for r in buffer:
+        if r.event is None:
+            report.reject(r.line, r.error, r.raw)
+    report.flush()
+    if good:
+        if fmt == "airline" and not brand:
+            for ev in good:
+                names.setdefault(ev.brand_slug, _airline_name(ev))
+        with transaction.atomic():
+            ensure_brands(org_id, good, names)
+        result = accept(org_id, good, report.source)
+        report.imported += result.accepted
+        report.duplicates += result.duplicates
+        if process:
+            for i in range(0, len(result.raw_ids), 500):
+                quarantined = process_batch(result.raw_ids[i : i + 500]).quarantined
+                report.imported -= quarantined
+                report.rejected += quarantined
+        else:
+            enqueue_processing(result.raw_ids)
+    buffer.clear()
 
 
 def _airline_name(ev: InboundEvent) -> str:
