@@ -54,8 +54,9 @@ def _seed():  # type: ignore[no-untyped-def]
 
     from hubbub.tenancy.models import Brand, Membership, Organization, Team
     from hubbub.tenancy.scoping import scope_for
-    from hubbub.workflow import services
     from hubbub.workflow.hours import OFFICE_HOURS
+    from hubbub.workflow.services.policies import save_business_hours, save_sla_policy
+    from hubbub.workflow.services.rule_admin import create_rule
 
     User = get_user_model()
     org = Organization.objects.create(slug="bench", name="Bench")
@@ -72,15 +73,15 @@ def _seed():  # type: ignore[no-untyped-def]
             Membership.objects.create(user=user, organization=org, role="agent")
             team.members.add(user)
             agents[team.pk].append(user.pk)
-    hours = services.save_business_hours(
+    hours = save_business_hours(
         scope, {"name": "Office", "timezone": "America/New_York", "schedule": OFFICE_HOURS, "holidays": []}
     )
     targets = {"first_response": {"0": 240, "1": 60, "2": 30, "3": 15}, "resolution": {"0": 2880, "1": 1440, "2": 480}}
-    services.save_sla_policy(
+    save_sla_policy(
         scope, {"name": "Office SLA", "targets": targets, "business_hours_id": hours.pk, "is_default": True}
     )
     for i, brand in enumerate(brands):
-        services.create_rule(
+        create_rule(
             scope,
             {
                 "name": f"{brand.name} team",

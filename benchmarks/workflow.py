@@ -63,8 +63,9 @@ def _seed(rules: int):  # type: ignore[no-untyped-def]
 
     from hubbub.tenancy.models import Brand, Membership, Organization, Team
     from hubbub.tenancy.scoping import scope_for
-    from hubbub.workflow import services
     from hubbub.workflow.hours import OFFICE_HOURS
+    from hubbub.workflow.services.policies import save_business_hours, save_sla_policy
+    from hubbub.workflow.services.rule_admin import create_rule
 
     org = Organization.objects.create(slug="bench", name="Bench")
     brands = [Brand.objects.create(organization=org, name=n, slug=s, handles=[s]) for n, s in BRANDS]
@@ -75,7 +76,7 @@ def _seed(rules: int):  # type: ignore[no-untyped-def]
         Team.objects.create(organization=org, name=n, timezone=tz)
         for n, tz in (("Baggage", "America/Chicago"), ("Refunds", "America/New_York"), ("Care", "Europe/London"))
     ]
-    hours = services.save_business_hours(
+    hours = save_business_hours(
         scope, {"name": "Office", "timezone": "America/New_York", "schedule": OFFICE_HOURS, "holidays": ["2015-02-16"]}
     )
     targets = {
@@ -83,10 +84,10 @@ def _seed(rules: int):  # type: ignore[no-untyped-def]
         "next_response": {"1": 120},
         "resolution": {"1": 1440, "2": 480},
     }
-    policy = services.save_sla_policy(
+    policy = save_sla_policy(
         scope, {"name": "Office SLA", "targets": targets, "business_hours_id": hours.pk, "is_default": True}
     )
-    fast = services.save_sla_policy(scope, {"name": "VIP 24/7", "targets": {"first_response": {"1": 15, "3": 5}}})
+    fast = save_sla_policy(scope, {"name": "VIP 24/7", "targets": {"first_response": {"1": 15, "3": 5}}})
     made = []
     for i in range(rules):
         kind = i % 5
@@ -108,7 +109,7 @@ def _seed(rules: int):  # type: ignore[no-untyped-def]
             actions["tags"] = [f"rule-{i % 10}"]
         if i % 7 == 0:
             actions["sla_policy_id"] = fast.pk
-        made.append(services.create_rule(scope, {"name": f"rule {i}", "conditions": cond, "actions": actions}))
+        made.append(create_rule(scope, {"name": f"rule {i}", "conditions": cond, "actions": actions}))
     return org, scope, policy
 
 
@@ -123,7 +124,7 @@ def child_routing(n: int) -> dict[str, float]:
     from hubbub.workflow import sla
     from hubbub.workflow.models import SLAPolicy
     from hubbub.workflow.rules import Facts, compile_rules
-    from hubbub.workflow.services import active_rules
+    from hubbub.workflow.services.routing import active_rules
 
     org, scope, policy = _seed(50)
     rules = active_rules(org.pk)
@@ -211,8 +212,8 @@ def _routing_db(org, events) -> float:  # type: ignore[no-untyped-def]
     """Time route_new_conversations alone on conversations the pipeline stored (rules off during ingest)."""
     from hubbub.inbox.models import Conversation
     from hubbub.ingest.services import accept, process_batch
-    from hubbub.workflow import services
     from hubbub.workflow.models import RoutingRule, SLAClock
+    from hubbub.workflow.services.routing import route_new_conversations
 
     RoutingRule.objects.filter(organization=org).update(is_active=False)
     ids = accept(org.pk, events, "bench").raw_ids
@@ -224,7 +225,7 @@ def _routing_db(org, events) -> float:  # type: ignore[no-untyped-def]
     Conversation.objects.filter(id__in=conv_ids).update(status="open", routing_log=[], team=None, sla_policy=None)
     t0 = time.perf_counter()
     for i in range(0, len(conv_ids), 500):
-        services.route_new_conversations(org.pk, conv_ids[i : i + 500])
+        route_new_conversations(org.pk, conv_ids[i : i + 500])
     return len(conv_ids) / (time.perf_counter() - t0)
 
 
@@ -274,11 +275,12 @@ def child_breach(count: int) -> dict[str, float]:
 
     from hubbub.crm.models import SocialProfile
     from hubbub.inbox.models import Conversation
-    from hubbub.workflow import services
     from hubbub.workflow.models import SLAClock, SLAEvent
+    from hubbub.workflow.services.policies import save_sla_policy
+    from hubbub.workflow.services.routing import route_new_conversations
 
     org, scope, _ = _seed(0)
-    services.save_sla_policy(scope, {"name": "one minute", "targets": {"first_response": {"1": 1}}, "is_default": True})
+    save_sla_policy(scope, {"name": "one minute", "targets": {"first_response": {"1": 1}}, "is_default": True})
     brand = org.brands.first()
     t_now = timezone.now()
     convs = []
@@ -299,7 +301,7 @@ def child_breach(count: int) -> dict[str, float]:
             )
         )
     Conversation.objects.bulk_create(convs)
-    services.route_new_conversations(org.pk, [c.pk for c in convs])
+    route_new_conversations(org.pk, [c.pk for c in convs])
     from django.utils.module_loading import autodiscover_modules
 
     autodiscover_modules("tasks")  # register the periodic SLA task, as `hubbub serve`/`run_huey` do

@@ -79,7 +79,7 @@ def make_conv(acme):  # type: ignore[no-untyped-def]
             topic=topic,
         )
         if route:
-            from hubbub.workflow.services import route_new_conversations
+            from hubbub.workflow.services.routing import route_new_conversations
 
             route_new_conversations(org.pk, [conv.pk])
             conv.refresh_from_db()

@@ -12,13 +12,15 @@ from hubbub.inbox import services as inbox
 from hubbub.inbox.models import Message, Note, Reply
 from hubbub.tenancy.models import AuditEvent
 from hubbub.tenancy.scoping import PermissionDenied
-from hubbub.workflow import services
+from hubbub.workflow.services.approvals import approve_reply, reject_reply
+from hubbub.workflow.services.policies import save_approval_policy
+from hubbub.workflow.services.rule_admin import create_rule
 
 pytestmark = pytest.mark.django_db
 
 
 def _policy(scopes, **kw):  # type: ignore[no-untyped-def]
-    return services.save_approval_policy(scopes["supervisor"], {"name": "p", **kw})
+    return save_approval_policy(scopes["supervisor"], {"name": "p", **kw})
 
 
 def _client(user) -> Client:  # type: ignore[no-untyped-def]
@@ -101,7 +103,7 @@ def test_a_real_war_room_incident_holds_replies(acme, make_conv, scopes):
 
 
 def test_a_routing_rule_can_require_approval_for_a_conversation(acme, make_conv, scopes):
-    services.create_rule(
+    create_rule(
         scopes["supervisor"],
         {"name": "legal", "conditions": {"keywords": ["lawsuit"]}, "actions": {"require_approval": True}},
     )
@@ -170,7 +172,7 @@ def test_supervisor_approves_then_the_reply_is_sent_once_and_the_agent_is_told(
     conv = make_conv()
     reply = inbox.create_reply(scopes["agent"], conv, "Sorry, we found your bag")
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_reply(scopes["supervisor"], reply)
+        approve_reply(scopes["supervisor"], reply)
     reply.refresh_from_db()
     assert reply.state == Reply.State.SENT and reply.approved_by == acme["users"]["supervisor"]
     assert Message.objects.filter(direction="out", conversation=conv).count() == 1
@@ -179,7 +181,7 @@ def test_supervisor_approves_then_the_reply_is_sent_once_and_the_agent_is_told(
     verbs = list(AuditEvent.objects.filter(target_id=str(reply.pk)).values_list("verb", flat=True))
     assert {"reply.create", "reply.approve", "reply.sent"} <= set(verbs)
     with pytest.raises(ValueError, match="no longer waiting"):
-        services.approve_reply(scopes["admin"], reply)
+        approve_reply(scopes["admin"], reply)
 
 
 def test_edit_and_approve_sends_the_edited_text_and_keeps_the_original_in_the_audit(
@@ -189,7 +191,7 @@ def test_edit_and_approve_sends_the_edited_text_and_keeps_the_original_in_the_au
     conv = make_conv()
     reply = inbox.create_reply(scopes["agent"], conv, "We'll refund you twice!!")
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_reply(scopes["supervisor"], reply, "We'll look into a refund.")
+        approve_reply(scopes["supervisor"], reply, "We'll look into a refund.")
     out = Message.objects.get(direction="out")
     assert out.text == "We'll look into a refund."
     entry = AuditEvent.objects.get(verb="reply.edit_approve")
@@ -202,7 +204,7 @@ def test_edit_and_approve_checks_the_network_length(make_conv, scopes):
     _policy(scopes, roles=["agent"])
     reply = inbox.create_reply(scopes["agent"], make_conv(network="x"), "short")
     with pytest.raises(ReplyTooLong):
-        services.approve_reply(scopes["supervisor"], reply, "x" * 281)
+        approve_reply(scopes["supervisor"], reply, "x" * 281)
     reply.refresh_from_db()
     assert reply.state == Reply.State.PENDING_APPROVAL
 
@@ -212,8 +214,8 @@ def test_reject_needs_a_comment_tells_the_agent_and_nothing_is_sent(make_conv, s
     conv = make_conv()
     reply = inbox.create_reply(scopes["agent"], conv, "lol")
     with pytest.raises(ValueError, match="comment"):
-        services.reject_reply(scopes["supervisor"], reply, "  ")
-    services.reject_reply(scopes["supervisor"], reply, "Too casual; apologise properly.")
+        reject_reply(scopes["supervisor"], reply, "  ")
+    reject_reply(scopes["supervisor"], reply, "Too casual; apologise properly.")
     reply.refresh_from_db()
     assert reply.state == Reply.State.REJECTED and reply.review_comment == "Too casual; apologise properly."
     assert Note.objects.filter(conversation=conv, text__contains="Too casual").exists()
@@ -226,8 +228,8 @@ def test_nobody_approves_their_own_reply(make_conv, scopes):
     _policy(scopes, sensitive_words=["refund"])
     reply = inbox.create_reply(scopes["supervisor"], make_conv(), "refund coming")
     with pytest.raises(PermissionDenied):
-        services.approve_reply(scopes["supervisor"], reply)
-    services.approve_reply(scopes["admin"], reply)
+        approve_reply(scopes["supervisor"], reply)
+    approve_reply(scopes["admin"], reply)
 
 
 @pytest.mark.parametrize("role", ["agent", "analyst"])
@@ -235,9 +237,9 @@ def test_agents_and_analysts_cannot_approve_or_reject_by_service_ui_or_api(acme,
     _policy(scopes, sensitive_words=["refund"])
     reply = inbox.create_reply(scopes["supervisor"], make_conv(), "refund coming")
     with pytest.raises(PermissionDenied):
-        services.approve_reply(scopes[role], reply)
+        approve_reply(scopes[role], reply)
     with pytest.raises(PermissionDenied):
-        services.reject_reply(scopes[role], reply, "no")
+        reject_reply(scopes[role], reply, "no")
     client = _client(acme["users"][role])
     assert client.get("/approvals/").status_code == 403
     assert client.post(f"/approvals/{reply.pk}/", {"action": "approve"}).status_code == 403
@@ -260,7 +262,7 @@ def test_another_organisation_cannot_see_or_approve_a_held_reply(acme, make_org,
     assert r.status_code == 404
     assert client.get("/api/v1/workflow/approvals").json() == []
     with pytest.raises(PermissionDenied):
-        services.approve_reply(scope_of(outsider, other["org"]), reply)
+        approve_reply(scope_of(outsider, other["org"]), reply)
 
 
 def test_approval_queue_page_approves_edits_and_rejects(acme, make_conv, scopes, django_capture_on_commit_callbacks):

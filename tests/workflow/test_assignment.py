@@ -13,7 +13,9 @@ from django.test import Client
 from hubbub.inbox.models import Conversation
 from hubbub.tenancy.models import AuditEvent, Membership
 from hubbub.tenancy.scoping import PermissionDenied
-from hubbub.workflow import services
+from hubbub.workflow.services.assignment import save_assignment_policy, set_availability
+from hubbub.workflow.services.presence import touch_composer
+from hubbub.workflow.services.rule_admin import create_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +30,7 @@ def team_of_three(acme, scopes):  # type: ignore[no-untyped-def]
         agents.append(u)
     team = acme["team"]
     team.members.set(agents)
-    services.create_rule(scopes["supervisor"], {"name": "all to care", "actions": {"team_id": team.pk}})
+    create_rule(scopes["supervisor"], {"name": "all to care", "actions": {"team_id": team.pk}})
     return team, agents
 
 
@@ -38,7 +40,7 @@ def test_manual_teams_leave_conversations_unassigned(make_conv, team_of_three):
 
 def test_round_robin_takes_turns(make_conv, scopes, team_of_three):
     team, agents = team_of_three
-    services.save_assignment_policy(scopes["supervisor"], team, "round_robin", 10)
+    save_assignment_policy(scopes["supervisor"], team, "round_robin", 10)
     owners = [make_conv().assignee_id for _ in range(4)]
     ids = sorted(a.pk for a in agents)
     assert owners == [ids[0], ids[1], ids[2], ids[0]]
@@ -47,7 +49,7 @@ def test_round_robin_takes_turns(make_conv, scopes, team_of_three):
 
 def test_load_balanced_picks_the_least_busy_and_respects_capacity(acme, make_conv, scopes, team_of_three):
     team, (amy, bob, cat) = team_of_three
-    services.save_assignment_policy(scopes["supervisor"], team, "load_balanced", 2)
+    save_assignment_policy(scopes["supervisor"], team, "load_balanced", 2)
     busy = make_conv(route=False)
     Conversation.objects.filter(pk=busy.pk).update(assignee=amy)
     owners = [make_conv().assignee_id for _ in range(6)]
@@ -58,11 +60,11 @@ def test_load_balanced_picks_the_least_busy_and_respects_capacity(acme, make_con
 
 def test_away_agents_get_nothing_and_going_away_reassigns(acme, make_conv, scopes, scope_of, team_of_three):
     team, (amy, bob, cat) = team_of_three
-    services.save_assignment_policy(scopes["supervisor"], team, "load_balanced", 10)
-    services.set_availability(scope_of(cat, acme["org"]), cat.pk, False)
+    save_assignment_policy(scopes["supervisor"], team, "load_balanced", 10)
+    set_availability(scope_of(cat, acme["org"]), cat.pk, False)
     convs = [make_conv() for _ in range(4)]
     assert {c.assignee_id for c in convs} == {amy.pk, bob.pk}
-    services.set_availability(scope_of(amy, acme["org"]), amy.pk, False)
+    set_availability(scope_of(amy, acme["org"]), amy.pk, False)
     assert set(Conversation.objects.filter(pk__in=[c.pk for c in convs]).values_list("assignee_id", flat=True)) == {
         bob.pk
     }
@@ -72,15 +74,15 @@ def test_away_agents_get_nothing_and_going_away_reassigns(acme, make_conv, scope
 def test_agents_set_only_their_own_availability(acme, scopes, team_of_three):
     _, (amy, _, _) = team_of_three
     with pytest.raises(PermissionDenied):
-        services.set_availability(scopes["agent"], amy.pk, False)
-    services.set_availability(scopes["supervisor"], amy.pk, False)
+        set_availability(scopes["agent"], amy.pk, False)
+    set_availability(scopes["supervisor"], amy.pk, False)
     assert not Membership.objects.get(user=amy).is_available
 
 
 @pytest.mark.parametrize("role", ["agent", "analyst"])
 def test_only_supervisors_change_a_teams_assignment(acme, scopes, role):
     with pytest.raises(PermissionDenied):
-        services.save_assignment_policy(scopes[role], acme["team"], "round_robin", 5)
+        save_assignment_policy(scopes[role], acme["team"], "round_robin", 5)
     c = Client()
     c.force_login(acme["users"][role])
     assert c.post(f"/workflow/teams/{acme['team'].pk}/", {"mode": "round_robin"}).status_code == 403
@@ -94,8 +96,8 @@ def test_only_supervisors_change_a_teams_assignment(acme, scopes, role):
 
 def test_two_agents_in_one_composer_are_warned(acme, make_conv, scopes):
     conv = make_conv()
-    assert services.touch_composer(scopes["agent"], conv) == []
-    assert services.touch_composer(scopes["supervisor"], conv) == ["acme-agent"]
+    assert touch_composer(scopes["agent"], conv) == []
+    assert touch_composer(scopes["supervisor"], conv) == ["acme-agent"]
     c = Client()
     c.force_login(acme["users"]["agent"])
     r = c.post(f"/c/{conv.pk}/composing/")
@@ -108,9 +110,9 @@ def test_the_collision_warning_expires(make_conv, scopes):
     from django.utils import timezone
 
     conv = make_conv()
-    services.touch_composer(scopes["agent"], conv)
+    touch_composer(scopes["agent"], conv)
     with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=False):
-        assert services.touch_composer(scopes["supervisor"], conv) == []
+        assert touch_composer(scopes["supervisor"], conv) == []
 
 
 def test_teams_page_and_availability_api(acme, scopes):

@@ -14,7 +14,8 @@ from django.test import Client
 
 from hubbub.inbox import services as inbox_services
 from hubbub.inbox.models import Conversation, Reply
-from hubbub.workflow import services
+from hubbub.workflow.services.bulk import BULK_REPLY_LIMIT
+from hubbub.workflow.services.policies import save_approval_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +171,7 @@ def test_conversations_the_agent_cannot_see_refuse_the_whole_reply(acme, make_co
     [
         ([], "Nothing was sent: tick the conversations to reply to first."),
         (
-            list(range(1, services.BULK_REPLY_LIMIT + 2)),
+            list(range(1, BULK_REPLY_LIMIT + 2)),
             "Nothing was sent: at most 100 conversations at once, 101 are ticked.",
         ),
     ],
@@ -194,7 +195,7 @@ def test_an_analyst_cannot_bulk_reply_and_keeps_the_text(acme, make_conv):
 
 def test_approval_policies_hold_bulk_replies_and_say_which(acme, make_conv, scopes, django_capture_on_commit_callbacks):
     held, sent = make_conv("refund please", intent="refund"), make_conv("bag lost")
-    services.save_approval_policy(scopes["supervisor"], {"name": "refunds", "intents": ["refund"]})
+    save_approval_policy(scopes["supervisor"], {"name": "refunds", "intents": ["refund"]})
     with django_capture_on_commit_callbacks(execute=True):
         r = _agent(acme).post("/bulk-reply/", {"conversation_ids": [held.pk, sent.pk], "text": "We are on it."})
     states = dict(Reply.objects.values_list("conversation_id", "state"))

@@ -8,19 +8,21 @@ import json
 import pytest
 from django.test import Client
 
-from hubbub.workflow import services
 from hubbub.workflow.models import ApprovalPolicy, BusinessHours, RoutingRule, SLAPolicy
+from hubbub.workflow.services.canned import save_canned
+from hubbub.workflow.services.policies import save_approval_policy, save_business_hours, save_sla_policy
+from hubbub.workflow.services.rule_admin import create_rule
 
 pytestmark = pytest.mark.django_db
 
 LOW_ROLES = ["agent", "analyst"]
 
 SERVICE_CALLS = {
-    "create rule": lambda s: services.create_rule(s, {"name": "r", "actions": {"priority": 1}}),
-    "save SLA policy": lambda s: services.save_sla_policy(s, {"name": "p"}),
-    "save business hours": lambda s: services.save_business_hours(s, {"name": "h", "schedule": {}}),
-    "save approval policy": lambda s: services.save_approval_policy(s, {"name": "a"}),
-    "save canned": lambda s: services.save_canned(s, {"title": "t", "body": "b"}),
+    "create rule": lambda s: create_rule(s, {"name": "r", "actions": {"priority": 1}}),
+    "save SLA policy": lambda s: save_sla_policy(s, {"name": "p"}),
+    "save business hours": lambda s: save_business_hours(s, {"name": "h", "schedule": {}}),
+    "save approval policy": lambda s: save_approval_policy(s, {"name": "a"}),
+    "save canned": lambda s: save_canned(s, {"title": "t", "body": "b"}),
 }
 
 PAGES_POST = [
@@ -85,8 +87,8 @@ def test_anonymous_users_are_sent_to_log_in_or_refused(acme):
 
 
 def test_other_organisations_rows_are_404(acme, make_org, scopes):
-    rule = services.create_rule(scopes["supervisor"], {"name": "r", "actions": {"priority": 1}})
-    policy = services.save_sla_policy(scopes["supervisor"], {"name": "p"})
+    rule = create_rule(scopes["supervisor"], {"name": "r", "actions": {"priority": 1}})
+    policy = save_sla_policy(scopes["supervisor"], {"name": "p"})
     other = make_org("globex", brands=("Globex",))
     c = Client()
     c.force_login(other["users"]["admin"])

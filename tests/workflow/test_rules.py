@@ -12,15 +12,17 @@ from django.test import Client
 
 from hubbub.inbox.models import Reply
 from hubbub.tenancy.models import AuditEvent, Team
-from hubbub.workflow import services
 from hubbub.workflow.models import RoutingRule
 from hubbub.workflow.rules import Facts, compile_rules
+from hubbub.workflow.services.canned import save_canned
+from hubbub.workflow.services.policies import save_approval_policy, save_business_hours
+from hubbub.workflow.services.rule_admin import create_rule, delete_rule, move_rule, update_rule
 
 pytestmark = pytest.mark.django_db
 
 
 def _rule(scopes, name, conditions=None, **actions):  # type: ignore[no-untyped-def]
-    return services.create_rule(
+    return create_rule(
         scopes["supervisor"], {"name": name, "conditions": conditions or {}, "actions": actions}
     )
 
@@ -72,7 +74,7 @@ def test_brand_condition(acme, make_conv, scopes):
 def test_business_hours_condition_inside_and_outside(acme, make_conv, scopes):
     from hubbub.workflow.hours import OFFICE_HOURS
 
-    hours = services.save_business_hours(
+    hours = save_business_hours(
         scopes["supervisor"], {"name": "London", "timezone": "Europe/London", "schedule": OFFICE_HOURS}
     )
     _rule(scopes, "night", {"business_hours": "outside", "business_hours_id": hours.pk}, tags=["after-hours"])
@@ -90,7 +92,7 @@ def test_later_rules_override_and_stop_ends_the_list(acme, make_conv, scopes):
     _rule(scopes, "third", {}, tags=["three"])
     conv = make_conv(intent="complaint")
     assert conv.team_id == b.pk and {t.name for t in conv.tags.all()} == {"one", "two", "three"}
-    services.update_rule(
+    update_rule(
         scopes["supervisor"],
         second,
         {"name": "second", "conditions": second.conditions, "actions": second.actions, "stop_processing": True},
@@ -105,9 +107,9 @@ def test_inactive_rules_do_nothing_and_moving_changes_the_order(acme, make_conv,
     ra = _rule(scopes, "to A", {}, team_id=a.pk)
     _rule(scopes, "to B", {}, team_id=b.pk)
     assert make_conv().team_id == b.pk
-    services.move_rule(scopes["supervisor"], ra, +1)
+    move_rule(scopes["supervisor"], ra, +1)
     assert make_conv().team_id == a.pk
-    services.update_rule(scopes["supervisor"], ra, {"name": "to A", "actions": ra.actions, "is_active": False})
+    update_rule(scopes["supervisor"], ra, {"name": "to A", "actions": ra.actions, "is_active": False})
     assert make_conv().team_id == b.pk
 
 
@@ -120,7 +122,7 @@ def test_spam_is_kept_but_resolved_out_of_the_inbox(make_conv, scopes):
 def test_auto_reply_with_a_canned_response_goes_out_filled_in(
     acme, make_conv, scopes, django_capture_on_commit_callbacks
 ):
-    canned = services.save_canned(
+    canned = save_canned(
         scopes["supervisor"], {"title": "ack", "body": "Hi {first_name}, {brand} here. Case {case_number}."}
     )
     _rule(scopes, "ack complaints", {"intents": ["complaint"]}, auto_reply_canned_id=canned.pk)
@@ -132,8 +134,8 @@ def test_auto_reply_with_a_canned_response_goes_out_filled_in(
 
 
 def test_auto_replies_respect_approval_policies(make_conv, scopes):
-    canned = services.save_canned(scopes["supervisor"], {"title": "ack", "body": "We will refund you"})
-    services.save_approval_policy(scopes["supervisor"], {"name": "refunds", "sensitive_words": ["refund"]})
+    canned = save_canned(scopes["supervisor"], {"title": "ack", "body": "We will refund you"})
+    save_approval_policy(scopes["supervisor"], {"name": "refunds", "sensitive_words": ["refund"]})
     _rule(scopes, "ack", {}, auto_reply_canned_id=canned.pk)
     assert Reply.objects.get(conversation=make_conv()).state == Reply.State.PENDING_APPROVAL
 
@@ -141,13 +143,13 @@ def test_auto_replies_respect_approval_policies(make_conv, scopes):
 def test_rules_are_validated_and_cannot_point_at_another_organisation(acme, make_org, scopes):
     other = make_org("globex", brands=("Globex",))
     with pytest.raises(ValueError, match="name"):
-        services.create_rule(scopes["supervisor"], {"name": "", "actions": {"priority": 1}})
+        create_rule(scopes["supervisor"], {"name": "", "actions": {"priority": 1}})
     with pytest.raises(ValueError, match="action"):
-        services.create_rule(scopes["supervisor"], {"name": "x", "actions": {}})
+        create_rule(scopes["supervisor"], {"name": "x", "actions": {}})
     with pytest.raises(ValueError, match="team"):
-        services.create_rule(scopes["supervisor"], {"name": "x", "actions": {"team_id": other["team"].pk}})
+        create_rule(scopes["supervisor"], {"name": "x", "actions": {"team_id": other["team"].pk}})
     with pytest.raises(ValueError, match="brand"):
-        services.create_rule(
+        create_rule(
             scopes["supervisor"],
             {"name": "x", "conditions": {"brands": [other["brands"]["Globex"].pk]}, "actions": {"priority": 1}},
         )
@@ -155,8 +157,8 @@ def test_rules_are_validated_and_cannot_point_at_another_organisation(acme, make
 
 def test_rule_edits_are_audited(scopes):
     rule = _rule(scopes, "r", {}, priority=3)
-    services.update_rule(scopes["supervisor"], rule, {"name": "r2", "actions": {"priority": 2}})
-    services.delete_rule(scopes["supervisor"], rule)
+    update_rule(scopes["supervisor"], rule, {"name": "r2", "actions": {"priority": 2}})
+    delete_rule(scopes["supervisor"], rule)
     verbs = list(AuditEvent.objects.filter(verb__startswith="rule.").values_list("verb", flat=True))
     assert sorted(verbs) == ["rule.create", "rule.delete", "rule.update"]
 

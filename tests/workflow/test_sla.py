@@ -10,9 +10,12 @@ import time_machine
 
 from hubbub.inbox import services as inbox
 from hubbub.inbox.models import Conversation, Direction, Message
-from hubbub.workflow import services, sla
+from hubbub.workflow import sla
 from hubbub.workflow.hours import OFFICE_HOURS
 from hubbub.workflow.models import SLAClock, SLAEvent, SLAPolicy
+from hubbub.workflow.services.policies import save_business_hours, save_sla_policy
+from hubbub.workflow.services.rule_admin import create_rule
+from hubbub.workflow.services.sla_hooks import on_customer_messages
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +28,14 @@ def _policy(scopes, hours=None, **targets):  # type: ignore[no-untyped-def]
         "next_response": {"1": 120, "2": 60},
         "resolution": {"1": 1440},
     }
-    return services.save_sla_policy(
+    return save_sla_policy(
         scopes["supervisor"],
         {"name": "Standard", "targets": t, "is_default": True, "business_hours_id": hours.pk if hours else None},
     )
 
 
 def _hours(scopes, holidays=()):  # type: ignore[no-untyped-def]
-    return services.save_business_hours(
+    return save_business_hours(
         scopes["supervisor"],
         {"name": "NY office", "timezone": "America/New_York", "schedule": OFFICE_HOURS, "holidays": list(holidays)},
     )
@@ -59,7 +62,7 @@ def test_business_hours_use_the_team_time_zone_and_skip_a_holiday(acme, make_con
     team = acme["team"]
     team.timezone = "America/New_York"
     team.save()
-    services.create_rule(scopes["supervisor"], {"name": "all to care", "actions": {"team_id": team.pk}})
+    create_rule(scopes["supervisor"], {"name": "all to care", "actions": {"team_id": team.pk}})
     # Wednesday 16:30 New York time, the day before Thanksgiving
     conv = make_conv(at=datetime(2026, 11, 25, 21, 30, tzinfo=UTC))
     assert conv.team_id == team.pk
@@ -113,7 +116,7 @@ def test_the_customer_answering_a_pending_conversation_reopens_it_and_resumes_th
     later = T0 + timedelta(hours=2)
     Conversation.objects.filter(pk=conv.pk).update(last_inbound_at=later, last_message_at=later)
     with time_machine.travel(later, tick=False):
-        services.on_customer_messages(conv.organization_id, [conv.pk])
+        on_customer_messages(conv.organization_id, [conv.pk])
     conv.refresh_from_db()
     assert conv.status == "open" and conv.sla_due_at == later + timedelta(minutes=50)
 
@@ -155,8 +158,8 @@ def test_when_the_customer_writes_again_a_next_response_clock_starts(make_conv, 
         created_at=again,
     )
     Conversation.objects.filter(pk=conv.pk).update(last_inbound_at=again, last_message_at=again)
-    services.on_customer_messages(conv.organization_id, [conv.pk])
-    services.on_customer_messages(conv.organization_id, [conv.pk])  # once per wait
+    on_customer_messages(conv.organization_id, [conv.pk])
+    on_customer_messages(conv.organization_id, [conv.pk])  # once per wait
     clocks = SLAClock.objects.filter(conversation=conv, metric="next_response")
     assert clocks.count() == 1 and clocks.get().due_at == again + timedelta(minutes=120)
     with time_machine.travel(again + timedelta(minutes=10), tick=False):
@@ -209,7 +212,7 @@ def test_a_brand_default_policy_wins_over_the_organisation_default(acme, make_co
     """A brand can promise faster answers than the organisation's default; other brands keep it."""
     rail = acme["org"].brands.get(name="Acme Rail")
     _policy(scopes, first_response={"1": 60})
-    fast = services.save_sla_policy(
+    fast = save_sla_policy(
         scopes["supervisor"],
         {"name": "Rail express", "targets": {"first_response": {"1": 10}}, "is_default": True, "brand_id": rail.pk},
     )

@@ -45,7 +45,7 @@ def change_status(scope: Scope, conv: Conversation, status: str) -> Conversation
         conv.status = status
         conv.resolved_at = timezone.now() if status == Status.RESOLVED else None
         conv.save(update_fields=["status", "resolved_at", "updated_at"])
-        from hubbub.workflow.services import on_status_changed
+        from hubbub.workflow.services.sla_hooks import on_status_changed
 
         on_status_changed(conv, old)
         audit(scope.organization_id, scope.user, "conversation.status", conv, old=old, new=status)
@@ -113,7 +113,7 @@ def create_reply(scope: Scope, conv: Conversation, text: str) -> Reply:
     if not text:
         raise ValueError("The reply is empty.")
     from hubbub.connectors.outbound import check_length
-    from hubbub.workflow.services import reply_needs_approval
+    from hubbub.workflow.services.approvals import reply_needs_approval
 
     check_length(conv.network, text)
     with transaction.atomic():
@@ -183,7 +183,7 @@ def deliver_reply(reply_id: int) -> Reply:
         if conv.first_response_at is None:
             conv.first_response_at = now
         conv.save(update_fields=["message_count", "last_message_at", "first_response_at", "updated_at"])
-        from hubbub.workflow.services import on_reply_sent
+        from hubbub.workflow.services.sla_hooks import on_reply_sent
 
         on_reply_sent(conv)
         audit(conv.organization_id, reply.author, "reply.sent", reply, conversation=conv.pk, external_id=external_id)

@@ -31,7 +31,8 @@ from hubbub.inbox.threading import plan_threads, write_threads
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from hubbub.sqlite_wal import ensure_checkpointer
 from hubbub.tenancy.models import Brand
-from hubbub.workflow.services import on_customer_messages, route_planned
+from hubbub.workflow.services.routing import route_planned
+from hubbub.workflow.services.sla_hooks import on_customer_messages
 
 log = logging.getLogger("hubbub.ingest")
 

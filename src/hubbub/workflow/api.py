@@ -20,7 +20,6 @@ from hubbub.inbox.models import CannedResponse, Conversation, Reply
 from hubbub.tenancy.models import Role, Team
 from hubbub.tenancy.scoping import get_scoped_or_404, require_role, scoped
 from hubbub.workflow import issues as issue_services
-from hubbub.workflow import services
 from hubbub.workflow.models import (
     ApprovalPolicy,
     BusinessHours,
@@ -29,6 +28,8 @@ from hubbub.workflow.models import (
     SLAPolicy,
     TrackedIssue,
 )
+from hubbub.workflow.services import approvals, assignment, bulk, canned, policies, rule_admin
+from hubbub.workflow.services.audit_log import audit_events
 from hubbub.workflow.sla import history
 
 router = Router(tags=["workflow"])
@@ -79,7 +80,7 @@ def list_rules(request: HttpRequest) -> Any:
 
 @router.post("/workflow/rules", response={201: RuleOut, 400: Error, 403: Error})
 def create_rule(request: HttpRequest, body: RuleIn) -> Any:
-    return Status(201, services.create_rule(request_scope(request), body.dict()))
+    return Status(201, rule_admin.create_rule(request_scope(request), body.dict()))
 
 
 @router.post("/workflow/rules/preview", response={200: PreviewOut, 400: Error, 403: Error})
@@ -87,7 +88,7 @@ def preview_rule(request: HttpRequest, body: PreviewIn) -> Any:
     """Which of the latest 500 conversations would these conditions match?"""
     scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
-    matched, scanned, sample = services.preview_rule(scope, body.conditions)
+    matched, scanned, sample = rule_admin.preview_rule(scope, body.conditions)
     return {"matched": matched, "scanned": scanned, "sample_ids": [c.pk for c in sample]}
 
 
@@ -95,13 +96,13 @@ def preview_rule(request: HttpRequest, body: PreviewIn) -> Any:
 def update_rule(request: HttpRequest, rule_id: int, body: RuleIn) -> Any:
     scope = request_scope(request)
     rule = get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id)
-    return services.update_rule(scope, rule, body.dict())
+    return rule_admin.update_rule(scope, rule, body.dict())
 
 
 @router.delete("/workflow/rules/{rule_id}", response={204: None, 403: Error, 404: Error})
 def delete_rule(request: HttpRequest, rule_id: int) -> Any:
     scope = request_scope(request)
-    services.delete_rule(scope, get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id))
+    rule_admin.delete_rule(scope, get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id))
     return Status(204, None)
 
 
@@ -151,20 +152,20 @@ def list_sla_policies(request: HttpRequest) -> Any:
 
 @router.post("/workflow/sla-policies", response={201: SLAPolicyOut, 400: Error, 403: Error})
 def create_sla_policy(request: HttpRequest, body: SLAPolicyIn) -> Any:
-    return Status(201, services.save_sla_policy(request_scope(request), body.dict()))
+    return Status(201, policies.save_sla_policy(request_scope(request), body.dict()))
 
 
 @router.put("/workflow/sla-policies/{policy_id}", response={200: SLAPolicyOut, 400: Error, 403: Error, 404: Error})
 def update_sla_policy(request: HttpRequest, policy_id: int, body: SLAPolicyIn) -> Any:
     scope = request_scope(request)
     policy = get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=policy_id)
-    return services.save_sla_policy(scope, body.dict(), policy)
+    return policies.save_sla_policy(scope, body.dict(), policy)
 
 
 @router.delete("/workflow/sla-policies/{policy_id}", response={204: None, 403: Error, 404: Error})
 def delete_sla_policy(request: HttpRequest, policy_id: int) -> Any:
     scope = request_scope(request)
-    services.delete_sla_policy(scope, get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=policy_id))
+    policies.delete_sla_policy(scope, get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=policy_id))
     return Status(204, None)
 
 
@@ -177,7 +178,7 @@ def list_business_hours(request: HttpRequest) -> Any:
 
 @router.post("/workflow/business-hours", response={201: BusinessHoursOut, 400: Error, 403: Error})
 def create_business_hours(request: HttpRequest, body: BusinessHoursIn) -> Any:
-    return Status(201, services.save_business_hours(request_scope(request), body.dict()))
+    return Status(201, policies.save_business_hours(request_scope(request), body.dict()))
 
 
 class ClockOut(Schema):
@@ -260,7 +261,7 @@ def list_approval_policies(request: HttpRequest) -> Any:
 
 @router.post("/workflow/approval-policies", response={201: ApprovalPolicyOut, 400: Error, 403: Error})
 def create_approval_policy(request: HttpRequest, body: ApprovalPolicyIn) -> Any:
-    return Status(201, services.save_approval_policy(request_scope(request), body.dict()))
+    return Status(201, policies.save_approval_policy(request_scope(request), body.dict()))
 
 
 @router.put(
@@ -269,13 +270,13 @@ def create_approval_policy(request: HttpRequest, body: ApprovalPolicyIn) -> Any:
 def update_approval_policy(request: HttpRequest, policy_id: int, body: ApprovalPolicyIn) -> Any:
     scope = request_scope(request)
     policy = get_scoped_or_404(ApprovalPolicy.objects.all(), scope, None, id=policy_id)
-    return services.save_approval_policy(scope, body.dict(), policy)
+    return policies.save_approval_policy(scope, body.dict(), policy)
 
 
 @router.delete("/workflow/approval-policies/{policy_id}", response={204: None, 403: Error, 404: Error})
 def delete_approval_policy(request: HttpRequest, policy_id: int) -> Any:
     scope = request_scope(request)
-    services.delete_approval_policy(scope, get_scoped_or_404(ApprovalPolicy.objects.all(), scope, None, id=policy_id))
+    policies.delete_approval_policy(scope, get_scoped_or_404(ApprovalPolicy.objects.all(), scope, None, id=policy_id))
     return Status(204, None)
 
 
@@ -295,7 +296,7 @@ def list_pending(request: HttpRequest) -> Any:
             "review_comment": r.review_comment,
             "created_at": r.created_at,
         }
-        for r in services.pending_replies(scope)
+        for r in approvals.pending_replies(scope)
     ]
 
 
@@ -307,7 +308,7 @@ def approve(request: HttpRequest, reply_id: int, body: ApproveIn) -> Any:
     scope = request_scope(request)
     reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
     try:
-        services.approve_reply(scope, reply, body.text)
+        approvals.approve_reply(scope, reply, body.text)
     except ReplyTooLong as exc:
         return Status(400, {"detail": str(exc)})
     reply.refresh_from_db()
@@ -318,12 +319,12 @@ def approve(request: HttpRequest, reply_id: int, body: ApproveIn) -> Any:
 def reject(request: HttpRequest, reply_id: int, body: RejectIn) -> Any:
     scope = request_scope(request)
     reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
-    return services.reject_reply(scope, reply, body.comment)
+    return approvals.reject_reply(scope, reply, body.comment)
 
 
 class BulkReplyIn(Schema):
     conversation_ids: list[int] = Field(
-        description=f"1 to {services.BULK_REPLY_LIMIT} conversation ids, each at most once (else 400)"
+        description=f"1 to {bulk.BULK_REPLY_LIMIT} conversation ids, each at most once (else 400)"
     )
     text: str
 
@@ -371,7 +372,7 @@ def bulk_reply(request: HttpRequest, body: BulkReplyIn) -> Any:
     one whose survivor is outside the caller's scope, is a 404 for the whole request, and nothing is sent."""
     scope = request_scope(request)
     ids = body.conversation_ids
-    limit = services.BULK_REPLY_LIMIT
+    limit = bulk.BULK_REPLY_LIMIT
     if not ids:
         return Status(400, {"detail": "List the conversations to reply to in conversation_ids."})
     if len(ids) > limit:
@@ -391,8 +392,8 @@ def bulk_reply(request: HttpRequest, body: BulkReplyIn) -> Any:
     if any(i not in found and i not in merged for i in ids):
         raise Http404("Not found")
     try:
-        replies = iter(services.bulk_reply(scope, [found[i] for i in ids if i in found], body.text))
-    except services.BulkReplyRefused as exc:
+        replies = iter(bulk.bulk_reply(scope, [found[i] for i in ids if i in found], body.text))
+    except bulk.BulkReplyRefused as exc:
         failed = [{"conversation_id": i, "detail": why} for i, why in exc.failures.items()]
         return Status(400, {"detail": str(exc), "failed": failed})
     except ValueError as exc:  # ReplyTooLong included
@@ -448,20 +449,20 @@ def list_canned(request: HttpRequest) -> Any:
 
 @router.post("/workflow/canned", response={201: CannedOut, 400: Error, 403: Error})
 def create_canned(request: HttpRequest, body: CannedIn) -> Any:
-    return Status(201, services.save_canned(request_scope(request), body.dict()))
+    return Status(201, canned.save_canned(request_scope(request), body.dict()))
 
 
 @router.put("/workflow/canned/{canned_id}", response={200: CannedOut, 400: Error, 403: Error, 404: Error})
 def update_canned(request: HttpRequest, canned_id: int, body: CannedIn) -> Any:
     scope = request_scope(request)
     obj = get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id)
-    return services.save_canned(scope, body.dict(), obj)
+    return canned.save_canned(scope, body.dict(), obj)
 
 
 @router.delete("/workflow/canned/{canned_id}", response={204: None, 403: Error, 404: Error})
 def delete_canned(request: HttpRequest, canned_id: int) -> Any:
     scope = request_scope(request)
-    services.delete_canned(scope, get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id))
+    canned.delete_canned(scope, get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id))
     return Status(204, None)
 
 
@@ -474,7 +475,7 @@ def render_canned(request: HttpRequest, canned_id: int, conversation_id: int) ->
     conv = get_scoped_or_404(
         Conversation.objects.select_related("author", "author__customer", "brand"), scope, id=conversation_id
     )
-    return services.render_canned(scope, obj, conv)
+    return canned.render_canned(scope, obj, conv)
 
 
 # --------------------------------------------------------------------------- issues
@@ -631,7 +632,7 @@ class AssignmentOut(Schema):
 def set_availability(request: HttpRequest, body: AvailabilityIn) -> Any:
     """Online/away (yours, or anyone's for supervisors); going away re-assigns open conversations."""
     scope = request_scope(request)
-    m = services.set_availability(scope, body.user_id or scope.user.pk, body.available)
+    m = assignment.set_availability(scope, body.user_id or scope.user.pk, body.available)
     return {"user_id": m.user_id, "available": m.is_available}
 
 
@@ -639,7 +640,7 @@ def set_availability(request: HttpRequest, body: AvailabilityIn) -> Any:
 def set_assignment(request: HttpRequest, team_id: int, body: AssignmentIn) -> Any:
     scope = request_scope(request)
     team = get_scoped_or_404(Team.objects.all(), scope, None, id=team_id)
-    p = services.save_assignment_policy(scope, team, body.mode, body.capacity)
+    p = assignment.save_assignment_policy(scope, team, body.mode, body.capacity)
     return {"team_id": team.pk, "mode": p.mode, "capacity": p.capacity}
 
 
@@ -664,7 +665,7 @@ def audit_log(
     limit: int = Query(200, ge=1, le=1000),  # type: ignore[type-arg]
 ) -> Any:
     """Who did what (supervisors and admins); filter by verb prefix, actor and `type:id` target."""
-    qs = services.audit_events(request_scope(request), verb=verb, actor=actor, target=target)
+    qs = audit_events(request_scope(request), verb=verb, actor=actor, target=target)
     return [
         {
             "created_at": e.created_at,

@@ -19,7 +19,7 @@ from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
 from hubbub.workflow.models import IssueDelivery, IssueUpdate, TrackedIssue
-from hubbub.workflow.services import render_template
+from hubbub.workflow.services.canned import render_template
 
 
 def _in_scope(scope: Scope, obj: TrackedIssue | IssueUpdate) -> None:

@@ -28,7 +28,6 @@ from hubbub.web import drafts
 from hubbub.web.views.common import scoped_view
 from hubbub.web.views.inbox import render_bulk_refused
 from hubbub.workflow import issues as issue_services
-from hubbub.workflow import services
 from hubbub.workflow.hours import OFFICE_HOURS, schedule_text
 from hubbub.workflow.models import (
     ApprovalPolicy,
@@ -41,6 +40,20 @@ from hubbub.workflow.models import (
     TrackedIssue,
 )
 from hubbub.workflow.rules import CONDITION_KEYS, describe
+from hubbub.workflow.services import bulk
+from hubbub.workflow.services.approvals import approve_reply, pending_replies, reject_reply
+from hubbub.workflow.services.assignment import save_assignment_policy, set_availability
+from hubbub.workflow.services.audit_log import audit_events
+from hubbub.workflow.services.canned import delete_canned, save_canned
+from hubbub.workflow.services.policies import (
+    delete_approval_policy,
+    delete_sla_policy,
+    save_approval_policy,
+    save_business_hours,
+    save_sla_policy,
+)
+from hubbub.workflow.services.presence import touch_composer
+from hubbub.workflow.services.rule_admin import create_rule, delete_rule, move_rule, preview_rule, update_rule
 
 
 def _err(request: HttpRequest, exc: Exception) -> None:
@@ -59,7 +72,7 @@ def approvals(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(
         request,
         "workflow/approvals.html",
-        {"replies": list(services.pending_replies(scope)), "updates": list(updates)},
+        {"replies": list(pending_replies(scope)), "updates": list(updates)},
     )
 
 
@@ -70,13 +83,13 @@ def approval_decide(request: HttpRequest, scope: Scope, reply_id: int) -> HttpRe
     action = request.POST.get("action", "")
     try:
         if action == "approve":
-            services.approve_reply(scope, reply)
+            approve_reply(scope, reply)
             messages.success(request, f"Approved and sent the reply on #{reply.conversation_id}.")
         elif action == "edit":
-            services.approve_reply(scope, reply, request.POST.get("text", ""))
+            approve_reply(scope, reply, request.POST.get("text", ""))
             messages.success(request, f"Edited, approved and sent the reply on #{reply.conversation_id}.")
         elif action == "reject":
-            services.reject_reply(scope, reply, request.POST.get("comment", ""))
+            reject_reply(scope, reply, request.POST.get("comment", ""))
             messages.success(request, "Rejected; the agent has been told why.")
         else:
             messages.error(request, "Choose approve, edit and approve, or reject.")
@@ -153,10 +166,10 @@ def rule_edit(request: HttpRequest, scope: Scope, rule_id: int | None = None) ->
         data = _rule_data(request.POST)
         try:
             if rule is None:
-                rule = services.create_rule(scope, data)
+                rule = create_rule(scope, data)
                 messages.success(request, f"Rule '{rule.name}' created.")
             else:
-                services.update_rule(scope, rule, data)
+                update_rule(scope, rule, data)
                 messages.success(request, f"Rule '{rule.name}' saved.")
             return redirect("workflow:rules")
         except ValueError as exc:
@@ -176,7 +189,7 @@ def rule_edit(request: HttpRequest, scope: Scope, rule_id: int | None = None) ->
 def rule_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
     require_role(scope, Role.SUPERVISOR)
     try:
-        matched, scanned, sample = services.preview_rule(scope, _rule_data(request.POST)["conditions"])
+        matched, scanned, sample = preview_rule(scope, _rule_data(request.POST)["conditions"])
         error = ""
     except ValueError as exc:
         matched, scanned, sample, error = 0, 0, [], str(exc)
@@ -193,10 +206,10 @@ def rule_action(request: HttpRequest, scope: Scope, rule_id: int) -> HttpRespons
     rule = get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id)
     action = request.POST.get("action")
     if action == "delete":
-        services.delete_rule(scope, rule)
+        delete_rule(scope, rule)
         messages.success(request, f"Rule '{rule.name}' deleted.")
     elif action in ("up", "down"):
-        services.move_rule(scope, rule, -1 if action == "up" else 1)
+        move_rule(scope, rule, -1 if action == "up" else 1)
     return redirect("workflow:rules")
 
 
@@ -232,7 +245,7 @@ def sla_policy_save(request: HttpRequest, scope: Scope) -> HttpResponse:
         get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=int(p["id"])) if p.get("id", "").isdigit() else None
     )
     if p.get("action") == "delete" and policy is not None:
-        services.delete_sla_policy(scope, policy)
+        delete_sla_policy(scope, policy)
         messages.success(request, "SLA policy deleted.")
         return redirect("workflow:settings")
     targets = {m: {str(pr): p.get(f"{m}_{pr}", "") for pr in range(4)} for m in Metric.values}
@@ -245,7 +258,7 @@ def sla_policy_save(request: HttpRequest, scope: Scope) -> HttpResponse:
         "is_default": p.get("is_default") == "on",
     }
     try:
-        services.save_sla_policy(scope, data, policy)
+        save_sla_policy(scope, data, policy)
         messages.success(request, "SLA policy saved.")
     except ValueError as exc:
         _err(request, exc)
@@ -262,7 +275,7 @@ def hours_save(request: HttpRequest, scope: Scope) -> HttpResponse:
         else None
     )
     try:
-        services.save_business_hours(
+        save_business_hours(
             scope,
             {
                 "name": p.get("name", ""),
@@ -288,7 +301,7 @@ def approval_policy_save(request: HttpRequest, scope: Scope) -> HttpResponse:
         else None
     )
     if p.get("action") == "delete" and policy is not None:
-        services.delete_approval_policy(scope, policy)
+        delete_approval_policy(scope, policy)
         messages.success(request, "Approval policy deleted.")
         return redirect("workflow:settings")
     data = {
@@ -302,7 +315,7 @@ def approval_policy_save(request: HttpRequest, scope: Scope) -> HttpResponse:
         "during_incident": p.get("during_incident") == "on",
     }
     try:
-        services.save_approval_policy(scope, data, policy)
+        save_approval_policy(scope, data, policy)
         messages.success(request, "Approval policy saved.")
     except ValueError as exc:
         _err(request, exc)
@@ -333,9 +346,7 @@ def teams(request: HttpRequest, scope: Scope) -> HttpResponse:
 def team_policy(request: HttpRequest, scope: Scope, team_id: int) -> HttpResponse:
     team = get_scoped_or_404(Team.objects.all(), scope, None, id=team_id)
     try:
-        services.save_assignment_policy(
-            scope, team, request.POST.get("mode", ""), int(request.POST.get("capacity") or 20)
-        )
+        save_assignment_policy(scope, team, request.POST.get("mode", ""), int(request.POST.get("capacity") or 20))
         messages.success(request, f"Assignment for {team.name} saved.")
     except ValueError as exc:
         _err(request, exc)
@@ -347,7 +358,7 @@ def team_policy(request: HttpRequest, scope: Scope, team_id: int) -> HttpRespons
 def availability(request: HttpRequest, scope: Scope) -> HttpResponse:
     user_id = request.POST.get("user_id", "")
     target = int(user_id) if user_id.isdigit() else scope.user.pk
-    services.set_availability(scope, target, request.POST.get("available") == "1")
+    set_availability(scope, target, request.POST.get("available") == "1")
     messages.success(request, "Availability saved.")
     nxt = request.POST.get("next", "")
     if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
@@ -370,11 +381,11 @@ def canned(request: HttpRequest, scope: Scope) -> HttpResponse:
         )
         try:
             if p.get("action") == "delete" and obj is not None:
-                services.delete_canned(scope, obj)
+                delete_canned(scope, obj)
                 messages.success(request, "Canned response deleted.")
             else:
                 data = {"title": p.get("title", ""), "body": p.get("body", ""), "brand_id": p.get("brand_id") or None}
-                services.save_canned(scope, data, obj)
+                save_canned(scope, data, obj)
                 messages.success(request, "Canned response saved.")
         except ValueError as exc:
             _err(request, exc)
@@ -388,7 +399,7 @@ def canned(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 # --------------------------------------------------------------------------- bulk reply
 
-BULK_LIMIT = services.BULK_REPLY_LIMIT  # the same limit as the API's
+BULK_LIMIT = bulk.BULK_REPLY_LIMIT  # the same limit as the API's
 
 
 @require_POST
@@ -398,7 +409,7 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
 
     All or nothing, like `POST /api/v1/workflow/bulk-replies`: every ticked conversation is checked first
     (the agent's role, the limit, that each is still there and visible, the text against each network's
-    length limit), then `services.bulk_reply` creates every reply in one transaction, each through the normal
+    length limit), then `bulk.bulk_reply` creates every reply in one transaction, each through the normal
     path (approval policies hold some; delivery is queued on commit with the reply's idempotency key). If
     anything is refused nothing is created, and the inbox comes back with the text and the ticks as they
     were and the reason beside each conversation concerned (`web.views.inbox.render_bulk_refused`), so the
@@ -435,8 +446,8 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
         error = "Nothing was sent: some ticked conversations are no longer there. Send again to reply to the others."
         return refuse(error, ticked, reasons)
     try:
-        replies = services.bulk_reply(scope, ticked, text)
-    except services.BulkReplyRefused as exc:
+        replies = bulk.bulk_reply(scope, ticked, text)
+    except bulk.BulkReplyRefused as exc:
         reasons.update(exc.failures)
         n = len(exc.failures)
         return refuse(
@@ -493,7 +504,7 @@ def _carry_to_survivors(request: HttpRequest, merged: dict[int, int], found: set
 @scoped_view
 def composing(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = get_scoped_or_404(Conversation.objects.all(), scope, id=conversation_id)
-    others = services.touch_composer(scope, conv)
+    others = touch_composer(scope, conv)
     return render(request, "workflow/_collision.html", {"others": others})
 
 
@@ -568,7 +579,7 @@ class _Echo:
 @scoped_view
 def audit_log(request: HttpRequest, scope: Scope) -> HttpResponse | StreamingHttpResponse:
     g = request.GET
-    qs = services.audit_events(
+    qs = audit_events(
         scope,
         verb=g.get("verb", "").strip(),
         actor=g.get("actor", "").strip(),

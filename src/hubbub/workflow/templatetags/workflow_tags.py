@@ -21,7 +21,7 @@ def target(policy: Any, metric: str, priority: int) -> str:
 @register.simple_tag
 def render_canned(canned: Any, conv: Any, user: Any) -> str:
     """A canned response with its variables filled in on the server for this conversation."""
-    from hubbub.workflow.services import render_template
+    from hubbub.workflow.services.canned import render_template
 
     return render_template(canned.body, conv, user)
 

@@ -1,0 +1,71 @@
+"""The SLA clock hooks: what the pipeline and the inbox call when a conversation changes.
+
+The clocks themselves live in `workflow.sla`; these say which clock to pause, resume, start or
+stop when the customer writes again (`on_customer_messages`, from ingest), when an agent changes
+the status (`on_status_changed`) and when a reply goes out (`on_reply_sent`), and refresh the
+conversation's `sla_due_at` so the list shows the new countdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hubbub.inbox.models import Conversation, Status
+from hubbub.tenancy.models import AuditEvent
+from hubbub.workflow import sla
+from hubbub.workflow.models import Metric
+
+
+def on_customer_messages(org_id: int, conversation_ids: Sequence[int]) -> None:
+    """The customer wrote again on existing conversations: end a pending wait (reopen and
+    resume the clocks) and start a next-response clock when our reply is the older message."""
+    ids = list(conversation_ids)
+    if not ids:
+        return
+    # By primary key only, organisation checked on the rows (see sla.start_next_response for why).
+    waiting = Conversation.objects.filter(id__in=ids, status=Status.PENDING).values_list(
+        "id", "organization_id", "last_inbound_at", "last_message_at"
+    )
+    reopen = [
+        cid for cid, org, last_in, last_msg in waiting if org == org_id and last_in is not None and last_in >= last_msg
+    ]
+    if reopen:
+        Conversation.objects.filter(id__in=reopen).update(status=Status.OPEN)
+        sla.resume(reopen)
+        AuditEvent.objects.bulk_create(
+            [
+                AuditEvent(
+                    organization_id=org_id,
+                    verb="conversation.status",
+                    target_type="conversation",
+                    target_id=str(cid),
+                    data={"old": "pending", "new": "open", "why": "customer replied"},
+                )
+                for cid in reopen
+            ]
+        )
+    sla.start_next_response(org_id, ids)
+
+
+def on_status_changed(conv: Conversation, old_status: str) -> None:
+    """Pending pauses the clocks, reopening resumes them, resolving stops them."""
+    new = conv.status
+    if new == old_status:
+        return
+    if new == Status.PENDING:
+        sla.pause([conv.pk])
+    elif new == Status.RESOLVED:
+        sla.stop([conv.pk], [Metric.RESOLUTION])
+        sla.stop([conv.pk], None, cancel=True)
+    elif new == Status.OPEN:
+        if old_status == Status.PENDING:
+            sla.resume([conv.pk])
+        else:  # reopened after resolution: the customer waits again for an answer
+            sla.start_next_response(conv.organization_id, [conv.pk])
+    conv.sla_due_at = Conversation.objects.filter(pk=conv.pk).values_list("sla_due_at", flat=True).first()
+
+
+def on_reply_sent(conv: Conversation) -> None:
+    """A reply stops the first- and next-response clocks (met or breached)."""
+    sla.stop([conv.pk], [Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE])
+    conv.sla_due_at = Conversation.objects.filter(pk=conv.pk).values_list("sla_due_at", flat=True).first()
