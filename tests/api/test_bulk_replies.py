@@ -9,8 +9,8 @@ from django.test import Client
 
 from hubbub.inbox import services as inbox_services
 from hubbub.inbox.models import Conversation, Reply
-from hubbub.workflow import views as workflow_views
 from hubbub.workflow.services.bulk import BULK_REPLY_LIMIT
+from hubbub.workflow.views.bulk_reply import BULK_LIMIT
 from tests.api.test_merged_conversations import token_client
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,7 @@ def test_listing_each_id_once_gives_each_conversation_one_reply(api, convs):
 
 
 def test_the_api_and_the_inbox_share_one_limit(api, convs):
-    assert workflow_views.BULK_LIMIT == BULK_REPLY_LIMIT == 100
+    assert BULK_LIMIT == BULK_REPLY_LIMIT == 100
     too_many = [convs["ann"]] + list(range(10**6, 10**6 + BULK_REPLY_LIMIT))
     r = post(api, too_many)
     assert (r.status_code, r.json()["detail"]) == (

@@ -14,11 +14,12 @@ from ninja import Query as QueryParam
 from ninja import Router, Schema, Status
 
 from hubbub.api.auth import request_scope
+from hubbub.api.crud import Crud, Endpoint, register_crud
 from hubbub.listening import charts, services
 from hubbub.listening.checks import run_temperature_check
 from hubbub.listening.models import Alert, Incident, ListeningQuery
 from hubbub.listening.query_language import QuerySyntaxError
-from hubbub.tenancy.scoping import get_scoped_or_404, scoped
+from hubbub.tenancy.scoping import Scope, get_scoped_or_404, scoped
 
 router = Router(tags=["listening"])
 
@@ -76,30 +77,25 @@ def validate(request: HttpRequest, body: ValidateIn) -> Any:
     return {"ok": True, "normalised": q.normalised(), "terms": q.terms()}
 
 
-@router.get("/listening/queries", response=list[QueryOut])
-def list_queries(request: HttpRequest) -> Any:
-    return list(scoped(ListeningQuery.objects.all(), request_scope(request)))
-
-
-@router.post("/listening/queries", response={201: QueryOut, 400: dict, 404: dict})
-def create_query(request: HttpRequest, body: QueryIn) -> Any:
-    scope = request_scope(request)
-    if body.brand_id not in scope.brand_ids:
+def _create_query(scope: Scope, data: dict[str, Any]) -> Any:
+    """A query on one of the caller's brands (else 404); a syntax error is a 400 that says where."""
+    if data["brand_id"] not in scope.brand_ids:
         return Status(404, {"detail": "Not found"})
     try:
-        q = services.save_query(
-            scope, brand_id=body.brand_id, name=body.name, query=body.query, is_active=body.is_active
+        return services.save_query(
+            scope, brand_id=data["brand_id"], name=data["name"], query=data["query"], is_active=data["is_active"]
         )
     except QuerySyntaxError as exc:
         return Status(400, {"detail": str(exc), "position": exc.position})
-    return Status(201, q)
 
 
-@router.delete("/listening/queries/{query_id}", response={204: None})
-def delete_query(request: HttpRequest, query_id: int) -> Any:
-    scope = request_scope(request)
-    services.delete_query(scope, get_scoped_or_404(ListeningQuery.objects.all(), scope, id=query_id))
-    return Status(204, None)
+register_crud(
+    router,
+    Crud(__name__, "/listening/queries", QueryIn, QueryOut, ListeningQuery.objects.all, "query_id", "brand_id"),
+    rows=(Endpoint("list_queries"), lambda scope: scoped(ListeningQuery.objects.all(), scope)),
+    create=(Endpoint("create_query", errors={400: dict, 404: dict}), _create_query),
+    delete=(Endpoint("delete_query"), services.delete_query),
+)
 
 
 def _alert_out(a: Alert) -> dict[str, Any]:

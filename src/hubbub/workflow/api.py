@@ -1,24 +1,29 @@
 """Workflow API (mounted under /api/v1/): routing rules, SLA policies and business hours,
 approval policies and the approval queue, canned responses, issues and progress updates,
 assignment and availability, the audit log. Same services and permissions as the UI.
+
+The request and response shapes are in `workflow.schemas`; the plain list/create/update/delete
+endpoints come from `hubbub.api.crud` (their operation ids and URL names are those of this module).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.db.models import Model
 from django.http import Http404, HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Query, Router, Status
 
 from hubbub.api.auth import request_scope
+from hubbub.api.crud import Crud, Endpoint, register_crud
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.db import chunked
 from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import CannedResponse, Conversation, Reply
 from hubbub.tenancy.models import Role, Team
-from hubbub.tenancy.scoping import get_scoped_or_404, require_role, scoped
+from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
 from hubbub.workflow import issues as issue_services
 from hubbub.workflow.models import (
     ApprovalPolicy,
@@ -28,59 +33,79 @@ from hubbub.workflow.models import (
     SLAPolicy,
     TrackedIssue,
 )
+from hubbub.workflow.schemas import (
+    NOT_SENT,
+    ApprovalPolicyIn,
+    ApprovalPolicyOut,
+    ApproveIn,
+    AssignmentIn,
+    AssignmentOut,
+    AuditOut,
+    AvailabilityIn,
+    AvailabilityOut,
+    BulkReplyError,
+    BulkReplyIn,
+    BulkReplyOut,
+    BusinessHoursIn,
+    BusinessHoursOut,
+    CannedIn,
+    CannedOut,
+    Error,
+    IssueIn,
+    IssueOut,
+    LinkIn,
+    PendingReplyOut,
+    PreviewIn,
+    PreviewOut,
+    RejectIn,
+    RenderedOut,
+    ReplyStateOut,
+    RuleIn,
+    RuleOut,
+    SLAHistoryOut,
+    SLAPolicyIn,
+    SLAPolicyOut,
+    UpdateIn,
+    UpdateOut,
+)
 from hubbub.workflow.services import approvals, assignment, bulk, canned, policies, rule_admin
 from hubbub.workflow.services.audit_log import audit_events
 from hubbub.workflow.sla import history
 
 router = Router(tags=["workflow"])
 
+_CREATE = {400: Error, 403: Error}  # the errors each plain endpoint documents besides its success
+_UPDATE = {400: Error, 403: Error, 404: Error}
+_DELETE = {403: Error, 404: Error}
 
-class Error(Schema):
-    detail: str
+
+def _org_rows(model: type[Model], role: str, *order: str) -> Callable[[Scope], Iterable[Model]]:
+    """The organisation's rows of `model` for a list endpoint, for `role` and above."""
+
+    def rows(scope: Scope) -> Iterable[Model]:
+        require_role(scope, role)
+        qs = model._default_manager.filter(organization_id=scope.organization_id)
+        return qs.order_by(*order) if order else qs
+
+    return rows
+
+
+def _crud(path: str, schema_in: Any, schema_out: Any, model: type[Model], id_param: str) -> Crud:
+    return Crud(__name__, path, schema_in, schema_out, model._default_manager.all, id_param)
 
 
 # --------------------------------------------------------------------------- rules
 
-
-class RuleIn(Schema):
-    name: str
-    conditions: dict[str, Any] = {}
-    actions: dict[str, Any] = {}
-    is_active: bool = True
-    stop_processing: bool = False
-
-
-class RuleOut(Schema):
-    id: int
-    name: str
-    position: int
-    is_active: bool
-    stop_processing: bool
-    conditions: dict[str, Any]
-    actions: dict[str, Any]
-
-
-class PreviewIn(Schema):
-    conditions: dict[str, Any] = {}
-
-
-class PreviewOut(Schema):
-    matched: int
-    scanned: int
-    sample_ids: list[int]
-
-
-@router.get("/workflow/rules", response=list[RuleOut])
-def list_rules(request: HttpRequest) -> Any:
-    """Routing rules in evaluation order (supervisors)."""
-    scope = request_scope(request)
-    require_role(scope, Role.SUPERVISOR)
-    return list(RoutingRule.objects.filter(organization_id=scope.organization_id).order_by("position", "id"))
-
-
-@router.post("/workflow/rules", response={201: RuleOut, 400: Error, 403: Error})
-def create_rule(request: HttpRequest, body: RuleIn) -> Any:
-    return Status(201, rule_admin.create_rule(request_scope(request), body.dict()))
+_RULES = _crud("/workflow/rules", RuleIn, RuleOut, RoutingRule, "rule_id")
+register_crud(
+    router,
+    _RULES,
+    rows=(
+        Endpoint("list_rules", "Routing rules in evaluation order (supervisors)."),
+        _org_rows(RoutingRule, Role.SUPERVISOR, "position", "id"),
+    ),
+    create=(Endpoint("create_rule", errors=_CREATE), rule_admin.create_rule),
+)
 
 
 @router.post("/workflow/rules/preview", response={200: PreviewOut, 400: Error, 403: Error})
@@ -92,111 +117,33 @@ def preview_rule(request: HttpRequest, body: PreviewIn) -> Any:
     return {"matched": matched, "scanned": scanned, "sample_ids": [c.pk for c in sample]}
 
 
-@router.put("/workflow/rules/{rule_id}", response={200: RuleOut, 400: Error, 403: Error, 404: Error})
-def update_rule(request: HttpRequest, rule_id: int, body: RuleIn) -> Any:
-    scope = request_scope(request)
-    rule = get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id)
-    return rule_admin.update_rule(scope, rule, body.dict())
-
-
-@router.delete("/workflow/rules/{rule_id}", response={204: None, 403: Error, 404: Error})
-def delete_rule(request: HttpRequest, rule_id: int) -> Any:
-    scope = request_scope(request)
-    rule_admin.delete_rule(scope, get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id))
-    return Status(204, None)
+register_crud(
+    router,
+    _RULES,
+    update=(Endpoint("update_rule", errors=_UPDATE), rule_admin.update_rule),
+    delete=(Endpoint("delete_rule", errors=_DELETE), rule_admin.delete_rule),
+)
 
 
 # --------------------------------------------------------------------------- SLA
 
-
-class SLAPolicyIn(Schema):
-    name: str
-    targets: dict[str, dict[str, int]] = {}
-    business_hours_id: int | None = None
-    brand_id: int | None = None
-    warn_at_pct: int = 75
-    is_default: bool = False
-
-
-class SLAPolicyOut(Schema):
-    id: int
-    name: str
-    targets: dict[str, Any]
-    business_hours_id: int | None
-    brand_id: int | None
-    warn_at_pct: int
-    is_default: bool
-
-
-class BusinessHoursIn(Schema):
-    name: str
-    timezone: str = "UTC"
-    schedule: dict[str, list[list[str]]] | str = {}
-    holidays: list[str] = []
-
-
-class BusinessHoursOut(Schema):
-    id: int
-    name: str
-    timezone: str
-    schedule: dict[str, Any]
-    holidays: list[str]
-
-
-@router.get("/workflow/sla-policies", response=list[SLAPolicyOut])
-def list_sla_policies(request: HttpRequest) -> Any:
-    scope = request_scope(request)
-    require_role(scope, Role.SUPERVISOR)
-    return list(SLAPolicy.objects.filter(organization_id=scope.organization_id))
-
-
-@router.post("/workflow/sla-policies", response={201: SLAPolicyOut, 400: Error, 403: Error})
-def create_sla_policy(request: HttpRequest, body: SLAPolicyIn) -> Any:
-    return Status(201, policies.save_sla_policy(request_scope(request), body.dict()))
-
-
-@router.put("/workflow/sla-policies/{policy_id}", response={200: SLAPolicyOut, 400: Error, 403: Error, 404: Error})
-def update_sla_policy(request: HttpRequest, policy_id: int, body: SLAPolicyIn) -> Any:
-    scope = request_scope(request)
-    policy = get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=policy_id)
-    return policies.save_sla_policy(scope, body.dict(), policy)
-
-
-@router.delete("/workflow/sla-policies/{policy_id}", response={204: None, 403: Error, 404: Error})
-def delete_sla_policy(request: HttpRequest, policy_id: int) -> Any:
-    scope = request_scope(request)
-    policies.delete_sla_policy(scope, get_scoped_or_404(SLAPolicy.objects.all(), scope, None, id=policy_id))
-    return Status(204, None)
-
-
-@router.get("/workflow/business-hours", response=list[BusinessHoursOut])
-def list_business_hours(request: HttpRequest) -> Any:
-    scope = request_scope(request)
-    require_role(scope, Role.SUPERVISOR)
-    return list(BusinessHours.objects.filter(organization_id=scope.organization_id))
-
-
-@router.post("/workflow/business-hours", response={201: BusinessHoursOut, 400: Error, 403: Error})
-def create_business_hours(request: HttpRequest, body: BusinessHoursIn) -> Any:
-    return Status(201, policies.save_business_hours(request_scope(request), body.dict()))
-
-
-class ClockOut(Schema):
-    metric: str
-    state: str
-    target_seconds: int
-    used_seconds: int
-    started_at: datetime
-    due_at: datetime | None
-    warned_at: datetime | None
-    breached_at: datetime | None
-    stopped_at: datetime | None
-    outcome: str
-
-
-class SLAHistoryOut(Schema):
-    clocks: list[ClockOut]
-    history: list[dict[str, Any]]
+register_crud(
+    router,
+    _crud("/workflow/sla-policies", SLAPolicyIn, SLAPolicyOut, SLAPolicy, "policy_id"),
+    rows=(Endpoint("list_sla_policies"), _org_rows(SLAPolicy, Role.SUPERVISOR)),
+    create=(Endpoint("create_sla_policy", errors=_CREATE), policies.save_sla_policy),
+    update=(
+        Endpoint("update_sla_policy", errors=_UPDATE),
+        lambda scope, policy, data: policies.save_sla_policy(scope, data, policy),
+    ),
+    delete=(Endpoint("delete_sla_policy", errors=_DELETE), policies.delete_sla_policy),
+)
+register_crud(
+    router,
+    _crud("/workflow/business-hours", BusinessHoursIn, BusinessHoursOut, BusinessHours, "hours_id"),
+    rows=(Endpoint("list_business_hours"), _org_rows(BusinessHours, Role.SUPERVISOR)),
+    create=(Endpoint("create_business_hours", errors=_CREATE), policies.save_business_hours),
+)
 
 
 @router.get("/workflow/conversations/{conversation_id}/sla", response={200: SLAHistoryOut, 404: Error})
@@ -210,74 +157,17 @@ def conversation_sla(request: HttpRequest, conversation_id: int) -> Any:
 
 # --------------------------------------------------------------------------- approval
 
-
-class ApprovalPolicyIn(Schema):
-    name: str
-    is_active: bool = True
-    roles: list[str] = []
-    brand_ids: list[int] = []
-    intents: list[str] = []
-    topics: list[str] = []
-    sensitive_words: list[str] = []
-    during_incident: bool = False
-
-
-class ApprovalPolicyOut(ApprovalPolicyIn):
-    id: int
-
-
-class PendingReplyOut(Schema):
-    id: int
-    conversation_id: int
-    brand_id: int
-    author: str | None
-    text: str
-    state: str
-    review_comment: str
-    created_at: datetime
-
-
-class ApproveIn(Schema):
-    text: str | None = None
-
-
-class RejectIn(Schema):
-    comment: str
-
-
-class ReplyStateOut(Schema):
-    id: int
-    state: str
-    text: str
-    review_comment: str
-
-
-@router.get("/workflow/approval-policies", response=list[ApprovalPolicyOut])
-def list_approval_policies(request: HttpRequest) -> Any:
-    scope = request_scope(request)
-    require_role(scope, Role.SUPERVISOR)
-    return list(ApprovalPolicy.objects.filter(organization_id=scope.organization_id))
-
-
-@router.post("/workflow/approval-policies", response={201: ApprovalPolicyOut, 400: Error, 403: Error})
-def create_approval_policy(request: HttpRequest, body: ApprovalPolicyIn) -> Any:
-    return Status(201, policies.save_approval_policy(request_scope(request), body.dict()))
-
-
-@router.put(
-    "/workflow/approval-policies/{policy_id}", response={200: ApprovalPolicyOut, 400: Error, 403: Error, 404: Error}
+register_crud(
+    router,
+    _crud("/workflow/approval-policies", ApprovalPolicyIn, ApprovalPolicyOut, ApprovalPolicy, "policy_id"),
+    rows=(Endpoint("list_approval_policies"), _org_rows(ApprovalPolicy, Role.SUPERVISOR)),
+    create=(Endpoint("create_approval_policy", errors=_CREATE), policies.save_approval_policy),
+    update=(
+        Endpoint("update_approval_policy", errors=_UPDATE),
+        lambda scope, policy, data: policies.save_approval_policy(scope, data, policy),
+    ),
+    delete=(Endpoint("delete_approval_policy", errors=_DELETE), policies.delete_approval_policy),
 )
-def update_approval_policy(request: HttpRequest, policy_id: int, body: ApprovalPolicyIn) -> Any:
-    scope = request_scope(request)
-    policy = get_scoped_or_404(ApprovalPolicy.objects.all(), scope, None, id=policy_id)
-    return policies.save_approval_policy(scope, body.dict(), policy)
-
-
-@router.delete("/workflow/approval-policies/{policy_id}", response={204: None, 403: Error, 404: Error})
-def delete_approval_policy(request: HttpRequest, policy_id: int) -> Any:
-    scope = request_scope(request)
-    policies.delete_approval_policy(scope, get_scoped_or_404(ApprovalPolicy.objects.all(), scope, None, id=policy_id))
-    return Status(204, None)
 
 
 @router.get("/workflow/approvals", response=list[PendingReplyOut])
@@ -320,43 +210,6 @@ def reject(request: HttpRequest, reply_id: int, body: RejectIn) -> Any:
     scope = request_scope(request)
     reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
     return approvals.reject_reply(scope, reply, body.comment)
-
-
-class BulkReplyIn(Schema):
-    conversation_ids: list[int] = Field(
-        description=f"1 to {bulk.BULK_REPLY_LIMIT} conversation ids, each at most once (else 400)"
-    )
-    text: str
-
-
-NOT_SENT = "not_sent"  # the `state` of a bulk-reply result for which no reply was created
-
-
-class BulkReplyOut(Schema):
-    """One per requested conversation id, in the order given: the reply created there, or (`state`
-    "not_sent", `id` null) why none was: the conversation was merged into `merged_into`."""
-
-    conversation_id: int
-    id: int | None  # the reply; null when nothing was sent
-    state: str
-    text: str
-    review_comment: str
-    merged_into: int | None = None
-    detail: str = ""
-
-
-class BulkReplyFailure(Schema):
-    conversation_id: int
-    detail: str  # why this conversation cannot take the reply (e.g. too long for its network)
-
-
-class BulkReplyError(Schema):
-    """A refused bulk reply (nothing was created): `detail` says why; `failed` names each conversation the text
-    does not fit, `duplicates` each id listed more than once."""
-
-    detail: str
-    failed: list[BulkReplyFailure] = []
-    duplicates: list[int] = []
 
 
 @router.post("/workflow/bulk-replies", response={201: list[BulkReplyOut], 400: BulkReplyError, 403: Error, 404: Error})
@@ -422,48 +275,17 @@ def bulk_reply(request: HttpRequest, body: BulkReplyIn) -> Any:
 
 # --------------------------------------------------------------------------- canned
 
-
-class CannedIn(Schema):
-    title: str
-    body: str
-    brand_id: int | None = None
-
-
-class CannedOut(CannedIn):
-    id: int
-
-
-class RenderedOut(Schema):
-    text: str
-    length: int
-    limit: int | None
-    fits: bool
-
-
-@router.get("/workflow/canned", response=list[CannedOut])
-def list_canned(request: HttpRequest) -> Any:
-    scope = request_scope(request)
-    require_role(scope, Role.AGENT)
-    return list(CannedResponse.objects.filter(organization_id=scope.organization_id))
-
-
-@router.post("/workflow/canned", response={201: CannedOut, 400: Error, 403: Error})
-def create_canned(request: HttpRequest, body: CannedIn) -> Any:
-    return Status(201, canned.save_canned(request_scope(request), body.dict()))
-
-
-@router.put("/workflow/canned/{canned_id}", response={200: CannedOut, 400: Error, 403: Error, 404: Error})
-def update_canned(request: HttpRequest, canned_id: int, body: CannedIn) -> Any:
-    scope = request_scope(request)
-    obj = get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id)
-    return canned.save_canned(scope, body.dict(), obj)
-
-
-@router.delete("/workflow/canned/{canned_id}", response={204: None, 403: Error, 404: Error})
-def delete_canned(request: HttpRequest, canned_id: int) -> Any:
-    scope = request_scope(request)
-    canned.delete_canned(scope, get_scoped_or_404(CannedResponse.objects.all(), scope, None, id=canned_id))
-    return Status(204, None)
+register_crud(
+    router,
+    _crud("/workflow/canned", CannedIn, CannedOut, CannedResponse, "canned_id"),
+    rows=(Endpoint("list_canned"), _org_rows(CannedResponse, Role.AGENT)),
+    create=(Endpoint("create_canned", errors=_CREATE), canned.save_canned),
+    update=(
+        Endpoint("update_canned", errors=_UPDATE),
+        lambda scope, obj, data: canned.save_canned(scope, data, obj),
+    ),
+    delete=(Endpoint("delete_canned", errors=_DELETE), canned.delete_canned),
+)
 
 
 @router.get("/workflow/canned/{canned_id}/render", response={200: RenderedOut, 403: Error, 404: Error})
@@ -479,46 +301,6 @@ def render_canned(request: HttpRequest, canned_id: int, conversation_id: int) ->
 
 
 # --------------------------------------------------------------------------- issues
-
-
-class IssueIn(Schema):
-    brand_id: int
-    title: str
-    conversation_ids: list[int] = []
-
-
-class DeliveryOut(Schema):
-    conversation_id: int
-    status: str
-    error: str
-    reply_id: int | None
-
-
-class UpdateOut(Schema):
-    id: int
-    text: str
-    state: str
-    is_closing: bool
-    review_comment: str
-    deliveries: list[DeliveryOut]
-
-
-class IssueOut(Schema):
-    id: int
-    brand_id: int
-    title: str
-    state: str
-    conversation_ids: list[int]
-    updates: list[UpdateOut]
-
-
-class LinkIn(Schema):
-    conversation_ids: list[int]
-
-
-class UpdateIn(Schema):
-    text: str
-    closing: bool = False
 
 
 def _issue_out(issue: TrackedIssue) -> dict[str, Any]:
@@ -607,27 +389,6 @@ def reject_update(request: HttpRequest, update_id: int, body: RejectIn) -> Any:
 # --------------------------------------------------------------------------- assignment
 
 
-class AvailabilityIn(Schema):
-    available: bool
-    user_id: int | None = None
-
-
-class AvailabilityOut(Schema):
-    user_id: int
-    available: bool
-
-
-class AssignmentIn(Schema):
-    mode: str
-    capacity: int = 20
-
-
-class AssignmentOut(Schema):
-    team_id: int
-    mode: str
-    capacity: int
-
-
 @router.put("/workflow/availability", response={200: AvailabilityOut, 403: Error})
 def set_availability(request: HttpRequest, body: AvailabilityIn) -> Any:
     """Online/away (yours, or anyone's for supervisors); going away re-assigns open conversations."""
@@ -645,15 +406,6 @@ def set_assignment(request: HttpRequest, team_id: int, body: AssignmentIn) -> An
 
 
 # --------------------------------------------------------------------------- audit
-
-
-class AuditOut(Schema):
-    created_at: datetime
-    actor: str | None
-    verb: str
-    target_type: str
-    target_id: str
-    data: dict[str, Any]
 
 
 @router.get("/workflow/audit", response={200: list[AuditOut], 403: Error})

@@ -1,0 +1,57 @@
+"""Teams: each team's assignment policy, and agents' availability (online or away)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from hubbub.tenancy.models import Membership, Role, Team
+from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role
+from hubbub.web.views.common import scoped_view
+from hubbub.workflow.models import AssignmentPolicy
+from hubbub.workflow.services.assignment import save_assignment_policy, set_availability
+from hubbub.workflow.views.form_support import form_error
+
+
+@scoped_view
+def teams(request: HttpRequest, scope: Scope) -> HttpResponse:
+    require_role(scope, Role.AGENT)
+    org = scope.organization_id
+    team_rows = []
+    for t in Team.objects.filter(organization_id=org).prefetch_related("members"):
+        policy = AssignmentPolicy.objects.filter(team=t).first()
+        team_rows.append((t, policy))
+    members = Membership.objects.filter(organization_id=org).select_related("user").order_by("user__username")
+    return render(
+        request,
+        "workflow/teams.html",
+        {"team_rows": team_rows, "members": members, "modes": AssignmentPolicy.Mode.choices},
+    )
+
+
+@require_POST
+@scoped_view
+def team_policy(request: HttpRequest, scope: Scope, team_id: int) -> HttpResponse:
+    team = get_scoped_or_404(Team.objects.all(), scope, None, id=team_id)
+    try:
+        save_assignment_policy(scope, team, request.POST.get("mode", ""), int(request.POST.get("capacity") or 20))
+        messages.success(request, f"Assignment for {team.name} saved.")
+    except ValueError as exc:
+        form_error(request, exc)
+    return redirect("workflow:teams")
+
+
+@require_POST
+@scoped_view
+def availability(request: HttpRequest, scope: Scope) -> HttpResponse:
+    user_id = request.POST.get("user_id", "")
+    target = int(user_id) if user_id.isdigit() else scope.user.pk
+    set_availability(scope, target, request.POST.get("available") == "1")
+    messages.success(request, "Availability saved.")
+    nxt = request.POST.get("next", "")
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        return redirect(nxt)
+    return redirect("workflow:teams")
