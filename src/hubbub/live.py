@@ -104,3 +104,11 @@ def get_bus() -> InProcessBus | RedisBus:
 
 def publish(kind: str, organization_id: int, **data: Any) -> None:
     get_bus().publish({"kind": kind, "organization_id": organization_id, **data})
+
+
+def publish_on_commit(kind: str, organization_id: int, **data: Any) -> None:
+    """Publish once the current transaction has committed (at once outside one). A page that reloads on the
+    event must find the change in the database, and a change that is rolled back is never announced."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: publish(kind, organization_id, **data))

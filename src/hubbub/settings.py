@@ -177,6 +177,9 @@ HUBSPOT_SCOPES = os.environ.get("HUBBUB_HUBSPOT_SCOPES", "").split()
 
 # Outbound replies go to a local sink unless a channel has live credentials.
 OUTBOUND_SINK_DIR = DATA_DIR / "outbound"
+# A reply claimed for sending longer ago than this belongs to a worker that died: it is sent again (after
+# asking the network whether the post exists). Far above the outbound client's timeout.
+REPLY_STUCK_AFTER_SECONDS = int(os.environ.get("HUBBUB_REPLY_STUCK_AFTER", "300"))
 INGEST_BATCH_SIZE = int(os.environ.get("HUBBUB_INGEST_BATCH", "500"))
 MAX_TEXT_CHARS = 50_000
 

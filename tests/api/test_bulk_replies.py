@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from hubbub.inbox import services as inbox_services
 from hubbub.inbox.models import Conversation, Reply
+from hubbub.workflow.services import bulk
 from hubbub.workflow.services.bulk import BULK_REPLY_LIMIT
 from hubbub.workflow.views.bulk_reply import BULK_LIMIT
 from tests.api.test_merged_conversations import token_client
@@ -90,15 +90,15 @@ def test_an_empty_text_is_a_400(api, convs):
 def test_a_failure_half_way_leaves_no_reply_behind(api, convs, monkeypatch, django_capture_on_commit_callbacks):
     """Checks pass, then the third creation fails (a database error, say): the first two are rolled back and
     nothing is delivered."""
-    real, calls = inbox_services.create_reply, []
+    real, calls = bulk.do_create_reply, []
 
-    def flaky(scope, conv, text):  # type: ignore[no-untyped-def]
+    def flaky(scope, conv, text, origin):  # type: ignore[no-untyped-def]
         calls.append(conv.pk)
         if len(calls) == 3:
             raise RuntimeError("database went away")
-        return real(scope, conv, text)
+        return real(scope, conv, text, origin)
 
-    monkeypatch.setattr(inbox_services, "create_reply", flaky)
+    monkeypatch.setattr(bulk, "do_create_reply", flaky)
     api.raise_request_exception = False
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         r = post(api, [convs["ann"], convs["bob"], convs["cat"]])

@@ -178,20 +178,20 @@ def test_bulk_reply_carries_the_text_to_survivors_that_were_not_ticked(
 
 
 def test_a_reply_made_just_before_the_merge_is_not_offered_again(acme, make_event, ingest, monkeypatch):
-    from hubbub.inbox import services as inbox_services
     from hubbub.inbox.merging import MergePair, merge_conversations
     from hubbub.inbox.models import Conversation
+    from hubbub.web.views import inbox as inbox_views
 
     ingest(acme["org"], [make_event(f"@AcmeAir {who} here", author=who) for who in ("bob", "cat")])
     b, c = (Conversation.objects.get(author__handle=who).pk for who in ("bob", "cat"))
-    create = inbox_services.create_reply
+    create = inbox_views.do_create_reply
 
-    def create_then_merge(scope, conv, text):  # type: ignore[no-untyped-def]
-        made = create(scope, conv, text)
+    def create_then_merge(scope, conv, text, origin):  # type: ignore[no-untyped-def]
+        made = create(scope, conv, text, origin)
         merge_conversations(acme["org"].pk, [MergePair(c, b)], reason="parent arrived meanwhile")
         return made
 
-    monkeypatch.setattr(inbox_services, "create_reply", create_then_merge)
+    monkeypatch.setattr(inbox_views, "do_create_reply", create_then_merge)
     r = client_of(acme["users"]["agent"]).post(
         f"/c/{b}/reply/", {"text": "On it!"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="thread-pane"
     )

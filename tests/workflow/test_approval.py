@@ -8,7 +8,8 @@ import json
 import pytest
 from django.test import Client
 
-from hubbub.inbox import services as inbox
+from hubbub.inbox.actions.delivery import do_deliver_reply
+from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.inbox.models import Message, Note, Reply
 from hubbub.tenancy.models import AuditEvent
 from hubbub.tenancy.scoping import PermissionDenied
@@ -32,10 +33,10 @@ def _client(user) -> Client:  # type: ignore[no-untyped-def]
 def test_agents_replies_are_held_when_a_role_policy_says_so_but_supervisors_are_not(make_conv, scopes):
     _policy(scopes, roles=["agent"])
     conv = make_conv()
-    held = inbox.create_reply(scopes["agent"], conv, "We are looking into it")
+    held = do_create_reply(scopes["agent"], conv, "We are looking into it")
     assert held.state == Reply.State.PENDING_APPROVAL
     assert "policy 'p'" in held.review_comment
-    assert inbox.create_reply(scopes["supervisor"], conv, "On it").state == Reply.State.APPROVED
+    assert do_create_reply(scopes["supervisor"], conv, "On it").state == Reply.State.APPROVED
 
 
 @pytest.mark.parametrize(
@@ -52,8 +53,8 @@ def test_agents_replies_are_held_when_a_role_policy_says_so_but_supervisors_are_
 def test_sensitive_words_hold_a_draft_whole_word_and_case_insensitive(make_conv, scopes, policy, held_text, free_text):
     _policy(scopes, **policy)
     conv = make_conv()
-    assert inbox.create_reply(scopes["agent"], conv, held_text).state == Reply.State.PENDING_APPROVAL
-    assert inbox.create_reply(scopes["agent"], conv, free_text).state == Reply.State.APPROVED
+    assert do_create_reply(scopes["agent"], conv, held_text).state == Reply.State.PENDING_APPROVAL
+    assert do_create_reply(scopes["agent"], conv, free_text).state == Reply.State.APPROVED
 
 
 def test_brand_intent_and_topic_policies_only_hold_matching_conversations(acme, make_conv, scopes):
@@ -62,9 +63,9 @@ def test_brand_intent_and_topic_policies_only_hold_matching_conversations(acme, 
     matching = make_conv(brand="Acme Air", intent="complaint", topic="baggage")
     other_brand = make_conv(brand="Acme Rail", intent="complaint", topic="baggage")
     other_intent = make_conv(brand="Acme Air", intent="praise", topic="baggage")
-    assert inbox.create_reply(scopes["agent"], matching, "Sorry").state == Reply.State.PENDING_APPROVAL
-    assert inbox.create_reply(scopes["agent"], other_brand, "Sorry").state == Reply.State.APPROVED
-    assert inbox.create_reply(scopes["agent"], other_intent, "Thanks").state == Reply.State.APPROVED
+    assert do_create_reply(scopes["agent"], matching, "Sorry").state == Reply.State.PENDING_APPROVAL
+    assert do_create_reply(scopes["agent"], other_brand, "Sorry").state == Reply.State.APPROVED
+    assert do_create_reply(scopes["agent"], other_intent, "Thanks").state == Reply.State.APPROVED
 
 
 def test_every_reply_is_held_during_an_active_incident(make_conv, scopes, monkeypatch):
@@ -72,9 +73,9 @@ def test_every_reply_is_held_during_an_active_incident(make_conv, scopes, monkey
 
     conv = make_conv()
     monkeypatch.setattr(listening_services, "active_incident", lambda brand_id: None, raising=False)
-    assert inbox.create_reply(scopes["supervisor"], conv, "All fine").state == Reply.State.APPROVED
+    assert do_create_reply(scopes["supervisor"], conv, "All fine").state == Reply.State.APPROVED
     monkeypatch.setattr(listening_services, "active_incident", lambda brand_id: object(), raising=False)
-    held = inbox.create_reply(scopes["supervisor"], conv, "All fine")
+    held = do_create_reply(scopes["supervisor"], conv, "All fine")
     assert held.state == Reply.State.PENDING_APPROVAL
     assert "active incident" in held.review_comment
 
@@ -85,7 +86,7 @@ def test_a_policy_can_narrow_sensitive_words_to_incidents_only(make_conv, scopes
     _policy(scopes, during_incident=True, sensitive_words=["delay"])
     conv = make_conv()
     monkeypatch.setattr(listening_services, "active_incident", lambda brand_id: None, raising=False)
-    assert inbox.create_reply(scopes["agent"], conv, "Sorry for the delay").state == Reply.State.APPROVED
+    assert do_create_reply(scopes["agent"], conv, "Sorry for the delay").state == Reply.State.APPROVED
 
 
 def test_a_real_war_room_incident_holds_replies(acme, make_conv, scopes):
@@ -99,7 +100,7 @@ def test_a_real_war_room_incident_holds_replies(acme, make_conv, scopes):
     Incident = listening_models.Incident
     conv = make_conv()
     Incident.objects.create(organization=acme["org"], brand=conv.brand, title="Outage", opened_at=timezone.now())
-    assert inbox.create_reply(scopes["admin"], conv, "We are on it").state == Reply.State.PENDING_APPROVAL
+    assert do_create_reply(scopes["admin"], conv, "We are on it").state == Reply.State.PENDING_APPROVAL
 
 
 def test_a_routing_rule_can_require_approval_for_a_conversation(acme, make_conv, scopes):
@@ -109,7 +110,7 @@ def test_a_routing_rule_can_require_approval_for_a_conversation(acme, make_conv,
     )
     conv = make_conv("I will file a lawsuit")
     assert conv.requires_approval
-    assert inbox.create_reply(scopes["admin"], conv, "Please DM us").state == Reply.State.PENDING_APPROVAL
+    assert do_create_reply(scopes["admin"], conv, "Please DM us").state == Reply.State.PENDING_APPROVAL
 
 
 def test_held_reply_is_never_sent_by_the_delivery_task_or_a_direct_call(make_conv, scopes, settings):
@@ -117,8 +118,8 @@ def test_held_reply_is_never_sent_by_the_delivery_task_or_a_direct_call(make_con
 
     _policy(scopes, roles=["agent"])
     conv = make_conv()
-    reply = inbox.create_reply(scopes["agent"], conv, "Held")
-    inbox.deliver_reply(reply.pk)
+    reply = do_create_reply(scopes["agent"], conv, "Held")
+    do_deliver_reply(reply.pk)
     deliver_reply_task(reply.pk)
     reply.refresh_from_db()
     assert reply.state == Reply.State.PENDING_APPROVAL
@@ -170,7 +171,7 @@ def test_supervisor_approves_then_the_reply_is_sent_once_and_the_agent_is_told(
     monkeypatch.setattr(live, "publish", lambda kind, org, **data: events.append((kind, data)))
     _policy(scopes, roles=["agent"])
     conv = make_conv()
-    reply = inbox.create_reply(scopes["agent"], conv, "Sorry, we found your bag")
+    reply = do_create_reply(scopes["agent"], conv, "Sorry, we found your bag")
     with django_capture_on_commit_callbacks(execute=True):
         approve_reply(scopes["supervisor"], reply)
     reply.refresh_from_db()
@@ -189,7 +190,7 @@ def test_edit_and_approve_sends_the_edited_text_and_keeps_the_original_in_the_au
 ):
     _policy(scopes, roles=["agent"])
     conv = make_conv()
-    reply = inbox.create_reply(scopes["agent"], conv, "We'll refund you twice!!")
+    reply = do_create_reply(scopes["agent"], conv, "We'll refund you twice!!")
     with django_capture_on_commit_callbacks(execute=True):
         approve_reply(scopes["supervisor"], reply, "We'll look into a refund.")
     out = Message.objects.get(direction="out")
@@ -202,7 +203,7 @@ def test_edit_and_approve_checks_the_network_length(make_conv, scopes):
     from hubbub.connectors.outbound import ReplyTooLong
 
     _policy(scopes, roles=["agent"])
-    reply = inbox.create_reply(scopes["agent"], make_conv(network="x"), "short")
+    reply = do_create_reply(scopes["agent"], make_conv(network="x"), "short")
     with pytest.raises(ReplyTooLong):
         approve_reply(scopes["supervisor"], reply, "x" * 281)
     reply.refresh_from_db()
@@ -212,7 +213,7 @@ def test_edit_and_approve_checks_the_network_length(make_conv, scopes):
 def test_reject_needs_a_comment_tells_the_agent_and_nothing_is_sent(make_conv, scopes):
     _policy(scopes, roles=["agent"])
     conv = make_conv()
-    reply = inbox.create_reply(scopes["agent"], conv, "lol")
+    reply = do_create_reply(scopes["agent"], conv, "lol")
     with pytest.raises(ValueError, match="comment"):
         reject_reply(scopes["supervisor"], reply, "  ")
     reject_reply(scopes["supervisor"], reply, "Too casual; apologise properly.")
@@ -220,13 +221,13 @@ def test_reject_needs_a_comment_tells_the_agent_and_nothing_is_sent(make_conv, s
     assert reply.state == Reply.State.REJECTED and reply.review_comment == "Too casual; apologise properly."
     assert Note.objects.filter(conversation=conv, text__contains="Too casual").exists()
     assert AuditEvent.objects.filter(verb="reply.reject", data__comment="Too casual; apologise properly.").exists()
-    inbox.deliver_reply(reply.pk)
+    do_deliver_reply(reply.pk)
     assert not Message.objects.filter(direction="out").exists()
 
 
 def test_nobody_approves_their_own_reply(make_conv, scopes):
     _policy(scopes, sensitive_words=["refund"])
-    reply = inbox.create_reply(scopes["supervisor"], make_conv(), "refund coming")
+    reply = do_create_reply(scopes["supervisor"], make_conv(), "refund coming")
     with pytest.raises(PermissionDenied):
         approve_reply(scopes["supervisor"], reply)
     approve_reply(scopes["admin"], reply)
@@ -235,7 +236,7 @@ def test_nobody_approves_their_own_reply(make_conv, scopes):
 @pytest.mark.parametrize("role", ["agent", "analyst"])
 def test_agents_and_analysts_cannot_approve_or_reject_by_service_ui_or_api(acme, make_conv, scopes, role):
     _policy(scopes, sensitive_words=["refund"])
-    reply = inbox.create_reply(scopes["supervisor"], make_conv(), "refund coming")
+    reply = do_create_reply(scopes["supervisor"], make_conv(), "refund coming")
     with pytest.raises(PermissionDenied):
         approve_reply(scopes[role], reply)
     with pytest.raises(PermissionDenied):
@@ -254,7 +255,7 @@ def test_agents_and_analysts_cannot_approve_or_reject_by_service_ui_or_api(acme,
 def test_another_organisation_cannot_see_or_approve_a_held_reply(acme, make_org, make_conv, scopes, scope_of):
     other = make_org("globex", brands=("Globex",))
     _policy(scopes, sensitive_words=["refund"])
-    reply = inbox.create_reply(scopes["agent"], make_conv(), "refund coming")
+    reply = do_create_reply(scopes["agent"], make_conv(), "refund coming")
     outsider = other["users"]["supervisor"]
     client = _client(outsider)
     assert client.post(f"/approvals/{reply.pk}/", {"action": "approve"}).status_code == 404
@@ -267,7 +268,7 @@ def test_another_organisation_cannot_see_or_approve_a_held_reply(acme, make_org,
 
 def test_approval_queue_page_approves_edits_and_rejects(acme, make_conv, scopes, django_capture_on_commit_callbacks):
     _policy(scopes, roles=["agent"])
-    a, b, c = (inbox.create_reply(scopes["agent"], make_conv(), t) for t in ("one", "two", "three"))
+    a, b, c = (do_create_reply(scopes["agent"], make_conv(), t) for t in ("one", "two", "three"))
     client = _client(acme["users"]["supervisor"])
     page = client.get("/approvals/")
     assert page.status_code == 200 and b"one" in page.content and b"Approve" in page.content
@@ -283,7 +284,7 @@ def test_approval_queue_page_approves_edits_and_rejects(acme, make_conv, scopes,
 
 def test_approval_api_lists_and_approves(acme, make_conv, scopes, django_capture_on_commit_callbacks):
     _policy(scopes, roles=["agent"])
-    reply = inbox.create_reply(scopes["agent"], make_conv(), "hello")
+    reply = do_create_reply(scopes["agent"], make_conv(), "hello")
     client = _client(acme["users"]["supervisor"])
     assert [r["id"] for r in client.get("/api/v1/workflow/approvals").json()] == [reply.pk]
     with django_capture_on_commit_callbacks(execute=True):

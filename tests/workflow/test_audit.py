@@ -9,7 +9,9 @@ import io
 import pytest
 from django.test import Client
 
-from hubbub.inbox import services as inbox
+from hubbub.inbox.actions.conversations import do_assign, do_change_status
+from hubbub.inbox.actions.delivery import do_deliver_reply
+from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.tenancy.scoping import PermissionDenied
 from hubbub.workflow.services.audit_log import audit_events
 from hubbub.workflow.services.rule_admin import create_rule
@@ -20,10 +22,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def history(acme, make_conv, scopes):  # type: ignore[no-untyped-def]
     conv = make_conv()
-    inbox.assign_conversation(scopes["agent"], conv, acme["users"]["agent"].pk)
-    inbox.change_status(scopes["agent"], conv, "pending")
+    do_assign(scopes["agent"], conv, acme["users"]["agent"].pk)
+    do_change_status(scopes["agent"], conv, "pending")
     create_rule(scopes["supervisor"], {"name": "r", "actions": {"priority": 2}})
-    inbox.deliver_reply(inbox.create_reply(scopes["agent"], conv, "hi").pk)
+    do_deliver_reply(do_create_reply(scopes["agent"], conv, "hi").pk)
     return conv
 
 

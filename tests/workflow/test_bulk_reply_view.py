@@ -12,8 +12,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from hubbub.inbox import services as inbox_services
 from hubbub.inbox.models import Conversation, Reply
+from hubbub.workflow.services import bulk
 from hubbub.workflow.services.bulk import BULK_REPLY_LIMIT
 from hubbub.workflow.services.policies import save_approval_policy
 
@@ -132,15 +132,15 @@ def test_after_a_refusal_sending_again_gives_each_conversation_one_reply(
 
 def test_a_failure_half_way_leaves_no_reply_and_the_text_comes_back(acme, make_conv, monkeypatch):
     a, b, c = make_conv("one"), make_conv("two"), make_conv("three")
-    create, calls = inbox_services.create_reply, []
+    create, calls = bulk.do_create_reply, []
 
-    def create_then_fail(scope, conv, text):  # type: ignore[no-untyped-def]
+    def create_then_fail(scope, conv, text, origin):  # type: ignore[no-untyped-def]
         calls.append(conv.pk)
         if len(calls) == 2:
             raise ValueError("The network refused the second reply.")
-        return create(scope, conv, text)
+        return create(scope, conv, text, origin)
 
-    monkeypatch.setattr(inbox_services, "create_reply", create_then_fail)
+    monkeypatch.setattr(bulk, "do_create_reply", create_then_fail)
     page = (
         _agent(acme).post("/bulk-reply/", {"conversation_ids": [a.pk, b.pk, c.pk], "text": "Sorry!"}).content.decode()
     )

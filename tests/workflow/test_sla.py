@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from hubbub.inbox import services as inbox
+from hubbub.inbox.actions.conversations import do_change_status
+from hubbub.inbox.actions.delivery import do_deliver_reply
+from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.inbox.models import Conversation, Direction, Message
 from hubbub.workflow import sla
 from hubbub.workflow.hours import OFFICE_HOURS
@@ -97,14 +99,14 @@ def test_warning_at_75_percent_and_breach_at_the_target_are_raised_once(make_con
 def test_pending_pauses_the_clock_and_reopening_resumes_it(make_conv, scopes):
     conv = make_conv(at=T0)
     with time_machine.travel(T0 + timedelta(minutes=10), tick=False):
-        inbox.change_status(scopes["agent"], conv, "pending")
+        do_change_status(scopes["agent"], conv, "pending")
     conv.refresh_from_db()
     assert conv.sla_due_at is None
     clock = SLAClock.objects.get(conversation=conv)
     assert clock.state == "paused" and clock.used_seconds == 600
     with time_machine.travel(T0 + timedelta(hours=3), tick=False):
         assert sla.sweep() == {"warnings": 0, "breaches": 0}  # paused clocks never breach
-        inbox.change_status(scopes["agent"], conv, "open")
+        do_change_status(scopes["agent"], conv, "open")
     conv.refresh_from_db()
     assert conv.sla_due_at == T0 + timedelta(hours=3, minutes=50)
 
@@ -112,7 +114,7 @@ def test_pending_pauses_the_clock_and_reopening_resumes_it(make_conv, scopes):
 def test_the_customer_answering_a_pending_conversation_reopens_it_and_resumes_the_clock(make_conv, scopes):
     conv = make_conv(at=T0)
     with time_machine.travel(T0 + timedelta(minutes=10), tick=False):
-        inbox.change_status(scopes["agent"], conv, "pending")
+        do_change_status(scopes["agent"], conv, "pending")
     later = T0 + timedelta(hours=2)
     Conversation.objects.filter(pk=conv.pk).update(last_inbound_at=later, last_message_at=later)
     with time_machine.travel(later, tick=False):
@@ -125,8 +127,8 @@ def test_a_reply_stops_the_first_response_clock_as_met(make_conv, scopes):
     _policy(scopes)
     conv = make_conv(at=T0)
     with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
-        reply = inbox.create_reply(scopes["agent"], conv, "Looking into it")
-        inbox.deliver_reply(reply.pk)
+        reply = do_create_reply(scopes["agent"], conv, "Looking into it")
+        do_deliver_reply(reply.pk)
     first = SLAClock.objects.get(conversation=conv, metric="first_response")
     assert first.state == "stopped" and first.outcome == "met"
     conv.refresh_from_db()
@@ -136,7 +138,7 @@ def test_a_reply_stops_the_first_response_clock_as_met(make_conv, scopes):
 def test_a_late_reply_is_recorded_as_breached(make_conv, scopes):
     conv = make_conv(at=T0)
     with time_machine.travel(T0 + timedelta(minutes=90), tick=False):
-        inbox.deliver_reply(inbox.create_reply(scopes["agent"], conv, "Sorry for the wait").pk)
+        do_deliver_reply(do_create_reply(scopes["agent"], conv, "Sorry for the wait").pk)
     assert SLAClock.objects.get(conversation=conv).outcome == "breached"
 
 
@@ -144,7 +146,7 @@ def test_when_the_customer_writes_again_a_next_response_clock_starts(make_conv, 
     _policy(scopes)
     conv = make_conv(at=T0)
     with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
-        inbox.deliver_reply(inbox.create_reply(scopes["agent"], conv, "Hi").pk)
+        do_deliver_reply(do_create_reply(scopes["agent"], conv, "Hi").pk)
     again = T0 + timedelta(minutes=30)
     Message.objects.create(
         organization=conv.organization,
@@ -163,7 +165,7 @@ def test_when_the_customer_writes_again_a_next_response_clock_starts(make_conv, 
     clocks = SLAClock.objects.filter(conversation=conv, metric="next_response")
     assert clocks.count() == 1 and clocks.get().due_at == again + timedelta(minutes=120)
     with time_machine.travel(again + timedelta(minutes=10), tick=False):
-        inbox.deliver_reply(inbox.create_reply(scopes["agent"], conv, "Found it").pk)
+        do_deliver_reply(do_create_reply(scopes["agent"], conv, "Found it").pk)
     assert clocks.get().outcome == "met"
 
 
@@ -171,13 +173,13 @@ def test_resolving_stops_the_resolution_clock_and_keeps_the_history(make_conv, s
     _policy(scopes)
     conv = make_conv(at=T0)
     with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
-        inbox.deliver_reply(inbox.create_reply(scopes["agent"], conv, "Hi").pk)
+        do_deliver_reply(do_create_reply(scopes["agent"], conv, "Hi").pk)
     with time_machine.travel(T0 + timedelta(minutes=10), tick=False):
-        inbox.change_status(scopes["agent"], conv, "pending")
+        do_change_status(scopes["agent"], conv, "pending")
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
-        inbox.change_status(scopes["agent"], conv, "open")
+        do_change_status(scopes["agent"], conv, "open")
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):
-        inbox.change_status(scopes["agent"], conv, "resolved")
+        do_change_status(scopes["agent"], conv, "resolved")
     conv.refresh_from_db()
     assert conv.sla_due_at is None
     resolution = SLAClock.objects.get(conversation=conv, metric="resolution")

@@ -21,7 +21,8 @@ from hubbub.api.schemas import (
     ReplyOut,
 )
 from hubbub.connectors.outbound import ReplyTooLong
-from hubbub.inbox import services as inbox
+from hubbub.inbox.actions.conversations import do_assign, do_change_status
+from hubbub.inbox.actions.replies import Origin, do_create_reply
 from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import Conversation
 from hubbub.inbox.queries import InboxFilters, filter_conversations, page
@@ -156,7 +157,7 @@ def post_reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Any
     scope = request_scope(request)
     conv = conversation_or_404(scope, conversation_id)
     try:
-        reply = inbox.create_reply(scope, conv, body.text)
+        reply = do_create_reply(scope, conv, body.text, Origin.API)
     except ReplyTooLong as exc:
         return Status(400, {"detail": str(exc)})
     reply.refresh_from_db()
@@ -170,9 +171,9 @@ def patch_conversation(request: HttpRequest, conversation_id: int, body: Convers
     scope = request_scope(request)
     conv = conversation_or_404(scope, conversation_id)
     if body.status:
-        inbox.change_status(scope, conv, body.status)
+        do_change_status(scope, conv, body.status)
     if body.assignee_id is not None or body.team_id is not None or body.unassign:
-        inbox.assign_conversation(scope, conv, None if body.unassign else body.assignee_id, body.team_id)
+        do_assign(scope, conv, None if body.unassign else body.assignee_id, body.team_id)
     conv.refresh_from_db()
     return _conv_out(conv)
 

@@ -182,9 +182,17 @@ class Reply(models.Model):
     review_comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # who asked for it: an agent in the inbox, a bulk reply, a routing rule's auto-reply, an issue's progress
+    # update, or the API (every origin goes through `inbox.actions.replies.do_create_reply`)
+    origin = models.CharField(max_length=10, default="agent")
+    # delivery: each claim (approved → sending) counts an attempt and stamps the time, so a reply left in
+    # `sending` by a dead worker is re-claimed, and a later attempt asks the network before posting again
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [models.Index(fields=["state", "claimed_at"], name="reply_state_claimed")]
 
 
 class Note(models.Model):

@@ -3,15 +3,30 @@ waited for a parent stored by a concurrent ingest batch are re-checked here."""
 
 from __future__ import annotations
 
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
+from huey.exceptions import RetryTask
 
-from hubbub.inbox import services
+from hubbub.connectors.outbound import TransientDeliveryError
+from hubbub.inbox.actions import delivery
 from hubbub.inbox.threading import repair_waiting_replies
 
 
-@db_task(retries=3, retry_delay=5)
+@db_task()  # retries are counted on the reply (`attempts`), with a growing delay, not by Huey
 def deliver_reply_task(reply_id: int) -> str:
-    return services.deliver_reply(reply_id).state
+    try:
+        return delivery.do_deliver_reply(reply_id).state
+    except TransientDeliveryError as exc:
+        delay = delivery.retry_delay(reply_id, exc)
+        if delay is None:
+            return "failed"
+        raise RetryTask(delay=delay) from exc
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("reclaim-stuck-replies")
+def reclaim_stuck_replies_task() -> int:
+    return len(delivery.reclaim_stuck_replies(deliver_reply_task))
 
 
 @db_task(retries=3, retry_delay=5)

@@ -13,7 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from hubbub import live
-from hubbub.connectors.outbound import ReplyTooLong, check_length
+from hubbub.connectors.outbound import TransientDeliveryError, check_length
+from hubbub.inbox.actions.delivery import do_deliver_reply
+from hubbub.inbox.actions.replies import Origin, do_create_reply
 from hubbub.inbox.models import Conversation, Reply
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
@@ -114,16 +116,14 @@ def approve_update(scope: Scope, update: IssueUpdate, text: str | None = None) -
         convs = list(update.issue.conversations.select_related("author", "author__customer", "brand"))
         deliveries = []
         for conv in convs:
-            body = render_template(new_text, conv, update.author)
-            reply = Reply.objects.create(
-                organization_id=conv.organization_id,
-                brand_id=conv.brand_id,
-                conversation=conv,
+            # the same road as every reply: this supervisor's approval of the update covers the approval check
+            reply = do_create_reply(
+                scope,
+                conv,
+                render_template(new_text, conv, update.author),
+                Origin.ISSUE,
                 author=update.author,
-                approved_by=scope.user,
-                text=body,
-                state=Reply.State.APPROVED,  # approved once, for all, just above
-                review_comment=f"progress update #{update.pk}",
+                approved_with=f"progress update #{update.pk}",
             )
             deliveries.append(
                 IssueDelivery(organization_id=update.organization_id, update=update, conversation=conv, reply=reply)
@@ -150,24 +150,28 @@ def reject_update(scope: Scope, update: IssueUpdate, comment: str) -> IssueUpdat
     return update
 
 
+_DELIVERY_STATUS: dict[str, str] = {
+    Reply.State.SENT: IssueDelivery.Status.SENT,
+    Reply.State.FAILED: IssueDelivery.Status.FAILED,
+}
+
+
 def send_update(update_id: int) -> dict[str, int]:
     """Deliver every queued reply of an approved update; safe to run again (exactly once each)."""
-    from hubbub.inbox.services import deliver_reply
-
     update = IssueUpdate.objects.select_related("issue").get(pk=update_id)
     counts = {"sent": 0, "failed": 0}
     for d in IssueDelivery.objects.filter(update=update).exclude(status=IssueDelivery.Status.SENT):
         if d.reply_id is None:
             continue
         try:
-            reply = deliver_reply(d.reply_id)
-        except (ReplyTooLong, ValueError) as exc:
-            d.status, d.error = IssueDelivery.Status.FAILED, str(exc)[:500]
-        else:
-            d.status = IssueDelivery.Status.SENT if reply.state == Reply.State.SENT else IssueDelivery.Status.FAILED
+            reply = do_deliver_reply(d.reply_id)
+        except TransientDeliveryError as exc:  # the reply's own delivery task tries again later
+            d.status, d.error = IssueDelivery.Status.QUEUED, exc.reason[:500]
+        else:  # sent, failed for good, or still on its way with its own task (sending, waiting to retry)
+            d.status = _DELIVERY_STATUS.get(reply.state, IssueDelivery.Status.QUEUED)
             d.error = reply.error[:500]
         d.save(update_fields=["status", "error"])
-        counts["sent" if d.status == IssueDelivery.Status.SENT else "failed"] += 1
+        counts[d.status] = counts.get(d.status, 0) + 1
     IssueUpdate.objects.filter(pk=update.pk).update(state=IssueUpdate.State.SENT)
     if update.is_closing and update.issue.state != TrackedIssue.State.FIXED:
         TrackedIssue.objects.filter(pk=update.issue_id).update(state=TrackedIssue.State.FIXED, fixed_at=timezone.now())

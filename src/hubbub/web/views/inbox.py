@@ -21,7 +21,8 @@ from django.views.decorators.http import require_POST
 from hubbub.connectors.models import MAX_REPLY_CHARS
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.crm.services import panel_context
-from hubbub.inbox import services
+from hubbub.inbox.actions.conversations import do_add_note, do_assign, do_change_status, do_set_tags
+from hubbub.inbox.actions.replies import Origin, do_create_reply
 from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import CannedResponse, Conversation, Direction, Status
 from hubbub.inbox.queries import InboxFilters, filter_conversations, page
@@ -313,7 +314,7 @@ def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespo
     conv = _load(scope, conversation_id)
     text = request.POST.get("text", "")
     try:
-        r = services.create_reply(scope, conv, text)
+        r = do_create_reply(scope, conv, text, Origin.AGENT)
     except (ValueError, ReplyTooLong) as exc:
         return _refused(request, scope, conv, "reply", text, str(exc))
     # Named by customer: the agent may be in another conversation by the time this notice shows (app.js)
@@ -328,7 +329,7 @@ def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespo
 def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     try:
-        services.change_status(scope, conv, request.POST.get("status", ""))
+        do_change_status(scope, conv, request.POST.get("status", ""))
         messages.success(request, f"Marked {conv.get_status_display().lower()}.")
     except ValueError as exc:
         messages.error(request, str(exc))
@@ -343,7 +344,7 @@ def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
     who = request.POST.get("assignee", "")
     assignee_id = scope.user.pk if who == "me" else int(who) if who.isdigit() else None
     team = request.POST.get("team", "")
-    services.assign_conversation(scope, conv, assignee_id, int(team) if team.isdigit() else None)
+    do_assign(scope, conv, assignee_id, int(team) if team.isdigit() else None)
     messages.success(request, "Assignment saved.")
     return _after_action(request, scope, conversation_id)
 
@@ -355,7 +356,7 @@ def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespon
     conv = _load(scope, conversation_id)
     text = request.POST.get("text", "")
     try:
-        services.add_note(scope, conv, text)
+        do_add_note(scope, conv, text)
     except ValueError as exc:
         return _refused(request, scope, conv, "note", text, str(exc))
     return _after_action(request, scope, conversation_id)
@@ -366,5 +367,5 @@ def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespon
 @_follow_merges()
 def tags(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
-    services.set_tags(scope, conv, request.POST.get("tags", "").split(","))
+    do_set_tags(scope, conv, request.POST.get("tags", "").split(","))
     return _after_action(request, scope, conversation_id)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
+from hubbub.connectors.outbound import ReplyTooLong, check_length
+from hubbub.inbox.actions.replies import Origin, do_create_reply
 from hubbub.inbox.models import Conversation, Reply
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
@@ -33,14 +35,11 @@ class BulkReplyRefused(ValueError):
 
 
 def bulk_reply(scope: Scope, conversations: Sequence[Conversation], text: str) -> list[Reply]:
-    """The same reply on many conversations, all or nothing; each goes through `create_reply`, approval
+    """The same reply on many conversations, all or nothing; each goes through `do_create_reply`, approval
     included. Everything is checked before anything is created (at most `BULK_REPLY_LIMIT` conversations, each
     once, a text that fits every conversation's network: else `BulkReplyRefused` naming each that does not),
     then the replies are created in one transaction, so a failure half-way leaves none behind (their delivery
     is queued on commit)."""
-    from hubbub.connectors.outbound import ReplyTooLong, check_length
-    from hubbub.inbox.services import create_reply
-
     require_role(scope, Role.AGENT)
     if len(conversations) > BULK_REPLY_LIMIT:
         raise ValueError(f"At most {BULK_REPLY_LIMIT} conversations at once; {len(conversations)} were given.")
@@ -58,4 +57,4 @@ def bulk_reply(scope: Scope, conversations: Sequence[Conversation], text: str) -
     if failures:
         raise BulkReplyRefused(failures)
     with transaction.atomic():
-        return [create_reply(scope, conv, text) for conv in conversations]
+        return [do_create_reply(scope, conv, text, Origin.BULK) for conv in conversations]

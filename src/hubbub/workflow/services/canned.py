@@ -12,13 +12,11 @@ import logging
 import re
 from typing import Any
 
-from django.db import transaction
-
-from hubbub.inbox.models import CannedResponse, Conversation, Reply
+from hubbub.inbox.actions.replies import Origin, do_create_reply
+from hubbub.inbox.models import CannedResponse, Conversation
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
-from hubbub.workflow.services.approvals import approval_reasons
 from hubbub.workflow.services.ownership import same_org
 
 log = logging.getLogger("hubbub.workflow")
@@ -92,27 +90,12 @@ def delete_canned(scope: Scope, canned: CannedResponse) -> None:
 
 
 def auto_reply(conv_id: int, canned_id: int) -> None:
-    """A routing rule's auto-reply: rendered, length-checked, approval-checked like any reply."""
-    from hubbub.connectors.outbound import check_length
-    from hubbub.inbox.tasks import deliver_reply_task
-
+    """A routing rule's auto-reply: rendered, then created like any reply (length and approval checked)."""
     conv = Conversation.objects.select_related("author", "author__customer", "brand").get(pk=conv_id)
     canned = CannedResponse.objects.filter(organization_id=conv.organization_id, id=canned_id).first()
     if canned is None:
         return
-    text = render_template(canned.body, conv, None)
     try:
-        check_length(conv.network, text)
-    except ValueError as exc:
+        do_create_reply(None, conv, render_template(canned.body, conv, None), Origin.AUTO)
+    except ValueError as exc:  # too long for the network, or empty once rendered: the rule cannot answer here
         log.warning("auto-reply %s skipped on conversation %s: %s", canned_id, conv.pk, exc)
-        return
-    reply = Reply.objects.create(
-        organization_id=conv.organization_id, brand_id=conv.brand_id, conversation=conv, author=None, text=text
-    )
-    reasons = approval_reasons(None, conv, conv.brand_id, text)
-    reply.state = Reply.State.PENDING_APPROVAL if reasons else Reply.State.APPROVED
-    reply.review_comment = "; ".join(reasons)
-    reply.save(update_fields=["state", "review_comment"])
-    audit(conv.organization_id, None, "reply.create", reply, conversation=conv.pk, state=reply.state, auto=True)
-    if reply.state == Reply.State.APPROVED:
-        transaction.on_commit(lambda: deliver_reply_task(reply.pk))

@@ -1,0 +1,17 @@
+"""What the inbox tells the apps above it. The inbox is lower in the app tree than workflow, crm and
+listening, so it never calls them: it sends these signals, and they subscribe in their `AppConfig.ready`
+(workflow stops the SLA clock on `reply_sent`, for instance). Receivers run inside the sender's transaction,
+so what they write commits or rolls back with the change they react to."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# conversation: Conversation, old_status: str — a conversation's status changed (do_change_status)
+status_changed = Signal()
+# conversation: Conversation, reply: Reply — a reply was posted and recorded as the brand's message
+reply_sent = Signal()
+# survivor_id: int, absorbed_ids: list[int], organization_id: int — conversations merged into one
+conversations_merged = Signal()
+# organization_id: int, conversation_ids: list[int] — customers' messages were stored on these conversations
+messages_ingested = Signal()

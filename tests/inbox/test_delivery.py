@@ -1,0 +1,114 @@
+"""Delivery of approved replies: a transient network error is tried again later (and given up after the last
+attempt), a permanent one fails the reply with the network's reason for the agent to retry, and a reply left
+in `sending` by a worker that stopped is sent again, after asking the network, never twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from hubbub.connectors.outbound import PermanentDeliveryError, TransientDeliveryError
+from hubbub.inbox.actions import delivery
+from hubbub.inbox.actions.replies import do_create_reply
+from hubbub.inbox.models import Conversation, Message, Reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reply(acme, make_event, ingest, scope_of, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    ingest(acme["org"], [make_event("my bag is lost", author="ann")])
+    scope = scope_of(acme["users"]["agent"], acme["org"])
+    return do_create_reply(scope, Conversation.objects.get(), "Sorry Ann, we are on it.")  # queued on commit
+
+
+def network_fails(monkeypatch, error: Exception) -> list[int]:  # type: ignore[no-untyped-def]
+    calls: list[int] = []
+
+    def send(r: Reply) -> str:
+        calls.append(r.pk)
+        raise error
+
+    monkeypatch.setattr(delivery, "send_reply", send)
+    return calls
+
+
+def test_a_transient_error_keeps_the_reply_for_a_later_attempt(reply, monkeypatch):  # type: ignore[no-untyped-def]
+    network_fails(monkeypatch, TransientDeliveryError("X answered 503 Service Unavailable", retry_after=30))
+    with pytest.raises(TransientDeliveryError):
+        delivery.do_deliver_reply(reply.pk)
+    reply.refresh_from_db()
+    assert (reply.state, reply.attempts) == (Reply.State.APPROVED, 1)
+    assert "503" in reply.error
+    assert delivery.retry_delay(reply.pk, TransientDeliveryError("503", retry_after=30)) == 30  # as the network asked
+    assert Message.objects.filter(direction="out").count() == 0
+
+
+def test_the_delay_grows_and_the_last_attempt_fails_the_reply(reply, monkeypatch, settings):  # type: ignore[no-untyped-def]
+    calls = network_fails(monkeypatch, TransientDeliveryError("timed out after 20 s"))
+    delays = []
+    for _ in range(delivery.MAX_ATTEMPTS):
+        with pytest.raises(TransientDeliveryError) as caught:
+            delivery.do_deliver_reply(reply.pk)
+        delays.append(delivery.retry_delay(reply.pk, caught.value))
+    assert len(calls) == delivery.MAX_ATTEMPTS  # each later one asked the network first: nothing there
+    assert delays[-1] is None and all(d is not None for d in delays[:-1])
+    assert delays[1] > delays[0] and max(d for d in delays if d) <= settings.REPLY_STUCK_AFTER_SECONDS
+    reply.refresh_from_db()
+    assert reply.state == Reply.State.FAILED
+    assert reply.error.startswith(f"Gave up after {delivery.MAX_ATTEMPTS} attempts: timed out")
+
+
+def test_a_permanent_error_fails_at_once_and_the_agent_can_retry(  # type: ignore[no-untyped-def]
+    reply, monkeypatch, acme, scope_of, django_capture_on_commit_callbacks
+):
+    network_fails(monkeypatch, PermanentDeliveryError("X refused it: the tweet you reply to was deleted (403)"))
+    assert delivery.do_deliver_reply(reply.pk).state == Reply.State.FAILED
+    reply.refresh_from_db()
+    assert "deleted (403)" in reply.error
+    monkeypatch.undo()
+    queued: list[int] = []
+    scope = scope_of(acme["users"]["agent"], acme["org"])
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.do_retry_reply(scope, reply, queued.append)
+    assert queued == [reply.pk]
+    assert delivery.do_deliver_reply(reply.pk).state == Reply.State.SENT
+    with pytest.raises(ValueError, match="Only a failed reply"):
+        delivery.do_retry_reply(scope, Reply.objects.get(pk=reply.pk), queued.append)
+
+
+def test_an_analyst_cannot_retry_a_failed_reply(reply, monkeypatch, acme, scope_of):  # type: ignore[no-untyped-def]
+    from hubbub.tenancy.scoping import PermissionDenied
+
+    network_fails(monkeypatch, PermanentDeliveryError("401 token revoked"))
+    delivery.do_deliver_reply(reply.pk)
+    with pytest.raises(PermissionDenied):
+        delivery.do_retry_reply(scope_of(acme["users"]["analyst"], acme["org"]), reply, lambda _id: None)
+
+
+def test_a_reply_left_sending_is_reclaimed_and_not_posted_twice(reply, settings):  # type: ignore[no-untyped-def]
+    from hubbub.connectors.outbound import send_reply
+
+    # the worker claimed it and the network took the post, then the worker died before recording it
+    Reply.objects.filter(pk=reply.pk).update(state=Reply.State.SENDING, attempts=1, claimed_at=timezone.now())
+    posted_id = send_reply(Reply.objects.get(pk=reply.pk))
+    queued: list[int] = []
+    assert delivery.reclaim_stuck_replies(queued.append) == []  # not yet: the worker may only be slow
+    later = timezone.now() + timedelta(seconds=settings.REPLY_STUCK_AFTER_SECONDS + 1)
+    assert delivery.reclaim_stuck_replies(queued.append, now=later) == [reply.pk]
+    sent = delivery.do_deliver_reply(queued[0])
+    assert (sent.state, sent.external_id, sent.attempts) == (Reply.State.SENT, posted_id, 2)
+    assert len(list(settings.OUTBOUND_SINK_DIR.glob("*.json"))) == 1  # asked the network: no second post
+    assert Message.objects.filter(direction="out", external_id=posted_id).count() == 1
+    assert delivery.reclaim_stuck_replies(queued.append, now=later) == []
+
+
+def test_an_approved_reply_whose_task_was_lost_is_queued_again(reply, settings):  # type: ignore[no-untyped-def]
+    queued: list[int] = []
+    later = timezone.now() + timedelta(seconds=settings.REPLY_STUCK_AFTER_SECONDS + 1)
+    assert delivery.reclaim_stuck_replies(queued.append, now=later) == [reply.pk]
+    assert delivery.do_deliver_reply(reply.pk).state == Reply.State.SENT
+    assert delivery.do_deliver_reply(reply.pk).state == Reply.State.SENT  # a second task finds it sent
+    assert Message.objects.filter(direction="out").count() == 1
