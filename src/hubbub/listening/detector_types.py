@@ -1,0 +1,135 @@
+"""What goes into and comes out of the crisis detectors (`detectors.py`): the knobs, the alert, the sentiment.
+
+Pure python, like the detectors themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["ALERT_KINDS", "Alert", "DetectorConfig", "iso_utc", "normalise_sentiment"]
+
+ALERT_KINDS = ("negative_spike", "sentiment_drop", "viral_post", "hashtag_hijack")
+
+
+def iso_utc(ts: float) -> str:
+    """Epoch seconds as an ISO 8601 UTC string (`2015-02-24T19:35:52Z`)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalise_sentiment(value: Any, neutral_band: float = 0.05) -> str:
+    """Map a label or a compound score in [-1, 1] to negative|neutral|positive.
+
+    Unknown labels become "neutral" so one odd value cannot raise an alert.
+    """
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in ("negative", "neg", "-1"):
+            return "negative"
+        if v in ("positive", "pos", "1"):
+            return "positive"
+        if v in ("neutral", "neu", "0", ""):
+            return "neutral"
+        try:
+            value = float(v)
+        except ValueError:
+            return "neutral"
+    if isinstance(value, bool):
+        return "neutral"
+    if isinstance(value, int | float) and not math.isnan(value):
+        if value <= -neutral_band:
+            return "negative"
+        if value >= neutral_band:
+            return "positive"
+    return "neutral"
+
+
+@dataclass(slots=True)
+class Alert:
+    """One detected condition, ready to become an Incident or a line of backtest output."""
+
+    detected_at: float  # epoch seconds (UTC)
+    kind: str
+    brand: str
+    window_start: float
+    expected: float
+    observed: float
+    score: float
+    message: str
+    examples: list[str] = field(default_factory=list)
+    key: str = ""
+    deferred_from: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ISO 8601 UTC times (the backtest output format)."""
+        d = asdict(self)
+        d["detected_at"] = iso_utc(self.detected_at)
+        d["window_start"] = iso_utc(self.window_start)
+        d["deferred_from"] = iso_utc(self.deferred_from) if self.deferred_from is not None else None
+        d["expected"] = round(self.expected, 3)
+        d["observed"] = round(self.observed, 3)
+        d["score"] = round(self.score, 3)
+        return d
+
+
+@dataclass(slots=True)
+class DetectorConfig:
+    """Knobs of the detectors. Defaults were tuned on the airline backtest (see docs/listening.md).
+
+    `sensitivity` is the one knob a supervisor sees: 1.0 is the default, 2.0
+    roughly doubles the false-alarm budget's exponent (alpha ** (1/2)), 0.5 is
+    stricter. Everything else is for operators.
+    """
+
+    sensitivity: float = 1.0
+    # negative_spike
+    windows_min: tuple[int, ...] = (5, 10, 20, 30)
+    alpha: float = 1e-6
+    overdispersion: float = 0.06  # NB: var = mu + overdispersion * mu**2
+    min_volume: int = 18  # negatives in a window before anything can fire
+    min_ratio: float = 2.0  # observed must be at least this multiple of expected
+    warmup_hours: float = 6.0  # stream history needed before alerting...
+    warmup_negatives: int = 30  # ...and this many negatives seen, so a trickle cannot set the baseline
+    level_halflife_hours: float = 24.0
+    recent_halflife_hours: float = 2.0
+    profile_days_full: float = 3.0  # days of history before the seasonal profile gets full weight
+    min_expected_per_hour: float = 0.5
+    relearn_after_hours: float = 24.0  # a stream silent this long is learnt afresh
+    # sentiment_drop
+    share_window_min: int = 60
+    share_min_volume: int = 25
+    share_min_delta: float = 0.25
+    share_z: float = 4.5
+    # viral_post
+    viral_min_retweets: int = 50
+    viral_min_followers: int = 100_000
+    viral_negative_only: bool = True
+    # hashtag_hijack: brand -> its own hashtags ("#AskUnited")
+    hashtags: dict[str, list[str]] = field(default_factory=dict)
+    hijack_window_min: int = 60
+    hijack_min_volume: int = 8
+    hijack_min_share: float = 0.6
+    # alert hygiene
+    clear_minutes: float = 60.0
+    max_alerts_per_hour: int = 4
+    quiet_hours: tuple[int, int] | None = None  # local (start, end) hours, e.g. (22, 7)
+    quiet_mode: str = "defer"  # "defer" or "suppress"
+    tz_offset_minutes: int = 0  # local time for quiet hours and messages
+    enabled_kinds: tuple[str, ...] = ALERT_KINDS
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
+        """Build from a JSON config, ignoring unknown keys so old configs keep working."""
+        cfg = cls()
+        for name in cls.__dataclass_fields__:
+            if name in data:
+                value = data[name]
+                if name in ("windows_min", "enabled_kinds") and isinstance(value, list):
+                    value = tuple(value)
+                if name == "quiet_hours" and isinstance(value, list):
+                    value = (int(value[0]), int(value[1]))
+                setattr(cfg, name, value)
+        return cfg
