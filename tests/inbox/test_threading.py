@@ -248,14 +248,14 @@ def test_the_common_case_costs_one_indexed_lookup_per_batch(acme, make_event):
 
 def test_a_reply_and_its_parent_in_concurrent_batches_are_joined_by_the_recheck(acme, make_event, ingest, monkeypatch):
     """Two PostgreSQL workers: neither batch sees the other's uncommitted row; the re-check joins them."""
-    from hubbub.inbox.threading import repair_waiting_replies
+    from hubbub.inbox.out_of_order import repair_waiting_replies
 
     org = acme["org"]
     post = make_event("@AcmeAir no food on board", author="quin")
     reply = make_event("+1, nothing left", author="rae", in_reply_to=post.external_id)
     ingest(org, [reply])
     with monkeypatch.context() as blind:
-        blind.setattr("hubbub.inbox.threading._waiting_replies", lambda org_id, keys: {})
+        blind.setattr("hubbub.inbox.threading.waiting_replies", lambda org_id, keys: {})
         ingest(org, [post])
     assert thread_of(post) != thread_of(reply)
 

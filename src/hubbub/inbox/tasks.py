@@ -9,7 +9,7 @@ from huey.exceptions import RetryTask
 
 from hubbub.connectors.outbound import TransientDeliveryError
 from hubbub.inbox.actions import delivery
-from hubbub.inbox.threading import repair_waiting_replies
+from hubbub.inbox.out_of_order import repair_waiting_replies
 
 
 @db_task()  # retries are counted on the reply (`attempts`), with a growing delay, not by Huey
