@@ -479,8 +479,11 @@ def _register_optional() -> None:
     """Mount the analysis and listening CLIs (they import no Django)."""
     try:
         from hubbub.analysis.cli import analysis_app, classify
+        from hubbub.inbox.cli import reanalyze_command
 
         app.command("classify")(classify)
+        # Re-analysis rewrites the inbox's messages, so the inbox owns it; it is listed with the engine's commands.
+        analysis_app.command("reanalyze")(reanalyze_command)
         app.add_typer(analysis_app, name="analysis")
     except ImportError:
         pass

@@ -8,6 +8,8 @@ from hubbub.api.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    # The label-correction form of the thread pane (its path and name predate its move into the inbox).
+    path("", include("hubbub.inbox.label_urls")),
     path("", include("hubbub.web.urls")),
 ]
 

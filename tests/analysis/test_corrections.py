@@ -10,7 +10,8 @@ from django.http import Http404
 from django.test import Client
 
 from hubbub.analysis.models import LabelCorrection
-from hubbub.analysis.services import correct_label, corrections_for_training
+from hubbub.analysis.services import corrections_for_training
+from hubbub.inbox.actions.labels import do_correct_label
 from hubbub.inbox.models import Conversation, Message
 from hubbub.tenancy.models import AuditEvent
 from hubbub.tenancy.scoping import PermissionDenied, get_scoped_or_404
@@ -38,7 +39,7 @@ def test_an_agent_corrects_the_intent_of_the_latest_message(acme, scope_of, thre
     before = msg.intent
     target = "suggestion" if before != "suggestion" else "question"
 
-    c = correct_label(scope, msg, "intent", target)
+    c = do_correct_label(scope, msg, "intent", target)
 
     msg.refresh_from_db()
     conv = Conversation.objects.get(pk=thread["conv"].pk)
@@ -53,7 +54,7 @@ def test_correcting_an_older_message_leaves_the_conversation_summary_alone(acme,
     scope = scope_of(acme["users"]["agent"])
     conv_before = Conversation.objects.get(pk=thread["conv"].pk).sentiment
     new = "positive" if thread["first"].sentiment != "positive" else "neutral"
-    correct_label(scope, thread["first"], "sentiment", new)
+    do_correct_label(scope, thread["first"], "sentiment", new)
     thread["first"].refresh_from_db()
     assert thread["first"].sentiment == new
     assert (thread["first"].sentiment_score > 0) if new == "positive" else thread["first"].sentiment_score == 0
@@ -62,12 +63,12 @@ def test_correcting_an_older_message_leaves_the_conversation_summary_alone(acme,
 
 def test_analysts_may_not_correct_and_values_are_validated(acme, scope_of, thread):
     with pytest.raises(PermissionDenied):
-        correct_label(scope_of(acme["users"]["analyst"]), thread["latest"], "intent", "praise")
+        do_correct_label(scope_of(acme["users"]["analyst"]), thread["latest"], "intent", "praise")
     agent = scope_of(acme["users"]["agent"])
     with pytest.raises(ValueError):
-        correct_label(agent, thread["latest"], "intent", "rant")
+        do_correct_label(agent, thread["latest"], "intent", "rant")
     with pytest.raises(ValueError):
-        correct_label(agent, thread["latest"], "mood", "happy")
+        do_correct_label(agent, thread["latest"], "mood", "happy")
     assert not LabelCorrection.objects.exists()
 
 
@@ -77,7 +78,7 @@ def test_other_organisations_messages_are_invisible(acme, make_org, scope_of, th
     with pytest.raises(Http404):
         get_scoped_or_404(Message.objects.all(), stranger, id=thread["latest"].pk)
     with pytest.raises(PermissionDenied):
-        correct_label(stranger, thread["latest"], "intent", "praise")
+        do_correct_label(stranger, thread["latest"], "intent", "praise")
     client = Client()
     client.force_login(other["users"]["admin"])
     r = client.post(f"/messages/{thread['latest'].pk}/labels/", {"intent": "praise"})
@@ -109,8 +110,8 @@ def test_the_thread_offers_the_form_and_saving_it_updates_the_pane(acme, thread)
 def test_evaluation_page_shows_version_figures_and_agreement(acme, scope_of, thread):
     scope = scope_of(acme["users"]["agent"])
     msg = thread["latest"]
-    correct_label(scope, msg, "sentiment", msg.sentiment)  # kept
-    correct_label(scope, msg, "intent", "spam" if msg.intent != "spam" else "other")  # changed
+    do_correct_label(scope, msg, "sentiment", msg.sentiment)  # kept
+    do_correct_label(scope, msg, "intent", "spam" if msg.intent != "spam" else "other")  # changed
     client = Client()
     client.force_login(acme["users"]["analyst"])
     body = client.get("/analysis/").content.decode()
@@ -130,9 +131,9 @@ def test_evaluation_page_shows_version_figures_and_agreement(acme, scope_of, thr
 
 def test_stored_corrections_become_training_rows(acme, scope_of, thread):
     scope = scope_of(acme["users"]["agent"])
-    correct_label(scope, thread["latest"], "intent", "question")
-    correct_label(scope, thread["latest"], "intent", "suggestion")  # the latest word counts
-    correct_label(scope, thread["first"], "topic", "lost luggage")
+    do_correct_label(scope, thread["latest"], "intent", "question")
+    do_correct_label(scope, thread["latest"], "intent", "suggestion")  # the latest word counts
+    do_correct_label(scope, thread["first"], "topic", "lost luggage")
     rows = {(c.label_name, c.label, c.text) for c in corrections_for_training()}
     assert rows == {
         ("intent", "suggestion", thread["latest"].text),
@@ -146,7 +147,7 @@ def test_train_from_db_feeds_corrections_to_train(acme, scope_of, thread, monkey
     from hubbub.analysis import train as train_mod
     from hubbub.analysis.cli import analysis_app
 
-    correct_label(scope_of(acme["users"]["agent"]), thread["latest"], "intent", "suggestion")
+    do_correct_label(scope_of(acme["users"]["agent"]), thread["latest"], "intent", "suggestion")
     seen: dict[str, object] = {}
 
     class Fake:
@@ -165,14 +166,14 @@ def test_train_from_db_feeds_corrections_to_train(acme, scope_of, thread, monkey
 def test_reanalyze_relabels_history_and_keeps_agents_corrections(acme, scope_of, thread):
     from typer.testing import CliRunner
 
-    from hubbub.analysis.cli import analysis_app
+    from hubbub.cli import app
 
     scope = scope_of(acme["users"]["agent"])
-    correct_label(scope, thread["latest"], "intent", "praise")
+    do_correct_label(scope, thread["latest"], "intent", "praise")
     Message.objects.filter(direction="in").update(model_version="old-model", sentiment="", journey_stage="")
     Conversation.objects.update(sentiment="", intent="", urgency=0)
 
-    res = CliRunner().invoke(analysis_app, ["reanalyze", "--since", "2026-11-01", "--org", "acme"])
+    res = CliRunner().invoke(app, ["analysis", "reanalyze", "--since", "2026-11-01", "--org", "acme"])
     assert res.exit_code == 0, res.output
     assert "re-labelled 2 message(s) in 1 conversation(s)" in res.output.replace("\n", " ")
 
@@ -189,7 +190,7 @@ def test_reanalyze_relabels_history_and_keeps_agents_corrections(acme, scope_of,
 
 
 def test_reanalyze_respects_since_and_org(acme, make_org, make_event, ingest, thread):
-    from hubbub.analysis.services import reanalyze
+    from hubbub.inbox.reanalysis import reanalyze
 
     other = make_org("globex", brands=("Globex",))
     ingest(other["org"], [make_event("terrible service", brand="globex", author="zed")])

@@ -181,47 +181,4 @@ def train_command(
     typer.echo(model.version)
 
 
-@analysis_app.command("reanalyze")
-def reanalyze_command(
-    since: Annotated[str, typer.Option("--since", help="Re-label inbound messages created on/after this date.")],
-    org: Annotated[str | None, typer.Option("--org", help="Only this organisation (slug).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=10, max=20000)] = 1000,
-) -> None:
-    """Re-label stored messages with the current model (bulk updates; agents' corrections are kept)."""
-    from datetime import UTC, datetime
-
-    try:
-        when = datetime.fromisoformat(since)
-    except ValueError:
-        _err.print(f"[red]error:[/red] --since must be a date like 2026-11-01, not {since!r}")
-        raise typer.Exit(code=2) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    _django()
-    from hubbub.analysis.services import get_analyzer, reanalyze
-    from hubbub.tenancy.models import Organization
-
-    org_id = None
-    if org:
-        found = Organization.objects.filter(slug=org).first()
-        if found is None:
-            _err.print(f"[red]error:[/red] no organisation with slug {org!r}")
-            raise typer.Exit(code=2)
-        org_id = found.pk
-    analyzer = get_analyzer()
-    with Progress(
-        TextColumn("re-analysing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=_err
-    ) as progress:
-        task = progress.add_task("reanalyze", total=None)
-
-        def tick(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        result = reanalyze(when, org_id, batch_size=batch_size, progress=tick, analyzer=analyzer)
-    _err.print(
-        f"re-labelled {result.messages} message(s) in {result.conversations} conversation(s) with "
-        f"{result.model_version}; kept {result.kept_corrections} agent correction(s)"
-    )
-
-
 analysis_app.command("classify")(classify)

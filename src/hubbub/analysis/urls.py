@@ -7,5 +7,4 @@ from hubbub.analysis import views
 urlpatterns = [
     path("analysis/", views.evaluation, name="analysis_evaluation"),
     path("analysis/confusion/<str:name>.png", views.confusion_png, name="analysis_confusion"),
-    path("messages/<int:message_id>/labels/", views.correct, name="analysis_correct"),
 ]

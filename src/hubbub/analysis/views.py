@@ -1,9 +1,9 @@
-"""Pages of the analysis app: agents correct labels; everyone sees how good the model is.
+"""Pages of the analysis app: everyone sees how good the model is, and how often agents agreed with it.
 
-Views only parse the request, check the scope and call services
-(`hubbub.analysis.services.correct_label`); the evaluation page reads the
-figures packaged with the model, so it works on an installed copy without the
-benchmark files.
+The evaluation page reads the figures packaged with the model, so it works on an
+installed copy without the benchmark files. The label-correction form's choices
+are here (`label_choices`); saving the form changes an inbox message, so its view
+is the inbox's (`hubbub.inbox.label_views`).
 """
 
 from __future__ import annotations
@@ -12,17 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_POST
 
 from hubbub.analysis import services
-from hubbub.analysis.models import CORRECTABLE_LABELS, LabelCorrection
+from hubbub.analysis.models import LabelCorrection
 from hubbub.analysis.topics import DEFAULT_TOPICS
 from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS
-from hubbub.inbox.models import Direction, Message
-from hubbub.tenancy.scoping import Scope, get_scoped_or_404, scoped
+from hubbub.tenancy.scoping import Scope, scoped
 from hubbub.web.views.common import scoped_view
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -48,31 +45,6 @@ def label_choices() -> dict[str, tuple[str, ...]]:
         "topic": DEFAULT_TOPICS + ("other",),
         "journey_stage": JOURNEY_STAGES,
     }
-
-
-@require_POST
-@scoped_view
-def correct(request: HttpRequest, scope: Scope, message_id: int) -> HttpResponse:
-    """Apply the labels of the "why this label" form; unchanged labels count as confirmed."""
-    message = get_scoped_or_404(
-        Message.objects.select_related("conversation"), scope, id=message_id, direction=Direction.IN
-    )
-    changed: list[str] = []
-    try:
-        for name in CORRECTABLE_LABELS:
-            value = request.POST.get(name, "").strip()
-            if not value:
-                continue  # e.g. no topic for a message that is not a complaint
-            old = str(getattr(message, name) or "")
-            services.correct_label(scope, message, name, value)
-            if value != old:
-                changed.append(name.replace("_", " "))
-        messages.success(request, f"Corrected {', '.join(changed)}." if changed else "Labels confirmed.")
-    except ValueError as exc:
-        messages.error(request, str(exc))
-    from hubbub.web.views.inbox import _after_action  # the thread pane re-render the inbox uses
-
-    return _after_action(request, scope, message.conversation_id)
 
 
 def _benchmark(model_meta: dict[str, Any]) -> dict[str, Any]:
