@@ -10,8 +10,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from hubbub.inbox.drafts import DRAFT_MAX_CHARS
 from hubbub.inbox.models import Message, Reply
-from hubbub.web.drafts import DRAFT_MAX_CHARS
 from hubbub.workflow.services.policies import save_approval_policy
 from tests.inbox.merges import merged_chain
 
@@ -178,9 +178,9 @@ def test_bulk_reply_carries_the_text_to_survivors_that_were_not_ticked(
 
 
 def test_a_reply_made_just_before_the_merge_is_not_offered_again(acme, make_event, ingest, monkeypatch):
+    from hubbub.inbox import views as inbox_views
     from hubbub.inbox.merging import MergePair, merge_conversations
     from hubbub.inbox.models import Conversation
-    from hubbub.web.views import inbox as inbox_views
 
     ingest(acme["org"], [make_event(f"@AcmeAir {who} here", author=who) for who in ("bob", "cat")])
     b, c = (Conversation.objects.get(author__handle=who).pk for who in ("bob", "cat"))

@@ -15,13 +15,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.inbox import drafts
 from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import Conversation, Reply
+from hubbub.inbox.views import render_bulk_refused
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role, scoped
-from hubbub.web import drafts
 from hubbub.web.views.common import scoped_view
-from hubbub.web.views.inbox import render_bulk_refused
 from hubbub.workflow.services import bulk
 
 BULK_LIMIT = bulk.BULK_REPLY_LIMIT  # the same limit as the API's
@@ -37,7 +37,7 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
     length limit), then `bulk.bulk_reply` creates every reply in one transaction, each through the normal
     path (approval policies hold some; delivery is queued on commit with the reply's idempotency key). If
     anything is refused nothing is created, and the inbox comes back with the text and the ticks as they
-    were and the reason beside each conversation concerned (`web.views.inbox.render_bulk_refused`), so the
+    were and the reason beside each conversation concerned (`inbox.views.render_bulk_refused`), so the
     agent fixes it and sends again without a conversation getting the reply twice.
     A ticked conversation merged into another since the list was shown gets no reply (as in the API, where
     it is `not_sent` with `merged_into`): the agent has not seen the merged thread. When the others are
@@ -103,7 +103,7 @@ def _merged_reason(survivor_id: int, survivor_ticked: bool) -> str:
 def _carry_to_survivors(request: HttpRequest, merged: dict[int, int], found: set[int], text: str) -> None:
     """Ticked conversations merged into another since the list was shown got no reply (the agent sees the
     merged thread first, as on the single reply form): the text waits, unsent, in each survivor's reply box
-    (`web.drafts`), and the agent is told where. A survivor that was ticked too just got the reply. Only
+    (`inbox.drafts`), and the agent is told where. A survivor that was ticked too just got the reply. Only
     after the bulk reply was accepted: a refused one keeps its text in the form, and one copy is enough."""
     waiting: dict[int, list[int]] = {}
     for old_id, survivor_id in merged.items():

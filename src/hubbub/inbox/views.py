@@ -1,4 +1,4 @@
-"""The three-pane inbox: list, thread + composer, customer panel.
+"""The three-pane inbox: list, thread + composer, the panels other apps add beside it (`inbox.panels`).
 
 Server-rendered first (works without JavaScript); htmx swaps panes; SSE keeps them live.
 """
@@ -20,15 +20,15 @@ from django.views.decorators.http import require_POST
 
 from hubbub.connectors.models import MAX_REPLY_CHARS
 from hubbub.connectors.outbound import ReplyTooLong
-from hubbub.crm.services import panel_context
+from hubbub.inbox import drafts
 from hubbub.inbox.actions.conversations import do_add_note, do_assign, do_change_status, do_set_tags
 from hubbub.inbox.actions.replies import Origin, do_create_reply
 from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import CannedResponse, Conversation, Direction, Status
+from hubbub.inbox.panels import panels_context
 from hubbub.inbox.queries import InboxFilters, filter_conversations, page
 from hubbub.tenancy.models import Membership, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404
-from hubbub.web import drafts
 from hubbub.web.views.common import add_trigger, scoped_view
 
 PAGE_SIZE = 50
@@ -66,7 +66,7 @@ def _thread_context(
     scope: Scope, conv: Conversation, carried: Mapping[drafts.Kind, drafts.Draft] | None = None
 ) -> dict[str, object]:
     """What the thread pane shows; `carried` pre-fills the reply and note boxes (text carried over from a
-    merged conversation, by kind, `web.drafts`)."""
+    merged conversation, by kind, `inbox.drafts`)."""
     carried = carried or {}
     draft, note_draft = carried.get("reply"), carried.get("note")
     User = get_user_model()
@@ -99,7 +99,7 @@ def _thread_context(
         "draft_notice": drafts.notice(conv.pk) if draft else "",
         "note_draft": note_draft,
         "note_draft_notice": drafts.notice(conv.pk, "note") if note_draft else "",
-        **panel_context(scope, conv),
+        **panels_context(scope, conv),
     }
 
 
@@ -107,8 +107,8 @@ def _thread_context(
 def inbox(request: HttpRequest, scope: Scope) -> HttpResponse:
     ctx = _list_context(request, scope)
     if request.htmx and request.htmx.target == "conversation-list":  # type: ignore[attr-defined]
-        return render(request, "web/_list.html", ctx)
-    return render(request, "web/inbox.html", ctx)
+        return render(request, "inbox/_list.html", ctx)
+    return render(request, "inbox/inbox.html", ctx)
 
 
 def _inbox_at(request: HttpRequest, scope: Scope, url: str) -> dict[str, object]:
@@ -162,7 +162,7 @@ def render_bulk_refused(
         "offpage": [c for c in ticked if c.pk not in shown],
         "list_url": "/?" + str(ctx["query_string"]) if ctx["query_string"] else "/",
     }
-    return render(request, "web/inbox.html", {**ctx, "bulk": bulk})
+    return render(request, "inbox/inbox.html", {**ctx, "bulk": bulk})
 
 
 class _Merged(Exception):
@@ -206,7 +206,7 @@ def _follow_merges(*, carries: drafts.Kind | None = None) -> Callable[[_View], _
     (302), or for a pane loaded by htmx the survivor's thread and its URL pushed into the history. An action
     (reply, status, …) posted to the merged id is not applied: the agent sees the merged thread first.
     With `carries` (the reply form: "reply", the note form: "note") the posted text is not lost either: it is
-    pre-filled in the survivor's reply (note) box, still unsent, with a notice (`web.drafts`; through the
+    pre-filled in the survivor's reply (note) box, still unsent, with a notice (`inbox.drafts`; through the
     session for a redirect). The pane rendered for htmx names the absorbed id (`data-merged-from`), so the
     browser also carries over what the other boxes held.
     Ids that were never merged, or whose survivor is out of scope, stay a plain 404."""
@@ -230,7 +230,7 @@ def _follow_merges(*, carries: drafts.Kind | None = None) -> Callable[[_View], _
             htmx = request.htmx  # type: ignore[attr-defined]
             if htmx and (request.method == "POST" or htmx.target == "thread-pane"):
                 ctx = _thread_context(scope, _get(scope, survivor_id), {carries: draft} if carries and draft else None)
-                response = render(request, "web/_thread.html", {**ctx, "merged_from": conversation_id})
+                response = render(request, "inbox/_thread.html", {**ctx, "merged_from": conversation_id})
                 if draft is None:  # a carried draft has its notice beside its reply (note) box
                     notice = format_html('<div class="flash" role="status"><p class="info">{}</p></div>', text)
                     response.content = notice.encode() + response.content
@@ -267,8 +267,8 @@ def conversation(request: HttpRequest, scope: Scope, conversation_id: int) -> Ht
     conv = _load(scope, conversation_id)
     ctx = _thread_context(scope, conv, drafts.take(request, conv.pk))
     if request.htmx and request.htmx.target == "thread-pane":  # type: ignore[attr-defined]
-        return render(request, "web/_thread.html", ctx)
-    return render(request, "web/inbox.html", {**_list_context(request, scope), **ctx})
+        return render(request, "inbox/_thread.html", ctx)
+    return render(request, "inbox/inbox.html", {**_list_context(request, scope), **ctx})
 
 
 def _refused(
@@ -280,7 +280,7 @@ def _refused(
     browser held them (`app.js`). Rendered, not redirected, so the text never has to travel in a URL."""
     ctx = {**_thread_context(scope, conv), f"{box}_value": text, f"{box}_error": error}
     if request.htmx:  # type: ignore[attr-defined]
-        response = render(request, "web/_thread.html", ctx)
+        response = render(request, "inbox/_thread.html", ctx)
         # The pane shows the reason beside the box. If the agent has moved on to another conversation
         # before this answer came, app.js does not swap it in (`hubbub:refused`): it keeps the text as the
         # conversation's unsent draft and says so in a notice instead.
@@ -292,16 +292,19 @@ def _refused(
             {"box": box, "text": f"Your {what} {customer_label(conv)} was not {undone}: {error} It waits in its box."},
         )
         return response
-    return render(request, "web/inbox.html", {**_list_context(request, scope), **ctx})
+    return render(request, "inbox/inbox.html", {**_list_context(request, scope), **ctx})
 
 
-def _after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+def after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+    """The answer to an action on a conversation (reply, status, a label corrected, …): for htmx the
+    thread pane re-rendered with a `conversation-changed` event (the list refreshes), else a redirect to
+    the conversation. Public: the views of other apps that act on a conversation answer with it too."""
     if request.htmx:  # type: ignore[attr-defined]
         try:
             conv = _load(scope, conversation_id)
         except _Merged as merged:  # merged since the action was applied
             raise _Merged(merged.survivor_id, acted=True) from None
-        response = render(request, "web/_thread.html", _thread_context(scope, conv))
+        response = render(request, "inbox/_thread.html", _thread_context(scope, conv))
         add_trigger(response, "conversation-changed", None)
         return response
     return redirect("conversation", conversation_id=conversation_id)
@@ -320,7 +323,7 @@ def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespo
     # Named by customer: the agent may be in another conversation by the time this notice shows (app.js)
     held = r.state == r.State.PENDING_APPROVAL
     messages.success(request, f"Reply to {customer_label(conv)} {'sent for approval' if held else 'sent'}.")
-    return _after_action(request, scope, conversation_id)
+    return after_action(request, scope, conversation_id)
 
 
 @require_POST
@@ -333,7 +336,7 @@ def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
         messages.success(request, f"Marked {conv.get_status_display().lower()}.")
     except ValueError as exc:
         messages.error(request, str(exc))
-    return _after_action(request, scope, conversation_id)
+    return after_action(request, scope, conversation_id)
 
 
 @require_POST
@@ -346,7 +349,7 @@ def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
     team = request.POST.get("team", "")
     do_assign(scope, conv, assignee_id, int(team) if team.isdigit() else None)
     messages.success(request, "Assignment saved.")
-    return _after_action(request, scope, conversation_id)
+    return after_action(request, scope, conversation_id)
 
 
 @require_POST
@@ -359,7 +362,7 @@ def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespon
         do_add_note(scope, conv, text)
     except ValueError as exc:
         return _refused(request, scope, conv, "note", text, str(exc))
-    return _after_action(request, scope, conversation_id)
+    return after_action(request, scope, conversation_id)
 
 
 @require_POST
@@ -368,4 +371,4 @@ def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespon
 def tags(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     do_set_tags(scope, conv, request.POST.get("tags", "").split(","))
-    return _after_action(request, scope, conversation_id)
+    return after_action(request, scope, conversation_id)
