@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from hubbub.inbox.models import Message
-from hubbub.live import MAX_EVENT_IDS, get_bus
+from hubbub.live import get_bus
 
 POLL_SECONDS = 5
 
 
+@dataclass(frozen=True)
+class MessageBacklog:
+    """How the stream learns of messages stored by another process while its bus was quiet: the id of an
+    organisation's newest message, and the conversations of the messages stored after a given id."""
+
+    latest_id: Callable[[int], int]
+    conversations_since: Callable[[int, int], list[int]]
+
+
+_backlog: MessageBacklog | None = None
+
+
+def register_message_backlog(
+    latest_id: Callable[[int], int], conversations_since: Callable[[int, int], list[int]]
+) -> None:
+    """Called by the app that stores messages (the inbox, in `InboxConfig.ready`): web sits below it and
+    never imports it. Without one the stream only relays the bus (and keeps the connection alive)."""
+    global _backlog
+    _backlog = MessageBacklog(latest_id, conversations_since)
+
+
 @sync_to_async
 def _latest_message_id(org_id: int) -> int:
-    last = Message.objects.filter(organization_id=org_id).order_by("-id").values_list("id", flat=True).first()
-    return int(last or 0)
+    return _backlog.latest_id(org_id) if _backlog else 0
 
 
 @sync_to_async
 def _conversations_since(org_id: int, after: int) -> list[int]:
-    """The conversations of the newest messages stored after message `after` (at most `MAX_EVENT_IDS`)."""
-    rows = (
-        Message.objects.filter(organization_id=org_id, id__gt=after)
-        .order_by("-id")
-        .values_list("conversation_id", flat=True)[: 5 * MAX_EVENT_IDS]
-    )
-    return list(dict.fromkeys(c for c in rows if c is not None))[:MAX_EVENT_IDS]
+    return _backlog.conversations_since(org_id, after) if _backlog else []
 
 
 def visible_to(event: dict[str, object], org_id: int, user_id: int) -> bool:
