@@ -25,7 +25,7 @@ from hubbub.web.views.common import scoped_view
 
 # (report name, tab label, url name, template)
 TABS = [
-    ("response-times", "Response times", "reports", "web/reports.html"),
+    ("response-times", "Response times", "reports", "insights/reports/response_times.html"),
     ("sla", "SLA", "insights_reports_sla", "insights/reports/sla.html"),
     ("volume", "Volume & sentiment", "insights_reports_volume", "insights/reports/volume.html"),
     ("agents", "Agents & teams", "insights_reports_agents", "insights/reports/agents.html"),
@@ -105,10 +105,11 @@ def _tab(name: str) -> Callable[..., HttpResponseBase]:
     def view(request: HttpRequest, scope: Scope) -> HttpResponse:
         return render_report(request, scope, name)
 
-    view.__name__ = view.__qualname__ = f"{name}_report"
+    view.__name__ = view.__qualname__ = f"{name.replace('-', '_')}_report"
     return view
 
 
+response_times_report = _tab("response-times")
 sla_report = _tab("sla")
 volume_report = _tab("volume")
 agents_report = _tab("agents")

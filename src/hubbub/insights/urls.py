@@ -5,6 +5,7 @@ from django.urls import path
 from hubbub.insights import report_views, views
 
 urlpatterns = [
+    path("reports/", report_views.response_times_report, name="reports"),
     path("reports/voice-of-the-customer/", views.voice_of_customer, name="insights_voc"),
     path("reports/voice-of-the-customer/upload/", views.upload_surveys, name="insights_voc_upload"),
     path("reports/sla/", report_views.sla_report, name="insights_reports_sla"),

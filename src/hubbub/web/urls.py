@@ -8,8 +8,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("brand/", pages.switch_brand, name="switch_brand"),
     path("live/", live.stream, name="live"),
-    path("quarantine/", pages.quarantine, name="quarantine"),
-    path("reports/", pages.reports, name="reports"),
     path("healthz", pages.healthz, name="healthz"),
     # Each bounded context owns its pages; these includes mount them.
     path("", include("hubbub.inbox.urls")),
@@ -18,4 +16,5 @@ urlpatterns = [
     path("", include("hubbub.listening.urls")),
     path("", include("hubbub.analysis.urls")),
     path("", include("hubbub.insights.urls")),
+    path("", include("hubbub.ingest.urls")),
 ]

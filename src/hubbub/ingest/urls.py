@@ -1,0 +1,9 @@
+"""Web routes of the ingest app (mounted at the site root by hubbub.web.urls)."""
+
+from django.urls import path
+
+from hubbub.ingest import views
+
+urlpatterns = [
+    path("quarantine/", views.quarantine, name="quarantine"),
+]
