@@ -351,6 +351,71 @@ def train(
     `[embeddings]` extra is installed (never in quick mode); False = never.
     """
     corrections = list(corrections or [])
+    td = _load_training_data(data_dir, quick)
+    by_name: dict[str, list[Correction]] = {n: [c for c in corrections if c.label_name == n] for n in LABEL_NAMES}
+    log(
+        f"airline train {len(td.train_rows)}, dev {len(td.dev_rows)}, gold train {len(td.gold_train)}, "
+        f"bitext {len(td.bitext)}, corrections {len(corrections)}"
+    )
+    if use_embeddings is None:
+        use_embeddings = not quick and embeddings.available()
+    feat = _fit_featurizer(td, corrections, use_embeddings, log)
+    sent, sent_vader, blend = _fit_sentiment(feat, td, by_name["sentiment"], quick, log)
+    probe = HubbubModel("probe", feat, sent, sent_vader, blend, sent, sent, TopicModel())
+
+    # --- intent and journey: gold train + weak rows + corrections ---------------
+    weak = td.train_rows + td.dev_rows
+    i_rows, j_rows = head_rows(td.gold_train, weak, td.bitext, by_name, quick)
+
+    def head(rows_: list[tuple[str, str, float]], c: float) -> LogisticRegression:
+        x, v, d = feat.transform_all([r[0] for r in rows_])
+        xi = probe._head_inputs(x, probe.sentiment_proba(x, v, d))
+        return _fit_lr(xi, [r[1] for r in rows_], [r[2] for r in rows_], c=c, balanced=True)
+
+    log("fitting intent and journey stage")
+    intent = _with_offsets(head(i_rows, c=INTENT_C), INTENT_OFFSETS)
+    journey = _with_offsets(head(j_rows, c=JOURNEY_C), JOURNEY_OFFSETS)
+    topic = _fit_topic(feat, weak, by_name["topic"], log)
+
+    digest = _hash_inputs(td.data_dir, corrections, td.gold_file)
+    version = f"{VERSION_PREFIX}+{digest}" + ("-quick" if quick else "")
+    meta = {
+        "data_hash": digest,
+        "n_corrections": len(corrections),
+        "blend": {
+            "alpha": blend.alpha,
+            "prior_power": blend.prior_power,
+            "domain_ref": blend.domain_ref,
+            "domain_floor": blend.domain_floor,
+            "general_k": blend.general_k,
+        },
+        "split_seed": data.SPLIT_SEED,
+        "gold_eval_seed": data.GOLD_EVAL_SEED,
+        "gold2_split_seed": data.GOLD2_SPLIT_SEED,
+        "embeddings": embeddings.ENCODER if use_embeddings else None,
+    }
+    model = HubbubModel(version, feat, sent, sent_vader, blend, intent, journey, topic, meta)
+    if output is not None:
+        path = model.save(output)
+        log(f"saved {version} to {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return model
+
+
+@dataclass(frozen=True)
+class _TrainingData:
+    """The rows `train` learns from: airline train and dev (gold eval rows left out), gold, Bitext."""
+
+    data_dir: Path
+    gold_file: Path
+    gold: list[data.GoldRow]  # every round, train and eval portions
+    gold_train: list[data.GoldRow]
+    train_rows: list[data.AirlineRow]
+    dev_rows: list[data.AirlineRow]
+    bitext: list[tuple[str, str, str]]
+
+
+def _load_training_data(data_dir: str | Path | None, quick: bool) -> _TrainingData:
+    """Read the shared data sets; `quick` keeps a fixed subsample of the airline rows."""
     ddir = data.shared_dir(data_dir)
     gold_file = data.gold_path()
     rows = data.load_airline(ddir)
@@ -367,22 +432,21 @@ def train(
         train_rows = rng.sample(train_rows, min(2000, len(train_rows)))
         dev_rows = dev_rows[:400]
     bitext = _bitext_rows(ddir, per_intent=8 if quick else 40)
-    by_name: dict[str, list[Correction]] = {n: [c for c in corrections if c.label_name == n] for n in LABEL_NAMES}
-    log(
-        f"airline train {len(train_rows)}, dev {len(dev_rows)}, gold train {len(gold_train)}, "
-        f"bitext {len(bitext)}, corrections {len(corrections)}"
-    )
+    return _TrainingData(ddir, gold_file, gold, gold_train, train_rows, dev_rows, bitext)
 
+
+def _fit_featurizer(
+    td: _TrainingData, corrections: list[Correction], use_embeddings: bool, log: Callable[[str], None]
+) -> Featurizer:
+    """The shared features: word 1-2-grams and the lexicon, plus the static word vectors if asked for."""
     feat = Featurizer(ngram_max=NGRAM_MAX)  # word 1-2-grams + vectorised lexicon; char n-grams cost 2x speed
     feat.fit(
-        [r.text for r in train_rows]
-        + [g.text for g in gold_train]
-        + [b[0] for b in bitext]
+        [r.text for r in td.train_rows]
+        + [g.text for g in td.gold_train]
+        + [b[0] for b in td.bitext]
         + [c.text for c in corrections],
-        domain_texts=[r.text for r in train_rows],  # the sentiment model knows airline tweets only
+        domain_texts=[r.text for r in td.train_rows],  # the sentiment model knows airline tweets only
     )
-    if use_embeddings is None:
-        use_embeddings = not quick and embeddings.available()
     if use_embeddings:
         cols, words = embeddings.unigram_columns(feat.word.get_feature_names_out())
         vecs = embeddings.distil_word_vectors(words)
@@ -392,11 +456,18 @@ def train(
         log(f"static word vectors: {len(words)} words x {vecs.shape[1]} from {embeddings.ENCODER}")
     else:
         log("static word vectors: off (install the [embeddings] extra to use them)")
+    return feat
 
-    # --- sentiment: airline train, weighted by crowd agreement ------------------
-    s_texts = [r.text for r in train_rows] + [c.text for c in by_name["sentiment"]]
-    s_y = [r.sentiment for r in train_rows] + [c.label for c in by_name["sentiment"]]
-    s_w = [max(r.sentiment_confidence, 0.34) for r in train_rows] + [CORRECTION_WEIGHT] * len(by_name["sentiment"])
+
+def _fit_sentiment(
+    feat: Featurizer, td: _TrainingData, corrected: list[Correction], quick: bool, log: Callable[[str], None]
+) -> tuple[LogisticRegression, LogisticRegression, SentimentBlend]:
+    """Sentiment: the text model (airline train, weighted by crowd agreement), the domain-general lexicon
+    model, and their blend and gate chosen on dev; the text model is then refit on train + dev."""
+    train_rows, dev_rows = td.train_rows, td.dev_rows
+    s_texts = [r.text for r in train_rows] + [c.text for c in corrected]
+    s_y = [r.sentiment for r in train_rows] + [c.label for c in corrected]
+    s_w = [max(r.sentiment_confidence, 0.34) for r in train_rows] + [CORRECTION_WEIGHT] * len(corrected)
     xs, vs, _ = feat.transform_all(s_texts)
     log("fitting sentiment")
     sent = _fit_nb_lr(xs, s_y, s_w, c=SENTIMENT_C, n_word=feat.n_word)
@@ -422,7 +493,7 @@ def train(
                 best = (score, probe.blend)
     blend = best[1]
     log(f"sentiment blend alpha={blend.alpha} prior_power={blend.prior_power} (dev acc+F1 {best[0]:.4f})")
-    ood_dev = _out_of_airline_dev(gold)
+    ood_dev = _out_of_airline_dev(td.gold)
     blend, gate_log = choose_gate(probe, blend, (xd, vd, dd, yd), ood_dev, feat)
     log(gate_log)
     # refit the text model on train + dev now that the blend is chosen
@@ -431,26 +502,17 @@ def train(
         s_y = s_y + yd
         s_w = s_w + [max(r.sentiment_confidence, 0.34) for r in dev_rows]
         sent = _fit_nb_lr(xs, s_y, s_w, c=SENTIMENT_C, n_word=feat.n_word)
-    probe = HubbubModel("probe", feat, sent, sent_vader, blend, sent, sent, TopicModel())
+    return sent, sent_vader, blend
 
-    # --- intent and journey: gold train + weak rows + corrections ---------------
-    weak = train_rows + dev_rows
-    i_rows, j_rows = head_rows(gold_train, weak, bitext, by_name, quick)
 
-    def head(rows_: list[tuple[str, str, float]], c: float) -> LogisticRegression:
-        x, v, d = feat.transform_all([r[0] for r in rows_])
-        xi = probe._head_inputs(x, probe.sentiment_proba(x, v, d))
-        return _fit_lr(xi, [r[1] for r in rows_], [r[2] for r in rows_], c=c, balanced=True)
-
-    log("fitting intent and journey stage")
-    intent = _with_offsets(head(i_rows, c=INTENT_C), INTENT_OFFSETS)
-    journey = _with_offsets(head(j_rows, c=JOURNEY_C), JOURNEY_OFFSETS)
-
-    # --- topic: airline negative reasons ("Can't Tell" is not a cause: left out)
+def _fit_topic(
+    feat: Featurizer, weak: list[data.AirlineRow], corrected: list[Correction], log: Callable[[str], None]
+) -> TopicModel:
+    """Topic: airline negative reasons ("Can't Tell" is not a cause: left out) plus corrections."""
     t_rows = [(r.text, r.topic, max(r.reason_confidence, 0.34)) for r in weak if r.topic]
-    t_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in by_name["topic"]]
+    t_rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in corrected]
     log(f"fitting topic on {len(t_rows)} complaints")
-    topic = TopicModel().fit(
+    return TopicModel().fit(
         [r[0] for r in t_rows],
         [r[1] for r in t_rows],
         kind="lr",
@@ -461,26 +523,3 @@ def train(
         class_weight_power=TOPIC_CLASS_WEIGHT_POWER,
         c=TOPIC_C,
     )
-
-    digest = _hash_inputs(ddir, corrections, gold_file)
-    version = f"{VERSION_PREFIX}+{digest}" + ("-quick" if quick else "")
-    meta = {
-        "data_hash": digest,
-        "n_corrections": len(corrections),
-        "blend": {
-            "alpha": blend.alpha,
-            "prior_power": blend.prior_power,
-            "domain_ref": blend.domain_ref,
-            "domain_floor": blend.domain_floor,
-            "general_k": blend.general_k,
-        },
-        "split_seed": data.SPLIT_SEED,
-        "gold_eval_seed": data.GOLD_EVAL_SEED,
-        "gold2_split_seed": data.GOLD2_SPLIT_SEED,
-        "embeddings": embeddings.ENCODER if use_embeddings else None,
-    }
-    model = HubbubModel(version, feat, sent, sent_vader, blend, intent, journey, topic, meta)
-    if output is not None:
-        path = model.save(output)
-        log(f"saved {version} to {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    return model

@@ -180,35 +180,8 @@ def parse_twcs(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Parsed
     if missing:
         raise ValueError(f"not a twcs file: missing column(s) {', '.join(sorted(missing))}")
     stats = ParseStats(unknown_columns=sorted(header - TWCS_COLUMNS), total_bytes=path.stat().st_size)
-    # First pass: only the reply links and the brand accounts' tweets, not the rows (a full export is ~3M rows).
-    tweet_brand: dict[str, str] = {}
-    links_of: dict[str, list[str]] = {}
-    for _, r in _csv_rows(path):
-        tid = (r.get("tweet_id") or "").strip()
-        if str(r.get("inbound", "")).strip().lower() == "false" and r.get("author_id"):
-            tweet_brand[tid] = (r.get("author_id") or "").strip()
-            continue
-        links = [x.strip() for x in (r.get("response_tweet_id") or "").split(",") if x.strip()]
-        parent = (r.get("in_response_to_tweet_id") or "").strip()
-        if parent:
-            links.append(parent)
-        if links:
-            links_of[tid] = links
-    brand_accounts = set(tweet_brand.values())
-    lower_accounts = {a.lower(): a for a in brand_accounts}
-    # Propagate brand along reply links both ways until stable (threads are short).
-    for _ in range(6):
-        changed = False
-        for tid, links in links_of.items():
-            if tid not in tweet_brand:
-                for link in links:
-                    if link in tweet_brand:
-                        tweet_brand[tid] = tweet_brand[link]
-                        changed = True
-                        break
-        if not changed:
-            break
-    del links_of
+    tweet_brand = _twcs_brand_of_tweets(path)
+    lower_accounts = {a.lower(): a for a in set(tweet_brand.values())}
 
     def rows() -> Iterator[ParsedRow]:
         for n, r in _csv_rows(path):
@@ -261,6 +234,38 @@ def parse_twcs(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Parsed
                 yield ParsedRow(loc, error=str(exc), raw=raw, line=n)
 
     return stats, rows()
+
+
+def _twcs_brand_of_tweets(path: Path) -> dict[str, str]:
+    """Tweet id -> the brand account it belongs to: the brand's own tweets, and the tweets reply links
+    join to one. A first pass over only the reply links and the brand accounts' tweets, not the rows
+    (a full export is ~3M rows)."""
+    tweet_brand: dict[str, str] = {}
+    links_of: dict[str, list[str]] = {}
+    for _, r in _csv_rows(path):
+        tid = (r.get("tweet_id") or "").strip()
+        if str(r.get("inbound", "")).strip().lower() == "false" and r.get("author_id"):
+            tweet_brand[tid] = (r.get("author_id") or "").strip()
+            continue
+        links = [x.strip() for x in (r.get("response_tweet_id") or "").split(",") if x.strip()]
+        parent = (r.get("in_response_to_tweet_id") or "").strip()
+        if parent:
+            links.append(parent)
+        if links:
+            links_of[tid] = links
+    # Propagate brand along reply links both ways until stable (threads are short).
+    for _ in range(6):
+        changed = False
+        for tid, links in links_of.items():
+            if tid not in tweet_brand:
+                for link in links:
+                    if link in tweet_brand:
+                        tweet_brand[tid] = tweet_brand[link]
+                        changed = True
+                        break
+        if not changed:
+            break
+    return tweet_brand
 
 
 JSONL_FIELDS = {

@@ -397,6 +397,22 @@ def _import_chunk(
     stats: dict[str, int],
     file_name: str,
 ) -> None:
+    """Check a chunk's rows (rejections and notes go to `report`), then save the good ones."""
+    parsed = _parse_chunk(chunk, cols, spec, brands, report, seen, stats)
+    if parsed:
+        _save_parsed(org_id, parsed, spec, report, stats, file_name)
+
+
+def _parse_chunk(
+    chunk: list[tuple[int, dict[str, Any]]],
+    cols: dict[str, str],
+    spec: ScaleSpec,
+    brands: _Brands,
+    report: ImportReport,
+    seen: set[str],
+    stats: dict[str, int],
+) -> list[dict[str, Any]]:
+    """The chunk's valid, first-seen rows as SurveyResponse fields (with the `brand` object)."""
     parsed: list[dict[str, Any]] = []
     for line, row in chunk:
         v = {f: _get(row, cols, f) for f in COLUMNS}
@@ -443,8 +459,18 @@ def _import_chunk(
                 "comment_truncated": truncated,
             }
         )
-    if not parsed:
-        return
+    return parsed
+
+
+def _save_parsed(
+    org_id: int,
+    parsed: list[dict[str, Any]],
+    spec: ScaleSpec,
+    report: ImportReport,
+    stats: dict[str, int],
+    file_name: str,
+) -> None:
+    """Create the new responses and update the ones already stored (by external id), linked to customers."""
     existing = _existing(org_id, [p["external_id"] for p in parsed])
     customers = _customers(org_id, parsed)
     _analyse(parsed, existing)

@@ -12,15 +12,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from hubbub.listening.models import Grain, Incident, MentionRollup
 from hubbub.listening.temperature import BrandStats, TermStats, temperature_check
 from hubbub.tenancy.models import Brand
 from hubbub.tenancy.scoping import Scope
+
+if TYPE_CHECKING:
+    from hubbub.inbox.models import Message
 
 RECENT_DAYS = 7
 BASELINE_DAYS = 28
@@ -63,7 +66,39 @@ def run_temperature_check(scope: Scope, brand_id: int, idea: str) -> dict[str, A
     now, anchored = _now_for(brand_id)
     recent_start = now - timedelta(days=RECENT_DAYS)
     base_start = recent_start - timedelta(days=BASELINE_DAYS)
+    bstats, brand_stats = _brand_stats(brand_id, now, recent_start, base_start)
 
+    terms, tags = campaign_terms(idea)
+    msgs = Message.objects.filter(organization_id=scope.organization_id, direction=Direction.IN)
+    term_stats, term_rows = _term_stats(msgs, terms, now, recent_start, base_start)
+    themes = _negative_themes(msgs, brand_id, now, recent_start)
+    past = _past_hashtags(msgs, brand, now)
+    result = temperature_check(bstats, term_stats, tags, brand.name)
+    for p in past:
+        if p["negative_share"] is not None and p["mentions"] >= 10 and p["negative_share"] >= 0.5:
+            result.reasons.append(f"the brand's earlier hashtag {p['hashtag']} drew {p['negative_share']:.0%} negative")
+    return {
+        "brand_id": brand_id,
+        "brand": brand.name,
+        "idea": idea,
+        "as_of": now.isoformat(),
+        "anchored_to_latest": anchored,
+        "score": result.score,
+        "level": result.level,
+        "reasons": result.reasons,
+        "factors": result.factors,
+        "brand_stats": brand_stats,
+        "terms": term_rows,
+        "hashtags": tags,
+        "negative_themes": themes,
+        "past_hashtags": past,
+    }
+
+
+def _brand_stats(
+    brand_id: int, now: datetime, recent_start: datetime, base_start: datetime
+) -> tuple[BrandStats, dict[str, Any]]:
+    """The brand's mentions, recent and baseline, from the hourly rollups: for the score and for display."""
     roll = MentionRollup.objects.filter(brand_id=brand_id, grain=Grain.HOUR)
     rec = roll.filter(bucket__gte=recent_start, bucket__lt=now).aggregate(t=Sum("total"), n=Sum("negative"))
     base = roll.filter(bucket__gte=base_start, bucket__lt=recent_start).aggregate(t=Sum("total"), n=Sum("negative"))
@@ -85,9 +120,28 @@ def run_temperature_check(scope: Scope, brand_id: int, idea: str) -> dict[str, A
         baseline_days=max(base_days, 1e-6),
         open_incidents=open_incidents,
     )
+    shown = {
+        "recent_total": bstats.recent_total,
+        "recent_negative": bstats.recent_negative,
+        "recent_negative_share": round(bstats.recent_negative / bstats.recent_total, 3)
+        if bstats.recent_total
+        else None,
+        "baseline_total": bstats.baseline_total,
+        "baseline_negative": bstats.baseline_negative,
+        "baseline_negative_share": round(bstats.baseline_negative / bstats.baseline_total, 3)
+        if bstats.baseline_total
+        else None,
+        "recent_days": round(recent_days, 2),
+        "baseline_days": round(base_days, 2),
+        "open_incidents": open_incidents,
+    }
+    return bstats, shown
 
-    terms, tags = campaign_terms(idea)
-    msgs = Message.objects.filter(organization_id=scope.organization_id, direction=Direction.IN)
+
+def _term_stats(
+    msgs: QuerySet[Message], terms: list[str], now: datetime, recent_start: datetime, base_start: datetime
+) -> tuple[list[TermStats], list[dict[str, Any]]]:
+    """Mentions containing each campaign term, recent and baseline, with the recent negative examples."""
     term_stats: list[TermStats] = []
     term_rows = []
     for term in terms:
@@ -106,8 +160,13 @@ def run_temperature_check(scope: Scope, brand_id: int, idea: str) -> dict[str, A
             .values("id", "conversation_id", "text", "created_at")[:3]
         )
         term_rows.append(_term_dict(ts, examples))
+    return term_stats, term_rows
 
-    # top negative themes around the brand, recent period, with example posts
+
+def _negative_themes(
+    msgs: QuerySet[Message], brand_id: int, now: datetime, recent_start: datetime
+) -> list[dict[str, Any]]:
+    """Top negative themes around the brand, recent period, with example posts."""
     neg = msgs.filter(brand_id=brand_id, created_at__gte=recent_start, created_at__lt=now, sentiment="negative")
     topics = Counter(dict(neg.values_list("topic").annotate(n=_count(Q())).values_list("topic", "n")))
     themes = []
@@ -118,12 +177,15 @@ def run_temperature_check(scope: Scope, brand_id: int, idea: str) -> dict[str, A
             neg.filter(topic=topic).order_by("-retweets", "-created_at").values("id", "conversation_id", "text")[:2]
         )
         themes.append({"theme": topic, "mentions": n, "examples": theme_examples})
+    return themes
 
-    # how the brand's past hashtags fared (a year back, negative share)
+
+def _past_hashtags(msgs: QuerySet[Message], brand: Brand, now: datetime) -> list[dict[str, Any]]:
+    """How the brand's past hashtags fared (a year back, negative share)."""
     past = []
     for tag in (brand.hashtags or [])[:10]:
         t = tag if tag.startswith("#") else "#" + tag
-        r = msgs.filter(brand_id=brand_id, created_at__gte=now - timedelta(days=365), text__icontains=t).aggregate(
+        r = msgs.filter(brand_id=brand.pk, created_at__gte=now - timedelta(days=365), text__icontains=t).aggregate(
             t=_count(Q()), n=_count(Q(sentiment="negative"))
         )
         total = r["t"] or 0
@@ -135,40 +197,7 @@ def run_temperature_check(scope: Scope, brand_id: int, idea: str) -> dict[str, A
                 "negative_share": round((r["n"] or 0) / total, 3) if total else None,
             }
         )
-    result = temperature_check(bstats, term_stats, tags, brand.name)
-    for p in past:
-        if p["negative_share"] is not None and p["mentions"] >= 10 and p["negative_share"] >= 0.5:
-            result.reasons.append(f"the brand's earlier hashtag {p['hashtag']} drew {p['negative_share']:.0%} negative")
-    return {
-        "brand_id": brand_id,
-        "brand": brand.name,
-        "idea": idea,
-        "as_of": now.isoformat(),
-        "anchored_to_latest": anchored,
-        "score": result.score,
-        "level": result.level,
-        "reasons": result.reasons,
-        "factors": result.factors,
-        "brand_stats": {
-            "recent_total": bstats.recent_total,
-            "recent_negative": bstats.recent_negative,
-            "recent_negative_share": round(bstats.recent_negative / bstats.recent_total, 3)
-            if bstats.recent_total
-            else None,
-            "baseline_total": bstats.baseline_total,
-            "baseline_negative": bstats.baseline_negative,
-            "baseline_negative_share": round(bstats.baseline_negative / bstats.baseline_total, 3)
-            if bstats.baseline_total
-            else None,
-            "recent_days": round(recent_days, 2),
-            "baseline_days": round(base_days, 2),
-            "open_incidents": open_incidents,
-        },
-        "terms": term_rows,
-        "hashtags": tags,
-        "negative_themes": themes,
-        "past_hashtags": past,
-    }
+    return past
 
 
 def _term_dict(ts: TermStats, examples: list[Any]) -> dict[str, Any]:

@@ -107,52 +107,13 @@ def temperature_check(
     incidents up to 20. Capped at 100.
     """
     factors: dict[str, float] = {}
-    reasons: list[tuple[float, str]] = []
+    reasons: list[tuple[float, str]] = []  # (points, reason), in the order found
 
-    recent_share = _neg_share(brand.recent_negative, brand.recent_total)
-    base_share = _neg_share(brand.baseline_negative, brand.baseline_total)
-    mood_ratio = recent_share / max(base_share, 0.02)
-    mood_pts = 0.0
-    if mood_ratio > 1.1:
-        mood_pts = min(35.0, (mood_ratio - 1.0) * 25.0)
-        reasons.append(
-            (
-                mood_pts,
-                f"the mood toward {brand_name} is {mood_ratio:.1f}× more negative than usual "
-                f"({recent_share:.0%} negative vs {base_share:.0%})",
-            )
-        )
-    # already very negative even if not worse than usual
-    if recent_share >= 0.5 and mood_pts < 10:
-        extra = min(10.0, (recent_share - 0.5) * 40.0)
-        mood_pts += extra
-        reasons.append((extra, f"{recent_share:.0%} of recent mentions of {brand_name} are negative"))
+    mood_pts, base_share = _mood_points(brand, brand_name, reasons)
     factors["mood"] = round(mood_pts, 1)
-
-    recent_rate = brand.recent_negative / max(brand.recent_days, 1e-6)
-    base_rate = brand.baseline_negative / max(brand.baseline_days, 1e-6)
-    surge = (recent_rate + 1.0) / (base_rate + 1.0)
-    surge_pts = 0.0
-    if surge > 1.3 and brand.recent_negative >= 10:
-        surge_pts = min(20.0, (surge - 1.0) * 10.0)
-        reasons.append((surge_pts, f"negative mentions are running at {surge:.1f}× the usual daily volume"))
+    surge_pts = _surge_points(brand, reasons)
     factors["surge"] = round(surge_pts, 1)
-
-    term_pts = 0.0
-    for t in terms or []:
-        share = _neg_share(t.recent_negative, t.recent_total)
-        base = _neg_share(t.baseline_negative, t.baseline_total) if t.baseline_total else base_share
-        if t.recent_total >= 5 and share >= 0.4:
-            pts = min(25.0, (share - 0.3) * 50.0 * min(1.0, t.recent_total / 50.0) + max(0.0, share - base) * 20)
-            if pts > term_pts:
-                term_pts = pts
-            reasons.append(
-                (
-                    pts,
-                    f"conversation around “{t.term}” is {share:.0%} negative ({t.recent_negative} of "
-                    f"{t.recent_total} recent mentions)",
-                )
-            )
+    term_pts = _term_points(terms or [], base_share, reasons)
     factors["terms"] = round(term_pts, 1)
 
     tag_pts = 0.0
@@ -176,3 +137,58 @@ def temperature_check(
     if not text:
         text = [f"the mood toward {brand_name} is normal and nothing around the campaign looks risky"]
     return TemperatureResult(score=score, level=level, reasons=text, factors=factors)
+
+
+def _mood_points(brand: BrandStats, brand_name: str, reasons: list[tuple[float, str]]) -> tuple[float, float]:
+    """Points for the mood toward the brand (recent negative share against its usual), and that usual share."""
+    recent_share = _neg_share(brand.recent_negative, brand.recent_total)
+    base_share = _neg_share(brand.baseline_negative, brand.baseline_total)
+    mood_ratio = recent_share / max(base_share, 0.02)
+    mood_pts = 0.0
+    if mood_ratio > 1.1:
+        mood_pts = min(35.0, (mood_ratio - 1.0) * 25.0)
+        reasons.append(
+            (
+                mood_pts,
+                f"the mood toward {brand_name} is {mood_ratio:.1f}× more negative than usual "
+                f"({recent_share:.0%} negative vs {base_share:.0%})",
+            )
+        )
+    # already very negative even if not worse than usual
+    if recent_share >= 0.5 and mood_pts < 10:
+        extra = min(10.0, (recent_share - 0.5) * 40.0)
+        mood_pts += extra
+        reasons.append((extra, f"{recent_share:.0%} of recent mentions of {brand_name} are negative"))
+    return mood_pts, base_share
+
+
+def _surge_points(brand: BrandStats, reasons: list[tuple[float, str]]) -> float:
+    """Points for a surge of negative volume: recent negatives a day against the baseline's."""
+    recent_rate = brand.recent_negative / max(brand.recent_days, 1e-6)
+    base_rate = brand.baseline_negative / max(brand.baseline_days, 1e-6)
+    surge = (recent_rate + 1.0) / (base_rate + 1.0)
+    surge_pts = 0.0
+    if surge > 1.3 and brand.recent_negative >= 10:
+        surge_pts = min(20.0, (surge - 1.0) * 10.0)
+        reasons.append((surge_pts, f"negative mentions are running at {surge:.1f}× the usual daily volume"))
+    return surge_pts
+
+
+def _term_points(terms: list[TermStats], base_share: float, reasons: list[tuple[float, str]]) -> float:
+    """Points for the most negative conversation around a campaign term (each negative term gives a reason)."""
+    term_pts = 0.0
+    for t in terms:
+        share = _neg_share(t.recent_negative, t.recent_total)
+        base = _neg_share(t.baseline_negative, t.baseline_total) if t.baseline_total else base_share
+        if t.recent_total >= 5 and share >= 0.4:
+            pts = min(25.0, (share - 0.3) * 50.0 * min(1.0, t.recent_total / 50.0) + max(0.0, share - base) * 20)
+            if pts > term_pts:
+                term_pts = pts
+            reasons.append(
+                (
+                    pts,
+                    f"conversation around “{t.term}” is {share:.0%} negative ({t.recent_negative} of "
+                    f"{t.recent_total} recent mentions)",
+                )
+            )
+    return term_pts
