@@ -223,8 +223,9 @@ def child_identity(seed: int) -> dict[str, object]:
 
     from hubbub.connectors.events import InboundEvent
     from hubbub.crm import matching
+    from hubbub.crm.identity_links import suggest_links
     from hubbub.crm.models import Customer, SocialProfile
-    from hubbub.crm.services import _prepare, suggest_links, sync_identifiers
+    from hubbub.crm.services import prepare_customer, sync_identifiers
     from hubbub.ingest.services import accept, process_batch
 
     org, _ = _seed_org()
@@ -239,7 +240,7 @@ def child_identity(seed: int) -> dict[str, object]:
             location=c["location"],
             handles=c["handles"],
         )
-        _prepare(o)
+        prepare_customer(o)
         objs.append(o)
     Customer.objects.bulk_create(objs, batch_size=1000)
     objs = list(Customer.objects.filter(organization=org).order_by("id"))
@@ -462,7 +463,7 @@ def child_panel(conversations: int = 500, orders: int = 1000, runs: int = 60) ->
     from django.test import Client, RequestFactory
 
     from hubbub.crm.models import Customer, Interaction, Order, SocialProfile
-    from hubbub.crm.services import panel_context
+    from hubbub.crm.panel import panel_context
     from hubbub.inbox.models import Conversation
     from hubbub.tenancy.models import Brand
     from hubbub.tenancy.scoping import scope_for

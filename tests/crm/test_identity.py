@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
-from hubbub.crm import services
+from hubbub.crm import customer_merges, identity_links, privacy, services
 from hubbub.crm.models import Customer, IdentityLink, Interaction, MergeRecord, Order, SocialProfile
 from hubbub.inbox.models import Message
+from hubbub.ingest.models import QuarantinedEvent, RawEvent
 
 
 @pytest.fixture
@@ -73,10 +75,10 @@ def test_fuzzy_match_is_suggested_then_confirmed_by_an_agent(acme, agent, make_e
     p = SocialProfile.objects.get(external_id="u9")
     services.tier_rules(acme["org"].pk)
     services.TierRules.objects.filter(organization=acme["org"]).update(auto_link_threshold=1.01)
-    made = services.suggest_links(acme["org"].pk, [p.pk])
+    made = identity_links.suggest_links(acme["org"].pk, [p.pk])
     best = max(made, key=lambda link: link.confidence)
     assert best.customer_id == rob.pk and best.status == "suggested" and best.confidence > 0.9
-    services.confirm_suggestion(agent, best)
+    identity_links.confirm_suggestion(agent, best)
     p.refresh_from_db()
     best.refresh_from_db()
     assert p.customer_id == rob.pk
@@ -89,9 +91,9 @@ def test_a_rejected_suggestion_is_not_made_again(acme, agent, make_event, ingest
     ingest(acme["org"], [make_event("hi", author="u9", author_name="Rob Smithers", author_location="Boston")])
     p = SocialProfile.objects.get(external_id="u9")
     services.TierRules.objects.update_or_create(organization=acme["org"], defaults={"auto_link_threshold": 1.01})
-    (link,) = services.suggest_links(acme["org"].pk, [p.pk])
-    services.reject_suggestion(agent, link)
-    assert services.suggest_links(acme["org"].pk, [p.pk]) == []
+    (link,) = identity_links.suggest_links(acme["org"].pk, [p.pk])
+    identity_links.reject_suggestion(agent, link)
+    assert identity_links.suggest_links(acme["org"].pk, [p.pk]) == []
 
 
 def test_merge_and_undo_keep_every_message_profile_and_order(acme, agent, make_event, ingest) -> None:
@@ -105,7 +107,7 @@ def test_merge_and_undo_keep_every_message_profile_and_order(acme, agent, make_e
     services.log_interaction(agent, b, "phone", "Called about refund")
     services.recompute_customers(acme["org"].pk, [a.pk, b.pk])
 
-    record = services.merge_customers(agent, a, b)
+    record = customer_merges.merge_customers(agent, a, b)
     a.refresh_from_db()
     assert a.email == "ann@example.com" and a.order_count == 2 and str(a.lifetime_value) == "30.00"
     assert SocialProfile.objects.filter(customer=a).count() == 2
@@ -113,7 +115,7 @@ def test_merge_and_undo_keep_every_message_profile_and_order(acme, agent, make_e
     assert Message.objects.filter(author__customer=a).count() == 2
     assert not services.customers_qs(agent).filter(pk=b.pk).exists()
 
-    services.undo_merge(agent, MergeRecord.objects.get(pk=record.pk))
+    customer_merges.undo_merge(agent, MergeRecord.objects.get(pk=record.pk))
     a.refresh_from_db()
     b.refresh_from_db()
     assert a.email == "" and b.merged_into_id is None
@@ -129,10 +131,18 @@ def test_export_and_erase_on_request(acme, scope_of, make_event, ingest) -> None
     ann = customer(sup, name="Ann Lee", email="ann@example.com", handles=["annlee"])
     Order.objects.create(organization=acme["org"], customer=ann, ordered_at=datetime(2026, 1, 1, tzinfo=UTC), amount=5)
     ingest(acme["org"], [make_event("ann@example.com here, my bag is lost", author="annlee", author_name="Ann Lee")])
-    data = services.export_customer_data(sup, ann)
+    raw = RawEvent.objects.get(external_id=Message.objects.get().external_id)
+    QuarantinedEvent.objects.create(
+        organization=acme["org"],
+        source="webhook:x",
+        reason="late duplicate",
+        raw=json.dumps(raw.payload),
+        raw_event=raw,
+    )
+    data = privacy.export_customer_data(sup, ann)
     assert data["customer"]["email"] == "ann@example.com"
     assert data["messages"][0]["text"].startswith("ann@example.com")
-    counts = services.erase_customer(sup, ann)
+    counts = privacy.erase_customer(sup, ann)
     assert counts == {"profiles": 1, "messages": 1, "orders": 1}
     ann.refresh_from_db()
     assert (ann.name, ann.email, ann.handles) == ("[erased]", "", [])
@@ -140,9 +150,38 @@ def test_export_and_erase_on_request(acme, scope_of, make_event, ingest) -> None
     p = SocialProfile.objects.get(customer=ann)
     assert p.display_name == "" and p.handle.startswith("erased-")
     assert Order.objects.filter(customer=ann).count() == 1  # anonymous counts stay for reports
+    # The copies ingest keeps (raw event log, quarantine) lose the personal data too; the raw row stays as the
+    # idempotency key that keeps a re-delivered event from coming back.
+    raw.refresh_from_db()
+    assert raw.payload["text"] == "[erased]"
+    assert (raw.payload["author_name"], raw.payload["author_handle"], raw.payload["extra"]) == ("", "", {})
+    assert "ann@example.com" not in json.dumps(raw.payload) and "Ann Lee" not in json.dumps(raw.payload)
+    assert QuarantinedEvent.objects.get(raw_event=raw).raw == "[erased]"
     from hubbub.tenancy.models import AuditEvent
 
     assert AuditEvent.objects.filter(verb="crm.customer.erased").exists()
+
+
+def test_erase_is_refused_when_nothing_erases_the_raw_events(acme, scope_of) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from hubbub.crm.models import Customer as CustomerModel
+    from hubbub.crm.signals import customer_erased
+
+    sup = scope_of(acme["users"]["supervisor"])
+    ann = customer(sup, name="Ann Lee")
+    receivers = customer_erased.receivers
+    customer_erased.receivers = []
+    customer_erased.sender_receivers_cache.clear()
+    try:
+        assert not customer_erased.has_listeners(CustomerModel)
+        with pytest.raises(ImproperlyConfigured):
+            privacy.erase_customer(sup, ann)
+    finally:
+        customer_erased.receivers = receivers
+        customer_erased.sender_receivers_cache.clear()
+    ann.refresh_from_db()
+    assert ann.name == "Ann Lee" and ann.erased_at is None
 
 
 def test_agents_may_not_erase(acme, agent) -> None:
@@ -150,7 +189,7 @@ def test_agents_may_not_erase(acme, agent) -> None:
 
     c = customer(agent, name="X")
     with pytest.raises(PermissionDenied):
-        services.erase_customer(agent, c)
+        privacy.erase_customer(agent, c)
 
 
 def test_another_org_never_sees_customers(acme, make_org, scope_of, agent) -> None:
@@ -164,7 +203,7 @@ def test_typo_in_last_name_still_finds_the_customer(acme, agent, make_event, ing
     jon = customer(agent, name="Jonathan Smithson", location="Denver")
     ingest(acme["org"], [make_event("hi", author="u7", author_name="Jonathan Smihtson", author_location="Denver")])
     p = SocialProfile.objects.get(external_id="u7")
-    made = services.suggest_links(acme["org"].pk, [p.pk])
+    made = identity_links.suggest_links(acme["org"].pk, [p.pk])
     assert made and made[0].customer_id == jon.pk
 
 

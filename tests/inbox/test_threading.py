@@ -233,7 +233,7 @@ def test_the_common_case_costs_one_indexed_lookup_per_batch(acme, make_event):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from hubbub.crm.services import resolve_authors
+    from hubbub.crm.authors import resolve_authors
 
     org = acme["org"]
     brand = acme["brands"]["Acme Air"]

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
 from hubbub.api.auth import request_scope
-from hubbub.crm import services
+from hubbub.crm import customer_merges, identity_links, privacy, services
 from hubbub.crm.models import Customer, IdentityLink, MergeRecord, Order, SocialProfile
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
@@ -175,7 +175,7 @@ def link_profile(request: HttpRequest, customer_id: int, body: LinkIn) -> Any:
     scope = request_scope(request)
     c = _customer(scope, customer_id)
     p = get_scoped_or_404(SocialProfile.objects.all(), scope, brand_field=None, id=body.profile_id)
-    return Status(201, _link_out(services.link_profile(scope, p, c)))
+    return Status(201, _link_out(identity_links.link_profile(scope, p, c)))
 
 
 @router.get("/crm/suggestions", response=list[LinkOut], summary="Fuzzy link suggestions waiting for an agent")
@@ -188,7 +188,7 @@ def suggestions(request: HttpRequest, limit: int = 100) -> Any:
 def confirm(request: HttpRequest, link_id: int) -> Any:
     scope = request_scope(request)
     link = get_scoped_or_404(IdentityLink.objects.select_related("profile"), scope, brand_field=None, id=link_id)
-    services.confirm_suggestion(scope, link)
+    identity_links.confirm_suggestion(scope, link)
     return _link_out(link)
 
 
@@ -196,14 +196,14 @@ def confirm(request: HttpRequest, link_id: int) -> Any:
 def reject(request: HttpRequest, link_id: int) -> Any:
     scope = request_scope(request)
     link = get_scoped_or_404(IdentityLink.objects.select_related("profile"), scope, brand_field=None, id=link_id)
-    services.reject_suggestion(scope, link)
+    identity_links.reject_suggestion(scope, link)
     return _link_out(link)
 
 
 @router.post("/customers/{customer_id}/merge", response={201: MergeOut, 400: ErrorOut}, summary="Merge another in")
 def merge(request: HttpRequest, customer_id: int, body: MergeIn) -> Any:
     scope = request_scope(request)
-    record = services.merge_customers(scope, _customer(scope, customer_id), _customer(scope, body.other_id))
+    record = customer_merges.merge_customers(scope, _customer(scope, customer_id), _customer(scope, body.other_id))
     return Status(201, record)
 
 
@@ -211,7 +211,7 @@ def merge(request: HttpRequest, customer_id: int, body: MergeIn) -> Any:
 def undo(request: HttpRequest, merge_id: int) -> Any:
     scope = request_scope(request)
     record = get_scoped_or_404(MergeRecord.objects.all(), scope, brand_field=None, id=merge_id)
-    services.undo_merge(scope, record)
+    customer_merges.undo_merge(scope, record)
     record.refresh_from_db()
     return record
 
@@ -219,14 +219,14 @@ def undo(request: HttpRequest, merge_id: int) -> Any:
 @router.get("/customers/{customer_id}/export", summary="Everything held about a customer (GDPR access)")
 def export(request: HttpRequest, customer_id: int) -> Any:
     scope = request_scope(request)
-    return services.export_customer_data(scope, _customer(scope, customer_id))
+    return privacy.export_customer_data(scope, _customer(scope, customer_id))
 
 
 @router.post("/customers/{customer_id}/erase", summary="Erase a customer's personal data (GDPR erasure)")
 def erase(request: HttpRequest, customer_id: int) -> Any:
     scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
-    return services.erase_customer(scope, _customer(scope, customer_id))
+    return privacy.erase_customer(scope, _customer(scope, customer_id))
 
 
 class HubSpotConnectIn(Schema):

@@ -14,7 +14,7 @@ from typing import Any
 from hubbub.crm import matching
 from hubbub.crm.import_columns import FIELDS, get
 from hubbub.crm.models import Customer, IdentityLink, Order, SocialProfile
-from hubbub.crm.services import _prepare, sync_identifiers, tier_for, tier_rules
+from hubbub.crm.services import prepare_customer, sync_identifiers, tier_for, tier_rules
 from hubbub.dates import parse_datetime
 
 #: An order export's ambiguous `01/03/2026` is 1 March, as the CRM import always read a date without a time
@@ -98,7 +98,7 @@ def customers_chunk(org_id, chunk, cols, report, seen, touched):  # type: ignore
         if v["order_count"] is not None:
             c.order_count = v["order_count"]
         c.tier = tier_for(rules, c.order_count, c.lifetime_value)
-        _prepare(c)
+        prepare_customer(c)
         (new if is_new else changed).append(c)
     if new:
         Customer.objects.bulk_create(new, batch_size=500)

@@ -27,7 +27,7 @@ from hubbub import live
 from hubbub.connectors.hubspot import BATCH, HubSpotClient, HubSpotError, redact
 from hubbub.connectors.models import Channel
 from hubbub.crm.models import Customer, Interaction, SocialProfile, SyncConflict, SyncedActivity
-from hubbub.crm.services import _prepare, sync_identifiers
+from hubbub.crm.services import prepare_customer, sync_identifiers
 from hubbub.db import chunked, fast_update
 from hubbub.tenancy.models import AuditEvent, Brand, Role
 from hubbub.tenancy.scoping import Scope, require_role, system_scope
@@ -365,7 +365,7 @@ def _reconcile(c: Customer, vals: dict[str, str], remote_at: datetime) -> tuple[
         else:
             local_wins = True
     c.sync_snapshot = {f: getattr(c, f) or "" for f in FIELDS}
-    _prepare(c)
+    prepare_customer(c)
     return changed, conflicts, local_wins
 
 
@@ -497,7 +497,7 @@ def sync_hubspot(org_id: int, actor: Any = None, client: HubSpotClient | None = 
         c = by_id.get(rid) or (by_email.get(vals["email"]) if vals["email"] else None)
         if c is None:
             c = Customer(organization_id=org_id, hubspot_id=rid, sync_snapshot=dict(vals), **vals)
-            _prepare(c)
+            prepare_customer(c)
             c.save()
             touched[c.pk] = c
             stats["created_here"] += 1

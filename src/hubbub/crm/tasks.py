@@ -13,7 +13,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from hubbub.crm import import_jobs, services
+from hubbub.crm import identity_links, import_jobs
 from hubbub.crm.models import IdentityLink, SocialProfile
 
 log = logging.getLogger("hubbub.crm")
@@ -32,7 +32,7 @@ def suggest_for_new_profiles(since: timedelta = timedelta(minutes=15), limit: in
         by_org.setdefault(org_id, []).append(pid)
     made = 0
     for org_id, ids in by_org.items():
-        made += len(services.suggest_links(org_id, ids))
+        made += len(identity_links.suggest_links(org_id, ids))
     return made
 
 

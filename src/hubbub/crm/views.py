@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from hubbub.crm import import_columns, import_jobs, services
+from hubbub.crm import customer_merges, identity_links, import_columns, import_jobs, privacy, services
 from hubbub.crm.customer_export import export_rows
 from hubbub.crm.models import (
     Customer,
@@ -150,7 +150,7 @@ def merge(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
         return redirect("crm_customer", customer_id=survivor.pk)
     merged = _customer(scope, int(other))
     try:
-        services.merge_customers(scope, survivor, merged)
+        customer_merges.merge_customers(scope, survivor, merged)
         messages.success(request, f"Merged {merged} into {survivor}. You can undo this below.")
     except ValueError as exc:
         messages.error(request, str(exc))
@@ -164,7 +164,7 @@ def unmerge(request: HttpRequest, scope: Scope, merge_id: int) -> HttpResponse:
         MergeRecord.objects.select_related("survivor", "merged"), scope, brand_field=None, id=merge_id
     )
     try:
-        merged = services.undo_merge(scope, record)
+        merged = customer_merges.undo_merge(scope, record)
         messages.success(request, f"Merge undone: {merged} is a separate customer again.")
     except ValueError as exc:
         messages.error(request, str(exc))
@@ -175,7 +175,7 @@ def unmerge(request: HttpRequest, scope: Scope, merge_id: int) -> HttpResponse:
 @scoped_view
 def export_json(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
     c = _customer(scope, customer_id)
-    response = JsonResponse(services.export_customer_data(scope, c), json_dumps_params={"indent": 2})
+    response = JsonResponse(privacy.export_customer_data(scope, c), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="customer-{c.pk}.json"'
     return response
 
@@ -187,7 +187,7 @@ def erase(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
     if request.POST.get("confirm") != "ERASE":
         messages.error(request, "Type ERASE to confirm: erasure cannot be undone.")
         return redirect("crm_customer", customer_id=c.pk)
-    counts = services.erase_customer(scope, c)
+    counts = privacy.erase_customer(scope, c)
     messages.success(request, f"Erased personal data: {counts['profiles']} profiles, {counts['messages']} messages.")
     return redirect("crm_customer", customer_id=c.pk)
 
@@ -213,10 +213,10 @@ def _back(request: HttpRequest, fallback: str = "/customers/suggestions/") -> Ht
 def link_decide(request: HttpRequest, scope: Scope, link_id: int, decision: str) -> HttpResponse:
     link = _link(scope, link_id)
     if decision == "confirm":
-        services.confirm_suggestion(scope, link)
+        identity_links.confirm_suggestion(scope, link)
         messages.success(request, f"Linked @{link.profile.handle} to {link.customer}.")
     else:
-        services.reject_suggestion(scope, link)
+        identity_links.reject_suggestion(scope, link)
         messages.success(request, f"Rejected: @{link.profile.handle} is not {link.customer}.")
     return _back(request)
 
@@ -236,7 +236,7 @@ def suggestions(request: HttpRequest, scope: Scope) -> HttpResponse:
 def find_matches(request: HttpRequest, scope: Scope, profile_id: int) -> HttpResponse:
     require_role(scope, Role.AGENT)
     p = get_scoped_or_404(SocialProfile.objects.all(), scope, brand_field=None, id=profile_id)
-    made = services.suggest_links(scope.organization_id, [p.pk])
+    made = identity_links.suggest_links(scope.organization_id, [p.pk])
     messages.info(
         request,
         f"{len(made)} possible match{'es' if len(made) != 1 else ''} found." if made else "No likely customer found.",
@@ -252,7 +252,7 @@ def link_manual(request: HttpRequest, scope: Scope, profile_id: int) -> HttpResp
     if not other.isdigit():
         messages.error(request, "Give the customer number.")
         return _back(request)
-    services.link_profile(scope, p, _customer(scope, int(other)))
+    identity_links.link_profile(scope, p, _customer(scope, int(other)))
     messages.success(request, "Linked.")
     return _back(request)
 

@@ -22,7 +22,7 @@ from hubbub.inbox.models import Conversation, Direction, Message
 from hubbub.tenancy.models import Brand
 
 if TYPE_CHECKING:
-    from hubbub.crm.services import AuthorRow
+    from hubbub.crm.authors import AuthorRow
     from hubbub.inbox.threading import ProfileKey, ThreadPlan
 
 MERGE_REASON = "a reply arrived before its parent"

@@ -45,7 +45,7 @@ from hubbub.inbox.out_of_order import (
 from hubbub.tenancy.models import Brand
 
 if TYPE_CHECKING:
-    from hubbub.crm.services import AuthorRow
+    from hubbub.crm.authors import AuthorRow
 
 ProfileKey = tuple[str, str]
 

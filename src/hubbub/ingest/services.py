@@ -24,7 +24,7 @@ from hubbub import live
 from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.connectors.events import InboundEvent
-from hubbub.crm.services import customer_values, resolve_authors
+from hubbub.crm.authors import customer_values, resolve_authors
 from hubbub.db import chunked, fast_insert_dicts, in_clause, loads_json, reserve_ids, rows_by_external_id, stored_ids
 from hubbub.inbox.models import Status
 from hubbub.inbox.threading import plan_threads, write_threads
