@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from hubbub.api.api import api
+from hubbub.api_site import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -20,6 +20,7 @@ from hubbub.api.auth import request_scope
 from hubbub.api.crud import Crud, Endpoint, register_crud
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.db import chunked
+from hubbub.inbox.api import conversation_or_404
 from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import CannedResponse, Conversation, Reply
 from hubbub.tenancy.models import Role, Team
@@ -149,8 +150,6 @@ register_crud(
 @router.get("/workflow/conversations/{conversation_id}/sla", response={200: SLAHistoryOut, 404: Error})
 def conversation_sla(request: HttpRequest, conversation_id: int) -> Any:
     """The conversation's SLA clocks and their history (for reports); a merged id answers with `merged_into`."""
-    from hubbub.api.api import conversation_or_404  # imported late: that module mounts this router
-
     conv = conversation_or_404(request_scope(request), conversation_id)
     return {"clocks": list(conv.sla_clocks.order_by("started_at")), "history": history(conv)}
 
