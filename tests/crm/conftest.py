@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hubbub.crm import sync
+from hubbub.crm import hubspot_connection
 
 from .fake_hubspot import FakeHubSpot
 
@@ -18,7 +18,7 @@ def fake():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def connected(acme, scope_of, fake):  # type: ignore[no-untyped-def]
     admin = scope_of(acme["users"]["admin"])
-    return sync.connect_hubspot(
+    return hubspot_connection.connect_hubspot(
         admin,
         {
             "access_token": fake.access_token,

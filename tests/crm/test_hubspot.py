@@ -14,7 +14,7 @@ from hubbub.crm.models import Customer, SyncConflict
 
 def client_for(channel: Channel, waits: list[float]) -> HubSpotClient:
     """A client on the channel's stored tokens that records its back-off waits instead of sleeping (the sync
-    stores refreshed tokens itself, `sync.token_saver`)."""
+    stores refreshed tokens itself, `hubspot_connection.token_saver`)."""
     channel.refresh_from_db()
     return HubSpotClient(channel.credentials, sleep=waits.append)
 

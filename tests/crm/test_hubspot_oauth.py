@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from hubbub.api.models import ApiToken
 from hubbub.connectors.models import Channel
-from hubbub.crm import sync
+from hubbub.crm import hubspot_connection, sync
 from hubbub.crm.models import Customer, OAuthState
 from hubbub.tenancy.models import AuditEvent, Membership
 
@@ -352,12 +352,12 @@ def test_services_refuse_non_admins(acme, scope_of, fake) -> None:
         with pytest.raises(PermissionDenied):
             hubspot_oauth.decline_authorization(scope, "1.x", "access_denied")
         with pytest.raises(PermissionDenied):
-            sync.connect_hubspot(scope, tokens)
+            hubspot_connection.connect_hubspot(scope, tokens)
     assert not OAuthState.objects.exists() and hubspot_channel(acme) is None
-    sync.connect_hubspot(scope_of(acme["users"]["admin"]), tokens)
+    hubspot_connection.connect_hubspot(scope_of(acme["users"]["admin"]), tokens)
     for role in ("supervisor", "agent", "analyst"):
         with pytest.raises(PermissionDenied):
-            sync.disconnect_hubspot(scope_of(acme["users"][role]))
+            hubspot_connection.disconnect_hubspot(scope_of(acme["users"][role]))
     assert hubspot_channel(acme) is not None
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from hubbub.connectors.hubspot import HubSpotClient, HubSpotError
 from hubbub.connectors.models import Channel
-from hubbub.crm import services, sync
+from hubbub.crm import activity_log, hubspot_connection, services, sync
 from hubbub.crm.models import Customer, SyncConflict, SyncedActivity
 from hubbub.inbox.merging import MergePair, merge_conversations
 from hubbub.inbox.models import Conversation
@@ -161,11 +161,11 @@ def test_two_syncs_in_two_threads_write_one_note(acme, scope_of, connected, fake
 def test_one_sync_at_a_time_may_claim_a_note(acme, conversations) -> None:
     (conv,) = conversations(1)
     org_id = acme["org"].pk
-    claim = sync._claim(org_id, "conversation", conv)
+    claim = activity_log.claim_activity(org_id, "conversation", conv)
     assert claim is not None and claim.remote_id == ""
-    assert sync._claim(org_id, "conversation", conv) is None  # held by a running sync
-    sync._release(claim)
-    assert sync._claim(org_id, "conversation", conv) is not None  # given back: the next one may
+    assert activity_log.claim_activity(org_id, "conversation", conv) is None  # held by a running sync
+    activity_log.release_claim(claim)
+    assert activity_log.claim_activity(org_id, "conversation", conv) is not None  # given back: the next one may
 
 
 def test_a_failed_note_is_given_back_and_the_notes_written_before_it_are_kept(
@@ -199,7 +199,9 @@ def test_a_claim_left_by_a_sync_that_died_is_taken_over(acme, scope_of, connecte
     SyncedActivity.objects.bulk_create(
         [SyncedActivity(organization=org, kind="conversation", local_id=i, remote_id="") for i in (old, fresh)]
     )
-    SyncedActivity.objects.filter(local_id=old).update(created_at=timezone.now() - sync.CLAIM_TTL - timedelta(1))
+    SyncedActivity.objects.filter(local_id=old).update(
+        created_at=timezone.now() - activity_log.CLAIM_TTL - timedelta(1)
+    )
     assert sync.sync_hubspot(org.pk, client=client_for(connected, []))["notes"] == 1
     assert rows(org) == [(old, fake.notes[0]["id"], []), (fresh, "", [])]  # the fresh claim's sync still runs
 
@@ -311,7 +313,9 @@ def test_a_contact_claim_left_by_a_sync_that_died_is_taken_over(acme, scope_of, 
     SyncedActivity.objects.bulk_create(
         [SyncedActivity(organization=org, kind="contact", local_id=c.pk, remote_id="") for c in (bob, cy)]
     )
-    SyncedActivity.objects.filter(local_id=bob.pk).update(created_at=timezone.now() - sync.CLAIM_TTL - timedelta(1))
+    SyncedActivity.objects.filter(local_id=bob.pk).update(
+        created_at=timezone.now() - activity_log.CLAIM_TTL - timedelta(1)
+    )
 
     assert sync.sync_hubspot(org.pk, client=client_for(connected, []))["created_there"] == 1
     bob.refresh_from_db()
@@ -369,7 +373,7 @@ def test_a_note_being_written_when_its_conversation_joins_a_logged_one_is_kept_o
 
 def reconnect(acme: dict[str, Any], scope_of: Any, fake: Any) -> Callable[[], Channel]:
     def run() -> Channel:
-        return sync.connect_hubspot(
+        return hubspot_connection.connect_hubspot(
             scope_of(acme["users"]["admin"]),
             {"access_token": "at-new", "refresh_token": "rt-new", "client_id": "app", "base_url": fake.url},
         )
@@ -399,14 +403,16 @@ def test_a_token_refresh_after_a_reconnect_stores_nothing_and_stops_the_sync(acm
 
     with pytest.raises(HubSpotError) as stopped:
         sync.sync_hubspot(acme["org"].pk, client=During(connected, reconnect_then_expire, method="request"))
-    assert isinstance(stopped.value, sync.HubSpotReconnected)
+    assert isinstance(stopped.value, hubspot_connection.HubSpotReconnected)
     assert any(p == "/oauth/v1/token" and s == 200 for _, p, s in fake.log)  # HubSpot did refresh
     stored = Channel.objects.get(pk=connected.pk).credentials
     assert (stored["access_token"], stored["refresh_token"]) == ("at-new", "rt-new")
 
 
 def test_a_sync_outliving_a_disconnect_does_not_store_the_tokens_again(acme, scope_of, connected, fake) -> None:
-    client = During(connected, lambda: sync.disconnect_hubspot(scope_of(acme["users"]["admin"])), method="request")
+    client = During(
+        connected, lambda: hubspot_connection.disconnect_hubspot(scope_of(acme["users"]["admin"])), method="request"
+    )
     sync.sync_hubspot(acme["org"].pk, client=client)
     channel = Channel.objects.get(pk=connected.pk)
     assert not channel.is_active and not {"access_token", "refresh_token"} & set(channel.credentials)

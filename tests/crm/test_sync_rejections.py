@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from hubbub.connectors.hubspot import HubSpotClient, HubSpotError
-from hubbub.crm import services, sync
+from hubbub.crm import activity_log, services, sync
 from hubbub.crm.models import Customer, SyncedActivity
 from hubbub.tenancy.models import AuditEvent
 from hubbub.tenancy.scoping import PermissionDenied
@@ -84,16 +84,16 @@ def test_a_refused_call_note_is_listed_under_its_customer_and_retry_all_needs_a_
     services.log_interaction(agent, ann, "phone", "Called back")
     fake.refuse_note = lambda body: True
     assert sync.sync_hubspot(acme["org"].pk, client=client_for(connected, []))["notes_rejected"] == 1
-    (item,) = sync.rejected_items(acme["org"].pk)
+    (item,) = activity_log.rejected_items(acme["org"].pk)
     assert item["kind"] == "interaction" and item["customer_id"] == ann.pk and item["label"].startswith("Phone call")
 
     client.force_login(acme["users"]["agent"])
     assert client.post("/customers/hubspot/sync/", {"retry": "all"}).status_code == 403
     with pytest.raises(PermissionDenied):
-        sync.retry_rejected(agent)
+        activity_log.retry_rejected(agent)
     assert SyncedActivity.objects.exclude(error="").count() == 1  # still listed
 
-    assert sync.retry_rejected(scope_of(acme["users"]["supervisor"])) == 1
+    assert activity_log.retry_rejected(scope_of(acme["users"]["supervisor"])) == 1
     assert not SyncedActivity.objects.exists()  # the next sync sends it again
 
 

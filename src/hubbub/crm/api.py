@@ -240,11 +240,11 @@ class HubSpotConnectIn(Schema):
 @router.post("/crm/hubspot/connect", summary="Store HubSpot OAuth tokens (encrypted at rest; admin only)")
 def hubspot_connect(request: HttpRequest, body: HubSpotConnectIn) -> Any:
     """Admin only: connecting chooses the HubSpot account the whole customer list is synced to."""
-    from hubbub.crm import sync
+    from hubbub.crm import hubspot_connection
 
     scope = request_scope(request)
     require_role(scope, Role.ADMIN)
-    channel = sync.connect_hubspot(scope, {k: v for k, v in body.dict().items() if v})
+    channel = hubspot_connection.connect_hubspot(scope, {k: v for k, v in body.dict().items() if v})
     return {"channel_id": channel.pk}
 
 

@@ -8,7 +8,7 @@
 3. `complete_authorization`: the state must be known, match (constant-time), belong to this user and
    organisation, be unexpired and unused; it is used up in one conditional UPDATE *before* the code is
    exchanged, so a replayed callback stores nothing. The code is exchanged at `/oauth/v1/token` and the
-   tokens are stored through `sync.connect_hubspot` (encrypted, audit-logged), which reads the portal from
+   tokens are stored through `hubspot_connection.connect_hubspot` (encrypted, audit-logged), which reads the portal from
    the token information endpoint, as for tokens given to the API. `decline_authorization` handles an
    `error` answer.
 
@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from hubbub.connectors import hubspot
 from hubbub.connectors.models import Channel
-from hubbub.crm import sync
+from hubbub.crm import hubspot_connection
 from hubbub.crm.models import OAuthState
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
@@ -46,7 +46,8 @@ log = logging.getLogger("hubbub.crm.hubspot_oauth")
 
 PROVIDER = "hubspot"
 STATE_TTL = timedelta(minutes=10)
-INTERACTIVE_RETRIES = sync.INTERACTIVE_RETRIES  # the user waits on the callback: fewer than the background sync
+# the user waits on the callback: fewer retries than the background sync
+INTERACTIVE_RETRIES = hubspot_connection.INTERACTIVE_RETRIES
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def complete_authorization(
     }
     # The portal is read from the token information by connect_hubspot (as for the API); if HubSpot does
     # not answer it, the tokens work and the stored portal is kept.
-    return sync.connect_hubspot(scope, credentials, via="oauth", client=client)
+    return hubspot_connection.connect_hubspot(scope, credentials, via="oauth", client=client)
 
 
 def decline_authorization(scope: Scope, state: str, error: str, description: str = "") -> str:

@@ -210,11 +210,12 @@ class SyncedActivity(models.Model):
     conversation to its survivor; `merged_remote_ids` keeps the notes written for conversations merged
     into one that already had its own (they exist in the CRM; their ids are not dropped).
 
-    A row with an empty `remote_id` is a claim: a sync is writing that note now (`sync._claim`, committed
-    before HubSpot is called, so a second sync skips it); it gets the note's id when HubSpot answers, is
-    deleted if HubSpot fails for a while (429, 5xx, a timeout), and is taken over after `sync.CLAIM_TTL` if its
-    sync died. A claim with an `error` is an item HubSpot refused for good (a 400 validation error, …): it is
-    skipped by every sync, listed on Customers → HubSpot, and deleted by "Retry" (`sync.retry_rejected`).
+    A row with an empty `remote_id` is a claim: a sync is writing that note now
+    (`activity_log.claim_activity`, committed before HubSpot is called, so a second sync skips it); it gets the
+    note's id when HubSpot answers, is deleted if HubSpot fails for a while (429, 5xx, a timeout), and is taken
+    over after `activity_log.CLAIM_TTL` if its sync died. A claim with an `error` is an item HubSpot refused for
+    good (a 400 validation error, …): it is skipped by every sync, listed on Customers → HubSpot, and deleted by
+    "Retry" (`activity_log.retry_rejected`).
 
     Kind `contact` (the customer's id) is a claim only: a sync creating that customer's contact; it is removed
     when the contact's id is stored on the customer."""

@@ -46,7 +46,8 @@ def sync_hubspot_periodically() -> int:
     """Sync every organisation that connected HubSpot; one failing account does not stop the others."""
     from hubbub.connectors.hubspot import HubSpotError
     from hubbub.connectors.models import Channel
-    from hubbub.crm.sync import CHANNEL_NAME, sync_hubspot
+    from hubbub.crm.hubspot_connection import CHANNEL_NAME
+    from hubbub.crm.sync import sync_hubspot
 
     done = 0
     for org_id in Channel.objects.filter(network="other", name=CHANNEL_NAME, is_active=True).values_list(

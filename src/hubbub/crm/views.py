@@ -370,7 +370,7 @@ def tier_rules(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @scoped_view
 def conflicts(request: HttpRequest, scope: Scope) -> HttpResponse:
-    from hubbub.crm.sync import connected_hubspot_channel
+    from hubbub.crm.hubspot_connection import connected_hubspot_channel
 
     rows = scoped(SyncConflict.objects.all(), scope, brand_field=None).select_related("customer")[:200]
     channel = connected_hubspot_channel(scope.organization_id)
@@ -391,13 +391,13 @@ def conflicts(request: HttpRequest, scope: Scope) -> HttpResponse:
 @scoped_view
 def hubspot_sync(request: HttpRequest, scope: Scope) -> HttpResponse:
     from hubbub.connectors.hubspot import HubSpotError
-    from hubbub.crm import sync
+    from hubbub.crm import activity_log, sync
 
     require_role(scope, Role.SUPERVISOR)
     retry = request.POST.get("retry", "")
     if retry:  # Retry on Customers → HubSpot: forget the refusal(s), then sync at once
         ids = None if retry == "all" else [int(x) for x in request.POST.getlist("retry") if x.isdigit()]
-        count = sync.retry_rejected(scope, ids)
+        count = activity_log.retry_rejected(scope, ids)
         messages.info(request, f"{count} refused note{pluralize(count)} will be sent to HubSpot again.")
     try:
         stats = sync.sync_hubspot(scope.organization_id, actor=scope.user)
@@ -430,14 +430,14 @@ def _hubspot_callback_url(request: HttpRequest) -> str:
 def hubspot_page(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Customers → HubSpot: connection status; Sync now for supervisors and admins, Connect / Disconnect
     for admins only (connecting chooses where the whole customer list is synced to)."""
-    from hubbub.crm import hubspot_oauth, sync
+    from hubbub.crm import activity_log, hubspot_connection, hubspot_oauth
 
     return render(
         request,
         "crm/hubspot.html",
         {
-            "connection": sync.hubspot_connection(scope.organization_id),
-            "rejected": sync.rejected_items(scope.organization_id),
+            "connection": hubspot_connection.hubspot_connection(scope.organization_id),
+            "rejected": activity_log.rejected_items(scope.organization_id),
             "can_sync": scope.can(Role.SUPERVISOR),
             "can_connect": scope.can(Role.ADMIN),
             "missing_settings": hubspot_oauth.missing_settings(),
@@ -469,7 +469,7 @@ def hubspot_connect(request: HttpRequest, scope: Scope) -> HttpResponse:
 def hubspot_callback(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Where HubSpot sends the browser back: `code` + `state`, or `error` (+ `error_description`). Admin only,
     like the start."""
-    from hubbub.crm import hubspot_oauth, sync
+    from hubbub.crm import hubspot_connection, hubspot_oauth
 
     require_role(scope, Role.ADMIN)
     state = request.GET.get("state", "")
@@ -487,7 +487,7 @@ def hubspot_callback(request: HttpRequest, scope: Scope) -> HttpResponse:
     messages.success(
         request, f"HubSpot connected: {portal}{hub}. Contacts sync every 15 minutes, or now with Sync now."
     )
-    reset = sync.links_reset_by_last_connect(channel)
+    reset = hubspot_connection.links_reset_by_last_connect(channel)
     if reset is not None:
         messages.warning(
             request,
@@ -508,11 +508,11 @@ def _hubspot_error(request: HttpRequest, message: str, title: str = "HubSpot cou
 @scoped_view
 def hubspot_disconnect(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Forget the tokens and stop the sync (admin only, like connecting)."""
-    from hubbub.crm import sync
+    from hubbub.crm import hubspot_connection
 
     require_role(scope, Role.ADMIN)
     try:
-        revoked = sync.disconnect_hubspot(scope)
+        revoked = hubspot_connection.disconnect_hubspot(scope)
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("crm_hubspot")
