@@ -280,8 +280,8 @@ def test_alert_rules_are_for_supervisors_and_validated(acme, client, scope_of):
 
 
 def test_linked_conversations_can_get_progress_updates_through_the_workflow(acme, make_event, ingest, scope_of):
-    issues = pytest.importorskip("hubbub.workflow.issues")
     from hubbub.inbox.models import Conversation
+    from hubbub.workflow import issues
 
     ingest(acme["org"], [make_event("@AcmeAir app down", author="x"), make_event("@AcmeAir down?", author="y")])
     sup = scope_of(acme["users"]["supervisor"])

@@ -45,6 +45,7 @@ from django.utils import timezone
 from hubbub import live
 from hubbub.db import chunked, fast_update, in_clause
 from hubbub.inbox.models import Conversation, ConversationAlias, Direction, Message, Status
+from hubbub.inbox.signals import conversations_merged, conversations_merging, conversations_refolded
 from hubbub.inbox.threading import SEARCH_TEXT_LIMIT
 from hubbub.tenancy.models import AuditEvent
 from hubbub.tenancy.scoping import Scope, scoped
@@ -116,11 +117,9 @@ def merge_conversations(
             if s.brand_id != a.brand_id:
                 raise ValueError("conversations of different brands are never merged")
         was_pending = {s for s, absorbed in group.items() if _any_pending(convs, [s, *absorbed])}
-        _cancel_duplicate_clocks(group, now)
-        moved = _move_related({p.absorbed_id: p.survivor_id for p in pairs}, absorbed_ids)
-        from hubbub.crm.sync import move_synced_conversations  # links by id, not by foreign key
-
-        move_synced_conversations(org_id, {p.absorbed_id: p.survivor_id for p in pairs})
+        conversations_merging.send(sender=Conversation, organization_id=org_id, groups=group, now=now)
+        into = {p.absorbed_id: p.survivor_id for p in pairs}
+        moved = _move_related(into, absorbed_ids)
         stamp = now.isoformat()
         for p in pairs:
             survivor, absorbed = convs[p.survivor_id], convs[p.absorbed_id]
@@ -136,10 +135,7 @@ def merge_conversations(
         for chunk in chunked(absorbed_ids):
             Conversation.objects.filter(pk__in=chunk).delete()  # nothing points at them any more
         resume = [c.pk for c in survivors if c.status == Status.OPEN and c.pk in was_pending]
-        if resume:
-            from hubbub.workflow import sla
-
-            sla.resume(resume, now)
+        conversations_merged.send(sender=Conversation, organization_id=org_id, into=into, resume=resume, now=now)
         refold_conversations(org_id, list(group), now)
         # aliases naming an absorbed conversation were re-pointed at its survivor by _move_related
         ConversationAlias.objects.bulk_create(
@@ -231,16 +227,13 @@ def refold_conversations(org_id: int, conversation_ids: Iterable[int], now: date
             summary.apply(conv)
         conv.updated_at = now
     fast_update(list(convs.values()), _SUMMARY)
-    from hubbub.workflow import sla
-    from hubbub.workflow.models import Metric
-
     answered: dict[int, datetime] = {}
     for pk, c in convs.items():
         if c.first_response_at is not None and pk not in answered_before:
             answered[pk] = c.first_response_at
-    if answered:
-        sla.stop(list(answered), [Metric.FIRST_RESPONSE], now, at=answered)
-    sla.sync_due(list(convs))
+    conversations_refolded.send(
+        sender=Conversation, organization_id=org_id, conversation_ids=list(convs), answered=answered, now=now
+    )
 
 
 class _Summary:
@@ -393,26 +386,3 @@ def _combine(survivor: Conversation, absorbed: Conversation) -> None:
         survivor.resolved_at = None
     if absorbed.search_text not in survivor.search_text:
         survivor.search_text = f"{survivor.search_text} {absorbed.search_text}"[:SEARCH_TEXT_LIMIT]
-
-
-def _cancel_duplicate_clocks(group: dict[int, list[int]], now: datetime) -> None:
-    """Before the clocks move: per survivor and metric, the live clock started first stays; the
-    others (of the survivor or the absorbed conversations) are cancelled."""
-    from hubbub.workflow import sla
-    from hubbub.workflow.models import SLAClock
-
-    survivor_of = {cid: s for s, absorbed in group.items() for cid in (s, *absorbed)}
-    live_clocks: list[tuple[int, str, datetime, int]] = []
-    for chunk in chunked(list(survivor_of)):
-        live_clocks += SLAClock.objects.filter(
-            conversation_id__in=chunk, state__in=[SLAClock.State.RUNNING, SLAClock.State.PAUSED]
-        ).values_list("conversation_id", "metric", "started_at", "id")
-    kept: dict[tuple[int, str], int] = {}  # (survivor, metric) → the conversation whose clock stays
-    for conv_id, metric, _started, _id in sorted(live_clocks, key=lambda c: (c[2], c[3])):
-        kept.setdefault((survivor_of[conv_id], metric), conv_id)
-    cancel: dict[str, set[int]] = {}
-    for conv_id, metric, _started, _id in live_clocks:
-        if kept[(survivor_of[conv_id], metric)] != conv_id:
-            cancel.setdefault(metric, set()).add(conv_id)
-    for metric, conv_ids in cancel.items():
-        sla.stop(sorted(conv_ids), [metric], now, cancel=True)

@@ -11,7 +11,14 @@ from django.dispatch import Signal
 status_changed = Signal()
 # conversation: Conversation, reply: Reply — a reply was posted and recorded as the brand's message
 reply_sent = Signal()
-# survivor_id: int, absorbed_ids: list[int], organization_id: int — conversations merged into one
+# organization_id: int, groups: {survivor id: [absorbed ids]}, now — conversations are about to be merged
+# (nothing moved yet: workflow keeps one live SLA clock per survivor and metric)
+conversations_merging = Signal()
+# organization_id: int, into: {absorbed id: survivor id}, resume: [survivor ids whose paused clocks run again],
+# now — the rows of the absorbed conversations now point at their survivors (crm moves its synced links)
 conversations_merged = Signal()
+# organization_id: int, conversation_ids: [int], answered: {conversation id: first response time}, now — the
+# conversations' summaries were recomputed from their messages (workflow stops the answered ones' clocks)
+conversations_refolded = Signal()
 # organization_id: int, conversation_ids: list[int] — customers' messages were stored on these conversations
 messages_ingested = Signal()

@@ -20,6 +20,7 @@ from hubbub.api.auth import request_scope
 from hubbub.api.crud import Crud, Endpoint, register_crud
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.db import chunked
+from hubbub.inbox.actions import approvals as reply_approvals
 from hubbub.inbox.api import conversation_or_404
 from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import CannedResponse, Conversation, Reply
@@ -69,7 +70,7 @@ from hubbub.workflow.schemas import (
     UpdateIn,
     UpdateOut,
 )
-from hubbub.workflow.services import approvals, assignment, bulk, canned, policies, rule_admin
+from hubbub.workflow.services import assignment, bulk, canned, policies, rule_admin
 from hubbub.workflow.services.audit_log import audit_events
 from hubbub.workflow.sla import history
 
@@ -185,7 +186,7 @@ def list_pending(request: HttpRequest) -> Any:
             "review_comment": r.review_comment,
             "created_at": r.created_at,
         }
-        for r in approvals.pending_replies(scope)
+        for r in reply_approvals.pending_replies(scope)
     ]
 
 
@@ -197,7 +198,7 @@ def approve(request: HttpRequest, reply_id: int, body: ApproveIn) -> Any:
     scope = request_scope(request)
     reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
     try:
-        approvals.approve_reply(scope, reply, body.text)
+        reply_approvals.do_approve_reply(scope, reply, body.text)
     except ReplyTooLong as exc:
         return Status(400, {"detail": str(exc)})
     reply.refresh_from_db()
@@ -208,7 +209,7 @@ def approve(request: HttpRequest, reply_id: int, body: ApproveIn) -> Any:
 def reject(request: HttpRequest, reply_id: int, body: RejectIn) -> Any:
     scope = request_scope(request)
     reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
-    return approvals.reject_reply(scope, reply, body.comment)
+    return reply_approvals.do_reject_reply(scope, reply, body.comment)
 
 
 @router.post("/workflow/bulk-replies", response={201: list[BulkReplyOut], 400: BulkReplyError, 403: Error, 404: Error})

@@ -11,13 +11,16 @@ class WorkflowConfig(AppConfig):
         """Workflow sits above the inbox: it answers the inbox's approval question and follows its events
         (a status change or a sent reply moves the SLA clocks) instead of being called by it."""
         from hubbub.inbox.actions.replies import register_approval_check
-        from hubbub.inbox.signals import reply_sent, status_changed
-        from hubbub.workflow.services import approvals, sla_hooks
+        from hubbub.inbox.signals import (
+            conversations_merged,
+            conversations_merging,
+            conversations_refolded,
+            reply_sent,
+            status_changed,
+        )
+        from hubbub.workflow.services import approvals, merge_hooks, sla_hooks
 
-        def _approval_check(role: str | None, conversation: Any, text: str) -> list[str]:
-            return approvals.approval_reasons(role, conversation, conversation.brand_id, text)
-
-        register_approval_check(_approval_check)
+        register_approval_check(approvals.reply_approval_check)
 
         def _status_changed(sender: Any, conversation: Any, old_status: str, **kwargs: Any) -> None:
             sla_hooks.on_status_changed(conversation, old_status)
@@ -27,3 +30,16 @@ class WorkflowConfig(AppConfig):
 
         status_changed.connect(_status_changed, weak=False, dispatch_uid="workflow.sla.status_changed")
         reply_sent.connect(_reply_sent, weak=False, dispatch_uid="workflow.sla.reply_sent")
+
+        def _merging(sender: Any, groups: dict[int, list[int]], now: Any, **kwargs: Any) -> None:
+            merge_hooks.keep_one_clock_per_survivor(groups, now)
+
+        def _merged(sender: Any, resume: list[int], now: Any, **kwargs: Any) -> None:
+            merge_hooks.resume_merged(resume, now)
+
+        def _refolded(sender: Any, conversation_ids: list[int], answered: dict[int, Any], now: Any, **kw: Any) -> None:
+            merge_hooks.follow_refold(conversation_ids, answered, now)
+
+        conversations_merging.connect(_merging, weak=False, dispatch_uid="workflow.sla.merging")
+        conversations_merged.connect(_merged, weak=False, dispatch_uid="workflow.sla.merged")
+        conversations_refolded.connect(_refolded, weak=False, dispatch_uid="workflow.sla.refolded")

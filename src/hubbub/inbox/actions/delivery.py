@@ -23,6 +23,7 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -31,7 +32,6 @@ from django.utils import timezone
 
 from hubbub import live
 from hubbub.connectors.outbound import PermanentDeliveryError, TransientDeliveryError, find_posted, send_reply
-from hubbub.crm.models import SocialProfile
 from hubbub.faults import crash_point
 from hubbub.inbox.models import Conversation, Direction, Message, Reply
 from hubbub.inbox.signals import reply_sent
@@ -174,9 +174,12 @@ def _record_sent(reply: Reply, external_id: str) -> Reply:
     return reply
 
 
-def _brand_profile(conv: Conversation) -> SocialProfile:
+def _brand_profile(conv: Conversation) -> Any:
+    """The brand's own account on the network, as the author of its messages. The model is the one a
+    message's author points at (crm's SocialProfile: crm is above the inbox, which never imports it)."""
+    profiles: Any = Message._meta.get_field("author").related_model
     handle = (conv.brand.handles or [conv.brand.slug])[0]
-    profile, _ = SocialProfile.objects.get_or_create(
+    profile, _ = profiles.objects.get_or_create(
         organization_id=conv.organization_id,
         network=conv.network,
         external_id=handle,

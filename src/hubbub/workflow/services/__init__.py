@@ -10,7 +10,8 @@ module (this package re-exports nothing):
   pause, resume, start or stop.
 - `rule_admin`: routing rules as supervisors edit them (create, update, delete, move, preview).
 - `policies`: business hours, SLA policies and approval policies (save, delete).
-- `approvals`: `approval_reasons`, `reply_needs_approval`, the pending queue, approve and reject.
+- `approvals`: `approval_reasons`, the one check every reply passes (registered with the inbox), and the
+  incident lookup listening registers.
 - `bulk`: `bulk_reply` (all or nothing), `BulkReplyRefused`, `BULK_REPLY_LIMIT`.
 - `canned`: canned responses (variables, render, save, delete) and the rules' auto-reply.
 - `assignment`: team assignment policies, `auto_assign`, agent availability.

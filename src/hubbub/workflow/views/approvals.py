@@ -8,12 +8,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.inbox.actions.approvals import do_approve_reply, do_reject_reply, pending_replies
 from hubbub.inbox.models import Reply
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
 from hubbub.web.views.common import scoped_view
 from hubbub.workflow.models import IssueUpdate
-from hubbub.workflow.services.approvals import approve_reply, pending_replies, reject_reply
 from hubbub.workflow.views.form_support import form_error
 
 
@@ -37,13 +37,13 @@ def approval_decide(request: HttpRequest, scope: Scope, reply_id: int) -> HttpRe
     action = request.POST.get("action", "")
     try:
         if action == "approve":
-            approve_reply(scope, reply)
+            do_approve_reply(scope, reply)
             messages.success(request, f"Approved and sent the reply on #{reply.conversation_id}.")
         elif action == "edit":
-            approve_reply(scope, reply, request.POST.get("text", ""))
+            do_approve_reply(scope, reply, request.POST.get("text", ""))
             messages.success(request, f"Edited, approved and sent the reply on #{reply.conversation_id}.")
         elif action == "reject":
-            reject_reply(scope, reply, request.POST.get("comment", ""))
+            do_reject_reply(scope, reply, request.POST.get("comment", ""))
             messages.success(request, "Rejected; the agent has been told why.")
         else:
             messages.error(request, "Choose approve, edit and approve, or reject.")
