@@ -78,18 +78,24 @@ def running_server(data_dir: Path, org: str, users: list[tuple[str, str]], passw
         [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
+    deadline = time.monotonic() + 180  # a generous bound for a loaded machine; a crash ends the wait at once
+    while True:
         try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
+            urllib.request.urlopen(base + "/healthz", timeout=5)
             break
         except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                output = proc.stdout.read().decode() if proc.stdout else ""
+                raise RuntimeError(f"server did not start (exit {proc.poll()}): {output}") from None
             time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("server did not start: " + (proc.stdout.read().decode() if proc.stdout else ""))
     try:
         yield Server(base, str(data_dir), env, cli)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        proc.terminate()  # the server gives open live streams 5 s, then stops (hubbub serve)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -155,10 +155,16 @@ def _start_worker(workers: int = 2) -> Any:
     from huey.contrib.djhuey import HUEY
 
     autodiscover_modules("tasks")  # as `run_huey` does: registers every app's (periodic) tasks
-    warm_up_worker()
     consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True, check_worker_health=True)
     consumer._set_signal_handlers = lambda: None  # uvicorn owns the signals
-    consumer.start()
+
+    def warm_up_then_consume() -> None:
+        warm_up_worker()
+        consumer.start()
+
+    # The web server answers at once; the worker warms up its models beside it (on a busy machine that takes
+    # long enough that waiting for it kept the UI, and its health check, unreachable).
+    threading.Thread(target=warm_up_then_consume, name="hubbub-worker-start", daemon=True).start()
     return consumer
 
 
@@ -167,7 +173,15 @@ def _serve(host: str, port: int, with_worker: bool) -> None:
 
     consumer = _start_worker() if with_worker else None
     try:
-        uvicorn.run("hubbub.asgi:application", host=host, port=port, log_level="warning", lifespan="off")
+        # open live streams (SSE) never end on their own: give them a few seconds, then stop anyway
+        uvicorn.run(
+            "hubbub.asgi:application",
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+        )
     finally:
         if consumer is not None:
             consumer.stop(graceful=False)

@@ -315,10 +315,11 @@
   document.addEventListener("htmx:afterSwap", (e) => {
     if (e.detail.target === pane()) { restoreDrafts(); selectOpen(); return; }
     markDrafts();
-    // a refreshed list keeps the open conversation selected, so j/k go on from there (not from the top)
-    const open = $("#thread");
-    if (open && selectedIndex() < 0) {
-      rows().forEach((r) => r.classList.toggle("selected", r.dataset.id === open.dataset.conversation));
+    // a refreshed list keeps the conversation selected that the pane shows, or is loading (j pressed just
+    // before the refresh: the selection stays on the row the agent moved to), so j/k go on from there
+    const current = heading();
+    if (current && selectedIndex() < 0) {
+      rows().forEach((r) => r.classList.toggle("selected", r.dataset.id === current));
     }
   });
   // The list's selection follows the open conversation however it was opened (a notice's link too), so j/k go
