@@ -20,6 +20,11 @@ $PY -m ruff check src tests benchmarks || status=1
 echo "== mypy"
 $PY -m mypy src || status=1
 
+echo "== app import graph (a tree: no cycle between apps) and code size (files ≤ 600 lines, functions ≤ 80)"
+$PY scripts/app_imports.py > /tmp/hubbub-app-imports.txt 2>&1 || { cat /tmp/hubbub-app-imports.txt; status=1; }
+tail -1 /tmp/hubbub-app-imports.txt
+$PY scripts/code_size.py || status=1
+
 echo "== tests on SQLite (embedded)"
 env -u DATABASE_URL $PY -m pytest -q "${XDIST[@]}" "$@" || status=1
 
