@@ -278,8 +278,7 @@ def main() -> None:
         results["demo_peak_rss_mb"] = round(demo["demo_peak_rss_mb"], 1)
         print(f"  ready in {demo['demo_ready_s']:.1f} s; peak RSS while serving {demo['demo_peak_rss_mb']:.0f} MB")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    RESULTS.write_text(json.dumps({**previous, **results}, indent=2) + "\n")
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")  # this run's figures only, never an older run's
     print(json.dumps(results, indent=2))
 
 
