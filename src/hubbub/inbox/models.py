@@ -189,10 +189,20 @@ class Reply(models.Model):
     # `sending` by a dead worker is re-claimed, and a later attempt asks the network before posting again
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # a submission sent twice (an API retry with the same Idempotency-Key, a composer form posted twice) is
+    # one reply: the key the client gave ("api:…", "form:…"; empty when none) is unique per organisation, so
+    # two concurrent requests cannot both insert, and `request_hash` tells a replay from a reused key
+    client_key = models.CharField(max_length=200, blank=True, default="")
+    request_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["state", "claimed_at"], name="reply_state_claimed")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "client_key"], condition=~Q(client_key=""), name="reply_client_key_once"
+            )
+        ]
 
 
 class Note(models.Model):
