@@ -1,0 +1,100 @@
+"""The contract every network connector meets, and the registry that finds one by network.
+
+A connector is the only code that knows a network's wire format. It turns what the network says into
+`InboundEvent`s (`poll`) and posts the brand's replies (`send_reply`), and nothing else: the polling loop
+(`connectors.polling`) keeps the cursor and the channel's health, ingest stores the events, and delivery
+(`inbox.actions.delivery`) decides when to post and records the result. So a connector never imports the
+inbox or ingest; what it needs of a reply comes in an `OutboundReply`.
+
+A network module registers its connector when it is imported (`register(MyConnector())` at module level);
+`ConnectorsConfig.ready` imports every network module, so the registry is full once Django is set up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hubbub.connectors.events import InboundEvent
+
+if TYPE_CHECKING:
+    from hubbub.connectors.models import Channel
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundReply:
+    """What a connector needs to post one reply; built by `connectors.outbound` from the inbox's reply."""
+
+    idempotency_key: str  # stable per reply: sent where the network supports one (Mastodon's Idempotency-Key)
+    text: str
+    network: str
+    brand_slug: str
+    conversation_id: int
+    in_reply_to: str  # network id of the message answered (status id, at-uri, Message-ID…)
+    in_reply_to_extra: dict[str, Any] = field(default_factory=dict)  # that message's InboundEvent.extra
+    recipient: str = ""  # the customer's handle / address
+
+
+@dataclass(slots=True)
+class PollResult:
+    """One poll's events and the cursor to persist once they are accepted (never before)."""
+
+    events: list[InboundEvent]
+    cursor: dict[str, Any]
+    rate_limit_remaining: int | None = None
+    rate_limit_reset_at: datetime | None = None
+
+
+class ChannelError(Exception):
+    """A channel could not be used. `reason` is shown to the brand's admins as it is, so it says what went wrong
+    in their words (never a response body). `reconnect_needed` marks expired or revoked credentials: polling
+    stops until an admin connects the account again. `retry_after` (seconds) is the network's own wait."""
+
+    def __init__(self, reason: str, *, reconnect_needed: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reconnect_needed = reconnect_needed
+        self.retry_after = retry_after
+
+
+class Connector(Protocol):
+    """One network. Methods take the `Channel` (its decrypted `credentials` hold the account's settings)."""
+
+    network: str  # a `Network` value from connectors/models.py
+
+    def check(self, channel: Channel) -> str:
+        """ "Test connection": a short description of the account ("@brand on mastodon.social"), or ChannelError."""
+        ...
+
+    def poll(self, channel: Channel, cursor: dict[str, Any]) -> PollResult:
+        """What is new since `cursor` (empty on the first poll). ChannelError on failure."""
+        ...
+
+    def send_reply(self, channel: Channel, reply: OutboundReply) -> str:
+        """Post the reply; return the network's id. Raises `outbound.TransientDeliveryError` or
+        `outbound.PermanentDeliveryError`."""
+        ...
+
+    def find_posted(self, channel: Channel, reply: OutboundReply) -> str | None:
+        """The network id of this reply if it was already posted (a crash between the network's accept and
+        Hubbub's record), else None."""
+        ...
+
+
+_REGISTRY: dict[str, Connector] = {}
+
+
+def register(connector: Connector) -> None:
+    """Make `connector` the one for its network. Registering a second one for a network replaces the first,
+    so a test can put a double in place; two modules claiming one network in production would be a bug."""
+    _REGISTRY[connector.network] = connector
+
+
+def connector_for(network: str) -> Connector | None:
+    """The registered connector of `network`, or None (a network Hubbub only imports files from)."""
+    return _REGISTRY.get(network)
+
+
+def registered_networks() -> list[str]:
+    return sorted(_REGISTRY)
