@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import models
@@ -31,6 +32,13 @@ MAX_REPLY_CHARS = {
 }
 
 
+class ChannelStatus(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    DEGRADED = "degraded", "Degraded"  # a failed poll or two, or waiting out a rate limit
+    FAILING = "failing", "Failing"  # FAILING_AFTER polls in a row failed
+    RECONNECT_NEEDED = "reconnect_needed", "Reconnect needed"  # credentials expired or revoked: polling stopped
+
+
 class Channel(models.Model):
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
     brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE, related_name="channels")
@@ -39,9 +47,22 @@ class Channel(models.Model):
     credentials_encrypted = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Polling: where the last accepted poll ended (saved only after its events were committed), and when next.
+    cursor = models.JSONField(default=dict, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    # Health, shown on Settings → Channels and by `hubbub channels list`.
+    status = models.CharField(max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.CONNECTED)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         unique_together = [("organization", "network", "name")]
+        indexes = [models.Index(fields=["is_active", "next_poll_at"], name="channel_due")]
 
     def __str__(self) -> str:
         return f"{self.get_network_display()} · {self.name}"
@@ -53,3 +74,9 @@ class Channel(models.Model):
     @credentials.setter
     def credentials(self, value: dict[str, Any]) -> None:
         self.credentials_encrypted = encrypt_json(value) if value else ""
+
+    def lag_seconds(self, now: datetime) -> float | None:
+        """How far behind the network this channel may be: the time since the last poll that succeeded."""
+        if self.last_success_at is None:
+            return None
+        return max(0.0, (now - self.last_success_at).total_seconds())
