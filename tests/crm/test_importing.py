@@ -88,7 +88,7 @@ def test_tier_rules_are_configurable(acme, customers_file, tmp_path, scope_of) -
 def test_export_lists_customers_as_csv(acme, customers_file) -> None:
     importing.run(acme["org"].pk, "customers", customers_file)
     text = "".join(export_rows(Customer.objects.filter(organization=acme["org"]).order_by("id")))
-    assert text.splitlines()[0].startswith("id,external_id,name,email")
+    assert text.lstrip("\ufeff").splitlines()[0].startswith("id,external_id,name,email")
     assert "Ann Lee,ann@example.com" in text
 
 

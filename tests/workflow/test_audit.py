@@ -45,8 +45,8 @@ def test_audit_page_and_csv_export(acme, history):
     page = c.get("/audit/?verb=conversation.")
     assert page.status_code == 200 and b"conversation.status" in page.content and b"rule.create" not in page.content
     export = c.get("/audit/?format=csv&verb=reply.")
-    assert export["Content-Type"] == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert export["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
     assert {r["verb"] for r in rows} == {"reply.create", "reply.sent"} and rows[0]["actor"] == "acme-agent"
     api = c.get("/api/v1/workflow/audit?verb=rule.").json()
     assert [e["verb"] for e in api] == ["rule.create"]

@@ -5,12 +5,13 @@ Why apart from the imports: an export reads customers and writes text; it shares
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.http import StreamingHttpResponse
+
 from hubbub.crm.models import Customer
+from hubbub.csv_export import csv_lines, csv_response
 
 EXPORT_COLUMNS = [
     "id",
@@ -31,20 +32,15 @@ EXPORT_COLUMNS = [
 
 
 def export_rows(customers: Iterable[Customer]) -> Iterator[str]:
-    """CSV lines (header first) for a customer list, streamed so large exports use little memory."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
+    """CSV lines (header first) for a customer list, streamed and formula-safe (`hubbub.csv_export`)."""
+    return csv_lines(EXPORT_COLUMNS, map(_values, customers))
 
-    def line(values: list[Any]) -> str:
-        buf.seek(0)
-        buf.truncate()
-        w.writerow(values)
-        return buf.getvalue()
 
-    yield line(EXPORT_COLUMNS)
-    for c in customers:
-        row = []
-        for col in EXPORT_COLUMNS:
-            v = getattr(c, col)
-            row.append(";".join(v) if isinstance(v, list) else ("" if v is None else v))
-        yield line(row)
+def export_response(customers: Iterable[Customer]) -> StreamingHttpResponse:
+    """Customers → Export: the download, streamed."""
+    return csv_response("customers.csv", EXPORT_COLUMNS, map(_values, customers))
+
+
+def _values(c: Customer) -> list[Any]:
+    values = (getattr(c, col) for col in EXPORT_COLUMNS)
+    return [";".join(v) if isinstance(v, list) else v for v in values]

@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hubbub.crm import customer_merges, identity_links, import_columns, import_jobs, privacy, services
-from hubbub.crm.customer_export import export_rows
+from hubbub.crm.customer_export import export_response
 from hubbub.crm.models import (
     Customer,
     IdentityLink,
@@ -65,9 +65,7 @@ def customer_list(request: HttpRequest, scope: Scope) -> HttpResponse:
 def customer_export(request: HttpRequest, scope: Scope) -> StreamingHttpResponse:
     require_role(scope, Role.AGENT)
     qs, _, _ = _search(scope, request)
-    response = StreamingHttpResponse(export_rows(qs.iterator(chunk_size=2000)), content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
-    return response
+    return export_response(qs.iterator(chunk_size=2000))
 
 
 @scoped_view

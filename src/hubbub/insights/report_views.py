@@ -8,8 +8,7 @@ agent's Agents & teams table holds their own row only.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +17,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 
+from hubbub.csv_export import csv_response
 from hubbub.insights import reports
 from hubbub.tenancy.models import Team
 from hubbub.tenancy.scoping import Scope
@@ -38,7 +38,6 @@ TABLE_LABELS = {
     "days": "per day",
     "brand_days": "per brand and day",
 }
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _filters(request: HttpRequest, scope: Scope) -> tuple[reports.Filters, str]:
@@ -116,33 +115,6 @@ agents_report = _tab("agents")
 csat_report = _tab("csat")
 
 
-def safe_cell(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula (= + - @, tab, CR first) gets a leading quote.
-
-    Numbers are left alone (a negative number is data, not a formula); None is an empty cell.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-class _Line:
-    """A file-like object whose write() returns what was written: csv.writer then yields lines one by one."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield "\ufeff"  # a byte-order mark, so spreadsheet programs read the UTF-8 names right
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow([safe_cell(v) for v in row])
-
-
 @scoped_view
 def export(request: HttpRequest, scope: Scope, name: str, table: str) -> HttpResponse | StreamingHttpResponse:
     """One table of a report as CSV, streamed, with the same filters and rows as the page."""
@@ -156,7 +128,4 @@ def export(request: HttpRequest, scope: Scope, name: str, table: str) -> HttpRes
     if found is None:
         raise Http404("No such table")
     header, rows = found
-    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
-    filename = f"hubbub-{name}-{table}-{f.start.isoformat()}-{f.end.isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(f"hubbub-{name}-{table}-{f.start.isoformat()}-{f.end.isoformat()}.csv", header, rows)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
+from hubbub.csv_export import csv_response
 from hubbub.tenancy.scoping import Scope
 from hubbub.web.views.common import scoped_view
 from hubbub.workflow.services.audit_log import audit_events
@@ -23,9 +23,7 @@ def _parse_day(value: str) -> datetime | None:
         return None
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+CSV_HEADER = ["time", "actor", "verb", "target_type", "target_id", "data"]
 
 
 @scoped_view
@@ -40,25 +38,18 @@ def audit_log(request: HttpRequest, scope: Scope) -> HttpResponse | StreamingHtt
         until=_parse_day(g.get("until", "")),
     )
     if g.get("format") == "csv":
-        writer = csv.writer(_Echo())
-
-        def rows() -> Any:
-            yield writer.writerow(["time", "actor", "verb", "target_type", "target_id", "data"])
-            for e in qs.iterator(chunk_size=2000):
-                yield writer.writerow(
-                    [
-                        e.created_at.isoformat(),
-                        e.actor.get_username() if e.actor else "system",
-                        e.verb,
-                        e.target_type,
-                        e.target_id,
-                        _json(e.data),
-                    ]
-                )
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
-        return response
+        rows = (
+            [
+                e.created_at.isoformat(),
+                e.actor.get_username() if e.actor else "system",
+                e.verb,
+                e.target_type,
+                e.target_id,
+                _json(e.data),
+            ]
+            for e in qs.iterator(chunk_size=2000)
+        )
+        return csv_response("audit-log.csv", CSV_HEADER, rows)
     events = list(qs[:200])
     keep = {k: v for k, v in g.items() if v and k != "format"}
     from urllib.parse import urlencode
