@@ -1,0 +1,169 @@
+"""The polling loop: ask each due channel's connector what is new, hand the events on, then move the cursor.
+
+Why in this order: the cursor is saved only after `accept` has committed the events, so a worker that dies
+between the two polls the same page again after a restart, and ingest's idempotency on `(network,
+external_id)` drops the overlap. A mention is never skipped, and never stored twice.
+
+Ingest sits above the connectors in the app tree, so the function that commits the events (`AcceptEvents`)
+is handed in by the caller (`ingest.channel_intake`, the CLI); this module never imports it.
+
+Health follows each poll: connected after a success; degraded after a failure or while waiting out a rate
+limit; failing after `FAILING_AFTER` failures in a row; reconnect needed when the network refused the
+credentials, which stops polling until an admin connects the account again (the admins see it on
+Settings → Channels and in the navigation). Failures back off exponentially with jitter, so many channels
+failing at once do not retry in step, and never sooner than the network's own `retry_after`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from hubbub.connectors.base import ChannelError, PollResult, connector_for, registered_networks
+from hubbub.connectors.events import InboundEvent
+from hubbub.connectors.models import Channel, ChannelStatus
+from hubbub.tenancy.services import audit
+
+log = logging.getLogger("hubbub.connectors.polling")
+
+AcceptEvents = Callable[[Channel, Sequence[InboundEvent]], int]  # commits the events; returns how many were new
+FAILING_AFTER = 3
+MAX_BACKOFF_SECONDS = 3600.0
+# While one worker polls a channel its next poll is pushed this far ahead, so a second worker skips it.
+LEASE_SECONDS = 300
+
+
+@dataclass(slots=True)
+class PollOutcome:
+    channel_id: int
+    ok: bool
+    events: int = 0
+    new: int = 0
+    error: str = ""
+
+
+def due_channels(now: datetime) -> QuerySet[Channel]:
+    """Active channels of a network that has a connector, whose next poll has come, and whose credentials
+    work (a channel that needs reconnecting waits for an admin)."""
+    return (
+        Channel.objects.filter(is_active=True, network__in=registered_networks())
+        .exclude(status=ChannelStatus.RECONNECT_NEEDED)
+        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+        .select_related("brand")
+        .order_by("next_poll_at", "id")
+    )
+
+
+def poll_due(accept: AcceptEvents, now: datetime | None = None) -> list[PollOutcome]:
+    """Poll every due channel once (the periodic task). One channel's failure never stops the others."""
+    now = now or timezone.now()
+    outcomes = []
+    for channel in due_channels(now):
+        if _lease(channel, now):
+            outcomes.append(poll_channel(channel, accept, now=now))
+    return outcomes
+
+
+def poll_channel(channel: Channel, accept: AcceptEvents, now: datetime | None = None) -> PollOutcome:
+    """Poll one channel now, whatever its schedule (the CLI's `channels poll`, the loop): fetch, accept,
+    then save the cursor and the health."""
+    now = now or timezone.now()
+    connector = connector_for(channel.network)
+    if connector is None:
+        return _failed(channel, now, ChannelError(f"Hubbub has no connector for {channel.network} yet."))
+    try:
+        result = connector.poll(channel, dict(channel.cursor))
+    except ChannelError as exc:
+        return _failed(channel, now, exc)
+    except Exception as exc:  # a bug or an unforeseen answer: shown and retried like any failure, and logged
+        log.exception("polling channel %s failed", channel.pk)
+        return _failed(channel, now, ChannelError(f"Unexpected error while polling: {type(exc).__name__}"))
+    events = [_with_brand(ev, channel) for ev in result.events]
+    try:
+        new = accept(channel, events) if events else 0
+    except Exception as exc:  # the events were not committed: the cursor stays, the next poll fetches them again
+        log.exception("accepting %s events of channel %s failed", len(events), channel.pk)
+        return _failed(channel, now, ChannelError(f"Could not store the new messages: {type(exc).__name__}"))
+    _succeeded(channel, now, result)
+    return PollOutcome(channel.pk, ok=True, events=len(events), new=new)
+
+
+def _lease(channel: Channel, now: datetime) -> bool:
+    """Take the channel for this worker (one conditional UPDATE), so two workers never poll it at once."""
+    scheduled = channel.next_poll_at
+    same_schedule = Q(next_poll_at__isnull=True) if scheduled is None else Q(next_poll_at=scheduled)
+    lease_until = now + timedelta(seconds=LEASE_SECONDS)
+    taken = Channel.objects.filter(same_schedule, id=channel.pk).update(next_poll_at=lease_until)
+    if taken:
+        channel.next_poll_at = lease_until
+    return bool(taken)
+
+
+def _with_brand(event: InboundEvent, channel: Channel) -> InboundEvent:
+    """A channel belongs to one brand: its events are that brand's unless the connector said otherwise."""
+    if not event.brand_slug:
+        event.brand_slug = channel.brand.slug
+    return event
+
+
+def _succeeded(channel: Channel, now: datetime, result: PollResult) -> None:
+    channel.cursor = result.cursor
+    channel.last_polled_at = channel.last_success_at = now
+    if result.events:
+        channel.last_event_at = max(ev.created_at for ev in result.events)
+    channel.last_error = ""
+    channel.consecutive_failures = 0
+    channel.rate_limit_remaining = result.rate_limit_remaining
+    channel.rate_limit_reset_at = result.rate_limit_reset_at
+    next_poll = now + timedelta(seconds=settings.CHANNEL_POLL_SECONDS)
+    waiting_for_budget = result.rate_limit_remaining == 0 and result.rate_limit_reset_at is not None
+    if waiting_for_budget and result.rate_limit_reset_at is not None and result.rate_limit_reset_at > next_poll:
+        next_poll = result.rate_limit_reset_at
+    channel.status = ChannelStatus.DEGRADED if waiting_for_budget else ChannelStatus.CONNECTED
+    channel.next_poll_at = next_poll
+    channel.save(update_fields=[*_HEALTH_FIELDS, "cursor", "last_success_at", "last_event_at"])
+
+
+def _failed(channel: Channel, now: datetime, exc: ChannelError) -> PollOutcome:
+    was_reconnect_needed = channel.status == ChannelStatus.RECONNECT_NEEDED
+    channel.last_polled_at = now
+    channel.last_error = exc.reason[:2000]
+    channel.consecutive_failures += 1
+    delay = backoff_seconds(channel.consecutive_failures, exc.retry_after)
+    channel.next_poll_at = now + timedelta(seconds=delay)
+    if exc.reconnect_needed:
+        channel.status = ChannelStatus.RECONNECT_NEEDED
+    elif channel.consecutive_failures >= FAILING_AFTER:
+        channel.status = ChannelStatus.FAILING
+    else:
+        channel.status = ChannelStatus.DEGRADED
+    channel.save(update_fields=_HEALTH_FIELDS)
+    if exc.reconnect_needed and not was_reconnect_needed:
+        audit(channel.organization_id, None, "channel.reconnect_needed", channel, reason=channel.last_error)
+    log.warning("channel %s: %s (next poll in %.0f s)", channel.pk, exc.reason, delay)
+    return PollOutcome(channel.pk, ok=False, error=exc.reason)
+
+
+def backoff_seconds(failures: int, retry_after: float | None = None) -> float:
+    """The wait before the next poll after `failures` failures in a row: the poll interval doubled per
+    failure, with ±20 % jitter, at most an hour, and never less than what the network asked for."""
+    base = float(settings.CHANNEL_POLL_SECONDS) * 2 ** max(0, failures - 1) * random.uniform(0.8, 1.2)
+    return max(min(base, MAX_BACKOFF_SECONDS), retry_after or 0.0)
+
+
+_HEALTH_FIELDS = [
+    "last_polled_at",
+    "last_error",
+    "consecutive_failures",
+    "next_poll_at",
+    "status",
+    "rate_limit_remaining",
+    "rate_limit_reset_at",
+]
