@@ -1,0 +1,86 @@
+"""Local fakes of the networks Hubbub talks to, each a small stdlib HTTP server on 127.0.0.1.
+
+They speak the network's documented wire format (field names of the public API references), so the real
+client code runs unchanged against them with only its base URL pointed at loopback. Tests and
+`benchmarks/channels.py` share them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FakeServer:
+    """A `ThreadingHTTPServer` on a free loopback port, run in a daemon thread; `latency` (seconds) is added to
+    every answer, to play a distant network in benchmarks."""
+
+    handler_class: type[BaseHTTPRequestHandler]
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.lock = threading.Lock()
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
+        handler = type("Handler", (self.handler_class,), {"fake": self})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class FakeHandler(BaseHTTPRequestHandler):
+    """Shared plumbing: JSON bodies, the fake's latency, quiet logs."""
+
+    fake: Any
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        pass
+
+    def wait(self) -> None:
+        if self.fake.latency:
+            time.sleep(self.fake.latency)
+
+    def read_json(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not length:
+            return {}
+        data = json.loads(self.rfile.read(length))
+        return data if isinstance(data, dict) else {}
+
+    def send_body(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        self.send_body(status, json.dumps(data).encode(), "application/json; charset=utf-8", headers)
