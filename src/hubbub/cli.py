@@ -269,12 +269,17 @@ def user_add(
     _migrate()
     from django.contrib.auth import get_user_model
 
+    from hubbub.accounts.passwords import password_problems
     from hubbub.tenancy.models import Membership, Role
 
     if role not in Role.values:
         raise typer.BadParameter(f"role must be one of {', '.join(Role.values)}")
+    User = get_user_model()
+    user = User.objects.filter(username=username).first() or User(username=username)
+    problems = password_problems(password, user)
+    if problems:
+        raise typer.BadParameter(" ".join(problems), param_hint="--password")
     organization = _pick_org(org)
-    user, _ = get_user_model().objects.get_or_create(username=username)
     user.set_password(password)
     user.is_staff = role == Role.ADMIN
     user.save()

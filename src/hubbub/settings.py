@@ -9,9 +9,11 @@ machines), `HUBBUB_SECRET_KEY`.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("HUBBUB_DATA_DIR", ".hubbub")).resolve()
@@ -51,6 +53,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "huey.contrib.djhuey",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "hubbub.tenancy",
     "hubbub.connectors",
     "hubbub.ingest",
@@ -62,6 +68,7 @@ INSTALLED_APPS = [
     "hubbub.insights",
     "hubbub.api",
     "hubbub.web",
+    "hubbub.accounts",
 ]
 
 MIDDLEWARE = [
@@ -71,10 +78,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "hubbub.tenancy.middleware.TenancyMiddleware",
+    "hubbub.accounts.middleware.TwoFactorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout during sign-in into the "try again in N minutes" page
 ]
 
 ROOT_URLCONF = "hubbub.urls"
@@ -123,9 +134,34 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Every password set through the CLI or a web form passes these (hubbub.accounts.passwords names the rule broken).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(os.environ.get("HUBBUB_PASSWORD_MIN_LENGTH", "10"))},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in lockout (django-axes): this many wrong passwords for one username from one address lock that pair out
+# for the cool-off. The lockout backend comes first; a sign-in without a request (the test client's login(), a
+# management command) is not throttled, there being no address to throttle. API tokens never go through it.
+AUTHENTICATION_BACKENDS = [
+    "hubbub.accounts.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("HUBBUB_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("HUBBUB_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "hubbub.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "hubbub.client_ip.client_ip"
+AXES_VERBOSE = False
+# API tokens: this many unknown or revoked tokens from one address within the window answer 429 until it ends.
+API_TOKEN_FAILURE_LIMIT = int(os.environ.get("HUBBUB_API_TOKEN_FAILURE_LIMIT", "30"))
+API_TOKEN_FAILURE_WINDOW_SECONDS = 15 * 60
+OTP_TOTP_ISSUER = os.environ.get("HUBBUB_OTP_ISSUER", "Hubbub")
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -146,6 +182,38 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free meta tag instead
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Behind a TLS-terminating proxy (HUBBUB_TRUST_PROXY=1) its X-Forwarded-Proto says whether the browser used HTTPS
+# and its X-Forwarded-For the browser's address (the sign-in lockout counts per address). Only set it when the
+# proxy overwrites both headers: otherwise any client could claim HTTPS or another address.
+TRUST_PROXY = os.environ.get("HUBBUB_TRUST_PROXY", "") == "1"
+if TRUST_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Served over HTTPS (HUBBUB_HTTPS=1): cookies only travel encrypted, plain HTTP is redirected, and browsers are told
+# (HSTS) to never try plain HTTP again. Off by default, since the demo is served on http://127.0.0.1.
+HTTPS = os.environ.get("HUBBUB_HTTPS", "") == "1"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's health check speaks plain HTTP inside
+SECURE_HSTS_SECONDS = int(os.environ.get("HUBBUB_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("HUBBUB_HSTS_SUBDOMAINS", "") == "1"
+# Content-Security-Policy, always on: scripts only from our origin or an inline block carrying the response's
+# nonce (`nonce="{{ request.csp_nonce }}"`), so injected markup cannot run script; no eval (htmx's is off in
+# base.html). Inline styles stay allowed: the templates use style attributes and a style cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        # no form-action: "Connect HubSpot" is a form whose answer redirects to HubSpot's consent screen
+        "frame-ancestors": [NONE],
+    }
+}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -174,6 +242,11 @@ HUBSPOT_REDIRECT_URI = os.environ.get("HUBBUB_HUBSPOT_REDIRECT_URI", "")
 HUBSPOT_AUTHORIZE_URL = os.environ.get("HUBBUB_HUBSPOT_AUTHORIZE_URL", "")
 HUBSPOT_API_URL = os.environ.get("HUBBUB_HUBSPOT_API_URL", "")
 HUBSPOT_SCOPES = os.environ.get("HUBBUB_HUBSPOT_SCOPES", "").split()
+
+# Every request to a URL a user or a network gave Hubbub goes through hubbub.outbound_http, which refuses
+# private, loopback, link-local and reserved addresses. HUBBUB_OUTBOUND_ALLOW opens chosen ones (comma-separated
+# `127.0.0.1:9000`, `[::1]:8080`, `10.0.0.5`, `10.0.0.0/8`) for a private deployment's own hosts.
+OUTBOUND_ALLOW = [e.strip() for e in os.environ.get("HUBBUB_OUTBOUND_ALLOW", "").split(",") if e.strip()]
 
 # Outbound replies go to a local sink unless a channel has live credentials.
 OUTBOUND_SINK_DIR = DATA_DIR / "outbound"

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
 from hubbub.api.models import ApiToken
+from hubbub.client_ip import client_ip
 from hubbub.tenancy.scoping import PermissionDenied, Scope, scope_for
 
 
@@ -20,14 +26,41 @@ def request_scope(request: HttpRequest) -> Scope:
     return scope
 
 
+def _failures_key(request: HttpRequest) -> str:
+    return f"hubbub:api-token-failures:{client_ip(request)}"
+
+
+def _refuse_if_throttled(request: HttpRequest) -> None:
+    """429 while this address has sent too many unknown or revoked tokens: guessing keys is not worth it, and a
+    throttled address is refused even with a good token (otherwise each guess would still be answered)."""
+    failures = cache.get(_failures_key(request))
+    if failures and failures["n"] >= settings.API_TOKEN_FAILURE_LIMIT:
+        minutes = max(1, math.ceil((failures["until"] - time.time()) / 60))
+        raise HttpError(429, f"Too many invalid API tokens from your address. Try again in {minutes} minutes.")
+
+
+def _count_failure(request: HttpRequest) -> None:
+    """One more wrong token from this address, within a window that starts at the first one (per process: the
+    default cache; a shared cache makes it per deployment)."""
+    key = _failures_key(request)
+    window = settings.API_TOKEN_FAILURE_WINDOW_SECONDS
+    failures = cache.get(key) or {"n": 0, "until": time.time() + window}
+    failures["n"] += 1
+    cache.set(key, failures, timeout=max(1, math.ceil(failures["until"] - time.time())))
+
+
 class TokenAuth(HttpBearer):
+    """Tokens are not passwords: they never count towards the sign-in lockout; wrong ones are throttled here."""
+
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        _refuse_if_throttled(request)
         found = (
             ApiToken.objects.select_related("user")
             .filter(key_hash=ApiToken.hash_key(token), revoked=False, user__is_active=True)
             .first()
         )
         if found is None:
+            _count_failure(request)
             return None
         scope = scope_for(found.user, found.organization_id)
         if scope is None:

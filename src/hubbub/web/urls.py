@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("hubbub.analysis.urls")),
     path("", include("hubbub.insights.urls")),
     path("", include("hubbub.ingest.urls")),
+    path("", include("hubbub.accounts.urls")),
 ]

@@ -484,4 +484,15 @@
     if (b) b.disabled = false;
   });
   document.addEventListener("DOMContentLoaded", startLive);
+
+  // Behaviours the templates ask for by attribute, since the Content-Security-Policy runs no inline handler:
+  // data-confirm="question" on a button asks first; data-autosubmit on a select submits its form on change.
+  document.addEventListener("click", (e) => {
+    const el = e.target instanceof Element ? e.target.closest("[data-confirm]") : null;
+    if (el && !window.confirm(el.dataset.confirm)) e.preventDefault();
+  });
+  document.addEventListener("change", (e) => {
+    const el = e.target instanceof Element ? e.target.closest("select[data-autosubmit]") : null;
+    if (el && el.form) el.form.submit();
+  });
 })();
