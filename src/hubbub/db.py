@@ -8,6 +8,8 @@ SQLite and PostgreSQL get exactly what the ORM would store.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
@@ -73,6 +75,54 @@ def loads_json(value: Any) -> Any:
     if isinstance(value, _JSON_TEXT):
         return orjson.loads(value)
     return value
+
+
+# What no column here can hold: NUL (PostgreSQL refuses it in text and jsonb) and lone surrogates (not
+# UTF-8: orjson, psycopg and every JSON reader refuse them). A lone surrogate is valid JSON ("\ud800"), so
+# it arrives through perfectly ordinary imports and webhooks.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+#: Nesting kept in JSON values from outside (orjson writes up to 255 levels and reads up to 1024).
+MAX_JSON_DEPTH = 32
+_INT64 = 2**63
+
+
+def _unstorable_replacement(match: re.Match[str]) -> str:
+    return "" if match.group() == "\x00" else "\ufffd"
+
+
+def storable_text(value: str) -> str:
+    """`value` as every database here can store and read back: NULs dropped, lone surrogates replaced (U+FFFD).
+
+    One C-level scan when there is nothing to fix (the hot path); a copy only when there is.
+    """
+    if _UNSTORABLE.search(value) is None:
+        return value
+    return _UNSTORABLE.sub(_unstorable_replacement, value)
+
+
+def storable_json(value: Any, depth: int = 0) -> Any:
+    """A JSON value from outside made storable and readable back on SQLite and PostgreSQL alike.
+
+    Strings (keys too) go through `storable_text`; integers beyond 64 bits become their digits as a
+    string, NaN and infinities become null (what orjson writes for them anyway); anything nested deeper
+    than `MAX_JSON_DEPTH` or that is not JSON data becomes a short note, since a value either side cannot
+    read back would otherwise stall every batch it lands in.
+    """
+    if isinstance(value, str):
+        return storable_text(value)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -_INT64 <= value < _INT64 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict | list | tuple) and depth >= MAX_JSON_DEPTH:
+        return f"(nested deeper than {MAX_JSON_DEPTH} levels: dropped)"
+    if isinstance(value, dict):
+        return {storable_text(str(k)): storable_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable_json(v, depth + 1) for v in value]
+    return storable_text(str(value)[:1000])
 
 
 def _json_preparer(field: Any) -> Callable[[Any], Any]:

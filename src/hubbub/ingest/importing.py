@@ -96,15 +96,19 @@ def _import_chunk(
         with transaction.atomic():
             ensure_brands(org_id, good, names)
         result = accept(org_id, good, report.source)
-        report.imported += result.accepted
-        report.duplicates += result.duplicates
+        # Rows an earlier run accepted but never got processed (its worker died, a batch failed) are taken
+        # up again: re-running the import is how they reach the inbox, so they count as imported.
+        resumed = len(result.pending_ids)
+        report.imported += result.accepted + resumed
+        report.duplicates += result.duplicates - resumed
+        raw_ids = result.raw_ids + result.pending_ids
         if process:
-            for i in range(0, len(result.raw_ids), 500):
-                quarantined = process_batch(result.raw_ids[i : i + 500]).quarantined
+            for i in range(0, len(raw_ids), 500):
+                quarantined = process_batch(raw_ids[i : i + 500]).quarantined
                 report.imported -= quarantined
                 report.rejected += quarantined
         else:
-            enqueue_processing(result.raw_ids)
+            enqueue_processing(raw_ids)
     buffer.clear()
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from hubbub import live
@@ -25,10 +25,21 @@ from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.connectors.events import InboundEvent
 from hubbub.crm.authors import customer_values, resolve_authors
-from hubbub.db import chunked, fast_insert_dicts, in_clause, loads_json, reserve_ids, rows_by_external_id, stored_ids
+from hubbub.db import (
+    chunked,
+    fast_insert_dicts,
+    in_clause,
+    loads_json,
+    reserve_ids,
+    rows_by_external_id,
+    storable_text,
+    stored_ids,
+)
 from hubbub.inbox.models import Status
 from hubbub.inbox.threading import plan_threads, write_threads
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
+from hubbub.ingest.normalise import normalise
+from hubbub.ingest.quarantine import quarantine_failed_event
 from hubbub.sqlite_wal import ensure_checkpointer
 from hubbub.tenancy.models import Brand
 from hubbub.workflow.services.routing import route_planned
@@ -42,6 +53,9 @@ class AcceptResult:
     accepted: int = 0
     duplicates: int = 0
     raw_ids: list[int] = field(default_factory=list)
+    #: Duplicates of events stored earlier that are still pending (their processing was lost or failed):
+    #: a re-run import hands them on again, so re-running is how an operator gets them processed.
+    pending_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -51,12 +65,30 @@ class BatchResult:
     conversations_created: int = 0
     messages_stored: int = 0
     conversation_ids: list[int] = field(default_factory=list)
+    #: Batches the sweeper left pending because they failed even row by row (the database was unavailable).
+    failed_batches: int = 0
+
+    def add(self, other: BatchResult) -> None:
+        self.processed += other.processed
+        self.quarantined += other.quarantined
+        self.conversations_created += other.conversations_created
+        self.messages_stored += other.messages_stored
+        self.conversation_ids.extend(other.conversation_ids)
+        self.failed_batches += other.failed_batches
+
+
+#: Errors that say nothing about the rows (a lock timeout, a lost connection): the batch is retried whole.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 def quarantine(organization_id: int, source: str, reason: str, raw: str = "", location: str = "") -> None:
     """Keep what we could not accept, with why; visible in Settings → Quarantine."""
     QuarantinedEvent.objects.create(
-        organization_id=organization_id, source=source, location=location[:200], reason=reason[:500], raw=raw[:20000]
+        organization_id=organization_id,
+        source=source,
+        location=storable_text(location)[:200],
+        reason=storable_text(reason)[:500],
+        raw=storable_text(raw)[:20000],
     )
     log.warning("quarantined %s %s: %s", source, location, reason)
 
@@ -64,12 +96,14 @@ def quarantine(organization_id: int, source: str, reason: str, raw: str = "", lo
 def accept(organization_id: int, events: Sequence[InboundEvent], source: str) -> AcceptResult:
     """Commit raw events; duplicates of stored ones (or within the batch) are counted, not added.
 
-    Returns only after the commit, so a webhook may answer 2xx once this returns.
+    Returns only after the commit, so a webhook may answer 2xx once this returns. Every event is made
+    storable first (`normalise`): nothing committed here can fail to be read back by the batch step.
     """
     result = AcceptResult()
     seen: set[tuple[str, str]] = set()
     unique: list[InboundEvent] = []
     for ev in events:
+        normalise(ev)
         key = (ev.network, ev.external_id)
         if key in seen:
             result.duplicates += 1
@@ -78,8 +112,11 @@ def accept(organization_id: int, events: Sequence[InboundEvent], source: str) ->
         unique.append(ev)
     if not unique:
         return result
-    existing = rows_by_external_id(RawEvent, organization_id, ((ev.network, ev.external_id) for ev in unique))
+    existing = rows_by_external_id(
+        RawEvent, organization_id, ((ev.network, ev.external_id) for ev in unique), ("id", "state")
+    )
     fresh = [ev for ev in unique if (ev.network, ev.external_id) not in existing]
+    result.pending_ids = [pk for pk, state in existing.values() if state == RawEvent.State.PENDING]
     result.duplicates += len(unique) - len(fresh)
     if fresh:
         now = timezone.now()
@@ -121,34 +158,66 @@ def enqueue_processing(raw_ids: Sequence[int]) -> None:
 def process_pending(
     organization_id: int | None = None, limit: int | None = None, older_than: datetime | None = None
 ) -> BatchResult:
-    """Process every pending raw event now, in batches (CLI imports, tests, recovery)."""
+    """Process every pending raw event now, in batches (CLI imports, tests, the sweeper).
+
+    Organisations take turns, one batch each, so one organisation's backlog (or a batch of theirs that
+    keeps failing) never holds back another's; a batch that fails even after isolating its rows (the
+    database went away) is logged and left pending for the next sweep, and the sweep goes on.
+    """
     total = BatchResult()
     qs = RawEvent.objects.filter(state=RawEvent.State.PENDING)
     if older_than is not None:
         qs = qs.filter(received_at__lt=older_than)
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
-    last_id = 0
-    while True:
-        ids = list(qs.filter(id__gt=last_id).order_by("id").values_list("id", flat=True)[: settings.INGEST_BATCH_SIZE])
-        if not ids:
-            break
-        last_id = ids[-1]
-        r = process_batch(ids)
-        total.processed += r.processed
-        total.quarantined += r.quarantined
-        total.conversations_created += r.conversations_created
-        if limit is not None and total.processed >= limit:
-            break
+    orgs = sorted(set(qs.values_list("organization_id", flat=True).order_by()))
+    last_id = dict.fromkeys(orgs, 0)
+    while last_id:
+        for org_id in list(last_id):
+            page = qs.filter(organization_id=org_id, id__gt=last_id[org_id]).order_by("id")
+            ids = list(page.values_list("id", flat=True)[: settings.INGEST_BATCH_SIZE])
+            if not ids:
+                del last_id[org_id]
+                continue
+            last_id[org_id] = ids[-1]
+            try:
+                total.add(process_batch(ids))
+            except Exception:
+                total.failed_batches += 1
+                log.exception("batch of organisation %s left pending for the next sweep", org_id)
+            if limit is not None and total.processed >= limit:
+                return total
     return total
 
 
 def process_batch(raw_ids: Sequence[int]) -> BatchResult:
     """Run one batch down the main road inside one transaction; idempotent on retry.
 
-    Rows are locked (PostgreSQL: SKIP LOCKED) so two workers never process the same
-    event; SQLite serialises writers anyway.
+    A batch that fails because of what its rows hold (anything but the database being unavailable) is
+    split in halves until each failing row stands alone; that row is quarantined with the error and its
+    raw event marked, so it is never picked again, and every other row is processed. The splitting only
+    happens after a failure: a healthy batch costs what it always did.
     """
+    try:
+        return _run_batch(raw_ids)
+    except TRANSIENT_ERRORS:
+        raise  # the task is retried whole: the rows are not at fault
+    except Exception as exc:
+        if len(raw_ids) == 1:
+            reason = f"processing failed: {type(exc).__name__}: {exc}"
+            log.warning("raw event %s quarantined: %s", raw_ids[0], reason)
+            return BatchResult(quarantined=quarantine_failed_event(raw_ids[0], reason))
+        log.warning("batch of %s failed (%s: %s); isolating the rows at fault", len(raw_ids), type(exc).__name__, exc)
+    total = BatchResult()
+    middle = len(raw_ids) // 2
+    for half in (raw_ids[:middle], raw_ids[middle:]):
+        total.add(process_batch(half))
+    return total
+
+
+def _run_batch(raw_ids: Sequence[int]) -> BatchResult:
+    """One transaction: lock the pending rows (PostgreSQL: SKIP LOCKED, so two workers never process the
+    same event; SQLite serialises writers anyway), process them per organisation, publish after commit."""
     result = BatchResult()
     published: list[tuple[int, int, list[int]]] = []
     ensure_checkpointer()  # SQLite: the log is copied back by a background thread, not by our commits
@@ -159,11 +228,7 @@ def process_batch(raw_ids: Sequence[int]) -> BatchResult:
             by_org[raw.organization_id].append(raw)
         for org_id, org_raws in by_org.items():
             r = _process_org_batch(org_id, org_raws)
-            result.processed += r.processed
-            result.quarantined += r.quarantined
-            result.conversations_created += r.conversations_created
-            result.messages_stored += r.messages_stored
-            result.conversation_ids.extend(r.conversation_ids)
+            result.add(r)
             if r.messages_stored:
                 published.append((org_id, r.messages_stored, r.conversation_ids))
     for org_id, count, conversation_ids in published:
@@ -180,6 +245,7 @@ class PendingRaw(NamedTuple):
     payload: dict[str, Any]
     source: str
     external_id: str
+    error: str = ""  # why the payload cannot be read (then `payload` holds the stored text)
 
 
 def _lock_pending(raw_ids: Sequence[int]) -> list[PendingRaw]:
@@ -200,46 +266,20 @@ def _lock_pending(raw_ids: Sequence[int]) -> list[PendingRaw]:
                 f"WHERE state = %s AND {in_clause('id', chunk)} ORDER BY id{lock}",
                 [RawEvent.State.PENDING, *chunk],
             )
-            out.extend(PendingRaw(pk, org, loads_json(payload), src, ext) for pk, org, payload, src, ext in cursor)
+            for pk, org, payload, src, ext in cursor:
+                try:
+                    out.append(PendingRaw(pk, org, loads_json(payload), src, ext))
+                except ValueError as exc:  # stored before accept() normalised (old data) or by another path
+                    out.append(PendingRaw(pk, org, payload, src, ext, f"unreadable payload: {exc}"))
     return out
 
 
 def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
     result = BatchResult()
-    brands = {b.slug: b for b in Brand.objects.filter(organization_id=org_id)}
-    good: list[tuple[PendingRaw, InboundEvent, Brand]] = []
-    bad: list[tuple[PendingRaw, str]] = []
-    for raw in raws:
-        try:
-            ev = InboundEvent.from_payload(raw.payload)
-        except (TypeError, ValueError, KeyError) as exc:
-            bad.append((raw, f"malformed payload: {exc}"))
-            continue
-        brand = brands.get(ev.brand_slug)
-        if brand is None:
-            bad.append((raw, f"unknown brand {ev.brand_slug!r}"))
-            continue
-        if ev.created_at.tzinfo is None:
-            ev.created_at = ev.created_at.replace(tzinfo=UTC)
-        good.append((raw, ev, brand))
+    good, bad = _sort_out(org_id, raws)
     now = timezone.now()
     if bad:
-        QuarantinedEvent.objects.bulk_create(
-            [
-                QuarantinedEvent(
-                    organization_id=org_id,
-                    source=raw.source,
-                    location=raw.external_id[:200],
-                    reason=reason[:500],
-                    raw=str(raw.payload)[:20000],
-                    raw_event_id=raw.pk,
-                )
-                for raw, reason in bad
-            ]
-        )
-        RawEvent.objects.filter(id__in=[r.pk for r, _ in bad]).update(
-            state=RawEvent.State.QUARANTINED, processed_at=now
-        )
+        _quarantine_bad(org_id, bad, now)
         result.quarantined = len(bad)
     if not good:
         return result
@@ -271,6 +311,50 @@ def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
     RawEvent.objects.filter(id__in=[r.pk for r, _, _ in good]).update(state=RawEvent.State.PROCESSED, processed_at=now)
     result.processed = len(good)
     return result
+
+
+def _sort_out(
+    org_id: int, raws: list[PendingRaw]
+) -> tuple[list[tuple[PendingRaw, InboundEvent, Brand]], list[tuple[PendingRaw, str]]]:
+    """The events that can go down the road (with their brand), and the others with the reason why not."""
+    brands = {b.slug: b for b in Brand.objects.filter(organization_id=org_id)}
+    good: list[tuple[PendingRaw, InboundEvent, Brand]] = []
+    bad: list[tuple[PendingRaw, str]] = []
+    for raw in raws:
+        if raw.error:
+            bad.append((raw, raw.error))
+            continue
+        try:
+            ev = InboundEvent.from_payload(raw.payload)
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+            bad.append((raw, f"malformed payload: {exc}"))
+            continue
+        brand = brands.get(ev.brand_slug)
+        if brand is None:
+            bad.append((raw, f"unknown brand {ev.brand_slug!r}"))
+            continue
+        if ev.created_at.tzinfo is None:
+            ev.created_at = ev.created_at.replace(tzinfo=UTC)
+        good.append((raw, ev, brand))
+    return good, bad
+
+
+def _quarantine_bad(org_id: int, bad: list[tuple[PendingRaw, str]], now: datetime) -> None:
+    """Keep the events the batch cannot take, with the reason, and mark their raw events quarantined."""
+    QuarantinedEvent.objects.bulk_create(
+        [
+            QuarantinedEvent(
+                organization_id=org_id,
+                source=raw.source,
+                location=raw.external_id[:200],
+                reason=storable_text(reason)[:500],
+                raw=storable_text(str(raw.payload))[:20000],
+                raw_event_id=raw.pk,
+            )
+            for raw, reason in bad
+        ]
+    )
+    RawEvent.objects.filter(id__in=[r.pk for r, _ in bad]).update(state=RawEvent.State.QUARANTINED, processed_at=now)
 
 
 def _analyze(events: list[InboundEvent], values: dict[tuple[str, str], float] | None = None) -> list[Analysis | None]:
