@@ -1,0 +1,212 @@
+"""The email channel against real servers: Dovecot holds the mailboxes (IMAP), aiosmtpd takes Hubbub's mail
+and delivers it into the customer's mailbox, where the test reads it as the customer's mail client would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+import pytest
+from imapclient import IMAPClient
+
+from hubbub.connectors import email_in
+from hubbub.connectors.base import ChannelError, connector_for
+from hubbub.connectors.models import Channel, ChannelStatus
+from hubbub.inbox.models import Conversation, Message
+from hubbub.ingest.channel_intake import poll_channel_now
+from hubbub.ingest.models import QuarantinedEvent
+from tests.connectors.mailservers import HOST, Dovecot, SmtpServer, dovecot, smtp_server  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mail(dovecot: Dovecot, smtp_server: SmtpServer, settings: Any) -> tuple[Dovecot, SmtpServer]:  # noqa: F811
+    settings.OUTBOUND_ALLOW = [HOST]  # the test servers are on loopback, which channels may not reach by default
+    return dovecot, smtp_server
+
+
+@pytest.fixture
+def support(acme: dict[str, Any], mail: tuple[Dovecot, SmtpServer]) -> Channel:
+    """Acme Air's support mailbox, connected as an email channel."""
+    server, smtp = mail
+    address, _ = server.add_user("support", domain="acme-air.test")
+    brand = acme["brands"]["Acme Air"]
+    return Channel.objects.create(
+        organization=acme["org"],
+        brand=brand,
+        network="email",
+        name=address,
+        credentials=server.credentials(address, smtp_host=HOST, smtp_port=smtp.port),
+    )
+
+
+@pytest.fixture
+def customer(mail: tuple[Dovecot, SmtpServer]) -> str:
+    address, _ = mail[0].add_user("ann", domain="example.test")
+    return address
+
+
+def customer_mail(
+    sender: str, to: str, subject: str, body: str, *, name: str = "Ann Smith", **headers: str
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = f"{name} <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = headers.pop("message_id", make_msgid(domain="example.test"))
+    for key, value in headers.items():
+        msg[key.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg
+
+
+def mailbox(server: Dovecot, address: str, folder: str = "INBOX") -> list[EmailMessage]:
+    """What the owner of `address` sees in `folder`, read over IMAP like a mail client."""
+    with IMAPClient(HOST, server.imap_port, ssl=False, timeout=30) as client:
+        client.login(address, server.users[address])
+        client.select_folder(folder, readonly=True)
+        uids = client.search(["ALL"])
+        fetched = client.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
+    return [message_from_bytes(fetched[uid][b"BODY[]"], policy=policy.default) for uid in sorted(fetched)]  # type: ignore[misc]
+
+
+def poll(channel: Channel) -> Any:
+    channel.refresh_from_db()
+    outcome = poll_channel_now(channel)
+    assert outcome.ok, outcome.error
+    return outcome
+
+
+def test_a_customer_mail_becomes_a_conversation_with_author_subject_and_text(support, customer, mail):
+    server, _ = mail
+    server.deliver(
+        customer_mail(customer, support.name, "Lost bag on AC123", "My bag did not arrive in Lisbon.\n\nAnn"),
+        support.name,
+    )
+    assert poll(support).new == 1
+    conv = Conversation.objects.get(organization=support.organization, network="email")
+    assert conv.brand == support.brand
+    assert (conv.author.handle, conv.author.display_name) == (customer, "Ann Smith")
+    message = conv.messages.get()
+    assert message.text.startswith("Lost bag on AC123\n\nMy bag did not arrive in Lisbon.")
+
+
+def test_polling_twice_stores_once_and_the_cursor_survives_a_restart(support, customer, mail):
+    server, _ = mail
+    server.deliver(customer_mail(customer, support.name, "Refund", "Where is my refund?"), support.name)
+    assert poll(support).new == 1
+    stored = Channel.objects.get(pk=support.pk).cursor
+    assert stored["uid"] >= 1 and stored["uidvalidity"]
+    assert poll(support).events == 0  # nothing new: the saved cursor is where the next poll starts
+    server.deliver(customer_mail(customer, support.name, "Refund again", "Still waiting."), support.name)
+    restarted = Channel.objects.get(pk=support.pk)  # a new worker: only what the database kept
+    assert poll(restarted).events == 1
+    assert Message.objects.filter(network="email").count() == 2
+
+
+def test_a_new_uidvalidity_rescans_without_storing_twice(support, customer, mail):
+    server, _ = mail
+    server.deliver(customer_mail(customer, support.name, "Seat", "Can I change my seat?"), support.name)
+    poll(support)
+    renumbered = dict(Channel.objects.get(pk=support.pk).cursor, uidvalidity=1)  # the server was restored
+    Channel.objects.filter(pk=support.pk).update(cursor=renumbered)
+    outcome = poll(support)
+    assert (outcome.events, outcome.new) == (1, 0)  # read again, recognised by its Message-ID
+    assert Message.objects.filter(network="email").count() == 1
+
+
+def test_a_follow_up_joins_the_conversation_even_after_it_was_resolved(support, customer, mail):
+    server, _ = mail
+    first = customer_mail(customer, support.name, "Wifi on board", "The wifi did not work.")
+    server.deliver(first, support.name)
+    poll(support)
+    conv = Conversation.objects.get(network="email")
+    Conversation.objects.filter(pk=conv.pk).update(status="resolved")
+    colleague, _ = server.add_user("bob", domain="example.test")  # someone else answers in the same thread
+    follow_up = customer_mail(
+        colleague,
+        support.name,
+        "Re: Wifi on board",
+        "Same for me, seat 12C.\n\nOn Monday Ann wrote:\n> The wifi did not work.",
+        name="Bob",
+        In_Reply_To=first["Message-ID"],
+        References=first["Message-ID"],
+    )
+    server.deliver(follow_up, support.name)
+    poll(support)
+    texts = list(conv.messages.order_by("created_at", "id").values_list("text", flat=True))
+    assert texts[1] == "Same for me, seat 12C."  # the quoted mail is trimmed
+    assert Conversation.objects.filter(network="email").count() == 1
+
+
+def test_a_malformed_mail_is_quarantined_and_the_next_one_still_arrives(support, customer, mail):
+    server, _ = mail
+    no_sender = b"From: nobody at all\r\nSubject: ???\r\nMessage-ID: <bad@x>\r\n\r\nno address here\r\n"
+    server.deliver(no_sender, support.name)
+    server.deliver(customer_mail(customer, support.name, "Meal", "I ordered a vegan meal."), support.name)
+    outcome = poll(support)
+    assert outcome.new == 1
+    entry = QuarantinedEvent.objects.get(organization=support.organization)
+    assert "No sender address" in entry.reason and "no address here" in entry.raw
+    assert Message.objects.get(network="email").text.endswith("I ordered a vegan meal.")
+
+
+def test_odd_mail_is_read_without_crashing(support, customer, mail):
+    server, _ = mail
+    unknown_charset = (
+        f"From: {customer}\r\nTo: {support.name}\r\nSubject: =?x-unknown?q?caf=E9?=\r\n"
+        "Content-Type: text/plain; charset=x-unknown\r\n\r\ncaf\xe9 au lait\r\n"
+    ).encode("latin-1")  # no Message-ID either
+    html_only = customer_mail(customer, support.name, "Menu", "unused")
+    html_only.set_content(
+        "<html><head><style>p{}</style></head><body><p>Hot <b>&amp;</b> cold</p>"
+        "<script>alert(1)</script></body></html>",
+        subtype="html",
+    )
+    html_only.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="ticket.pdf")
+    server.deliver(unknown_charset, support.name)
+    server.deliver(html_only, support.name)
+    assert poll(support).new == 2
+    odd = Message.objects.get(network="email", external_id__endswith="@synthetic.invalid")  # had no Message-ID
+    assert "caf\ufffd au lait" in odd.text
+    assert Message.objects.get(network="email", external_id=html_only["Message-ID"].strip("<>")).text == (
+        "Menu\n\nHot & cold"  # no markup, no script, no style; the attachment is only noted
+    )
+    assert poll(support).new == 0  # the synthetic id is stable: read again, not stored again
+
+
+def test_a_wrong_password_asks_for_a_reconnect(support, mail):
+    support.credentials = dict(support.credentials, password="wrong")
+    support.save()
+    with pytest.raises(ChannelError) as failure:
+        connector_for("email").check(support)  # type: ignore[union-attr]
+    assert failure.value.reconnect_needed and "refused the login" in failure.value.reason
+    outcome = poll_channel_now(support)
+    support.refresh_from_db()
+    assert not outcome.ok and support.status == ChannelStatus.RECONNECT_NEEDED
+
+
+def test_wait_for_mail_wakes_up_when_mail_arrives(support, customer, mail):
+    import threading
+
+    server, _ = mail
+    poll(support)
+    cursor = Channel.objects.get(pk=support.pk).cursor
+    woke: list[bool] = []
+    started = threading.Event()
+
+    def wait() -> None:
+        started.set()
+        woke.append(email_in.wait_for_mail(support, cursor, timeout=120))
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    started.wait()
+    server.deliver(customer_mail(customer, support.name, "Gate", "Which gate?"), support.name)
+    waiter.join()
+    assert woke == [True]
