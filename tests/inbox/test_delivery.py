@@ -27,7 +27,7 @@ def reply(acme, make_event, ingest, scope_of, django_capture_on_commit_callbacks
 def network_fails(monkeypatch, error: Exception) -> list[int]:  # type: ignore[no-untyped-def]
     calls: list[int] = []
 
-    def send(r: Reply) -> str:
+    def send(r: Reply, **answering: str) -> str:
         calls.append(r.pk)
         raise error
 

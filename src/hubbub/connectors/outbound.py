@@ -1,6 +1,12 @@
 """The outbound path: length checks per network and delivery to the network (or the local sink).
 
-With no live network credentials a reply is written to `OUTBOUND_SINK_DIR` as one
+A reply goes to the connector of its brand's active channel on the conversation's network (`base`), as an
+`OutboundReply`: the inbox hands over the reply and which message it answers, never its models' insides, and
+the connector never sees an inbox model. The answered message's `InboundEvent.extra` (Bluesky's root refs, an
+email's References, Mastodon's visibility) is kept by ingest in its raw event log, below which this module
+sits, so ingest registers the lookup at start-up (`register_event_extra_lookup`).
+
+With no channel for the brand and network a reply is written to `OUTBOUND_SINK_DIR` as one
 JSON file named by its idempotency key. The sink behaves like a network without
 idempotency keys: it posts whatever it is sent, so exactly-once is the delivery's
 job (`inbox.actions.delivery`), which asks `find_posted` before sending again.
@@ -10,12 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from hubbub.connectors.models import MAX_REPLY_CHARS
+from hubbub.connectors.base import Connector, OutboundReply, connector_for
+from hubbub.connectors.models import MAX_REPLY_CHARS, Channel, ChannelStatus
 from hubbub.faults import crash_point
 
 
@@ -57,19 +66,84 @@ def _sink() -> Path:
     return sink
 
 
-def find_posted(reply) -> str | None:  # type: ignore[no-untyped-def]
+# (organization id, network, external id) -> that event's `extra`, or {} when it is not known.
+EventExtraLookup = Callable[[int, str, str], dict[str, Any]]
+_event_extra: list[EventExtraLookup] = []
+
+
+def register_event_extra_lookup(lookup: EventExtraLookup) -> None:
+    """Called by ingest at start-up: how to find what a network said beside the message being answered."""
+    _event_extra[:] = [lookup]
+
+
+def find_posted(reply, *, in_reply_to: str = "", recipient: str = "") -> str | None:  # type: ignore[no-untyped-def]
     """The network's id of this reply's post if the network has it (looked up by the idempotency key), else
     None. Asked before sending again a reply whose earlier attempt may have reached the network."""
+    target = _connected(reply)
+    if target is not None:
+        connector, channel = target
+        return connector.find_posted(channel, _outbound(reply, in_reply_to, recipient))
     path = _sink() / f"{reply.idempotency_key}.json"
     if not path.exists():
         return None
     return str(json.loads(path.read_text())["id"])
 
 
-def send_reply(reply) -> str:  # type: ignore[no-untyped-def]
-    """Post a reply; return the network's id for the posted message. Like most networks (X has no idempotency
-    key), the sink posts again when asked again: a second post of the same reply is kept beside the first as
-    `<key>.again-<n>.json`, so a double post shows instead of being hidden."""
+def send_reply(reply, *, in_reply_to: str = "", recipient: str = "") -> str:  # type: ignore[no-untyped-def]
+    """Post a reply, answering the message `in_reply_to` (its network id) of `recipient`; return the network's
+    id for the posted message. Through the brand's channel when it has one, else into the sink."""
+    target = _connected(reply)
+    if target is not None:
+        connector, channel = target
+        return connector.send_reply(channel, _outbound(reply, in_reply_to, recipient))
+    return _sink_post(reply)
+
+
+def _connected(reply) -> tuple[Connector, Channel] | None:  # type: ignore[no-untyped-def]
+    """The connector and channel that post this reply, or None for the sink (no channel of the brand there).
+    A channel whose credentials were refused fails the reply with the reason rather than use the sink."""
+    network = reply.conversation.network
+    connector = connector_for(network)
+    if connector is None:
+        return None
+    channel = (
+        Channel.objects.filter(
+            organization_id=reply.organization_id, brand_id=reply.brand_id, network=network, is_active=True
+        )
+        .order_by("id")
+        .first()
+    )
+    if channel is None:
+        return None
+    if channel.status == ChannelStatus.RECONNECT_NEEDED:
+        raise PermanentDeliveryError(
+            f"The {channel.get_network_display()} account {channel.name} must be connected again "
+            "(Settings → Channels); then retry this reply."
+        )
+    return connector, channel
+
+
+def _outbound(reply, in_reply_to: str, recipient: str) -> OutboundReply:  # type: ignore[no-untyped-def]
+    network = reply.conversation.network
+    if not _event_extra:
+        raise RuntimeError("No event lookup registered: ingest must be installed to send through a channel.")
+    extra = _event_extra[0](reply.organization_id, network, in_reply_to) if in_reply_to else {}
+    return OutboundReply(
+        idempotency_key=str(reply.idempotency_key),
+        text=reply.text,
+        network=network,
+        brand_slug=reply.brand.slug,
+        conversation_id=reply.conversation_id,
+        in_reply_to=in_reply_to,
+        in_reply_to_extra=extra,
+        recipient=recipient,
+    )
+
+
+def _sink_post(reply) -> str:  # type: ignore[no-untyped-def]
+    """Like most networks (X has no idempotency key), the sink posts again when asked again: a second post of
+    the same reply is kept beside the first as `<key>.again-<n>.json`, so a double post shows instead of being
+    hidden."""
     sink = _sink()
     path = sink / f"{reply.idempotency_key}.json"
     external_id = "out-" + hashlib.sha1(str(reply.idempotency_key).encode()).hexdigest()[:16]

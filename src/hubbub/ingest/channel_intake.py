@@ -7,11 +7,13 @@ task and the CLI instead of importing it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from hubbub.connectors import polling
 from hubbub.connectors.events import InboundEvent
 from hubbub.connectors.models import Channel
 from hubbub.ingest import services
+from hubbub.ingest.models import RawEvent
 
 
 def accept_channel_events(channel: Channel, events: Sequence[InboundEvent]) -> int:
@@ -21,6 +23,18 @@ def accept_channel_events(channel: Channel, events: Sequence[InboundEvent]) -> i
     if result.raw_ids:
         services.enqueue_processing(result.raw_ids)  # a lost enqueue is picked up by `sweep_pending`
     return result.accepted
+
+
+def event_extra(organization_id: int, network: str, external_id: str) -> dict[str, Any]:
+    """What the network said beside a stored message (`InboundEvent.extra`), for a connector answering it;
+    {} for a message Hubbub never received as an event (an import without extras, an erased copy)."""
+    payload = (
+        RawEvent.objects.filter(organization_id=organization_id, network=network, external_id=external_id)
+        .values_list("payload", flat=True)
+        .first()
+    )
+    extra = (payload or {}).get("extra")
+    return dict(extra) if isinstance(extra, dict) else {}
 
 
 def poll_due_channels() -> list[polling.PollOutcome]:

@@ -59,7 +59,10 @@ def do_deliver_reply(reply_id: int) -> Reply:
         return reply
     crash_point("deliver.claimed")
     try:
-        external_id = (find_posted(reply) if reply.attempts > 1 else None) or send_reply(reply)
+        answering = _answering(reply.conversation)
+        external_id = (find_posted(reply, **answering) if reply.attempts > 1 else None) or send_reply(
+            reply, **answering
+        )
     except PermanentDeliveryError as exc:
         return _mark_failed(reply, exc.reason)
     except TransientDeliveryError as exc:
@@ -186,6 +189,13 @@ def _brand_profile(conv: Conversation) -> Any:
         defaults={"handle": handle, "display_name": conv.brand.name, "is_brand_account": True},
     )
     return profile
+
+
+def _answering(conv: Conversation) -> dict[str, str]:
+    """The customer's message a reply answers and its author's handle: what the network threads it under."""
+    last = conv.messages.filter(direction=Direction.IN).order_by("-created_at")
+    row = last.values_list("external_id", "author__handle").first()
+    return {"in_reply_to": row[0], "recipient": row[1] or ""} if row else {}
 
 
 def _last_inbound_external_id(conv: Conversation) -> str:
