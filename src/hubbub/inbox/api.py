@@ -10,21 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import NinjaAPI, Query, Router, Schema, Status
+from ninja import Header, NinjaAPI, Query, Router, Schema, Status
 
 from hubbub.api.auth import request_scope
 from hubbub.api.schemas import (
     ConversationOut,
     ConversationPage,
     ConversationPatch,
-    ErrorOut,
+    Id,
     MessageOut,
     ReplyIn,
     ReplyOut,
+    answers,
 )
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.inbox.actions.conversations import do_assign, do_change_status
-from hubbub.inbox.actions.replies import Origin, do_create_reply
+from hubbub.inbox.actions.replies import MAX_CLIENT_KEY, Origin, ReplyKeyReused, do_create_reply
 from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import Conversation
 from hubbub.inbox.queries import InboxFilters, filter_conversations, page
@@ -92,14 +93,14 @@ def _conv_out(c: Conversation) -> dict[str, Any]:
     }
 
 
-@router.get("/conversations", response=ConversationPage, operation_id=f"{_OPERATION_PREFIX}list_conversations")
+@router.get("/conversations", response=answers(ConversationPage), operation_id=f"{_OPERATION_PREFIX}list_conversations")
 def list_conversations(
     request: HttpRequest,
     status: str | None = None,
-    brand: int | None = None,
+    brand: Id | None = None,
     sentiment: str | None = None,
     assignee: str | None = None,
-    team: int | None = None,
+    team: Id | None = None,
     network: str | None = None,
     q: str = "",
     sort: str = "newest",
@@ -125,19 +126,19 @@ def list_conversations(
 
 @router.get(
     "/conversations/{conversation_id}",
-    response={200: ConversationOut, 404: NotFoundOut},
+    response=answers(ConversationOut, e404=NotFoundOut),
     operation_id=f"{_OPERATION_PREFIX}get_conversation",
 )
-def get_conversation(request: HttpRequest, conversation_id: int) -> Any:
+def get_conversation(request: HttpRequest, conversation_id: Id) -> Any:
     return _conv_out(conversation_or_404(request_scope(request), conversation_id))
 
 
 @router.get(
     "/conversations/{conversation_id}/messages",
-    response={200: list[MessageOut], 404: NotFoundOut},
+    response=answers(list[MessageOut], e404=NotFoundOut),
     operation_id=f"{_OPERATION_PREFIX}list_messages",
 )
-def list_messages(request: HttpRequest, conversation_id: int) -> Any:
+def list_messages(request: HttpRequest, conversation_id: Id) -> Any:
     conv = conversation_or_404(request_scope(request), conversation_id)
     return [
         {
@@ -148,16 +149,36 @@ def list_messages(request: HttpRequest, conversation_id: int) -> Any:
     ]
 
 
+IDEMPOTENCY_KEY = Header(
+    None,
+    alias="Idempotency-Key",
+    min_length=1,
+    max_length=MAX_CLIENT_KEY - len("api:"),
+    description="Send the same key when you retry: the reply it created is returned, never a second one. "
+    "The same key with another text or conversation is a 422.",
+)
+
+
 @router.post(
     "/conversations/{conversation_id}/replies",
-    response={201: ReplyOut, 400: ErrorOut, 403: ErrorOut, 404: NotFoundOut},
+    response=answers({201: ReplyOut}, e404=NotFoundOut),
     operation_id=f"{_OPERATION_PREFIX}post_reply",
 )
-def post_reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Any:
+def post_reply(
+    request: HttpRequest,
+    conversation_id: Id,
+    body: ReplyIn,
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
+) -> Any:
+    """Reply on a conversation (held for approval when a policy says so). A retried request carrying the same
+    `Idempotency-Key` answers with the reply the first one created (201), and the customer gets it once."""
     scope = request_scope(request)
     conv = conversation_or_404(scope, conversation_id)
+    key = f"api:{idempotency_key}" if idempotency_key else ""
     try:
-        reply = do_create_reply(scope, conv, body.text, Origin.API)
+        reply = do_create_reply(scope, conv, body.text, Origin.API, client_key=key)
+    except ReplyKeyReused as exc:
+        return Status(422, {"detail": str(exc)})
     except ReplyTooLong as exc:
         return Status(400, {"detail": str(exc)})
     reply.refresh_from_db()
@@ -166,10 +187,10 @@ def post_reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> Any
 
 @router.patch(
     "/conversations/{conversation_id}",
-    response={200: ConversationOut, 400: ErrorOut, 403: ErrorOut, 404: NotFoundOut},
+    response=answers(ConversationOut, e404=NotFoundOut),
     operation_id=f"{_OPERATION_PREFIX}patch_conversation",
 )
-def patch_conversation(request: HttpRequest, conversation_id: int, body: ConversationPatch) -> Any:
+def patch_conversation(request: HttpRequest, conversation_id: Id, body: ConversationPatch) -> Any:
     scope = request_scope(request)
     conv = conversation_or_404(scope, conversation_id)
     if body.status:

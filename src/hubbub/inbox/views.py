@@ -5,6 +5,7 @@ Server-rendered first (works without JavaScript); htmx swaps panes; SSE keeps th
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import cast
@@ -99,6 +100,8 @@ def _thread_context(
         "draft_notice": drafts.notice(conv.pk) if draft else "",
         "note_draft": note_draft,
         "note_draft_notice": drafts.notice(conv.pk, "note") if note_draft else "",
+        # one per rendered composer: posting the same form twice gives one reply (`do_create_reply`)
+        "form_token": secrets.token_urlsafe(18),
         **panels_context(scope, conv),
     }
 
@@ -316,8 +319,10 @@ def after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> Ht
 def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     text = request.POST.get("text", "")
+    token = request.POST.get("form_token", "")
     try:
-        r = do_create_reply(scope, conv, text, Origin.AGENT)
+        # the composer's one-time token: a form posted twice (double click, a resent request) is one reply
+        r = do_create_reply(scope, conv, text, Origin.AGENT, client_key=f"form:{token}" if token else "")
     except (ValueError, ReplyTooLong) as exc:
         return _refused(request, scope, conv, "reply", text, str(exc))
     # Named by customer: the agent may be in another conversation by the time this notice shows (app.js)

@@ -4,15 +4,21 @@ An agent in the inbox, a bulk reply, a routing rule's auto-reply, an issue's pro
 call `do_create_reply`. The approval rules belong to workflow, which sits above the inbox in the app tree, so
 the inbox asks the checks workflow registers at start-up (`register_approval_check`). With no check
 registered it refuses to create a reply rather than send one unchecked.
+
+A submission that arrives twice (an API client retrying with the same `Idempotency-Key`, a composer form
+posted twice) carries a client key: the first creates the reply, the second gets that same reply back and
+nothing is created or sent again. The key is unique per organisation in the database, so two requests
+racing each other cannot both insert; the loser finds the winner's reply.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
 from hubbub import live
 from hubbub.connectors.outbound import check_length
@@ -29,6 +35,13 @@ class Origin(models.TextChoices):
     AUTO = "auto", "Auto-reply"
     ISSUE = "issue", "Issue update"
     API = "api", "API"
+
+
+MAX_CLIENT_KEY = 200  # characters, prefix included (the column's size)
+
+
+class ReplyKeyReused(ValueError):
+    """A client key already used for a different reply: the client must send a new key for new words."""
 
 
 # (role of who writes it or None for the system, conversation, text) → reasons it must be approved first
@@ -56,17 +69,25 @@ def do_create_reply(
     *,
     author: AbstractBaseUser | None = None,
     approved_with: str = "",
+    client_key: str = "",
 ) -> Reply:
     """Create a reply and queue it for delivery, or hold it for approval when a check asks for that.
 
     `scope` is who acts: an agent (agent, bulk, API), the supervisor who approved an issue update (`issue`,
     with `approved_with` naming it: that approval covers the check's reasons), or None for the system's
-    auto-reply. `author` defaults to the acting user. Raises ValueError (empty, too long) or PermissionDenied.
+    auto-reply. `author` defaults to the acting user. `client_key` (the API's Idempotency-Key, the composer's
+    form token; namespaced by the caller) makes a repeated submission return the reply it created the first
+    time. Raises ValueError (empty, too long, `ReplyKeyReused`) or PermissionDenied.
     """
     text = text.strip()
     if not text:
         raise ValueError("The reply is empty.")
     _check_actor(scope, conv, origin)
+    if len(client_key) > MAX_CLIENT_KEY:
+        raise ValueError(f"The idempotency key is longer than {MAX_CLIENT_KEY} characters.")
+    request_hash = hashlib.sha256(f"{conv.pk}\n{text}".encode()).hexdigest() if client_key else ""
+    if client_key and (earlier := _earlier_reply(conv, client_key, request_hash)) is not None:
+        return earlier
     check_length(conv.network, text)
     writer = author if author is not None else (scope.user if scope else None)
     role = scope.role if scope is not None and origin != Origin.ISSUE else None
@@ -78,34 +99,61 @@ def do_create_reply(
     comment = "; ".join(reasons)
     if approved_with:
         comment = f"{approved_with}{': ' + comment if comment else ''}"
-    with transaction.atomic():
-        reply = Reply.objects.create(
-            organization_id=conv.organization_id,
-            brand_id=conv.brand_id,
-            conversation=conv,
-            author_id=writer.pk if writer is not None else None,
-            approved_by_id=approver.pk if approver is not None and reasons else None,
-            text=text,
-            origin=origin,
-            state=state,
-            review_comment=comment,
-        )
-        audit(
-            conv.organization_id,
-            scope.user if scope else None,
-            "reply.create",
-            reply,
-            conversation=conv.pk,
-            state=state,
-            origin=origin,
-            **({"reasons": reasons} if reasons else {}),
-        )
-        if state == Reply.State.APPROVED:
-            transaction.on_commit(lambda: deliver_reply_task(reply.pk))
-        else:
-            live.publish_on_commit("approvals", conv.organization_id, reply=reply.pk)
-        live.publish_on_commit("conversation", conv.organization_id, conversation_id=conv.pk, reply=state)
+    reply = Reply(
+        organization_id=conv.organization_id,
+        brand_id=conv.brand_id,
+        conversation=conv,
+        author_id=writer.pk if writer is not None else None,
+        approved_by_id=approver.pk if approver is not None and reasons else None,
+        text=text,
+        origin=origin,
+        state=state,
+        review_comment=comment,
+        client_key=client_key,
+        request_hash=request_hash,
+    )
+    try:
+        with transaction.atomic():
+            _insert(scope, conv, reply, reasons)
+    except IntegrityError:
+        # a concurrent request with the same key committed first: its reply is the answer to both
+        earlier = _earlier_reply(conv, client_key, request_hash) if client_key else None
+        if earlier is None:
+            raise
+        return earlier
     return reply
+
+
+def _insert(scope: Scope | None, conv: Conversation, reply: Reply, reasons: list[str]) -> None:
+    """Write the reply and its audit entry; deliver it after commit, or tell the approvers it waits."""
+    reply.save(force_insert=True)
+    audit(
+        conv.organization_id,
+        scope.user if scope else None,
+        "reply.create",
+        reply,
+        conversation=conv.pk,
+        state=reply.state,
+        origin=reply.origin,
+        **({"reasons": reasons} if reasons else {}),
+    )
+    if reply.state == Reply.State.APPROVED:
+        transaction.on_commit(lambda: deliver_reply_task(reply.pk))
+    else:
+        live.publish_on_commit("approvals", conv.organization_id, reply=reply.pk)
+    live.publish_on_commit("conversation", conv.organization_id, conversation_id=conv.pk, reply=reply.state)
+
+
+def _earlier_reply(conv: Conversation, client_key: str, request_hash: str) -> Reply | None:
+    """The reply this organisation already created under `client_key`, if the submission is the same one;
+    the key used for other words or another conversation raises `ReplyKeyReused`."""
+    earlier = Reply.objects.filter(organization_id=conv.organization_id, client_key=client_key).first()
+    if earlier is not None and earlier.request_hash != request_hash:
+        raise ReplyKeyReused(
+            "This idempotency key was already used for a different reply; nothing was sent. "
+            "Send new words with a new key."
+        )
+    return earlier
 
 
 def _check_actor(scope: Scope | None, conv: Conversation, origin: str) -> None:
