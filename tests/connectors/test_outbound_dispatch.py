@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from hubbub.connectors import base
 from hubbub.connectors.base import OutboundReply, PollResult
 from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.inbox.actions import delivery
 from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.inbox.models import Conversation, Message, Reply
+from tests.connectors.doubles import registered
 
 pytestmark = pytest.mark.django_db
 
@@ -40,14 +40,8 @@ class RecordingConnector:
 
 @pytest.fixture
 def recording() -> Iterator[RecordingConnector]:
-    connector = RecordingConnector()
-    before = base.connector_for("other")
-    base.register(connector)
-    yield connector
-    if before is not None:
-        base.register(before)
-    else:
-        base._REGISTRY.pop("other", None)
+    with registered(RecordingConnector()) as connector:
+        yield connector
 
 
 @pytest.fixture

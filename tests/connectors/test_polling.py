@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from hubbub.connectors import base, polling
+from hubbub.connectors import polling
 from hubbub.connectors.base import ChannelError, OutboundReply, PollResult
 from hubbub.connectors.events import InboundEvent
 from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.inbox.models import Conversation, Message
 from hubbub.ingest.channel_intake import accept_channel_events
 from hubbub.tenancy.models import AuditEvent
+from tests.connectors.doubles import registered
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -47,14 +48,8 @@ class ScriptedConnector:
 
 @pytest.fixture
 def scripted() -> Iterator[ScriptedConnector]:
-    connector = ScriptedConnector()
-    before = base.connector_for("other")
-    base.register(connector)
-    yield connector
-    if before is not None:
-        base.register(before)
-    else:
-        base._REGISTRY.pop("other", None)
+    with registered(ScriptedConnector()) as connector:
+        yield connector
 
 
 @pytest.fixture
