@@ -1,12 +1,13 @@
 """What the live stream (`web.views.live`) asks the inbox when its bus is quiet: were messages stored by
-another process (a CLI import, a worker without Redis), and in which conversations?
+another process (a CLI import, a worker without Redis), and in which conversations? And, for a brand-restricted
+user's stream, which brand each conversation named by an event belongs to.
 
 Registered with the stream in `InboxConfig.ready`: web sits below the inbox and never imports it.
 """
 
 from __future__ import annotations
 
-from hubbub.inbox.models import Message
+from hubbub.inbox.models import Conversation, Message
 from hubbub.live import MAX_EVENT_IDS
 
 
@@ -24,3 +25,12 @@ def conversations_since(org_id: int, after: int) -> list[int]:
         .values_list("conversation_id", flat=True)[: 5 * MAX_EVENT_IDS]
     )
     return list(dict.fromkeys(c for c in rows if c is not None))[:MAX_EVENT_IDS]
+
+
+def conversation_brands(org_id: int, conversation_ids: list[int]) -> dict[int, int]:
+    """The brand of each of the organisation's conversations among `conversation_ids` (others are absent), so
+    the stream can keep a brand-restricted user's events to their brands: one query by primary key."""
+    rows = Conversation.objects.filter(id__in=conversation_ids[: 5 * MAX_EVENT_IDS]).values_list(
+        "id", "organization_id", "brand_id"
+    )
+    return {cid: brand_id for cid, org, brand_id in rows if org == org_id}

@@ -49,6 +49,7 @@ from hubbub.inbox.signals import conversations_merged, conversations_merging, co
 from hubbub.inbox.threading import SEARCH_TEXT_LIMIT
 from hubbub.tenancy.models import AuditEvent
 from hubbub.tenancy.scoping import Scope, scoped
+from hubbub.tenancy.services import audit_entry
 
 MERGED_VERB = "conversation.merged"
 _STATUS_RANK: dict[str, int] = {Status.RESOLVED: 0, Status.PENDING: 1, Status.OPEN: 2}
@@ -148,18 +149,17 @@ def merge_conversations(
         )
         AuditEvent.objects.bulk_create(
             [
-                AuditEvent(
-                    organization_id=org_id,
+                audit_entry(
+                    org_id,
+                    MERGED_VERB,
+                    "conversation",
+                    p.survivor_id,
+                    brand_id=convs[p.survivor_id].brand_id,
                     actor_id=actor.pk if actor is not None and actor.is_authenticated else None,
-                    verb=MERGED_VERB,
-                    target_type="conversation",
-                    target_id=str(p.survivor_id),
-                    data={
-                        "absorbed": p.absorbed_id,
-                        "reason": reason,
-                        "messages": moved.get(p.absorbed_id, 0),
-                        **({"parent": p.parent} if p.parent else {}),
-                    },
+                    absorbed=p.absorbed_id,
+                    reason=reason,
+                    messages=moved.get(p.absorbed_id, 0),
+                    **({"parent": p.parent} if p.parent else {}),
                 )
                 for p in pairs
             ]

@@ -76,6 +76,8 @@ class AuditEvent(models.Model):
     """Who did what, when; written by the same service call that made the change."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_events")
+    # The brand the change belongs to (None: organisation-wide), so brand-restricted users see only theirs.
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     verb = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64, blank=True)

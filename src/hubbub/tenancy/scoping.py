@@ -31,6 +31,9 @@ class Scope:
 
     membership: Membership
     brand_ids: frozenset[int]
+    # True when the membership names some brands and not all of them: such a user sees nothing that
+    # belongs to no brand or to another brand (audit entries, live events); see `sees_brand`.
+    restricted: bool = False
 
     @property
     def organization(self) -> Organization:
@@ -58,6 +61,13 @@ class Scope:
         server would not refuse this user; the views still check (`require_role`)."""
         return {role.value: self.can(role.value) for role in Role}
 
+    def sees_brand(self, brand_id: int | None) -> bool:
+        """Whether a row of this brand (None: of no brand, organisation-wide) is visible. A restricted user
+        sees only their brands' rows: an organisation-wide row may still name other brands' work."""
+        if brand_id is None:
+            return not self.restricted
+        return brand_id in self.brand_ids
+
     def brands(self) -> QuerySet[Brand]:
         return Brand.objects.filter(id__in=self.brand_ids).order_by("name")
 
@@ -78,7 +88,8 @@ def scope_for(user: AbstractBaseUser | AnonymousUser, organization_id: int | Non
         return None
     chosen = set(membership.brands.values_list("id", flat=True))
     all_ids = set(Brand.objects.filter(organization_id=membership.organization_id).values_list("id", flat=True))
-    return Scope(membership=membership, brand_ids=frozenset(chosen & all_ids if chosen else all_ids))
+    visible = chosen & all_ids if chosen else all_ids
+    return Scope(membership=membership, brand_ids=frozenset(visible), restricted=visible != all_ids)
 
 
 def scoped(queryset: QuerySet[M], scope: Scope, brand_field: str | None = "brand_id") -> QuerySet[M]:

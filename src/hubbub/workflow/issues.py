@@ -86,7 +86,7 @@ def post_update(scope: Scope, issue: TrackedIssue, text: str, closing: bool = Fa
         author=scope.user,
     )
     audit(scope.organization_id, scope.user, "issue_update.create", update, issue=issue.pk, closing=closing)
-    live.publish("approvals", scope.organization_id, issue_update=update.pk)
+    live.publish("approvals", scope.organization_id, issue_update=update.pk, brand_id=update.brand_id)
     return update
 
 
@@ -176,5 +176,5 @@ def send_update(update_id: int) -> dict[str, int]:
     if update.is_closing and update.issue.state != TrackedIssue.State.FIXED:
         TrackedIssue.objects.filter(pk=update.issue_id).update(state=TrackedIssue.State.FIXED, fixed_at=timezone.now())
     audit(update.organization_id, update.approved_by, "issue_update.sent", update, **counts)
-    live.publish("issue", update.organization_id, issue_id=update.issue_id, **counts)
+    live.publish("issue", update.organization_id, issue_id=update.issue_id, brand_id=update.brand_id, **counts)
     return counts

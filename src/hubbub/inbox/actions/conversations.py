@@ -18,7 +18,9 @@ NOTE_MAX_CHARS = 10_000
 
 def announce(conv: Conversation, **data: object) -> None:
     """Tell the open pages (inbox list, thread pane) that this conversation changed, after commit."""
-    live.publish_on_commit("conversation", conv.organization_id, conversation_id=conv.pk, **data)
+    live.publish_on_commit(
+        "conversation", conv.organization_id, conversation_id=conv.pk, brand_id=conv.brand_id, **data
+    )
 
 
 def do_change_status(scope: Scope, conv: Conversation, status: str) -> Conversation:

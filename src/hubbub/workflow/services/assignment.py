@@ -19,7 +19,7 @@ from hubbub.db import fast_update
 from hubbub.inbox.models import Conversation, Status
 from hubbub.tenancy.models import AuditEvent, Membership, Role, Team
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
-from hubbub.tenancy.services import audit
+from hubbub.tenancy.services import audit, audit_entry
 from hubbub.workflow.models import AssignmentPolicy
 from hubbub.workflow.services.ownership import same_org
 
@@ -99,13 +99,16 @@ def auto_assign(org_id: int, convs: Sequence[Conversation], actor: Any) -> list[
         AssignmentPolicy.objects.filter(pk=policy.pk).update(last_assigned_user_id=policy.last_assigned_user_id)
     AuditEvent.objects.bulk_create(
         [
-            AuditEvent(
-                organization_id=org_id,
-                actor=actor,
-                verb="conversation.assign",
-                target_type="conversation",
-                target_id=str(c.pk),
-                data={"new": c.assignee_id, "team": c.team_id, "auto": True},
+            audit_entry(
+                org_id,
+                "conversation.assign",
+                "conversation",
+                c.pk,
+                brand_id=c.brand_id,
+                actor_id=getattr(actor, "pk", None),
+                new=c.assignee_id,
+                team=c.team_id,
+                auto=True,
             )
             for c in assigned
         ]
@@ -139,13 +142,15 @@ def set_availability(scope: Scope, user_id: int, available: bool) -> Membership:
             fast_update(convs, ["assignee_id"])
             AuditEvent.objects.bulk_create(
                 [
-                    AuditEvent(
-                        organization_id=scope.organization_id,
-                        actor=scope.user,
-                        verb="conversation.unassign",
-                        target_type="conversation",
-                        target_id=str(c.pk),
-                        data={"old": user_id, "why": "agent away"},
+                    audit_entry(
+                        scope.organization_id,
+                        "conversation.unassign",
+                        "conversation",
+                        c.pk,
+                        brand_id=c.brand_id,
+                        actor_id=scope.user.pk,
+                        old=user_id,
+                        why="agent away",
                     )
                     for c in convs
                     if c.assignee_id is None

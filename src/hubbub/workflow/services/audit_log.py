@@ -1,7 +1,8 @@
 """The audit-log query behind the supervisors' audit page, its CSV export and the API.
 
 The entries themselves are written by every service through `tenancy.services.audit`; this only
-filters them (verb prefix, actor or "system", `type:id` target, time range), newest first.
+filters them (verb prefix, actor or "system", `type:id` target, time range), newest first, within what the
+user may see: a brand-restricted supervisor sees the entries of their brands only (`Scope.restricted`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ def audit_events(
 ) -> Any:
     require_role(scope, Role.SUPERVISOR)
     qs = AuditEvent.objects.filter(organization_id=scope.organization_id).select_related("actor")
+    if scope.restricted:  # their brands' entries only: organisation-wide ones may name any brand's work
+        qs = qs.filter(brand_id__in=scope.brand_ids)
     if verb:
         qs = qs.filter(verb__startswith=verb)
     if actor:

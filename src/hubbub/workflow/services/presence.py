@@ -28,7 +28,13 @@ def touch_composer(scope: Scope, conv: Conversation) -> list[str]:
     )
     others = others_composing(conv, scope.user.pk, now)
     if others:
-        live.publish("composing", scope.organization_id, conversation_id=conv.pk, user=scope.user.get_username())
+        live.publish(
+            "composing",
+            scope.organization_id,
+            conversation_id=conv.pk,
+            brand_id=conv.brand_id,
+            user=scope.user.get_username(),
+        )
     return others
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from hubbub.inbox.models import Conversation, Status
 from hubbub.tenancy.models import AuditEvent
+from hubbub.tenancy.services import audit_entry
 from hubbub.workflow import sla
 from hubbub.workflow.models import Metric
 
@@ -24,24 +25,29 @@ def on_customer_messages(org_id: int, conversation_ids: Sequence[int]) -> None:
         return
     # By primary key only, organisation checked on the rows (see sla.start_next_response for why).
     waiting = Conversation.objects.filter(id__in=ids, status=Status.PENDING).values_list(
-        "id", "organization_id", "last_inbound_at", "last_message_at"
+        "id", "organization_id", "last_inbound_at", "last_message_at", "brand_id"
     )
-    reopen = [
-        cid for cid, org, last_in, last_msg in waiting if org == org_id and last_in is not None and last_in >= last_msg
-    ]
+    reopen = {
+        cid: brand_id
+        for cid, org, last_in, last_msg, brand_id in waiting
+        if org == org_id and last_in is not None and last_in >= last_msg
+    }
     if reopen:
-        Conversation.objects.filter(id__in=reopen).update(status=Status.OPEN)
-        sla.resume(reopen)
+        Conversation.objects.filter(id__in=list(reopen)).update(status=Status.OPEN)
+        sla.resume(list(reopen))
         AuditEvent.objects.bulk_create(
             [
-                AuditEvent(
-                    organization_id=org_id,
-                    verb="conversation.status",
-                    target_type="conversation",
-                    target_id=str(cid),
-                    data={"old": "pending", "new": "open", "why": "customer replied"},
+                audit_entry(
+                    org_id,
+                    "conversation.status",
+                    "conversation",
+                    cid,
+                    brand_id=brand_id,
+                    old="pending",
+                    new="open",
+                    why="customer replied",
                 )
-                for cid in reopen
+                for cid, brand_id in reopen.items()
             ]
         )
     sla.start_next_response(org_id, ids)
