@@ -85,14 +85,16 @@ def sep_hint(first_line: str) -> str | None:
     return m.group(1) if m else None
 
 
-def open_text(path: Path) -> TextIO:
+def open_text(path: Path, undecodable: str = "hubbub_cp1252") -> TextIO:
     """A file (gzip when it ends in .gz) opened for streaming with the same rules as `decode`.
 
     Why streaming: a full Customer Support on Twitter export is ~500 MB; read whole, decoded and split it
     needed several times that in memory. NUL bytes (a known defect of some exports) are dropped, as
     `csv` and JSON cannot hold them. Lines keep their endings (`newline=""`) so quoted newlines survive.
+    `undecodable="surrogateescape"` keeps bytes that are not UTF-8 as U+DC80–U+DCFF instead, for formats
+    where such a byte is an error of its row (JSON Lines is UTF-8 by definition), not a spreadsheet's habit.
     """
-    return wrap(open_binary(path))
+    return wrap(open_binary(path), undecodable)
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -100,7 +102,7 @@ def open_binary(path: Path) -> BinaryIO:
     return cast(BinaryIO, gzip.open(path, "rb")) if path.suffix == ".gz" else path.open("rb")
 
 
-def wrap(raw: BinaryIO) -> io.TextIOWrapper:
+def wrap(raw: BinaryIO, undecodable: str = "hubbub_cp1252") -> io.TextIOWrapper:
     """A seekable binary stream (a file, an upload, bytes kept in the database) read as text by the rules of
     `decode`, line by line. The one place that decides how customers' bytes become text, so a file reads the
     same through the CLI (`open_text`) and the web upload."""
@@ -108,7 +110,7 @@ def wrap(raw: BinaryIO) -> io.TextIOWrapper:
     raw.seek(0)
     if head in UTF16_BOMS:
         return io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="hubbub_cp1252", newline="")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors=undecodable, newline="")
 
 
 def lines_without_nul(fh: Iterable[str]) -> Iterator[str]:

@@ -32,6 +32,8 @@ from hubbub.connectors.events import InboundEvent
 from hubbub.dates import parse_datetime
 
 MAX_TEXT = 50_000  # characters kept of a single message; longer text is cut and flagged
+#: The largest count kept (followers, retweets, likes): the PositiveIntegerField columns' range.
+MAX_COUNT = 2**31 - 1
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
@@ -62,10 +64,12 @@ def clean_text(text: str, html_escaped: bool = False) -> tuple[str, bool]:
 
 
 def _int(value: Any) -> int:
+    """A count cell of a CSV export: junk reads as 0, a number beyond the column's range as its limit."""
     try:
-        return max(0, int(float(value or 0)))
+        number = float(value or 0)
     except (TypeError, ValueError):
         return 0
+    return int(min(max(number, 0), MAX_COUNT)) if number == number else 0  # NaN is not a count
 
 
 AIRLINE_COLUMNS = {
@@ -152,8 +156,8 @@ def parse_airline(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Par
                     raw=raw,
                     line=n,
                 )
-            except ValueError as exc:
-                yield ParsedRow(loc, error=str(exc), raw=raw, line=n)
+            except Exception as exc:  # any error of the row's content is the row's, never the import's
+                yield ParsedRow(loc, error=_row_error(exc), raw=raw, line=n)
 
     return stats, rows()
 
@@ -230,8 +234,8 @@ def parse_twcs(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Parsed
                     raw=raw,
                     line=n,
                 )
-            except ValueError as exc:
-                yield ParsedRow(loc, error=str(exc), raw=raw, line=n)
+            except Exception as exc:  # any error of the row's content is the row's, never the import's
+                yield ParsedRow(loc, error=_row_error(exc), raw=raw, line=n)
 
     return stats, rows()
 
@@ -290,12 +294,18 @@ JSONL_FIELDS = {
 }
 
 
+#: The longest JSON Lines line read (characters); a longer one is no mention and is quarantined unread.
+MAX_LINE = 1_000_000
+# Bytes that are not UTF-8, as `textfiles.open_text(..., "surrogateescape")` hands them over.
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
 def parse_jsonl(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[ParsedRow]]:
     unknown: set[str] = set()
     stats = ParseStats(unknown_columns=[], total_bytes=path.stat().st_size)
 
     def rows() -> Iterator[ParsedRow]:
-        with textfiles.open_text(path) as fh:
+        with textfiles.open_text(path, undecodable="surrogateescape") as fh:
             yield from _jsonl_rows(path, textfiles.lines_without_nul(fh), brand, unknown, stats)
 
     return stats, rows()
@@ -304,60 +314,131 @@ def parse_jsonl(path: Path, brand: str = "") -> tuple[ParseStats, Iterator[Parse
 def _jsonl_rows(
     path: Path, lines: Iterator[str], brand: str, unknown: set[str], stats: ParseStats
 ) -> Iterator[ParsedRow]:
-    """One `ParsedRow` per non-blank line; `unknown` and `stats` collect the fields nobody reads."""
+    """One `ParsedRow` per non-blank line; `unknown` and `stats` collect the fields nobody reads.
+
+    Whatever a line holds, it becomes an event or a rejection with its reason: only reading the file can
+    stop the import (a JSON nested 5,000 deep, a date of 1e308 or a number beyond 64 bits used to).
+    """
     for n, line in enumerate(lines, start=1):
         line = line.rstrip("\r\n")
         if not line.strip():
             continue
         loc = f"{path.name}:{n}"
         try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError("line is not a JSON object")
-            ext = str(obj.get("id") or "").strip()
-            if not ext:
-                raise ValueError("missing id")
-            body, cut = clean_text(str(obj.get("text") or ""))
-            if not body:
-                raise ValueError("empty text")
-            brand_name = brand or str(obj.get("brand") or "").strip()
-            if not brand_name:
-                raise ValueError("missing brand (give --brand or a brand field)")
-            author = str(obj.get("author_id") or obj.get("author_handle") or "").strip()
-            if not author:
-                raise ValueError("missing author_id")
-            direction = str(obj.get("direction") or "in")
-            if direction not in {"in", "out"}:
-                raise ValueError("direction must be 'in' or 'out'")
-            extra_keys = set(obj) - JSONL_FIELDS
+            event, extra_keys = _jsonl_event(line, brand)
+        except Exception as exc:  # any error of the row's content is the row's, never the import's
+            yield ParsedRow(loc, error=_row_error(exc), raw=_raw_line(line), line=n)
+            continue
+        if not extra_keys <= unknown:
             unknown.update(extra_keys)
             stats.unknown_columns = sorted(unknown)
-            yield ParsedRow(
-                loc,
-                InboundEvent(
-                    network=str(obj.get("network") or "x")[:20],
-                    external_id=ext[:200],
-                    text=body,
-                    created_at=parse_datetime(obj.get("created_at")),
-                    author_id=author[:200],
-                    author_name=str(obj.get("author_name") or "")[:200],
-                    author_handle=str(obj.get("author_handle") or author)[:200],
-                    author_followers=_int(obj.get("followers")),
-                    author_location=str(obj.get("location") or "")[:200],
-                    brand_slug=slugify(brand_name),
-                    direction=direction,
-                    in_reply_to=str(obj.get("in_reply_to") or "")[:200],
-                    url=str(obj.get("url") or "")[:500],
-                    lang=str(obj.get("lang") or "")[:10],
-                    retweets=_int(obj.get("retweets", obj.get("retweet_count"))),
-                    likes=_int(obj.get("likes")),
-                    extra={k: obj[k] for k in sorted(extra_keys)[:20]} | ({"truncated": True} if cut else {}),
-                ),
-                raw=line[:20000],
-                line=n,
-            )
-        except (ValueError, TypeError) as exc:
-            yield ParsedRow(loc, error=str(exc), raw=line[:20000], line=n)
+        yield ParsedRow(loc, event, raw=line[:20000], line=n)
+
+
+def _jsonl_event(line: str, brand: str) -> tuple[InboundEvent, set[str]]:
+    """The event of one JSON Lines line and its fields nobody reads, or a ValueError saying what is wrong."""
+    if len(line) > MAX_LINE:
+        raise ValueError(f"line too long: {len(line):,} characters (at most {MAX_LINE:,})")
+    bad_byte = _UNDECODED.search(line)
+    if bad_byte:
+        byte = ord(bad_byte.group()) - 0xDC00
+        raise ValueError(f"invalid UTF-8: byte 0x{byte:02x} at column {bad_byte.start() + 1}")
+    obj = json.loads(line)
+    if not isinstance(obj, dict):
+        raise ValueError("line is not a JSON object")
+    ext = _field(obj, "id")
+    if not ext:
+        raise ValueError("missing id")
+    text = obj.get("text")
+    if text is not None and not isinstance(text, str):
+        raise ValueError(f"text must be a string, not {_json_type(text)}")
+    body, cut = clean_text(text or "")
+    if not body:
+        raise ValueError("empty text")
+    brand_name = brand or _field(obj, "brand")
+    if not brand_name:
+        raise ValueError("missing brand (give --brand or a brand field)")
+    if len(slugify(brand_name)) > 50:
+        raise ValueError("brand name too long (its short name must fit 50 characters)")
+    author = _field(obj, "author_id") or _field(obj, "author_handle")
+    if not author:
+        raise ValueError("missing author_id")
+    direction = _field(obj, "direction") or "in"
+    if direction not in {"in", "out"}:
+        raise ValueError("direction must be 'in' or 'out'")
+    extra_keys = set(obj) - JSONL_FIELDS
+    event = InboundEvent(
+        network=(_field(obj, "network") or "x")[:20],
+        external_id=ext[:200],
+        text=body,
+        created_at=parse_datetime(obj.get("created_at")),
+        author_id=author[:200],
+        author_name=_field(obj, "author_name")[:200],
+        author_handle=(_field(obj, "author_handle") or author)[:200],
+        author_followers=_count(obj, "followers"),
+        author_location=_field(obj, "location")[:200],
+        brand_slug=slugify(brand_name),
+        direction=direction,
+        in_reply_to=_field(obj, "in_reply_to")[:200],
+        url=_field(obj, "url")[:500],
+        lang=_field(obj, "lang")[:10],
+        retweets=_count(obj, "retweets" if "retweets" in obj else "retweet_count"),
+        likes=_count(obj, "likes"),
+        extra={k: obj[k] for k in sorted(extra_keys)[:20]} | ({"truncated": True} if cut else {}),
+    )
+    return event, extra_keys
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", list: "a list", bool: "true/false", str: "a string"}.get(type(value), "a number")
+
+
+def _field(obj: dict[str, Any], name: str) -> str:
+    """A text field: a string, or a whole number (ids often are); missing or null is ""."""
+    value = obj.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"{name} must be a string, not {_json_type(value)}")
+
+
+def _count(obj: dict[str, Any], name: str) -> int:
+    """A count field: a non-negative number (or its digits) up to `MAX_COUNT`; missing or null is 0."""
+    value = obj.get(name)
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{name} must be a number, not {_json_type(value)}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {str(value)[:30]!r}") from None
+    if not 0 <= number <= MAX_COUNT:  # NaN fails this too
+        raise ValueError(f"{name} out of range: {str(value)[:30]} (0 to {MAX_COUNT:,})")
+    return int(number)
+
+
+def _row_error(exc: Exception) -> str:
+    """The reason a row was rejected, as the quarantine shows it."""
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deep"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON: {exc}"
+    if isinstance(exc, ValueError | TypeError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _raw_line(line: str) -> str:
+    """A rejected line as the quarantine keeps it: the first 20,000 characters, bytes that are not UTF-8
+    shown as \\xNN."""
+    head = line[:20000]
+    if _UNDECODED.search(head):
+        return head.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return head
 
 
 PARSERS = {"airline": parse_airline, "twcs": parse_twcs, "jsonl": parse_jsonl}
