@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django_otp import login as otp_login
 
 from hubbub.accounts.two_factor import (
     confirm_enrolment,
@@ -33,8 +34,10 @@ def two_factor_setup(request: HttpRequest, scope: Scope) -> HttpResponse:
                 messages.success(request, "Two-factor sign-in is off.")
                 return HttpResponseRedirect(request.path)
         elif confirmed_device(scope.user) is None:
-            error = confirm_enrolment(scope, pending_device(scope.user), code)
+            device = pending_device(scope.user)
+            error = confirm_enrolment(scope, device, code)
             if error is None:
+                otp_login(request, device)  # the code just given verifies this session too
                 messages.success(request, "Two-factor sign-in is on: from now on you enter a code after your password.")
                 return HttpResponseRedirect(safe_next(request, request.path))
     device = confirmed_device(scope.user)
