@@ -12,7 +12,9 @@ from hubbub.connectors import bluesky
 from hubbub.connectors.base import ChannelError, OutboundReply
 from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.connectors.outbound import PermanentDeliveryError
-from hubbub.inbox.models import Conversation, Message
+from hubbub.inbox.actions import delivery
+from hubbub.inbox.actions.replies import do_create_reply
+from hubbub.inbox.models import Conversation, Message, Reply
 from hubbub.ingest.channel_intake import poll_channel_now
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from tests.fakes.bluesky import Account, FakeBluesky, Fault
@@ -240,3 +242,43 @@ def test_a_pds_at_a_private_address_is_refused(pds: FakeBluesky, channel: Channe
 
 def test_check_names_the_account(pds: FakeBluesky, channel: Channel) -> None:
     assert bluesky.BlueskyConnector().check(channel) == f"@{BRAND_HANDLE} on Bluesky (127.0.0.1)"
+
+
+class _Killed(BaseException):
+    """The worker dies here: nothing after this line of delivery runs (no release, no record)."""
+
+
+def test_delivery_killed_after_the_pds_took_the_post_ends_with_one_post_recorded(
+    pds: FakeBluesky,
+    channel: Channel,
+    brand_account: Account,
+    acme: dict[str, Any],
+    scope_of: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = pds.post(brand_account, "Snow in Oslo: expect delays today.")
+    parent = _mention(pds, "alice.bsky.social", "Is AC31 going?", 1, reply_to=root)
+    poll_channel_now(channel)
+    scope = scope_of(acme["users"]["agent"], acme["org"])
+    reply = do_create_reply(scope, Conversation.objects.get(network="bluesky"), "Yes, AC31 is on time.")
+
+    def crash_after_post(name: str) -> None:
+        if name == "deliver.posted":
+            raise _Killed
+
+    monkeypatch.setattr(delivery, "crash_point", crash_after_post)
+    with pytest.raises(_Killed):
+        delivery.do_deliver_reply(reply.pk)
+    monkeypatch.undo()
+    assert Reply.objects.get(pk=reply.pk).state == Reply.State.SENDING  # posted, never recorded
+
+    # the reclaim puts the abandoned reply back; the next attempt asks the PDS before posting again
+    delivery.reclaim_stuck_replies(lambda _id: None, now=datetime.now(UTC) + timedelta(hours=1))
+    sent = delivery.do_deliver_reply(reply.pk)
+
+    [post] = pds.posts_by(brand_account)[1:]
+    assert sent.state == Reply.State.SENT and sent.external_id == post["uri"]
+    assert post["value"]["text"] == "Yes, AC31 is on time."
+    assert _ref(post["value"]["reply"]["parent"]) == _ref(parent)
+    assert _ref(post["value"]["reply"]["root"]) == _ref(root)
+    assert Message.objects.filter(external_id=post["uri"], direction="out").count() == 1
