@@ -6,4 +6,5 @@ from hubbub.ingest import views
 
 urlpatterns = [
     path("quarantine/", views.quarantine, name="quarantine"),
+    path("settings/ingest/", views.health, name="ingest_health"),
 ]

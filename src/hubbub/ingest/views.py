@@ -1,10 +1,15 @@
-"""The quarantine page: input Hubbub could not accept, kept with its reason (supervisors only)."""
+"""The ingest pages: the quarantine (input Hubbub could not accept, kept with its reason; supervisors), and
+the ingest health page (lag per organisation; an organisation's admins, or a platform superuser for all)."""
 
 from __future__ import annotations
 
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
+from hubbub.ingest.health import QUARANTINE_WINDOW, STALLED_AFTER, lag_of
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
@@ -22,5 +27,29 @@ def quarantine(request: HttpRequest, scope: Scope) -> HttpResponse:
             "rows": rows,
             "total": QuarantinedEvent.objects.filter(organization_id=scope.organization_id).count(),
             "pending": RawEvent.objects.filter(organization_id=scope.organization_id, state="pending").count(),
+        },
+    )
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    """Ingest lag: an admin sees their organisation, a platform superuser every organisation."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    scope: Scope | None = getattr(request, "tenant", None)
+    if request.user.is_superuser:
+        organization_ids = None
+    elif scope is not None and scope.can(Role.ADMIN):
+        organization_ids = [scope.organization_id]
+    else:
+        raise DjangoPermissionDenied("Ingest health is for your organisation's admins.")
+    lags = lag_of(organization_ids, timezone.now())
+    return render(
+        request,
+        "ingest/health.html",
+        {
+            "lags": lags,
+            "all_organisations": organization_ids is None,
+            "stalled_minutes": int(STALLED_AFTER.total_seconds() // 60),
+            "window_hours": int(QUARANTINE_WINDOW.total_seconds() // 3600),
         },
     )
