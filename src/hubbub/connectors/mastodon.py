@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +38,7 @@ from mastodon.errors import (
 
 from hubbub.connectors.base import ChannelError, OutboundReply, PollResult, register
 from hubbub.connectors.events import InboundEvent
+from hubbub.connectors.html_text import html_to_text
 from hubbub.connectors.models import Channel, Network
 from hubbub.connectors.outbound import PermanentDeliveryError, TransientDeliveryError
 from hubbub.outbound_http import OutboundError, outbound_session
@@ -242,30 +242,6 @@ def _event(note: Any, host: str) -> InboundEvent:
             "uri": str(status.get("uri") or ""),
         },
     )
-
-
-class _TextOf(HTMLParser):
-    """Mastodon sends a status as HTML (paragraphs, line breaks, mention and link anchors); Hubbub keeps text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "p" and self.parts:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_to_text(content: str) -> str:
-    parser = _TextOf()
-    parser.feed(content or "")
-    parser.close()
-    return "".join(parser.parts).strip()
 
 
 register(MastodonConnector())
