@@ -73,6 +73,11 @@ def running_server(data_dir: Path, org: str, users: list[tuple[str, str]], passw
             check=True,
             capture_output=True,
         )
+    yield from serve(data_dir, env, cli)
+
+
+def serve(data_dir: Path, env: dict[str, str], cli: list[str]) -> Iterator[Server]:
+    """`hubbub serve` on a free port with the data directory of `env`; yield once it answers, then stop it."""
     port = free_port()
     proc = subprocess.Popen(
         [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

@@ -9,11 +9,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
 from hubbub.api.models import ApiToken
+from hubbub.api.token_use import record_use
 from hubbub.client_ip import client_ip
 from hubbub.tenancy.scoping import PermissionDenied, Scope, scope_for
 
@@ -65,7 +65,7 @@ class TokenAuth(HttpBearer):
         scope = scope_for(found.user, found.organization_id)
         if scope is None:
             return None
-        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        record_use(found)
         request.user = found.user
         request.tenant = scope  # type: ignore[attr-defined]
         return scope
