@@ -39,6 +39,19 @@ SECRET_KEY = _load_secret()
 DEBUG = os.environ.get("HUBBUB_DEBUG", "") == "1"
 # CRM web import: the largest customer file accepted (the proxy in front needs the same body limit)
 CRM_IMPORT_MAX_BYTES = int(float(os.environ.get("HUBBUB_IMPORT_MAX_MB") or 50) * 1024 * 1024)
+# Every upload (hubbub/upload_limits.py): no request stores more file data than UPLOAD_MAX_BYTES (the largest
+# page limit); a header is read first and refused past its characters or columns, then lines and fields.
+# Django's FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) stays: a larger upload goes to a temporary file, not memory.
+UPLOAD_MAX_BYTES = CRM_IMPORT_MAX_BYTES
+UPLOAD_MAX_COLUMNS = int(os.environ.get("HUBBUB_UPLOAD_MAX_COLUMNS") or 500)
+UPLOAD_MAX_HEADER_CHARS = 100_000
+UPLOAD_MAX_LINE_CHARS = 1_000_000
+UPLOAD_MAX_FIELD_CHARS = 131_072  # the csv module's own limit
+FILE_UPLOAD_HANDLERS = [
+    "hubbub.upload_limits.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 ALLOWED_HOSTS = os.environ.get("HUBBUB_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("HUBBUB_CSRF_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000").split(",") if o
