@@ -197,7 +197,7 @@ def test_a_body_over_the_limit_stops_the_read(server, allow, path: str) -> None:
         assert len(client.get(server.url(f"{path}?n=100000")).content) == 100_000
         with pytest.raises(OutboundTooLarge) as too_large:
             client.get(server.url(f"{path}?n=5000000"))
-    assert too_large.value.outcome == "failed: response too large"
+    assert too_large.value.outcome == "failed: response larger than 100000 bytes"
 
 
 def test_a_server_that_never_answers_times_out(server, allow) -> None:  # type: ignore[no-untyped-def]

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -73,33 +74,35 @@ _NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")
 class OutboundError(httpx.TransportError):
     """A request Hubbub could not make or complete; `str(exc)` and `outcome` are safe to show a user."""
 
-    outcome = "failed: could not connect"
+    default_message = "failed: could not connect"
 
     def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.outcome)
+        super().__init__(message or self.default_message)
+
+    @property
+    def outcome(self) -> str:
+        """The short class of the failure recorded and shown for a delivery ("failed: timed out")."""
+        return str(self)
 
 
 class OutboundRefused(OutboundError):
     """The address is not one Hubbub may send to; nothing was sent to it."""
 
-    outcome = "refused: address not allowed"
-
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"this address is not allowed: {reason}")
 
+    @property
+    def outcome(self) -> str:
+        return "refused: address not allowed"
+
 
 class OutboundTimeout(OutboundError):
-    outcome = "failed: timed out"
+    default_message = "failed: timed out"
 
 
 class OutboundTooLarge(OutboundError):
-    outcome = "failed: response too large"
-
-
-def outcome_of(error: Exception) -> str:
-    """The short, user-safe class of a failed request ("refused: address not allowed", "failed: timed out")."""
-    return error.outcome if isinstance(error, OutboundError) else OutboundError.outcome
+    default_message = "failed: response too large"
 
 
 # ------------------------------------------------------------------------------------------ address policy
@@ -227,12 +230,23 @@ def checked_addresses(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
+def _invalid_url(url: str) -> OutboundRefused:
+    """The refusal of a URL httpx cannot parse; an address in an odd spelling (`0177.0.0.1`) is named."""
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        host = ""
+    literal = literal_address(host)
+    problem = address_problem(literal) if literal is not None else None
+    return OutboundRefused(problem or "not a valid web address")
+
+
 def check_url(url: httpx.URL | str) -> httpx.URL:
     """The URL parsed, if its form is one Hubbub sends to (scheme, no credentials, a host); else refused."""
     try:
         parsed = url if isinstance(url, httpx.URL) else httpx.URL(url.strip())
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        raise OutboundRefused("not a valid web address") from exc
+        raise _invalid_url(str(url)) from exc
     if parsed.scheme not in ("http", "https"):
         raise OutboundRefused("only http and https addresses")
     if parsed.userinfo:
@@ -352,7 +366,13 @@ class _PolicyTransport(httpx.HTTPTransport):
 
 
 class OutboundClient(httpx.Client):
-    """An `httpx.Client` whose redirect limit also raises an `OutboundError`."""
+    """An `httpx.Client` whose unparseable URLs and redirect limit also raise an `OutboundError`."""
+
+    def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
+        try:
+            return super().build_request(method, url, **kwargs)
+        except httpx.InvalidURL as exc:
+            raise _invalid_url(str(url)) from exc
 
     def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         try:
@@ -509,6 +529,5 @@ __all__ = [
     "literal_address",
     "outbound_client",
     "outbound_session",
-    "outcome_of",
     "validate_user_url",
 ]

@@ -2,7 +2,8 @@
 
 A listener stands for a target an attacker wants to reach (an admin page on localhost, a metadata service) or
 for a legitimate receiver. Paths: `/ok`, `/redirect?to=URL`, `/big?n=BYTES` (declared length), `/drip?n=BYTES`
-(no declared length), `/slow` (answers only once the test releases it). Plain functions, so the SSRF cases can
+(no declared length), `/slow` (answers only once the test releases it),
+`/status?code=N` (that status, with a body that must never be shown). Plain functions, so the SSRF cases can
 run outside pytest (benchmarks/security.py).
 """
 
@@ -41,6 +42,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
         elif url.path in ("/big", "/drip"):
             self._body(int(query.get("n", "0")), declared=url.path == "/big")
+        elif url.path == "/status":
+            self.send_response(int(query["code"]))
+            self.send_header("Content-Length", "36")
+            self.end_headers()
+            self.wfile.write(b"internal secret: db password hunter2")
         elif url.path == "/slow":
             self.server.release.wait()
             self._body(2, declared=True)
@@ -71,10 +77,10 @@ class _Handler(BaseHTTPRequestHandler):
 class CountingServer:
     """An HTTP(S) listener on a loopback address that counts hits; use as a context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None, port: int = 0) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         server_class = type("_FamilyServer", (_Server,), {"address_family": family})
-        self._server = server_class((host, 0), _Handler)
+        self._server = server_class((host, port), _Handler)
         if tls is not None:
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._server.hits = 0

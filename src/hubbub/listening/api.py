@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from ninja import Query as QueryParam
 from ninja import Router, Schema, Status
@@ -17,9 +18,10 @@ from hubbub.api.auth import request_scope
 from hubbub.api.crud import Crud, Endpoint, register_crud
 from hubbub.listening import charts, services
 from hubbub.listening.checks import run_temperature_check
-from hubbub.listening.models import Alert, Incident, ListeningQuery
+from hubbub.listening.models import Alert, AlertRule, Incident, ListeningQuery
 from hubbub.listening.query_language import QuerySyntaxError
-from hubbub.tenancy.scoping import Scope, get_scoped_or_404, scoped
+from hubbub.tenancy.models import Role
+from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
 
 router = Router(tags=["listening"])
 
@@ -95,6 +97,51 @@ register_crud(
     rows=(Endpoint("list_queries"), lambda scope: scoped(ListeningQuery.objects.all(), scope)),
     create=(Endpoint("create_query", errors={400: dict, 404: dict}), _create_query),
     delete=(Endpoint("delete_query"), services.delete_query),
+)
+
+
+class AlertRuleIn(Schema):
+    name: str = "Default"
+    brand_id: int | None = None
+    is_active: bool = True
+    sensitivity: float = 1.0
+    min_volume: int = 18
+    quiet_start: int | None = None
+    quiet_end: int | None = None
+    quiet_mode: str = "defer"
+    tz_offset_minutes: int = 0
+    max_alerts_per_hour: int = 4
+    kinds: list[str] = []
+    email_to: list[str] = []
+    webhook_url: str = ""
+
+
+class AlertRuleOut(AlertRuleIn):
+    id: int
+
+
+def _rules(scope: Scope) -> Any:
+    """Supervisors only: a rule's webhook URL is a credential of the chat room it posts to."""
+    require_role(scope, Role.SUPERVISOR)
+    return scoped(AlertRule.objects.all(), scope, brand_field=None)
+
+
+def _save_rule(scope: Scope, rule: AlertRule | None, data: dict[str, Any]) -> Any:
+    """The rule saved, or a 422 that says why not (a webhook address that is not allowed, bad quiet hours)."""
+    try:
+        return services.save_alert_rule(scope, rule, **data)
+    except ValidationError as exc:
+        return Status(422, {"detail": "; ".join(exc.messages)})
+    except ValueError as exc:
+        return Status(422, {"detail": str(exc)})
+
+
+register_crud(
+    router,
+    Crud(__name__, "/listening/alert-rules", AlertRuleIn, AlertRuleOut, AlertRule.objects.all, "rule_id"),
+    rows=(Endpoint("list_alert_rules"), _rules),
+    create=(Endpoint("create_alert_rule", errors={422: dict}), lambda scope, data: _save_rule(scope, None, data)),
+    update=(Endpoint("update_alert_rule", errors={404: dict, 422: dict}), _save_rule),
 )
 
 

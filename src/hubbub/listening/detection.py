@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -35,6 +34,7 @@ from hubbub.listening.detectors import Alert as DetectedAlert
 from hubbub.listening.detectors import CrisisDetector, DetectorConfig
 from hubbub.listening.models import Alert, AlertRule, DetectorWatermark, Grain, ListeningQuery, MentionRollup
 from hubbub.listening.services import compiled_queries, rule_for
+from hubbub.outbound_http import OutboundError, outbound_client
 from hubbub.tenancy.models import Brand, Organization
 
 log = logging.getLogger("hubbub.listening")
@@ -42,6 +42,7 @@ log = logging.getLogger("hubbub.listening")
 MAX_MESSAGES_PER_RUN = 50_000
 WARM_START_HOURS = 24
 WEBHOOK_TIMEOUT = 5.0
+WEBHOOK_MAX_BYTES = 64 * 1024  # a chat webhook answers "ok"; nothing we read is larger
 
 
 @dataclass
@@ -329,15 +330,26 @@ def notify(alert: Alert) -> dict[str, str]:
             log.warning("alert email failed: %s", exc)
             status["email"] = f"error: {exc}"[:200]
     if rule is not None and rule.webhook_url:
-        try:
-            r = httpx.post(rule.webhook_url, json={"text": text}, timeout=WEBHOOK_TIMEOUT)
-            status["webhook"] = "ok" if r.status_code < 300 else f"error: HTTP {r.status_code}"
-        except httpx.HTTPError as exc:
-            log.warning("alert webhook failed: %s", exc)
-            status["webhook"] = f"error: {exc}"[:200]
+        status["webhook"] = post_webhook(rule.webhook_url, {"text": text})
     Alert.objects.filter(pk=alert.pk).update(notified=status)
     alert.notified = status
     return status
+
+
+def post_webhook(url: str, payload: dict[str, Any]) -> str:
+    """POST the alert through the outbound client; the outcome kept on the alert and shown in the API.
+
+    Only "delivered" or a short class ("failed: HTTP 502", "failed: timed out", "refused: address not
+    allowed"): never the receiver's body or the socket error, which would turn the alert API into a way to
+    probe what answers where.
+    """
+    try:
+        with outbound_client(timeout=WEBHOOK_TIMEOUT, max_bytes=WEBHOOK_MAX_BYTES) as client:
+            r = client.post(url, json=payload)
+    except OutboundError as exc:
+        log.warning("alert webhook failed: %s", exc)
+        return exc.outcome
+    return "delivered" if r.status_code < 300 else f"failed: HTTP {r.status_code}"
 
 
 def latest_message_id(org_id: int) -> int:
@@ -346,4 +358,4 @@ def latest_message_id(org_id: int) -> int:
     return int(Message.objects.filter(organization_id=org_id).aggregate(m=Max("id"))["m"] or 0)
 
 
-__all__ = ["DetectionResult", "config_for", "notify", "reset_detectors", "run_detection"]
+__all__ = ["DetectionResult", "config_for", "notify", "post_webhook", "reset_detectors", "run_detection"]

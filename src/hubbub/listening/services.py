@@ -42,6 +42,7 @@ from hubbub.listening.models import (
 )
 from hubbub.listening.places import place_of
 from hubbub.listening.query_language import Query, QuerySyntaxError, parse
+from hubbub.outbound_http import OutboundRefused, validate_user_url
 from hubbub.tenancy.models import Brand, Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
@@ -298,6 +299,11 @@ def save_alert_rule(scope: Scope, rule: AlertRule | None = None, **fields: Any) 
             raise ValueError("Give both ends of the quiet hours, or neither.")
         if not r.sensitivity or r.sensitivity <= 0:
             raise ValueError("Sensitivity must be above 0 (1 is the default).")
+        if r.webhook_url:
+            try:
+                r.webhook_url = validate_user_url(r.webhook_url)
+            except OutboundRefused as exc:
+                raise ValueError(f"Webhook: {exc}.") from exc
         r.full_clean(exclude=["organization", "brand"])
         r.save()
         audit(scope.organization_id, scope.user, "listening.rule.save", r, **{k: str(v) for k, v in fields.items()})
