@@ -253,7 +253,9 @@ HUBSPOT_CLIENT_ID = os.environ.get("HUBBUB_HUBSPOT_CLIENT_ID", "")
 HUBSPOT_CLIENT_SECRET = os.environ.get("HUBBUB_HUBSPOT_CLIENT_SECRET", "")
 HUBSPOT_REDIRECT_URI = os.environ.get("HUBBUB_HUBSPOT_REDIRECT_URI", "")
 HUBSPOT_AUTHORIZE_URL = os.environ.get("HUBBUB_HUBSPOT_AUTHORIZE_URL", "")
-HUBSPOT_API_URL = os.environ.get("HUBBUB_HUBSPOT_API_URL", "")
+# HubSpot's API address is configuration only (never set through the API): HUBBUB_HUBSPOT_BASE_URL (the older
+# name HUBBUB_HUBSPOT_API_URL still works), for a proxy or a test fake; calls still pass the outbound policy.
+HUBSPOT_API_URL = os.environ.get("HUBBUB_HUBSPOT_BASE_URL") or os.environ.get("HUBBUB_HUBSPOT_API_URL", "")
 HUBSPOT_SCOPES = os.environ.get("HUBBUB_HUBSPOT_SCOPES", "").split()
 
 # Every request to a URL a user or a network gave Hubbub goes through hubbub.outbound_http, which refuses
