@@ -112,6 +112,7 @@ def test_cursor_survives_a_restart(site: FakeFeedSite, acme: dict[str, Any]) -> 
 
     assert outcome.ok and outcome.events == 0 and site.not_modified == 0
     assert Message.objects.filter(network="forum").count() == 3
+    assert QuarantinedEvent.objects.filter(source="forum").count() == 1  # the broken entry is held once
 
 
 def test_malformed_entry_is_quarantined_while_the_others_arrive(site: FakeFeedSite, acme: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ class FakeBluesky(FakeServer):
         super().__init__(latency)
         self.access_ttl = access_ttl
         self.accounts: dict[str, Account] = {}  # by did
-        self.notifications: list[dict[str, Any]] = []  # for the brand account, any order
+        self.notifications: list[tuple[str, dict[str, Any]]] = []  # (recipient did, notification), any order
         self.records: dict[str, dict[str, Any]] = {}  # uri -> {"uri", "cid", "value"}
         self.access: dict[str, str] = {}  # access token -> did
         self.refresh: dict[str, str] = {}  # refresh token -> did
@@ -115,8 +115,12 @@ class FakeBluesky(FakeServer):
             self.records[uri] = stored
         return stored
 
-    def notify(self, post: dict[str, Any], reason: str, indexed_at: datetime | None = None) -> dict[str, Any]:
-        """Deliver a notification for a stored post to the brand account (`mention`, `reply`, `like`…)."""
+    def notify(
+        self, post: dict[str, Any], reason: str, indexed_at: datetime | None = None, to: Account | None = None
+    ) -> dict[str, Any]:
+        """Deliver a notification for a stored post (`mention`, `reply`, `like`…) to `to`, by default the first
+        account that can log in (the brand's)."""
+        recipient = to or next(a for a in self.accounts.values() if a.password)
         author = self.accounts[post["uri"].split("/")[2]]
         indexed = indexed_at or datetime.now(UTC)
         notification: dict[str, Any] = {
@@ -141,7 +145,7 @@ class FakeBluesky(FakeServer):
         if reason == "reply":
             notification["reasonSubject"] = post["value"]["reply"]["parent"]["uri"]
         with self.lock:
-            self.notifications.append(notification)
+            self.notifications.append((recipient.did, notification))
         return notification
 
     def fail_next(self, nsid: str, fault: Fault) -> None:
@@ -298,13 +302,14 @@ def _get_session(h: _Handler) -> tuple[int, dict[str, Any]]:
 
 
 def _list_notifications(h: _Handler) -> tuple[int, dict[str, Any]]:
-    _, err = h.authed_did(h.fake.access)
+    did, err = h.authed_did(h.fake.access)
     if err:
         return err
     reasons = set(h.query.get("reasons", []))
     limit = min(100, int(h.param("limit", "50")))
     with h.fake.lock:
-        items = sorted(h.fake.notifications, key=lambda n: (n["indexedAt"], n["cid"]), reverse=True)
+        mine = [n for to, n in h.fake.notifications if to == did]
+    items = sorted(mine, key=lambda n: (n["indexedAt"], n["cid"]), reverse=True)
     if reasons:
         items = [n for n in items if n["reason"] in reasons]
     cursor = h.param("cursor")

@@ -96,9 +96,14 @@ class FeedConnector:
             try:
                 event = _event(channel, entry, language, str(parsed.feed.get("title", "")))
             except ValueError as exc:
-                rejects.append(
-                    Reject(channel.organization_id, self.network, f"{url[:150]}#entry-{n}", str(exc), _raw(entry))
-                )
+                # Kept in `seen` by a hash of what it holds, so it is quarantined once, not on every fetch.
+                raw = _raw(entry)
+                bad_id = "bad:" + hashlib.sha1(raw.encode()).hexdigest()[:20]
+                current.append(bad_id)
+                if bad_id not in known:
+                    rejects.append(
+                        Reject(channel.organization_id, self.network, f"{url[:150]}#entry-{n}", str(exc), raw)
+                    )
                 continue
             current.append(event.external_id)
             if event.external_id in known:
