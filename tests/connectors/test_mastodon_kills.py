@@ -5,7 +5,6 @@ kill -9 does), talking to the Mastodon sandbox server over loopback; counted on 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,24 +16,17 @@ from typing import Any
 import pytest
 
 from hubbub.connectors.sandbox.mastodon_fake import MastodonFake
+from tests.processes import ROOT, run
+from tests.processes import driver as run_driver
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "brand-token-0123456789"
 CRASH_POINTS = ["deliver.claimed", "deliver.posted"]
 PATIENT = {"HUBBUB_REPLY_STUCK_AFTER": "3600"}  # only the driver's reclaim decides a claim belongs to the dead
 
 
-def run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
 def driver(env: dict[str, str], *args: str) -> Any:
-    done = run(env, "-m", "tests.connectors.mastodon_driver", *args)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_driver("tests.connectors.mastodon_driver", env, *args)
 
 
 @pytest.fixture

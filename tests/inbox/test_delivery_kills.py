@@ -6,7 +6,6 @@ reply beside the first) and in Hubbub's records: 0 lost, 0 doubled, none left in
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,25 +16,18 @@ from typing import Any
 import pytest
 
 from tests.conftest import DATA
+from tests.processes import ROOT, run
+from tests.processes import driver as run_driver
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 CRASH_POINTS = ["deliver.claimed", "sink.before_accept", "deliver.posted"]
 # Workers never reclaim on their own here (their periodic reclaim would race the test's): only the driver's
 # `reclaim`, with a 1 s limit, decides that a claim belongs to a dead worker.
 PATIENT = {"HUBBUB_REPLY_STUCK_AFTER": "3600"}
 
 
-def run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
 def driver(env: dict[str, str], *args: str) -> Any:
-    done = run(env, "-m", "tests.inbox.delivery_driver", *args)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_driver("tests.inbox.delivery_driver", env, *args)
 
 
 def worker_until_it_dies(env: dict[str, str], point: str) -> None:

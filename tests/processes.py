@@ -1,0 +1,25 @@
+"""Running Hubbub's real processes from a test (workers, drivers) on a data directory of its own."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python *args` in the repository, with `env`; the result, whatever the exit code."""
+    return subprocess.run(
+        [sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def driver(module: str, env: dict[str, str], *args: str) -> Any:
+    """Run a test driver module (`python -m module *args`) and return the JSON of its last line."""
+    done = run(env, "-m", module, *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
