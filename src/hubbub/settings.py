@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hubbub.tenancy.context_processors.tenancy",
+                "hubbub.connectors.context_processors.channel_alerts",
             ]
         },
     }
