@@ -9,7 +9,8 @@ by a new login with the app password; when the PDS refuses that too, the channel
 
 Inbound: `app.bsky.notification.listNotifications` with reasons `mention` and `reply`, newest first. A poll
 reads pages until it reaches a notification older than the newest one seen (`seen_at` in the cursor); the
-boundary itself is read again and ingest's idempotency on the post's at-uri drops it. A backlog larger than
+posts at that very time are read again and skipped (`boundary`), and ingest's idempotency on the at-uri covers
+the rest. A backlog larger than
 `MAX_PAGES` is drained over the next polls (`cursor` + `backlog_until`), so nothing in it is skipped.
 
 Outbound: `com.atproto.repo.createRecord` of an `app.bsky.feed.post` whose `reply` holds strong refs (uri + cid)
@@ -46,16 +47,18 @@ from atproto_client.utils import detect_facets, detect_mentions
 
 from hubbub.connectors.base import ChannelError, OutboundReply, PollResult, register
 from hubbub.connectors.events import InboundEvent
+from hubbub.connectors.http import shared_client
 from hubbub.connectors.models import Channel, Network
 from hubbub.connectors.outbound import PermanentDeliveryError, TransientDeliveryError
 from hubbub.importreport import Reject, quarantine
-from hubbub.outbound_http import OutboundError, outbound_client
+from hubbub.outbound_http import OutboundError
 
 DEFAULT_SERVICE = "https://bsky.social"
 POST = "app.bsky.feed.post"
 REASONS = ["mention", "reply"]
 PAGE_SIZE = 100
 MAX_PAGES = 10  # per poll; a larger backlog is drained by the next polls
+MAX_BOUNDARY = 100  # at-uris kept of the posts indexed at the newest time seen
 MAX_GRAPHEMES = 300  # app.bsky.feed.post#text maxGraphemes
 _SESSION_REFUSED = {"ExpiredToken", "InvalidToken", "AuthenticationRequired"}
 _B32 = "234567abcdefghijklmnopqrstuvwxyz"  # the TID alphabet (base32-sortable)
@@ -66,13 +69,14 @@ T = TypeVar("T")
 
 class PolicyRequest(Request):
     """atproto's synchronous `Request` over Hubbub's outbound client instead of its own `httpx.Client`, so every
-    XRPC call obeys the address policy, timeouts and size limit (`hubbub.outbound_http`). It also keeps the
+    XRPC call obeys the address policy, timeouts and size limit (`hubbub.outbound_http`; the process's shared
+    one, `connectors.http`: the SDK never closes it, as nothing here calls `close`). It also keeps the
     headers of the last answer, where the PDS states the rate-limit budget (`ratelimit-remaining`/`-reset`)."""
 
     def __init__(self) -> None:
         RequestBase.__init__(self)
         self._client_kwargs: dict[str, Any] = {}
-        self._client = outbound_client()
+        self._client = shared_client()
         self.last_headers: httpx.Headers = httpx.Headers()
 
     def _new_instance(self) -> PolicyRequest:
@@ -229,11 +233,16 @@ class BlueskyConnector:
         return PollResult(events, state, int(remaining) if remaining.isdigit() else None, _reset_at(None, headers))
 
     def _read_pages(self, channel: Channel, client: Client, cursor: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-        """Notifications newer than the last seen (or the rest of an unfinished backlog), and the next cursor."""
+        """Notifications newer than the last seen (or the rest of an unfinished backlog), and the next cursor.
+
+        The posts indexed at the newest time seen (`boundary`) are read again by the next poll, since a post
+        indexed in the same millisecond may arrive after it; they are skipped rather than handed on twice."""
         backlog = bool(cursor.get("cursor"))
         page_cursor = cursor.get("cursor") if backlog else None
         stop = _parse_time(cursor.get("backlog_until") if backlog else cursor.get("seen_at"))
         newest = _parse_time(cursor.get("seen_at"))
+        boundary = set() if backlog else set(cursor.get("boundary") or [])
+        at_newest: list[str] = list(cursor.get("boundary") or [])
         found: list[Any] = []
         for _ in range(MAX_PAGES):
             params = models.AppBskyNotificationListNotifications.Params(
@@ -249,12 +258,16 @@ class BlueskyConnector:
                     reached = True
                     break
                 if indexed is not None and (newest is None or indexed > newest):
-                    newest = indexed
-                found.append(note)
+                    newest, at_newest = indexed, []
+                if indexed is not None and indexed == newest and note.uri not in at_newest:
+                    at_newest.append(note.uri)
+                if not (indexed == stop and note.uri in boundary):
+                    found.append(note)
             page_cursor = page.cursor
             if reached or not page_cursor:
-                return found, {"seen_at": _iso(newest), "cursor": None}
-        return found, {"seen_at": _iso(newest), "cursor": page_cursor, "backlog_until": _iso(stop)}
+                return found, {"seen_at": _iso(newest), "boundary": at_newest[:MAX_BOUNDARY], "cursor": None}
+        state = {"seen_at": _iso(newest), "boundary": at_newest[:MAX_BOUNDARY], "cursor": page_cursor}
+        return found, {**state, "backlog_until": _iso(stop)}
 
     def _events(self, channel: Channel, notifications: list[Any]) -> list[InboundEvent]:
         """Each mention or reply as an event; one that is not a readable post goes to the quarantine with why."""

@@ -37,10 +37,11 @@ from hubbub.connectors.base import ChannelError, OutboundReply, PollResult, regi
 from hubbub.connectors.csv_import import clean_text
 from hubbub.connectors.events import InboundEvent
 from hubbub.connectors.html_text import html_to_text
+from hubbub.connectors.http import shared_client
 from hubbub.connectors.models import Channel, Network
 from hubbub.connectors.outbound import PermanentDeliveryError
 from hubbub.importreport import Reject, quarantine
-from hubbub.outbound_http import OutboundError, outbound_client
+from hubbub.outbound_http import OutboundError
 
 MAX_SEEN = 1000
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -134,8 +135,7 @@ def _fetch(channel: Channel, cursor: dict[str, Any]) -> httpx.Response:
     if cursor.get("last_modified"):
         headers["If-Modified-Since"] = str(cursor["last_modified"])
     try:
-        with outbound_client() as client:
-            response = client.get(url, headers=headers)
+        response = shared_client().get(url, headers=headers)
     except OutboundError as exc:
         raise ChannelError(f"Could not fetch the feed: {exc}") from exc
     if response.status_code in (200, 304):
