@@ -44,6 +44,7 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = {user}
 default_internal_group = {group}
 default_login_user = {user}
@@ -220,14 +221,17 @@ def dovecot() -> Iterator[Dovecot]:
 
 
 class LmtpRelay:
-    """aiosmtpd handler: every mail accepted over SMTP is delivered to its recipients through Dovecot's LMTP,
-    or refused with Dovecot's own answer (an unknown mailbox is a 550, as on a real server)."""
+    """aiosmtpd handler: every mail accepted over SMTP is delivered to its recipients through Dovecot's LMTP.
+    A recipient without a mailbox is refused with 550, as a real server would."""
 
     def __init__(self, server: Dovecot) -> None:
         self.server = server
         self.received: list[bytes] = []
+        self.busy: set[str] = set()  # recipients answered "451 try again later", as a greylisting server does
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.busy:
+            return f"451 4.7.1 <{address}>: greylisted, try again later"
         if address not in self.server.users:
             return f"550 5.1.1 <{address}>: no such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -258,7 +262,7 @@ def smtp_server(dovecot: Dovecot) -> Iterator[SmtpServer]:
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         """The mailbox's own password, as a provider's submission server would check it."""
         ok = isinstance(data, LoginPassword) and dovecot.users.get(data.login.decode()) == data.password.decode()
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
     relay = LmtpRelay(dovecot)
     port = free_port()

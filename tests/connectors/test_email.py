@@ -3,14 +3,9 @@ and delivers it into the customer's mailbox, where the test reads it as the cust
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
-from typing import Any
+import threading
 
 import pytest
-from imapclient import IMAPClient
 
 from hubbub.connectors import email_in
 from hubbub.connectors.base import ChannelError, connector_for
@@ -18,68 +13,9 @@ from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.inbox.models import Conversation, Message
 from hubbub.ingest.channel_intake import poll_channel_now
 from hubbub.ingest.models import QuarantinedEvent
-from tests.connectors.mailservers import HOST, Dovecot, SmtpServer, dovecot, smtp_server  # noqa: F401
+from tests.connectors.mailboxes import customer_mail, poll
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mail(dovecot: Dovecot, smtp_server: SmtpServer, settings: Any) -> tuple[Dovecot, SmtpServer]:  # noqa: F811
-    settings.OUTBOUND_ALLOW = [HOST]  # the test servers are on loopback, which channels may not reach by default
-    return dovecot, smtp_server
-
-
-@pytest.fixture
-def support(acme: dict[str, Any], mail: tuple[Dovecot, SmtpServer]) -> Channel:
-    """Acme Air's support mailbox, connected as an email channel."""
-    server, smtp = mail
-    address, _ = server.add_user("support", domain="acme-air.test")
-    brand = acme["brands"]["Acme Air"]
-    return Channel.objects.create(
-        organization=acme["org"],
-        brand=brand,
-        network="email",
-        name=address,
-        credentials=server.credentials(address, smtp_host=HOST, smtp_port=smtp.port),
-    )
-
-
-@pytest.fixture
-def customer(mail: tuple[Dovecot, SmtpServer]) -> str:
-    address, _ = mail[0].add_user("ann", domain="example.test")
-    return address
-
-
-def customer_mail(
-    sender: str, to: str, subject: str, body: str, *, name: str = "Ann Smith", **headers: str
-) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = f"{name} <{sender}>"
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = headers.pop("message_id", make_msgid(domain="example.test"))
-    for key, value in headers.items():
-        msg[key.replace("_", "-")] = value
-    msg.set_content(body)
-    return msg
-
-
-def mailbox(server: Dovecot, address: str, folder: str = "INBOX") -> list[EmailMessage]:
-    """What the owner of `address` sees in `folder`, read over IMAP like a mail client."""
-    with IMAPClient(HOST, server.imap_port, ssl=False, timeout=30) as client:
-        client.login(address, server.users[address])
-        client.select_folder(folder, readonly=True)
-        uids = client.search(["ALL"])
-        fetched = client.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
-    return [message_from_bytes(fetched[uid][b"BODY[]"], policy=policy.default) for uid in sorted(fetched)]  # type: ignore[misc]
-
-
-def poll(channel: Channel) -> Any:
-    channel.refresh_from_db()
-    outcome = poll_channel_now(channel)
-    assert outcome.ok, outcome.error
-    return outcome
 
 
 def test_a_customer_mail_becomes_a_conversation_with_author_subject_and_text(support, customer, mail):
@@ -192,8 +128,6 @@ def test_a_wrong_password_asks_for_a_reconnect(support, mail):
 
 
 def test_wait_for_mail_wakes_up_when_mail_arrives(support, customer, mail):
-    import threading
-
     server, _ = mail
     poll(support)
     cursor = Channel.objects.get(pk=support.pk).cursor

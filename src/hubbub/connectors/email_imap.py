@@ -31,7 +31,7 @@ TLS_MODES = ("ssl", "starttls", "none")
 class MailSettings:
     """A channel's `credentials`, checked: hosts, ports, login, the brand's address and how to secure the line
     (`ssl`: TLS from the start, `starttls`: upgraded, `none`: only to this machine, never a password in clear
-    over a network)."""
+    over a network). SMTP logs in as the IMAP user unless `smtp_username`/`smtp_password` say otherwise."""
 
     imap_host: str
     imap_port: int
@@ -39,6 +39,8 @@ class MailSettings:
     smtp_port: int
     username: str
     password: str
+    smtp_username: str
+    smtp_password: str
     address: str
     tls: str
     smtp_tls: str
@@ -62,6 +64,8 @@ class MailSettings:
             smtp_port=int(creds.get("smtp_port") or (465 if smtp_tls == "ssl" else 587)),
             username=str(creds["username"]),
             password=str(creds["password"]),
+            smtp_username=str(creds.get("smtp_username") or creds["username"]),
+            smtp_password=str(creds.get("smtp_password") or creds["password"]),
             address=str(creds["address"]).strip().lower(),
             tls=tls,
             smtp_tls=smtp_tls,

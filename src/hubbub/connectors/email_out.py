@@ -174,10 +174,12 @@ def smtp_send(settings: MailSettings, msg: EmailMessage) -> None:
         else:
             smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS)
         with smtp:
+            smtp.ehlo()  # the server's extensions are known only after EHLO (and again after STARTTLS)
             if settings.smtp_tls == "starttls":
                 smtp.starttls(context=context)
+                smtp.ehlo()
             if smtp.has_extn("auth"):
-                smtp.login(settings.username, settings.password)
+                smtp.login(settings.smtp_username, settings.smtp_password)
             smtp.send_message(msg, from_addr=settings.address, to_addrs=[str(msg["To"])])
     except smtplib.SMTPException as exc:
         raise smtp_error(exc, host) from exc
