@@ -1,0 +1,206 @@
+"""Channels benchmark: how long one worker takes to poll every connected source once.
+
+    python benchmarks/channels.py [--sources 1000] [--latency 0.05]
+
+Self-contained: a temporary HUBBUB_DATA_DIR (SQLite), and local fakes that speak each network's wire format
+(`tests/fakes/`), every answer delayed by `--latency` seconds to play a distant network. Prints the figures and
+writes benchmarks/results/channels.json (overwritten: every figure of this file is measured on each run).
+
+Parts (each returns figure name -> number; add yours to PARTS):
+
+polling: `--sources` channels of one organisation, a third each: Mastodon accounts on the shipped sandbox
+server (`connectors/sandbox`), Bluesky accounts on one fake PDS, and feeds (a WordPress blog, a Discourse forum
+and a review site's Atom feed, each id made unique per source) on one fake web site. One worker runs
+`connectors.polling.poll_due` over all of them, accepting events with `ingest.services.accept` (processing is
+the ingest benchmark's business):
+    poll_cycle_first_s_<n>_sources   the first cycle: Bluesky logins, every entry new
+    poll_cycle_s_<n>_sources         a busy cycle: every source has one new mention or entry
+    poll_cycle_quiet_s_<n>_sources   nothing new: a page of notifications or a 304 per source
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "channels.json"
+sys.path.insert(0, str(ROOT))  # tests.fakes
+
+from _common import setup_django  # noqa: E402
+
+FEED_FILES = (("rss", "wordpress-blog.rss"), ("forum", "discourse-latest.rss"), ("review", "reviews.atom"))
+_ID = re.compile(rb"(<guid[^>]*>|<id>)([^<]+)(</guid>|</id>)")
+
+
+def _unique_ids(body: bytes, source: int) -> bytes:
+    """The document with every entry id made this source's own, so sources do not share messages."""
+    return _ID.sub(lambda m: m[1] + m[2] + f"#s{source}".encode() + m[3], body)
+
+
+def _new_entry(body: bytes, source: int, cycle: int) -> bytes:
+    """The document with one more entry on top (RSS item or Atom entry), as a site's next post."""
+    if b"<item>" in body:
+        item = f"<item><title>New post {cycle}</title><link>https://site{source}.example/p/{cycle}</link>"
+        item += f"<guid>https://site{source}.example/p/{cycle}</guid><description>acme update {cycle}</description>"
+        return body.replace(b"<item>", item.encode() + b"</item><item>", 1)
+    entry = f"<entry><title>Review {cycle}</title><id>tag:site{source},{cycle}</id><updated>2026-12-01T10:00:00Z"
+    entry += f"</updated><author><name>R{source}</name></author><content>fine {cycle}</content></entry>"
+    return body.replace(b"<entry>", entry.encode() + b"<entry>", 1)
+
+
+def _slow_mastodon(latency: float) -> Any:
+    """The shipped Mastodon sandbox with every answer delayed by `latency`, like the other fakes."""
+    from hubbub.connectors.sandbox.mastodon_fake import MastodonFake, MastodonHandler
+
+    fake = MastodonFake()
+
+    class Slow(MastodonHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            time.sleep(latency)
+            super().do_GET()
+
+        def do_POST(self) -> None:  # noqa: N802
+            time.sleep(latency)
+            super().do_POST()
+
+    fake.httpd.RequestHandlerClass = type("Handler", (Slow,), {"fake": fake})
+    return fake
+
+
+class PollingBench:
+    """The sources, their fakes and the cycles of one polling run."""
+
+    def __init__(self, sources: int, latency: float) -> None:
+        from tests.fakes.bluesky import FakeBluesky
+        from tests.fakes.feeds import FEEDS, FakeFeedSite
+
+        self.sources, self.latency = sources, latency
+        self.mastodon = _slow_mastodon(latency).start()
+        self.pds = FakeBluesky(latency=latency).start()
+        self.site = FakeFeedSite(latency=latency).start()
+        self.feed_docs = {name: (FEEDS / name).read_bytes() for _, name in FEED_FILES}
+        self.accounts: list[Any] = []
+        self.feed_paths: list[str] = []
+        self.toots: list[str] = []
+
+    def connect(self) -> None:
+        from hubbub.connectors.models import Channel
+        from hubbub.tenancy.models import Brand, Organization
+
+        org = Organization.objects.create(slug="bench", name="Bench")
+        brand = Brand.objects.create(organization=org, name="Acme Air", slug="acme-air", handles=["AcmeAir"])
+        n_mastodon = self.sources // 3
+        n_bluesky = (self.sources - n_mastodon) // 2
+        channels = []
+        for i in range(n_mastodon):
+            username = f"brand{i}"
+            self.mastodon.state.add_account(username, f"Brand {i}", token=f"brand-token-{i:06d}")
+            self.toots.append(username)
+            ch = Channel(organization=org, brand=brand, network="mastodon", name=f"@{username}")
+            ch.credentials = {"base_url": self.mastodon.url, "access_token": f"brand-token-{i:06d}"}
+            channels.append(ch)
+        for i in range(n_bluesky):
+            account = self.pds.add_account(f"brand{i}.bsky.social", password=f"app-pass-{i}")
+            self.accounts.append(account)
+            ch = Channel(organization=org, brand=brand, network="bluesky", name=account.handle)
+            ch.credentials = {"handle": account.handle, "app_password": f"app-pass-{i}", "service": self.pds.url}
+            channels.append(ch)
+        for i in range(self.sources - n_mastodon - n_bluesky):
+            network, name = FEED_FILES[i % len(FEED_FILES)]
+            path = f"/s{i}/{name}"
+            content_type = "application/atom+xml" if name.endswith(".atom") else "application/rss+xml"
+            url = self.site.serve(path, _unique_ids(self.feed_docs[name], i), content_type)
+            self.feed_paths.append(path)
+            ch = Channel(organization=org, brand=brand, network=network, name=url)
+            ch.credentials = {"url": url}
+            channels.append(ch)
+        Channel.objects.bulk_create(channels)
+
+    def add_activity(self, cycle: int) -> None:
+        """One new mention for every Mastodon and Bluesky account, one new entry in every feed."""
+        for username in self.toots:
+            self.mastodon.state.post_as(f"customer{cycle}", f"@{username} hello from cycle {cycle}")
+        customer = self.pds.add_account(f"customer{cycle}.bsky.social")
+        at = datetime.now(UTC) + timedelta(seconds=cycle)
+        for account in self.accounts:
+            post = self.pds.post(customer, f"@{account.handle} hello from cycle {cycle}")
+            self.pds.notify(post, "mention", indexed_at=at, to=account)
+        for i, path in enumerate(self.feed_paths):
+            doc = self.site.documents[path]
+            self.site.serve(path, _new_entry(doc.body, i, cycle), doc.content_type)
+
+    def cycle(self) -> tuple[float, int, int]:
+        """One worker polls every channel once: (seconds, events, failed polls)."""
+        from hubbub.connectors import polling
+        from hubbub.connectors.models import Channel
+        from hubbub.ingest import services
+
+        def accept(channel: Any, events: Any) -> int:
+            return services.accept(channel.organization_id, events, source=f"channel:{channel.pk}").accepted
+
+        Channel.objects.update(next_poll_at=None)
+        start = time.perf_counter()
+        outcomes = polling.poll_due(accept)
+        elapsed = time.perf_counter() - start
+        assert len(outcomes) == self.sources, f"{len(outcomes)} of {self.sources} channels polled"
+        return elapsed, sum(o.events for o in outcomes), sum(not o.ok for o in outcomes)
+
+    def stop(self) -> None:
+        self.mastodon.stop()
+        self.pds.stop()
+        self.site.stop()
+
+
+def measure_polling(args: argparse.Namespace) -> dict[str, float]:
+    n = args.sources
+    bench = PollingBench(n, args.latency)
+    try:
+        bench.connect()
+        bench.add_activity(1)
+        figures: dict[str, float] = {}
+        for label, prepare in (("first_", None), ("", lambda: bench.add_activity(2)), ("quiet_", None)):
+            if prepare:
+                prepare()
+            seconds, events, failed = bench.cycle()
+            print(f"poll cycle {label or 'busy_'}: {n} sources in {seconds:.1f} s, {events} events, {failed} failed")
+            if failed:
+                raise SystemExit(f"{failed} polls failed: the figure would not measure a full cycle")
+            figures[f"poll_cycle_{label}s_{n}_sources"] = round(seconds, 2)
+        return figures
+    finally:
+        bench.stop()
+
+
+PARTS: dict[str, Callable[[argparse.Namespace], dict[str, float]]] = {"polling": measure_polling}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sources", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every fake answer")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hubbub-bench-channels-") as data_dir:
+        os.environ["HUBBUB_OUTBOUND_ALLOW"] = "127.0.0.1"  # the fakes; nothing else is reachable
+        os.environ.setdefault("HUBBUB_SECRET_KEY", "benchmark")
+        setup_django(data_dir)
+        results: dict[str, float] = {}
+        for name in args.parts.split(","):
+            results.update(PARTS[name.strip()](args))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(results, indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
