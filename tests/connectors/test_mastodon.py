@@ -20,16 +20,14 @@ from hubbub.inbox.actions import delivery
 from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.inbox.models import Conversation, Message, Reply
 from hubbub.ingest.channel_intake import poll_channel_now
+from tests.connectors.mastodon_sandbox import TOKEN, sandbox_server
 
 pytestmark = pytest.mark.django_db
-TOKEN = "brand-token-0123456789"
 
 
 @pytest.fixture
 def fake(settings: Any) -> Iterator[MastodonFake]:
-    with MastodonFake(brand_username="AcmeAir") as server:
-        server.state.add_account("AcmeAir", "Acme Air", token=TOKEN)
-        settings.OUTBOUND_ALLOW = [f"127.0.0.1:{server.httpd.server_address[1]}"]
+    with sandbox_server(settings) as server:
         yield server
 
 

@@ -2,9 +2,22 @@
 
 from django.urls import path
 
-from hubbub.ingest import views
+from hubbub.ingest import channel_views, views
 
 urlpatterns = [
     path("quarantine/", views.quarantine, name="quarantine"),
-    path("settings/ingest/", views.health, name="ingest_health"),
+    path("settings/channels/", channel_views.channels, name="channels"),
+    path("settings/channels/mastodon/", channel_views.connect_mastodon, name="channel_connect_mastodon"),
+    path(
+        "settings/channels/<int:channel_id>/check/",
+        channel_views.channel_action,
+        {"action": "check"},
+        name="channel_check",
+    ),
+    path(
+        "settings/channels/<int:channel_id>/disconnect/",
+        channel_views.channel_action,
+        {"action": "disconnect"},
+        name="channel_disconnect",
+    ),
 ]

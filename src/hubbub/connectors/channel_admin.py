@@ -1,0 +1,147 @@
+"""What an admin does with channels: connect an account, test it, disconnect it. The Settings → Channels page
+and `hubbub channels` both call these, so the role check and the audit entry are the same everywhere.
+
+Connecting tests the credentials first (`Connector.check`): an account that cannot be reached or refuses the
+token is not saved, and the admin is told why. Connecting an account that is already there (the same network
+and name in the organisation) replaces its credentials and clears its trouble: that is how a channel that
+needs reconnecting is repaired. Secrets never leave here unmasked (`masked_credentials`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from hubbub.connectors.base import ChannelError, connector_for
+from hubbub.connectors.models import Channel, ChannelStatus, Network
+from hubbub.outbound_http import OutboundError, validate_user_url
+from hubbub.tenancy.models import Brand, Role
+from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
+from hubbub.tenancy.services import audit
+
+SECRET_KEYS = ("access_token", "app_password", "password", "token", "client_secret", "session")
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,256}")
+
+
+class ChannelFormError(ValueError):
+    """Input an admin can correct; the message says what to change."""
+
+
+def channels_for(scope: Scope) -> QuerySet[Channel]:
+    """The organisation's channels of the brands this user may see, by brand then network."""
+    return (
+        Channel.objects.filter(organization_id=scope.organization_id, brand_id__in=scope.brand_ids)
+        .select_related("brand")
+        .order_by("brand__name", "network", "name")
+    )
+
+
+def get_channel(scope: Scope, channel_id: int) -> Channel:
+    """One of the user's channels, or PermissionDenied-free absence: `Channel.DoesNotExist` (a 404)."""
+    return channels_for(scope).get(pk=channel_id)
+
+
+def connect_mastodon(scope: Scope, brand_id: int, base_url: str, access_token: str) -> tuple[Channel, str]:
+    """Connect (or reconnect) the brand's Mastodon account; returns the channel and what the test found."""
+    require_role(scope, Role.ADMIN)
+    brand = _brand(scope, brand_id)
+    try:
+        base_url = validate_user_url(base_url.strip()).rstrip("/")
+    except OutboundError as exc:
+        raise ChannelFormError(f"The instance URL cannot be used: {exc}") from exc
+    token = access_token.strip()
+    if not _TOKEN.fullmatch(token):
+        raise ChannelFormError("That is not a Mastodon access token (letters, digits, - and _ only).")
+    probe = Channel(organization_id=scope.organization_id, brand=brand, network=Network.MASTODON, name="")
+    probe.credentials = {"base_url": base_url, "access_token": token}
+    description = _check_or_explain(probe)
+    account = re.fullmatch(r"@(\S+) on (\S+)", description)
+    name = f"@{account.group(1)}@{account.group(2)}" if account else base_url  # a handle is per instance
+    return _save_connected(scope, brand, Network.MASTODON, name, probe.credentials, description), description
+
+
+def check_channel(scope: Scope, channel: Channel) -> str:
+    """ "Test connection": what the network says about the account, or ChannelError. A channel that works
+    again after trouble is marked connected (and polled at once); one whose credentials are refused is marked
+    reconnect-needed. Either change of state is audited."""
+    require_role(scope, Role.ADMIN)
+    connector = connector_for(channel.network)
+    if connector is None:
+        raise ChannelError(f"Hubbub cannot test {channel.get_network_display()} channels: it only imports them.")
+    try:
+        description = connector.check(channel)
+    except ChannelError as exc:
+        if exc.reconnect_needed and channel.status != ChannelStatus.RECONNECT_NEEDED:
+            Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.RECONNECT_NEEDED, last_error=exc.reason)
+            audit(scope.organization_id, scope.user, "channel.reconnect_needed", channel, reason=exc.reason)
+        raise
+    if channel.status != ChannelStatus.CONNECTED:
+        Channel.objects.filter(pk=channel.pk).update(
+            status=ChannelStatus.CONNECTED, last_error="", consecutive_failures=0, next_poll_at=None
+        )
+        audit(scope.organization_id, scope.user, "channel.recovered", channel, found=description)
+    return description
+
+
+def disconnect_channel(scope: Scope, channel: Channel) -> None:
+    """Stop polling and posting through the channel and forget its credentials; its messages stay."""
+    require_role(scope, Role.ADMIN)
+    with transaction.atomic():
+        channel.is_active = False
+        channel.credentials = {}
+        channel.cursor = {}
+        channel.save(update_fields=["is_active", "credentials_encrypted", "cursor"])
+        audit(scope.organization_id, scope.user, "channel.disconnected", channel, network=channel.network)
+
+
+def masked_credentials(channel: Channel) -> dict[str, str]:
+    """The channel's settings for display: addresses in full, secrets as their last four characters."""
+    shown = {}
+    for key, value in sorted(channel.credentials.items()):
+        if key in SECRET_KEYS:
+            text = str(value)
+            shown[key] = "••••" + text[-4:] if len(text) > 8 else "••••"
+        elif isinstance(value, str | int | float | bool):
+            shown[key] = str(value)
+    return shown
+
+
+def _brand(scope: Scope, brand_id: int) -> Brand:
+    if brand_id not in scope.brand_ids:
+        raise PermissionDenied("Not one of your brands.")
+    return Brand.objects.get(pk=brand_id, organization_id=scope.organization_id)
+
+
+def _check_or_explain(probe: Channel) -> str:
+    connector = connector_for(probe.network)
+    if connector is None:
+        raise ChannelFormError(f"Hubbub has no {probe.network} connector.")
+    try:
+        return connector.check(probe)
+    except ChannelError as exc:
+        raise ChannelFormError(f"The account could not be used: {exc.reason}") from exc
+
+
+def _save_connected(
+    scope: Scope, brand: Brand, network: str, name: str, credentials: dict[str, Any], description: str
+) -> Channel:
+    with transaction.atomic():
+        channel, created = Channel.objects.select_for_update().get_or_create(
+            organization_id=scope.organization_id, network=network, name=name, defaults={"brand": brand}
+        )
+        if not created and channel.brand_id not in scope.brand_ids:
+            raise PermissionDenied("This account is connected to a brand you do not manage.")
+        channel.brand = brand
+        channel.credentials = credentials
+        channel.is_active = True
+        channel.status = ChannelStatus.CONNECTED
+        channel.last_error = ""
+        channel.consecutive_failures = 0
+        channel.next_poll_at = None  # polled at the next tick
+        channel.save()
+        verb = "channel.connected" if created else "channel.reconnected"
+        audit(scope.organization_id, scope.user, verb, channel, network=network, account=description)
+    return channel

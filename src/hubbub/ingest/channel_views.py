@@ -1,0 +1,102 @@
+"""Settings → Channels (admins): every connected account with its health, connect a Mastodon account, test a
+channel, disconnect one. The actions are `connectors.channel_admin`'s; this page only parses and shows.
+
+It lives with ingest, beside the quarantine page, because it is the page of where events come from, and
+because the connectors app sits below the web layer in the app tree (its services cannot use web's views).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from hubbub.connectors import channel_admin
+from hubbub.connectors.base import ChannelError, connector_for
+from hubbub.connectors.models import Channel, ChannelStatus
+from hubbub.tenancy.models import Role
+from hubbub.tenancy.scoping import Scope, require_role
+from hubbub.web.views.common import scoped_view
+
+
+@dataclass
+class ChannelRow:
+    channel: Channel
+    settings: dict[str, str]
+    lag: str
+    pollable: bool
+
+
+@scoped_view
+def channels(request: HttpRequest, scope: Scope) -> HttpResponse:
+    require_role(scope, Role.ADMIN)
+    now = timezone.now()
+    rows = [
+        ChannelRow(c, channel_admin.masked_credentials(c), _ago(c.lag_seconds(now)), bool(connector_for(c.network)))
+        for c in channel_admin.channels_for(scope)
+    ]
+    needing = [r.channel for r in rows if r.channel.is_active and r.channel.status == ChannelStatus.RECONNECT_NEEDED]
+    return render(
+        request,
+        "ingest/channels.html",
+        {"rows": rows, "needing_reconnect": needing, "brands": scope.brands(), "form": request.POST or {}},
+    )
+
+
+@require_POST
+@scoped_view
+def connect_mastodon(request: HttpRequest, scope: Scope) -> HttpResponse:
+    try:
+        brand_id = int(request.POST.get("brand", ""))
+    except ValueError:
+        messages.error(request, "Choose the brand this account speaks for.")
+        return redirect("channels")
+    try:
+        channel, found = channel_admin.connect_mastodon(
+            scope, brand_id, request.POST.get("base_url", ""), request.POST.get("access_token", "")
+        )
+    except channel_admin.ChannelFormError as exc:
+        messages.error(request, str(exc))
+        return redirect("channels")
+    messages.success(request, f"Connected {found} to {channel.brand.name}. Mentions arrive within a minute.")
+    return redirect("channels")
+
+
+@require_POST
+@scoped_view
+def channel_action(request: HttpRequest, scope: Scope, channel_id: int, action: str) -> HttpResponse:
+    """ "Test connection" (`check`) or `disconnect` one channel, then back to the list with what happened."""
+    channel = _channel(scope, channel_id)
+    if action == "disconnect":
+        channel_admin.disconnect_channel(scope, channel)
+        messages.success(request, f"{channel} disconnected: nothing is polled or posted through it; its messages stay.")
+        return redirect("channels")
+    try:
+        found = channel_admin.check_channel(scope, channel)
+    except ChannelError as exc:
+        messages.error(request, f"{channel}: {exc.reason}")
+    else:
+        messages.success(request, f"{channel}: connection works ({found}).")
+    return redirect("channels")
+
+
+def _channel(scope: Scope, channel_id: int) -> Channel:
+    require_role(scope, Role.ADMIN)
+    try:
+        return channel_admin.get_channel(scope, channel_id)
+    except Channel.DoesNotExist as exc:
+        raise Http404("No such channel.") from exc
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "never polled"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
