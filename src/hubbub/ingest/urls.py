@@ -6,6 +6,7 @@ from hubbub.ingest import channel_views, views
 
 urlpatterns = [
     path("quarantine/", views.quarantine, name="quarantine"),
+    path("settings/ingest/", views.health, name="ingest_health"),
     path("settings/channels/", channel_views.channels, name="channels"),
     path("settings/channels/mastodon/", channel_views.connect_mastodon, name="channel_connect_mastodon"),
     path(
