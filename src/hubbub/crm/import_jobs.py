@@ -23,7 +23,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from hubbub import textfiles
+from hubbub import textfiles, upload_limits
 from hubbub.crm.import_columns import FIELDS, column_names, resolve_columns
 from hubbub.crm.importing import CHUNK, run_stream
 from hubbub.crm.models import ImportJob
@@ -62,7 +62,8 @@ def too_large_message(size: int) -> str:
 
 
 def read_header(data: bytes) -> tuple[list[str], list[list[str]]]:
-    """The header and first three rows of an uploaded file; a ValueError says what is wrong with it.
+    """The header and first three rows of an uploaded file; a ValueError says what is wrong with it, including
+    a limit of `hubbub.upload_limits` (header length, columns, line and field length) that it passes.
 
     Read by the same rules as the CLI and the job (`_open`, `textfiles.wrap`): UTF-8, Windows-1252 and UTF-16
     exports alike, delimiter chosen by the column names. Only what is not text at all is refused."""
@@ -70,13 +71,17 @@ def read_header(data: bytes) -> tuple[list[str], list[list[str]]]:
         raise ValueError("The file holds binary data, not CSV text (is it an Excel workbook?). Save it as CSV.")
     try:
         fh = _open(data)
-        first = fh.readline()
+        first = upload_limits.header_line(fh)  # read no further than the header limit
         known = column_names([f for fields in FIELDS.values() for f in fields])
-        reader = csv.reader(chain([first], fh), delimiter=textfiles.sniff_delimiter(first, known))
+        lines = chain([first], upload_limits.bounded_lines(fh))
+        reader = csv.reader(lines, delimiter=textfiles.sniff_delimiter(first, known))
         header = next(reader, [])
+        upload_limits.check_header(header)  # before any page lists the columns
         sample = list(islice(reader, 3))
     except csv.Error as exc:
-        raise ValueError(f"The file could not be read as CSV: {exc}.") from exc
+        raise upload_limits.csv_problem(exc) from exc
+    for line_number, row in enumerate([header, *sample], start=1):
+        upload_limits.check_fields(row, line_number)
     if not any(h.strip() for h in header):
         raise ValueError("The file is empty or its first line is not a header row with the column names.")
     twice = sorted(h for h, n in Counter(header).items() if n > 1 and h.strip())

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from hubbub import upload_limits
 from hubbub.crm import customer_merges, identity_links, import_columns, import_jobs, privacy, services
 from hubbub.crm.customer_export import export_response
 from hubbub.crm.models import (
@@ -286,8 +287,9 @@ def import_page(request: HttpRequest, scope: Scope) -> HttpResponse:
         fmt = "customers"
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
-            messages.error(request, "Choose a CSV file to upload.")
+        refused = upload_limits.refused(request)  # past the size every upload is held to
+        if upload is None or refused:
+            messages.error(request, refused or "Choose a CSV file to upload.")
             return redirect(f"{reverse('crm_import')}?fmt={fmt}")
         if upload.size is not None and upload.size > import_jobs.max_upload_bytes():
             messages.error(request, import_jobs.too_large_message(upload.size))
@@ -316,6 +318,11 @@ def import_job(request: HttpRequest, scope: Scope, job_id: int) -> HttpResponse:
     job = _job(scope, job_id)
     ctx: dict[str, object] = {"job": job, "progress": job.progress(), "jobs": _jobs(scope)[:20]}
     if job.status == ImportJob.Status.DRAFT:
+        try:
+            upload_limits.check_header(job.header)  # a draft stored before the limit: no page of its columns
+        except upload_limits.UploadRefused as exc:
+            ctx["header_error"] = str(exc)
+            return render(request, "crm/import_job.html", ctx)
         try:
             guessed, _unknown = import_columns.resolve_columns(job.fmt, job.header, None)
         except ValueError:

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.text import slugify
 
-from hubbub import textfiles
+from hubbub import textfiles, upload_limits
 from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import AnalysisContext
 from hubbub.crm import matching
@@ -233,12 +233,13 @@ def run_stream(
     forced = parse_scale(scale) if scale else None
     start = raw.tell()
     fh = textfiles.wrap(raw)
-    lines = textfiles.lines_without_nul(fh)
+    lines = upload_limits.bounded_lines(textfiles.lines_without_nul(fh), first_line_number=1)
     first = next(lines, "")
     expected = [a for aliases in COLUMNS.values() for a in aliases]
     delimiter = textfiles.sniff_delimiter(first.replace(" ", "_").replace("-", "_"), expected)
     reader = csv.DictReader(chain([first], lines), delimiter=delimiter)
     header = list(reader.fieldnames or [])
+    upload_limits.check_header(header)
     cols, unknown = resolve_columns(header)
     missing = [f for f in REQUIRED if f not in cols]
     if missing:
@@ -250,7 +251,9 @@ def run_stream(
         fh.detach()  # the same stream, from its start again: the wrapper lets go of it without closing it
         raw.seek(start)
         fh = textfiles.wrap(raw)
-        reader = csv.DictReader(textfiles.lines_without_nul(fh), delimiter=delimiter)
+        reader = csv.DictReader(
+            upload_limits.bounded_lines(textfiles.lines_without_nul(fh), first_line_number=1), delimiter=delimiter
+        )
     brands = _Brands(org_id, brand)
     report = ImportReport(org_id, SOURCE, name)
     stats = {"truncated": 0, "linked": 0}
@@ -304,7 +307,10 @@ def upload(
     if brand_id is not None and brand_id in scope.brand_ids:
         brand = Brand.objects.get(pk=brand_id).slug
     safe_name = Path(name or "upload.csv").name[:200] or "upload.csv"
-    return run_stream(scope.organization_id, raw, safe_name, brand=brand, scale=scale, actor=scope.user)
+    try:
+        return run_stream(scope.organization_id, raw, safe_name, brand=brand, scale=scale, actor=scope.user)
+    except csv.Error as exc:  # a field past the limit, a broken quote: said on the page, not a server error
+        raise upload_limits.csv_problem(exc) from exc
 
 
 API_MAX_ROWS = 1000  # one POST; a larger export goes through the file import

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from hubbub import upload_limits
 from hubbub.insights import importing
 from hubbub.insights.voc import Measure, compare
 from hubbub.tenancy.models import Role
@@ -90,8 +91,9 @@ def upload_surveys(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Import an uploaded survey export while the user waits (small files; the CLI takes any size)."""
     require_role(scope, Role.ANALYST)
     upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, "Choose a survey CSV file to upload.")
+    refused = upload_limits.refused(request)  # past the size every upload is held to
+    if upload is None or refused:
+        messages.error(request, refused or "Choose a survey CSV file to upload.")
         return redirect("insights_voc")
     if upload.size is not None and upload.size > importing.UPLOAD_MAX_BYTES:
         messages.error(request, f"The file is too large for the page; run “hubbub import surveys {upload.name}”.")
