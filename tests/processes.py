@@ -23,3 +23,10 @@ def driver(module: str, env: dict[str, str], *args: str) -> Any:
     done = run(env, "-m", module, *args)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def worker_dies_at(env: dict[str, str], point: str, extra: dict[str, str] | None = None) -> None:
+    """A `hubbub worker` with the crash point `point` set takes the queued work and dies there (exit 137, as
+    after kill -9); fails the test if it ends any other way."""
+    died = run({**env, **(extra or {}), "HUBBUB_CRASH_AT": point}, "-m", "hubbub", "worker", "--workers", "1")
+    assert died.returncode == 137, f"the worker did not die at {point}: {died.returncode} {died.stderr[-1500:]}"
