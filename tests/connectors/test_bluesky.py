@@ -283,3 +283,27 @@ def test_delivery_killed_after_the_pds_took_the_post_ends_with_one_post_recorded
     assert _ref(post["value"]["reply"]["parent"]) == _ref(parent)
     assert _ref(post["value"]["reply"]["root"]) == _ref(root)
     assert Message.objects.filter(external_id=post["uri"], direction="out").count() == 1
+
+
+def test_search_query_brings_posts_that_do_not_mention_the_brand(pds: FakeBluesky, channel: Channel) -> None:
+    channel.credentials = {**channel.credentials, "search": "acme baggage"}
+    channel.save()
+    now = datetime.now(UTC)
+    dana = pds.add_account("dana.bsky.social", display_name="Dana")
+    fresh = pds.post(dana, "Acme lost my baggage in Lyon again", indexed_at=now - timedelta(hours=1))
+    pds.post(dana, "acme baggage rules from 2019, for the record", indexed_at=now - timedelta(days=3))
+    pds.post(dana, "Lovely day in Lyon", indexed_at=now - timedelta(minutes=30))
+    both = _mention(pds, "erin.bsky.social", "@acme-air.bsky.social where is my baggage? #acme", 1)
+    pds.indexed_at[both["uri"]] = (now - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+
+    outcome = poll_channel_now(channel)
+
+    assert outcome.ok and outcome.new == 2  # the day-old floor leaves the 2019 post out; `both` is stored once
+    found = RawEvent.objects.get(external_id=fresh["uri"]).payload
+    assert (found["author_handle"], found["likes"], found["extra"]["reason"]) == ("dana.bsky.social", 5, "search")
+    assert RawEvent.objects.get(external_id=both["uri"]).payload["extra"]["reason"] == "mention"
+    assert poll_channel_now(_reload(channel)).events == 0
+    later = pds.post(dana, "baggage desk at acme finally answered", indexed_at=datetime.now(UTC))
+    again = poll_channel_now(_reload(channel))
+    assert again.new == 1 and Message.objects.filter(external_id=later["uri"]).exists()
+    assert _reload(channel).cursor["search"]["q"] == "acme baggage"

@@ -3,7 +3,8 @@ names (`accessJwt`, `indexedAt`, `reasonSubject`, `reply.root/parent` strong ref
 (`AuthenticationRequired`, `ExpiredToken`, `RecordNotFound`, 429 `RateLimitExceeded` with `ratelimit-*` headers).
 
 Endpoints: `com.atproto.server.createSession|refreshSession|getSession`,
-`app.bsky.notification.listNotifications`, `com.atproto.repo.createRecord|getRecord`, `app.bsky.feed.searchPosts`.
+`app.bsky.notification.listNotifications`, `com.atproto.repo.createRecord|getRecord`, `app.bsky.feed.searchPosts`
+(every word of `q`, case-insensitive, `sort=latest`; the real AppView's search is richer).
 
 Tokens are JWT-shaped (unsigned) with the real claims (`scope`, `sub`, `exp`), so the SDK's own expiry check
 runs. A second `createRecord` with a taken rkey gets the 500 that deployed PDSs answer (indigo#873), which is
@@ -79,6 +80,7 @@ class FakeBluesky(FakeServer):
         self.accounts: dict[str, Account] = {}  # by did
         self.notifications: list[tuple[str, dict[str, Any]]] = []  # (recipient did, notification), any order
         self.records: dict[str, dict[str, Any]] = {}  # uri -> {"uri", "cid", "value"}
+        self.indexed_at: dict[str, str] = {}  # uri -> when the AppView indexed the post
         self.access: dict[str, str] = {}  # access token -> did
         self.refresh: dict[str, str] = {}  # refresh token -> did
         self.expired: set[str] = set()  # tokens the server now answers ExpiredToken for
@@ -96,7 +98,14 @@ class FakeBluesky(FakeServer):
         self.accounts[did] = account
         return account
 
-    def post(self, author: Account, text: str, reply_to: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    def post(
+        self,
+        author: Account,
+        text: str,
+        reply_to: dict[str, Any] | None = None,
+        indexed_at: datetime | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
         """A post by `author` in their repo (a reply when `reply_to` is a stored post); returns its record view."""
         value: dict[str, Any] = {
             "$type": "app.bsky.feed.post",
@@ -113,7 +122,20 @@ class FakeBluesky(FakeServer):
         stored = {"uri": uri, "cid": cid_for(value), "value": value}
         with self.lock:
             self.records[uri] = stored
+            self.indexed_at[uri] = iso(indexed_at or datetime.now(UTC))
         return stored
+
+    def profile(self, did: str) -> dict[str, Any]:
+        author = self.accounts[did]
+        return {
+            "did": author.did,
+            "handle": author.handle,
+            "displayName": author.display_name,
+            "avatar": f"https://cdn.bsky.app/img/avatar/plain/{author.did}/bafkrei@jpeg",
+            "viewer": {"muted": False, "blockedBy": False},
+            "labels": [],
+            "createdAt": "2023-04-12T08:00:00.000Z",
+        }
 
     def notify(
         self, post: dict[str, Any], reason: str, indexed_at: datetime | None = None, to: Account | None = None
@@ -126,16 +148,7 @@ class FakeBluesky(FakeServer):
         notification: dict[str, Any] = {
             "uri": post["uri"],
             "cid": post["cid"],
-            "author": {
-                "did": author.did,
-                "handle": author.handle,
-                "displayName": author.display_name,
-                "avatar": f"https://cdn.bsky.app/img/avatar/plain/{author.did}/bafkrei@jpeg",
-                "viewer": {"muted": False, "blockedBy": False},
-                "labels": [],
-                "createdAt": "2023-04-12T08:00:00.000Z",
-                "indexedAt": "2024-01-01T00:00:00.000Z",
-            },
+            "author": self.profile(author.did),
             "reason": reason,
             "record": post["value"],
             "isRead": False,
@@ -362,7 +375,45 @@ def _get_record(h: _Handler) -> tuple[int, dict[str, Any]]:
     return 200, stored
 
 
+def _search_posts(h: _Handler) -> tuple[int, dict[str, Any]]:
+    _, err = h.authed_did(h.fake.access)
+    if err:
+        return err
+    words = h.param("q").lower().split()
+    if not words:
+        return 400, {"error": "InvalidRequest", "message": 'Error: Params must have the property "q"'}
+    since, limit, offset = h.param("since"), min(100, int(h.param("limit", "25"))), int(h.param("cursor", "0") or 0)
+    with h.fake.lock:
+        hits = [
+            (h.fake.indexed_at[uri], r)
+            for uri, r in h.fake.records.items()
+            if "/app.bsky.feed.post/" in uri and all(w in str(r["value"].get("text", "")).lower() for w in words)
+        ]
+    hits = sorted((hit for hit in hits if not since or hit[0] >= since), key=lambda hit: hit[0], reverse=True)
+    page = hits[offset : offset + limit]
+    posts = [
+        {
+            "uri": r["uri"],
+            "cid": r["cid"],
+            "author": h.fake.profile(r["uri"].split("/")[2]),
+            "record": r["value"],
+            "replyCount": 0,
+            "repostCount": 2,
+            "likeCount": 5,
+            "quoteCount": 0,
+            "indexedAt": at,
+            "labels": [],
+        }
+        for at, r in page
+    ]
+    data: dict[str, Any] = {"posts": posts, "hitsTotal": len(hits)}
+    if offset + limit < len(hits):
+        data["cursor"] = str(offset + limit)
+    return 200, data
+
+
 _ROUTES = {
+    "app.bsky.feed.searchPosts": _search_posts,
     "com.atproto.server.createSession": _create_session,
     "com.atproto.server.refreshSession": _refresh_session,
     "com.atproto.server.getSession": _get_session,

@@ -7,11 +7,11 @@ which Bluesky limits to 30 per 5 minutes per account; the SDK refreshes it with 
 access token expires. A session the PDS refuses anyway (`ExpiredToken`: revoked, or clocks apart) is replaced
 by a new login with the app password; when the PDS refuses that too, the channel needs reconnecting.
 
-Inbound: `app.bsky.notification.listNotifications` with reasons `mention` and `reply`, newest first. A poll
-reads pages until it reaches a notification older than the newest one seen (`seen_at` in the cursor); the
-posts at that very time are read again and skipped (`boundary`), and ingest's idempotency on the at-uri covers
-the rest. A backlog larger than
-`MAX_PAGES` is drained over the next polls (`cursor` + `backlog_until`), so nothing in it is skipped.
+Inbound: `app.bsky.notification.listNotifications` with reasons `mention` and `reply`, newest first, read up to
+the newest post seen (`bluesky_posts.scan_pages`: the cursor, the boundary, a backlog drained over the next
+polls). With a `search` query in the credentials (listening: posts about the brand that do not tag it), the
+posts `app.bsky.feed.searchPosts` finds are read the same way, with their own cursor (`search`), a new query
+reading back `SEARCH_BACKFILL`. A post found both ways is one event: its at-uri.
 
 Outbound: `com.atproto.repo.createRecord` of an `app.bsky.feed.post` whose `reply` holds strong refs (uri + cid)
 of the thread's root and of the post answered. Its record key is derived from the reply's idempotency key
@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -43,9 +41,9 @@ from atproto_client.exceptions import (
     UnauthorizedError,
 )
 from atproto_client.request import Request, RequestBase
-from atproto_client.utils import detect_facets, detect_mentions
 
 from hubbub.connectors.base import ChannelError, OutboundReply, PollResult, register
+from hubbub.connectors.bluesky_posts import Page, grapheme_count, post_event, reply_facets, rkey_for, scan_pages
 from hubbub.connectors.events import InboundEvent
 from hubbub.connectors.http import shared_client
 from hubbub.connectors.models import Channel, Network
@@ -58,12 +56,9 @@ POST = "app.bsky.feed.post"
 REASONS = ["mention", "reply"]
 PAGE_SIZE = 100
 MAX_PAGES = 10  # per poll; a larger backlog is drained by the next polls
-MAX_BOUNDARY = 100  # at-uris kept of the posts indexed at the newest time seen
+SEARCH_BACKFILL = timedelta(days=1)  # how far back a new search query reads
 MAX_GRAPHEMES = 300  # app.bsky.feed.post#text maxGraphemes
 _SESSION_REFUSED = {"ExpiredToken", "InvalidToken", "AuthenticationRequired"}
-_B32 = "234567abcdefghijklmnopqrstuvwxyz"  # the TID alphabet (base32-sortable)
-_RKEY_FROM = int(datetime(2023, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
-_RKEY_SPAN = 2 * 365 * 86400 * 1_000_000
 T = TypeVar("T")
 
 
@@ -86,36 +81,6 @@ class PolicyRequest(Request):
         response = super()._send_request(method, url, **kwargs)
         self.last_headers = response.headers
         return response
-
-
-def rkey_for(idempotency_key: str) -> str:
-    """A TID-shaped record key (13 base32-sortable characters) that is a function of the idempotency key alone.
-
-    Its time part is a hash spread over 2023–2024 rather than the sending time, so every attempt at the same
-    reply names the same record; Bluesky orders posts by `createdAt`, not by record key, so nothing shows it."""
-    digest = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:8], "big")
-    value = ((_RKEY_FROM + digest % _RKEY_SPAN) << 10) | (digest >> 54)
-    return "".join(_B32[(value >> shift) & 31] for shift in range(60, -5, -5))
-
-
-def grapheme_count(text: str) -> int:
-    """User-perceived characters, as Bluesky counts its 300-character limit: combining marks, emoji modifiers,
-    variation selectors and zero-width-joined sequences add nothing, a regional-indicator pair (a flag) is one.
-    Close to Unicode's extended grapheme clusters for the text people write, without a dependency."""
-    count, joined, flag_half = 0, False, False
-    for char in text:
-        code = ord(char)
-        if joined or code == 0x200D:
-            joined = code == 0x200D
-            continue
-        if unicodedata.category(char) in ("Mn", "Mc", "Me") or 0x1F3FB <= code <= 0x1F3FF or 0xFE00 <= code <= 0xFE0F:
-            continue
-        if 0x1F1E6 <= code <= 0x1F1FF:
-            flag_half = not flag_half
-            if not flag_half:
-                continue
-        count += 1
-    return count
 
 
 def _xrpc_error(exc: AtProtocolError) -> tuple[str, str]:
@@ -224,62 +189,46 @@ class BlueskyConnector:
 
     # ------------------------------------------------------------------ inbound
     def poll(self, channel: Channel, cursor: dict[str, Any]) -> PollResult:
+        """Mentions and replies (`listNotifications`), and with a `search` query in the credentials the posts
+        that match it (`searchPosts`, for listening): a post found both ways is one event (its at-uri)."""
         client = self.client(channel)
+        query = str(channel.credentials.get("search") or "").strip()
         with _channel_errors(str(channel.credentials.get("handle", ""))):
-            notifications, state = self._read_pages(channel, client, cursor)
-        events = self._events(channel, notifications)
+            notes, state = scan_pages(functools.partial(self._notifications, channel, client), cursor, MAX_PAGES)
+            found = [(note, note.reason) for note in notes if note.reason in REASONS]
+            if query:
+                old = cursor.get("search") or {}
+                fetch = functools.partial(self._search, channel, client, query)
+                floor = datetime.now(UTC) - SEARCH_BACKFILL
+                posts, searched = scan_pages(fetch, old if old.get("q") == query else {}, MAX_PAGES, floor)
+                state["search"] = {**searched, "q": query}
+                found += [(post, "search") for post in posts]
+        events = self._events(channel, found)
         headers = client.request.last_headers if isinstance(client.request, PolicyRequest) else {}
         remaining = str(headers.get("ratelimit-remaining", "") or "")
         return PollResult(events, state, int(remaining) if remaining.isdigit() else None, _reset_at(None, headers))
 
-    def _read_pages(self, channel: Channel, client: Client, cursor: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-        """Notifications newer than the last seen (or the rest of an unfinished backlog), and the next cursor.
+    def _notifications(self, channel: Channel, client: Client, page_cursor: str | None) -> Page:
+        params = models.AppBskyNotificationListNotifications.Params(
+            limit=PAGE_SIZE, cursor=page_cursor, reasons=REASONS
+        )
+        page = self._call(channel, client, functools.partial(client.app.bsky.notification.list_notifications, params))
+        return list(page.notifications), page.cursor
 
-        The posts indexed at the newest time seen (`boundary`) are read again by the next poll, since a post
-        indexed in the same millisecond may arrive after it; they are skipped rather than handed on twice."""
-        backlog = bool(cursor.get("cursor"))
-        page_cursor = cursor.get("cursor") if backlog else None
-        stop = _parse_time(cursor.get("backlog_until") if backlog else cursor.get("seen_at"))
-        newest = _parse_time(cursor.get("seen_at"))
-        boundary = set() if backlog else set(cursor.get("boundary") or [])
-        at_newest: list[str] = list(cursor.get("boundary") or [])
-        found: list[Any] = []
-        for _ in range(MAX_PAGES):
-            params = models.AppBskyNotificationListNotifications.Params(
-                limit=PAGE_SIZE, cursor=page_cursor, reasons=REASONS
-            )
-            page = self._call(
-                channel, client, functools.partial(client.app.bsky.notification.list_notifications, params)
-            )
-            reached = False
-            for note in page.notifications:
-                indexed = _parse_time(note.indexed_at)
-                if stop is not None and indexed is not None and indexed < stop:
-                    reached = True
-                    break
-                if indexed is not None and (newest is None or indexed > newest):
-                    newest, at_newest = indexed, []
-                if indexed is not None and indexed == newest and note.uri not in at_newest:
-                    at_newest.append(note.uri)
-                if not (indexed == stop and note.uri in boundary):
-                    found.append(note)
-            page_cursor = page.cursor
-            if reached or not page_cursor:
-                return found, {"seen_at": _iso(newest), "boundary": at_newest[:MAX_BOUNDARY], "cursor": None}
-        state = {"seen_at": _iso(newest), "boundary": at_newest[:MAX_BOUNDARY], "cursor": page_cursor}
-        return found, {**state, "backlog_until": _iso(stop)}
+    def _search(self, channel: Channel, client: Client, query: str, page_cursor: str | None) -> Page:
+        params = models.AppBskyFeedSearchPosts.Params(q=query, sort="latest", limit=PAGE_SIZE, cursor=page_cursor)
+        page = self._call(channel, client, functools.partial(client.app.bsky.feed.search_posts, params))
+        return list(page.posts), page.cursor
 
-    def _events(self, channel: Channel, notifications: list[Any]) -> list[InboundEvent]:
-        """Each mention or reply as an event; one that is not a readable post goes to the quarantine with why."""
+    def _events(self, channel: Channel, found: list[tuple[Any, str]]) -> list[InboundEvent]:
+        """Each post as an event; one that is not a readable post goes to the quarantine with why."""
         events, rejects = [], []
-        for note in notifications:
-            if note.reason not in REASONS:
-                continue
+        for item, reason in found:
             try:
-                events.append(_event(channel, note))
+                events.append(post_event(item, reason, channel.brand.slug))
             except ValueError as exc:
-                raw = json.dumps(note.model_dump(mode="json", by_alias=True), default=str)[:20000]
-                rejects.append(Reject(channel.organization_id, "bluesky", str(note.uri)[:200], str(exc), raw))
+                raw = json.dumps(item.model_dump(mode="json", by_alias=True), default=str)[:20000]
+                rejects.append(Reject(channel.organization_id, "bluesky", str(item.uri)[:200], str(exc), raw))
         quarantine(rejects)
         return events
 
@@ -300,7 +249,7 @@ class BlueskyConnector:
             text=reply.text,
             created_at=client.get_current_time_iso(),
             reply=models.AppBskyFeedPost.ReplyRef(root=root, parent=parent),
-            facets=_facets(reply.text, reply.in_reply_to_extra.get("author") or {}) or None,
+            facets=reply_facets(reply.text, reply.in_reply_to_extra.get("author") or {}) or None,
         )
         data = models.ComAtprotoRepoCreateRecord.Data(repo=did, collection=POST, rkey=rkey, record=record)
         try:
@@ -353,71 +302,6 @@ def _strong_ref(uri: Any, cid: Any) -> models.ComAtprotoRepoStrongRef.Main:
             "The post answered has no Bluesky reference (uri and cid) on record, so the reply cannot be threaded."
         )
     return models.ComAtprotoRepoStrongRef.Main(uri=str(uri), cid=str(cid))
-
-
-def _facets(text: str, author: dict[str, Any]) -> list[models.AppBskyRichtextFacet.Main]:
-    """Links and #tags as the Bluesky app makes them, and a mention facet for the customer answered (whose did
-    we know); other @handles stay plain text rather than cost a lookup per reply."""
-    facets = list(detect_facets(text))
-    for match in detect_mentions(text):
-        if author.get("did") and match.handle.lower() == str(author.get("handle", "")).lower():
-            facets.append(
-                models.AppBskyRichtextFacet.Main(
-                    features=[models.AppBskyRichtextFacet.Mention(did=author["did"])],
-                    index=models.AppBskyRichtextFacet.ByteSlice(byte_start=match.byte_start, byte_end=match.byte_end),
-                )
-            )
-    return sorted(facets, key=lambda f: f.index.byte_start)
-
-
-def _event(channel: Channel, note: Any) -> InboundEvent:
-    """One notification (a post that mentions or answers the brand) as an InboundEvent; ValueError if unreadable."""
-    record = note.record
-    if not isinstance(record, models.AppBskyFeedPost.Record):
-        raise ValueError("not a readable app.bsky.feed.post record (missing text or createdAt)")
-    if not record.text.strip():
-        raise ValueError("a post without text (an image or embed only)")
-    author = note.author
-    extra: dict[str, Any] = {
-        "cid": note.cid,
-        "reason": note.reason,
-        "author": {"did": author.did, "handle": author.handle, "displayName": author.display_name or ""},
-        "langs": list(record.langs or []),
-    }
-    if record.reply is not None:
-        extra["root"] = {"uri": record.reply.root.uri, "cid": record.reply.root.cid}
-        extra["parent"] = {"uri": record.reply.parent.uri, "cid": record.reply.parent.cid}
-    created = _parse_time(record.created_at) or _parse_time(note.indexed_at)
-    if created is None:
-        raise ValueError(f"bad createdAt {record.created_at[:40]!r}")
-    return InboundEvent(
-        network=Network.BLUESKY.value,
-        external_id=note.uri,
-        text=record.text,
-        created_at=created,
-        author_id=author.did,
-        author_name=author.display_name or "",
-        author_handle=author.handle,
-        brand_slug=channel.brand.slug,
-        in_reply_to=record.reply.parent.uri if record.reply is not None else "",
-        url=f"https://bsky.app/profile/{author.handle}/post/{note.uri.rsplit('/', 1)[-1]}",
-        lang=(record.langs or [""])[0],
-        extra=extra,
-    )
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
 
 
 register(BlueskyConnector())
