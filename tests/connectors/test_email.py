@@ -144,3 +144,12 @@ def test_wait_for_mail_wakes_up_when_mail_arrives(support, customer, mail):
     server.deliver(customer_mail(customer, support.name, "Gate", "Which gate?"), support.name)
     waiter.join()
     assert woke == [True]
+
+
+def test_the_settings_page_never_shows_the_mailbox_passwords(support):
+    from hubbub.connectors.channel_admin import masked_credentials
+
+    support.credentials = dict(support.credentials, smtp_password="smtp-secret-value-1234")
+    shown = masked_credentials(support)
+    assert shown["password"].startswith("••••") and shown["smtp_password"] == "••••1234"
+    assert shown["username"] == support.name  # addresses are shown in full

@@ -22,7 +22,7 @@ from hubbub.tenancy.models import Brand, Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
 
-SECRET_KEYS = ("access_token", "app_password", "password", "token", "client_secret", "session")
+SECRET_KEYS = ("access_token", "app_password", "password", "smtp_password", "token", "client_secret", "session")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,256}")
 
 
