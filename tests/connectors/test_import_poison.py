@@ -92,3 +92,34 @@ def test_rerunning_an_import_processes_rows_an_earlier_run_left_pending(acme, tm
     assert (summary.imported, summary.duplicates) == (3, 0)
     assert Message.objects.count() == 3
     assert not RawEvent.objects.filter(state="pending").exists()
+
+
+def test_a_row_the_database_refuses_is_rejected_and_the_rest_of_its_chunk_stored(acme, tmp_path, monkeypatch):
+    """Whatever slips past the parser and `accept()`'s normalisation costs its own row, not the chunk's."""
+    from hubbub.ingest import importing
+
+    real_accept = importing.accept
+
+    def refusing(org_id, events, source):  # type: ignore[no-untyped-def]
+        if any(ev.external_id == "m2" for ev in events):
+            raise ValueError("value too long for type character varying(200)")
+        return real_accept(org_id, events, source)
+
+    monkeypatch.setattr(importing, "accept", refusing)
+    summary = run_import(acme["org"].pk, "jsonl", _write(tmp_path, [_mention(1), _mention(2), _mention(3)]))
+
+    assert (summary.imported, summary.rejected) == (2, 1)
+    assert sorted(Message.objects.values_list("external_id", flat=True)) == ["m1", "m3"]
+    entry = QuarantinedEvent.objects.get()
+    assert entry.location == "mentions.jsonl:2" and entry.reason.startswith("could not be stored: ValueError")
+
+
+def test_a_brand_field_of_any_shape_never_breaks_brand_creation(acme, tmp_path):
+    lines = [
+        _mention(1, brand="New Brand", brand_account={"an": "object"}),
+        _mention(2, brand="Other", brand_account="h" * 500),
+    ]
+    summary = run_import(acme["org"].pk, "jsonl", _write(tmp_path, lines))
+    assert summary.imported == 2
+    assert set(acme["org"].brands.values_list("slug", flat=True)) >= {"new-brand", "other"}
+    assert Message.objects.count() == 2

@@ -17,6 +17,7 @@ def _check(outcome: dict[str, object]) -> None:
     assert outcome["repairable_rows_stored"] == outcome["repairable_rows"]
     assert outcome["poison_rows_quarantined"] == outcome["poison_rows"]
     assert outcome["poison_rows_without_reason"] == 0
+    assert outcome["stored_poison_quarantined"] == 1
     assert outcome["poison_rows_pending_after_sweep"] == 0
     assert outcome["pending_after_sweep"] == 0
     assert outcome["imported"] == outcome["good_rows"] and outcome["rejected"] == outcome["poison_rows"]

@@ -358,8 +358,8 @@ def _jsonl_event(line: str, brand: str) -> tuple[InboundEvent, set[str]]:
     brand_name = brand or _field(obj, "brand")
     if not brand_name:
         raise ValueError("missing brand (give --brand or a brand field)")
-    if len(slugify(brand_name)) > 50:
-        raise ValueError("brand name too long (its short name must fit 50 characters)")
+    if len(brand_name) > 200 or len(slugify(brand_name)) > 50:
+        raise ValueError("brand name too long (at most 200 characters, 50 letters and digits)")
     author = _field(obj, "author_id") or _field(obj, "author_handle")
     if not author:
         raise ValueError("missing author_id")

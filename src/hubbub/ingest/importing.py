@@ -8,6 +8,7 @@ prints one summary for mentions, customers and surveys alike.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,10 +18,11 @@ from django.utils.text import slugify
 from hubbub.connectors.csv_import import AIRLINE_HANDLES, PARSERS, ParsedRow
 from hubbub.connectors.events import InboundEvent
 from hubbub.importreport import ImportReport
-from hubbub.ingest.services import accept, enqueue_processing, process_batch
+from hubbub.ingest.services import TRANSIENT_ERRORS, accept, enqueue_processing, process_batch
 from hubbub.tenancy.models import Brand
 
 CHUNK = 2000
+log = logging.getLogger("hubbub.ingest")
 
 
 def ensure_brands(org_id: int, events: list[InboundEvent], names: dict[str, str]) -> None:
@@ -29,7 +31,9 @@ def ensure_brands(org_id: int, events: list[InboundEvent], names: dict[str, str]
     existing = set(Brand.objects.filter(organization_id=org_id, slug__in=slugs).values_list("slug", flat=True))
     for slug in sorted(slugs - existing):
         handle = next((ev.extra.get("brand_account") for ev in events if ev.brand_slug == slug and ev.extra), None)
-        name = names.get(slug) or handle or slug
+        if not isinstance(handle, str) or len(handle) > 200:  # a JSON Lines file may hold anything there
+            handle = None
+        name = (names.get(slug) or handle or slug)[:200]
         Brand.objects.get_or_create(
             organization_id=org_id,
             slug=slug,
@@ -84,24 +88,23 @@ def _import_chunk(
     process: bool,
 ) -> None:
     """Quarantine the chunk's bad rows, accept the good ones onto the ingest log, then process (or enqueue) them."""
-    good = [r.event for r in buffer if r.event is not None]
     for r in buffer:
         if r.event is None:
             report.reject(r.line, r.error, r.raw)
     report.flush()
-    if good:
+    rows = [r for r in buffer if r.event is not None]
+    events = [r.event for r in rows if r.event is not None]
+    if events:
         if fmt == "airline" and not brand:
-            for ev in good:
+            for ev in events:
                 names.setdefault(ev.brand_slug, _airline_name(ev))
-        with transaction.atomic():
-            ensure_brands(org_id, good, names)
-        result = accept(org_id, good, report.source)
-        # Rows an earlier run accepted but never got processed (its worker died, a batch failed) are taken
-        # up again: re-running the import is how they reach the inbox, so they count as imported.
-        resumed = len(result.pending_ids)
-        report.imported += result.accepted + resumed
-        report.duplicates += result.duplicates - resumed
-        raw_ids = result.raw_ids + result.pending_ids
+        try:
+            raw_ids = _store(org_id, events, names, report)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:  # a row the database refuses: find it, keep the others
+            log.warning("chunk of %s not stored (%s: %s); storing row by row", len(rows), type(exc).__name__, exc)
+            raw_ids = _store_one_by_one(org_id, rows, names, report)
         if process:
             for i in range(0, len(raw_ids), 500):
                 quarantined = process_batch(raw_ids[i : i + 500]).quarantined
@@ -110,6 +113,35 @@ def _import_chunk(
         else:
             enqueue_processing(raw_ids)
     buffer.clear()
+
+
+def _store(org_id: int, events: list[InboundEvent], names: dict[str, str], report: ImportReport) -> list[int]:
+    """Create the brands the events name and commit the events; the raw ids to process.
+
+    Rows an earlier run accepted but never got processed (its worker died, a batch failed) are taken up
+    again: re-running the import is how they reach the inbox, so they count as imported.
+    """
+    with transaction.atomic():
+        ensure_brands(org_id, events, names)
+    result = accept(org_id, events, report.source)
+    resumed = len(result.pending_ids)
+    report.imported += result.accepted + resumed
+    report.duplicates += result.duplicates - resumed
+    return result.raw_ids + result.pending_ids
+
+
+def _store_one_by_one(org_id: int, rows: list[ParsedRow], names: dict[str, str], report: ImportReport) -> list[int]:
+    """After a chunk could not be stored: each row alone, so only the row the database refuses is rejected."""
+    raw_ids: list[int] = []
+    for r in rows:
+        try:
+            raw_ids += _store(org_id, [r.event] if r.event is not None else [], names, report)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            report.reject(r.line, f"could not be stored: {type(exc).__name__}: {exc}", r.raw)
+    report.flush()
+    return raw_ids
 
 
 def _airline_name(ev: InboundEvent) -> str:
