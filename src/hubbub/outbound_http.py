@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import re
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -329,12 +330,19 @@ class _LimitedStream(httpx.SyncByteStream):
         self._stream.close()
 
 
+@functools.cache
+def _default_ssl_context(verify: bool) -> ssl.SSLContext:
+    """One context per process: loading the CA bundle costs more CPU than a small request, and an
+    `SSLContext` is safe to share between clients and threads."""
+    return httpx.create_ssl_context(verify=verify)  # honours the operator's SSL_CERT_FILE / SSL_CERT_DIR
+
+
 class _PolicyTransport(httpx.HTTPTransport):
     """httpx's transport over a connection pool whose every TCP connect goes through `_PinnedBackend`."""
 
-    def __init__(self, max_bytes: int, deadline_seconds: float, verify: bool | Any = True) -> None:
-        super().__init__(verify=verify, trust_env=False)
-        ssl_context = verify if not isinstance(verify, bool) else httpx.create_ssl_context(verify=verify)
+    def __init__(self, max_bytes: int, deadline_seconds: float, verify: bool | ssl.SSLContext = True) -> None:
+        ssl_context = verify if isinstance(verify, ssl.SSLContext) else _default_ssl_context(verify)
+        super().__init__(verify=ssl_context, trust_env=False)
         # httpx 0.28 builds its pool without a network-backend argument; ours is the same pool with the backend.
         self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=_PinnedBackend())
         self._max_bytes, self._deadline_seconds = max_bytes, deadline_seconds
@@ -387,7 +395,7 @@ def outbound_client(
     max_bytes: int = DEFAULT_MAX_BYTES,
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     follow_redirects: bool = True,
-    verify: bool | Any = True,
+    verify: bool | ssl.SSLContext = True,
     **kwargs: Any,
 ) -> httpx.Client:
     """The client for any URL a user or a network gave Hubbub (see the module's docstring for the policy).

@@ -10,8 +10,11 @@ from .fake_hubspot import FakeHubSpot
 
 
 @pytest.fixture
-def fake():  # type: ignore[no-untyped-def]
+def fake(settings):  # type: ignore[no-untyped-def]
+    """The fake, as the operator would configure it: HubSpot's address, opened in the outbound allow-list."""
     with FakeHubSpot() as f:
+        settings.HUBSPOT_API_URL = f.url
+        settings.OUTBOUND_ALLOW = [f.url.removeprefix("http://")]
         yield f
 
 
@@ -25,6 +28,5 @@ def connected(acme, scope_of, fake):  # type: ignore[no-untyped-def]
             "refresh_token": fake.refresh_token,
             "client_id": "app",
             "client_secret": "secret",
-            "base_url": fake.url,
         },
     )

@@ -375,7 +375,7 @@ def reconnect(acme: dict[str, Any], scope_of: Any, fake: Any) -> Callable[[], Ch
     def run() -> Channel:
         return hubspot_connection.connect_hubspot(
             scope_of(acme["users"]["admin"]),
-            {"access_token": "at-new", "refresh_token": "rt-new", "client_id": "app", "base_url": fake.url},
+            {"access_token": "at-new", "refresh_token": "rt-new", "client_id": "app"},
         )
 
     return run

@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from django.test import Client
 
 from hubbub import outbound_http
 from hubbub.api.models import ApiToken
+from hubbub.connectors.hubspot import DEFAULT_BASE_URL, HubSpotClient, HubSpotError
+from hubbub.connectors.models import Channel
 from hubbub.listening import detection
 from hubbub.listening.models import Alert, AlertRule
 from tests.security.servers import CountingServer
@@ -148,3 +151,47 @@ def test_an_allowed_receiver_gets_the_alert_and_only_its_status_is_shown(acme, s
         assert receiver.hits == 1
     assert alert.notified["webhook"] == shown
     assert "hunter2" not in str(alert.notified)  # the receiver's error body
+
+
+def test_the_hubspot_address_cannot_be_set_through_the_api(acme) -> None:  # type: ignore[no-untyped-def]
+    api = _api(acme["users"]["admin"], acme["org"])
+    with CountingServer() as internal:
+        body = {"access_token": "a", "refresh_token": "r", "base_url": internal.url("/admin")}
+        r = api.post("/api/v1/crm/hubspot/connect", body, content_type="application/json")
+        assert internal.hits == 0
+    assert r.status_code == 422
+    assert "base_url cannot be set through the API" in str(r.json()["detail"])
+    assert not Channel.objects.filter(name="hubspot").exists()
+
+
+def test_a_hubspot_address_left_in_stored_credentials_is_never_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dns(host: str, port: int) -> list[str]:
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(outbound_http, "resolve_name", no_dns)
+    with CountingServer() as internal:
+        client = HubSpotClient({"access_token": "a", "base_url": internal.url()}, max_retries=0)
+        assert client.base_url == DEFAULT_BASE_URL
+        with pytest.raises(outbound_http.OutboundError, match="name not found"):
+            client.token_info()
+        assert internal.hits == 0
+
+
+@pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        (
+            httpx.Response(500, text="<html>db password hunter2</html>"),
+            "HubSpot 500: gave up after 0 retries: HTTP 500",
+        ),
+        (
+            httpx.Response(400, json={"status": "error", "category": "VALIDATION_ERROR", "message": "Bad\nemail"}),
+            "HubSpot 400: VALIDATION_ERROR: Bad email",
+        ),
+    ],
+)
+def test_hubspot_errors_show_only_hubspots_short_message(answer: httpx.Response, shown: str) -> None:
+    http = httpx.Client(transport=httpx.MockTransport(lambda request: answer))
+    with pytest.raises(HubSpotError) as refused:
+        HubSpotClient({"access_token": "a"}, http=http, max_retries=0).request("GET", "/crm/v3/objects/contacts")
+    assert str(refused.value) == shown

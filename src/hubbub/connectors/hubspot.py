@@ -34,6 +34,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
+from django.conf import settings
+
+from hubbub.outbound_http import outbound_client
 
 log = logging.getLogger("hubbub.connectors.hubspot")
 
@@ -103,19 +106,28 @@ def authorize_url(
     return f"{base}?{query}"
 
 
+def base_url() -> str:
+    """Where HubSpot's API is: api.hubapi.com, or the operator's `HUBBUB_HUBSPOT_BASE_URL` (a proxy, a test fake).
+
+    Never from stored credentials or a request: a base URL an API caller could set was fetched at once, and the
+    error page of whatever answered there was shown to them."""
+    return (getattr(settings, "HUBSPOT_API_URL", "") or DEFAULT_BASE_URL).rstrip("/")
+
+
 def _error_text(r: httpx.Response) -> str:
-    """HubSpot's `status`/`message` of an error answer (never the request, which may hold secrets)."""
+    """HubSpot's own short `status`/`message` of an error answer, on one line; nothing else of the body (a
+    proxy's error page is never shown) and never the request, which may hold secrets."""
     try:
         body = r.json()
     except ValueError:
-        return r.text[:200]
+        return f"HTTP {r.status_code}"
     if not isinstance(body, dict):
-        return r.text[:200]
+        return f"HTTP {r.status_code}"
     # CRM API errors say `status: error` and name the kind in `category` (VALIDATION_ERROR, OBJECT_NOT_FOUND…);
     # OAuth errors name it in `status` (BAD_AUTH_CODE…).
     kind = body.get("category") if body.get("status") in (None, "", "error") and body.get("category") else None
     parts = (kind or body.get("status"), body.get("message"))
-    return ": ".join(str(p) for p in parts if p)[:300] or r.text[:200]
+    return " ".join(": ".join(str(p) for p in parts if p).split())[:300] or f"HTTP {r.status_code}"
 
 
 class HubSpotClient:
@@ -130,8 +142,8 @@ class HubSpotClient:
         max_retries: int = 5,
     ) -> None:
         self.creds = dict(credentials)
-        self.base_url = self.creds.get("base_url") or DEFAULT_BASE_URL
-        self.http = http or httpx.Client(timeout=20)
+        self.base_url = base_url()  # a `base_url` left in old stored credentials is ignored
+        self.http = http or outbound_client(timeout=20)
         self.save_tokens = save_tokens
         self.sleep = sleep
         self.max_retries = max_retries
@@ -188,7 +200,7 @@ class HubSpotClient:
             self._refresh()
             r = self._send(method, path, headers=self._auth(), **kw)
         if r.status_code == 429 or r.status_code >= 500:
-            raise HubSpotError(r.status_code, f"gave up after {self.max_retries} retries: {r.text[:200]}")
+            raise HubSpotError(r.status_code, f"gave up after {self.max_retries} retries: {_error_text(r)}")
         if r.status_code >= 400:
             raise HubSpotError(r.status_code, _error_text(r))
         return r.json() if r.content else {}

@@ -102,7 +102,8 @@ def connect_hubspot(
     brand = Brand.objects.filter(organization_id=scope.organization_id).order_by("id").first()
     if brand is None:
         raise ValueError("Create a brand first.")
-    tokens = {k: v for k, v in credentials.items() if k not in (*PORTAL_KEYS, CONNECTION_KEY)}
+    # HubSpot's address is configuration (connectors.hubspot.base_url): a `base_url` given here is not stored.
+    tokens = {k: v for k, v in credentials.items() if k not in (*PORTAL_KEYS, CONNECTION_KEY, "base_url")}
     portal = portal_of(client or HubSpotClient(tokens, max_retries=INTERACTIVE_RETRIES))
     with transaction.atomic():
         channel = hubspot_channel(scope.organization_id)

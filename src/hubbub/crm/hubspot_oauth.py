@@ -16,7 +16,8 @@ Every refusal raises `OAuthFlowError` with a message for the page and a short `r
 nothing is stored then. Tokens, the code and the client secret never reach a message or a log line.
 Every step (start, callback, decline) needs the admin role: connecting points the customer sync — the whole
 customer list — at a HubSpot account of the connector's choosing. Supervisors run the sync, not the connection.
-The app's client id/secret and the URLs come from settings (`HUBBUB_HUBSPOT_*`, docs/operations.md).
+The app's client id/secret and the URLs come from settings (`HUBBUB_HUBSPOT_*`, docs/operations.md), never
+from a request; every call goes through `hubbub.outbound_http`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from hubbub.connectors import hubspot
 from hubbub.connectors.models import Channel
 from hubbub.crm import hubspot_connection
 from hubbub.crm.models import OAuthState
+from hubbub.outbound_http import OutboundError
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
@@ -57,7 +59,6 @@ class AppConfig:
     client_id: str
     client_secret: str = field(repr=False)
     authorize_url: str = hubspot.DEFAULT_AUTHORIZE_URL
-    api_url: str = hubspot.DEFAULT_BASE_URL
     scopes: tuple[str, ...] = hubspot.OAUTH_SCOPES
     redirect_uri: str = ""  # empty: derived from the request (…/customers/hubspot/callback/)
 
@@ -80,7 +81,6 @@ def app_config() -> AppConfig | None:
         client_id=settings.HUBSPOT_CLIENT_ID,
         client_secret=settings.HUBSPOT_CLIENT_SECRET,
         authorize_url=getattr(settings, "HUBSPOT_AUTHORIZE_URL", "") or hubspot.DEFAULT_AUTHORIZE_URL,
-        api_url=(getattr(settings, "HUBSPOT_API_URL", "") or hubspot.DEFAULT_BASE_URL).rstrip("/"),
         scopes=tuple(getattr(settings, "HUBSPOT_SCOPES", None) or hubspot.OAUTH_SCOPES),
         redirect_uri=getattr(settings, "HUBSPOT_REDIRECT_URI", ""),
     )
@@ -188,7 +188,7 @@ def complete_authorization(
         if not code:
             raise OAuthFlowError("HubSpot sent no authorisation code. Start again with Connect HubSpot.", "no_code")
         client = hubspot.HubSpotClient(
-            {"client_id": config.client_id, "client_secret": config.client_secret, "base_url": config.api_url},
+            {"client_id": config.client_id, "client_secret": config.client_secret},
             http=http,
             sleep=sleep,
             max_retries=INTERACTIVE_RETRIES,
@@ -203,8 +203,9 @@ def complete_authorization(
                 "token_exchange",
             ) from exc
         except httpx.HTTPError as exc:
+            why = exc.outcome if isinstance(exc, OutboundError) else type(exc).__name__
             raise OAuthFlowError(
-                f"HubSpot could not be reached ({type(exc).__name__}). Nothing was stored; try again in a minute.",
+                f"HubSpot could not be reached ({why}). Nothing was stored; try again in a minute.",
                 "unreachable",
             ) from exc
     except OAuthFlowError as exc:
@@ -216,7 +217,6 @@ def complete_authorization(
         "expires_at": client.creds["expires_at"],
         "client_id": config.client_id,
         "client_secret": config.client_secret,
-        "base_url": config.api_url,
     }
     # The portal is read from the token information by connect_hubspot (as for the API); if HubSpot does
     # not answer it, the tokens work and the stored portal is kept.
