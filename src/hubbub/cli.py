@@ -517,6 +517,16 @@ def _register_optional() -> None:
 _register_optional()
 
 
+def _register_channels() -> None:
+    """`hubbub channels …` (a poll ends in ingest's accept, so ingest owns the commands)."""
+    from hubbub.ingest.channels_cli import channels_app
+
+    app.add_typer(channels_app, name="channels")
+
+
+_register_channels()
+
+
 def main() -> None:
     try:
         app()

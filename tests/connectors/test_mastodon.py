@@ -4,7 +4,6 @@ each mention once, a reply is posted once under the customer's post, 429 and 401
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -20,23 +19,13 @@ from hubbub.inbox.actions import delivery
 from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.inbox.models import Conversation, Message, Reply
 from hubbub.ingest.channel_intake import poll_channel_now
-from tests.connectors.mastodon_sandbox import TOKEN, sandbox_server
+from tests.connectors import mastodon_sandbox
+from tests.connectors.mastodon_sandbox import TOKEN
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fake(settings: Any) -> Iterator[MastodonFake]:
-    with sandbox_server(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def channel(acme: dict[str, Any], fake: MastodonFake) -> Channel:
-    channel = Channel(organization=acme["org"], brand=acme["brands"]["Acme Air"], network="mastodon", name="@AcmeAir")
-    channel.credentials = {"base_url": fake.url, "access_token": TOKEN}
-    channel.save()
-    return channel
+# The sandbox fixtures, shared with the other tests that talk to it.
+fake = mastodon_sandbox.fake
+channel = mastodon_sandbox.channel
 
 
 def fresh(channel: Channel) -> Channel:

@@ -3,7 +3,6 @@ health with secrets masked, test and disconnect it; a channel needing reconnecti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,15 +12,12 @@ from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.connectors.sandbox.mastodon_fake import MastodonFake
 from hubbub.ingest.channel_intake import poll_channel_now
 from hubbub.tenancy.models import AuditEvent
-from tests.connectors.mastodon_sandbox import TOKEN, sandbox_server
+from tests.connectors import mastodon_sandbox
+from tests.connectors.mastodon_sandbox import TOKEN
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fake(settings: Any) -> Iterator[MastodonFake]:
-    with sandbox_server(settings) as server:
-        yield server
+# The sandbox fixtures, shared with the other tests that talk to it.
+fake = mastodon_sandbox.fake
 
 
 def signed_in(user: Any) -> Client:
