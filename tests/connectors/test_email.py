@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from hubbub.connectors import email_in
+from hubbub.connectors import email_idle
 from hubbub.connectors.base import ChannelError, connector_for
 from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.inbox.models import Conversation, Message
@@ -136,7 +136,7 @@ def test_wait_for_mail_wakes_up_when_mail_arrives(support, customer, mail):
 
     def wait() -> None:
         started.set()
-        woke.append(email_in.wait_for_mail(support, cursor, timeout=120))
+        woke.append(email_idle.wait_for_mail(support, cursor, timeout=120))
 
     waiter = threading.Thread(target=wait)
     waiter.start()
@@ -144,6 +144,28 @@ def test_wait_for_mail_wakes_up_when_mail_arrives(support, customer, mail):
     server.deliver(customer_mail(customer, support.name, "Gate", "Which gate?"), support.name)
     waiter.join()
     assert woke == [True]
+
+
+@pytest.mark.django_db(transaction=True)  # the watching thread reads the channel through its own connection
+def test_a_watching_worker_polls_as_soon_as_mail_arrives(support, customer, mail):
+    server, _ = mail
+    poll(support)
+    polled = threading.Event()
+    stop = threading.Event()
+
+    def poll_now(channel: Channel) -> None:
+        poll(channel)
+        polled.set()
+
+    watcher = threading.Thread(target=email_idle.watch, args=(Channel.objects.get(pk=support.pk), poll_now, stop))
+    watcher.start()
+    try:
+        server.deliver(customer_mail(customer, support.name, "Gate", "Which gate for AC9?"), support.name)
+        assert polled.wait(timeout=120), "the mail did not wake the watcher"
+    finally:
+        stop.set()
+        watcher.join()
+    assert Message.objects.get(network="email").text == "Gate\n\nWhich gate for AC9?"
 
 
 def test_the_settings_page_never_shows_the_mailbox_passwords(support):

@@ -11,19 +11,17 @@ Mail too large or unreadable is quarantined with its reason (Settings → Quaran
 it: one bad mail never holds back the next. The polling loop saves the cursor only after the events are
 committed; a crash in between reads the same mails again (stored once, a quarantine entry may repeat).
 
-`wait_for_mail` is IDLE, for a worker that wants mail within seconds instead of at the next poll.
+`email_idle` adds IMAP IDLE, for a worker that wants mail within seconds instead of at the next poll.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from imapclient import IMAPClient
 
-from hubbub.connectors.base import ChannelError, PollResult
+from hubbub.connectors.base import PollResult
 from hubbub.connectors.email_imap import MailSettings, imap_session
 from hubbub.connectors.email_parse import NETWORK, Mailbox, MalformedMail, parse_mail
 from hubbub.connectors.events import InboundEvent
@@ -36,8 +34,6 @@ MAX_PER_POLL = 200
 FETCH_CHUNK = 25  # mails fetched per command: bounded memory, and progress on a slow server
 MAX_MAIL_BYTES = 10 * 1024 * 1024  # larger mail is almost always attachments: quarantined, never downloaded
 RESCAN_MARGIN = timedelta(days=1)  # IMAP SINCE has a day's resolution and ignores time zones
-IDLE_RENEW_SECONDS = 25 * 60  # servers may drop an IDLE after 30 minutes (RFC 2177): the caller waits again
-STOP_CHECK_SECONDS = 1.0  # how often a waiting IDLE looks at its stop flag
 
 
 def mailbox_of(channel: Channel, settings: MailSettings) -> Mailbox:
@@ -137,42 +133,3 @@ def _reject(channel: Channel, where: str, reason: str, raw: bytes) -> Reject:
         reason=reason[:500],
         raw=raw[:20000].decode("utf-8", errors="replace"),
     )
-
-
-def wait_for_mail(
-    channel: Channel, cursor: dict[str, Any], timeout: float, stop: threading.Event | None = None
-) -> bool:
-    """Block until the mailbox has mail the cursor has not seen (IMAP IDLE), up to `timeout` seconds; True
-    when there is some, so the worker polls now. Mail that arrived before the IDLE began counts too (checked
-    on entry), so nothing waits for the next poll because it came a moment early. Servers without IDLE
-    answer False at once: the regular poll is the baseline."""
-    settings = MailSettings.from_credentials(channel.credentials)
-    with imap_session(settings) as client:
-        info = client.select_folder(settings.folder, readonly=True)
-        if int(info[b"UIDVALIDITY"]) != cursor.get("uidvalidity"):
-            return True
-        if int(info.get(b"UIDNEXT", 0)) > int(cursor.get("uid", 0)) + 1:
-            return True
-        if not client.has_capability("IDLE"):
-            return False
-        return _idle(client, timeout, stop)
-
-
-def _idle(client: IMAPClient, timeout: float, stop: threading.Event | None) -> bool:
-    """IDLE until the server reports new mail (EXISTS), `timeout` (at most `IDLE_RENEW_SECONDS`) passes or
-    `stop` is set."""
-    deadline = time.monotonic() + min(timeout, IDLE_RENEW_SECONDS)
-    client.idle()
-    try:
-        while (remaining := deadline - time.monotonic()) > 0:
-            if stop is not None and stop.is_set():
-                return False
-            responses = client.idle_check(timeout=min(remaining, STOP_CHECK_SECONDS))
-            if any(len(resp) > 1 and resp[1] == b"EXISTS" for resp in responses):
-                return True
-        return False
-    finally:
-        try:
-            client.idle_done()
-        except OSError as exc:
-            raise ChannelError(f"The mail server dropped the IDLE connection: {exc}") from exc
