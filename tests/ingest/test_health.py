@@ -53,6 +53,7 @@ def test_all_caught_up_and_the_link_from_settings(client, acme):
     client.force_login(acme["users"]["admin"])
     settings_page = client.get(reverse("accounts:members")).content.decode()
     assert reverse("ingest_health") in settings_page
+    assert reverse("ingest_health") in client.get(reverse("quarantine")).content.decode()
     assert "No events received yet" in client.get(reverse("ingest_health")).content.decode()
 
 
