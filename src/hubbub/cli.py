@@ -219,6 +219,9 @@ def demo(
 ) -> None:
     """Load real airline tweets into an agency with six brands and serve the inbox."""
     started = time.monotonic()
+    from hubbub import demo_sandbox
+
+    sandbox = demo_sandbox.start_server() if serve_ui else None  # before Django: its address joins the allow-list
     _django()
     console.print("[bold]Hubbub demo[/] — preparing the embedded database…")
     _migrate()
@@ -242,6 +245,13 @@ def demo(
     if not serve_ui:
         return
     stop = threading.Event()
+    if sandbox is not None:
+        demo_sandbox.connect_brand(sandbox, setup.organization.pk)
+        threading.Thread(target=demo_sandbox.keep_polling, args=(sandbox, stop), daemon=True).start()
+        console.print(
+            f"Mastodon sandbox: {sandbox.fake.url} — post there as a customer mentioning @{sandbox.handle}; "
+            "it reaches the inbox in seconds, and replies sent from the inbox appear threaded under it."
+        )
     replayer = threading.Thread(
         target=demo_mod.replay, args=(setup.organization.pk, setup.live_events, speed, stop), daemon=True
     )

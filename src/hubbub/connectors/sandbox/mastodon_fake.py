@@ -19,6 +19,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,7 +68,9 @@ class MastodonState:
     def __init__(self, base_url: str = "") -> None:
         self.base_url = base_url
         self.lock = threading.RLock()
-        self._ids = itertools.count(110_000_000_000_000_001)
+        # Snowflake-like ids, as Mastodon makes them (milliseconds << 16): a new server never reuses an id an
+        # earlier run handed out, so ingest's idempotency never mistakes a new post for an old one.
+        self._ids = itertools.count(int(time.time() * 1000) << 16)
         self.accounts: dict[str, Account] = {}
         self.tokens: dict[str, str] = {}  # access token -> account id
         self.statuses: dict[str, Status] = {}
