@@ -238,3 +238,20 @@ def test_requests_session_connects_to_the_checked_address(monkeypatch, allow) ->
         with pytest.raises(OutboundRefused):
             outbound_session().get(f"http://rebind.test:{evil.port}/ok")
         assert good.hits == 1 and evil.hits == 0
+
+
+def test_a_body_still_arriving_after_the_deadline_is_cut(server, allow) -> None:  # type: ignore[no-untyped-def]
+    """A server that drips bytes just inside each read timeout still meets the overall deadline."""
+    allow(f"127.0.0.1:{server.port}")
+    with outbound_client(deadline_seconds=-1) as client, pytest.raises(OutboundTimeout):
+        client.get(server.url("/drip?n=1000"))
+
+
+def test_a_name_that_does_not_resolve_now_is_kept_and_checked_again_when_used(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def nxdomain(host: str, port: int) -> list[str]:
+        raise OSError("name not known")
+
+    monkeypatch.setattr(outbound_http, "resolve_name", nxdomain)
+    assert validate_user_url("https://hooks.example.com/x") == "https://hooks.example.com/x"
+    with outbound_client() as client, pytest.raises(OutboundError, match="name not found"):
+        client.post("https://hooks.example.com/x")

@@ -527,6 +527,16 @@ def test_disconnect_still_forgets_tokens_when_hubspot_is_down(adm, acme, fake, s
     assert fake.revoked == []
 
 
+def test_sync_now_says_when_hubspot_cannot_be_reached(adm, sup, fake, settings) -> None:  # type: ignore[no-untyped-def]
+    assert adm.get(local(fake.authorize(start(adm)))).status_code == 302
+    settings.HUBSPOT_API_URL = "http://127.0.0.1:1"  # nothing listens there
+    page = sup.post("/customers/hubspot/sync/", follow=True).content.decode()
+    assert "HubSpot sync failed: HubSpot could not be reached (failed: could not connect)" in page
+    settings.HUBSPOT_API_URL = "http://10.0.0.1"  # an address the outbound policy refuses
+    page = sup.post("/customers/hubspot/sync/", follow=True).content.decode()
+    assert "HubSpot could not be reached (refused: address not allowed)" in page
+
+
 @pytest.mark.parametrize("nxt", ["//evil.example/", "/\\evil.example/", "https://evil.example/"])
 def test_sync_now_goes_back_only_to_a_page_of_this_site(sup, nxt) -> None:
     r = sup.post("/customers/hubspot/sync/", {"next": nxt})

@@ -397,6 +397,7 @@ def conflicts(request: HttpRequest, scope: Scope) -> HttpResponse:
 def hubspot_sync(request: HttpRequest, scope: Scope) -> HttpResponse:
     from hubbub.connectors.hubspot import HubSpotError
     from hubbub.crm import activity_log, sync
+    from hubbub.outbound_http import OutboundError
 
     require_role(scope, Role.SUPERVISOR)
     retry = request.POST.get("retry", "")
@@ -417,6 +418,12 @@ def hubspot_sync(request: HttpRequest, scope: Scope) -> HttpResponse:
             )
     except (ValueError, HubSpotError) as exc:
         messages.error(request, f"HubSpot sync failed: {exc}")
+    except OutboundError as exc:  # unreachable, timed out, or an address the outbound policy refuses
+        messages.error(
+            request,
+            f"HubSpot sync failed: HubSpot could not be reached ({exc.outcome}). What was synced before is kept; "
+            "try again later.",
+        )
     return _back(request, reverse("crm_conflicts"))
 
 
