@@ -115,3 +115,12 @@ def test_the_sweep_goes_on_when_one_organisations_batch_keeps_failing(make_org, 
     assert result.failed_batches == 1 and result.processed == 1
     assert Message.objects.filter(organization=globex).count() == 1
     assert RawEvent.objects.get(organization=acme).state == RawEvent.State.PENDING  # left for the next sweep
+
+
+def test_an_event_another_worker_processed_meanwhile_is_not_quarantined(acme, make_event, ingest):
+    from hubbub.ingest.quarantine import quarantine_failed_event
+
+    accepted, _ = ingest(acme["org"], [make_event("done already")])
+    assert quarantine_failed_event(accepted.raw_ids[0], "processing failed: boom") == 0
+    assert not QuarantinedEvent.objects.exists()
+    assert RawEvent.objects.get().state == RawEvent.State.PROCESSED

@@ -43,19 +43,22 @@ def quarantine_failed_event(raw_id: int, reason: str) -> int:
     """Quarantine a pending raw event whose processing failed on its own, and mark it so no batch or sweep
     picks it again; 1 if it was quarantined, 0 if it was no longer pending (another worker took it).
 
-    The payload is read as stored text, not decoded: it may be the very thing that cannot be decoded.
+    The raw event is claimed first (`UPDATE … WHERE state = 'pending'`), so an event another worker processed
+    meanwhile is left alone. The payload is read as stored text, not decoded: it may be what cannot be decoded.
     """
     table = connection.ops.quote_name(RawEvent._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT organization_id, source, external_id, CAST(payload AS TEXT) FROM {table} "
-            "WHERE id = %s AND state = %s",
-            [raw_id, RawEvent.State.PENDING],
+    with transaction.atomic():
+        claimed = RawEvent.objects.filter(pk=raw_id, state=RawEvent.State.PENDING).update(
+            state=RawEvent.State.QUARANTINED, processed_at=timezone.now()
         )
-        row = cursor.fetchone()
-        if row is None:
+        if not claimed:
             return 0
-        org_id, source, external_id, payload = row
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT organization_id, source, external_id, CAST(payload AS TEXT) FROM {table} WHERE id = %s",
+                [raw_id],
+            )
+            org_id, source, external_id, payload = cursor.fetchone()
         QuarantinedEvent.objects.create(
             organization_id=org_id,
             source=source,
@@ -63,8 +66,5 @@ def quarantine_failed_event(raw_id: int, reason: str) -> int:
             reason=storable_text(reason)[:500],
             raw=storable_text(payload or "")[:20000],
             raw_event_id=raw_id,
-        )
-        RawEvent.objects.filter(pk=raw_id, state=RawEvent.State.PENDING).update(
-            state=RawEvent.State.QUARANTINED, processed_at=timezone.now()
         )
     return 1
