@@ -24,6 +24,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from hubbub.api.auth import request_scope
+from hubbub.api.schemas import Id, answers
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404
 
 Data = dict[str, Any]
@@ -83,7 +84,8 @@ def _add_list(router: Router, crud: Crud, ep: Endpoint, rows: Callable[[Scope], 
     def view(request: HttpRequest) -> Any:
         return list(rows(request_scope(request)))
 
-    router.get(crud.path, response=list[crud.schema_out])(_named(view, crud, ep, []))  # type: ignore[name-defined]
+    responses = answers({200: list[crud.schema_out], **ep.errors})  # type: ignore[name-defined]
+    router.get(crud.path, response=responses)(_named(view, crud, ep, []))
 
 
 def _add_create(router: Router, crud: Crud, ep: Endpoint, create: Callable[[Scope, Data], Any]) -> None:
@@ -91,7 +93,7 @@ def _add_create(router: Router, crud: Crud, ep: Endpoint, create: Callable[[Scop
         made = create(request_scope(request), body.dict())
         return made if isinstance(made, Status) else Status(201, made)
 
-    responses = {201: crud.schema_out, **ep.errors}
+    responses = answers({201: crud.schema_out, **ep.errors})
     router.post(crud.path, response=responses)(_named(view, crud, ep, [("body", crud.schema_in)]))
 
 
@@ -100,8 +102,8 @@ def _add_update(router: Router, crud: Crud, ep: Endpoint, update: Callable[[Scop
         scope = request_scope(request)
         return update(scope, _row(crud, scope, params), params["body"].dict())
 
-    responses = {200: crud.schema_out, **ep.errors}
-    params = [(crud.id_param, int), ("body", crud.schema_in)]
+    responses = answers({200: crud.schema_out, **ep.errors}, 404)
+    params = [(crud.id_param, Id), ("body", crud.schema_in)]
     router.put(f"{crud.path}/{{{crud.id_param}}}", response=responses)(_named(view, crud, ep, params))
 
 
@@ -111,10 +113,8 @@ def _add_delete(router: Router, crud: Crud, ep: Endpoint, delete: Callable[[Scop
         delete(scope, _row(crud, scope, params))
         return Status(204, None)
 
-    responses = {204: None, **ep.errors}
-    router.delete(f"{crud.path}/{{{crud.id_param}}}", response=responses)(
-        _named(view, crud, ep, [(crud.id_param, int)])
-    )
+    responses = answers({204: None, **ep.errors}, 404)
+    router.delete(f"{crud.path}/{{{crud.id_param}}}", response=responses)(_named(view, crud, ep, [(crud.id_param, Id)]))
 
 
 def _row(crud: Crud, scope: Scope, params: dict[str, Any]) -> Any:

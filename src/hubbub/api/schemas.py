@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from ninja import Schema
 from pydantic import Field
 
-# The largest integer both databases store (a signed 64-bit column). A larger id, limit or offset used to
-# reach the database and fail there (a 500); bounded in the schema it is a 422 that names the parameter.
-DB_INT_MAX = 2**63 - 1
+from hubbub.ids import DB_INT_MAX
+
+# Bounded by the largest integer both databases store (a signed 64-bit column). A larger id, limit or offset
+# used to reach the database and fail there (a 500); bounded in the schema it is a 422 naming the parameter.
 Id = Annotated[int, Field(ge=1, le=DB_INT_MAX)]  # a row's id: path, query and body alike
 Count = Annotated[int, Field(ge=0, le=DB_INT_MAX)]  # an offset, a number of things
 

@@ -7,11 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
-from pydantic import ConfigDict, model_validator
+from ninja import Field, Query, Router, Schema, Status
 
 from hubbub.api.auth import request_scope
+from hubbub.api.schemas import Count, Id, answers
+from hubbub.connectors.hubspot import HubSpotError
 from hubbub.crm import customer_merges, identity_links, privacy, services
 from hubbub.crm.models import Customer, IdentityLink, MergeRecord, Order, SocialProfile
 from hubbub.tenancy.models import Role
@@ -90,7 +92,7 @@ class LinkOut(Schema):
 
 
 class MergeIn(Schema):
-    other_id: int
+    other_id: Id
 
 
 class MergeOut(Schema):
@@ -102,18 +104,14 @@ class MergeOut(Schema):
 
 
 class LinkIn(Schema):
-    profile_id: int
-
-
-class ErrorOut(Schema):
-    detail: str
+    profile_id: Id
 
 
 class ListParams(Schema):
     q: str = ""
     tier: str = ""
-    offset: int = 0
-    limit: int = 50
+    offset: Count = 0
+    limit: int = Field(50, ge=1, le=500)
 
 
 def _link_out(link: IdentityLink) -> dict[str, Any]:
@@ -132,84 +130,85 @@ def _link_out(link: IdentityLink) -> dict[str, Any]:
     }
 
 
-@router.get("/customers", response=list[CustomerOut], summary="List customers (highest value first)")
+@router.get("/customers", response=answers(list[CustomerOut]), summary="List customers (highest value first)")
 def list_customers(request: HttpRequest, params: Query[ListParams]) -> Any:  # type: ignore[type-arg]
     qs = services.customers_qs(request_scope(request))
     if params.q:
         qs = qs.filter(name__icontains=params.q) | qs.filter(email=params.q.lower())
     if params.tier:
         qs = qs.filter(tier=params.tier)
-    limit = max(1, min(params.limit, 500))
-    return list(qs.order_by("-lifetime_value", "id")[params.offset : params.offset + limit])
+    return list(qs.order_by("-lifetime_value", "id")[params.offset : params.offset + params.limit])
 
 
-@router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
+@router.post("/customers", response=answers({201: CustomerOut}), summary="Create a customer")
 def create_customer(request: HttpRequest, body: CustomerIn) -> Any:
     return Status(201, services.create_customer(request_scope(request), **body.dict()))
 
 
-@router.get("/customers/{customer_id}", response=CustomerOut)
-def get_customer(request: HttpRequest, customer_id: int) -> Any:
+@router.get("/customers/{customer_id}", response=answers(CustomerOut, 404))
+def get_customer(request: HttpRequest, customer_id: Id) -> Any:
     return _customer(request_scope(request), customer_id)
 
 
-@router.patch("/customers/{customer_id}", response=CustomerOut)
-def patch_customer(request: HttpRequest, customer_id: int, body: CustomerPatch) -> Any:
+@router.patch("/customers/{customer_id}", response=answers(CustomerOut, 404))
+def patch_customer(request: HttpRequest, customer_id: Id, body: CustomerPatch) -> Any:
     scope = request_scope(request)
     return services.update_customer(scope, _customer(scope, customer_id), **body.dict(exclude_none=True))
 
 
-@router.get("/customers/{customer_id}/orders", response=list[OrderOut])
-def customer_orders(request: HttpRequest, customer_id: int, limit: int = 100) -> Any:
+@router.get("/customers/{customer_id}/orders", response=answers(list[OrderOut], 404))
+def customer_orders(request: HttpRequest, customer_id: Id, limit: int = Query(100, ge=1, le=1000)) -> Any:  # type: ignore[type-arg]
     c = _customer(request_scope(request), customer_id)
-    return list(Order.objects.filter(customer=c).order_by("-ordered_at")[: max(1, min(limit, 1000))])
+    return list(Order.objects.filter(customer=c).order_by("-ordered_at")[:limit])
 
 
-@router.get("/customers/{customer_id}/links", response=list[LinkOut])
-def customer_links(request: HttpRequest, customer_id: int) -> Any:
+@router.get("/customers/{customer_id}/links", response=answers(list[LinkOut], 404))
+def customer_links(request: HttpRequest, customer_id: Id) -> Any:
     c = _customer(request_scope(request), customer_id)
     return [_link_out(x) for x in IdentityLink.objects.filter(customer=c).select_related("profile", "confirmed_by")]
 
 
-@router.post("/customers/{customer_id}/links", response={201: LinkOut}, summary="Link a social profile by hand")
-def link_profile(request: HttpRequest, customer_id: int, body: LinkIn) -> Any:
+@router.post(
+    "/customers/{customer_id}/links", response=answers({201: LinkOut}, 404), summary="Link a social profile by hand"
+)
+def link_profile(request: HttpRequest, customer_id: Id, body: LinkIn) -> Any:
     scope = request_scope(request)
     c = _customer(scope, customer_id)
     p = get_scoped_or_404(SocialProfile.objects.all(), scope, brand_field=None, id=body.profile_id)
     return Status(201, _link_out(identity_links.link_profile(scope, p, c)))
 
 
-@router.get("/crm/suggestions", response=list[LinkOut], summary="Fuzzy link suggestions waiting for an agent")
-def suggestions(request: HttpRequest, limit: int = 100) -> Any:
+@router.get("/crm/suggestions", response=answers(list[LinkOut]), summary="Fuzzy link suggestions waiting for an agent")
+def suggestions(request: HttpRequest, limit: int = Query(100, ge=1, le=1000)) -> Any:  # type: ignore[type-arg]
     qs = scoped(IdentityLink.objects.filter(status="suggested"), request_scope(request), brand_field=None)
     return [_link_out(x) for x in qs.select_related("profile", "confirmed_by").order_by("-confidence")[:limit]]
 
 
-@router.post("/crm/links/{link_id}/confirm", response=LinkOut)
-def confirm(request: HttpRequest, link_id: int) -> Any:
+@router.post("/crm/links/{link_id}/confirm", response=answers(LinkOut, 404))
+def confirm(request: HttpRequest, link_id: Id) -> Any:
     scope = request_scope(request)
     link = get_scoped_or_404(IdentityLink.objects.select_related("profile"), scope, brand_field=None, id=link_id)
     identity_links.confirm_suggestion(scope, link)
     return _link_out(link)
 
 
-@router.post("/crm/links/{link_id}/reject", response=LinkOut)
-def reject(request: HttpRequest, link_id: int) -> Any:
+@router.post("/crm/links/{link_id}/reject", response=answers(LinkOut, 404))
+def reject(request: HttpRequest, link_id: Id) -> Any:
     scope = request_scope(request)
     link = get_scoped_or_404(IdentityLink.objects.select_related("profile"), scope, brand_field=None, id=link_id)
     identity_links.reject_suggestion(scope, link)
     return _link_out(link)
 
 
-@router.post("/customers/{customer_id}/merge", response={201: MergeOut, 400: ErrorOut}, summary="Merge another in")
-def merge(request: HttpRequest, customer_id: int, body: MergeIn) -> Any:
+@router.post("/customers/{customer_id}/merge", response=answers({201: MergeOut}, 404), summary="Merge another in")
+def merge(request: HttpRequest, customer_id: Id, body: MergeIn) -> Any:
     scope = request_scope(request)
     record = customer_merges.merge_customers(scope, _customer(scope, customer_id), _customer(scope, body.other_id))
     return Status(201, record)
 
 
-@router.post("/crm/merges/{merge_id}/undo", response={200: MergeOut, 400: ErrorOut}, summary="Undo a merge")
-def undo(request: HttpRequest, merge_id: int) -> Any:
+@router.post("/crm/merges/{merge_id}/undo", response=answers(MergeOut, 404), summary="Undo a merge")
+def undo(request: HttpRequest, merge_id: Id) -> Any:
     scope = request_scope(request)
     record = get_scoped_or_404(MergeRecord.objects.all(), scope, brand_field=None, id=merge_id)
     customer_merges.undo_merge(scope, record)
@@ -217,40 +216,40 @@ def undo(request: HttpRequest, merge_id: int) -> Any:
     return record
 
 
-@router.get("/customers/{customer_id}/export", summary="Everything held about a customer (GDPR access)")
-def export(request: HttpRequest, customer_id: int) -> Any:
+@router.get(
+    "/customers/{customer_id}/export",
+    response=answers(dict[str, Any], 404),
+    summary="Everything held about a customer (GDPR access)",
+)
+def export(request: HttpRequest, customer_id: Id) -> Any:
     scope = request_scope(request)
     return privacy.export_customer_data(scope, _customer(scope, customer_id))
 
 
-@router.post("/customers/{customer_id}/erase", summary="Erase a customer's personal data (GDPR erasure)")
-def erase(request: HttpRequest, customer_id: int) -> Any:
+@router.post(
+    "/customers/{customer_id}/erase",
+    response=answers(dict[str, Any], 404),
+    summary="Erase a customer's personal data (GDPR erasure)",
+)
+def erase(request: HttpRequest, customer_id: Id) -> Any:
     scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
     return privacy.erase_customer(scope, _customer(scope, customer_id))
 
 
 class HubSpotConnectIn(Schema):
-    """The tokens only: HubSpot's address is the server's configuration (`HUBBUB_HUBSPOT_BASE_URL`)."""
-
-    model_config = ConfigDict(extra="forbid")  # unknown keys are refused, and `_no_base_url` sees the raw body
-
     access_token: str
     refresh_token: str
     client_id: str = ""
     client_secret: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_base_url(cls, data: Any) -> Any:
-        """A body that names an address is refused (422) rather than ignored, so a caller pointing the sync
-        at another server learns that it cannot; Hubbub would otherwise fetch whatever it names."""
-        if isinstance(data, dict) and "base_url" in data:
-            raise ValueError("base_url cannot be set through the API; HubSpot's address is the server's configuration")
-        return data
+    base_url: str = ""
 
 
-@router.post("/crm/hubspot/connect", summary="Store HubSpot OAuth tokens (encrypted at rest; admin only)")
+@router.post(
+    "/crm/hubspot/connect",
+    response=answers(dict[str, int]),
+    summary="Store HubSpot OAuth tokens (encrypted at rest; admin only)",
+)
 def hubspot_connect(request: HttpRequest, body: HubSpotConnectIn) -> Any:
     """Admin only: connecting chooses the HubSpot account the whole customer list is synced to."""
     from hubbub.crm import hubspot_connection
@@ -261,10 +260,30 @@ def hubspot_connect(request: HttpRequest, body: HubSpotConnectIn) -> Any:
     return {"channel_id": channel.pk}
 
 
-@router.post("/crm/hubspot/sync", summary="Pull/push contacts and log conversations as notes now")
+@router.post(
+    "/crm/hubspot/sync",
+    response=answers(dict[str, int], 502),
+    summary="Pull/push contacts and log conversations as notes now",
+)
 def hubspot_sync(request: HttpRequest) -> Any:
+    """A HubSpot that refuses or cannot be reached is a 502 saying so (what was synced before it stays)."""
     from hubbub.crm import sync
 
     scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
-    return sync.sync_hubspot(scope.organization_id, actor=scope.user)
+    try:
+        return sync.sync_hubspot(scope.organization_id, actor=scope.user)
+    except (HubSpotError, httpx.HTTPError) as exc:
+        return Status(502, {"detail": hubspot_failure(exc)})
+
+
+def hubspot_failure(exc: Exception) -> str:
+    """What the caller is told when HubSpot fails a sync: who failed and what to do, never HubSpot's own
+    answer (a remote body is not shown to users)."""
+    if isinstance(exc, HubSpotError):
+        what = f"HubSpot refused the sync (HTTP {exc.status})"
+        if exc.status in (401, 403):
+            return f"{what}: the connection is no longer authorised. Reconnect HubSpot in Settings, then sync again."
+    else:
+        what = "HubSpot could not be reached"
+    return f"{what}. What was synced before the failure is kept; try again later."

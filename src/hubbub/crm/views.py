@@ -26,6 +26,7 @@ from hubbub.crm.models import (
     SocialProfile,
     SyncConflict,
 )
+from hubbub.ids import parse_id
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
 from hubbub.web.views.common import scoped_view
@@ -402,7 +403,7 @@ def hubspot_sync(request: HttpRequest, scope: Scope) -> HttpResponse:
     require_role(scope, Role.SUPERVISOR)
     retry = request.POST.get("retry", "")
     if retry:  # Retry on Customers → HubSpot: forget the refusal(s), then sync at once
-        ids = None if retry == "all" else [int(x) for x in request.POST.getlist("retry") if x.isdigit()]
+        ids = None if retry == "all" else [i for i in map(parse_id, request.POST.getlist("retry")) if i is not None]
         count = activity_log.retry_rejected(scope, ids)
         messages.info(request, f"{count} refused note{pluralize(count)} will be sent to HubSpot again.")
     try:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from hubbub.connectors.models import MAX_REPLY_CHARS
 from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.ids import parse_id
 from hubbub.inbox import drafts
 from hubbub.inbox.actions.conversations import do_add_note, do_assign, do_change_status, do_set_tags
 from hubbub.inbox.actions.replies import Origin, do_create_reply
@@ -350,9 +351,9 @@ def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
 def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     who = request.POST.get("assignee", "")
-    assignee_id = scope.user.pk if who == "me" else int(who) if who.isdigit() else None
+    assignee_id = scope.user.pk if who == "me" else parse_id(who)
     team = request.POST.get("team", "")
-    do_assign(scope, conv, assignee_id, int(team) if team.isdigit() else None)
+    do_assign(scope, conv, assignee_id, parse_id(team))
     messages.success(request, "Assignment saved.")
     return after_action(request, scope, conversation_id)
 

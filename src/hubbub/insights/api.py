@@ -14,14 +14,15 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from hubbub.api.auth import request_scope
+from hubbub.api.schemas import DB_INT_MAX, answers
 from hubbub.insights import reports
 
 router = Router(tags=["reports"])
 
 FROM = Query("", alias="from", description="First day, YYYY-MM-DD (UTC); default 29 days before `to`")
 TO = Query("", description="Last day, YYYY-MM-DD (UTC), included; default today")
-BRAND = Query(None, description="A brand id of your scope; default all your brands")
-TEAM = Query(None, description="A team id of your organisation; default all teams")
+BRAND = Query(None, description="A brand id of your scope; default all your brands", ge=1, le=DB_INT_MAX)
+TEAM = Query(None, description="A team id of your organisation; default all teams", ge=1, le=DB_INT_MAX)
 
 
 def _run(request: HttpRequest, name: str, start: str, end: str, brand: int | None, team: int | None) -> Any:
@@ -30,7 +31,7 @@ def _run(request: HttpRequest, name: str, start: str, end: str, brand: int | Non
     return reports.REPORTS[name](scope, reports.parse_filters(scope, params))
 
 
-@router.get("/reports/response-times", response=dict[str, Any])
+@router.get("/reports/response-times", response=answers(dict[str, Any]))
 def response_times(
     request: HttpRequest, start: str = FROM, to: str = TO, brand: int | None = BRAND, team: int | None = TEAM
 ) -> Any:
@@ -39,7 +40,7 @@ def response_times(
     return _run(request, "response-times", start, to, brand, team)
 
 
-@router.get("/reports/sla", response=dict[str, Any])
+@router.get("/reports/sla", response=answers(dict[str, Any]))
 def sla(
     request: HttpRequest, start: str = FROM, to: str = TO, brand: int | None = BRAND, team: int | None = TEAM
 ) -> Any:
@@ -48,7 +49,7 @@ def sla(
     return _run(request, "sla", start, to, brand, team)
 
 
-@router.get("/reports/volume", response=dict[str, Any])
+@router.get("/reports/volume", response=answers(dict[str, Any]))
 def volume(
     request: HttpRequest, start: str = FROM, to: str = TO, brand: int | None = BRAND, team: int | None = TEAM
 ) -> Any:
@@ -56,7 +57,7 @@ def volume(
     return _run(request, "volume", start, to, brand, team)
 
 
-@router.get("/reports/agents", response=dict[str, Any])
+@router.get("/reports/agents", response=answers(dict[str, Any]))
 def agents(
     request: HttpRequest, start: str = FROM, to: str = TO, brand: int | None = BRAND, team: int | None = TEAM
 ) -> Any:
@@ -65,7 +66,7 @@ def agents(
     return _run(request, "agents", start, to, brand, team)
 
 
-@router.get("/reports/csat", response=dict[str, Any])
+@router.get("/reports/csat", response=answers(dict[str, Any]))
 def csat(
     request: HttpRequest, start: str = FROM, to: str = TO, brand: int | None = BRAND, team: int | None = TEAM
 ) -> Any:

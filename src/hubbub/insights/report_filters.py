@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from hubbub.ids import parse_id
 from hubbub.tenancy.models import Team
 from hubbub.tenancy.scoping import Scope
 
@@ -63,8 +64,7 @@ def _day(value: Any, name: str) -> date | None:
 
 
 def _id(value: Any) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
+    return parse_id(value or "")
 
 
 def day_range(params: Mapping[str, Any], today: date | None = None) -> tuple[date, date]:

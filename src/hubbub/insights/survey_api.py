@@ -10,9 +10,10 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from hubbub.api.auth import request_scope
+from hubbub.api.schemas import Count, Id, answers
 from hubbub.insights import importing
 from hubbub.insights.models import SurveyResponse
 from hubbub.tenancy.models import Role
@@ -23,7 +24,7 @@ router = Router(tags=["insights"])
 
 class SurveyBatchIn(Schema):
     scale: str  # csat, nps or MIN-MAX (e.g. 1-7): a single response cannot tell its scale
-    brand_id: int | None = None  # the brand of responses that name none
+    brand_id: Id | None = None  # the brand of responses that name none
     # Each: score and submitted_at (required), comment, external_id, email, customer_id, brand, channel.
     # Objects, not a typed schema: a bad response is rejected on its own with its reason, not the whole batch.
     responses: list[Any]
@@ -65,15 +66,15 @@ class SurveyOut(Schema):
 
 
 class SurveyListParams(Schema):
-    limit: int = 100
-    offset: int = 0
-    brand: int | None = None
+    limit: int = Field(100, ge=1, le=500)
+    offset: Count = 0
+    brand: Id | None = None
     since: datetime | None = None
 
 
 @router.post(
     "/insights/surveys",
-    response=SurveyBatchOut,
+    response=answers(SurveyBatchOut),
     summary="Add or update survey responses (up to 1,000 per request; re-sending a response updates it)",
 )
 def add_surveys(request: HttpRequest, body: SurveyBatchIn) -> Any:
@@ -84,7 +85,7 @@ def add_surveys(request: HttpRequest, body: SurveyBatchIn) -> Any:
     return importing.import_rows(scope, body.responses, body.scale, body.brand_id)
 
 
-@router.get("/insights/surveys", response=list[SurveyOut], summary="Survey responses, newest first")
+@router.get("/insights/surveys", response=answers(list[SurveyOut]), summary="Survey responses, newest first")
 def list_surveys(request: HttpRequest, params: Query[SurveyListParams]) -> Any:  # type: ignore[type-arg]
     scope = request_scope(request)
     require_role(scope, Role.ANALYST)
@@ -95,6 +96,4 @@ def list_surveys(request: HttpRequest, params: Query[SurveyListParams]) -> Any: 
         qs = qs.filter(brand_id=params.brand if params.brand in scope.brand_ids else -1)
     if params.since is not None:
         qs = qs.filter(submitted_at__gte=params.since)
-    limit = max(1, min(params.limit, 500))
-    offset = max(0, params.offset)
-    return list(qs.order_by("-submitted_at", "-id")[offset : offset + limit])
+    return list(qs.order_by("-submitted_at", "-id")[params.offset : params.offset + params.limit])

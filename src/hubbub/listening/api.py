@@ -16,6 +16,7 @@ from ninja import Router, Schema, Status
 
 from hubbub.api.auth import request_scope
 from hubbub.api.crud import Crud, Endpoint, register_crud
+from hubbub.api.schemas import ErrorOut, Id, answers
 from hubbub.listening import charts, services
 from hubbub.listening.checks import run_temperature_check
 from hubbub.listening.models import Alert, AlertRule, Incident, ListeningQuery
@@ -28,11 +29,11 @@ router = Router(tags=["listening"])
 
 class ChartParams(Schema):
     range: str = "24h"
-    brand: int | None = None
+    brand: Id | None = None
     end: str = "auto"
 
 
-@router.get("/listening/charts/{name}", summary="War room chart data")
+@router.get("/listening/charts/{name}", response=answers(dict[str, Any], 404), summary="War room chart data")
 def chart(request: HttpRequest, name: str, params: QueryParam[ChartParams]) -> Any:  # type: ignore[type-arg]
     """One chart of the war room: `summary`, `volume`, `sentiment`, `share-of-voice`, `languages`,
     `places` (the map: US states and countries),
@@ -49,7 +50,7 @@ def chart(request: HttpRequest, name: str, params: QueryParam[ChartParams]) -> A
 
 
 class QueryIn(Schema):
-    brand_id: int
+    brand_id: Id
     name: str = ""
     query: str
     is_active: bool = True
@@ -68,7 +69,12 @@ class ValidateIn(Schema):
     query: str
 
 
-@router.post("/listening/queries/validate", summary="Check a query's syntax")
+class QueryErrorOut(Schema):
+    detail: str
+    position: int | None = None  # 0-based character of the problem
+
+
+@router.post("/listening/queries/validate", response=answers(dict[str, Any]), summary="Check a query's syntax")
 def validate(request: HttpRequest, body: ValidateIn) -> Any:
     """`{"ok": true, "normalised": ...}` or `{"ok": false, "error": ..., "position": n}` (0-based character)."""
     request_scope(request)
@@ -80,7 +86,8 @@ def validate(request: HttpRequest, body: ValidateIn) -> Any:
 
 
 def _create_query(scope: Scope, data: dict[str, Any]) -> Any:
-    """A query on one of the caller's brands (else 404); a syntax error is a 400 that says where."""
+    """A query on one of the caller's brands (else 404); a syntax error (limits included) is a 400 that says
+    where, a name the brand already uses a 409."""
     if data["brand_id"] not in scope.brand_ids:
         return Status(404, {"detail": "Not found"})
     try:
@@ -89,13 +96,15 @@ def _create_query(scope: Scope, data: dict[str, Any]) -> Any:
         )
     except QuerySyntaxError as exc:
         return Status(400, {"detail": str(exc), "position": exc.position})
+    except services.QueryNameTaken as exc:
+        return Status(409, {"detail": str(exc)})
 
 
 register_crud(
     router,
     Crud(__name__, "/listening/queries", QueryIn, QueryOut, ListeningQuery.objects.all, "query_id", "brand_id"),
     rows=(Endpoint("list_queries"), lambda scope: scoped(ListeningQuery.objects.all(), scope)),
-    create=(Endpoint("create_query", errors={400: dict, 404: dict}), _create_query),
+    create=(Endpoint("create_query", errors={400: QueryErrorOut, 404: ErrorOut, 409: ErrorOut}), _create_query),
     delete=(Endpoint("delete_query"), services.delete_query),
 )
 
@@ -164,13 +173,17 @@ def _alert_out(a: Alert) -> dict[str, Any]:
     }
 
 
-@router.get("/listening/alerts")
-def list_alerts(request: HttpRequest, brand: int | None = None, limit: int = 50) -> Any:
+@router.get("/listening/alerts", response=answers(list[dict[str, Any]]))
+def list_alerts(
+    request: HttpRequest,
+    brand: Id | None = None,
+    limit: int = QueryParam(50, ge=1, le=200),  # type: ignore[type-arg]
+) -> Any:
     scope = request_scope(request)
     qs = scoped(Alert.objects.all(), scope)
     if brand is not None:
         qs = qs.filter(brand_id=brand)
-    return [_alert_out(a) for a in qs[: max(1, min(limit, 200))]]
+    return [_alert_out(a) for a in qs[:limit]]
 
 
 def _incident_out(i: Incident) -> dict[str, Any]:
@@ -198,12 +211,12 @@ def _incident_out(i: Incident) -> dict[str, Any]:
 
 
 class IncidentIn(Schema):
-    brand_id: int
+    brand_id: Id
     title: str = ""
-    alert_id: int | None = None
+    alert_id: Id | None = None
 
 
-@router.get("/listening/incidents")
+@router.get("/listening/incidents", response=answers(list[dict[str, Any]]))
 def list_incidents(request: HttpRequest, status: str | None = None) -> Any:
     qs = scoped(Incident.objects.all(), request_scope(request))
     if status:
@@ -211,7 +224,7 @@ def list_incidents(request: HttpRequest, status: str | None = None) -> Any:
     return [_incident_out(i) for i in qs[:100]]
 
 
-@router.post("/listening/incidents", response={201: dict, 404: dict, 403: dict})
+@router.post("/listening/incidents", response=answers({201: dict[str, Any]}, 404))
 def create_incident(request: HttpRequest, body: IncidentIn) -> Any:
     scope = request_scope(request)
     if body.brand_id not in scope.brand_ids:
@@ -221,8 +234,8 @@ def create_incident(request: HttpRequest, body: IncidentIn) -> Any:
     return Status(201, _incident_out(incident))
 
 
-@router.get("/listening/incidents/{incident_id}")
-def get_incident(request: HttpRequest, incident_id: int) -> Any:
+@router.get("/listening/incidents/{incident_id}", response=answers(dict[str, Any], 404))
+def get_incident(request: HttpRequest, incident_id: Id) -> Any:
     return _incident_out(get_scoped_or_404(Incident.objects.all(), request_scope(request), id=incident_id))
 
 
@@ -230,19 +243,21 @@ class CloseIn(Schema):
     summary: str = ""
 
 
-@router.post("/listening/incidents/{incident_id}/close")
-def close_incident(request: HttpRequest, incident_id: int, body: CloseIn) -> Any:
+@router.post("/listening/incidents/{incident_id}/close", response=answers(dict[str, Any], 404))
+def close_incident(request: HttpRequest, incident_id: Id, body: CloseIn) -> Any:
     scope = request_scope(request)
     incident = get_scoped_or_404(Incident.objects.all(), scope, id=incident_id)
     return _incident_out(services.close_incident(scope, incident, body.summary))
 
 
 class TemperatureIn(Schema):
-    brand_id: int
+    brand_id: Id
     idea: str
 
 
-@router.post("/listening/temperature", summary="Temperature check for a campaign idea")
+@router.post(
+    "/listening/temperature", response=answers(dict[str, Any], 404), summary="Temperature check for a campaign idea"
+)
 def temperature(request: HttpRequest, body: TemperatureIn) -> Any:
     """Risk score 0-100 with reasons, recent volume/sentiment around the terms and the brand,
     negative themes with example posts, and how the brand's past hashtags fared."""

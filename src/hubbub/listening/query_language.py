@@ -11,6 +11,11 @@
 * `lang:xx` matches the mention's language (`lang:en` also matches `en-GB`);
   `network:x` its network. A mention with no language/network fails them.
 
+A query is bounded: at most `MAX_LENGTH` characters, `MAX_TERMS` terms and `MAX_DEPTH` levels of
+parentheses and NOTs. Matching runs for every mention and the parser and compiler recurse, so an unbounded
+query (thousands of terms, 5,000 nested parentheses) would slow every batch or overflow the stack; no real
+query comes near these limits, and a longer one gets a `QuerySyntaxError` saying which limit and where.
+
 `parse()` compiles once to regexes and closures; `Query.matches()` is called for
 every mention of the ingest pipeline and backtests, so it does a cheap
 lowercase substring check before any regex. Errors carry a character offset
@@ -24,6 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["Query", "QuerySyntaxError", "parse"]
+
+MAX_LENGTH = 2_000  # characters
+MAX_TERMS = 100  # keywords, phrases, #tags, @handles, lang:, network:
+MAX_DEPTH = 20  # nested parentheses and NOTs
 
 _KEYWORDS = {"AND", "OR", "NOT"}
 _BREAK = set(' \t\r\n\f\v()"')  # characters that end a bare term
@@ -120,6 +129,16 @@ class _Parser:
         self.text = text
         self.toks = _tokenise(text)
         self.i = 0
+        self.depth = 0  # parentheses and NOTs open around the current token
+        terms = [t for t in self.toks if t.kind in ("TERM", "PHRASE")]
+        if len(terms) > MAX_TERMS:
+            raise QuerySyntaxError(f"too many terms (at most {MAX_TERMS}); split the query", terms[MAX_TERMS].pos)
+
+    def nest(self, t: _Tok) -> None:
+        """Enter a parenthesis or a NOT; refuse nesting deeper than `MAX_DEPTH`."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(f"nested too deeply (at most {MAX_DEPTH} parentheses and NOTs)", t.pos)
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -164,13 +183,17 @@ class _Parser:
         t = self.peek()
         if t.kind == "NOT":
             op = self.take()
-            return _Not(self.unary(op))
+            self.nest(op)
+            child = self.unary(op)
+            self.depth -= 1
+            return _Not(child)
         return self.primary(after)
 
     def primary(self, after: _Tok | None) -> _Node:
         t = self.peek()
         if t.kind == "(":
             self.take()
+            self.nest(t)
             if self.peek().kind == ")":
                 raise QuerySyntaxError("empty parentheses", t.pos)
             if self.peek().kind == "EOF":
@@ -179,6 +202,7 @@ class _Parser:
             if self.peek().kind != ")":
                 raise QuerySyntaxError("unclosed parenthesis", t.pos)
             self.take()
+            self.depth -= 1
             return node
         if t.kind == "TERM":
             self.take()
@@ -346,5 +370,7 @@ def parse(query: str) -> Query:
     """Parse and compile a query; raise `QuerySyntaxError` (with `.position`) if it is malformed."""
     if not isinstance(query, str):
         raise TypeError("query must be a string")
+    if len(query) > MAX_LENGTH:
+        raise QuerySyntaxError(f"too long (at most {MAX_LENGTH:,} characters); split the query", MAX_LENGTH)
     root = _Parser(query).parse()
     return Query(query, root, _compile(root))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -180,6 +180,10 @@ def _actor(scope: Scope) -> Any:
     return scope.user
 
 
+class QueryNameTaken(ValueError):
+    """Another query of the brand has this name: names tell a brand's queries apart in charts and alerts."""
+
+
 def validate_query(text: str) -> Query:
     """Parse a query; raises `QuerySyntaxError` with the character position of the problem."""
     return parse(text)
@@ -212,7 +216,13 @@ def save_query(
         q.name = name
         q.query = query.strip()
         q.is_active = is_active
-        q.save()
+        try:
+            with transaction.atomic():  # a savepoint: the unique name is the database's to enforce
+                q.save()
+        except IntegrityError:
+            raise QueryNameTaken(
+                f"This brand already has a query named “{name}”. Choose another name, or edit that query."
+            ) from None
         audit(
             scope.organization_id,
             scope.user,

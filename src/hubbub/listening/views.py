@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from hubbub.ids import parse_id
 from hubbub.listening import charts, services
 from hubbub.listening.checks import run_temperature_check
 from hubbub.listening.models import Alert, AlertRule, Grain, Incident, ListeningQuery, QueryRollup
@@ -98,6 +99,8 @@ def _query_form(request: HttpRequest, scope: Scope, instance: ListeningQuery | N
                 )
             except QuerySyntaxError as exc:
                 error = _syntax_error(data["query"], exc)
+            except services.QueryNameTaken as exc:
+                error = {"message": str(exc), "position": None}
             else:
                 messages.success(request, f"Saved “{q.name}”; it is matched on every new mention from now on.")
                 return redirect("listening")
@@ -158,7 +161,7 @@ def query_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
     """htmx: matches of the query on the latest stored mentions."""
     text = request.POST.get("query", "") if request.method == "POST" else request.GET.get("query", "")
     brand = request.POST.get("brand_id") or request.GET.get("brand_id")
-    brand_id = int(brand) if brand and brand.isdigit() else None
+    brand_id = parse_id(brand)
     try:
         result = services.preview_query(scope, text, brand_id)
     except QuerySyntaxError as exc:
@@ -303,7 +306,7 @@ def incident_action(request: HttpRequest, scope: Scope, incident_id: int, action
             services.send_statement(scope, inc)
         elif action == "link":
             raw = request.POST.get("conversation_ids", "").replace(",", " ").split()
-            n = services.link_conversations(scope, inc, [int(x.lstrip("#")) for x in raw if x.lstrip("#").isdigit()])
+            n = services.link_conversations(scope, inc, [i for i in map(parse_id, raw) if i is not None])
             messages.success(request, f"{n} conversation(s) linked.")
         elif action == "track":
             issue_id = services.track_as_issue(scope, inc)

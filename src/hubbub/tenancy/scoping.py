@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
+from hubbub.ids import storable
 from hubbub.tenancy.models import Brand, Membership, Organization, Role
 
 if TYPE_CHECKING:
@@ -101,7 +102,10 @@ def scoped(queryset: QuerySet[M], scope: Scope, brand_field: str | None = "brand
 
 
 def get_scoped_or_404(queryset: QuerySet[M], scope: Scope, brand_field: str | None = "brand_id", **lookup: object) -> M:
-    """404, never 403, for rows outside the scope: their existence is not revealed."""
+    """404, never 403, for rows outside the scope: their existence is not revealed. An id no database column
+    can hold (from a URL or a form) is a 404 too, before it reaches the database driver."""
+    if not all(storable(v) for v in lookup.values()):
+        raise Http404("Not found")
     try:
         return scoped(queryset, scope, brand_field).get(**lookup)
     except queryset.model.DoesNotExist as exc:  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from ninja import Query, Router, Status
 
 from hubbub.api.auth import request_scope
 from hubbub.api.crud import Crud, Endpoint, register_crud
+from hubbub.api.schemas import Id, answers
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.db import chunked
 from hubbub.inbox.actions import approvals as reply_approvals
@@ -76,7 +77,7 @@ from hubbub.workflow.sla import history
 
 router = Router(tags=["workflow"])
 
-_CREATE = {400: Error, 403: Error}  # the errors each plain endpoint documents besides its success
+_CREATE = {400: Error, 403: Error}  # the errors each plain endpoint documents besides the common ones
 _UPDATE = {400: Error, 403: Error, 404: Error}
 _DELETE = {403: Error, 404: Error}
 
@@ -110,7 +111,7 @@ register_crud(
 )
 
 
-@router.post("/workflow/rules/preview", response={200: PreviewOut, 400: Error, 403: Error})
+@router.post("/workflow/rules/preview", response=answers(PreviewOut))
 def preview_rule(request: HttpRequest, body: PreviewIn) -> Any:
     """Which of the latest 500 conversations would these conditions match?"""
     scope = request_scope(request)
@@ -148,8 +149,8 @@ register_crud(
 )
 
 
-@router.get("/workflow/conversations/{conversation_id}/sla", response={200: SLAHistoryOut, 404: Error})
-def conversation_sla(request: HttpRequest, conversation_id: int) -> Any:
+@router.get("/workflow/conversations/{conversation_id}/sla", response=answers(SLAHistoryOut, 404))
+def conversation_sla(request: HttpRequest, conversation_id: Id) -> Any:
     """The conversation's SLA clocks and their history (for reports); a merged id answers with `merged_into`."""
     conv = conversation_or_404(request_scope(request), conversation_id)
     return {"clocks": list(conv.sla_clocks.order_by("started_at")), "history": history(conv)}
@@ -170,7 +171,7 @@ register_crud(
 )
 
 
-@router.get("/workflow/approvals", response=list[PendingReplyOut])
+@router.get("/workflow/approvals", response=answers(list[PendingReplyOut]))
 def list_pending(request: HttpRequest) -> Any:
     """Replies waiting for approval in the caller's brands (supervisors and admins)."""
     scope = request_scope(request)
@@ -190,10 +191,8 @@ def list_pending(request: HttpRequest) -> Any:
     ]
 
 
-@router.post(
-    "/workflow/approvals/{reply_id}/approve", response={200: ReplyStateOut, 400: Error, 403: Error, 404: Error}
-)
-def approve(request: HttpRequest, reply_id: int, body: ApproveIn) -> Any:
+@router.post("/workflow/approvals/{reply_id}/approve", response=answers(ReplyStateOut, 404))
+def approve(request: HttpRequest, reply_id: Id, body: ApproveIn) -> Any:
     """Approve (send `text` to edit first); the reply is then sent exactly once."""
     scope = request_scope(request)
     reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
@@ -205,14 +204,14 @@ def approve(request: HttpRequest, reply_id: int, body: ApproveIn) -> Any:
     return reply
 
 
-@router.post("/workflow/approvals/{reply_id}/reject", response={200: ReplyStateOut, 400: Error, 403: Error, 404: Error})
-def reject(request: HttpRequest, reply_id: int, body: RejectIn) -> Any:
+@router.post("/workflow/approvals/{reply_id}/reject", response=answers(ReplyStateOut, 404))
+def reject(request: HttpRequest, reply_id: Id, body: RejectIn) -> Any:
     scope = request_scope(request)
     reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
     return reply_approvals.do_reject_reply(scope, reply, body.comment)
 
 
-@router.post("/workflow/bulk-replies", response={201: list[BulkReplyOut], 400: BulkReplyError, 403: Error, 404: Error})
+@router.post("/workflow/bulk-replies", response=answers({201: list[BulkReplyOut]}, 404, e400=BulkReplyError))
 def bulk_reply(request: HttpRequest, body: BulkReplyIn) -> Any:
     """The same reply on many conversations, all or nothing; each is held for approval when a policy says so.
 
@@ -288,8 +287,8 @@ register_crud(
 )
 
 
-@router.get("/workflow/canned/{canned_id}/render", response={200: RenderedOut, 403: Error, 404: Error})
-def render_canned(request: HttpRequest, canned_id: int, conversation_id: int) -> Any:
+@router.get("/workflow/canned/{canned_id}/render", response=answers(RenderedOut, 404))
+def render_canned(request: HttpRequest, canned_id: Id, conversation_id: Id) -> Any:
     """The canned response with variables filled for a conversation, and whether it fits the network."""
     scope = request_scope(request)
     require_role(scope, Role.AGENT)
@@ -325,34 +324,34 @@ def _update_out(u: IssueUpdate) -> dict[str, Any]:
     }
 
 
-@router.get("/workflow/issues", response=list[IssueOut])
+@router.get("/workflow/issues", response=answers(list[IssueOut]))
 def list_issues(request: HttpRequest) -> Any:
     scope = request_scope(request)
     require_role(scope, Role.AGENT)
     return [_issue_out(i) for i in scoped(TrackedIssue.objects.all(), scope)]
 
 
-@router.post("/workflow/issues", response={201: IssueOut, 400: Error, 403: Error})
+@router.post("/workflow/issues", response=answers({201: IssueOut}))
 def create_issue(request: HttpRequest, body: IssueIn) -> Any:
     issue = issue_services.create_issue(request_scope(request), body.brand_id, body.title, body.conversation_ids)
     return Status(201, _issue_out(issue))
 
 
-@router.get("/workflow/issues/{issue_id}", response={200: IssueOut, 404: Error})
-def get_issue(request: HttpRequest, issue_id: int) -> Any:
+@router.get("/workflow/issues/{issue_id}", response=answers(IssueOut, 404))
+def get_issue(request: HttpRequest, issue_id: Id) -> Any:
     return _issue_out(get_scoped_or_404(TrackedIssue.objects.all(), request_scope(request), id=issue_id))
 
 
-@router.post("/workflow/issues/{issue_id}/conversations", response={200: IssueOut, 403: Error, 404: Error})
-def link(request: HttpRequest, issue_id: int, body: LinkIn) -> Any:
+@router.post("/workflow/issues/{issue_id}/conversations", response=answers(IssueOut, 404))
+def link(request: HttpRequest, issue_id: Id, body: LinkIn) -> Any:
     scope = request_scope(request)
     issue = get_scoped_or_404(TrackedIssue.objects.all(), scope, id=issue_id)
     issue_services.link_conversations(scope, issue, body.conversation_ids)
     return _issue_out(issue)
 
 
-@router.post("/workflow/issues/{issue_id}/updates", response={201: UpdateOut, 400: Error, 403: Error, 404: Error})
-def post_update(request: HttpRequest, issue_id: int, body: UpdateIn) -> Any:
+@router.post("/workflow/issues/{issue_id}/updates", response=answers({201: UpdateOut}, 404))
+def post_update(request: HttpRequest, issue_id: Id, body: UpdateIn) -> Any:
     """Write a progress update; it waits for one approval, then goes to every linked conversation."""
     scope = request_scope(request)
     issue = get_scoped_or_404(TrackedIssue.objects.all(), scope, id=issue_id)
@@ -363,10 +362,8 @@ def post_update(request: HttpRequest, issue_id: int, body: UpdateIn) -> Any:
     return Status(201, _update_out(update))
 
 
-@router.post(
-    "/workflow/issue-updates/{update_id}/approve", response={200: UpdateOut, 400: Error, 403: Error, 404: Error}
-)
-def approve_update(request: HttpRequest, update_id: int, body: ApproveIn) -> Any:
+@router.post("/workflow/issue-updates/{update_id}/approve", response=answers(UpdateOut, 404))
+def approve_update(request: HttpRequest, update_id: Id, body: ApproveIn) -> Any:
     scope = request_scope(request)
     update = get_scoped_or_404(IssueUpdate.objects.all(), scope, id=update_id)
     try:
@@ -377,10 +374,8 @@ def approve_update(request: HttpRequest, update_id: int, body: ApproveIn) -> Any
     return _update_out(update)
 
 
-@router.post(
-    "/workflow/issue-updates/{update_id}/reject", response={200: UpdateOut, 400: Error, 403: Error, 404: Error}
-)
-def reject_update(request: HttpRequest, update_id: int, body: RejectIn) -> Any:
+@router.post("/workflow/issue-updates/{update_id}/reject", response=answers(UpdateOut, 404))
+def reject_update(request: HttpRequest, update_id: Id, body: RejectIn) -> Any:
     scope = request_scope(request)
     update = get_scoped_or_404(IssueUpdate.objects.all(), scope, id=update_id)
     return _update_out(issue_services.reject_update(scope, update, body.comment))
@@ -389,7 +384,7 @@ def reject_update(request: HttpRequest, update_id: int, body: RejectIn) -> Any:
 # --------------------------------------------------------------------------- assignment
 
 
-@router.put("/workflow/availability", response={200: AvailabilityOut, 403: Error})
+@router.put("/workflow/availability", response=answers(AvailabilityOut))
 def set_availability(request: HttpRequest, body: AvailabilityIn) -> Any:
     """Online/away (yours, or anyone's for supervisors); going away re-assigns open conversations."""
     scope = request_scope(request)
@@ -397,8 +392,8 @@ def set_availability(request: HttpRequest, body: AvailabilityIn) -> Any:
     return {"user_id": m.user_id, "available": m.is_available}
 
 
-@router.put("/workflow/teams/{team_id}/assignment", response={200: AssignmentOut, 400: Error, 403: Error, 404: Error})
-def set_assignment(request: HttpRequest, team_id: int, body: AssignmentIn) -> Any:
+@router.put("/workflow/teams/{team_id}/assignment", response=answers(AssignmentOut, 404))
+def set_assignment(request: HttpRequest, team_id: Id, body: AssignmentIn) -> Any:
     scope = request_scope(request)
     team = get_scoped_or_404(Team.objects.all(), scope, None, id=team_id)
     p = assignment.save_assignment_policy(scope, team, body.mode, body.capacity)
@@ -408,7 +403,7 @@ def set_assignment(request: HttpRequest, team_id: int, body: AssignmentIn) -> An
 # --------------------------------------------------------------------------- audit
 
 
-@router.get("/workflow/audit", response={200: list[AuditOut], 403: Error})
+@router.get("/workflow/audit", response=answers(list[AuditOut]))
 def audit_log(
     request: HttpRequest,
     verb: str = "",

@@ -12,6 +12,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from hubbub.api.schemas import Count, Id
 from hubbub.workflow.services.bulk import BULK_REPLY_LIMIT
 
 # --------------------------------------------------------------------------- rules
@@ -54,9 +55,9 @@ class PreviewOut(Schema):
 
 class SLAPolicyIn(Schema):
     name: str
-    targets: dict[str, dict[str, int]] = {}
-    business_hours_id: int | None = None
-    brand_id: int | None = None
+    targets: dict[str, dict[str, Count]] = {}
+    business_hours_id: Id | None = None
+    brand_id: Id | None = None
     warn_at_pct: int = 75
     is_default: bool = False
 
@@ -111,7 +112,7 @@ class ApprovalPolicyIn(Schema):
     name: str
     is_active: bool = True
     roles: list[str] = []
-    brand_ids: list[int] = []
+    brand_ids: list[Id] = []
     intents: list[str] = []
     topics: list[str] = []
     sensitive_words: list[str] = []
@@ -152,7 +153,7 @@ class ReplyStateOut(Schema):
 
 
 class BulkReplyIn(Schema):
-    conversation_ids: list[int] = Field(
+    conversation_ids: list[Id] = Field(
         description=f"1 to {BULK_REPLY_LIMIT} conversation ids, each at most once (else 400)"
     )
     text: str
@@ -194,7 +195,7 @@ class BulkReplyError(Schema):
 class CannedIn(Schema):
     title: str
     body: str
-    brand_id: int | None = None
+    brand_id: Id | None = None
 
 
 class CannedOut(CannedIn):
@@ -212,9 +213,9 @@ class RenderedOut(Schema):
 
 
 class IssueIn(Schema):
-    brand_id: int
+    brand_id: Id
     title: str
-    conversation_ids: list[int] = []
+    conversation_ids: list[Id] = []
 
 
 class DeliveryOut(Schema):
@@ -243,7 +244,7 @@ class IssueOut(Schema):
 
 
 class LinkIn(Schema):
-    conversation_ids: list[int]
+    conversation_ids: list[Id]
 
 
 class UpdateIn(Schema):
@@ -256,7 +257,7 @@ class UpdateIn(Schema):
 
 class AvailabilityIn(Schema):
     available: bool
-    user_id: int | None = None
+    user_id: Id | None = None
 
 
 class AvailabilityOut(Schema):

@@ -23,14 +23,16 @@ from hubbub.tenancy.services import audit, audit_entry
 from hubbub.workflow.models import AssignmentPolicy
 from hubbub.workflow.services.ownership import same_org
 
+MAX_CAPACITY = 10_000  # far above any agent's load; bounded so the column (a 32-bit integer) can hold it
+
 
 def save_assignment_policy(scope: Scope, team: Team, mode: str, capacity: int) -> AssignmentPolicy:
     require_role(scope, Role.SUPERVISOR)
     same_org(scope, team)
     if mode not in AssignmentPolicy.Mode.values:
         raise ValueError(f"Mode is one of {', '.join(AssignmentPolicy.Mode.values)}.")
-    if capacity < 1:
-        raise ValueError("Capacity is at least 1.")
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise ValueError(f"Capacity is between 1 and {MAX_CAPACITY:,} open conversations per agent.")
     policy, _ = AssignmentPolicy.objects.update_or_create(
         team=team, defaults={"organization_id": scope.organization_id, "mode": mode, "capacity": capacity}
     )

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.ids import parse_id
 from hubbub.inbox import drafts
 from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import Conversation, Reply
@@ -46,7 +47,7 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
     back = request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = "/"
-    ids = list(dict.fromkeys(int(x) for x in request.POST.getlist("conversation_ids") if x.isdigit()))
+    ids = list(dict.fromkeys(i for i in map(parse_id, request.POST.getlist("conversation_ids")) if i is not None))
     text = request.POST.get("text", "")
 
     def refuse(error: str, ticked: Sequence[Conversation] = (), reasons: dict[int, str] | None = None) -> HttpResponse:

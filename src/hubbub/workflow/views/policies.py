@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from hubbub.ids import parse_id
 from hubbub.inbox.models import Priority
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role
@@ -59,7 +60,7 @@ def sla_policy_save(request: HttpRequest, scope: Scope) -> HttpResponse:
     data = {
         "name": p.get("name", ""),
         "targets": targets,
-        "business_hours_id": int(p["business_hours_id"]) if p.get("business_hours_id", "").isdigit() else None,
+        "business_hours_id": parse_id(p.get("business_hours_id")),
         "brand_id": int(p["brand_id"]) if p.get("brand_id", "").isdigit() else None,
         "warn_at_pct": p.get("warn_at_pct") or 75,
         "is_default": p.get("is_default") == "on",

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from hubbub.ids import parse_id
 from hubbub.tenancy.models import Membership, Role, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role
 from hubbub.web.views.common import scoped_view
@@ -48,7 +49,7 @@ def team_policy(request: HttpRequest, scope: Scope, team_id: int) -> HttpRespons
 @scoped_view
 def availability(request: HttpRequest, scope: Scope) -> HttpResponse:
     user_id = request.POST.get("user_id", "")
-    target = int(user_id) if user_id.isdigit() else scope.user.pk
+    target = parse_id(user_id) or scope.user.pk
     set_availability(scope, target, request.POST.get("available") == "1")
     messages.success(request, "Availability saved.")
     nxt = request.POST.get("next", "")
