@@ -25,6 +25,9 @@ $PY scripts/app_imports.py > /tmp/hubbub-app-imports.txt 2>&1 || { cat /tmp/hubb
 tail -1 /tmp/hubbub-app-imports.txt
 $PY scripts/code_size.py || status=1
 
+echo "== dependency audit (pip-audit: fails on a known vulnerability, warns when its database is unreachable)"
+$PY scripts/audit_deps.py || status=1
+
 echo "== tests on SQLite (embedded)"
 env -u DATABASE_URL $PY -m pytest -q "${XDIST[@]}" "$@" || status=1
 
