@@ -69,15 +69,18 @@ def connect_brand(sandbox: MastodonSandbox, organization_id: int) -> MastodonSan
 
 def keep_polling(sandbox: MastodonSandbox, stop: threading.Event, every: float = POLL_SECONDS) -> None:
     """Poll the sandbox channel until `stop` is set; a failed poll is logged and shown on Settings → Channels."""
-    from django.db import close_old_connections
+    from django.db import close_old_connections, connection
 
     from hubbub.connectors.models import Channel
     from hubbub.ingest.channel_intake import poll_channel_now
 
-    while not stop.wait(every):
-        try:
-            poll_channel_now(Channel.objects.get(pk=sandbox.channel_id))
-        except Exception:  # the demo goes on; the channel's health says what happened
-            log.exception("polling the Mastodon sandbox failed")
-        finally:
-            close_old_connections()
+    try:
+        while not stop.wait(every):
+            try:
+                poll_channel_now(Channel.objects.get(pk=sandbox.channel_id))
+            except Exception:  # the demo goes on; the channel's health says what happened
+                log.exception("polling the Mastodon sandbox failed")
+            finally:
+                close_old_connections()
+    finally:
+        connection.close()  # this thread's own connection, which nothing else would close
