@@ -175,3 +175,32 @@ def test_the_settings_page_never_shows_the_mailbox_passwords(support):
     shown = masked_credentials(support)
     assert shown["password"].startswith("••••") and shown["smtp_password"] == "••••1234"
     assert shown["username"] == support.name  # addresses are shown in full
+
+
+def test_connections_go_to_the_address_that_was_checked(support, monkeypatch):
+    from hubbub import outbound_http
+
+    # A name that no DNS knows (.test is reserved): the connection can only reach the server through the
+    # address the policy resolved and allowed, never by the library resolving the name again.
+    monkeypatch.setattr(outbound_http, "resolve_name", lambda host, port: ["127.0.0.1"])
+    support.credentials = dict(support.credentials, imap_host="imap.acme-air.test")
+    assert connector_for("email").check(support).startswith(support.name)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("answer", "tls", "why"),
+    [
+        ("10.0.0.7", "ssl", "is not allowed: private network"),
+        ("169.254.169.254", "ssl", "is not allowed: link-local"),
+        ("93.184.215.14", "none", "the password would travel in clear"),
+    ],
+)
+def test_a_mail_server_the_policy_refuses_is_never_contacted(support, monkeypatch, answer, tls, why):
+    from hubbub import outbound_http
+
+    monkeypatch.setattr(outbound_http, "resolve_name", lambda host, port: [answer])
+    monkeypatch.setattr(outbound_http.socket, "create_connection", None)  # any connection attempt would fail loudly
+    support.credentials = dict(support.credentials, imap_host="imap.acme-air.test", tls=tls)
+    with pytest.raises(ChannelError, match=why) as refused:
+        connector_for("email").check(support)  # type: ignore[union-attr]
+    assert refused.value.reconnect_needed  # an admin must change the settings

@@ -9,7 +9,6 @@ a refused password means "reconnect" (`ChannelError(reconnect_needed=True)`), an
 from __future__ import annotations
 
 import imaplib
-import ipaddress
 import socket
 import ssl
 from collections.abc import Iterator
@@ -21,7 +20,8 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from hubbub.connectors.base import ChannelError
-from hubbub.outbound_http import OutboundError, OutboundRefused, checked_addresses
+from hubbub.connectors.email_net import CheckedIMAPClient
+from hubbub.outbound_http import IPAddress, OutboundError, OutboundRefused, checked_addresses
 
 TIMEOUT_SECONDS = 30.0  # one IMAP/SMTP command; far below the delivery's reclaim delay (300 s)
 TLS_MODES = ("ssl", "starttls", "none")
@@ -72,40 +72,29 @@ class MailSettings:
             folder=str(creds.get("folder") or "INBOX"),
             sent_folder=str(creds.get("sent_folder") or ""),
         )
-        settings.refuse_cleartext()
         return settings
 
-    def refuse_cleartext(self) -> None:
-        """A password sent without TLS is readable by anyone on the way: allowed only to this machine."""
-        for host, mode in ((self.imap_host, self.tls), (self.smtp_host, self.smtp_tls)):
-            if mode == "none" and not is_loopback(host):
-                raise ChannelError(
-                    f"{host} is not on this machine: use TLS (ssl or starttls), the password would travel in clear.",
-                    reconnect_needed=True,
-                )
-
-    def check_host(self, host: str, port: int) -> None:
-        """The server must be one Hubbub may connect to (the outbound address policy: no private, loopback or
-        metadata addresses unless the operator allows them), so a channel cannot be used to probe the network."""
+    def check_host(self, host: str, port: int, tls: str) -> list[IPAddress]:
+        """The addresses of a server Hubbub may connect to (the outbound address policy: no private, loopback or
+        metadata addresses unless the operator allows them), so a channel cannot be used to probe the network.
+        Connections go to these addresses only (`email_net`). Without TLS every address must be this machine:
+        a password sent in clear is readable by anyone on the way."""
         try:
-            checked_addresses(host, port)
+            addresses = checked_addresses(host, port)
         except OutboundRefused as exc:
             raise ChannelError(f"The mail server {host} is not allowed: {exc.reason}.", reconnect_needed=True) from exc
         except OutboundError as exc:
             raise ChannelError(f"Could not find the mail server {host}: {exc}.") from exc
+        if tls == "none" and not all(ip.is_loopback for ip in addresses):
+            raise ChannelError(
+                f"{host} is not on this machine: use TLS (ssl or starttls), the password would travel in clear.",
+                reconnect_needed=True,
+            )
+        return addresses
 
     @property
     def domain(self) -> str:
         return self.address.rpartition("@")[2] or "hubbub.invalid"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @contextmanager
@@ -113,10 +102,11 @@ def imap_session(settings: MailSettings) -> Iterator[IMAPClient]:
     """A logged-in IMAP connection, logged out afterwards. Failures become `ChannelError`s that say why: a
     refused login asks for a reconnect; a server that cannot be reached or drops the line is worth retrying."""
     host = f"{settings.imap_host}:{settings.imap_port}"
-    settings.check_host(settings.imap_host, settings.imap_port)
+    addresses = settings.check_host(settings.imap_host, settings.imap_port, settings.tls)
     try:
-        client = IMAPClient(
+        client = CheckedIMAPClient(
             settings.imap_host,
+            addresses=addresses,
             port=settings.imap_port,
             ssl=settings.tls == "ssl",
             ssl_context=ssl.create_default_context(),

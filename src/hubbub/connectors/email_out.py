@@ -38,6 +38,7 @@ from hubbub.connectors.email_imap import (
     imap_session,
     sent_folder,
 )
+from hubbub.connectors.email_net import CheckedSMTP, CheckedSMTPSSL
 from hubbub.connectors.email_parse import MAX_REFERENCES, id_list, normalise_id
 from hubbub.connectors.outbound import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from hubbub.faults import crash_point
@@ -161,18 +162,19 @@ def _file_in_sent(settings: MailSettings, msg: EmailMessage, message_id: str) ->
 def smtp_send(settings: MailSettings, msg: EmailMessage) -> None:
     """Hand the mail to the SMTP server; its refusals become delivery errors that carry its reason."""
     try:
-        settings.check_host(settings.smtp_host, settings.smtp_port)
+        addresses = settings.check_host(settings.smtp_host, settings.smtp_port, settings.smtp_tls)
     except ChannelError as exc:
         raise _delivery_error(exc) from exc
     host = f"{settings.smtp_host}:{settings.smtp_port}"
     context = ssl.create_default_context()
+    server, port = settings.smtp_host, settings.smtp_port
     try:
         if settings.smtp_tls == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS, context=context
+            smtp: smtplib.SMTP = CheckedSMTPSSL(
+                server, port, addresses=addresses, timeout=TIMEOUT_SECONDS, context=context
             )
         else:
-            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS)
+            smtp = CheckedSMTP(server, port, addresses=addresses, timeout=TIMEOUT_SECONDS)
         with smtp:
             smtp.ehlo()  # the server's extensions are known only after EHLO (and again after STARTTLS)
             if settings.smtp_tls == "starttls":
