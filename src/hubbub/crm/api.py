@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict, model_validator
 
 from hubbub.api.auth import request_scope
 from hubbub.api.schemas import Count, Id, answers
@@ -238,11 +239,23 @@ def erase(request: HttpRequest, customer_id: Id) -> Any:
 
 
 class HubSpotConnectIn(Schema):
+    """The tokens only: HubSpot's address is the server's configuration (`HUBBUB_HUBSPOT_BASE_URL`)."""
+
+    model_config = ConfigDict(extra="forbid")  # unknown keys are refused, and `_no_base_url` sees the raw body
+
     access_token: str
     refresh_token: str
     client_id: str = ""
     client_secret: str = ""
-    base_url: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_base_url(cls, data: Any) -> Any:
+        """A body that names an address is refused (422) rather than ignored, so a caller pointing the sync
+        at another server learns that it cannot; Hubbub would otherwise fetch whatever it names."""
+        if isinstance(data, dict) and "base_url" in data:
+            raise ValueError("base_url cannot be set through the API; HubSpot's address is the server's configuration")
+        return data
 
 
 @router.post(
