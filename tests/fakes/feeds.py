@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tests.fakes import FakeHandler, FakeServer
 
@@ -52,11 +53,12 @@ class _Handler(FakeHandler):
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         self.wait()
         self.fake.requests.append(("GET", self.path))
-        if self.path in self.fake.statuses:
-            status, headers = self.fake.statuses[self.path]
+        path = urlsplit(self.path).path  # a query string (a private feed's token) does not change the document
+        if path in self.fake.statuses:
+            status, headers = self.fake.statuses[path]
             self.send_body(status, b"<html><body>Service unavailable</body></html>", "text/html", headers)
             return
-        doc = self.fake.documents.get(self.path)
+        doc = self.fake.documents.get(path)
         if doc is None:
             self.send_body(404, b"<html><body>Not found</body></html>", "text/html")
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -24,6 +25,9 @@ from hubbub.tenancy.services import audit
 
 SECRET_KEYS = ("access_token", "app_password", "password", "smtp_password", "token", "client_secret", "session")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,256}")
+_HANDLE = re.compile(r"(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]")
+_APP_PASSWORD = re.compile(r"[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}")
+FEED_NETWORKS = (Network.RSS.value, Network.FORUM.value, Network.REVIEW.value)
 
 
 class ChannelFormError(ValueError):
@@ -61,6 +65,54 @@ def connect_mastodon(scope: Scope, brand_id: int, base_url: str, access_token: s
     account = re.fullmatch(r"@(\S+) on (\S+)", description)
     name = f"@{account.group(1)}@{account.group(2)}" if account else base_url  # a handle is per instance
     return _save_connected(scope, brand, Network.MASTODON, name, probe.credentials, description), description
+
+
+def connect_bluesky(
+    scope: Scope, brand_id: int, handle: str, app_password: str, service: str = "", search: str = ""
+) -> tuple[Channel, str]:
+    """Connect (or reconnect) the brand's Bluesky account with an app password; `search` adds listening."""
+    require_role(scope, Role.ADMIN)
+    brand = _brand(scope, brand_id)
+    handle = handle.strip().lstrip("@").lower()
+    if not _HANDLE.fullmatch(handle):
+        raise ChannelFormError("That is not a Bluesky handle (like acme.bsky.social or acme.com).")
+    password = app_password.strip()
+    if not _APP_PASSWORD.fullmatch(password):
+        raise ChannelFormError(
+            "That is not an app password (four groups of four: xxxx-xxxx-xxxx-xxxx). Create one in Bluesky → "
+            "Settings → Privacy and security → App passwords; Hubbub never takes the account's own password."
+        )
+    try:
+        service = validate_user_url(service.strip() or "https://bsky.social").rstrip("/")
+    except OutboundError as exc:
+        raise ChannelFormError(f"The PDS address cannot be used: {exc}") from exc
+    credentials = {"handle": handle, "app_password": password, "service": service}
+    if search.strip():
+        credentials["search"] = search.strip()[:300]
+    probe = Channel(organization_id=scope.organization_id, brand=brand, network=Network.BLUESKY, name="")
+    probe.credentials = credentials
+    description = _check_or_explain(probe)  # logs in: the probe's credentials now hold the session too
+    return _save_connected(scope, brand, Network.BLUESKY, f"@{handle}", probe.credentials, description), description
+
+
+def connect_feed(scope: Scope, brand_id: int, network: str, url: str, keywords: str = "") -> tuple[Channel, str]:
+    """Follow a blog, forum or review site's RSS/Atom feed for the brand; `keywords` (a listening query) keeps
+    only the entries that match. Named by the feed's host and path: a query string may carry a private token."""
+    require_role(scope, Role.ADMIN)
+    brand = _brand(scope, brand_id)
+    if network not in FEED_NETWORKS:
+        raise ChannelFormError("Choose what the feed is: a blog, a forum or a review site.")
+    try:
+        url = validate_user_url(url.strip())
+    except OutboundError as exc:
+        raise ChannelFormError(f"The feed address cannot be used: {exc}") from exc
+    credentials = {"url": url, "keywords": keywords.strip()[:500]} if keywords.strip() else {"url": url}
+    probe = Channel(organization_id=scope.organization_id, brand=brand, network=network, name="")
+    probe.credentials = credentials
+    description = _check_or_explain(probe)
+    parts = httpx.URL(url)
+    name = f"{parts.host}{parts.path}"[:200]
+    return _save_connected(scope, brand, network, name, credentials, description), description
 
 
 def check_channel(scope: Scope, channel: Channel) -> str:

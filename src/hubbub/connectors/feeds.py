@@ -77,6 +77,7 @@ class FeedConnector:
         self.network = network
 
     def check(self, channel: Channel) -> str:
+        _keyword_filter(channel)  # an invalid query is refused when the feed is connected, not at its first poll
         response = _fetch(channel, {})
         parsed = _parse(response, str(channel.credentials.get("url", "")))
         title = html_to_text(parsed.feed.get("title", "")) or "untitled feed"

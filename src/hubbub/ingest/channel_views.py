@@ -1,5 +1,6 @@
-"""Settings → Channels (admins): every connected account with its health, connect a Mastodon account, test a
-channel, disconnect one. The actions are `connectors.channel_admin`'s; this page only parses and shows.
+"""Settings → Channels (admins): every connected account with its health, connect a Mastodon or Bluesky
+account or follow a feed, test a channel, disconnect one. The actions are `connectors.channel_admin`'s; this
+page only parses and shows.
 
 It lives with ingest, beside the quarantine page, because it is the page of where events come from, and
 because the connectors app sits below the web layer in the app tree (its services cannot use web's views).
@@ -7,10 +8,11 @@ because the connectors app sits below the web layer in the app tree (its service
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -47,22 +49,41 @@ def channels(request: HttpRequest, scope: Scope) -> HttpResponse:
     )
 
 
+# The connect form of each kind of channel: the form's fields, handed to its `channel_admin` action.
+_CONNECT: dict[str, Callable[[Scope, int, QueryDict], tuple[Channel, str]]] = {
+    "mastodon": lambda scope, brand_id, post: channel_admin.connect_mastodon(
+        scope, brand_id, post.get("base_url", ""), post.get("access_token", "")
+    ),
+    "bluesky": lambda scope, brand_id, post: channel_admin.connect_bluesky(
+        scope,
+        brand_id,
+        post.get("handle", ""),
+        post.get("app_password", ""),
+        post.get("service", ""),
+        post.get("search", ""),
+    ),
+    "feed": lambda scope, brand_id, post: channel_admin.connect_feed(
+        scope, brand_id, post.get("network", ""), post.get("url", ""), post.get("keywords", "")
+    ),
+}
+
+
 @require_POST
 @scoped_view
-def connect_mastodon(request: HttpRequest, scope: Scope) -> HttpResponse:
+def connect_channel(request: HttpRequest, scope: Scope, kind: str) -> HttpResponse:
+    """Connect an account or follow a feed for the brand chosen in the form (tested before it is saved), then
+    back to the list with what happened."""
     try:
         brand_id = int(request.POST.get("brand", ""))
     except ValueError:
-        messages.error(request, "Choose the brand this account speaks for.")
+        messages.error(request, "Choose the brand this account or feed speaks for.")
         return redirect("channels")
     try:
-        channel, found = channel_admin.connect_mastodon(
-            scope, brand_id, request.POST.get("base_url", ""), request.POST.get("access_token", "")
-        )
+        channel, found = _CONNECT[kind](scope, brand_id, request.POST)
     except channel_admin.ChannelFormError as exc:
         messages.error(request, str(exc))
         return redirect("channels")
-    messages.success(request, f"Connected {found} to {channel.brand.name}. Mentions arrive within a minute.")
+    messages.success(request, f"Connected {found} to {channel.brand.name}. New posts arrive within a minute.")
     return redirect("channels")
 
 

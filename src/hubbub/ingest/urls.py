@@ -8,7 +8,12 @@ urlpatterns = [
     path("quarantine/", views.quarantine, name="quarantine"),
     path("settings/ingest/", views.health, name="ingest_health"),
     path("settings/channels/", channel_views.channels, name="channels"),
-    path("settings/channels/mastodon/", channel_views.connect_mastodon, name="channel_connect_mastodon"),
+    *(
+        path(
+            f"settings/channels/{kind}/", channel_views.connect_channel, {"kind": kind}, name=f"channel_connect_{kind}"
+        )
+        for kind in ("mastodon", "bluesky", "feed")
+    ),
     path(
         "settings/channels/<int:channel_id>/check/",
         channel_views.channel_action,
