@@ -80,6 +80,7 @@ def test_an_admin_follows_a_forum_feed_with_keywords(acme, fakes) -> None:  # ty
     channel = Channel.objects.get(network="forum")
     assert channel.name == "127.0.0.1/latest.rss"  # the private token of the address is not the channel's name
     assert "Connected FlyerTalk Community - Latest topics (4 entries) at 127.0.0.1 to Acme Air" in page
+    assert "s3cret-token" not in page and "/latest.rss?••••" in page
     poll_channel_now(channel)
     assert list(Message.objects.values_list("external_id", flat=True)) == ["community.flyers.example-topic-9812"]
 

@@ -156,6 +156,8 @@ def masked_credentials(channel: Channel) -> dict[str, str]:
         if key in SECRET_KEYS:
             text = str(value)
             shown[key] = "••••" + text[-4:] if len(text) > 8 else "••••"
+        elif key == "url" and "?" in str(value):  # a private feed's token travels in its query string
+            shown[key] = str(value).split("?", 1)[0] + "?••••"
         elif isinstance(value, str | int | float | bool):
             shown[key] = str(value)
     return shown
