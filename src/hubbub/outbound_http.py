@@ -32,7 +32,8 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
@@ -283,55 +284,77 @@ def validate_user_url(url: str) -> str:
 class _PinnedBackend(httpcore.SyncBackend):
     """Resolves and checks the host itself, then connects to an address it checked (never resolves again)."""
 
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
+    def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
         addresses = checked_addresses(host, port)
         error: Exception | None = None
         for ip in addresses:
             try:
-                return super().connect_tcp(str(ip), port, timeout, local_address, socket_options)
+                return super().connect_tcp(str(ip), port, *args, **kwargs)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None
         raise error
 
 
-class _LimitedStream(httpx.SyncByteStream):
-    """The response body, stopped with `OutboundTooLarge` past `max_bytes` and `OutboundTimeout` past the
-    deadline, so a huge or endless answer never fills memory or holds a worker."""
+@contextmanager
+def transport_errors() -> Iterator[None]:
+    """httpx's transport failures as the user-safe `OutboundError` family (a closed and a filtered port read
+    alike: "could not connect")."""
+    try:
+        yield
+    except OutboundError:
+        raise
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise OutboundError() from exc
+    except httpx.TimeoutException as exc:
+        raise OutboundTimeout() from exc
+    except httpx.TransportError as exc:
+        raise OutboundError("failed: connection lost") from exc
 
-    def __init__(self, stream: httpx.SyncByteStream, max_bytes: int, deadline: float) -> None:
-        self._stream, self._max_bytes, self._deadline = stream, max_bytes, deadline
+
+class BodyBudget:
+    """What a response body may still use: `max_bytes`, and time until a deadline, so a huge or endless
+    answer never fills memory or holds a worker (a server that drips a byte inside each read timeout)."""
+
+    def __init__(self, max_bytes: int, deadline_seconds: float) -> None:
+        self.max_bytes, self.deadline, self.received = max_bytes, time.monotonic() + deadline_seconds, 0
+
+    def check_declared(self, response: httpx.Response) -> None:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise OutboundTooLarge(f"failed: response larger than {self.max_bytes} bytes")
+
+    def take(self, chunk: bytes) -> bytes:
+        self.received += len(chunk)
+        if self.received > self.max_bytes:
+            raise OutboundTooLarge(f"failed: response larger than {self.max_bytes} bytes")
+        if time.monotonic() > self.deadline:
+            raise OutboundTimeout()
+        return chunk
+
+
+class _LimitedStream(httpx.SyncByteStream):
+    def __init__(self, stream: httpx.SyncByteStream, budget: BodyBudget) -> None:
+        self._stream, self._budget = stream, budget
 
     def __iter__(self) -> Iterator[bytes]:
-        received = 0
-        try:
+        with transport_errors():
             for chunk in self._stream:
-                received += len(chunk)
-                if received > self._max_bytes:
-                    raise OutboundTooLarge(f"failed: response larger than {self._max_bytes} bytes")
-                if time.monotonic() > self._deadline:
-                    raise OutboundTimeout()
-                yield chunk
-        except httpx.TimeoutException as exc:
-            raise OutboundTimeout() from exc
-        except OutboundError:
-            raise
-        except httpx.TransportError as exc:
-            raise OutboundError("failed: connection lost") from exc
+                yield self._budget.take(chunk)
 
     def close(self) -> None:
         self._stream.close()
 
 
+def with_stream(response: httpx.Response, stream: httpx.SyncByteStream | httpx.AsyncByteStream) -> httpx.Response:
+    """The transport's response with its body read through `stream` (the budget's)."""
+    return httpx.Response(
+        status_code=response.status_code, headers=response.headers, stream=stream, extensions=response.extensions
+    )
+
+
 @functools.cache
-def _default_ssl_context(verify: bool) -> ssl.SSLContext:
+def default_ssl_context(verify: bool) -> ssl.SSLContext:
     """One context per process: loading the CA bundle costs more CPU than a small request, and an
     `SSLContext` is safe to share between clients and threads."""
     return httpx.create_ssl_context(verify=verify)  # honours the operator's SSL_CERT_FILE / SSL_CERT_DIR
@@ -341,7 +364,7 @@ class _PolicyTransport(httpx.HTTPTransport):
     """httpx's transport over a connection pool whose every TCP connect goes through `_PinnedBackend`."""
 
     def __init__(self, max_bytes: int, deadline_seconds: float, verify: bool | ssl.SSLContext = True) -> None:
-        ssl_context = verify if isinstance(verify, ssl.SSLContext) else _default_ssl_context(verify)
+        ssl_context = verify if isinstance(verify, ssl.SSLContext) else default_ssl_context(verify)
         super().__init__(verify=ssl_context, trust_env=False)
         # httpx 0.28 builds its pool without a network-backend argument; ours is the same pool with the backend.
         self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=_PinnedBackend())
@@ -349,47 +372,57 @@ class _PolicyTransport(httpx.HTTPTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         check_url(request.url)
-        try:
+        with transport_errors():
             response = super().handle_request(request)
-        except OutboundError:
-            raise
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise OutboundError() from exc
-        except httpx.TimeoutException as exc:
-            raise OutboundTimeout() from exc
-        except httpx.TransportError as exc:
-            raise OutboundError("failed: connection lost") from exc
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._max_bytes:
+        budget = BodyBudget(self._max_bytes, self._deadline_seconds)
+        try:
+            budget.check_declared(response)
+        except OutboundTooLarge:
             response.close()
-            raise OutboundTooLarge(f"failed: response larger than {self._max_bytes} bytes")
+            raise
         assert isinstance(response.stream, httpx.SyncByteStream)
-        deadline = time.monotonic() + self._deadline_seconds
-        return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=_LimitedStream(response.stream, self._max_bytes, deadline),
-            extensions=response.extensions,
-        )
+        return with_stream(response, _LimitedStream(response.stream, budget))
+
+
+@contextmanager
+def refused_url(url: httpx.URL | str) -> Iterator[None]:
+    """A URL httpx cannot parse, refused like any other address not allowed."""
+    try:
+        yield
+    except httpx.InvalidURL as exc:
+        raise _invalid_url(str(url)) from exc
+
+
+@contextmanager
+def redirect_limit() -> Iterator[None]:
+    try:
+        yield
+    except httpx.TooManyRedirects as exc:
+        raise OutboundError("failed: too many redirects") from exc
+
+
+def refuse_bypass(kwargs: dict[str, Any]) -> None:
+    """Client arguments that would route around the policy (their own transport, a proxy, more redirects)."""
+    for bypass in ("transport", "mounts", "proxy", "trust_env", "max_redirects"):
+        if bypass in kwargs:
+            raise TypeError(f"the outbound client does not take {bypass!r}: it would bypass the address policy")
 
 
 class OutboundClient(httpx.Client):
     """An `httpx.Client` whose unparseable URLs and redirect limit also raise an `OutboundError`."""
 
     def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
-        try:
+        with refused_url(url):
             return super().build_request(method, url, **kwargs)
-        except httpx.InvalidURL as exc:
-            raise _invalid_url(str(url)) from exc
 
     def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        try:
+        with redirect_limit():
             return super().send(request, **kwargs)
-        except httpx.TooManyRedirects as exc:
-            raise OutboundError("failed: too many redirects") from exc
 
 
-def outbound_client(
+def build_client(
+    client_class: type[Any],
+    transport_class: type[Any],
     *,
     timeout: httpx.Timeout | float | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
@@ -397,23 +430,30 @@ def outbound_client(
     follow_redirects: bool = True,
     verify: bool | ssl.SSLContext = True,
     **kwargs: Any,
-) -> httpx.Client:
-    """The client for any URL a user or a network gave Hubbub (see the module's docstring for the policy).
-
-    Extra keyword arguments go to `httpx.Client` (headers, base_url, …); a transport, mounts or a proxy are
-    refused, since each would bypass the policy.
-    """
-    for bypass in ("transport", "mounts", "proxy", "trust_env", "max_redirects"):
-        if bypass in kwargs:
-            raise TypeError(f"outbound_client does not take {bypass!r}: it would bypass the address policy")
-    return OutboundClient(
-        transport=_PolicyTransport(max_bytes, deadline_seconds, verify),
+) -> Any:
+    """An outbound client of `client_class` over the policy transport; the arguments of `outbound_client`."""
+    refuse_bypass(kwargs)
+    return client_class(
+        transport=transport_class(max_bytes, deadline_seconds, verify),
         timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
         follow_redirects=follow_redirects,
         max_redirects=MAX_REDIRECTS,
         trust_env=False,
         **kwargs,
     )
+
+
+def outbound_client(**kwargs: Any) -> httpx.Client:
+    """The client for any URL a user or a network gave Hubbub (see the module's docstring for the policy).
+
+    Arguments: `timeout` (an `httpx.Timeout` or seconds; default 5 s to connect, 10 s to read), `max_bytes`
+    (body limit, default 5 MiB), `deadline_seconds` (for the whole body, default 60), `follow_redirects`
+    (default True, at most `MAX_REDIRECTS`), `verify` (an `ssl.SSLContext`, or a bool). Other keyword arguments
+    go to `httpx.Client` (headers, base_url, …); a transport, mounts or a proxy are refused, since each would
+    bypass the policy. `outbound_async.async_outbound_client` is the same for an event loop.
+    """
+    client: httpx.Client = build_client(OutboundClient, _PolicyTransport, **kwargs)
+    return client
 
 
 # ------------------------------------------------------------------------------------------ requests adapter
