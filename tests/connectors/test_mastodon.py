@@ -187,3 +187,17 @@ def test_the_instance_url_goes_through_the_outbound_policy(channel: Channel, set
 
     assert not outcome.ok
     assert fresh(channel).last_error.startswith("Could not reach the Mastodon server: ")
+
+
+def test_the_budgets_last_request_puts_the_next_poll_at_the_reset(channel: Channel, fake: MastodonFake) -> None:
+    fake.state.post_as("ann", "@AcmeAir hello")
+    fake.state.remaining = 1  # the notifications request spends the last one
+
+    outcome = poll_channel_now(fresh(channel))
+
+    polled = fresh(channel)
+    assert outcome.ok and outcome.new == 1  # what came with the last request is kept
+    assert polled.rate_limit_remaining == 0 and polled.status == ChannelStatus.DEGRADED
+    assert polled.rate_limit_reset_at is not None and polled.last_polled_at is not None
+    assert polled.rate_limit_reset_at > polled.last_polled_at + timedelta(minutes=4)  # the 5-minute window's end
+    assert polled.next_poll_at == polled.rate_limit_reset_at

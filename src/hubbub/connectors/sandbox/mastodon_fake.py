@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 from hubbub.connectors.sandbox import mastodon_page
 
 RATE_LIMIT = 300
+RATE_WINDOW = timedelta(minutes=5)  # Mastodon's: 300 requests per account per 5 minutes
 MAX_PAGE = 80
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]+)(?:@([A-Za-z0-9.\-:]+))?")
 
@@ -76,7 +77,7 @@ class MastodonState:
         self.statuses: dict[str, Status] = {}
         self.notifications: dict[str, list[Notification]] = {}  # account id -> newest last
         self.idempotency: dict[tuple[str, str], str] = {}  # (account id, key) -> status id
-        self.rate_limited_until: datetime | None = None
+        self.window_reset = datetime.now(UTC) + RATE_WINDOW
         self.remaining = RATE_LIMIT
         self.requests: list[tuple[str, str]] = []  # (method, path) of every API request
 
@@ -101,10 +102,20 @@ class MastodonState:
             self.tokens.pop(token, None)
 
     def limit_rate(self, seconds: float) -> None:
-        """The API answers 429 (remaining 0) until `seconds` from now."""
+        """The budget is used up: the API answers 429 until `seconds` from now (negative: the window is over)."""
         with self.lock:
-            self.rate_limited_until = datetime.now(UTC) + timedelta(seconds=seconds)
+            self.window_reset = datetime.now(UTC) + timedelta(seconds=seconds)
             self.remaining = 0
+
+    def spend(self) -> bool:
+        """Count one request against the budget; False when none is left. A new window refills it."""
+        now = datetime.now(UTC)
+        if now >= self.window_reset:
+            self.remaining, self.window_reset = RATE_LIMIT, now + RATE_WINDOW
+        if self.remaining <= 0:
+            return False
+        self.remaining -= 1
+        return True
 
     def post(
         self,
@@ -321,16 +332,13 @@ class MastodonHandler(BaseHTTPRequestHandler):
             if path in ("/api/v1/instance", "/api/v2/instance"):
                 self._json(200, _instance(self.fake))
                 return
-            if state.rate_limited_until and datetime.now(UTC) < state.rate_limited_until:
+            if not state.spend():
                 self._json(429, {"error": "Too many requests"})
                 return
-            if state.rate_limited_until:
-                state.rate_limited_until, state.remaining = None, RATE_LIMIT
             account = state.accounts.get(state.tokens.get(self._token(), ""))
             if account is None:
                 self._json(401, {"error": "The access token is invalid"})
                 return
-            state.remaining = max(0, state.remaining - 1)
             status, data = MastodonRoutes(self.fake, account).route(method, path, params)
             self._json(status, data.pop("__body__") if "__body__" in data else data, data.pop("__link__", None))
 
@@ -358,7 +366,7 @@ class MastodonHandler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, data: Any, link: str | None = None) -> None:
         state = self.fake.state
-        reset = state.rate_limited_until or (datetime.now(UTC) + timedelta(minutes=5))
+        reset = state.window_reset
         headers = {
             "X-RateLimit-Limit": str(RATE_LIMIT),
             "X-RateLimit-Remaining": str(state.remaining),
