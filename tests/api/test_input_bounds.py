@@ -136,3 +136,20 @@ def test_a_reply_on_an_id_too_large_is_refused_before_the_database(acme, make_ev
         f"/api/v1/conversations/{HUGE}/replies", {"text": "hi"}, content_type="application/json"
     )
     assert answer.status_code == 422 and Conversation.objects.count() == 1
+
+
+def test_loyalty_rules_beyond_the_column_are_refused_with_the_reason(acme, client) -> None:
+    from hubbub.crm.models import TierRules
+
+    client.force_login(acme["users"]["supervisor"])
+    form = {
+        "regular_min_orders": str(HUGE),
+        "loyal_min_orders": "-3",
+        "loyal_min_value": "1000",
+        "auto_link_threshold": "0.8",
+        "suggest_threshold": "0.5",
+    }
+    answer = client.post("/customers/rules/", form, follow=True)
+    page = answer.content.decode()
+    assert answer.status_code == 200 and "Check the numbers" in page and "loyal_min_orders" in page
+    assert not TierRules.objects.filter(regular_min_orders=HUGE).exists()

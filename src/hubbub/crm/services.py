@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
@@ -54,6 +55,10 @@ def update_tier_rules(scope: Scope, **values: Any) -> TierRules:
     for k, v in values.items():
         if v is not None and hasattr(rules, k):
             setattr(rules, k, v)
+    try:  # a number the column cannot hold (negative, beyond its integers) is the user's to correct, not a 500
+        rules.full_clean(exclude=["organization"])
+    except ValidationError as exc:
+        raise ValueError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
     rules.save()
     recompute_tiers(scope.organization_id)
     audit(scope.organization_id, scope.user, "crm.tier_rules.changed", rules, **{k: str(v) for k, v in values.items()})
