@@ -19,6 +19,11 @@ import pytest
 from tests.conftest import DATA, REQUIRE_SERVICES
 
 CHROMIUM = "/usr/bin/chromium"
+# How long a browser test waits for something that must happen: a live update, a toast, the worker's answer,
+# a CLI import started by the test. A deadline, not a measure: a correct page on a loaded CI machine (the
+# worker, the CLI and Chromium share two cores with the other test process) must not fail, and a passing run
+# never waits it out. Set as Playwright's default for `expect` by tests/conftest.py.
+EVENTUALLY_MS = 90_000
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 LAUNCH_ARGS = [
     "--no-sandbox",

@@ -43,6 +43,19 @@ def _immediate_tasks(settings, tmp_path):  # type: ignore[no-untyped-def]
     yield
 
 
+@pytest.fixture(autouse=True)
+def _browser_waits(request):  # type: ignore[no-untyped-def]
+    """Browser tests wait for what must happen up to one shared deadline (`EVENTUALLY_MS`), not Playwright's
+    5 s default, which a correct page on a loaded machine can miss."""
+    if request.node.get_closest_marker("browser") is not None:
+        from playwright.sync_api import expect
+
+        from tests.browser_server import EVENTUALLY_MS
+
+        expect.set_options(timeout=EVENTUALLY_MS)
+    yield
+
+
 @pytest.fixture
 def make_org(db):  # type: ignore[no-untyped-def]
     from django.contrib.auth import get_user_model

@@ -4,7 +4,7 @@ query editor underlines a syntax error as the user types. Saves screenshots unde
 from __future__ import annotations
 
 import pytest
-from tests.browser_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, running_server
+from tests.browser_server import ARTIFACTS, CHROMIUM, EVENTUALLY_MS, LAUNCH_ARGS, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def test_war_room_and_query_editor_in_the_browser(server):  # type: ignore[no-un
         page.click("button[type=submit]")
         expect(page.locator("h1", has_text="War room")).to_be_visible()
         # the charts are drawn from /api/v1/listening/charts/* once the page has loaded
-        expect(page.locator("body[data-warroom-ready='1']")).to_have_count(1, timeout=20000)
+        expect(page.locator("body[data-warroom-ready='1']")).to_have_count(1)
         assert page.locator("#n-mentions").inner_text() not in ("0", "")
         assert page.evaluate("() => Object.keys(Chart.instances).length") >= 4
         expect(page.locator("#l-authors li").first).to_be_visible()
@@ -46,11 +46,11 @@ def test_war_room_and_query_editor_in_the_browser(server):  # type: ignore[no-un
 
         page.goto(server + "/listening/queries/new/")
         page.fill("#q-text", "delay OR")
-        expect(page.locator(".q-at")).to_be_visible(timeout=10000)
+        expect(page.locator(".q-at")).to_be_visible(timeout=EVENTUALLY_MS)
         expect(page.locator("#q-check")).to_contain_text("expected a term after OR")
         page.fill("#q-text", 'delay* OR "late flight"')
-        expect(page.locator("#q-check")).to_contain_text("Understood as", timeout=10000)
+        expect(page.locator("#q-check")).to_contain_text("Understood as")
         page.click("text=Preview matches on history")
-        expect(page.locator("#q-preview")).to_contain_text("stored mentions match", timeout=10000)
+        expect(page.locator("#q-preview")).to_contain_text("stored mentions match")
         page.screenshot(path=str(ARTIFACTS / "query-editor.png"), full_page=True)
         browser.close()

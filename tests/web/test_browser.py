@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, running_server
+from tests.browser_server import ARTIFACTS, CHROMIUM, EVENTUALLY_MS, LAUNCH_ARGS, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def test_agent_replies_and_resolves_in_the_browser(server):  # type: ignore[no-u
         subprocess.run(
             [*server.cli, "import", "jsonl", str(new), "--org", "e2e"], env=server.env, check=True, capture_output=True
         )
-        expect(page.locator(".conv-row", has_text="@livetester")).to_be_visible(timeout=20000)
+        expect(page.locator(".conv-row", has_text="@livetester")).to_be_visible(timeout=EVENTUALLY_MS)
         page.wait_for_timeout(1000)  # let the live refresh settle before driving the keyboard
         page.keyboard.press("j")  # keyboard: open the first conversation
         expect(page.locator("#reply-text")).to_be_visible()
@@ -59,7 +59,7 @@ def test_agent_replies_and_resolves_in_the_browser(server):  # type: ignore[no-u
         expect(page.locator("#reply-counter")).to_contain_text("/ 280")
         page.click("text=Send reply")
         expect(page.locator(".msg.out .text").last).to_contain_text(
-            "Please DM us your booking reference", timeout=15000
+            "Please DM us your booking reference", timeout=EVENTUALLY_MS
         )
         page.click("#resolve-form button")
         expect(page.locator("#status-select")).to_have_value("resolved")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_server import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, Server, running_server
+from tests.browser_server import ARTIFACTS, CHROMIUM, EVENTUALLY_MS, LAUNCH_ARGS, Server, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +72,7 @@ def test_unsent_text_survives_live_updates_of_the_open_conversation(server):  # 
         page.click("#thread h2")
         expect(reply).not_to_be_focused()
         customer_writes(server, 2, "it is a red suitcase with a Broncos sticker")
-        expect(messages.last).to_contain_text("red suitcase", timeout=20000)  # the pane was reloaded live
+        expect(messages.last).to_contain_text("red suitcase")  # the pane was reloaded live
         expect(messages).to_have_count(2)
         expect(reply).to_have_value(REPLY)
         expect(note).to_have_value(NOTE)
@@ -84,12 +84,12 @@ def test_unsent_text_survives_live_updates_of_the_open_conversation(server):  # 
         reply.press("End")
         page.keyboard.type(" found it")
         customer_writes(server, 3, "any news?", enqueue=False)
-        expect(page.locator("#thread-stale")).to_be_visible(timeout=20000)
+        expect(page.locator("#thread-stale")).to_be_visible(timeout=EVENTUALLY_MS)
         expect(messages).to_have_count(2)
         expect(reply).to_be_focused()
         page.keyboard.type(" in Chicago.")
         page.keyboard.press("Escape")
-        expect(messages.last).to_contain_text("any news?", timeout=10000)
+        expect(messages.last).to_contain_text("any news?")
         expect(page.locator("#thread-stale")).to_be_hidden()
         expect(reply).to_have_value(REPLY + " found it in Chicago.")
         expect(note).to_have_value(NOTE)
@@ -99,7 +99,7 @@ def test_unsent_text_survives_live_updates_of_the_open_conversation(server):  # 
         # Sending the reply empties its box, for good (the live update that follows does not bring it back);
         # the note being written stays.
         page.click("text=Send reply")
-        expect(page.locator("#thread .msg.out .text").last).to_contain_text("found it in Chicago", timeout=15000)
+        expect(page.locator("#thread .msg.out .text").last).to_contain_text("found it in Chicago")
         page.wait_for_timeout(1500)  # the reply's own live update reloads the pane once more
         expect(reply).to_have_value("")
         expect(note).to_have_value(NOTE)
@@ -155,7 +155,7 @@ def test_unsent_drafts_survive_moving_between_conversations(server):  # type: ig
         # Sent: the reply's box stays empty after going away and back; the note still waits.
         page.click("text=Send reply")
         sent = page.locator("#thread .msg.out .text, #thread .pending-replies li").last
-        expect(sent).to_contain_text("checking with the crew", timeout=15000)
+        expect(sent).to_contain_text("checking with the crew")
         page.wait_for_timeout(1500)  # the reply's own live update reloads the pane and the list
         expect(reply).to_have_value("")
         expect(note).to_have_value(SWITCH_NOTE)

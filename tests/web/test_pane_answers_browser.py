@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser_server import ARTIFACTS, running_server
+from tests.browser_server import ARTIFACTS, EVENTUALLY_MS, running_server
 from tests.web.test_live_drafts_browser import PASSWORD
 from tests.web.test_live_drafts_browser import signed_in as signed_in_page
 
@@ -106,7 +106,7 @@ def test_a_late_reply_answer_does_not_replace_the_pane_the_agent_moved_to(server
         held.release()
 
         toast = page.locator("#toasts .toast", has_text=f"Reply to {a_handle} sent.")
-        expect(toast).to_be_visible(timeout=10000)
+        expect(toast).to_be_visible(timeout=EVENTUALLY_MS)
         expect(toast.locator("a")).to_have_text(f"Open #{a}")
         page.wait_for_timeout(500)  # any swap would have happened by now
         expect(thread).to_have_attribute("data-conversation", b)  # B's pane, untouched
@@ -122,7 +122,7 @@ def test_a_late_reply_answer_does_not_replace_the_pane_the_agent_moved_to(server
         expect(reply).to_have_value("")
         expect(page.locator(f".conv-row[data-id='{a}'] .draft-mark")).to_have_count(0)
         sent = page.locator("#thread .msg.out .text, #thread .pending-replies li").last
-        expect(sent).to_contain_text("we are on it", timeout=15000)
+        expect(sent).to_contain_text("we are on it")
         assert move(page, "j") == b
         expect(reply).to_have_value("Text typed in B")  # B's own draft
         browser.close()
@@ -145,7 +145,7 @@ def test_a_late_refusal_keeps_the_text_in_its_conversation_and_says_why(server):
         b = move(page, "j")
         held.release()
         toast = page.locator("#toasts .toast-error")
-        expect(toast).to_contain_text(f"Your reply to {a_handle} was not sent: Too long for x", timeout=10000)
+        expect(toast).to_contain_text(f"Your reply to {a_handle} was not sent: Too long for x")
         expect(toast).to_contain_text("It waits in its box.")
         page.wait_for_timeout(500)
         expect(thread).to_have_attribute("data-conversation", b)
@@ -166,11 +166,11 @@ def test_htmx_notices_show_at_once_and_never_on_the_next_page(server):  # type: 
         handle = handle_of(page)
         page.locator("#reply-text").fill("Thanks for your patience!")
         page.click("text=Send reply")
-        expect(page.locator("#toasts .toast", has_text=f"Reply to {handle} sent.")).to_be_visible(timeout=10000)
+        expect(page.locator("#toasts .toast", has_text=f"Reply to {handle} sent.")).to_be_visible(timeout=EVENTUALLY_MS)
         page.click("#assign-me")
-        expect(page.locator("#toasts .toast", has_text="Assignment saved.")).to_be_visible(timeout=10000)
+        expect(page.locator("#toasts .toast", has_text="Assignment saved.")).to_be_visible(timeout=EVENTUALLY_MS)
         page.click("#resolve-form button")  # (a form with no field a live reload of the pane could reset)
-        expect(page.locator("#toasts .toast", has_text="Marked resolved.")).to_be_visible(timeout=10000)
+        expect(page.locator("#toasts .toast", has_text="Marked resolved.")).to_be_visible(timeout=EVENTUALLY_MS)
         expect(page.locator(".flash")).to_have_count(0)
 
         # A full page load afterwards (a reload, another section) shows none of them again.
@@ -215,7 +215,7 @@ def test_a_refused_bulk_reply_comes_back_with_its_text_ticks_and_reasons(server)
         page.screenshot(path=str(ARTIFACTS / "bulk-reply-refused.png"))
 
         customer_writes(server, 7, "is the site down?")  # the list refreshes live
-        expect(page.locator(".conv-row", has_text="@draftee")).to_be_visible(timeout=20000)
+        expect(page.locator(".conv-row", has_text="@draftee")).to_be_visible(timeout=EVENTUALLY_MS)
         for conv in (a, b):
             row = page.locator(f".conv-row[data-id='{conv}']")
             expect(row.locator("input.pick")).to_be_checked()
@@ -255,7 +255,7 @@ def test_sending_twice_while_the_first_is_on_its_way_posts_one_reply(server):  #
 
         # the customer writes meanwhile: the pane is reloaded live, the text is kept in its box
         customer_writes(server, 12, "hello? anyone?")
-        expect(page.locator("#thread .msg.in .text").last).to_contain_text("anyone?", timeout=20000)
+        expect(page.locator("#thread .msg.in .text").last).to_contain_text("anyone?")
         expect(page.locator("#reply-text")).to_have_value("One reply only, please.")
         expect(send).to_have_text("Sending…")
         send.click()
@@ -263,7 +263,7 @@ def test_sending_twice_while_the_first_is_on_its_way_posts_one_reply(server):  #
         page.wait_for_timeout(1500)
         assert len(held.held) == 1  # none of the others left the browser
         held.release()
-        expect(page.locator("#toasts .toast", has_text="sent.")).to_be_visible(timeout=10000)
+        expect(page.locator("#toasts .toast", has_text="sent.")).to_be_visible(timeout=EVENTUALLY_MS)
         expect(send).to_have_text("Send reply")
         replies = page.locator("#thread .msg.out .text, #thread .pending-replies li", has_text="One reply only")
         expect(replies).to_have_count(1)
@@ -288,7 +288,7 @@ def test_send_is_not_lost_to_the_typing_notice(server):  # type: ignore[no-untyp
         held.wait()  # the reply left the browser
         held.release()
         composing.release()
-        expect(page.locator("#toasts .toast", has_text="sent.")).to_be_visible(timeout=10000)
+        expect(page.locator("#toasts .toast", has_text="sent.")).to_be_visible(timeout=EVENTUALLY_MS)
         browser.close()
 
 
@@ -311,7 +311,7 @@ def test_a_late_live_reload_does_not_replace_the_pane_the_agent_moved_to(server)
         customer_writes(server, 9, "hello??")  # the server's worker ingests it and tells the page
         held.wait()  # the pane's reload of the conversation has left
         # and writes again: a second reload waits (queued by htmx) behind the first, still unanswered
-        with page.expect_request(lambda r: r.url.rstrip("/") == server.base, timeout=20000):
+        with page.expect_request(lambda r: r.url.rstrip("/") == server.base, timeout=EVENTUALLY_MS):
             customer_writes(server, 10, "anybody there??")  # (the live event reached the page: the list reloads)
         b = move(page, "j")
         assert b != a
