@@ -1,5 +1,6 @@
 """The pages people use all day run under the Content-Security-Policy in a real browser: no violation and no
-console error on the inbox (with an htmx pane swap and the brand switcher), the war room and a chart report."""
+console error on the inbox (with an htmx pane swap and the brand switcher), the war room, a chart report and the
+settings pages."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ WATCH_VIOLATIONS = (
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
-    yield from running_server(tmp_path_factory.mktemp("csp-data"), "csp", [("lead", "supervisor")], PASSWORD)
+    yield from running_server(tmp_path_factory.mktemp("csp-data"), "csp", [("boss", "admin")], PASSWORD)
 
 
 def test_inbox_war_room_and_charts_run_under_the_policy(server):  # type: ignore[no-untyped-def]
@@ -35,7 +36,7 @@ def test_inbox_war_room_and_charts_run_under_the_policy(server):  # type: ignore
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.goto(server.base + "/")
-        page.fill("#id_username", "lead")
+        page.fill("#id_username", "boss")
         page.fill("#id_password", PASSWORD)
         page.click("button[type=submit]")
         expect(page.locator(".conv-row").first).to_be_visible()
@@ -55,6 +56,13 @@ def test_inbox_war_room_and_charts_run_under_the_policy(server):  # type: ignore
         page.wait_for_function("() => window.Chart && Chart.getChart('volume-chart')")  # the nonce'd script ran
         violations += page.evaluate("window.__csp")
         page.screenshot(path=str(ARTIFACTS / "csp-reports-volume.png"))
+        page.goto(server.base + "/settings/users/")
+        expect(page.locator("h1")).to_contain_text("Users of")
+        page.screenshot(path=str(ARTIFACTS / "settings-users.png"), full_page=True)
+        page.goto(server.base + "/account/two-factor/")
+        expect(page.locator(".qr svg")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "two-factor-setup.png"), full_page=True)
+        violations += page.evaluate("window.__csp")
         browser.close()
     assert violations == []
     assert [e for e in errors if "Content Security Policy" in e or "Refused" in e] == []
