@@ -4,15 +4,18 @@ a brand without a channel on that network still gets the local sink."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from hubbub.connectors.base import OutboundReply, PollResult
+from hubbub.connectors.events import InboundEvent
 from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.inbox.actions import delivery
 from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.inbox.models import Conversation, Message, Reply
+from hubbub.ingest.channel_intake import poll_channel_now
 from tests.connectors.doubles import registered
 
 pytestmark = pytest.mark.django_db
@@ -23,12 +26,13 @@ class RecordingConnector:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, OutboundReply]] = []
+        self.inbox: list[InboundEvent] = []
 
     def check(self, channel: Channel) -> str:
         return "ok"
 
     def poll(self, channel: Channel, cursor: dict[str, Any]) -> PollResult:
-        return PollResult([], cursor)
+        return PollResult(self.inbox, cursor)
 
     def send_reply(self, channel: Channel, reply: OutboundReply) -> str:
         self.sent.append((channel.name, reply))
@@ -52,9 +56,9 @@ def reply(acme, make_event, ingest, scope_of):  # type: ignore[no-untyped-def]
     return do_create_reply(scope, Conversation.objects.get(), "Sorry Ann, we are on it.")
 
 
-def connect(acme: dict[str, Any], brand: str = "Acme Air", **kw: Any) -> Channel:
+def connect(acme: dict[str, Any], brand: str = "Acme Air", name: str = "", **kw: Any) -> Channel:
     return Channel.objects.create(
-        organization=acme["org"], brand=acme["brands"][brand], network="other", name=f"@{brand}", **kw
+        organization=acme["org"], brand=acme["brands"][brand], network="other", name=name or f"@{brand}", **kw
     )
 
 
@@ -88,3 +92,16 @@ def test_a_channel_needing_reconnection_fails_the_reply_with_the_reason(acme, re
 
     assert failed.state == Reply.State.FAILED and recording.sent == []
     assert "must be connected again (Settings → Channels)" in failed.error
+
+
+def test_a_reply_goes_out_through_the_account_that_received_the_message(acme, recording, scope_of):  # type: ignore[no-untyped-def]
+    connect(acme, name="@acme")
+    support = connect(acme, name="@acme_support")  # a second account of the same brand on the network
+    when = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    recording.inbox = [InboundEvent("other", "p1", "@acme_support my bag", when, "zed", author_handle="zed")]
+    poll_channel_now(support)
+    reply = do_create_reply(scope_of(acme["users"]["agent"], acme["org"]), Conversation.objects.get(), "On it, Zed.")
+
+    delivery.do_deliver_reply(reply.pk)
+
+    assert [name for name, _ in recording.sent] == ["@acme_support"]

@@ -66,6 +66,8 @@ def _sink() -> Path:
     return sink
 
 
+# The key of `InboundEvent.extra` naming the channel an event was polled through (set by `polling`).
+RECEIVED_BY = "hubbub_channel_id"
 # (organization id, network, external id) -> that event's `extra`, or {} when it is not known.
 EventExtraLookup = Callable[[int, str, str], dict[str, Any]]
 _event_extra: list[EventExtraLookup] = []
@@ -79,10 +81,10 @@ def register_event_extra_lookup(lookup: EventExtraLookup) -> None:
 def find_posted(reply, *, in_reply_to: str = "", recipient: str = "") -> str | None:  # type: ignore[no-untyped-def]
     """The network's id of this reply's post if the network has it (looked up by the idempotency key), else
     None. Asked before sending again a reply whose earlier attempt may have reached the network."""
-    target = _connected(reply)
+    target = _connected(reply, in_reply_to, recipient)
     if target is not None:
-        connector, channel = target
-        return connector.find_posted(channel, _outbound(reply, in_reply_to, recipient))
+        connector, channel, outbound = target
+        return connector.find_posted(channel, outbound)
     path = _sink() / f"{reply.idempotency_key}.json"
     if not path.exists():
         return None
@@ -92,27 +94,28 @@ def find_posted(reply, *, in_reply_to: str = "", recipient: str = "") -> str | N
 def send_reply(reply, *, in_reply_to: str = "", recipient: str = "") -> str:  # type: ignore[no-untyped-def]
     """Post a reply, answering the message `in_reply_to` (its network id) of `recipient`; return the network's
     id for the posted message. Through the brand's channel when it has one, else into the sink."""
-    target = _connected(reply)
+    target = _connected(reply, in_reply_to, recipient)
     if target is not None:
-        connector, channel = target
-        return connector.send_reply(channel, _outbound(reply, in_reply_to, recipient))
+        connector, channel, outbound = target
+        return connector.send_reply(channel, outbound)
     return _sink_post(reply)
 
 
-def _connected(reply) -> tuple[Connector, Channel] | None:  # type: ignore[no-untyped-def]
-    """The connector and channel that post this reply, or None for the sink (no channel of the brand there).
-    A channel whose credentials were refused fails the reply with the reason rather than use the sink."""
+def _connected(reply, in_reply_to: str, recipient: str) -> tuple[Connector, Channel, OutboundReply] | None:  # type: ignore[no-untyped-def]
+    """The connector, the channel and the reply as the connector takes it, or None for the sink (no channel of
+    the brand on that network). The channel that received the message answered is preferred (a brand may have
+    two accounts on one network); a channel whose credentials were refused fails the reply with the reason
+    rather than use the sink."""
     network = reply.conversation.network
     connector = connector_for(network)
     if connector is None:
         return None
-    channel = (
-        Channel.objects.filter(
-            organization_id=reply.organization_id, brand_id=reply.brand_id, network=network, is_active=True
-        )
-        .order_by("id")
-        .first()
+    extra = _extra_of(reply.organization_id, network, in_reply_to)
+    channels = Channel.objects.filter(
+        organization_id=reply.organization_id, brand_id=reply.brand_id, network=network, is_active=True
     )
+    received_by = extra.get(RECEIVED_BY)
+    channel = (channels.filter(id=received_by).first() if received_by else None) or channels.order_by("id").first()
     if channel is None:
         return None
     if channel.status == ChannelStatus.RECONNECT_NEEDED:
@@ -120,15 +123,7 @@ def _connected(reply) -> tuple[Connector, Channel] | None:  # type: ignore[no-un
             f"The {channel.get_network_display()} account {channel.name} must be connected again "
             "(Settings → Channels); then retry this reply."
         )
-    return connector, channel
-
-
-def _outbound(reply, in_reply_to: str, recipient: str) -> OutboundReply:  # type: ignore[no-untyped-def]
-    network = reply.conversation.network
-    if not _event_extra:
-        raise RuntimeError("No event lookup registered: ingest must be installed to send through a channel.")
-    extra = _event_extra[0](reply.organization_id, network, in_reply_to) if in_reply_to else {}
-    return OutboundReply(
+    outbound = OutboundReply(
         idempotency_key=str(reply.idempotency_key),
         text=reply.text,
         network=network,
@@ -138,6 +133,15 @@ def _outbound(reply, in_reply_to: str, recipient: str) -> OutboundReply:  # type
         in_reply_to_extra=extra,
         recipient=recipient,
     )
+    return connector, channel, outbound
+
+
+def _extra_of(organization_id: int, network: str, external_id: str) -> dict[str, Any]:
+    if not external_id:
+        return {}
+    if not _event_extra:
+        raise RuntimeError("No event lookup registered: ingest must be installed to send through a channel.")
+    return _event_extra[0](organization_id, network, external_id)
 
 
 def _sink_post(reply) -> str:  # type: ignore[no-untyped-def]

@@ -29,6 +29,7 @@ from django.utils import timezone
 from hubbub.connectors.base import ChannelError, PollResult, connector_for, registered_networks
 from hubbub.connectors.events import InboundEvent
 from hubbub.connectors.models import Channel, ChannelStatus
+from hubbub.connectors.outbound import RECEIVED_BY
 from hubbub.tenancy.services import audit
 
 log = logging.getLogger("hubbub.connectors.polling")
@@ -85,7 +86,7 @@ def poll_channel(channel: Channel, accept: AcceptEvents, now: datetime | None = 
     except Exception as exc:  # a bug or an unforeseen answer: shown and retried like any failure, and logged
         log.exception("polling channel %s failed", channel.pk)
         return _failed(channel, now, ChannelError(f"Unexpected error while polling: {type(exc).__name__}"))
-    events = [_with_brand(ev, channel) for ev in result.events]
+    events = [_stamped(ev, channel) for ev in result.events]
     try:
         new = accept(channel, events) if events else 0
     except Exception as exc:  # the events were not committed: the cursor stays, the next poll fetches them again
@@ -106,10 +107,12 @@ def _lease(channel: Channel, now: datetime) -> bool:
     return bool(taken)
 
 
-def _with_brand(event: InboundEvent, channel: Channel) -> InboundEvent:
-    """A channel belongs to one brand: its events are that brand's unless the connector said otherwise."""
+def _stamped(event: InboundEvent, channel: Channel) -> InboundEvent:
+    """A channel belongs to one brand: its events are that brand's unless the connector said otherwise. Each
+    remembers the channel it came through, so a reply to it goes out through the same account."""
     if not event.brand_slug:
         event.brand_slug = channel.brand.slug
+    event.extra = {**event.extra, RECEIVED_BY: channel.pk}
     return event
 
 
