@@ -45,7 +45,7 @@ def channels(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(
         request,
         "ingest/channels.html",
-        {"rows": rows, "needing_reconnect": needing, "brands": scope.brands(), "form": request.POST or {}},
+        {"rows": rows, "needing_reconnect": needing, "brands": scope.brands()},
     )
 
 
