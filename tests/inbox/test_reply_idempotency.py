@@ -153,3 +153,16 @@ def test_two_concurrent_requests_with_one_key_create_one_reply(acme, conv, scope
     assert results["first"] == results["second"]
     assert Reply.objects.filter(conversation=conv).count() == 1
     assert _posted(conv) == ["On its way"]  # delivered once (tasks run inline after commit)
+
+
+def test_an_old_composer_sent_again_with_other_words_keeps_them_and_says_why(acme, conv) -> None:
+    client = Client()
+    client.force_login(acme["users"]["agent"])
+    page = client.get(f"/c/{conv.pk}/").content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    client.post(f"/c/{conv.pk}/reply/", {"text": "First answer", "form_token": token})
+    again = client.post(f"/c/{conv.pk}/reply/", {"text": "Edited after going Back", "form_token": token})
+    shown = again.content.decode()
+    assert "already used for another reply, so this text was not sent" in shown
+    assert "Edited after going Back</textarea>" in shown  # the words wait in the box, with a fresh token
+    assert list(Reply.objects.values_list("text", flat=True)) == ["First answer"]

@@ -24,7 +24,7 @@ from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.ids import parse_id
 from hubbub.inbox import drafts
 from hubbub.inbox.actions.conversations import do_add_note, do_assign, do_change_status, do_set_tags
-from hubbub.inbox.actions.replies import Origin, do_create_reply
+from hubbub.inbox.actions.replies import Origin, ReplyKeyReused, do_create_reply
 from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import CannedResponse, Conversation, Direction, Status
 from hubbub.inbox.panels import panels_context
@@ -324,6 +324,9 @@ def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespo
     try:
         # the composer's one-time token: a form posted twice (double click, a resent request) is one reply
         r = do_create_reply(scope, conv, text, Origin.AGENT, client_key=f"form:{token}" if token else "")
+    except ReplyKeyReused:  # an old page's form (Back, then edited) sent again: its token already has a reply
+        why = "This reply form was already used for another reply, so this text was not sent. Send it again."
+        return _refused(request, scope, conv, "reply", text, why)
     except (ValueError, ReplyTooLong) as exc:
         return _refused(request, scope, conv, "reply", text, str(exc))
     # Named by customer: the agent may be in another conversation by the time this notice shows (app.js)
