@@ -143,8 +143,12 @@ def test_an_alert_to_an_internal_webhook_is_refused_and_shows_no_detail(acme, se
     assert shown["webhook"] == "refused: address not allowed"
 
 
-@pytest.mark.parametrize(("path", "shown"), [("/hook", "delivered"), ("/status?code=502", "failed: HTTP 502")])
-def test_an_allowed_receiver_gets_the_alert_and_only_its_status_is_shown(acme, settings, path, shown) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [("/hook", "delivered"), ("/status?code=502", "failed: HTTP 502"), ("/slow", "failed: timed out")],
+)
+def test_a_receiver_gets_the_alert_and_only_its_status_is_shown(acme, settings, monkeypatch, path, shown) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(detection, "WEBHOOK_TIMEOUT", 0.3)  # /slow never answers while the test runs
     with CountingServer() as receiver:
         settings.OUTBOUND_ALLOW = [receiver.hostport]
         alert = _fire(acme, receiver.url(path))
