@@ -69,7 +69,7 @@ def test_audit_log_shows_a_restricted_user_only_their_brands(world) -> None:
     client.force_login(world["restricted"])
 
     page = client.get("/audit/").content.decode()
-    assert f"conversation:{one}" in page
+    assert f"conversation:{one}" in page and "this log shows the changes of those brands (G One)" in page
     assert f"conversation:{two}" not in page and SECRET_TITLE not in page
 
     export = client.get("/audit/?format=csv")
