@@ -184,6 +184,14 @@ def test_session_is_refreshed_before_expiry_and_replaced_when_the_pds_refuses_it
     assert _reload(channel).status == ChannelStatus.CONNECTED
 
 
+def test_an_unreadable_stored_session_is_replaced_by_a_new_login(pds: FakeBluesky, channel: Channel) -> None:
+    channel.credentials = {**channel.credentials, "session": "written by another SDK version"}
+    channel.save()
+    assert poll_channel_now(channel).ok
+    assert pds.sessions_created == 1
+    assert _reload(channel).credentials["session"].startswith(f"{BRAND_HANDLE}:::did:plc:")
+
+
 def test_revoked_app_password_needs_a_reconnect(pds: FakeBluesky, channel: Channel) -> None:
     assert poll_channel_now(channel).ok
     pds.revoke_app_password(BRAND_HANDLE)

@@ -186,3 +186,23 @@ def test_feeds_take_no_replies(acme: dict[str, Any]) -> None:
 def test_html_to_text_drops_markup_scripts_and_decodes_entities() -> None:
     fragment = "<p>Fish &amp; chips &amp;lt;3</p><script>alert('x')</script><style>p{}</style><ul><li>one</li><li>two"
     assert html_to_text(fragment) == "Fish & chips &lt;3\n\none\n\ntwo"
+
+
+def test_a_latin_1_forum_feed_reads_as_written(site: FakeFeedSite, acme: dict[str, Any]) -> None:
+    document = """<?xml version="1.0" encoding="ISO-8859-1"?>
+<rss version="2.0"><channel><title>Forum des voyageurs</title><link>https://forum.voyageurs.example/</link>
+<language>fr-FR</language>
+<item><title>Vol annulé à Orly</title><link>https://forum.voyageurs.example/viewtopic.php?t=4410</link>
+<author>elodie@voyageurs.example (Élodie)</author><pubDate>Mon, 30 Nov 2026 07:00:00 +0100</pubDate>
+<description>&lt;p&gt;Acme a annulé mon vol, café offert mais aucune nouvelle du remboursement.&lt;/p&gt;</description>
+</item></channel></rss>""".encode("iso-8859-1")
+    channel = _channel(acme, "forum", site.serve("/rss.php", document, "application/rss+xml; charset=ISO-8859-1"))
+
+    assert poll_channel_now(channel).new == 1
+
+    topic = Message.objects.get(network="forum")
+    assert (
+        topic.text == "Vol annulé à Orly\n\nAcme a annulé mon vol, café offert mais aucune nouvelle du remboursement."
+    )
+    assert topic.lang == "fr" and topic.created_at == datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    assert topic.author is not None and topic.author.handle == "Élodie"

@@ -149,9 +149,9 @@ class BlueskyConnector:
         client.on_session_change(lambda event, session: _store_session(channel, event, session))
         handle = str(creds.get("handle", ""))
         with _channel_errors(handle):
-            if creds.get("session"):
+            try:
                 client.login(session_string=creds["session"], fetch_bsky_profile=False)  # no request: a stored session
-            else:
+            except (KeyError, ValueError):  # none yet, or one this SDK version cannot read: log in afresh
                 self._login(client, channel)
         return client
 

@@ -26,6 +26,7 @@ import calendar
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,7 @@ from hubbub.importreport import Reject, quarantine
 from hubbub.outbound_http import OutboundError
 
 MAX_SEEN = 1000
+_RSS_AUTHOR = re.compile(r"\s*(?P<email>[^\s()@]+@[^\s()@]+)\s*\((?P<name>[^()]+)\)\s*")
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 USER_AGENT = "Hubbub feed reader (+https://hubbub.example/bot)"
 
@@ -182,8 +184,7 @@ def _event(channel: Channel, entry: Any, feed_language: str, feed_title: str) ->
     text, cut = clean_text("\n\n".join(part for part in (title, body) if part))
     if not text:
         raise ValueError("entry has no title and no text")
-    author = html_to_text(str(entry.get("author", "") or "")).lstrip("@") or feed_title or "unknown"
-    detail = entry.get("author_detail") or {}
+    author, author_id = _author(entry, feed_title)
     extra: dict[str, Any] = {
         "title": title,
         "feed": feed_title,
@@ -201,7 +202,7 @@ def _event(channel: Channel, entry: Any, feed_language: str, feed_title: str) ->
         external_id=external_id,
         text=text,
         created_at=datetime.fromtimestamp(calendar.timegm(when), UTC) if when else datetime.now(UTC),
-        author_id=str(detail.get("href") or detail.get("email") or author)[:200],
+        author_id=author_id[:200],
         author_name=author[:200],
         author_handle=author[:200],
         brand_slug=channel.brand.slug,
@@ -209,6 +210,19 @@ def _event(channel: Channel, entry: Any, feed_language: str, feed_title: str) ->
         lang=str(entry.get("language") or feed_language or "")[:10].split("-")[0].lower(),
         extra=extra,
     )
+
+
+def _author(entry: Any, feed_title: str) -> tuple[str, str]:
+    """The author's name to show and what identifies them (address or profile link). RSS writes `<author>` as
+    "email (Name)"; it is split here, since feedparser's own split cuts addresses whose domain ends in more than
+    four letters (`.example`, `.museum`)."""
+    raw = str(entry.get("author") or "")
+    match = _RSS_AUTHOR.fullmatch(raw)
+    if match:
+        return html_to_text(match["name"]), match["email"]
+    detail = entry.get("author_detail") or {}
+    name = html_to_text(str(detail.get("name") or raw)).lstrip("@") or feed_title or "unknown"
+    return name, str(detail.get("href") or detail.get("email") or name)
 
 
 def _raw(entry: Any) -> str:
