@@ -3,7 +3,7 @@
 Why real servers: what the connector must get right (UIDVALIDITY, UIDs, SPECIAL-USE folders, APPEND, IDLE,
 the threading headers a customer's mail client reads) is the servers' behaviour, which a mock would only
 restate. Dovecot runs as an unprivileged instance (its own config, run directory and maildirs in a temp dir,
-users in a passwd-file, loopback ports); when the tests run as root it runs as `nobody`. The SMTP server
+a password per mailbox, loopback ports); when the tests run as root it runs as `nobody`. The SMTP server
 accepts any sender and hands each mail to Dovecot over LMTP, so a mail Hubbub sends lands in the
 recipient's mailbox and is read back over IMAP as the customer's client would.
 
@@ -53,13 +53,12 @@ mail_location = maildir:{root}/mail/%u
 postmaster_address = postmaster@hubbub.test
 hostname = mail.hubbub.test
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/users
+  driver = static
+  args = password={password_prefix}%u
 }}
 userdb {{
-  driver = passwd-file
-  args = username_format=%u {root}/users
-  default_fields = uid={user} gid={group} home={root}/home/%u
+  driver = static
+  args = uid={user} gid={group} home={root}/home/%u
 }}
 namespace inbox {{
   inbox = yes
@@ -136,26 +135,24 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 @dataclass
 class Dovecot:
-    """One running test instance. `add_user` adds a mailbox (the passwd-file is re-read on change)."""
+    """One running test instance. Every address has a mailbox, whose password is `password_prefix` + the
+    address (a static passdb: a passwd-file is re-read only a while after it changes, which made a mailbox
+    added a moment ago refuse its login); `users` are the mailboxes the tests made, which the SMTP server
+    accepts mail for."""
 
     root: Path
     imap_port: int
     lmtp_port: int
     uid: int
     gid: int
+    password_prefix: str
     users: dict[str, str] = field(default_factory=dict)
 
-    def add_user(self, local: str, domain: str = "hubbub.test", password: str | None = None) -> tuple[str, str]:
+    def add_user(self, local: str, domain: str = "hubbub.test") -> tuple[str, str]:
+        """A new mailbox and its password, usable at once."""
         address = f"{local}-{uuid.uuid4().hex[:8]}@{domain}"
-        password = password or uuid.uuid4().hex
-        self.users[address] = password
-        lines = "".join(f"{user}:{{PLAIN}}{pw}:::::\n" for user, pw in self.users.items())
-        path = self.root / "users"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(lines)
-        os.chown(tmp, self.uid, self.gid)
-        tmp.replace(path)
-        return address, password
+        self.users[address] = self.password_prefix + address
+        return address, self.users[address]
 
     def credentials(self, address: str, **extra: Any) -> dict[str, Any]:
         """A channel's credentials for this mailbox, sending through `smtp_port` (the test SMTP server)."""
@@ -201,9 +198,13 @@ def dovecot() -> Iterator[Dovecot]:
         os.chown(path, uid, gid)
     imap_port, lmtp_port = free_port(), free_port()
     conf = root / "dovecot.conf"
-    conf.write_text(CONFIG.format(root=root, user=user, group=group, imap_port=imap_port, lmtp_port=lmtp_port))
-    server = Dovecot(root, imap_port, lmtp_port, uid, gid)
-    server.add_user("postmaster")
+    prefix = f"pw-{uuid.uuid4().hex[:12]}-"
+    conf.write_text(
+        CONFIG.format(
+            root=root, user=user, group=group, imap_port=imap_port, lmtp_port=lmtp_port, password_prefix=prefix
+        )
+    )
+    server = Dovecot(root, imap_port, lmtp_port, uid, gid, prefix)
     as_user: dict[str, Any] = {"user": uid, "group": gid} if os.geteuid() == 0 else {}
     proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], cwd=root, stdin=subprocess.DEVNULL, **as_user)
     try:

@@ -89,3 +89,22 @@ def test_no_bytes_make_the_reader_raise_anything_but_a_reason(data):
         assert exc.reason
     else:
         assert event.external_id and event.author_id == "a@b.test"
+
+
+@pytest.mark.parametrize(
+    ("header", "why"),
+    [
+        ("Auto-Submitted: auto-replied", "Auto-Submitted: auto-replied"),
+        ("Precedence: bulk", "Precedence: bulk"),
+        ("X-Autoreply: yes", "auto-reply header"),
+        ("Return-Path: <>", "delivery failure report (a bounce)"),
+    ],
+)
+def test_mail_sent_by_a_machine_is_marked_so_nothing_automatic_answers_it(header, why):
+    event = parse_mail(raw("From: a@b.test", "Subject: Out of office", header), BOX, ARRIVED)
+    assert event.extra["automatic"] == why
+
+
+def test_a_person_s_mail_is_not_marked_automatic():
+    event = parse_mail(raw("From: a@b.test", "Subject: Hi", "Auto-Submitted: no"), BOX, ARRIVED)
+    assert "automatic" not in event.extra

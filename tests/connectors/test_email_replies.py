@@ -134,3 +134,36 @@ def test_a_wrong_smtp_password_fails_the_reply_and_says_to_reconnect(  # type: i
     reply.refresh_from_db()
     assert reply.state == Reply.State.FAILED and "refused the login" in reply.error
     assert mailbox(mail[0], customer) == []
+
+
+def bounce_of(returned: Any, mailer: str, to: str) -> bytes:
+    """A delivery status notification as Postfix writes it, returning the headers of the mail that failed."""
+    return (
+        f"From: Mail Delivery System <{mailer}>\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce-1@mx.example.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not\r\n"
+        "be delivered to one or more recipients.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.test\r\n\r\n"
+        "Final-Recipient: rfc822; gone@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: {to}\r\nSubject: {returned['Subject']}\r\n"
+        f"Message-ID: {returned['Message-ID']}\r\n--B--\r\n"
+    ).encode()
+
+
+def test_a_bounce_joins_the_conversation_and_is_not_answered(  # type: ignore[no-untyped-def]
+    acme, scope_of, support, customer, mail, conversation, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        reply_of(acme, scope_of, conversation, "Your bag is on the way.")
+    [sent] = mailbox(mail[0], support.name, "Sent")
+    mailer, _ = mail[0].add_user("mailer-daemon", domain="mx.example.test")
+    mail[0].deliver(bounce_of(sent, mailer, support.name), support.name)
+    poll(support)
+    assert Conversation.objects.filter(network="email").count() == 1  # no new conversation for a machine
+    assert conversation.messages.order_by("id").last().text.startswith("I'm sorry to have to inform you")
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = reply_of(acme, scope_of, conversation, "Hello?")
+    answer.refresh_from_db()
+    assert answer.state == Reply.State.FAILED and "delivery failure report" in answer.error
+    assert mailbox(mail[0], mailer) == []  # the mail system was not mailed

@@ -85,6 +85,12 @@ def original_of(reply: OutboundReply, settings: MailSettings) -> Original:
     """The answered mail's headers from its event (`in_reply_to_extra`), read back from the mailbox when the
     event did not keep them."""
     extra = reply.in_reply_to_extra or {}
+    if extra.get("bounce"):
+        raise PermanentDeliveryError(
+            f"The last message is a delivery failure report from {extra.get('from') or 'the mail system'}, not "
+            "the customer: the previous reply did not reach them. Check their address; replying here would only "
+            "mail the mail system."
+        )
     message_id = normalise_id(reply.in_reply_to)
     subject, references = str(extra.get("subject") or ""), list(extra.get("references") or [])
     if message_id and not extra.get("subject"):

@@ -106,6 +106,9 @@ def _event(msg: Message, raw: bytes, mailbox: Mailbox, received_at: datetime | N
         extra["converted_from_html"] = True
     if not _header(msg, "Message-ID"):
         extra["synthetic_message_id"] = True
+    if automatic := automatic_reason(msg):
+        extra["automatic"] = automatic  # RFC 3834: nothing automatic may answer it (mail loops)
+        extra["bounce"] = is_bounce(msg)
     return InboundEvent(
         network=NETWORK,
         external_id=message_id,
@@ -157,7 +160,48 @@ def _parent_id(msg: Message) -> str:
     if in_reply_to:
         return in_reply_to[-1]
     references = id_list(_header(msg, "References"))
-    return references[-1] if references else ""
+    return references[-1] if references else reported_id(msg)
+
+
+def reported_id(msg: Message) -> str:
+    """The Message-ID of the mail a delivery report (bounce) is about, from the headers it returns: the
+    report then joins the conversation of the reply that did not arrive, where the agent sees it."""
+    if msg.get_content_type() != "multipart/report":
+        return ""
+    for part in msg.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            inner = part.get_payload()
+            returned = inner[0] if isinstance(inner, list) and inner else None
+        elif kind == "text/rfc822-headers":
+            payload = part.get_payload(decode=True)
+            returned = message_from_bytes(payload if isinstance(payload, bytes) else b"", policy=policy.default)
+        else:
+            continue
+        if isinstance(returned, Message) and (found := normalise_id(_header(returned, "Message-ID"))):
+            return found
+    return ""
+
+
+def is_bounce(msg: Message) -> bool:
+    """A delivery report, or a mail with the empty return path only the mail system uses."""
+    return msg.get_content_type() == "multipart/report" or _header(msg, "Return-Path") == "<>"
+
+
+def automatic_reason(msg: Message) -> str:
+    """Why the mail was sent by a machine rather than a person (an out-of-office, a bounce, a list), or ""."""
+    if is_bounce(msg):
+        return "delivery failure report (a bounce)"
+    auto = _header(msg, "Auto-Submitted").lower()
+    precedence = _header(msg, "Precedence").lower()
+    for hit, reason in (
+        (auto not in ("", "no"), f"Auto-Submitted: {auto}"),
+        (precedence in ("bulk", "junk", "list"), f"Precedence: {precedence}"),
+        (bool(_header(msg, "X-Autoreply") or _header(msg, "X-Autorespond")), "auto-reply header"),
+    ):
+        if hit:
+            return reason
+    return ""
 
 
 def _sent_at(msg: Message, received_at: datetime | None) -> datetime:
