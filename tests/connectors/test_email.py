@@ -4,8 +4,10 @@ and delivers it into the customer's mailbox, where the test reads it as the cust
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from imapclient import IMAPClient
 
 from hubbub.connectors import email_idle
 from hubbub.connectors.base import ChannelError, connector_for
@@ -14,6 +16,7 @@ from hubbub.inbox.models import Conversation, Message
 from hubbub.ingest.channel_intake import poll_channel_now
 from hubbub.ingest.models import QuarantinedEvent
 from tests.connectors.mailboxes import customer_mail, poll
+from tests.connectors.mailservers import HOST
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +46,17 @@ def test_polling_twice_stores_once_and_the_cursor_survives_a_restart(support, cu
     restarted = Channel.objects.get(pk=support.pk)  # a new worker: only what the database kept
     assert poll(restarted).events == 1
     assert Message.objects.filter(network="email").count() == 2
+
+
+def test_a_newly_connected_mailbox_brings_in_its_last_week_not_its_history(support, customer, mail):
+    server, _ = mail
+    old = customer_mail(customer, support.name, "Old", "A complaint from last spring.")
+    with IMAPClient(HOST, server.imap_port, ssl=False, timeout=30) as client:  # a mailbox with history
+        client.login(support.name, server.users[support.name])
+        client.append("INBOX", old.as_bytes(), msg_time=datetime.now(UTC) - timedelta(days=60))
+    server.deliver(customer_mail(customer, support.name, "New", "Where is my bag?"), support.name)
+    assert poll(support).new == 1
+    assert Message.objects.get(network="email").text == "New\n\nWhere is my bag?"
 
 
 def test_a_new_uidvalidity_rescans_without_storing_twice(support, customer, mail):

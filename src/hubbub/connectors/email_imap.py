@@ -25,6 +25,7 @@ from hubbub.outbound_http import IPAddress, OutboundError, OutboundRefused, chec
 
 TIMEOUT_SECONDS = 30.0  # one IMAP/SMTP command; far below the delivery's reclaim delay (300 s)
 TLS_MODES = ("ssl", "starttls", "none")
+DEFAULT_BACKFILL_DAYS = 7  # a newly connected mailbox brings its last week in, not its whole history
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class MailSettings:
     smtp_tls: str
     folder: str
     sent_folder: str
+    backfill_days: int
 
     @classmethod
     def from_credentials(cls, creds: dict[str, Any]) -> MailSettings:
@@ -57,11 +59,19 @@ class MailSettings:
         for mode in (tls, smtp_tls):
             if mode not in TLS_MODES:
                 raise ChannelError(f"Unknown TLS mode {mode!r}: use ssl, starttls or none.", reconnect_needed=True)
-        settings = cls(
+        try:
+            imap_port = int(creds.get("imap_port") or (993 if tls == "ssl" else 143))
+            smtp_port = int(creds.get("smtp_port") or (465 if smtp_tls == "ssl" else 587))
+            backfill_days = int(creds.get("backfill_days") or DEFAULT_BACKFILL_DAYS)
+        except (TypeError, ValueError) as exc:
+            raise ChannelError(
+                f"The ports and backfill days must be whole numbers: {exc}", reconnect_needed=True
+            ) from exc
+        return cls(
             imap_host=str(creds["imap_host"]),
-            imap_port=int(creds.get("imap_port") or (993 if tls == "ssl" else 143)),
+            imap_port=imap_port,
             smtp_host=str(creds.get("smtp_host") or creds["imap_host"]),
-            smtp_port=int(creds.get("smtp_port") or (465 if smtp_tls == "ssl" else 587)),
+            smtp_port=smtp_port,
             username=str(creds["username"]),
             password=str(creds["password"]),
             smtp_username=str(creds.get("smtp_username") or creds["username"]),
@@ -71,8 +81,8 @@ class MailSettings:
             smtp_tls=smtp_tls,
             folder=str(creds.get("folder") or "INBOX"),
             sent_folder=str(creds.get("sent_folder") or ""),
+            backfill_days=backfill_days,
         )
-        return settings
 
     def check_host(self, host: str, port: int, tls: str) -> list[IPAddress]:
         """The addresses of a server Hubbub may connect to (the outbound address policy: no private, loopback or

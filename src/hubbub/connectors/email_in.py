@@ -56,7 +56,7 @@ def poll(channel: Channel, cursor: dict[str, Any]) -> PollResult:
     with imap_session(settings) as client:
         info = client.select_folder(settings.folder, readonly=True)
         validity = int(info[b"UIDVALIDITY"])
-        uids = _new_uids(client, cursor, validity)
+        uids = _new_uids(client, cursor, validity, settings.backfill_days)
         batch = uids[:MAX_PER_POLL]
         events, rejects, newest = _read(client, batch, mailbox, channel)
     if rejects:
@@ -74,17 +74,19 @@ def poll(channel: Channel, cursor: dict[str, Any]) -> PollResult:
     return PollResult(events=events, cursor=new_cursor)
 
 
-def _new_uids(client: IMAPClient, cursor: dict[str, Any], validity: int) -> list[int]:
-    """UIDs to read, ascending. Same UIDVALIDITY: above the cursor. A new one (or a first poll): everything,
-    or, after a renumbering, everything since shortly before the last mail seen."""
+def _new_uids(client: IMAPClient, cursor: dict[str, Any], validity: int, backfill_days: int) -> list[int]:
+    """UIDs to read, ascending. Same UIDVALIDITY: above the cursor. After a renumbering: everything since
+    shortly before the last mail seen. A first poll: the last `backfill_days` only, so connecting a mailbox
+    with years of mail does not open (and start SLA clocks on) thousands of old conversations."""
     if cursor.get("uidvalidity") == validity:
         last = int(cursor.get("uid", 0))
         # "UID n:*" always matches the newest mail, even when its UID is below n: filtered here.
         return sorted(uid for uid in map(int, client.search(["UID", f"{last + 1}:*"])) if uid > last)
     if cursor.get("since"):
         since = date.fromisoformat(cursor["since"]) - RESCAN_MARGIN
-        return sorted(map(int, client.search(["SINCE", since])))
-    return sorted(map(int, client.search(["ALL"])))
+    else:
+        since = datetime.now(UTC).date() - timedelta(days=backfill_days)
+    return sorted(map(int, client.search(["SINCE", since])))
 
 
 def _read(
