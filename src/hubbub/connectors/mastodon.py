@@ -19,6 +19,7 @@ an instance URL is a URL a user gave us). Credentials: `{"base_url": ..., "acces
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from datetime import UTC, datetime
@@ -47,7 +48,7 @@ PAGE = 40
 MAX_PAGES_PER_POLL = 10
 RECENT_STATUSES = 40
 # Mastodon's tokens are URL-safe base64. Mastodon.py reads a token that names an existing file from that file,
-# so anything else is refused before it reaches the library.
+# so anything else, and any token that is also a file name here, is refused before it reaches the library.
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,256}")
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 
@@ -111,7 +112,7 @@ def _client(channel: Channel, delivery: bool = False) -> tuple[Mastodon, str]:
     creds = channel.credentials
     base_url = str(creds.get("base_url") or "").rstrip("/")
     token = str(creds.get("access_token") or "")
-    if not base_url or not _TOKEN.fullmatch(token):
+    if not base_url or not _TOKEN.fullmatch(token) or os.path.exists(token):
         reason = "This channel has no valid instance URL and access token: connect the account again."
         if delivery:
             raise PermanentDeliveryError(reason)

@@ -8,6 +8,8 @@ urlpatterns = [
     path("quarantine/", views.quarantine, name="quarantine"),
     path("settings/ingest/", views.health, name="ingest_health"),
     path("settings/channels/", channel_views.channels, name="channels"),
+    path("settings/channels/mastodon/authorize/", channel_views.authorize_mastodon, name="channel_mastodon_authorize"),
+    path("settings/channels/mastodon/callback/", channel_views.mastodon_callback, name="channel_mastodon_callback"),
     *(
         path(
             f"settings/channels/{kind}/", channel_views.connect_channel, {"kind": kind}, name=f"channel_connect_{kind}"

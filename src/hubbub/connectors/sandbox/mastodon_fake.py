@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from hubbub.connectors.sandbox import mastodon_page
+from hubbub.connectors.sandbox import mastodon_oauth, mastodon_page
 
 RATE_LIMIT = 300
 RATE_WINDOW = timedelta(minutes=5)  # Mastodon's: 300 requests per account per 5 minutes
@@ -80,6 +80,8 @@ class MastodonState:
         self.window_reset = datetime.now(UTC) + RATE_WINDOW
         self.remaining = RATE_LIMIT
         self.requests: list[tuple[str, str]] = []  # (method, path) of every API request
+        self.apps: dict[str, mastodon_oauth.App] = {}  # client id -> registered application
+        self.grants: dict[str, mastodon_oauth.Grant] = {}  # authorization code -> what it grants
 
     def next_id(self) -> str:
         return str(next(self._ids))
@@ -311,6 +313,10 @@ class MastodonHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         path, params = self._parsed()
+        if path == "/oauth/authorize":
+            status, page = mastodon_oauth.authorize_page(self.fake, params)
+            self._send(status, page.encode(), "text/html; charset=utf-8")
+            return
         if not path.startswith("/api/"):
             self._send(200, mastodon_page.render(self.fake).encode(), "text/html; charset=utf-8")
             return
@@ -322,8 +328,15 @@ class MastodonHandler(BaseHTTPRequestHandler):
         if path == "/sandbox/post":
             mastodon_page.handle_post(self.fake, body)
             self._send(303, b"", "text/plain", {"Location": "/"})
-            return
-        self._api("POST", path, body)
+        elif path == "/oauth/authorize":
+            back = mastodon_oauth.approve(self.fake, body)
+            self._send(302 if back else 400, b"", "text/plain", {"Location": back} if back else None)
+        elif path in ("/api/v1/apps", "/oauth/token"):
+            with self.fake.state.lock:
+                answer = mastodon_oauth.register_app if path == "/api/v1/apps" else mastodon_oauth.token
+                self._json(*answer(self.fake, body))
+        else:
+            self._api("POST", path, body)
 
     def _api(self, method: str, path: str, params: dict[str, str]) -> None:
         state = self.fake.state
@@ -349,7 +362,8 @@ class MastodonHandler(BaseHTTPRequestHandler):
     def _parsed(self) -> tuple[str, dict[str, str]]:
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
-        return parts.path, {k: v[-1] for k, v in query.items()}
+        path = parts.path.rstrip("/") or "/"  # Mastodon answers `/api/v1/instance/` as `/api/v1/instance`
+        return path, {k: v[-1] for k, v in query.items()}
 
     def _body(self) -> dict[str, str]:
         length = int(self.headers.get("Content-Length") or 0)
