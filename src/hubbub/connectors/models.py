@@ -14,6 +14,7 @@ class Network(models.TextChoices):
     X = "x", "X / Twitter"
     FACEBOOK = "facebook", "Facebook"
     INSTAGRAM = "instagram", "Instagram"
+    THREADS = "threads", "Threads"
     MASTODON = "mastodon", "Mastodon"
     BLUESKY = "bluesky", "Bluesky"
     RSS = "rss", "Blog / RSS"
@@ -29,6 +30,7 @@ MAX_REPLY_CHARS = {
     Network.BLUESKY: 300,
     Network.INSTAGRAM: 2200,
     Network.FACEBOOK: 8000,
+    Network.THREADS: 500,
 }
 
 
@@ -45,6 +47,9 @@ class Channel(models.Model):
     network = models.CharField(max_length=20, choices=Network.choices)
     name = models.CharField(max_length=200, help_text="Account handle or source name")
     credentials_encrypted = models.TextField(blank=True, editable=False)
+    # The network's own id of the account (X user id, Facebook page id, Instagram / Threads user id): how a
+    # webhook delivery, which names only that id, finds its channel without decrypting every channel.
+    account_id = models.CharField(max_length=64, blank=True, default="")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Polling: where the last accepted poll ended (saved only after its events were committed), and when next.
@@ -62,7 +67,10 @@ class Channel(models.Model):
 
     class Meta:
         unique_together = [("organization", "network", "name")]
-        indexes = [models.Index(fields=["is_active", "next_poll_at"], name="channel_due")]
+        indexes = [
+            models.Index(fields=["is_active", "next_poll_at"], name="channel_due"),
+            models.Index(fields=["network", "account_id"], name="channel_account"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_network_display()} · {self.name}"
