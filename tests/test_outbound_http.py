@@ -225,6 +225,9 @@ def test_requests_session_applies_the_same_policy(server, allow, monkeypatch) ->
     assert internal.hits == 0
     with pytest.raises(OutboundTooLarge):
         outbound_session(max_bytes=1000).get(server.url("/drip?n=50000"))
+    streamed = outbound_session(max_bytes=1000).get(server.url("/drip?n=50000"), stream=True)
+    with pytest.raises(OutboundTooLarge):
+        b"".join(streamed.iter_content(256))
     with pytest.raises(OutboundTimeout):
         outbound_session(timeout=(5.0, 0.2)).get(server.url("/slow"))
 

@@ -71,7 +71,7 @@ class _AsyncPolicyTransport(httpx.AsyncHTTPTransport):
             response = await super().handle_async_request(request)
         budget = BodyBudget(self._max_bytes, self._deadline_seconds)
         try:
-            budget.check_declared(response)
+            budget.check_declared(response.headers)
         except OutboundTooLarge:
             await response.aclose()
             raise

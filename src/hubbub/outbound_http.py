@@ -32,7 +32,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
@@ -319,8 +319,8 @@ class BodyBudget:
     def __init__(self, max_bytes: int, deadline_seconds: float) -> None:
         self.max_bytes, self.deadline, self.received = max_bytes, time.monotonic() + deadline_seconds, 0
 
-    def check_declared(self, response: httpx.Response) -> None:
-        declared = response.headers.get("content-length", "")
+    def check_declared(self, headers: Mapping[str, str]) -> None:
+        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise OutboundTooLarge(f"failed: response larger than {self.max_bytes} bytes")
 
@@ -376,7 +376,7 @@ class _PolicyTransport(httpx.HTTPTransport):
             response = super().handle_request(request)
         budget = BodyBudget(self._max_bytes, self._deadline_seconds)
         try:
-            budget.check_declared(response)
+            budget.check_declared(response.headers)
         except OutboundTooLarge:
             response.close()
             raise
@@ -498,14 +498,22 @@ class _PinnedHTTPSPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _PinnedHTTPSConnection
 
 
-def _read_limited(response: Any, max_bytes: int) -> bytes:
-    body = bytearray()
-    for chunk in response.raw.stream(64 * 1024, decode_content=True):
-        body += chunk
-        if len(body) > max_bytes:
-            response.close()
-            raise OutboundTooLarge(f"failed: response larger than {max_bytes} bytes")
-    return bytes(body)
+class _LimitedRaw:
+    """urllib3's response as requests reads it (`stream`, `read`), spending the body budget as it goes, so a
+    reader with `stream=True` is cut at the limit too; everything else is the urllib3 response's."""
+
+    def __init__(self, raw: Any, budget: BodyBudget) -> None:
+        self._raw, self._budget = raw, budget
+
+    def stream(self, amt: int | None = 2**16, decode_content: bool | None = None) -> Iterator[bytes]:
+        for chunk in self._raw.stream(amt, decode_content=decode_content):
+            yield self._budget.take(chunk)
+
+    def read(self, amt: int | None = None, *args: Any, **kwargs: Any) -> bytes:
+        return self._budget.take(self._raw.read(amt, *args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
 
 
 class _PolicyAdapter(requests.adapters.HTTPAdapter):
@@ -532,12 +540,15 @@ class _PolicyAdapter(requests.adapters.HTTPAdapter):
         check_url(request.url or "")
         try:
             response = super().send(request, True, timeout or self._timeout, verify, cert, None)
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self._max_bytes:
+            budget = BodyBudget(self._max_bytes, DEFAULT_DEADLINE_SECONDS)
+            response.raw = _LimitedRaw(response.raw, budget)
+            try:
+                budget.check_declared(response.headers)
+                if not stream:
+                    response._content = b"".join(response.raw.stream(64 * 1024, decode_content=True))
+            except OutboundError:
                 response.close()
-                raise OutboundTooLarge(f"failed: response larger than {self._max_bytes} bytes")
-            if not stream:
-                response._content = _read_limited(response, self._max_bytes)
+                raise
         except requests.exceptions.ConnectTimeout as exc:
             raise OutboundError() from exc
         except (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError) as exc:
@@ -555,7 +566,7 @@ def outbound_session(
     """A `requests.Session` with the same policy, for libraries built on `requests` (mastodon-py).
 
     No proxies or `.netrc` from the environment, at most `MAX_REDIRECTS` redirects, each hop checked; a body
-    read without `stream=True` is cut at `max_bytes` (with `stream=True`, only a declared length is checked).
+    is cut at `max_bytes` and the overall deadline, read at once or with `stream=True`.
     """
     session = requests.Session()
     session.trust_env = False
