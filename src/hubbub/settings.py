@@ -272,6 +272,13 @@ REPLY_STUCK_AFTER_SECONDS = int(os.environ.get("HUBBUB_REPLY_STUCK_AFTER", "300"
 INGEST_BATCH_SIZE = int(os.environ.get("HUBBUB_INGEST_BATCH", "500"))
 # Connected channels are polled this often when healthy; failures back off from it (connectors.polling).
 CHANNEL_POLL_SECONDS = int(os.environ.get("HUBBUB_CHANNEL_POLL_SECONDS", "60"))
+# Webhook intake (/hooks/<network>/): the secrets are the Hubbub app's own on each platform, one per deployment
+# (X signs with the app's consumer secret, Meta with the app secret), so they are configuration, not channel
+# credentials. An empty secret refuses every delivery of that network.
+X_CONSUMER_SECRET = os.environ.get("HUBBUB_X_CONSUMER_SECRET", "")
+META_APP_SECRET = os.environ.get("HUBBUB_META_APP_SECRET", "")
+META_VERIFY_TOKEN = os.environ.get("HUBBUB_META_VERIFY_TOKEN", "")
+WEBHOOK_MAX_BYTES = int(os.environ.get("HUBBUB_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
 MAX_TEXT_CHARS = 50_000
 
 LOGGING = {
