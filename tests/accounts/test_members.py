@@ -145,3 +145,25 @@ def test_an_account_in_another_organisation_cannot_be_taken_over(two_orgs):  # t
     admin.post(f"/settings/users/{here.pk}/", {"action": "remove"})
     shared.refresh_from_db()
     assert shared.is_active and Membership.objects.filter(user=shared, organization=globex["org"]).exists()
+
+
+@pytest.mark.django_db
+def test_the_users_page_costs_the_same_queries_for_more_members(acme):  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = _client(acme["users"]["admin"])
+    admin.get("/settings/users/")  # warm the session and caches
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin.get("/settings/users/").status_code == 200
+        return len(captured)
+
+    before = queries()
+    for i in range(6):
+        user = get_user_model().objects.create_user(f"extra-{i}", password=NEW_PASSWORD)
+        Membership.objects.create(user=user, organization=acme["org"], role="agent")
+    page = admin.get("/settings/users/").content.decode()
+    assert "extra-5" in page
+    assert queries() == before

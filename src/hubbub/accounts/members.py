@@ -97,7 +97,10 @@ def create_member(
         raise MemberError("Password: " + " ".join(problems))
     brands = _brands(scope, brand_ids)
     with transaction.atomic():
-        user.set_password(password) if password else user.set_unusable_password()
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
         user.save()
         membership = Membership.objects.create(user=user, organization_id=scope.organization_id, role=_role(role))
         membership.brands.set(brands)
@@ -140,6 +143,12 @@ def change_member(scope: Scope, member: Membership, role: str, brand_ids: Iterab
             before=before,
             after=after,
         )
+
+
+def shared_user_ids(scope: Scope, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users also open another organisation (one query for a whole page of members)."""
+    others = Membership.objects.filter(user_id__in=list(user_ids)).exclude(organization_id=scope.organization_id)
+    return set(others.values_list("user_id", flat=True))
 
 
 def only_here(member: Membership) -> bool:

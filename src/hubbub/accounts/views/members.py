@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from hubbub.accounts import members as svc
-from hubbub.accounts.two_factor import confirmed_device, requires_two_factor, reset_member_device, set_requirement
-from hubbub.tenancy.models import Brand, Role
+from hubbub.accounts.two_factor import enrolled_user_ids, requires_two_factor, reset_member_device, set_requirement
+from hubbub.tenancy.models import Brand, Membership, Role
 from hubbub.tenancy.scoping import Scope
 from hubbub.web.views.common import scoped_view
 
@@ -29,9 +29,9 @@ def _hand_link(request: HttpRequest, username: str, path: str) -> None:
 @scoped_view
 def members_page(request: HttpRequest, scope: Scope) -> HttpResponse:
     members = list(svc.members_of(scope))
-    rows = [
-        {"m": m, "two_factor": confirmed_device(m.user) is not None, "only_here": svc.only_here(m)} for m in members
-    ]
+    user_ids = [m.user_id for m in members]
+    enrolled, shared = enrolled_user_ids(user_ids), svc.shared_user_ids(scope, user_ids)
+    rows = [{"m": m, "two_factor": m.user_id in enrolled, "only_here": m.user_id not in shared} for m in members]
     return render(
         request,
         "accounts/members.html",
@@ -68,7 +68,7 @@ def member_create(request: HttpRequest, scope: Scope) -> HttpResponse:
     return redirect("accounts:members")
 
 
-def _apply(request: HttpRequest, scope: Scope, member: svc.Membership, action: str) -> str:
+def _apply(request: HttpRequest, scope: Scope, member: Membership, action: str) -> str:
     """Run one member action; the notice to show."""
     username = member.user.get_username()
     if action == "remove":
