@@ -504,27 +504,21 @@ def agents_report(
         out.print(table)
 
 
-def _register_optional() -> None:
-    """Mount the analysis and listening CLIs (they import no Django)."""
-    try:
-        from hubbub.analysis.cli import analysis_app, classify
-        from hubbub.inbox.cli import reanalyze_command
+def _register_engine_commands() -> None:
+    """Mount the analysis and listening CLIs (they import no Django). No guard: a command that cannot be
+    imported is a broken install, and should say so, not vanish from `--help`."""
+    from hubbub.analysis.cli import analysis_app, classify
+    from hubbub.inbox.cli import reanalyze_command
+    from hubbub.listening.cli import listen_app
 
-        app.command("classify")(classify)
-        # Re-analysis rewrites the inbox's messages, so the inbox owns it; it is listed with the engine's commands.
-        analysis_app.command("reanalyze")(reanalyze_command)
-        app.add_typer(analysis_app, name="analysis")
-    except ImportError:
-        pass
-    try:
-        from hubbub.listening.cli import listen_app
-
-        app.add_typer(listen_app, name="listen")
-    except ImportError:
-        pass
+    app.command("classify")(classify)
+    # Re-analysis rewrites the inbox's messages, so the inbox owns it; it is listed with the engine's commands.
+    analysis_app.command("reanalyze")(reanalyze_command)
+    app.add_typer(analysis_app, name="analysis")
+    app.add_typer(listen_app, name="listen")
 
 
-_register_optional()
+_register_engine_commands()
 
 
 def _register_channels() -> None:

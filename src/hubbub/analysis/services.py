@@ -6,6 +6,7 @@ so swapping the model never touches its callers.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
@@ -27,14 +28,18 @@ class Analyzer(Protocol):
 
 @lru_cache(maxsize=1)
 def get_analyzer() -> Analyzer:
-    """Load the shipped model once per process; fall back to the VADER baseline."""
-    try:
-        from hubbub.analysis.model import load_default_model  # type: ignore[attr-defined]
+    """Load the shipped model once per process. Without its artifact (a source checkout that has not run
+    `hubbub analysis train`) fall back to the VADER baseline, and say so: labels are then much weaker."""
+    from hubbub.analysis.model import load_default_model
 
-        return load_default_model()  # type: ignore[no-any-return]
-    except (ImportError, FileNotFoundError):
+    try:
+        return load_default_model()
+    except FileNotFoundError as exc:
         from hubbub.analysis.baseline import BaselineAnalyzer
 
+        logging.getLogger("hubbub.analysis").warning(
+            "no trained model artifact (%s): labelling with the VADER baseline; run `hubbub analysis train`", exc
+        )
         return BaselineAnalyzer()
 
 
