@@ -25,6 +25,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 
 EXAMPLES_PER_MODE = 15  # per operation, once valid (positive) and once invalid (negative) input
+EXAMPLES_ON_REAL_ROWS = 5  # per operation whose path names rows the caller has (valid input around them)
 # Storing HubSpot credentials makes every later sync call the address generated for them: a fuzz run has no
 # HubSpot. The sync itself is fuzzed (it answers 400 "not connected", or 502 when HubSpot fails).
 SKIPPED_OPERATIONS = {"POST /api/v1/crm/hubspot/connect"}
@@ -49,22 +50,36 @@ def _checks() -> list[Any]:
     return [CHECKS.get_one(name) for name in CHECK_NAMES]
 
 
-def fuzz_api(schema: Any, token: str, examples: int = EXAMPLES_PER_MODE) -> FuzzResult:
+def fuzz_api(
+    schema: Any, token: str, examples: int = EXAMPLES_PER_MODE, real: dict[str, Any] | None = None
+) -> FuzzResult:
     """Send `examples` generated requests per operation and mode (positive, negative) of the loaded
-    schemathesis `schema`, with the bearer `token`; count them, the 5xx answers, and the failed checks."""
+    schemathesis `schema`, with the bearer `token`; count them, the 5xx answers, and the failed checks.
+
+    Random ids mostly name nothing (a 404 before any work is done), so an operation whose path parameters
+    are all in `real` (parameter name → a value naming a row of the caller's) also gets valid requests on
+    that row, which reach the code behind the lookup."""
     result = FuzzResult()
     checks = _checks()
     headers = {"Authorization": f"Bearer {token}"}
+
+    def send(case: Any) -> None:
+        _send(case, headers, checks, result)
+
     for loaded in schema.get_all_operations():
         operation = loaded.ok()
         if operation is None or operation.label in SKIPPED_OPERATIONS:
             continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            _fuzz_operation(operation, mode, examples, lambda case: _send(case, headers, checks, result))
+            _fuzz_operation(operation.as_strategy(mode), examples, send)
+        names = [p.name for p in operation.path_parameters]
+        if names and real and all(n in real for n in names):
+            rows = {n: real[n] for n in names}
+            _fuzz_operation(operation.as_strategy(path_parameters=rows), EXAMPLES_ON_REAL_ROWS, send)
     return result
 
 
-def _fuzz_operation(operation: Any, mode: GenerationMode, examples: int, send: Callable[[Any], None]) -> None:
+def _fuzz_operation(strategy: Any, examples: int, send: Callable[[Any], None]) -> None:
     @settings(
         max_examples=examples,
         derandomize=True,
@@ -73,7 +88,7 @@ def _fuzz_operation(operation: Any, mode: GenerationMode, examples: int, send: C
         phases=[Phase.explicit, Phase.generate],  # no shrinking: bounded time, the failure is kept as found
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(mode))
+    @given(case=strategy)
     def run(case: Any) -> None:
         send(case)
 
@@ -104,28 +119,37 @@ def run_schemathesis(base_url: str, token: str, examples: int = EXAMPLES_PER_MOD
 
 
 @pytest.fixture
-def seeded_token(acme: dict[str, Any], make_event: Any, ingest: Any, scope_of: Any) -> str:
-    """An admin's token in an organisation with conversations, a customer and a listening query, so that
-    some generated ids name real rows and the endpoints do their work, not only their 404."""
+def seeded(acme: dict[str, Any], make_event: Any, ingest: Any, scope_of: Any) -> tuple[str, dict[str, Any]]:
+    """An admin's token in an organisation with conversations, a customer, a listening query and a team,
+    and the path parameters that name them, so that requests reach the work behind the lookups."""
     from hubbub.api.models import ApiToken
     from hubbub.crm import services as crm
+    from hubbub.inbox.models import Conversation
     from hubbub.listening import services as listening
 
     ingest(acme["org"], [make_event(f"@AcmeAir delay number {i}", author=f"user{i}") for i in range(5)])
     admin = acme["users"]["admin"]
-    crm.create_customer(scope_of(admin), name="Ann Lee", email="ann@example.com", handles=["user1"])
+    customer = crm.create_customer(scope_of(admin), name="Ann Lee", email="ann@example.com", handles=["user1"])
     brand = acme["brands"]["Acme Air"].pk
-    listening.save_query(scope_of(admin), brand_id=brand, name="Delays", query="delay*")
-    return ApiToken.issue(admin, acme["org"].pk, "fuzz")[1]
+    query = listening.save_query(scope_of(admin), brand_id=brand, name="Delays", query="delay*")
+    real = {
+        "conversation_id": Conversation.objects.order_by("id").values_list("id", flat=True).first(),
+        "customer_id": customer.pk,
+        "query_id": query.pk,
+        "team_id": acme["team"].pk,
+        "name": "volume",
+    }
+    return ApiToken.issue(admin, acme["org"].pk, "fuzz")[1], real
 
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_no_generated_request_gets_a_server_error_or_an_undeclared_answer(seeded_token: str) -> None:
+def test_no_generated_request_gets_a_server_error_or_an_undeclared_answer(seeded: tuple[str, Any]) -> None:
     from django.core.wsgi import get_wsgi_application
 
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
-    result = fuzz_api(schema, seeded_token)
+    token, real = seeded
+    result = fuzz_api(schema, token, real=real)
     print(f"{result.requests} requests, answers by status: {dict(sorted(result.statuses.items()))}")
     assert result.requests >= 2000
     assert sum(n for status, n in result.statuses.items() if status < 300) >= 300  # not only refusals
