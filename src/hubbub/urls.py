@@ -4,10 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from hubbub.api_site import api
+from hubbub.ingest.webhook_views import hook
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    # Webhook intake of the networks (X Account Activity, Meta Pages/Instagram/Threads): signed, no session.
+    path("hooks/<str:network>/", hook, name="webhook"),
     # The label-correction form of the thread pane (its path and name predate its move into the inbox).
     path("", include("hubbub.inbox.label_urls")),
     path("", include("hubbub.web.urls")),

@@ -3,7 +3,7 @@ from importlib import import_module
 from django.apps import AppConfig
 
 # The network modules under hubbub.connectors; each registers its connector when imported. Add yours here.
-NETWORK_MODULES: tuple[str, ...] = ("email", "mastodon", "bluesky", "feeds")
+NETWORK_MODULES: tuple[str, ...] = ("email", "mastodon", "bluesky", "feeds", "x", "meta")
 
 
 class ConnectorsConfig(AppConfig):
