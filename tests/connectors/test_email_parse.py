@@ -108,3 +108,18 @@ def test_mail_sent_by_a_machine_is_marked_so_nothing_automatic_answers_it(header
 def test_a_person_s_mail_is_not_marked_automatic():
     event = parse_mail(raw("From: a@b.test", "Subject: Hi", "Auto-Submitted: no"), BOX, ARRIVED)
     assert "automatic" not in event.extra
+
+
+def test_a_reply_to_an_address_no_mail_header_can_hold_fails_for_good():
+    from hubbub.connectors.base import OutboundReply
+    from hubbub.connectors.email_out import send
+    from hubbub.connectors.models import Channel
+    from hubbub.connectors.outbound import PermanentDeliveryError
+    from hubbub.tenancy.models import Brand
+
+    channel = Channel(brand=Brand(name="Acme Air", slug="acme-air"), network="email", name="s@acme-air.test")
+    channel.credentials = {"imap_host": "127.0.0.1", "username": "s", "password": "x", "address": "s@acme-air.test"}
+    extra = {"subject": "Hi", "reply_to": "ann@example.test\nBcc: everyone@example.test"}  # a header injection
+    reply = OutboundReply("k1", "Hello", "email", "acme-air", 1, "abc@example.test", extra, "ann@example.test")
+    with pytest.raises(PermanentDeliveryError, match="Could not write the mail"):  # before any connection
+        send(channel, reply)

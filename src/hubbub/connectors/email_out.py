@@ -119,7 +119,11 @@ def _headers_from_mailbox(settings: MailSettings, message_id: str) -> tuple[str,
 def send(channel: Channel, reply: OutboundReply) -> str:
     """Send the reply, file it in Sent, and return its Message-ID (the network id of the brand's message)."""
     settings = _settings(channel)
-    msg = compose(reply, settings, original_of(reply, settings), brand_name=channel.brand.name)
+    original = original_of(reply, settings)
+    try:
+        msg = compose(reply, settings, original, brand_name=channel.brand.name)
+    except (ValueError, TypeError) as exc:  # an address or subject a mail header cannot hold: no retry helps
+        raise PermanentDeliveryError(f"Could not write the mail to {original.reply_to}: {exc}") from exc
     message_id = reply_message_id(reply, settings)
     smtp_send(settings, msg)
     crash_point("email.smtp_accepted")  # the customer has the mail; Sent does not have it yet
