@@ -1,0 +1,203 @@
+"""A fake Graph API (Facebook Pages, Instagram) and Threads API, and signed Meta webhook deliveries.
+
+Endpoints (the Graph references' names): `GET /me`, `POST /{comment-id}/comments` (`message` → `{"id"}`),
+`GET /{comment-id}/comments`, `POST /{ig-comment-id}/replies`, `GET /{id}/replies`, `POST /me/messages`
+(`recipient.id`, `messaging_type`, `message.text` → `recipient_id`, `message_id`), `POST /{user-id}/threads`
+(`media_type=TEXT`, `text`, `reply_to_id` → container `id`), `POST /{user-id}/threads_publish`
+(`creation_id` → media `id`). Errors are Graph's `{"error": {"message", "type", "code", "fbtrace_id"}}`; an
+unknown token is code 190.
+
+`MetaWebhook` builds Page, Instagram, Messenger and Threads deliveries and signs them as Meta does:
+`X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, body)>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes import FakeHandler, FakeServer
+
+
+class FakeGraph(FakeServer):
+    def __init__(self, latency: float = 0.0) -> None:
+        self.handler_class = _Handler
+        super().__init__(latency)
+        self.tokens: dict[str, dict[str, str]] = {}  # token -> {"id", "name"/"username"}
+        self.objects: dict[str, dict[str, Any]] = {}  # id -> {"parent", "text", "from", "kind"}
+        self.containers: dict[str, dict[str, Any]] = {}
+        self.messages: list[dict[str, Any]] = []
+        self._ids = itertools.count(17_800_000_000_000_000)
+
+    def account(self, token: str, account_id: str, name: str) -> None:
+        self.tokens[token] = {"id": account_id, "name": name, "username": name}
+
+    def add(self, object_id: str, text: str = "", author: str = "", parent: str = "") -> None:
+        self.objects[object_id] = {"id": object_id, "parent": parent, "text": text, "from": author}
+
+    def children(self, parent: str) -> list[dict[str, Any]]:
+        return [o for o in self.objects.values() if o["parent"] == parent]
+
+    def new_id(self) -> str:
+        return str(next(self._ids))
+
+
+def graph_error(code: int, message: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}}
+
+
+class _Handler(FakeHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        self.route()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.route()
+
+    def route(self) -> None:
+        self.wait()
+        fake: FakeGraph = self.fake
+        url = urlsplit(self.path)
+        params = {k: v[0] for k, v in parse_qs(url.query).items()}
+        body = self.read_json() if self.command == "POST" and "json" in (self.headers.get("Content-Type") or "") else {}
+        parts = url.path.strip("/").split("/")
+        with fake.lock:
+            fake.requests.append((self.command, url.path))
+        me = fake.tokens.get((self.headers.get("Authorization") or "").removeprefix("Bearer "))
+        if me is None:
+            return self.send_json(401, graph_error(190, "Error validating access token: Session has expired."))
+        node, edge = (parts + [""])[:2]
+        with fake.lock:
+            return self.send_json(*self.answer(fake, me, node, edge, params, body))
+
+    def answer(
+        self, fake: FakeGraph, me: dict[str, str], node: str, edge: str, params: dict[str, str], body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        if self.command == "GET" and node == "me" and not edge:
+            return 200, dict(me)
+        if self.command == "POST" and node == "me" and edge == "messages":
+            message_id = "m_" + fake.new_id()
+            fake.messages.append(
+                {
+                    "recipient": body["recipient"]["id"],
+                    "type": body["messaging_type"],
+                    "text": body["message"]["text"],
+                    "id": message_id,
+                }
+            )
+            return 200, {"recipient_id": body["recipient"]["id"], "message_id": message_id}
+        if self.command == "POST" and edge == "threads":
+            if params.get("media_type") != "TEXT" or node != me["id"]:
+                return 400, graph_error(100, "Invalid parameter")
+            creation = fake.new_id()
+            fake.containers[creation] = {"text": params["text"], "reply_to_id": params.get("reply_to_id", "")}
+            return 200, {"id": creation}
+        if self.command == "POST" and edge == "threads_publish":
+            container = fake.containers.pop(params.get("creation_id", ""), None)
+            if container is None:
+                return 400, graph_error(24, "The requested resource does not exist")
+            media = fake.new_id()
+            fake.add(media, container["text"], me["username"], container["reply_to_id"])
+            return 200, {"id": media}
+        if node not in fake.objects:
+            return 400, graph_error(100, f"Unsupported request: object with ID '{node}' does not exist")
+        if self.command == "POST" and edge in ("comments", "replies"):
+            new = fake.new_id() if edge == "replies" else f"{node.split('_')[0]}_{fake.new_id()}"
+            fake.add(new, params.get("message", ""), me["id"], node)
+            return 200, {"id": new}
+        if self.command == "GET" and edge in ("comments", "replies"):
+            rows = []
+            for o in fake.children(node):
+                rows.append(
+                    {
+                        "id": o["id"],
+                        "message": o["text"],
+                        "text": o["text"],
+                        "from": {"id": o["from"]},
+                        "username": o["from"],
+                    }
+                )
+            return 200, {"data": rows, "paging": {"cursors": {"before": "a", "after": "b"}}}
+        return 400, graph_error(100, "Unsupported request")
+
+
+class MetaWebhook:
+    """Builds and signs deliveries as Meta sends them to the app's callback URL."""
+
+    def __init__(self, app_secret: str) -> None:
+        self.secret = app_secret.encode()
+
+    def sign(self, body: bytes) -> str:
+        return "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+
+    def signed(self, data: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps(data).encode()
+        return body, {"content-type": "application/json", "x-hub-signature-256": self.sign(body)}
+
+    def page_comment(
+        self, page_id: str, comment_id: str, post_id: str, text: str, author: tuple[str, str]
+    ) -> dict[str, Any]:
+        value = {
+            "from": {"id": author[0], "name": author[1]},
+            "post": {"status_type": "added_photos", "is_published": True, "id": post_id},
+            "message": text,
+            "post_id": post_id,
+            "comment_id": comment_id,
+            "created_time": int(time.time()),
+            "item": "comment",
+            "parent_id": post_id,
+            "verb": "add",
+        }
+        return {
+            "object": "page",
+            "entry": [{"id": page_id, "time": int(time.time()), "changes": [{"field": "feed", "value": value}]}],
+        }
+
+    def ig_comment(
+        self, ig_id: str, comment_id: str, media_id: str, text: str, author: tuple[str, str]
+    ) -> dict[str, Any]:
+        value = {
+            "from": {"id": author[0], "username": author[1]},
+            "media": {"id": media_id, "media_product_type": "FEED"},
+            "id": comment_id,
+            "text": text,
+        }
+        return {
+            "object": "instagram",
+            "entry": [{"id": ig_id, "time": int(time.time()), "changes": [{"field": "comments", "value": value}]}],
+        }
+
+    def message(self, obj: str, account_id: str, sender: str, mid: str, text: str) -> dict[str, Any]:
+        event = {
+            "sender": {"id": sender},
+            "recipient": {"id": account_id},
+            "timestamp": int(time.time() * 1000),
+            "message": {"mid": mid, "text": text},
+        }
+        return {"object": obj, "entry": [{"id": account_id, "time": int(time.time() * 1000), "messaging": [event]}]}
+
+    def threads_reply(self, user_id: str, media_id: str, replied_to: str, text: str, username: str) -> dict[str, Any]:
+        value = {
+            "id": media_id,
+            "username": username,
+            "text": text,
+            "media_type": "TEXT_POST",
+            "permalink": f"https://www.threads.net/@{username}/post/Pp{media_id[-4:]}",
+            "replied_to": {"id": replied_to},
+            "root_post": {"id": replied_to, "owner_id": user_id, "username": "acme_air"},
+            "shortcode": f"Pp{media_id[-4:]}",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime()),
+        }
+        return {
+            "app_id": "123456",
+            "topic": "moderate",
+            "target_id": user_id,
+            "time": int(time.time()),
+            "subscription_id": "234567",
+            "has_uid_field": False,
+            "values": {"value": value, "field": "replies"},
+        }
