@@ -12,52 +12,38 @@ from hubbub.connectors.events import InboundEvent
 from hubbub.crm import matching
 from hubbub.crm.models import Customer, CustomerIdentifier, IdentityLink, SocialProfile
 from hubbub.db import aware, fast_insert_dicts, fast_update, rows_by_external_id
+from hubbub.rows import columns, row_class
 
 ProfileKey = tuple[str, str]
 
 
+@row_class(SocialProfile)
 class AuthorRow:
-    """A social profile as the ingest batch needs it: a plain row, no `Model.__init__` on the hot path.
+    """A social profile as the ingest batch needs it: a plain row, no `Model.__init__` on the hot path,
+    written back with `db.fast_update`."""
 
-    `_meta` lets `fast_update` write these rows exactly as it writes SocialProfile objects.
-    """
-
-    __slots__ = (
-        "pk",
-        "network",
-        "external_id",
-        "handle",
-        "display_name",
-        "followers",
-        "is_brand_account",
-        "customer_id",
-        "last_seen_at",
-    )
-    _meta = SocialProfile._meta
     pk: int
-    network: str
-    external_id: str
     handle: str
     display_name: str
     followers: int
     is_brand_account: bool
     customer_id: int | None
     last_seen_at: datetime | None
+    network: str
+    external_id: str
 
 
-_AUTHOR_COLUMNS = ("id", "handle", "display_name", "followers", "is_brand_account", "customer_id", "last_seen_at")
+_AUTHOR_COLUMNS = columns(AuthorRow)[:-2]  # the key (network, external_id) comes with every row
 
 
 def _load_authors(org_id: int, keys: Iterable[ProfileKey]) -> dict[ProfileKey, AuthorRow]:
     out: dict[ProfileKey, AuthorRow] = {}
-    for (net, ext), (pk, handle, name, followers, brand, cid, seen) in rows_by_external_id(
-        SocialProfile, org_id, keys, _AUTHOR_COLUMNS
-    ).items():
-        r = AuthorRow()
-        r.pk, r.network, r.external_id, r.handle, r.display_name = pk, net, ext, handle, name
-        r.followers, r.is_brand_account, r.customer_id = followers, bool(brand), cid
-        r.last_seen_at = aware(seen)
-        out[(net, ext)] = r
+    last_seen = _AUTHOR_COLUMNS.index("last_seen_at")
+    brand = _AUTHOR_COLUMNS.index("is_brand_account")
+    for key, values in rows_by_external_id(SocialProfile, org_id, keys, _AUTHOR_COLUMNS).items():
+        row = list(values)
+        row[last_seen], row[brand] = aware(row[last_seen]), bool(row[brand])
+        out[key] = AuthorRow(*row, *list(key))
     return out
 
 

@@ -12,6 +12,7 @@ from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
 from hubbub.db import chunked, fetch_values, in_clause
 from hubbub.inbox.models import Conversation, Direction, Priority, Status
+from hubbub.rows import columns, row_class
 
 SEARCH_TEXT_LIMIT = 2000
 
@@ -35,15 +36,12 @@ FOLDED_FIELDS = (
 )
 
 
+@row_class(Conversation)
 class ConversationRow:
     """A stored conversation as threading needs it: the folded summary fields, read with raw SQL
-    (`db.fetch_values`; a `Model.__init__` per returning customer cost more than the update).
+    (`db.fetch_values`; a `Model.__init__` per returning customer cost more than the update) and
+    written back with `db.fast_update`."""
 
-    `_meta` lets `fast_update` write these rows exactly as it writes Conversation objects.
-    """
-
-    __slots__ = ("pk", "organization_id", "brand_id", "author_id", *FOLDED_FIELDS)
-    _meta = Conversation._meta
     pk: int
     organization_id: int
     brand_id: int
@@ -65,6 +63,9 @@ class ConversationRow:
     updated_at: datetime | None
 
 
+_ROW_COLUMNS = columns(ConversationRow)
+
+
 def load_rows(org_id: int, where: str, ids: Sequence[int]) -> list[ConversationRow]:
     """Conversations whose `where` column ("author_id" or "id") is in `ids`, oldest activity first;
     for authors only the ones not resolved.
@@ -72,8 +73,7 @@ def load_rows(org_id: int, where: str, ids: Sequence[int]) -> list[ConversationR
     The organisation is checked on the rows, not in SQL: with `organization_id = …` in the WHERE
     clause SQLite walks the organisation's whole inbox index instead of the author index.
     """
-    names = ConversationRow.__slots__
-    org_pos = names.index("organization_id")
+    org_pos = _ROW_COLUMNS.index("organization_id")
     out: list[ConversationRow] = []
     for chunk in chunked(ids):
         cond = in_clause(where, chunk)
@@ -81,13 +81,9 @@ def load_rows(org_id: int, where: str, ids: Sequence[int]) -> list[ConversationR
         if where == "author_id":
             cond += " AND status <> %s"
             params.append(Status.RESOLVED)
-        for values in fetch_values(Conversation, names, cond, params):
-            if values[org_pos] != org_id:
-                continue
-            row = ConversationRow()
-            for name, value in zip(names, values, strict=True):
-                setattr(row, name, value)
-            out.append(row)
+        for values in fetch_values(Conversation, _ROW_COLUMNS, cond, params):
+            if values[org_pos] == org_id:
+                out.append(ConversationRow(*values))
     out.sort(key=lambda r: r.last_message_at)
     return out
 
