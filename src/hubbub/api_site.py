@@ -8,6 +8,7 @@ paths in the OpenAPI spec.
 from __future__ import annotations
 
 from hubbub.api.api import api
+from hubbub.api.webhook_api import router as webhooks_router
 from hubbub.crm import api as crm_api
 from hubbub.inbox import api as inbox_api
 from hubbub.insights import api as insights_api
@@ -24,6 +25,7 @@ for _router in (
     listening_api.router,
     insights_api.router,
     survey_api.router,
+    webhooks_router,
 ):
     api.add_router("/v1", _router)
 

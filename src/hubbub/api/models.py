@@ -34,3 +34,8 @@ class ApiToken(models.Model):
             user=user, organization_id=organization_id, name=name, prefix=key[:12], key_hash=cls.hash_key(key)
         )
         return token, key
+
+
+from hubbub.api.webhook_models import WebhookDelivery, WebhookEndpoint  # noqa: E402
+
+__all__ = ["ApiToken", "WebhookDelivery", "WebhookEndpoint"]

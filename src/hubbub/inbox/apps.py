@@ -11,3 +11,7 @@ class InboxConfig(AppConfig):
         from hubbub.web.views.live import register_message_backlog
 
         register_message_backlog(latest_message_id, conversations_since, conversation_brands)
+
+        from hubbub.inbox import webhook_events
+
+        webhook_events.connect()

@@ -9,6 +9,8 @@ from django.dispatch import Signal
 
 # conversation: Conversation, old_status: str — a conversation's status changed (do_change_status)
 status_changed = Signal()
+# conversation: Conversation, old_assignee_id: int | None — a conversation's assignee or team changed (do_assign)
+conversation_assigned = Signal()
 # conversation: Conversation, reply: Reply — a reply was posted and recorded as the brand's message
 reply_sent = Signal()
 # organization_id: int, groups: {survivor id: [absorbed ids]}, now — conversations are about to be merged

@@ -40,6 +40,7 @@ from hubbub.inbox.threading import plan_threads, write_threads
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from hubbub.ingest.normalise import normalise
 from hubbub.ingest.quarantine import quarantine_failed_event
+from hubbub.ingest.webhook_mentions import announce_mentions
 from hubbub.sqlite_wal import ensure_checkpointer
 from hubbub.tenancy.models import Brand
 from hubbub.workflow.services.routing import route_planned
@@ -308,6 +309,7 @@ def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
     from hubbub.listening.services import record_mentions
 
     record_mentions(org_id, [(ev, brand.pk, a) for (_, ev, brand), a in zip(good, analyses, strict=True)])
+    announce_mentions(org_id, events)  # integrators' webhooks, after commit; nothing when none subscribed
     RawEvent.objects.filter(id__in=[r.pk for r, _, _ in good]).update(state=RawEvent.State.PROCESSED, processed_at=now)
     result.processed = len(good)
     return result

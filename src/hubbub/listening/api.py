@@ -19,6 +19,7 @@ from hubbub.api.crud import Crud, Endpoint, register_crud
 from hubbub.api.schemas import ErrorOut, Id, answers
 from hubbub.listening import charts, services
 from hubbub.listening.checks import run_temperature_check
+from hubbub.listening.detection import alert_data
 from hubbub.listening.models import Alert, AlertRule, Incident, ListeningQuery
 from hubbub.listening.query_language import QuerySyntaxError
 from hubbub.tenancy.models import Role
@@ -155,19 +156,9 @@ register_crud(
 
 
 def _alert_out(a: Alert) -> dict[str, Any]:
+    """The alert as the `alert.raised` webhook carries it, plus how it was sent and whether it was seen."""
     return {
-        "id": a.pk,
-        "brand_id": a.brand_id,
-        "query_id": a.query_id,
-        "kind": a.kind,
-        "key": a.key,
-        "detected_at": a.detected_at.isoformat(),
-        "window_start": a.window_start.isoformat(),
-        "expected": a.expected,
-        "observed": a.observed,
-        "score": a.score,
-        "message": a.message,
-        "examples": a.examples,
+        **alert_data(a),
         "notified": a.notified,
         "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
     }

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from hubbub import live
+from hubbub.api.webhook_events import emit
 from hubbub.listening.detectors import Alert as DetectedAlert
 from hubbub.listening.detectors import CrisisDetector, DetectorConfig
 from hubbub.listening.models import Alert, AlertRule, DetectorWatermark, Grain, ListeningQuery, MentionRollup
@@ -315,6 +316,7 @@ def notify(alert: Alert) -> dict[str, str]:
         message=alert.message,
     )
     status["in_app"] = "ok"
+    emit(alert.organization_id, "alert.raised", {"alert": alert_data(alert)})  # integrators' webhooks
     rule = alert.rule
     text = alert_text(alert)
     if rule is not None and rule.email_to:
@@ -334,6 +336,24 @@ def notify(alert: Alert) -> dict[str, str]:
     Alert.objects.filter(pk=alert.pk).update(notified=status)
     alert.notified = status
     return status
+
+
+def alert_data(a: Alert) -> dict[str, Any]:
+    """An alert as integrators read it: the `alert.raised` webhook's `data.alert`, and the API's alerts."""
+    return {
+        "id": a.pk,
+        "brand_id": a.brand_id,
+        "query_id": a.query_id,
+        "kind": a.kind,
+        "key": a.key,
+        "detected_at": a.detected_at.isoformat(),
+        "window_start": a.window_start.isoformat(),
+        "expected": a.expected,
+        "observed": a.observed,
+        "score": a.score,
+        "message": a.message,
+        "examples": list(a.examples),
+    }
 
 
 def post_webhook(url: str, payload: dict[str, Any]) -> str:

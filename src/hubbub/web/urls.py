@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("hubbub.insights.urls")),
     path("", include("hubbub.ingest.urls")),
     path("", include("hubbub.accounts.urls")),
+    path("", include("hubbub.api.webhook_urls")),
 ]

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from hubbub import live
 from hubbub.inbox.models import Conversation, Note, Status, Tag
-from hubbub.inbox.signals import status_changed
+from hubbub.inbox.signals import conversation_assigned, status_changed
 from hubbub.tenancy.models import Membership, Role, Team
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
@@ -56,6 +56,7 @@ def do_assign(
         if team_id is not None:
             conv.team_id = team_id
         conv.save(update_fields=["assignee", "team", "updated_at"])
+        conversation_assigned.send(sender=Conversation, conversation=conv, old_assignee_id=old)
         audit(scope.organization_id, scope.user, "conversation.assign", conv, old=old, new=assignee_id, team=team_id)
         announce(conv, assignee_id=assignee_id)
     return conv
