@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hubbub.runtime import warm_up_worker
+from hubbub.runtime import prepare_multiprocess_metrics, warm_up_worker
 
 app = typer.Typer(
     help="Hubbub: one inbox for every brand on every network.", no_args_is_help=True, add_completion=False
@@ -168,7 +168,7 @@ def _start_worker(workers: int = 2) -> Any:
     return consumer
 
 
-def _serve(host: str, port: int, with_worker: bool) -> None:
+def _serve(host: str, port: int, with_worker: bool, processes: int = 1) -> None:
     import uvicorn
 
     consumer = _start_worker() if with_worker else None
@@ -178,6 +178,7 @@ def _serve(host: str, port: int, with_worker: bool) -> None:
             "hubbub.asgi:application",
             host=host,
             port=port,
+            workers=processes if processes > 1 else None,
             log_level="warning",
             lifespan="off",
             timeout_graceful_shutdown=5,
@@ -192,22 +193,32 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     worker: Annotated[bool, typer.Option(help="Also run the task worker in this process")] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Web server processes (needs --no-worker when above 1)")] = 1,
 ) -> None:
     """Serve the web UI and API (and, by default, the task worker)."""
+    if workers > 1 and worker:
+        # each process would run its own consumer and in-process live bus: run `hubbub worker` beside them
+        raise typer.BadParameter("--workers above 1 needs --no-worker; run `hubbub worker` for the tasks")
+    if workers > 1:
+        prepare_multiprocess_metrics()
     _django()
     _migrate()
-    console.print(f"Hubbub on http://{host}:{port}")
-    _serve(host, port, worker)
+    console.print(f"Hubbub on http://{host}:{port}" + (f" ({workers} processes)" if workers > 1 else ""))
+    _serve(host, port, worker, workers)
 
 
 @app.command()
-def worker(workers: int = 2) -> None:
+def worker(
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "--workers", min=1, help="Consumer threads taking tasks in parallel")
+    ] = 2,
+) -> None:
     """Run the task worker (ingest batches, replies, SLA clocks, detectors)."""
     _django()
     from django.core.management import call_command
 
     warm_up_worker()
-    call_command("run_huey", workers=workers, worker_type="thread")
+    call_command("run_huey", workers=concurrency, worker_type="thread")
 
 
 @app.command()

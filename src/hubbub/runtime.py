@@ -11,6 +11,8 @@ about 5 % more mentions per second.
 from __future__ import annotations
 
 import gc
+import os
+from pathlib import Path
 
 GC_THRESHOLDS = (10_000, 20, 20)
 
@@ -32,3 +34,18 @@ def warm_up_worker() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def prepare_multiprocess_metrics() -> None:
+    """Give the web processes one directory for their Prometheus counters, so a scrape of any of them sees
+    all of them (`hubbub.metrics.registry`). Set before the processes start: the client library picks its
+    storage when first imported. An operator's own `PROMETHEUS_MULTIPROC_DIR` (shared with a worker on the
+    same host) is kept as it is; the default one under the data directory is emptied, as the library asks
+    between runs."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    directory = Path(os.environ.get("HUBBUB_DATA_DIR", ".hubbub")).resolve() / "metrics"
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)

@@ -82,9 +82,11 @@ INSTALLED_APPS = [
     "hubbub.api",
     "hubbub.web",
     "hubbub.accounts",
+    "hubbub.ops",
 ]
 
 MIDDLEWARE = [
+    "hubbub.request_log.RequestLogMiddleware",  # first: names and times every request, the others included
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -208,7 +210,7 @@ HTTPS = os.environ.get("HUBBUB_HTTPS", "") == "1"
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's health check speaks plain HTTP inside
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapes speak plain HTTP inside
 SECURE_HSTS_SECONDS = int(os.environ.get("HUBBUB_HSTS_SECONDS", "31536000")) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("HUBBUB_HSTS_SUBDOMAINS", "") == "1"
 # Content-Security-Policy, always on: scripts only from our origin or an inline block carrying the response's
@@ -281,11 +283,29 @@ META_VERIFY_TOKEN = os.environ.get("HUBBUB_META_VERIFY_TOKEN", "")
 WEBHOOK_MAX_BYTES = int(os.environ.get("HUBBUB_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
 MAX_TEXT_CHARS = 50_000
 
+# Observability (hubbub.ops, docs/operations.md → Observability). /readyz fails when an organisation's oldest
+# waiting raw event is older than this. /metrics answers a bearer token or an allowed address (comma-separated
+# IPs or networks), and nobody when neither is set.
+READY_MAX_LAG_SECONDS = float(os.environ.get("HUBBUB_READY_MAX_LAG_SECONDS", "300"))
+METRICS_TOKEN = os.environ.get("HUBBUB_METRICS_TOKEN", "")
+METRICS_ALLOW = [e.strip() for e in os.environ.get("HUBBUB_METRICS_ALLOW", "").split(",") if e.strip()]
+
+# One JSON object per line with the request id (hubbub.request_log); HUBBUB_LOG_FORMAT=plain for a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "hubbub.request_log.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "hubbub.request_log.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if os.environ.get("HUBBUB_LOG_FORMAT") == "plain" else "json",
+            "filters": ["request_id"],
+        }
+    },
     "loggers": {
         "hubbub": {"handlers": ["console"], "level": os.environ.get("HUBBUB_LOG_LEVEL", "INFO")},
         "huey": {"handlers": ["console"], "level": "WARNING"},

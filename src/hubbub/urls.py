@@ -13,6 +13,8 @@ urlpatterns = [
     path("hooks/<str:network>/", hook, name="webhook"),
     # The label-correction form of the thread pane (its path and name predate its move into the inbox).
     path("", include("hubbub.inbox.label_urls")),
+    # Health, readiness and metrics for machines; Settings → System for admins.
+    path("", include("hubbub.ops.urls")),
     path("", include("hubbub.web.urls")),
 ]
 

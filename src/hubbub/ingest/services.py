@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from hubbub import live
+from hubbub import live, metrics
 from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.connectors.events import InboundEvent
@@ -232,6 +232,7 @@ def _run_batch(raw_ids: Sequence[int]) -> BatchResult:
             result.add(r)
             if r.messages_stored:
                 published.append((org_id, r.messages_stored, r.conversation_ids))
+    metrics.record_ingest_batch(result.processed, result.quarantined)  # once per batch, after commit
     for org_id, count, conversation_ids in published:
         # which conversations got messages: an inbox with one of them open reloads its pane
         live.publish("messages", org_id, count=count, conversation_ids=conversation_ids[: live.MAX_EVENT_IDS])

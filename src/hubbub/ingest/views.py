@@ -3,8 +3,6 @@ the ingest health page (lag per organisation; an organisation's admins, or a pla
 
 from __future__ import annotations
 
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,7 +11,7 @@ from hubbub.ingest.health import QUARANTINE_WINDOW, STALLED_AFTER, lag_of
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
-from hubbub.web.views.common import scoped_view
+from hubbub.web.views.common import operations_view, scoped_view
 
 
 @scoped_view
@@ -31,17 +29,9 @@ def quarantine(request: HttpRequest, scope: Scope) -> HttpResponse:
     )
 
 
-def health(request: HttpRequest) -> HttpResponse:
+@operations_view("Ingest health is for your organisation's admins.")
+def health(request: HttpRequest, organization_ids: list[int] | None) -> HttpResponse:
     """Ingest lag: an admin sees their organisation, a platform superuser every organisation."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    scope: Scope | None = getattr(request, "tenant", None)
-    if request.user.is_superuser:
-        organization_ids = None
-    elif scope is not None and scope.can(Role.ADMIN):
-        organization_ids = [scope.organization_id]
-    else:
-        raise DjangoPermissionDenied("Ingest health is for your organisation's admins.")
     lags = lag_of(organization_ids, timezone.now())
     return render(
         request,

@@ -8,7 +8,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("brand/", pages.switch_brand, name="switch_brand"),
     path("live/", live.stream, name="live"),
-    path("healthz", pages.healthz, name="healthz"),
     # Each bounded context owns its pages; these includes mount them.
     path("", include("hubbub.inbox.urls")),
     path("", include("hubbub.workflow.urls")),

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from hubbub import live
+from hubbub import live, metrics
 from hubbub.connectors.outbound import PermanentDeliveryError, TransientDeliveryError, find_posted, send_reply
 from hubbub.faults import crash_point
 from hubbub.inbox.models import Conversation, Direction, Message, Reply
@@ -135,6 +135,7 @@ def _mark_failed(reply: Reply, reason: str, from_state: str = State.SENDING) -> 
     with transaction.atomic():
         if Reply.objects.filter(id=reply.pk, state=from_state).update(state=State.FAILED, error=reason[:2000]):
             audit(reply.organization_id, None, "reply.failed", reply, conversation=reply.conversation_id, error=reason)
+            transaction.on_commit(metrics.record_delivery_failure)
             live.publish_on_commit(
                 "conversation", reply.organization_id, conversation_id=reply.conversation_id, reply=State.FAILED
             )

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 
+from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope
 
 _R = TypeVar("_R", bound=HttpResponseBase)
@@ -43,6 +44,28 @@ def scoped_view(fn: Callable[..., _R]) -> Callable[..., _R | HttpResponseRedirec
         return deliver_notices(request, response)
 
     return wrapper
+
+
+def operations_view(refusal: str) -> Callable[[Callable[..., _R]], Callable[..., _R | HttpResponseRedirect]]:
+    """For the pages about running Hubbub (ingest health, system): the view gets the organisation ids it may
+    show, those of an organisation's admin (their own) or None for a platform superuser (every one); anyone
+    else gets a 403 that says `refusal`."""
+
+    def decorate(fn: Callable[..., _R]) -> Callable[..., _R | HttpResponseRedirect]:
+        @wraps(fn)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> _R | HttpResponseRedirect:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            scope: Scope | None = getattr(request, "tenant", None)
+            if request.user.is_superuser:
+                return fn(request, None, *args, **kwargs)
+            if scope is not None and scope.can(Role.ADMIN):
+                return fn(request, [scope.organization_id], *args, **kwargs)
+            raise DjangoPermissionDenied(refusal)
+
+        return wrapper
+
+    return decorate
 
 
 def add_trigger(response: HttpResponseBase, event: str, detail: object) -> None:

@@ -1,9 +1,8 @@
-"""Smaller pages of the layout: the brand switcher, the health check."""
+"""Smaller pages of the layout: the brand switcher (the health checks live in hubbub.ops)."""
 
 from __future__ import annotations
 
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -24,9 +23,3 @@ def switch_brand(request: HttpRequest, scope: Scope) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
         nxt = "/"
     return redirect(nxt.split("?")[0])
-
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"ok": True})
