@@ -274,6 +274,10 @@ REPLY_STUCK_AFTER_SECONDS = int(os.environ.get("HUBBUB_REPLY_STUCK_AFTER", "300"
 INGEST_BATCH_SIZE = int(os.environ.get("HUBBUB_INGEST_BATCH", "500"))
 # Connected channels are polled this often when healthy; failures back off from it (connectors.polling).
 CHANNEL_POLL_SECONDS = int(os.environ.get("HUBBUB_CHANNEL_POLL_SECONDS", "60"))
+# One worker polls this many due channels at once (their network waits overlap), at most PER_HOST to one host
+# (an instance, a PDS, a mail server), so a shared host is not hammered. 1 polls one channel at a time.
+CHANNEL_POLL_CONCURRENCY = int(os.environ.get("HUBBUB_CHANNEL_POLL_CONCURRENCY", "16"))
+CHANNEL_POLL_PER_HOST = int(os.environ.get("HUBBUB_CHANNEL_POLL_PER_HOST", "8"))
 # Webhook intake (/hooks/<network>/): the secrets are the Hubbub app's own on each platform, one per deployment
 # (X signs with the app's consumer secret, Meta with the app secret), so they are configuration, not channel
 # credentials. An empty secret refuses every delivery of that network.

@@ -38,24 +38,37 @@ class OutboundReply:
 
 @dataclass(slots=True)
 class PollResult:
-    """One poll's events and the cursor to persist once they are accepted (never before)."""
+    """One poll's events and the cursor to persist once they are accepted (never before). `backlog` says the
+    network had more than one poll reads: the polling loop polls the channel again at once instead of letting
+    the rest wait for the next tick."""
 
     events: list[InboundEvent]
     cursor: dict[str, Any]
     rate_limit_remaining: int | None = None
     rate_limit_reset_at: datetime | None = None
+    backlog: bool = False
 
 
 class ChannelError(Exception):
     """A channel could not be used. `reason` is shown to the brand's admins as it is, so it says what went wrong
     in their words (never a response body). `reconnect_needed` marks expired or revoked credentials: polling
-    stops until an admin connects the account again. `retry_after` (seconds) is the network's own wait."""
+    stops until an admin connects the account again. `retry_after` (seconds) is the network's own wait.
+    `rate_limited` marks a 429: the channel records a budget of 0 until the reset, so the admins see why it
+    waits rather than a plain failure."""
 
-    def __init__(self, reason: str, *, reconnect_needed: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        reconnect_needed: bool = False,
+        retry_after: float | None = None,
+        rate_limited: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.reconnect_needed = reconnect_needed
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 class Connector(Protocol):

@@ -106,7 +106,9 @@ def _channel_errors(handle: str) -> Iterator[None]:
         reset = _reset_at(exc, {})
         wait = max(1.0, (reset - datetime.now(UTC)).total_seconds()) if reset else 60.0
         raise ChannelError(
-            f"Bluesky's rate limit for @{handle} is used up; polling resumes in {wait:.0f} s.", retry_after=wait
+            f"Bluesky's rate limit for @{handle} is used up; polling resumes in {wait:.0f} s.",
+            retry_after=wait,
+            rate_limited=True,
         ) from exc
     except UnauthorizedError as exc:
         raise ChannelError(
@@ -206,7 +208,9 @@ class BlueskyConnector:
         events = self._events(channel, found)
         headers = client.request.last_headers if isinstance(client.request, PolicyRequest) else {}
         remaining = str(headers.get("ratelimit-remaining", "") or "")
-        return PollResult(events, state, int(remaining) if remaining.isdigit() else None, _reset_at(None, headers))
+        budget = int(remaining) if remaining.isdigit() else None
+        backlog = bool(state.get("cursor") or (state.get("search") or {}).get("cursor"))  # a page limit was hit
+        return PollResult(events, state, budget, _reset_at(None, headers), backlog=backlog)
 
     def _notifications(self, channel: Channel, client: Client, page_cursor: str | None) -> Page:
         params = models.AppBskyNotificationListNotifications.Params(

@@ -71,7 +71,7 @@ def poll(channel: Channel, cursor: dict[str, Any]) -> PollResult:
     new_cursor: dict[str, Any] = {"uidvalidity": validity, "uid": last_uid}
     if days:
         new_cursor["since"] = max(days).isoformat()
-    return PollResult(events=events, cursor=new_cursor)
+    return PollResult(events=events, cursor=new_cursor, backlog=len(batch) < len(uids))
 
 
 def _new_uids(client: IMAPClient, cursor: dict[str, Any], validity: int, backfill_days: int) -> list[int]:

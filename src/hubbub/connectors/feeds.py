@@ -157,6 +157,7 @@ def _fetch(channel: Channel, cursor: dict[str, Any]) -> httpx.Response:
     raise ChannelError(
         f"The site answered HTTP {status}; the next poll tries again.",
         retry_after=float(retry) if retry.isdigit() else None,
+        rate_limited=status == 429,
     )
 
 

@@ -65,6 +65,7 @@ class MastodonConnector:
         api, host = _client(channel)
         since = str(cursor.get("since_id") or "")
         notes: list[Any] = []
+        backlog = False
         for _ in range(MAX_PAGES_PER_POLL):
             # the first poll takes the newest page only, not the account's whole history
             after = {"min_id": since} if since else {}
@@ -75,9 +76,11 @@ class MastodonConnector:
                 since = str(max((n.id for n in page), key=_id_order))
             if len(page) < PAGE or not cursor.get("since_id"):
                 break
+        else:  # every page was full: more is waiting than one poll reads
+            backlog = True
         events = [_event(n, host) for n in notes]
         new_cursor = {"since_id": since} if since else dict(cursor)
-        return PollResult(events, new_cursor, *_budget(api))
+        return PollResult(events, new_cursor, *_budget(api), backlog=backlog)
 
     def send_reply(self, channel: Channel, reply: OutboundReply) -> str:
         api, host = _client(channel, delivery=True)
@@ -139,7 +142,9 @@ def _call(api: Mastodon, request: Any) -> Any:
         ) from exc
     except MastodonRatelimitError as exc:
         raise ChannelError(
-            "Mastodon's rate limit is used up; polling waits for it to reset.", retry_after=_retry_after(api)
+            "Mastodon's rate limit is used up; polling waits for it to reset.",
+            retry_after=_retry_after(api),
+            rate_limited=True,
         ) from exc
     except MastodonNetworkError as exc:
         raise ChannelError(_network_reason(exc)) from exc

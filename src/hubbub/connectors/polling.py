@@ -11,18 +11,37 @@ Health follows each poll: connected after a success; degraded after a failure or
 limit; failing after `FAILING_AFTER` failures in a row; reconnect needed when the network refused the
 credentials, which stops polling until an admin connects the account again (the admins see it on
 Settings → Channels and in the navigation). Failures back off exponentially with jitter, so many channels
-failing at once do not retry in step, and never sooner than the network's own `retry_after`.
+failing at once do not retry in step, and never sooner than the network's own `retry_after`. A 429 records a
+budget of 0 and the reset time, shown on Settings → Channels.
+
+Why concurrent: a poll is mostly waiting for a distant network, so one worker polling a thousand sources one at
+a time spends the minute waiting (`benchmarks/channels.py`). `poll_due` hands the network part (`fetch`) of the
+leased channels to a bounded thread pool (`CHANNEL_POLL_CONCURRENCY`), at most `CHANNEL_POLL_PER_HOST` at once
+to one host, so a shared instance or PDS is not hammered. The writes that must follow the order above (accept,
+then cursor and health: `record`) stay on the calling thread, one channel after another as their fetches end:
+SQLite serialises writers anyway, and a cursor is never saved before its own channel's events. A connector that
+writes during its fetch (Bluesky keeps a refreshed session, email quarantines an unreadable mail) does so on
+the pool thread's own connection, closed when the fetch ends.
+
+A poll that stops at its page limit says so (`PollResult.backlog`); the loop polls that channel again at once,
+up to `BACKLOG_ROUNDS` times in one run, instead of letting the rest wait for the next tick.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
-from collections.abc import Callable, Sequence
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import httpx
 from django.conf import settings
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -39,6 +58,10 @@ FAILING_AFTER = 3
 MAX_BACKOFF_SECONDS = 3600.0
 # While one worker polls a channel its next poll is pushed this far ahead, so a second worker skips it.
 LEASE_SECONDS = 300
+# A backlog is polled again at once within one run, at most this many extra times (the rest waits a tick).
+BACKLOG_ROUNDS = 5
+# Where a channel's host is found in its credentials, for the per-host limit.
+_HOST_KEYS = ("base_url", "service", "url", "imap_host")
 
 
 @dataclass(slots=True)
@@ -48,6 +71,16 @@ class PollOutcome:
     events: int = 0
     new: int = 0
     error: str = ""
+    backlog: bool = False
+
+
+@dataclass(slots=True)
+class Fetched:
+    """What one channel's network answered (`fetch`), waiting to be recorded (`record`)."""
+
+    channel: Channel
+    result: PollResult | None = None
+    error: ChannelError | None = None
 
 
 def due_channels(now: datetime) -> QuerySet[Channel]:
@@ -62,30 +95,49 @@ def due_channels(now: datetime) -> QuerySet[Channel]:
     )
 
 
-def poll_due(accept: AcceptEvents, now: datetime | None = None) -> list[PollOutcome]:
-    """Poll every due channel once (the periodic task). One channel's failure never stops the others."""
+def poll_due(accept: AcceptEvents, now: datetime | None = None, concurrency: int | None = None) -> list[PollOutcome]:
+    """Poll every due channel once (the periodic task), then again at once those that left a backlog. One
+    channel's failure never stops the others."""
     now = now or timezone.now()
-    outcomes = []
-    for channel in due_channels(now):
-        if _lease(channel, now):
-            outcomes.append(poll_channel(channel, accept, now=now))
+    workers = concurrency or settings.CHANNEL_POLL_CONCURRENCY
+    outcomes = _poll_leased([c for c in due_channels(now) if _lease(c, now)], accept, now, workers)
+    backlog = [o.channel_id for o in outcomes if o.backlog]
+    for _ in range(BACKLOG_ROUNDS):
+        if not backlog:
+            break
+        now = timezone.now()
+        leased = [c for c in due_channels(now).filter(pk__in=backlog) if _lease(c, now)]
+        again = _poll_leased(leased, accept, now, workers)
+        outcomes.extend(again)
+        backlog = [o.channel_id for o in again if o.backlog]
     return outcomes
 
 
 def poll_channel(channel: Channel, accept: AcceptEvents, now: datetime | None = None) -> PollOutcome:
     """Poll one channel now, whatever its schedule (the CLI's `channels poll`, the loop): fetch, accept,
     then save the cursor and the health."""
-    now = now or timezone.now()
+    return record(fetch(channel), accept, now or timezone.now())
+
+
+def fetch(channel: Channel) -> Fetched:
+    """Ask the channel's connector what is new since its cursor. Never raises: a failure is in `error`."""
     connector = connector_for(channel.network)
     if connector is None:
-        return _failed(channel, now, ChannelError(f"Hubbub has no connector for {channel.network} yet."))
+        return Fetched(channel, error=ChannelError(f"Hubbub has no connector for {channel.network} yet."))
     try:
-        result = connector.poll(channel, dict(channel.cursor))
+        return Fetched(channel, result=connector.poll(channel, dict(channel.cursor)))
     except ChannelError as exc:
-        return _failed(channel, now, exc)
+        return Fetched(channel, error=exc)
     except Exception as exc:  # a bug or an unforeseen answer: shown and retried like any failure, and logged
         log.exception("polling channel %s failed", channel.pk)
-        return _failed(channel, now, ChannelError(f"Unexpected error while polling: {type(exc).__name__}"))
+        return Fetched(channel, error=ChannelError(f"Unexpected error while polling: {type(exc).__name__}"))
+
+
+def record(fetched: Fetched, accept: AcceptEvents, now: datetime) -> PollOutcome:
+    """Hand a fetch's events to `accept`, and only after that commit save the cursor and the health."""
+    channel, result = fetched.channel, fetched.result
+    if result is None:
+        return _failed(channel, now, fetched.error or ChannelError("The poll returned nothing."))
     events = [_stamped(ev, channel) for ev in result.events]
     try:
         new = accept(channel, events) if events else 0
@@ -93,7 +145,62 @@ def poll_channel(channel: Channel, accept: AcceptEvents, now: datetime | None = 
         log.exception("accepting %s events of channel %s failed", len(events), channel.pk)
         return _failed(channel, now, ChannelError(f"Could not store the new messages: {type(exc).__name__}"))
     _succeeded(channel, now, result)
-    return PollOutcome(channel.pk, ok=True, events=len(events), new=new)
+    return PollOutcome(channel.pk, ok=True, events=len(events), new=new, backlog=_drains_now(result))
+
+
+def _poll_leased(channels: list[Channel], accept: AcceptEvents, now: datetime, workers: int) -> list[PollOutcome]:
+    """Fetch the leased channels on a pool of `workers` threads and record each on this thread as it ends."""
+    if workers <= 1 or len(channels) <= 1:
+        return [poll_channel(c, accept, now) for c in channels]
+    per_host = max(1, settings.CHANNEL_POLL_PER_HOST)
+    queue = list(_interleaved_by_host(channels))
+    limits = {host: threading.BoundedSemaphore(per_host) for host, _channel in queue}
+    outcomes = []
+    with ThreadPoolExecutor(max_workers=min(workers, len(channels)), thread_name_prefix="hubbub-poll") as pool:
+        futures = [pool.submit(_fetch_politely, channel, limits[host]) for host, channel in queue]
+        for future in as_completed(futures):
+            outcomes.append(record(future.result(), accept, now))
+    return outcomes
+
+
+def _fetch_politely(channel: Channel, limit: threading.BoundedSemaphore) -> Fetched:
+    """`fetch` on a pool thread, within its host's limit; the thread's database connections (a connector that
+    wrote) are closed after, since Django's connections belong to the thread that opened them."""
+    try:
+        with limit:
+            return fetch(channel)
+    finally:
+        connections.close_all()
+
+
+def _interleaved_by_host(channels: list[Channel]) -> Iterator[tuple[str, Channel]]:
+    """The channels one host after another in turn, so the pool's threads do not all queue on one host's limit
+    while other hosts' channels wait behind them."""
+    by_host: dict[str, list[tuple[str, Channel]]] = defaultdict(list)
+    for channel in channels:
+        host = host_of(channel)
+        by_host[host].append((host, channel))
+    for row in itertools.zip_longest(*by_host.values()):
+        yield from (pair for pair in row if pair is not None)
+
+
+def host_of(channel: Channel) -> str:
+    """The host a channel's polls go to (its instance, PDS, feed or mail server), else its network's name (one
+    API host per network, like X's)."""
+    credentials = channel.credentials
+    for key in _HOST_KEYS:
+        value = str(credentials.get(key) or "").strip()
+        if value:
+            try:
+                return (httpx.URL(value).host if "://" in value else value).lower() or channel.network
+            except httpx.InvalidURL:
+                return channel.network
+    return str(channel.network)
+
+
+def _drains_now(result: PollResult) -> bool:
+    """A backlog is polled again at once, unless the rate limit is spent (then it waits for the reset)."""
+    return result.backlog and result.rate_limit_remaining != 0
 
 
 def _lease(channel: Channel, now: datetime) -> bool:
@@ -129,6 +236,8 @@ def _succeeded(channel: Channel, now: datetime, result: PollResult) -> None:
     waiting_for_budget = result.rate_limit_remaining == 0 and result.rate_limit_reset_at is not None
     if waiting_for_budget and result.rate_limit_reset_at is not None and result.rate_limit_reset_at > next_poll:
         next_poll = result.rate_limit_reset_at
+    elif _drains_now(result):
+        next_poll = now  # the rest of a backlog: `poll_due` takes it again at once, or the next tick does
     channel.status = ChannelStatus.DEGRADED if waiting_for_budget else ChannelStatus.CONNECTED
     channel.next_poll_at = next_poll
     channel.save(update_fields=[*_HEALTH_FIELDS, "cursor", "last_success_at", "last_event_at"])
@@ -141,6 +250,9 @@ def _failed(channel: Channel, now: datetime, exc: ChannelError) -> PollOutcome:
     channel.consecutive_failures += 1
     delay = backoff_seconds(channel.consecutive_failures, exc.retry_after)
     channel.next_poll_at = now + timedelta(seconds=delay)
+    if exc.rate_limited:  # shown on Settings → Channels: no budget left, and when it comes back
+        channel.rate_limit_remaining = 0
+        channel.rate_limit_reset_at = now + timedelta(seconds=exc.retry_after or delay)
     if exc.reconnect_needed:
         channel.status = ChannelStatus.RECONNECT_NEEDED
     elif channel.consecutive_failures >= FAILING_AFTER:

@@ -74,7 +74,7 @@ class XConnector:
             new_cursor = {"since_id": since, "next_token": token, "newest_id": newest}
         else:
             new_cursor = {"since_id": newest or since} if (newest or since) else {}
-        return PollResult(events, new_cursor, *budget)
+        return PollResult(events, new_cursor, *budget, backlog="next_token" in new_cursor)
 
     def send_reply(self, channel: Channel, reply: OutboundReply) -> str:
         extra = reply.in_reply_to_extra
@@ -148,7 +148,9 @@ def _poll_call(channel: Channel, method: str, path: str, **kwargs: Any) -> tuple
         )
     if response.status_code == 429:
         raise ChannelError(
-            "X's rate limit is used up; polling waits for it to reset.", retry_after=_retry_after(response)
+            "X's rate limit is used up; polling waits for it to reset.",
+            retry_after=_retry_after(response),
+            rate_limited=True,
         )
     if response.status_code >= 400:
         raise ChannelError(f"X answered HTTP {response.status_code}.")
