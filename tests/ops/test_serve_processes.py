@@ -1,0 +1,69 @@
+"""`hubbub serve --no-worker --workers 2`: two web processes on one port, both answering, stopped cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+
+from tests.browser_server import free_port
+from tests.processes import ROOT
+
+#: A bound for a loaded machine to start two processes; a crash ends the wait at once.
+START_DEADLINE = 180
+
+
+def _pid_answering(base: str) -> int | None:
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as answer:
+            return int(json.load(answer)["pid"])
+    except OSError:
+        return None
+
+
+def _children(proc: subprocess.Popen[bytes]) -> set[int]:
+    return {child.pid for child in psutil.Process(proc.pid).children(recursive=True) if child.is_running()}
+
+
+def test_two_web_processes_both_answer_and_stop_cleanly(tmp_path: Path) -> None:
+    env = {**os.environ, "HUBBUB_DATA_DIR": str(tmp_path), "HUBBUB_LOG_FORMAT": "json"}
+    env.pop("DATABASE_URL", None)  # embedded mode: nothing shared with the other tests' databases
+    env.pop("REDIS_URL", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hubbub", "serve", "--no-worker", "--workers", "2", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        seen: set[int] = set()
+        deadline = time.monotonic() + START_DEADLINE
+        with ThreadPoolExecutor(max_workers=4) as pool:  # parallel connections reach both processes
+            while len(seen) < 2 and proc.poll() is None and time.monotonic() < deadline:
+                seen |= {pid for pid in pool.map(_pid_answering, [base] * 8) if pid is not None}
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        assert len(seen) == 2, f"answered by {seen}"
+        assert seen <= _children(proc)  # the two are the server's own worker processes
+        assert (tmp_path / "metrics").is_dir()  # their counters are shared for /metrics
+    finally:
+        children = _children(proc) if proc.poll() is None else set()
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert code == 0
+    assert not [pid for pid in children if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
