@@ -17,6 +17,9 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.registry import REGISTRY
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the library writes there from the first series on
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 INGEST_BATCHES = Counter("hubbub_ingest_batches", "Ingest batches processed (one per batch, not per message)")
 INGESTED_EVENTS = Counter(
     "hubbub_ingest_events", "Raw events taken by ingest batches, by outcome", ["outcome"]
