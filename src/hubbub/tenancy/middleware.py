@@ -18,5 +18,12 @@ class TenancyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         org_id = request.session.get("organization_id") if hasattr(request, "session") else None
-        request.tenant = scope_for(request.user, org_id) if hasattr(request, "user") else None  # type: ignore[attr-defined]
+        scope = scope_for(request.user, org_id) if hasattr(request, "user") else None
+        if scope is None and org_id is not None:
+            # The organisation chosen in the switcher (hubbub.tenancy.switching) is no longer theirs: back to
+            # their first one rather than "not a member of any organisation".
+            request.session.pop("organization_id", None)
+            request.session.pop("brand_id", None)
+            scope = scope_for(request.user)
+        request.tenant = scope  # type: ignore[attr-defined]
         return self.get_response(request)

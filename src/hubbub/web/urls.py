@@ -1,12 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from hubbub.web.views import live, pages
+from hubbub.web.views import live, organizations, pages
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("brand/", pages.switch_brand, name="switch_brand"),
+    path("organization/", organizations.switch, name="switch_organization"),
     path("live/", live.stream, name="live"),
     # Each bounded context owns its pages; these includes mount them.
     path("", include("hubbub.inbox.urls")),
