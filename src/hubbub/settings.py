@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "axes",
     "csp",
+    # ninja's own Swagger UI files (template + static): /api/docs then needs no CDN and passes the CSP
+    "ninja",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "hubbub.tenancy",
