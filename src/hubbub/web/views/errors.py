@@ -1,12 +1,27 @@
-"""Error pages that say what happened and what to try."""
+"""Error pages that say what happened and what to try.
+
+An htmx request (a button in the thread pane) gets the reason alone, as plain text: htmx does not swap an
+error answer in, and app.js (`htmx:responseError`) shows that text as a toast where the user acted, instead
+of the page saying nothing while the typed text just sits there."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+REASON_MAX_CHARS = 300  # one line in a toast
+
+
+def _for_htmx(request: HttpRequest, status: int, reason: str) -> HttpResponse | None:
+    if not getattr(request, "htmx", False):
+        return None
+    return HttpResponse(reason[:REASON_MAX_CHARS], status=status, content_type="text/plain; charset=utf-8")
+
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    short = _for_htmx(request, 404, "Not found: it was deleted, merged, or belongs to a brand you cannot see.")
+    if short is not None:
+        return short
     return render(
         request,
         "web/error.html",
@@ -21,6 +36,10 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    reason = str(exception) if exception and str(exception) else "Your role does not allow this action."
+    short = _for_htmx(request, 403, f"Not allowed: {reason}")
+    if short is not None:
+        return short
     return render(
         request,
         "web/error.html",
@@ -35,6 +54,9 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    short = _for_htmx(request, 500, "Something broke on our side; the error was logged. Try again in a moment.")
+    if short is not None:
+        return short
     return render(
         request,
         "web/error.html",

@@ -113,6 +113,38 @@
   // conversation has taken that element out of the page meanwhile, the event reaches nobody. So the answer's
   // header is read here too, as it is about to be swapped (or not: see below).
   document.addEventListener("hubbub:notices", (e) => showNotices(e.detail));
+
+  // A refused or failed htmx action says why, where the user acted: htmx swaps no error answer in, so without
+  // this the page showed nothing and the typed text just sat there. The server's reason is the body of a plain
+  // text answer (web.views.errors for htmx requests), a JSON `detail`, or notices in HX-Trigger; otherwise the
+  // status says what kind of failure it was. The form keeps its text (nothing was swapped).
+  const FAILED = {
+    403: "Not allowed: your role does not allow this action.",
+    404: "Not found: it was deleted, merged, or belongs to a brand you cannot see.",
+    409: "This changed meanwhile: reload the conversation and try again.",
+    413: "Too large to send.",
+    429: "Too many requests: wait a moment and try again.",
+  };
+  function reasonOf(xhr) {
+    const type = xhr.getResponseHeader("Content-Type") || "", body = (xhr.responseText || "").trim();
+    if (type.indexOf("text/plain") === 0 && body) return body.slice(0, 300);
+    if (type.indexOf("application/json") === 0) {
+      try { const d = JSON.parse(body); if (d && typeof d.detail === "string") return d.detail.slice(0, 300); } catch (err) { /* below */ }
+    }
+    if (FAILED[xhr.status]) return FAILED[xhr.status];
+    return xhr.status >= 500 ? "Something broke on our side (HTTP " + xhr.status + "); try again in a moment."
+      : "The action was refused (HTTP " + xhr.status + ").";
+  }
+  document.addEventListener("htmx:responseError", (e) => {
+    const xhr = e.detail.xhr;
+    if (!xhr) return;
+    const notices = triggers(xhr)["hubbub:notices"];
+    if (notices && notices.id) showNotices(notices);
+    else toast("error", reasonOf(xhr));
+  });
+  document.addEventListener("htmx:sendError", () => {
+    toast("error", "Hubbub could not be reached: check your connection. Nothing was sent; your text is still here.");
+  });
   document.addEventListener("htmx:beforeSwap", (e) => {
     if (!sentFrom(e) || e.detail.target !== pane()) showNotices(triggers(e.detail.xhr)["hubbub:notices"]);
   });
