@@ -116,3 +116,28 @@ def test_another_organisations_channel_is_not_found(acme, make_org, fake):  # ty
 def test_with_no_channels_the_page_says_what_to_do(acme):  # type: ignore[no-untyped-def]
     page = signed_in(acme["users"]["admin"]).get("/settings/channels/").content.decode()
     assert "No channels yet" in page and "Connect a Mastodon account" in page
+
+
+def test_a_spent_rate_limit_shows_with_its_reset_time(acme):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from hubbub.connectors import polling
+    from hubbub.connectors.base import ChannelError
+    from hubbub.connectors.polling import Fetched
+
+    brand = acme["brands"]["Acme Air"]
+    channel = Channel.objects.create(organization=acme["org"], brand=brand, network="mastodon", name="@acme")
+    limited = ChannelError("Mastodon's rate limit is used up.", retry_after=1800, rate_limited=True)
+    polling.record(Fetched(channel, error=limited), lambda ch, evs: 0, datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+
+    page = signed_in(acme["users"]["admin"]).get("/settings/channels/").content.decode()
+    row = page[page.index(f'id="channel-{channel.pk}"') :]
+    assert "0 left" in row and "(polling waits)" in row
+    assert "resets 12:30" in row and "Mastodon&#x27;s rate limit is used up." in row
+
+
+def test_a_poll_interval_below_the_tick_is_explained(acme, settings):  # type: ignore[no-untyped-def]
+    settings.CHANNEL_POLL_SECONDS = 20
+    page = signed_in(acme["users"]["admin"]).get("/settings/channels/").content.decode()
+    assert "polled every minute" in page
+    assert "HUBBUB_CHANNEL_POLL_SECONDS is 20 s, but the worker's schedule ticks once a minute" in page

@@ -10,13 +10,17 @@ needs reconnecting is repaired. Secrets never leave here unmasked (`masked_crede
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 
 from hubbub.connectors.base import ChannelError, connector_for
+from hubbub.connectors.email_imap import TLS_MODES, MailSettings
 from hubbub.connectors.models import Channel, ChannelStatus, Network
 from hubbub.outbound_http import OutboundError, validate_user_url
 from hubbub.tenancy.models import Brand, Role
@@ -27,6 +31,8 @@ SECRET_KEYS = ("access_token", "app_password", "password", "smtp_password", "tok
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,256}")
 _HANDLE = re.compile(r"(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]")
 _APP_PASSWORD = re.compile(r"[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}")
+_HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")  # a name or an IPv4 address
+_EMAIL_FIELDS = ("imap_host", "imap_port", "smtp_host", "smtp_port", "tls", "username", "address")
 FEED_NETWORKS = (Network.RSS.value, Network.FORUM.value, Network.REVIEW.value)
 
 
@@ -113,6 +119,48 @@ def connect_feed(scope: Scope, brand_id: int, network: str, url: str, keywords: 
     parts = httpx.URL(url)
     name = f"{parts.host}{parts.path}"[:200]
     return _save_connected(scope, brand, network, name, credentials, description), description
+
+
+def connect_email(scope: Scope, brand_id: int, fields: Mapping[str, str]) -> tuple[Channel, str]:
+    """Connect (or reconnect) the brand's support mailbox: IMAP in, SMTP out. Both hosts pass the outbound address
+    policy before any connection (no private or loopback address unless the operator allows it), then a login
+    opens the folder; only a mailbox that works is saved, named by its address."""
+    require_role(scope, Role.ADMIN)
+    brand = _brand(scope, brand_id)
+    credentials = _email_credentials(fields)
+    try:
+        mail = MailSettings.from_credentials(credentials)
+        mail.check_host(mail.imap_host, mail.imap_port, mail.tls)
+        mail.check_host(mail.smtp_host, mail.smtp_port, mail.smtp_tls)
+    except ChannelError as exc:
+        raise ChannelFormError(f"The mailbox cannot be used: {exc.reason}") from exc
+    probe = Channel(organization_id=scope.organization_id, brand=brand, network=Network.EMAIL, name="")
+    probe.credentials = credentials
+    description = _check_or_explain(probe)
+    return _save_connected(scope, brand, Network.EMAIL, mail.address, credentials, description), description
+
+
+def _email_credentials(fields: Mapping[str, str]) -> dict[str, Any]:
+    """The connect form's fields as an email channel's credentials, or ChannelFormError saying what to fix."""
+    get = {key: str(fields.get(key, "")).strip() for key in _EMAIL_FIELDS}
+    try:
+        validate_email(get["address"])
+    except ValidationError as exc:
+        raise ChannelFormError("The brand's address must be an email address, like support@acme.com.") from exc
+    for key in ("imap_host", "smtp_host"):
+        if get[key] and not _HOST.fullmatch(get[key]):
+            raise ChannelFormError(f"{get[key]!r} is not a host name (like imap.acme.com).")
+    for key in ("imap_port", "smtp_port"):
+        if get[key] and not (get[key].isdigit() and 0 < int(get[key]) < 65536):
+            raise ChannelFormError("A port is a number from 1 to 65535 (or empty for the usual one).")
+    if get["tls"] not in TLS_MODES:
+        raise ChannelFormError("Choose how the connection is secured: SSL/TLS, STARTTLS or none.")
+    if not (get["imap_host"] and get["username"] and str(fields.get("password", ""))):
+        raise ChannelFormError("The IMAP server, the user name and the password are needed.")
+    credentials: dict[str, Any] = {k: v for k, v in get.items() if v}
+    credentials["address"] = get["address"].lower()
+    credentials["password"] = str(fields.get("password", ""))  # as typed: a password may end with a space
+    return credentials
 
 
 def check_channel(scope: Scope, channel: Channel) -> str:

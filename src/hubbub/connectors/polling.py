@@ -58,6 +58,9 @@ FAILING_AFTER = 3
 MAX_BACKOFF_SECONDS = 3600.0
 # While one worker polls a channel its next poll is pushed this far ahead, so a second worker skips it.
 LEASE_SECONDS = 300
+# The periodic task runs once a minute (Huey's scheduler has a minute's resolution), so a channel is polled at
+# most that often whatever CHANNEL_POLL_SECONDS says; only a backlog is read again sooner (below).
+TICK_SECONDS = 60
 # A backlog is polled again at once within one run, at most this many extra times (the rest waits a tick).
 BACKLOG_ROUNDS = 5
 # Where a channel's host is found in its credentials, for the per-host limit.
@@ -264,6 +267,11 @@ def _failed(channel: Channel, now: datetime, exc: ChannelError) -> PollOutcome:
         audit(channel.organization_id, None, "channel.reconnect_needed", channel, reason=channel.last_error)
     log.warning("channel %s: %s (next poll in %.0f s)", channel.pk, exc.reason, delay)
     return PollOutcome(channel.pk, ok=False, error=exc.reason)
+
+
+def effective_poll_seconds() -> int:
+    """How often a healthy channel is really polled: the setting, but never more often than the tick."""
+    return max(int(settings.CHANNEL_POLL_SECONDS), TICK_SECONDS)
 
 
 def backoff_seconds(failures: int, retry_after: float | None = None) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
@@ -18,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from hubbub.connectors import channel_admin, mastodon_oauth
+from hubbub.connectors import channel_admin, mastodon_oauth, polling
 from hubbub.connectors.base import ChannelError, connector_for
 from hubbub.connectors.channel_admin import ChannelFormError
 from hubbub.connectors.models import Channel, ChannelStatus
@@ -49,7 +50,14 @@ def channels(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(
         request,
         "ingest/channels.html",
-        {"rows": rows, "needing_reconnect": needing, "brands": scope.brands()},
+        {
+            "rows": rows,
+            "needing_reconnect": needing,
+            "brands": scope.brands(),
+            "poll_seconds": polling.effective_poll_seconds(),
+            "poll_setting_below_tick": settings.CHANNEL_POLL_SECONDS < polling.TICK_SECONDS,
+            "configured_poll_seconds": settings.CHANNEL_POLL_SECONDS,
+        },
     )
 
 
@@ -69,6 +77,7 @@ _CONNECT: dict[str, Callable[[Scope, int, QueryDict], tuple[Channel, str]]] = {
     "feed": lambda scope, brand_id, post: channel_admin.connect_feed(
         scope, brand_id, post.get("network", ""), post.get("url", ""), post.get("keywords", "")
     ),
+    "email": lambda scope, brand_id, post: channel_admin.connect_email(scope, brand_id, post),
 }
 
 

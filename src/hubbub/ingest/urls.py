@@ -14,7 +14,7 @@ urlpatterns = [
         path(
             f"settings/channels/{kind}/", channel_views.connect_channel, {"kind": kind}, name=f"channel_connect_{kind}"
         )
-        for kind in ("mastodon", "bluesky", "feed")
+        for kind in ("mastodon", "bluesky", "feed", "email")
     ),
     path(
         "settings/channels/<int:channel_id>/check/",
