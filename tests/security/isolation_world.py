@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from hubbub.api.models import ApiToken
+from hubbub.api.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from hubbub.connectors.models import Channel
 from hubbub.crm.models import Customer, IdentityLink, ImportJob, MergeRecord, SocialProfile, TierRules
 from hubbub.inbox.models import CannedResponse, Conversation, Message, Note, Reply, Tag
@@ -114,8 +114,24 @@ def _listening(org: Organization, brand: Brand, tag: str) -> dict[str, int]:
     }
 
 
+def _webhooks(org: Organization, tag: str) -> dict[str, int]:
+    endpoint = WebhookEndpoint.objects.create(
+        organization=org, url=f"https://hooks.example.com/{marker(tag, 'webhook')}", events=["reply.sent"]
+    )
+    delivery = WebhookDelivery.objects.create(
+        organization=org, endpoint=endpoint, event_type="reply.sent", event_id=marker(tag, "webhook_delivery"),
+        payload={}, status=WebhookDelivery.State.GIVEN_UP,
+    )  # fmt: skip
+    return {"webhook": endpoint.pk, "webhook_delivery": delivery.pk}
+
+
 def _seed(org: Organization, brand: Brand, tag: str, team: Team) -> dict[str, int]:
-    return {**_conversation(org, brand, tag), **_workflow(org, brand, tag, team), **_listening(org, brand, tag)}
+    return {
+        **_conversation(org, brand, tag),
+        **_workflow(org, brand, tag, team),
+        **_listening(org, brand, tag),
+        **_webhooks(org, tag),
+    }
 
 
 def _org(slug: str, brands: tuple[str, ...]) -> tuple[Organization, dict[str, Brand], Team]:
