@@ -272,6 +272,10 @@ def test_the_api_adds_an_endpoint_and_shows_its_secret_once(acme, receiver):  # 
     paused = api.patch(f"/api/v1/webhooks/{listed[0]['id']}", {"active": False}, content_type="application/json")
     assert paused.json()["active"] is False
     assert AuditEvent.objects.filter(verb__in=["webhook.created", "webhook.paused"]).count() == 2
+    assert api.post(f"/api/v1/webhooks/{listed[0]['id']}/test").status_code == 400  # paused: says so
+    assert api.delete(f"/api/v1/webhooks/{listed[0]['id']}").status_code == 204
+    assert api.get(f"/api/v1/webhooks/{listed[0]['id']}").status_code == 404
+    assert AuditEvent.objects.filter(verb="webhook.deleted").count() == 1
 
 
 def test_a_raised_alert_arrives(acme, scope_of, receiver, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]

@@ -22,6 +22,7 @@ from hubbub.tenancy.services import audit
 MAX_ENDPOINTS = 20
 LOG_LIMIT = 100
 PING = "ping"
+URL_MAX = 500
 
 
 class WebhookError(ValueError):
@@ -72,6 +73,8 @@ def _clean_events(events: list[str]) -> list[str]:
 def create_endpoint(scope: Scope, url: str, events: list[str], description: str = "") -> tuple[WebhookEndpoint, str]:
     """The new endpoint and its signing secret in plain text (shown once; stored encrypted)."""
     require_role(scope, Role.ADMIN)
+    if len(url.strip()) > URL_MAX:
+        raise WebhookError(f"The URL is longer than {URL_MAX} characters; use a shorter address.")
     try:
         url = validate_user_url(url)
     except OutboundRefused as exc:
