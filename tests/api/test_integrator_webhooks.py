@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 
@@ -180,6 +181,8 @@ def test_a_failed_attempt_is_retried_with_the_same_delivery_id(
 def test_an_endpoint_that_keeps_failing_is_paused_with_a_notice(
     acme, scope_of, receiver, django_capture_on_commit_callbacks
 ):  # type: ignore[no-untyped-def]
+    acme["users"]["admin"].email = "admin@acme.example"
+    acme["users"]["admin"].save()
     endpoint, _ = subscribe(acme, scope_of, receiver, "alert.raised")
     receiver.default = 503
     scope = scope_of(acme["users"]["admin"], acme["org"])
@@ -195,6 +198,7 @@ def test_an_endpoint_that_keeps_failing_is_paused_with_a_notice(
     client.force_login(acme["users"]["admin"])
     page = client.get("/settings/webhooks/").content.decode()
     assert "is paused" in page and "20 failed deliveries in a row" in page
+    assert [m.to for m in mail.outbox] == [["admin@acme.example"]] and endpoint.url in mail.outbox[0].subject
 
 
 def test_resend_sends_the_event_again_as_a_new_delivery(acme, scope_of, receiver, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]

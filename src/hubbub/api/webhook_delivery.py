@@ -13,16 +13,17 @@ import logging
 import random
 from datetime import datetime, timedelta
 
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from hubbub import live
 from hubbub.api.webhook_events import forget_subscriptions
 from hubbub.api.webhook_models import WebhookDelivery, WebhookEndpoint
 from hubbub.api.webhook_secrets import secret_of
 from hubbub.api.webhook_signing import SIGNATURE_HEADER, signature_header
 from hubbub.outbound_http import OutboundError, outbound_client
+from hubbub.tenancy.models import Membership, Role
 from hubbub.tenancy.services import audit
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def _count_failure(endpoint: WebhookEndpoint, outcome: str, now: datetime) -> No
 
 def pause_failing(endpoint: WebhookEndpoint, outcome: str, now: datetime) -> None:
     """Stop sending to an endpoint that keeps failing; its admins see why on the Webhooks page (a banner), in
-    the audit log, and as a live notice. Its pending deliveries wait and go out when it is resumed."""
+    the audit log and by email. Its pending deliveries wait and go out when it is resumed."""
     reason = (
         f"Paused automatically after {endpoint.consecutive_failures} failed deliveries in a row "
         f"(last: {outcome}). Fix the receiver, then resume."
@@ -124,10 +125,27 @@ def pause_failing(endpoint: WebhookEndpoint, outcome: str, now: datetime) -> Non
     endpoint.active, endpoint.paused_reason, endpoint.paused_at = False, reason, now
     audit(endpoint.organization_id, None, "webhook.paused", endpoint, url=endpoint.url, reason=reason)
     forget_subscriptions(endpoint.organization_id)
-    live.publish_on_commit(
-        "notice", endpoint.organization_id, level="warning", text=f"Webhook {endpoint.url}: {reason}"
-    )
+    transaction.on_commit(lambda: tell_admins(endpoint, reason))
     log.warning("webhook endpoint %s paused: %s", endpoint.pk, outcome)
+
+
+def tell_admins(endpoint: WebhookEndpoint, reason: str) -> None:
+    """Email the organisation's admins and the endpoint's creator (the page's banner waits for a visit)."""
+    admins = Membership.objects.filter(organization_id=endpoint.organization_id, role=Role.ADMIN)
+    emails = {m.user.email for m in admins.select_related("user") if m.user.email}
+    if endpoint.created_by is not None and endpoint.created_by.email:
+        emails.add(endpoint.created_by.email)
+    if not emails:
+        return
+    try:
+        send_mail(
+            subject=f"[Hubbub] Webhook paused: {endpoint.url}"[:200],
+            message=f"{reason}\n\nSettings → Webhooks shows its delivery log; resume it there once it answers.",
+            from_email=None,
+            recipient_list=sorted(emails),
+        )
+    except Exception as exc:  # SMTP errors vary by server; the banner and the audit entry remain
+        log.warning("could not email the pause of webhook %s: %s", endpoint.pk, exc)
 
 
 def due_delivery_ids(now: datetime, limit: int = 200) -> list[int]:
