@@ -309,3 +309,31 @@ def test_a_raised_alert_arrives(acme, scope_of, receiver, django_capture_on_comm
         receiver.json()["data"]["alert"] | {"id": alert.pk, "kind": "negative_spike"}
         == receiver.json()["data"]["alert"]
     )
+
+
+def test_retries_back_off_with_jitter_up_to_a_cap() -> None:
+    import random
+
+    rng = random.Random(7)
+    delays = [webhook_delivery.retry_delay(n, rng).total_seconds() for n in range(1, 16)]
+    steps = [
+        min(webhook_delivery.MAX_RETRY_SECONDS, webhook_delivery.FIRST_RETRY_SECONDS * 2 ** (n - 1))
+        for n in range(1, 16)
+    ]
+    assert all(step / 2 <= d <= step for d, step in zip(delays, steps, strict=True))
+    assert max(delays) <= webhook_delivery.MAX_RETRY_SECONDS
+
+
+def test_a_delivery_failing_for_a_day_is_given_up(acme, scope_of, receiver, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    endpoint, _ = subscribe(acme, scope_of, receiver, "alert.raised")
+    receiver.default = 502
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = admin.send_test(scope_of(acme["users"]["admin"], acme["org"]), endpoint)
+    sent.refresh_from_db()
+    later = sent.created_at + webhook_delivery.GIVE_UP_AFTER + timedelta(seconds=1)
+    webhook_delivery.deliver(sent.pk, now=later)
+    sent.refresh_from_db()
+    assert (sent.status, sent.attempts, sent.next_attempt_at) == ("given_up", 2, None)
+    assert webhook_delivery.due_delivery_ids(later + timedelta(days=1)) == []
