@@ -180,6 +180,7 @@ def _serve(host: str, port: int, with_worker: bool, processes: int = 1) -> None:
             port=port,
             workers=processes if processes > 1 else None,
             log_level="warning",
+            log_config=None,  # its loggers write through Django's LOGGING: one JSON object per line
             lifespan="off",
             timeout_graceful_shutdown=5,
         )

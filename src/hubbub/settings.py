@@ -316,5 +316,7 @@ LOGGING = {
         "hubbub": {"handlers": ["console"], "level": os.environ.get("HUBBUB_LOG_LEVEL", "INFO")},
         "huey": {"handlers": ["console"], "level": "WARNING"},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # uvicorn's own warnings and errors (hubbub serve passes log_config=None): the same JSON lines
+        "uvicorn": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
