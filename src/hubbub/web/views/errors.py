@@ -19,7 +19,7 @@ def _for_htmx(request: HttpRequest, status: int, reason: str) -> HttpResponse | 
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    short = _for_htmx(request, 404, "Not found: it was deleted, merged, or belongs to a brand you cannot see.")
+    short = _for_htmx(request, 404, "Not found: it does not exist (any more), or it belongs to a brand you cannot see.")
     if short is not None:
         return short
     return render(

@@ -120,7 +120,7 @@
   // status says what kind of failure it was. The form keeps its text (nothing was swapped).
   const FAILED = {
     403: "Not allowed: your role does not allow this action.",
-    404: "Not found: it was deleted, merged, or belongs to a brand you cannot see.",
+    404: "Not found: it does not exist (any more), or it belongs to a brand you cannot see.",
     409: "This changed meanwhile: reload the conversation and try again.",
     413: "Too large to send.",
     429: "Too many requests: wait a moment and try again.",
