@@ -62,9 +62,10 @@ class StreamState:
         "minute", "neg_ring", "tot_ring", "neg_sums", "tot_share", "neg_share",
         "crit", "exp_win", "exp_hour", "examples", "open", "last_exceed",
         "tag_events", "seen_viral", "warm", "neg_seen",
+        "cusum_s", "cusum_n", "cusum_t0", "cusum_used", "alarm_start", "alarm_last",
     )  # fmt: skip
 
-    def __init__(self, brand: str, key: str, ts: float, n_windows: int) -> None:
+    def __init__(self, brand: str, key: str, ts: float, n_windows: int, n_jumps: int = 4) -> None:
         self.brand = brand
         self.key = key
         self.first_ts = ts
@@ -96,6 +97,13 @@ class StreamState:
         self.seen_viral: set[int] = set()
         self.warm = False
         self.neg_seen = 0
+        # the CUSUM bank (detector_cusum.py): evidence, negatives and first minute of each jump's run
+        self.cusum_s = [0.0] * n_jumps
+        self.cusum_n = [0] * n_jumps
+        self.cusum_t0 = [0] * n_jumps
+        self.cusum_used = 0  # negatives of the current minute already spent on an alarm
+        self.alarm_start = -1e18  # first and latest crossing of the current alarm episode
+        self.alarm_last = -1e18
 
 
 class Baseline:
@@ -160,14 +168,19 @@ class Baseline:
                 st.level = st.recent = max(float(neg), cfg.min_expected_per_hour)
             else:
                 exp = max(st.exp_hour, cfg.min_expected_per_hour)
-                cap = exp + 3.0 * math.sqrt(exp) + 3.0
-                used = neg if neg <= cap else cap  # winsorise: bursts must not become the norm
+                # winsorise (bursts must not become the norm), looser while the stream is young and its level
+                # uncertain, and not at all upward while an alarm is active
+                young = max(0.0, 1.0 - st.hours_seen / (24.0 * cfg.profile_days_full))
+                cap = exp + (3.0 * math.sqrt(exp) + 3.0) * (1.0 + 3.0 * young)
+                if self.frozen(st, h):
+                    cap = exp
+                used = neg if neg <= cap else cap
                 prof = st.prof[hod]
                 st.level += self.a_level * (used / max(prof, 0.05) - st.level)
                 st.recent += self.a_recent * (used - st.recent)
                 if st.level > 0:
                     n = st.prof_n[hod]
-                    b = 1.0 / (n + 2.0) if n < 3 else 0.3  # shrink early estimates toward 1
+                    b = 1.0 / (n + 2.0) if n < 8 else 0.1  # shrink toward 1; ~10 days of memory, so noise is not shape
                     st.prof[hod] = prof + b * (used / st.level - prof)
                     st.prof_n[hod] = n + 1
                     n2 = st.how_n[how]
@@ -184,6 +197,16 @@ class Baseline:
         st.hour = hour
         st.hour_neg = 0
         st.hour_tot = 0
+
+    def frozen(self, st: StreamState, hour: int) -> bool:
+        """Whether an alarm covers `hour`: then the baseline may not learn upward, so an incident is not the norm.
+
+        Capped at `cusum_freeze_hours` into an episode, so a lasting change of level is learnt in the end.
+        """
+        cfg = self.config
+        start = hour * 3600.0
+        recent = st.alarm_last >= start - cfg.clear_minutes * 60.0
+        return recent and start + 3600.0 - st.alarm_start < cfg.cusum_freeze_hours * 3600.0
 
     def recompute(self, st: StreamState) -> None:
         """Expected negatives for the current hour, and each window's critical count."""

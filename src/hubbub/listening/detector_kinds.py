@@ -42,19 +42,27 @@ class KindDetectors:
             (i for i in range(len(self._windows)) if st.neg_sums[i] >= st.crit[i]),
             key=lambda i: st.neg_sums[i] / max(st.exp_win[i], 1e-9),
         )
-        win = self._windows[best]
-        obs = st.neg_sums[best]
-        mu = st.exp_win[best]
+        return self.spike_alert(st, ts, st.neg_sums[best], st.exp_win[best], self._windows[best])
+
+    def cusum_spike(self, st: StreamState, ts: float, obs: int, mu: float, minutes: int) -> list[Alert] | None:
+        """negative_spike from the CUSUM bank: `obs` negatives in the last `minutes` where `mu` were expected."""
+        st.last_exceed["negative_spike"] = ts
+        if "negative_spike" in st.open or "negative_spike" not in self._kinds:
+            return None
+        return self.spike_alert(st, ts, obs, mu, minutes)
+
+    def spike_alert(self, st: StreamState, ts: float, obs: int, mu: float, minutes: int) -> list[Alert] | None:
+        """Word a negative_spike (`obs` negatives in `minutes` where `mu` were expected) and emit it."""
         ratio = obs / max(mu, 1e-9)
         local = ts + self.config.tz_offset_minutes * 60
         dt = datetime.fromtimestamp(local, UTC)
         when = f"{_DAYS[dt.weekday()]} {dt.hour:02d}:00"
-        msg = f"Negative mentions {ratio:.1f}× the usual for {when}: {obs} in {win} min, expected {mu:.1f}"
+        msg = f"Negative mentions {ratio:.1f}× the usual for {when}: {obs} in {minutes} min, expected {mu:.1f}"
         alert = Alert(
             detected_at=ts,
             kind="negative_spike",
             brand=st.brand,
-            window_start=(st.minute - win + 1) * 60.0,
+            window_start=(st.minute - minutes + 1) * 60.0,
             expected=mu,
             observed=float(obs),
             score=tail_score(obs, mu),

@@ -85,7 +85,18 @@ class DetectorConfig:
     """
 
     sensitivity: float = 1.0
-    # negative_spike
+    # negative_spike: "cusum" (a bank of Poisson CUSUMs, see detector_cusum.py), "windows" (the
+    # earlier fixed sliding windows with a negative-binomial threshold) or "both" (either may alert:
+    # the CUSUM catches small brands and long mild bursts, the windows sharp bursts on loud brands)
+    spike_method: str = "both"
+    cusum_jumps: tuple[float, ...] = (2.0, 3.0, 5.0, 8.0)  # rate jumps the bank listens for
+    cusum_arl0_weeks: float = 50.0  # target mean time between false alarms of one stream (Poisson data)
+    cusum_margin: float = 1.6  # reference rate = expected x margin: room for the baseline's own error
+    cusum_young_margin: float = 2.0  # extra margin for a stream still learning its daily profile, fading to 0
+    cusum_minute_cap: int = 3  # negatives one minute may add, at least (one user's rapid-fire posts)
+    cusum_max_run_min: int = 120  # a run longer than this is dropped (0 = keep): slow drift is not a burst
+    cusum_min_volume: int = 5  # negatives in the evidence run before a CUSUM alarm can fire
+    cusum_freeze_hours: float = 4.0  # the baseline stops learning upward this long into an alarm
     windows_min: tuple[int, ...] = (5, 10, 20, 30)
     alpha: float = 1e-6
     overdispersion: float = 0.06  # NB: var = mu + overdispersion * mu**2
@@ -127,7 +138,7 @@ class DetectorConfig:
         for name in cls.__dataclass_fields__:
             if name in data:
                 value = data[name]
-                if name in ("windows_min", "enabled_kinds") and isinstance(value, list):
+                if name in ("windows_min", "enabled_kinds", "cusum_jumps") and isinstance(value, list):
                     value = tuple(value)
                 if name == "quiet_hours" and isinstance(value, list):
                     value = (int(value[0]), int(value[1]))

@@ -42,6 +42,7 @@ from datetime import datetime
 from typing import Any
 
 from hubbub.listening.detector_baseline import MASK, RING, Baseline, StreamState
+from hubbub.listening.detector_cusum import CusumBank, restore_stream, stream_state
 from hubbub.listening.detector_kinds import KindDetectors
 from hubbub.listening.detector_types import ALERT_KINDS, Alert, DetectorConfig, iso_utc, normalise_sentiment
 
@@ -79,8 +80,14 @@ class CrisisDetector:
             b: [t.lower() if t.startswith("#") else "#" + t.lower() for t in tags] for b, tags in cfg.hashtags.items()
         }
         self._detect = KindDetectors(cfg, self._windows, cfg.share_z / sens, self._tags, self._emit)
+        self._cusum = CusumBank(cfg, sens) if cfg.spike_method in ("cusum", "both") else None
+        self._windows_on = cfg.spike_method in ("windows", "both")
+        self._n_jumps = len(cfg.cusum_jumps)
         self.suppressed = 0  # alerts dropped by rate limit or quiet hours
         self.mentions = 0
+        # alerts before this epoch second are history being replayed: it trains the baselines, never alerts
+        self.live_after: float | None = None
+        self.replayed = 0
 
     # ------------------------------------------------------------------ public
     def observe(
@@ -99,16 +106,14 @@ class CrisisDetector:
         self.mentions += 1
         st = self._streams.get((brand, key))
         if st is None:
-            st = self._streams[(brand, key)] = StreamState(brand, key, ts, len(self._windows))
-            self._baseline.recompute(st)
+            st = self._new_stream(brand, key, ts)
         out: list[Alert] | None = None
         if self._deferred:
             out = self._release_deferred(ts)
         minute = int(ts // 60)
         if minute > st.minute:
             if minute - st.minute >= self._relearn_min:
-                st = self._streams[(brand, key)] = StreamState(brand, key, ts, len(self._windows))
-                self._baseline.recompute(st)
+                st = self._new_stream(brand, key, ts)
             else:
                 self._advance(st, minute, ts)
         neg = sentiment == "negative"
@@ -128,7 +133,11 @@ class CrisisDetector:
                 sums[i] += 1
                 if sums[i] >= crit[i]:
                     fired = True
-            if fired and st.warm:
+            if self._cusum is not None:
+                a = self._cusum_spike(st, ts)
+                if a is not None:
+                    out = (out or []) + a
+            if fired and st.warm and self._windows_on:
                 a = self._detect.negative_spike(st, ts)
                 if a is not None:
                     out = (out or []) + a
@@ -175,8 +184,41 @@ class CrisisDetector:
         st = self._streams.get((brand, key))
         return None if st is None else st.exp_hour
 
+    def export_state(self) -> dict[str, dict[str, Any]]:
+        """Every stream's learnt state by key, grouped per brand: `{brand: {key: state}}` (JSON-ready)."""
+        out: dict[str, dict[str, Any]] = {}
+        for (brand, key), st in self._streams.items():
+            out.setdefault(brand, {})[key] = stream_state(st)
+        return out
+
+    def import_state(self, brand: str, streams: dict[str, Any]) -> None:
+        """Restore a brand's streams from `export_state()[brand]`, e.g. after a worker restart."""
+        for key, data in streams.items():
+            st = self._new_stream(brand, key, float(data.get("first_ts", 0.0)))
+            restore_stream(st, data)
+            self._baseline.recompute(st)
+
+    def _new_stream(self, brand: str, key: str, ts: float) -> StreamState:
+        st = self._streams[(brand, key)] = StreamState(brand, key, ts, len(self._windows), self._n_jumps)
+        self._baseline.recompute(st)
+        return st
+
+    def _cusum_spike(self, st: StreamState, ts: float) -> list[Alert] | None:
+        """Check the CUSUM bank after a negative; on a crossing, restart it and word the alert."""
+        assert self._cusum is not None
+        i = self._cusum.crossing(st)
+        if i is None:
+            return None
+        obs, mu, minutes = self._cusum.evidence(st, i)
+        self._cusum.restart(st, ts)
+        if not st.warm:
+            return None
+        return self._detect.cusum_spike(st, ts, obs, mu, minutes)
+
     def _advance(self, st: StreamState, minute: int, ts: float) -> None:
         """Move the stream's clock to `minute` (see `Baseline.advance`); close the alerts clear long enough."""
+        if self._cusum is not None:
+            self._cusum.close_minutes(st, minute)
         self._baseline.advance(st, minute, ts)
         if st.open:
             clear = self.config.clear_minutes * 60
@@ -188,6 +230,9 @@ class CrisisDetector:
     def _emit(self, st: StreamState, open_key: str, alert: Alert) -> list[Alert] | None:
         """Apply de-duplication, rate limit and quiet hours to a fresh alert."""
         cfg = self.config
+        if self.live_after is not None and alert.detected_at < self.live_after:
+            self.replayed += 1  # history: no alert, no open state, no rate-limit slot
+            return None
         if open_key:
             st.open[open_key] = alert.detected_at
             st.last_exceed[open_key] = alert.detected_at
