@@ -33,7 +33,15 @@ from hubbub import live
 from hubbub.api.webhook_events import emit
 from hubbub.listening.detectors import Alert as DetectedAlert
 from hubbub.listening.detectors import CrisisDetector, DetectorConfig
-from hubbub.listening.models import Alert, AlertRule, DetectorWatermark, Grain, ListeningQuery, MentionRollup
+from hubbub.listening.models import (
+    Alert,
+    AlertRule,
+    DetectorState,
+    DetectorWatermark,
+    Grain,
+    ListeningQuery,
+    MentionRollup,
+)
 from hubbub.listening.services import compiled_queries, rule_for
 from hubbub.outbound_http import OutboundError, outbound_client
 from hubbub.tenancy.models import Brand, Organization
@@ -42,6 +50,8 @@ log = logging.getLogger("hubbub.listening")
 
 MAX_MESSAGES_PER_RUN = 50_000
 WARM_START_HOURS = 24
+# only mentions written this recently may alert; older ones (a history replay, an import) only train
+LIVE_WINDOW = timedelta(minutes=15)
 WEBHOOK_TIMEOUT = 5.0
 WEBHOOK_MAX_BYTES = 64 * 1024  # a chat webhook answers "ok"; nothing we read is larger
 
@@ -78,7 +88,8 @@ def config_for(rule: AlertRule | None, brand: Brand) -> DetectorConfig:
     if rule is None:
         return cfg
     cfg.sensitivity = max(rule.sensitivity, 0.05)
-    cfg.min_volume = max(int(rule.min_volume), 1)
+    cfg.cusum_min_volume = max(int(rule.min_volume), 1)
+    cfg.min_volume = max(cfg.min_volume, cfg.cusum_min_volume)  # the windows keep their own, higher floor
     cfg.max_alerts_per_hour = max(int(rule.max_alerts_per_hour), 1)
     cfg.tz_offset_minutes = rule.tz_offset_minutes
     if rule.quiet_start is not None and rule.quiet_end is not None:
@@ -129,6 +140,7 @@ def _warm_start(det: CrisisDetector, brand_id: int, before: datetime) -> None:
 
 
 def _detector(org_id: int, brand: Brand, rule: AlertRule | None, first_new: datetime) -> _Slot:
+    """The brand's detector in this process: kept, else restored from its stored state, else warm-started."""
     sig = _signature(rule, brand)
     key = (org_id, brand.pk)
     with _lock:
@@ -136,8 +148,11 @@ def _detector(org_id: int, brand: Brand, rule: AlertRule | None, first_new: date
         if slot is not None and slot.signature == sig:
             return slot
     det = CrisisDetector(config_for(rule, brand))
-    minute = first_new.replace(second=0, microsecond=0)
-    _warm_start(det, brand.pk, minute)
+    stored = DetectorState.objects.filter(brand_id=brand.pk).values_list("state", flat=True).first()
+    if stored:
+        det.import_state(str(brand.pk), stored)
+    else:
+        _warm_start(det, brand.pk, first_new.replace(second=0, microsecond=0))
     slot = _Slot(sig, det)
     with _lock:
         _slots[key] = slot
@@ -191,6 +206,7 @@ def _run_org(org_id: int, now: datetime | None) -> DetectionResult:
     brands = {b.pk: b for b in Brand.objects.filter(organization_id=org_id)}
     queries = compiled_queries(org_id)
     query_names = dict(ListeningQuery.objects.filter(id__in=[q.id for q in queries]).values_list("id", "name"))
+    now_ts = (now or datetime.now(UTC)).timestamp()
     rules: dict[int, AlertRule | None] = {}
     slots: dict[int, _Slot] = {}
     detected: list[tuple[int, DetectedAlert]] = []
@@ -203,6 +219,7 @@ def _run_org(org_id: int, now: datetime | None) -> DetectionResult:
             if brand_id not in rules:
                 rules[brand_id] = rule_for(org_id, brand_id)
             slot = slots[brand_id] = _detector(org_id, brand, rules[brand_id], created_at)
+            slot.detector.live_after = now_ts - LIVE_WINDOW.total_seconds()
         ts = created_at.timestamp()
         slot.last_ts = max(slot.last_ts, ts)
         name = str(brand_id)
@@ -218,7 +235,6 @@ def _run_org(org_id: int, now: datetime | None) -> DetectionResult:
                     for a in slot.detector.observe(ts, name, s, 0, 0, text, key=f"q{cq.id}"):
                         if a.kind in ("negative_spike", "sentiment_drop"):
                             detected.append((brand_id, a))
-    now_ts = (now or datetime.now(UTC)).timestamp()
     for brand_id, slot in slots.items():
         for a in slot.detector.flush(max(now_ts, slot.last_ts)):
             detected.append((brand_id, a))
@@ -231,11 +247,19 @@ def _run_org(org_id: int, now: datetime | None) -> DetectionResult:
             if row is not None:
                 stored.append(row)
         DetectorWatermark.objects.filter(pk=wm.pk).update(last_message_id=last_id)
+        _save_states(org_id, slots)
     result.messages = len(inbound)
     for row in stored:
         notify(row)
     result.alerts = stored
     return result
+
+
+def _save_states(org_id: int, slots: dict[int, _Slot]) -> None:
+    """Persist what each fed brand's detector has learnt: one row per brand per run."""
+    for brand_id, slot in slots.items():
+        state = slot.detector.export_state().get(str(brand_id), {})
+        DetectorState.objects.update_or_create(brand_id=brand_id, defaults={"organization_id": org_id, "state": state})
 
 
 def _store(

@@ -104,7 +104,7 @@ class AlertRule(models.Model):
     name = models.CharField(max_length=120, default="Default")
     is_active = models.BooleanField(default=True)
     sensitivity = models.FloatField(default=1.0, help_text="1 = default; 2 alerts more readily; 0.5 is stricter")
-    min_volume = models.PositiveIntegerField(default=18, help_text="Negatives in a window before a spike can fire")
+    min_volume = models.PositiveIntegerField(default=5, help_text="Negatives in the burst before a spike can fire")
     quiet_start = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Local hour, e.g. 22")
     quiet_end = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Local hour, e.g. 7")
     quiet_mode = models.CharField(max_length=10, default="defer", choices=[("defer", "Defer"), ("suppress", "Drop")])
@@ -157,6 +157,19 @@ class DetectorWatermark(models.Model):
 
     organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE)
     last_message_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class DetectorState(models.Model):
+    """What a brand's crisis detectors have learnt (baselines, CUSUM evidence, open alerts), per stream key.
+
+    Written once per brand per detector run, read when a process first needs the brand's detector,
+    so a worker restart neither forgets the baseline nor relearns it from a burst.
+    """
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    brand = models.OneToOneField("tenancy.Brand", on_delete=models.CASCADE)
+    state = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 
 
