@@ -26,6 +26,10 @@ Method (see docs/listening.md):
   the unfloored figures too). A burst counts as detected when a
   negative_spike/sentiment_drop alert for its brand fires between its start and
   its end; the delay is alert time minus burst start (stream time).
+* Old vs new: the same trials run through the fixed-window detector
+  (`spike_method="windows"`, figures prefixed `old_`) and the CUSUM bank (the
+  default). Recall is also split by the extra negatives a burst added
+  (10-20, 20-40, 40+) and the delay given as median and p90.
 * Parameters were tuned on seeds 0-99; figures are reported on seeds 1000-1099.
 * Speed: detectors only (pre-labelled tuples), and the whole CLI path
   (`run_backtest`: JSONL parsing, timestamp parsing, sort, replay, output).
@@ -59,6 +63,7 @@ TRIALS = 100
 TUNE_SEEDS = range(0, TRIALS)
 REPORT_SEEDS = range(1000, 1000 + TRIALS)
 FLOOR_PER_HOUR = 30.0
+EXTRA_BINS = ((10, 20, "10_20"), (20, 40, "20_40"), (40, 10**9, "40_plus"))
 SPIKE_KINDS = ("negative_spike", "sentiment_drop")
 WEEK = 7 * 86400.0
 CPU_RATE: dict[str, float] = {}
@@ -213,10 +218,16 @@ def evaluate_bursts(rows: list[Row], cfg: DetectorConfig, seeds: range, floor_pe
         sel = [r for r in ge3 if r["brand"] == brand]
         if sel:
             by_brand[brand] = sum(bool(r["detected"]) for r in sel) / len(sel)
+    by_extra = {}
+    for lo, hi, name in EXTRA_BINS:
+        sel = [r for r in results if lo <= int(r["injected"]) < hi]
+        by_extra[name] = (sum(bool(r["detected"]) for r in sel) / len(sel)) if sel else float("nan")
     return {
         "n": len(results),
         "n_ge3": len(ge3),
         "recall_by_k": by_k,
+        "recall_by_extra": by_extra,
+        "p90_delay_3x": float(np.percentile(delays3, 90)) if delays3 else float("nan"),
         "recall_3x": sum(bool(r["detected"]) for r in ge3) / len(ge3),
         "median_delay_3x": statistics.median(delays3) if delays3 else float("nan"),
         "median_delay_all": statistics.median(delays_all) if delays_all else float("nan"),
@@ -280,6 +291,44 @@ def merge_results(figures: dict[str, float]) -> None:
     RESULTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def accuracy(rows: list[Row], cfg: DetectorConfig, seeds: range, prefix: str) -> dict[str, float]:
+    """False alarms on the clean stream and recall/delay on the injected trials, printed and as figures."""
+    fa = false_alarms(rows, cfg)
+    print(
+        f"false alarms (clean stream, {fa['weeks']:.2f} brand-weeks): raw {fa['raw_n']} = "
+        f"{fa['raw']:.2f}/brand/week; excluding real incidents {fa['excl_n']} = {fa['excl']:.2f}/brand/week"
+    )
+    print(f"  per brand: {dict(fa['per_brand'])}")  # type: ignore[call-overload]
+    for brand, spans in sorted(fa["incidents"].items()):  # type: ignore[attr-defined]
+        days = ", ".join(datetime.fromtimestamp(s - 8 * 3600).strftime("%b %d") for s, _ in spans)
+        if days and not prefix:
+            print(f"  real incident days {brand}: {days}")
+    for a in fa["alerts"]:  # type: ignore[attr-defined]
+        print(f"    {datetime.fromtimestamp(a.detected_at).isoformat()} {a.brand:15} {a.kind:15} {a.message}")
+    figures: dict[str, float] = {
+        "false_alarms_per_brand_week": round(float(fa["raw"]), 3),  # type: ignore[arg-type]
+        "false_alarms_per_brand_week_excl_real_incidents": round(float(fa["excl"]), 3),  # type: ignore[arg-type]
+    }
+    for floor, tag in ((FLOOR_PER_HOUR, ""), (0.0, "_unfloored")):
+        ev = evaluate_bursts(rows, cfg, seeds, floor)
+        print(f"bursts: {ev['n']} ({ev['n_ge3']} at >= 3x), baseline floor {floor:g} negatives/hour")
+        print("  recall by k: " + ", ".join(f"{k}x {r:.3f}" for k, r in ev["recall_by_k"].items()))  # type: ignore[attr-defined]
+        print("  recall by extra negatives: " + ", ".join(f"{k} {r:.3f}" for k, r in ev["recall_by_extra"].items()))  # type: ignore[attr-defined]
+        print(
+            f"  recall >= 3x: {ev['recall_3x']:.3f}; by brand: "
+            + ", ".join(f"{b} {r:.2f}" for b, r in ev["recall_3x_by_brand"].items())  # type: ignore[attr-defined]
+        )
+        print(f"  delay (>= 3x, detected): median {ev['median_delay_3x']:.1f} min, p90 {ev['p90_delay_3x']:.1f} min")
+        figures[f"recall_3x{tag}"] = round(float(ev["recall_3x"]), 4)  # type: ignore[arg-type]
+        figures[f"median_delay_min{tag}"] = round(float(ev["median_delay_3x"]), 2)  # type: ignore[arg-type]
+        figures[f"p90_delay_min{tag}"] = round(float(ev["p90_delay_3x"]), 2)
+        for k, r in ev["recall_by_k"].items():  # type: ignore[attr-defined]
+            figures[f"recall_at_{k}x{tag}"] = round(float(r), 4)
+        for name, r in ev["recall_by_extra"].items():  # type: ignore[attr-defined]
+            figures[f"recall_extra_{name}{tag}"] = round(float(r), 4)
+    return {prefix + k: v for k, v in figures.items() if v == v}  # NaN (an empty bin) is left out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tune", action="store_true", help="report on the tuning seeds (no JSON written)")
@@ -307,47 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     n_brands = len({r[1] for r in rows})
     print(f"stream: {len(rows):,} tweets, {n_brands} brands; seeds {seeds.start}-{seeds.stop - 1}")
 
-    fa = false_alarms(rows, cfg)
-    print(
-        f"false alarms (clean stream, {fa['weeks']:.2f} brand-weeks): raw {fa['raw_n']} = "
-        f"{fa['raw']:.2f}/brand/week; excluding real incidents {fa['excl_n']} = {fa['excl']:.2f}/brand/week"
-    )
-    print(f"  per brand: {dict(fa['per_brand'])}")  # type: ignore[call-overload]
-    for brand, spans in sorted(fa["incidents"].items()):  # type: ignore[attr-defined]
-        days = ", ".join(datetime.fromtimestamp(s - 8 * 3600).strftime("%b %d") for s, _ in spans)
-        if days:
-            print(f"  real incident days {brand}: {days}")
-    for a in fa["alerts"]:  # type: ignore[attr-defined]
-        print(f"    {datetime.fromtimestamp(a.detected_at).isoformat()} {a.brand:15} {a.kind:15} {a.message}")
-
-    ev = evaluate_bursts(rows, cfg, seeds, FLOOR_PER_HOUR)
-    print(f"bursts: {ev['n']} ({ev['n_ge3']} at >= 3x), baseline floor {FLOOR_PER_HOUR:g} negatives/hour")
-    for k, r in ev["recall_by_k"].items():  # type: ignore[attr-defined]
-        print(f"  recall {k:>2}x: {r:.3f}")
-    print(
-        f"  recall >= 3x: {ev['recall_3x']:.3f}; by brand: "
-        + ", ".join(f"{b} {r:.2f}" for b, r in ev["recall_3x_by_brand"].items())
-    )  # type: ignore[attr-defined]
-    print(
-        f"  median delay (>= 3x, detected): {ev['median_delay_3x']:.1f} min; all detected: "
-        f"{ev['median_delay_all']:.1f} min"
-    )
-
-    ev0 = evaluate_bursts(rows, cfg, seeds, 0.0)
-    print("without the baseline floor (pure multiples of the real local rate):")
-    for k, r in ev0["recall_by_k"].items():  # type: ignore[attr-defined]
-        print(f"  recall {k:>2}x: {r:.3f}")
-    print(f"  recall >= 3x: {ev0['recall_3x']:.3f}; median delay (>= 3x): {ev0['median_delay_3x']:.1f} min")
-
-    figures: dict[str, float] = {
-        "recall_3x": round(float(ev["recall_3x"]), 4),  # type: ignore[arg-type]
-        "median_delay_min": round(float(ev["median_delay_3x"]), 2),  # type: ignore[arg-type]
-        "false_alarms_per_brand_week": round(float(fa["raw"]), 3),  # type: ignore[arg-type]
-        "false_alarms_per_brand_week_excl_real_incidents": round(float(fa["excl"]), 3),  # type: ignore[arg-type]
-        "recall_3x_unfloored": round(float(ev0["recall_3x"]), 4),  # type: ignore[arg-type]
-    }
-    for k, r in ev["recall_by_k"].items():  # type: ignore[attr-defined]
-        figures[f"recall_at_{k}x"] = round(float(r), 4)
+    figures = accuracy(rows, cfg, seeds, "")
+    print("\nthe previous fixed-window detector on the same data and trials:")
+    figures.update(accuracy(rows, DetectorConfig(spike_method="windows"), seeds, "old_"))
     if not args.no_speed:
         det_rate, cli_rate = speed(rows, raw, cfg)
         print(f"speed: detectors {det_rate:,.0f} mentions/s; whole CLI path {cli_rate:,.0f} mentions/s")
