@@ -16,6 +16,9 @@ the ingest benchmark's business):
     poll_cycle_first_s_<n>_sources   the first cycle: Bluesky logins, every entry new
     poll_cycle_s_<n>_sources         a busy cycle: every source has one new mention or entry
     poll_cycle_quiet_s_<n>_sources   nothing new: a page of notifications or a 304 per source
+
+webhooks: `--webhooks` signed X and Meta deliveries into `hubbub serve --no-worker` from a separate process
+(`channels_webhooks.py`): webhook_rps, webhook_p99_ms, lost_events, duplicate_events.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "channels.json"
 sys.path.insert(0, str(ROOT))  # tests.fakes
 
 from _common import setup_django  # noqa: E402
+from channels_webhooks import measure_webhooks  # noqa: E402
 
 FEED_FILES = (("rss", "wordpress-blog.rss"), ("forum", "discourse-latest.rss"), ("review", "reviews.atom"))
 _ID = re.compile(rb"(<guid[^>]*>|<id>)([^<]+)(</guid>|</id>)")
@@ -184,13 +188,18 @@ def measure_polling(args: argparse.Namespace) -> dict[str, float]:
         bench.stop()
 
 
-PARTS: dict[str, Callable[[argparse.Namespace], dict[str, float]]] = {"polling": measure_polling}
+PARTS: dict[str, Callable[[argparse.Namespace], dict[str, float]]] = {
+    "polling": measure_polling,
+    # signed X/Meta deliveries into `hubbub serve` (see channels_webhooks.py)
+    "webhooks": lambda args: measure_webhooks(args.webhooks),
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every fake answer")
+    parser.add_argument("--webhooks", type=int, default=20_000, help="webhook deliveries (5 %% more sent twice)")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hubbub-bench-channels-") as data_dir:

@@ -3,7 +3,8 @@
 The request path does only what must happen before the 2xx: the size limit, the signature over the raw body,
 one JSON read to name the accounts (`connectors.webhooks`), the channel of each account (cached a few seconds)
 and the raw insert (`services.accept`, committed before the answer). Analysis, threading and routing are the
-pipeline's job: the accepted ids are queued, and `sweep_pending` takes any whose task was lost.
+pipeline's job: the accepted ids are queued for it in batches (`coalesce.processing`: one task a fraction of a
+second, not one per delivery), and `sweep_pending` takes any whose task was lost.
 
 Answers: 200 with counts; the subscription handshakes (X's CRC, Meta's hub.challenge); 413 for a body over
 `WEBHOOK_MAX_BYTES`, before it is read; 401 for a missing or wrong signature (audited in the organisation of
@@ -30,6 +31,7 @@ from hubbub.connectors.models import Channel
 from hubbub.connectors.outbound import RECEIVED_BY
 from hubbub.connectors.webhook_items import Item
 from hubbub.ingest import services
+from hubbub.ingest.coalesce import processing
 from hubbub.tenancy.services import audit
 
 log = logging.getLogger("hubbub.ingest.webhooks")
@@ -158,7 +160,7 @@ def _store(network: str, target: Target, items: list[Item], counts: dict[str, in
     counts["accepted"] += result.accepted
     counts["duplicates"] += result.duplicates
     if result.raw_ids:
-        services.enqueue_processing(result.raw_ids)  # a lost enqueue is picked up by `sweep_pending`
+        processing.add(result.raw_ids)
 
 
 def _audit_refusal(network: str, body: bytes, reason: str, request: HttpRequest) -> None:

@@ -1,0 +1,131 @@
+"""Load generator for the webhook part of `benchmarks/channels.py`, run as its own process so that its CPU is
+not the server's: signed X and Meta deliveries posted to `/hooks/<network>/` as fast as the server answers.
+
+    python benchmarks/webhook_load.py --url http://127.0.0.1:PORT --count 20000 --x-account ID --page ID
+
+Half the deliveries are X mentions (Account Activity, v1.1 tweets), half Facebook Page comments; `--repeat`
+of them (5 %) are sent a second time on purpose, later in the run, as a network's redelivery. All bodies are
+built and signed before the clock starts. Prints one JSON object: sent, statuses, elapsed_s, rps, p50_ms,
+p99_ms, and the external ids sent (`ids`), which the benchmark counts in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import random
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+
+
+def _x_delivery(i: int, account: str, secret: bytes) -> tuple[str, str, bytes, dict[str, str]]:
+    tweet_id = str(1_900_000_000_000_000_000 + i)
+    tweet = {
+        "created_at": time.strftime("%a %b %d %H:%M:%S +0000 %Y", time.gmtime()),
+        "id": int(tweet_id),
+        "id_str": tweet_id,
+        "text": f"@acmeair my bag {i} never arrived, flight AC{i % 900}",
+        "user": {"id_str": str(5000 + i % 997), "screen_name": f"cust{i % 997}", "name": f"Customer {i % 997}"},
+        "lang": "en",
+    }
+    body = json.dumps({"for_user_id": account, "tweet_create_events": [tweet]}).encode()
+    sig = "sha256=" + base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode()
+    return "x", tweet_id, body, {"content-type": "application/json", "x-twitter-webhooks-signature": sig}
+
+
+def _meta_delivery(i: int, page: str, secret: bytes) -> tuple[str, str, bytes, dict[str, str]]:
+    comment_id = f"{page}_{700_000 + i}"
+    value = {
+        "from": {"id": str(8000 + i % 991), "name": f"Fan {i % 991}"},
+        "message": f"Where is my refund {i}?",
+        "post_id": f"{page}_1",
+        "comment_id": comment_id,
+        "created_time": int(time.time()),
+        "item": "comment",
+        "parent_id": f"{page}_1",
+        "verb": "add",
+    }
+    data = {
+        "object": "page",
+        "entry": [{"id": page, "time": int(time.time()), "changes": [{"field": "feed", "value": value}]}],
+    }
+    body = json.dumps(data).encode()
+    sig = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return "meta", comment_id, body, {"content-type": "application/json", "x-hub-signature-256": sig}
+
+
+def build(args: argparse.Namespace) -> list[tuple[str, str, bytes, dict[str, str]]]:
+    x_secret, meta_secret = args.x_secret.encode(), args.meta_secret.encode()
+    unique = [
+        _x_delivery(i, args.x_account, x_secret) if i % 2 == 0 else _meta_delivery(i, args.page, meta_secret)
+        for i in range(args.count)
+    ]
+    rng = random.Random(7)
+    repeats = rng.sample(range(args.count), int(args.count * args.repeat))
+    plan = list(unique)
+    for i in repeats:  # each repeat goes somewhere after its first delivery
+        plan.insert(rng.randint(i + 1, len(plan)), unique[i])
+    return plan
+
+
+async def run(args: argparse.Namespace, plan: list[tuple[str, str, bytes, dict[str, str]]]) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    queue: asyncio.Queue[tuple[str, str, bytes, dict[str, str]]] = asyncio.Queue()
+    for item in plan:
+        queue.put_nowait(item)
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                path, _, body, headers = queue.get_nowait()
+                started = time.perf_counter()
+                try:
+                    response = await client.post(f"/hooks/{path}/", content=body, headers=headers)
+                    statuses[response.status_code] += 1
+                except httpx.HTTPError:
+                    statuses[0] += 1
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "sent": len(plan),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "elapsed_s": round(elapsed, 2),
+        "rps": round(len(plan) / elapsed, 1),
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--count", type=int, default=20_000)
+    parser.add_argument("--repeat", type=float, default=0.05)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--x-account", required=True)
+    parser.add_argument("--page", required=True)
+    parser.add_argument("--x-secret", required=True)
+    parser.add_argument("--meta-secret", required=True)
+    args = parser.parse_args()
+    plan = build(args)
+    result = asyncio.run(run(args, plan))
+    result["ids"] = sorted({external_id for _, external_id, _, _ in plan})
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
