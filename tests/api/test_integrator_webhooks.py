@@ -261,7 +261,7 @@ def test_a_private_address_is_refused_when_saved(acme):  # type: ignore[no-untyp
     page = client.post(
         "/settings/webhooks/new/", {"url": "http://127.0.0.1:9/x", "events": ["reply.sent"]}, follow=True
     )
-    assert "Endpoint not added" in page.content.decode()
+    assert "Endpoint not added" in page.content.decode() and "No webhook endpoint yet" in page.content.decode()
     assert WebhookEndpoint.objects.count() == 0
 
 
@@ -337,3 +337,5 @@ def test_a_delivery_failing_for_a_day_is_given_up(acme, scope_of, receiver, djan
     sent.refresh_from_db()
     assert (sent.status, sent.attempts, sent.next_attempt_at) == ("given_up", 2, None)
     assert webhook_delivery.due_delivery_ids(later + timedelta(days=1)) == []
+    assert webhook_delivery.prune_finished(later) == 0  # the log keeps it for a month
+    assert webhook_delivery.prune_finished(later + webhook_delivery.KEEP_FINISHED) == 1

@@ -22,3 +22,9 @@ def send_due_webhooks() -> int:
     for pk in ids:
         deliver_webhook_task(pk)
     return len(ids)
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def prune_webhook_log() -> int:
+    """Finished deliveries are kept `webhook_delivery.KEEP_FINISHED` (30 days) for the log, then deleted."""
+    return webhook_delivery.prune_finished(timezone.now())

@@ -37,6 +37,7 @@ GIVE_UP_AFTER = timedelta(hours=24)
 PAUSE_AFTER_FAILURES = 20
 PAUSE_AFTER_FAILING_FOR = timedelta(hours=24)
 DUE = (WebhookDelivery.State.PENDING, WebhookDelivery.State.FAILED)
+KEEP_FINISHED = timedelta(days=30)
 
 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
@@ -154,3 +155,10 @@ def due_delivery_ids(now: datetime, limit: int = 200) -> list[int]:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def prune_finished(now: datetime) -> int:
+    """Delete delivered and given-up deliveries older than `KEEP_FINISHED`; waiting ones are kept."""
+    finished = (WebhookDelivery.State.DELIVERED, WebhookDelivery.State.GIVEN_UP)
+    deleted, _ = WebhookDelivery.objects.filter(status__in=finished, created_at__lt=now - KEEP_FINISHED).delete()
+    return deleted
