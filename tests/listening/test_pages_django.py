@@ -223,6 +223,17 @@ def test_temperature_check_page_and_api(acme, make_event, ingest, client):
     assert "question-style hashtag" in page and "Around Acme Air" in page
 
 
+def test_without_a_baseline_the_check_compares_nothing_and_says_when_there_will_be_one(
+    acme, make_event, ingest, client
+):
+    air = acme["brands"]["Acme Air"]
+    ingest(acme["org"], [make_event(f"@AcmeAir terrible delay, worst airline {i}", author=f"n{i}") for i in range(40)])
+    client.force_login(acme["users"]["analyst"])
+    page = client.get(f"/listening/temperature/?brand={air.pk}&idea=summer").content.decode()
+    assert "no baseline yet" in page and "a baseline exists from" in page
+    assert "usual daily volume" not in page and "than usual" not in page
+
+
 def test_temperature_check_of_another_organisations_brand_is_not_found(acme, make_org, client):
     other = make_org("globex", brands=("Globex",))
     client.force_login(acme["users"]["analyst"])

@@ -44,3 +44,9 @@ def test_score_rises_with_worse_mood() -> None:
 def test_a_handful_of_mentions_is_not_a_trend() -> None:
     r = temperature_check(BrandStats(3, 3, 4000, 800))
     assert r.score < 25
+
+
+def test_without_baseline_mentions_no_ratio_against_the_usual_is_claimed() -> None:
+    r = temperature_check(BrandStats(400, 300, 0, 0, recent_days=2.0, baseline_days=1e-6), [], [], "Acme")
+    assert r.factors["surge"] == 0 and not any("usual" in reason for reason in r.reasons)
+    assert any("negative" in reason for reason in r.reasons)  # the absolute mood still counts

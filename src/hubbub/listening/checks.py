@@ -134,8 +134,23 @@ def _brand_stats(
         "recent_days": round(recent_days, 2),
         "baseline_days": round(base_days, 2),
         "open_incidents": open_incidents,
+        "missing_baseline": None if bstats.baseline_total else _missing_baseline(first, recent_start),
     }
     return bstats, shown
+
+
+def _missing_baseline(first: datetime | None, recent_start: datetime) -> str:
+    """Why there is no usual to compare with, and when there will be one.
+
+    The baseline is the mentions before the recent week, so it starts to exist
+    one recent period after the brand's first mention.
+    """
+    if first is None:
+        return f"no mentions yet; a baseline exists {RECENT_DAYS} days after the first one"
+    if first >= recent_start:
+        ready = first + timedelta(days=RECENT_DAYS)
+        return f"the first mention arrived {first:%d %b %Y}; a baseline exists from {ready:%d %b %Y %H:%M} UTC"
+    return f"no mentions in the {BASELINE_DAYS} days before the last {RECENT_DAYS}; a baseline returns with new mentions"
 
 
 def _term_stats(

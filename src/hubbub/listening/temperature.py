@@ -134,7 +134,9 @@ def temperature_check(
     level = "calm" if score < 25 else "warm" if score < 50 else "hot" if score < 75 else "boiling"
     reasons.sort(key=lambda r: -r[0])
     text = [r for _, r in reasons]
-    if not text:
+    if not text and brand.baseline_total == 0:
+        text = [f"nothing around the campaign looks risky; {brand_name} has no baseline yet to say what is usual"]
+    elif not text:
         text = [f"the mood toward {brand_name} is normal and nothing around the campaign looks risky"]
     return TemperatureResult(score=score, level=level, reasons=text, factors=factors)
 
@@ -145,7 +147,8 @@ def _mood_points(brand: BrandStats, brand_name: str, reasons: list[tuple[float, 
     base_share = _neg_share(brand.baseline_negative, brand.baseline_total)
     mood_ratio = recent_share / max(base_share, 0.02)
     mood_pts = 0.0
-    if mood_ratio > 1.1:
+    # without baseline mentions "usual" is only the prior: a ratio against it would be invented
+    if brand.baseline_total and mood_ratio > 1.1:
         mood_pts = min(35.0, (mood_ratio - 1.0) * 25.0)
         reasons.append(
             (
@@ -163,7 +166,13 @@ def _mood_points(brand: BrandStats, brand_name: str, reasons: list[tuple[float, 
 
 
 def _surge_points(brand: BrandStats, reasons: list[tuple[float, str]]) -> float:
-    """Points for a surge of negative volume: recent negatives a day against the baseline's."""
+    """Points for a surge of negative volume: recent negatives a day against the baseline's.
+
+    No baseline mentions means no usual daily volume: any ratio would compare
+    against zero and read as a huge surge, so the factor stays out.
+    """
+    if brand.baseline_total == 0:
+        return 0.0
     recent_rate = brand.recent_negative / max(brand.recent_days, 1e-6)
     base_rate = brand.baseline_negative / max(brand.baseline_days, 1e-6)
     surge = (recent_rate + 1.0) / (base_rate + 1.0)
