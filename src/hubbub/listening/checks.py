@@ -150,7 +150,7 @@ def _missing_baseline(first: datetime | None, recent_start: datetime) -> str:
     if first >= recent_start:
         ready = first + timedelta(days=RECENT_DAYS)
         return f"the first mention arrived {first:%d %b %Y}; a baseline exists from {ready:%d %b %Y %H:%M} UTC"
-    return f"no mentions in the {BASELINE_DAYS} days before the last {RECENT_DAYS}; a baseline returns with new mentions"
+    return f"no mentions in the {BASELINE_DAYS} days before the last {RECENT_DAYS}; it returns with new mentions"
 
 
 def _term_stats(
