@@ -5,7 +5,8 @@ SQLite, or on PostgreSQL with `--webhook-database-url`. A separate process (`web
 `--webhooks` signed X and Meta deliveries, 5 % of them twice, 32 at a time; then the raw event log is counted:
     webhook_rps        deliveries answered per second (every one: 200 or a redelivery's 200)
     webhook_p99_ms     99th percentile of one delivery's time, signature check → commit → answer
-    lost_events        deliveries sent but not in the raw event log
+    lost_events        deliveries answered 200 but not in the raw event log
+    unanswered_events  deliveries without any answer (client timeout, reset) and not kept: a network resends
     duplicate_events   raw events stored more than once for one network id
 """
 
@@ -78,16 +79,18 @@ def measure_webhooks(count: int) -> dict[str, float]:
         proc.wait(timeout=60)
         log.close()
     report: dict[str, Any] = json.loads(out)
-    ids = report.pop("ids")
+    ids, acked = report.pop("ids"), set(report.pop("acked"))
     stored = RawEvent.objects.filter(external_id__in=ids)
     rows = stored.count()
     distinct = stored.values("network", "external_id").distinct().count()
+    kept = set(stored.values_list("external_id", flat=True))
     print(f"webhooks: {json.dumps(report)}", flush=True)
     return {
         "webhook_rps": report["rps"],
         "webhook_p99_ms": report["p99_ms"],
         "webhook_p50_ms": report["p50_ms"],
         "webhook_non_200": float(report["sent"] - report["statuses"].get("200", 0)),
-        "lost_events": float(len(ids) - distinct),
+        "lost_events": float(len(acked - kept)),  # answered 200 but not in the log: the one thing never allowed
+        "unanswered_events": float(len(set(ids) - acked - kept)),  # no 2xx, not kept: the network sends it again
         "duplicate_events": float(rows - distinct),
     }

@@ -6,7 +6,8 @@ not the server's: signed X and Meta deliveries posted to `/hooks/<network>/` as 
 Half the deliveries are X mentions (Account Activity, v1.1 tweets), half Facebook Page comments; `--repeat`
 of them (5 %) are sent a second time on purpose, later in the run, as a network's redelivery. All bodies are
 built and signed before the clock starts. Prints one JSON object: sent, statuses, elapsed_s, rps, p50_ms,
-p99_ms, and the external ids sent (`ids`), which the benchmark counts in the database.
+p99_ms, errors (unanswered requests by exception), the external ids sent (`ids`) and those answered 200
+(`acked`), which the benchmark counts in the database.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def build(args: argparse.Namespace) -> list[tuple[str, str, bytes, dict[str, str
 async def run(args: argparse.Namespace, plan: list[tuple[str, str, bytes, dict[str, str]]]) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
+    errors: Counter[str] = Counter()
+    acked: set[str] = set()
     queue: asyncio.Queue[tuple[str, str, bytes, dict[str, str]]] = asyncio.Queue()
     for item in plan:
         queue.put_nowait(item)
@@ -87,13 +90,16 @@ async def run(args: argparse.Namespace, plan: list[tuple[str, str, bytes, dict[s
 
         async def worker() -> None:
             while not queue.empty():
-                path, _, body, headers = queue.get_nowait()
+                path, external_id, body, headers = queue.get_nowait()
                 started = time.perf_counter()
                 try:
                     response = await client.post(f"/hooks/{path}/", content=body, headers=headers)
                     statuses[response.status_code] += 1
-                except httpx.HTTPError:
+                    if response.status_code == 200:
+                        acked.add(external_id)
+                except httpx.HTTPError as exc:  # unanswered: the network would deliver it again
                     statuses[0] += 1
+                    errors[type(exc).__name__] += 1
                 latencies.append(time.perf_counter() - started)
 
         started = time.perf_counter()
@@ -103,6 +109,8 @@ async def run(args: argparse.Namespace, plan: list[tuple[str, str, bytes, dict[s
     return {
         "sent": len(plan),
         "statuses": {str(k): v for k, v in statuses.items()},
+        "errors": dict(errors),
+        "acked": sorted(acked),
         "elapsed_s": round(elapsed, 2),
         "rps": round(len(plan) / elapsed, 1),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
