@@ -543,6 +543,17 @@ def _register_channels() -> None:
 _register_channels()
 
 
+def _register_backup() -> None:
+    """`hubbub backup` / `hubbub restore` (ops owns them: they span every app's tables)."""
+    from hubbub.ops.backup_cli import backup, restore
+
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+
+
+_register_backup()
+
+
 def main() -> None:
     try:
         app()

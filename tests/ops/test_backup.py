@@ -1,0 +1,199 @@
+"""`hubbub backup` / `hubbub restore`: what was there comes back, checked, and nothing is overwritten by accident."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from hubbub.ops import backup as core
+from tests.conftest import DATA, service_or_skip
+from tests.processes import run
+
+COMPARED = ("inbox_message", "inbox_conversation", "ingest_rawevent", "crm_socialprofile")
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    return {**env, "HUBBUB_DATA_DIR": str(data_dir), "HUBBUB_SECRET_KEY": "test", "HUBBUB_LOG_LEVEL": "WARNING"}
+
+
+def _digest(path: Path, table: str) -> str:
+    """The contents of a table, row by row, as one checksum."""
+    digest = hashlib.sha256()
+    with sqlite3.connect(path) as conn:
+        for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY id'):
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+class AuditWriter(threading.Thread):
+    """Keeps committing audit rows to the live database, as a running server would."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.stop = threading.Event()
+        self.written = 0
+        self.first_rows = threading.Event()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        org_id = conn.execute("SELECT MIN(id) FROM tenancy_organization").fetchone()[0]
+        while not self.stop.is_set():
+            conn.execute(
+                "INSERT INTO tenancy_auditevent (organization_id, verb, target_type, target_id, data, created_at) "
+                "VALUES (?, 'test.write', '', '', '{}', datetime('now'))",
+                (org_id,),
+            )
+            self.written += 1
+            if self.written >= 20:
+                self.first_rows.set()
+        conn.close()
+
+
+def _audit_rows(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM tenancy_auditevent").fetchone()[0])
+
+
+def test_sqlite_round_trip_while_a_writer_runs(tmp_path: Path) -> None:
+    live, fresh, archive = tmp_path / "live", tmp_path / "fresh", tmp_path / "hubbub.tar.gz"
+    imported = run(_env(live), "-m", "hubbub", "import", "airline", str(DATA / "airline_sample.csv"), "--brand", "X")
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    db = live / "hubbub.sqlite3"
+    before = _audit_rows(db)
+
+    writer = AuditWriter(db)
+    writer.start()
+    assert writer.first_rows.wait(60), "the writer never wrote"
+    started_with = _audit_rows(db)
+    made = run(_env(live), "-m", "hubbub", "backup", str(archive))
+    written_during = writer.written
+    writer.stop.set()
+    writer.join()
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert "backed up" in made.stderr and "hubbub.sqlite3" in made.stderr
+
+    restored = run(_env(fresh), "-m", "hubbub", "restore", str(archive))
+    assert restored.returncode == 0, restored.stderr[-2000:]
+    assert "restored the sqlite backup" in restored.stderr and "row counts checked" in restored.stderr
+
+    copy = fresh / "hubbub.sqlite3"
+    for table in COMPARED:
+        assert _digest(copy, table) == _digest(db, table), table
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT COUNT(*) FROM inbox_message").fetchone()[0] > 200
+    # the copy is one moment of the running database: after the writer started, before it stopped
+    assert before + 20 <= started_with <= _audit_rows(copy) <= before + written_during + 1
+
+
+def test_restore_refuses_a_database_with_data_unless_forced(tmp_path: Path) -> None:
+    source = tmp_path / "a.sqlite3"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.executemany("INSERT INTO t (v) VALUES (?)", [("x",), ("y",)])
+    archive = tmp_path / "b.tar.gz"
+    core.backup_sqlite({"hubbub.sqlite3": source}, archive)
+    target = tmp_path / "target.sqlite3"
+    with sqlite3.connect(target) as conn:
+        conn.execute("CREATE TABLE other (id INTEGER PRIMARY KEY)")
+        conn.execute("INSERT INTO other DEFAULT VALUES")
+
+    with pytest.raises(core.BackupError, match="already holds data; use --force"):
+        core.restore_sqlite(archive, {"hubbub.sqlite3": target})
+    manifest = core.restore_sqlite(archive, {"hubbub.sqlite3": target}, force=True)
+
+    assert manifest.tables["hubbub.sqlite3"] == {"t": 2}
+    assert core.sqlite_row_counts(target)["t"] == 2
+
+
+def test_a_damaged_archive_is_refused_before_anything_is_touched(tmp_path: Path) -> None:
+    import tarfile
+
+    source = tmp_path / "a.sqlite3"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    archive = tmp_path / "b.tar.gz"
+    manifest = core.backup_sqlite({"hubbub.sqlite3": source}, archive)
+    manifest.checksums["hubbub.sqlite3"] = "0" * 64
+    forged = tmp_path / "forged.tar.gz"
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("hubbub.sqlite3")
+        assert member is not None
+        (tmp_path / "hubbub.sqlite3").write_bytes(member.read())
+    core._write_archive(forged, manifest, [tmp_path / "hubbub.sqlite3"])
+
+    with pytest.raises(core.BackupError, match="does not match its checksum"):
+        core.restore_sqlite(forged, {"hubbub.sqlite3": tmp_path / "untouched.sqlite3"})
+    assert not (tmp_path / "untouched.sqlite3").exists()
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------------------
+
+
+def _pg_server() -> dict[str, object]:
+    url = urlparse(os.environ.get("DATABASE_URL", "") or "postgres://postgres@127.0.0.1:5432/postgres")
+    if url.scheme not in {"postgres", "postgresql"}:
+        url = urlparse("postgres://postgres@127.0.0.1:5432/postgres")
+    service_or_skip("PostgreSQL", url.hostname or "127.0.0.1", url.port or 5432)
+    return {"HOST": url.hostname, "PORT": url.port or 5432, "USER": url.username, "PASSWORD": url.password}
+
+
+@pytest.fixture
+def pg_databases():  # type: ignore[no-untyped-def]
+    """Two scratch databases (source, target) made for the test and dropped after it."""
+    import psycopg
+
+    server = _pg_server()
+    names = [f"hubbub_backup_{kind}_{os.getpid()}" for kind in ("src", "dst")]
+    admin = psycopg.connect(
+        dbname="postgres", host=server["HOST"], port=server["PORT"], user=server["USER"], password=server["PASSWORD"]
+    )
+    admin.autocommit = True
+    for name in names:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield [{**server, "NAME": name} for name in names]
+    finally:
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _pg_digest(db: dict[str, object], table: str) -> str:
+    with core._pg_connect(db) as conn:
+        rows = conn.execute(f'SELECT * FROM "{table}" ORDER BY id').fetchall()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_postgres_round_trip_into_another_database(pg_databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    source, target = pg_databases
+    with core._pg_connect(source) as conn:
+        conn.execute("CREATE TABLE mention (id bigserial PRIMARY KEY, text text, payload jsonb, at timestamptz)")
+        conn.execute(
+            "INSERT INTO mention (text, payload, at) SELECT 'mention ' || g, jsonb_build_object('n', g), "
+            "now() - g * interval '1 hour' FROM generate_series(1, 500) g"
+        )
+        conn.execute("CREATE TABLE report (id bigserial PRIMARY KEY, figure numeric)")
+        conn.execute("INSERT INTO report (figure) VALUES (1.5), (2.25)")
+    archive = tmp_path / "pg.tar.gz"
+
+    made = core.backup_postgres(source, archive)
+    restored = core.restore_postgres(archive, target)
+
+    assert made.tables[core.PG_DUMP_MEMBER] == {"mention": 500, "report": 2}
+    assert restored.total_rows() == 502
+    for table in ("mention", "report"):
+        assert _pg_digest(target, table) == _pg_digest(source, table)
+    with pytest.raises(core.BackupError, match="already holds data"):
+        core.restore_postgres(archive, target)
+    core.restore_postgres(archive, target, force=True)  # --clean --if-exists replaces what is there
+    assert core.pg_row_counts(target) == {"mention": 500, "report": 2}
