@@ -22,6 +22,9 @@ class Organization(models.Model):
     slug = models.SlugField(unique=True)
     is_agency = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Days the raw event log keeps a mention's payload as received (None: forever). Conversations, rollups and
+    # reports are kept whatever this says (ops.retention).
+    raw_retention_days = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
