@@ -1,0 +1,87 @@
+"""Retention: an organisation's raw mentions are kept `Organization.raw_retention_days`, then pruned.
+
+The raw event log keeps every mention as the network sent it, a second copy of text and author data the inbox
+already holds. Past the organisation's retention the copy goes: the payload of each processed (or quarantined)
+raw event is replaced by a stamp, and quarantine entries are deleted. The raw row itself stays, reduced to its
+`(network, external_id)` key, because that key is what makes a re-delivered or re-imported mention a duplicate:
+without it, importing an old file again would count every mention a second time in the listening rollups.
+Conversations, messages, rollups and reports are never touched. Pending events are never pruned (they have not
+become conversations yet).
+
+The work goes in batches of `BATCH` rows, one short transaction each, so ingest and the web are never held
+behind one long lock; every run that pruned something leaves one audit entry with the counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from hubbub.ingest.models import QuarantinedEvent, RawEvent
+from hubbub.tenancy.models import Organization
+from hubbub.tenancy.services import audit
+
+BATCH = 1_000
+#: The key a pruned payload holds (and nothing else): when it was pruned.
+PRUNED = "pruned_at"
+
+
+@dataclass
+class Pruned:
+    raw_events: int = 0
+    quarantine_entries: int = 0
+
+
+def _prune_raw(org_id: int, cutoff: datetime, now: datetime, batch: int) -> int:
+    old = (
+        RawEvent.objects.filter(organization_id=org_id, received_at__lt=cutoff)
+        .exclude(state=RawEvent.State.PENDING)
+        .exclude(payload__has_key=PRUNED)
+    )
+    stamp = {PRUNED: now.isoformat()}
+    done, last = 0, 0
+    while ids := list(old.filter(id__gt=last).order_by("id").values_list("id", flat=True)[:batch]):
+        with transaction.atomic():
+            done += RawEvent.objects.filter(id__in=ids).exclude(state=RawEvent.State.PENDING).update(payload=stamp)
+        last = ids[-1]
+    return done
+
+
+def _delete_quarantine(org_id: int, cutoff: datetime, batch: int) -> int:
+    old = QuarantinedEvent.objects.filter(organization_id=org_id, created_at__lt=cutoff)
+    done = 0
+    while ids := list(old.order_by("id").values_list("id", flat=True)[:batch]):
+        with transaction.atomic():
+            deleted, _ = QuarantinedEvent.objects.filter(id__in=ids).delete()
+        done += deleted
+    return done
+
+
+def prune_organization(org: Organization, now: datetime | None = None, batch: int = BATCH) -> Pruned:
+    """Prune what is older than the organisation's retention (nothing when it has none), audited with counts."""
+    if not org.raw_retention_days:
+        return Pruned()
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=org.raw_retention_days)
+    pruned = Pruned(_prune_raw(org.pk, cutoff, now, batch), _delete_quarantine(org.pk, cutoff, batch))
+    if pruned.raw_events or pruned.quarantine_entries:
+        audit(
+            org.pk,
+            None,
+            "retention.pruned",
+            org,
+            days=org.raw_retention_days,
+            before=cutoff.isoformat(),
+            raw_events=pruned.raw_events,
+            quarantine_entries=pruned.quarantine_entries,
+        )
+    return pruned
+
+
+def prune_all(now: datetime | None = None) -> dict[int, Pruned]:
+    """Every organisation that set a retention; the periodic task's body."""
+    orgs = Organization.objects.filter(raw_retention_days__isnull=False, raw_retention_days__gt=0).order_by("id")
+    return {org.pk: prune_organization(org, now) for org in orgs}
