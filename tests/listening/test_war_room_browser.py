@@ -32,6 +32,9 @@ def test_war_room_and_query_editor_in_the_browser(server):  # type: ignore[no-un
         expect(page.locator("body[data-warroom-ready='1']")).to_have_count(1)
         assert page.locator("#n-mentions").inner_text() not in ("0", "")
         assert page.evaluate("() => Object.keys(Chart.instances).length") >= 4
+        # the share-of-voice doughnut is drawn without the line charts' x/y axes
+        sov_axes = "() => Object.values(Chart.getChart('c-sov').scales).filter((s) => s.options.display).length"
+        assert page.evaluate(sov_axes) == 0
         expect(page.locator("#l-authors li").first).to_be_visible()
         # the map: the sample's authors mostly give US locations, so it opens on US states
         expect(page.locator("#l-places li").first).to_be_visible()

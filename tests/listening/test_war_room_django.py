@@ -144,3 +144,57 @@ def test_query_series_chart_shows_matches_per_query(stream, make_event, ingest, 
     ingest(stream["org"], [make_event("another delay", author="z")])
     data = _get(client, stream["users"]["analyst"], "/api/v1/listening/charts/queries?range=24h").json()
     assert [(s["query_id"], s["total"]) for s in data["series"]] == [(q.pk, 1)]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_brand_has_the_same_colour_in_every_chart(stream, client):
+    air = stream["brands"]["Acme Air"]
+    client.force_login(stream["users"]["analyst"])
+    volume = client.get("/api/v1/listening/charts/volume?range=24h").json()
+    sov = client.get(f"/api/v1/listening/charts/share-of-voice?range=24h&brand={air.pk}").json()
+    in_volume = {s["brand_id"]: s["colour"] for s in volume["series"]}
+    in_sov = {b["brand_id"]: b["colour"] for b in sov["brands"]}
+    assert in_volume == in_sov and len(set(in_sov.values())) == 2
+    rail = stream["brands"]["Acme Rail"]
+    only_rail = client.get(f"/api/v1/listening/charts/volume?range=24h&brand={rail.pk}").json()
+    for s in only_rail["series"]:  # a filter hiding a brand repaints none of the others
+        assert s["colour"] == in_volume[s["brand_id"]]
+
+
+def test_authors_without_a_known_reach_are_ranked_by_mentions_and_the_panel_says_so(acme, make_event, ingest, scope_of):
+    at = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    events = [make_event(f"@AcmeAir hello {i}", author="chatty", created_at=at) for i in range(3)]
+    events += [make_event("@AcmeAir once", author="quiet", created_at=at)]
+    ingest(acme["org"], events)
+    scope = scope_of(acme["users"]["analyst"])
+    w = charts.resolve_window(scope, "24h", end=at + timedelta(hours=1))
+    authors = charts.top_authors(scope, w)
+    assert authors["ranked_by"] == "mentions"
+    assert [a["handle"] for a in authors["items"]][:2] == ["chatty", "quiet"]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_authors_with_a_known_reach_leave_out_those_without(stream, scope_of):
+    scope = scope_of(stream["users"]["analyst"])
+    authors = charts.top_authors(scope, charts.resolve_window(scope, "24h"))
+    assert authors["ranked_by"] == "reach" and [a["handle"] for a in authors["items"]] == ["b"]
+
+
+def test_common_words_in_any_language_never_emerge(acme, make_event, ingest, scope_of):
+    base = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+    late = base + timedelta(hours=23, minutes=30)
+    texts = [
+        "@AcmeAir during boarding they could always lose bags, outage",
+        "@AcmeAir el vuelo para nosotros pero muy mal, outage",
+        "@AcmeAir nous avons été avec les bagages, outage",
+    ]
+    events = [make_event(f"{texts[i % 3]} {i}", author=f"v{i}", created_at=late) for i in range(9)]
+    events += [
+        make_event(f"@AcmeAir seats {i}", author=f"u{i}", created_at=base + timedelta(hours=i)) for i in range(20)
+    ]
+    ingest(acme["org"], events)
+    scope = scope_of(acme["users"]["analyst"])
+    w = charts.resolve_window(scope, "24h", end=base + timedelta(hours=23, minutes=59))
+    terms = {t["term"] for t in charts.emerging_terms(scope, w)["items"]}
+    assert "outage" in terms
+    assert not terms & {"during", "could", "always", "para", "pero", "muy", "nous", "avec", "les"}

@@ -22,6 +22,7 @@ from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from hubbub.listening.models import DimensionRollup, Grain, Incident, ListeningQuery, MentionRollup, QueryRollup
+from hubbub.listening.stopwords import STOPWORDS
 from hubbub.tenancy.models import Brand
 from hubbub.tenancy.scoping import Scope, scoped
 
@@ -146,11 +147,27 @@ def _brand_names(scope: Scope, ids: list[int] | tuple[int, ...]) -> dict[int, st
     return dict(scoped(Brand.objects.filter(id__in=list(ids)), scope, "id").values_list("id", "name"))
 
 
+# Colour-blind-friendly on the dark wall screen; a brand keeps its colour in every chart.
+BRAND_PALETTE = ("#60a5fa", "#f472b6", "#34d399", "#fbbf24", "#a78bfa", "#f87171", "#22d3ee", "#fb923c")
+
+
+def brand_colours(scope: Scope) -> dict[int, str]:
+    """One colour per brand id of the organisation, the same in every chart and on every page.
+
+    Colours follow the order of the organisation's brand ids (not the brands a
+    chart happens to show), so a brand keeps its colour when a filter hides
+    another, and brands added later never repaint the existing ones.
+    """
+    ids = Brand.objects.filter(organization_id=scope.organization_id).order_by("id").values_list("id", flat=True)
+    return {b: BRAND_PALETTE[i % len(BRAND_PALETTE)] for i, b in enumerate(ids)}
+
+
 def volume(scope: Scope, w: Window) -> dict[str, Any]:
     """Mentions per bucket, one series per brand."""
     buckets = w.buckets()
     idx = {b: i for i, b in enumerate(buckets)}
     names = _brand_names(scope, w.brand_ids)
+    colours = brand_colours(scope)
     series: dict[int, list[int]] = {b: [0] * len(buckets) for b in w.brand_ids}
     for brand_id, bucket, total, *_ in _brand_rows(scope, w):
         i = idx.get(bucket)
@@ -160,7 +177,7 @@ def volume(scope: Scope, w: Window) -> dict[str, Any]:
         "window": w.as_dict(),
         "labels": [b.isoformat() for b in buckets],
         "series": [
-            {"brand_id": b, "brand": names.get(b, str(b)), "data": data}
+            {"brand_id": b, "brand": names.get(b, str(b)), "colour": colours.get(b, BRAND_PALETTE[0]), "data": data}
             for b, data in sorted(series.items(), key=lambda kv: names.get(kv[0], ""))
         ],
         "total": sum(sum(d) for d in series.values()),
@@ -214,10 +231,12 @@ def share_of_voice(scope: Scope, w: Window, brand_id: int | None = None) -> dict
         .values_list("brand_id", "n")
     )
     grand = sum(totals.values())
+    colours = brand_colours(scope)
     rows = [
         {
             "brand_id": b,
             "brand": names.get(b, str(b)),
+            "colour": colours.get(b, BRAND_PALETTE[0]),
             "mentions": totals.get(b, 0),
             "share": round(totals.get(b, 0) / grand, 4) if grand else 0.0,
             "own": b == own_id,
@@ -286,11 +305,12 @@ def query_series(scope: Scope, w: Window) -> dict[str, Any]:
     queries = list(
         scoped(ListeningQuery.objects.filter(is_active=True), scope)
         .filter(brand_id__in=w.brand_ids)
-        .values_list("id", "name", "brand__name")
+        .values_list("id", "name", "brand_id", "brand__name")
     )
+    colours = brand_colours(scope)
     buckets = w.buckets()
     idx = {b: i for i, b in enumerate(buckets)}
-    series: dict[int, list[int]] = {q: [0] * len(buckets) for q, _, _ in queries}
+    series: dict[int, list[int]] = {q: [0] * len(buckets) for q, _, _, _ in queries}
     neg: dict[int, int] = defaultdict(int)
     if queries:
         for qid, bucket, total, negative in QueryRollup.objects.filter(
@@ -311,12 +331,14 @@ def query_series(scope: Scope, w: Window) -> dict[str, Any]:
             {
                 "query_id": q,
                 "name": name,
+                "brand_id": brand_id,
                 "brand": brand,
+                "colour": colours.get(brand_id, BRAND_PALETTE[0]),
                 "data": series[q],
                 "total": sum(series[q]),
                 "negative": neg[q],
             }
-            for q, name, brand in queries
+            for q, name, brand_id, brand in queries
         ],
     }
 
@@ -388,7 +410,12 @@ def _recent_messages(scope: Scope, w: Window, fields: tuple[str, ...]) -> tuple[
 
 
 def top_authors(scope: Scope, w: Window, limit: int = 10) -> dict[str, Any]:
-    """Authors of the range's mentions with the widest reach (followers), and how many times they posted."""
+    """Authors of the range's mentions with the widest reach (followers), and how many times they posted.
+
+    Authors whose reach is unknown (0 followers) are left out; when no author
+    has a known reach, the most active authors are ranked by mentions and
+    `ranked_by` says so for the panel.
+    """
     rows, capped = _recent_messages(
         scope, w, ("author_id", "author__handle", "author__followers", "author__display_name", "sentiment")
     )
@@ -409,8 +436,15 @@ def top_authors(scope: Scope, w: Window, limit: int = 10) -> dict[str, Any]:
             }
         d["mentions"] += 1
         d["negative"] += r["sentiment"] == "negative"
-    items = sorted(agg.values(), key=lambda d: (-d["followers"], -d["mentions"]))[:limit]
-    return {"window": w.as_dict(), "items": items, "sampled": capped, "scanned": len(rows)}
+    reached = [d for d in agg.values() if d["followers"] > 0]
+    if reached:
+        ranked_by = "reach"
+        items = sorted(reached, key=lambda d: (-d["followers"], -d["mentions"]))[:limit]
+    else:
+        # no follower counts (CSV imports, feeds): a list of zeros ranked by reach says nothing
+        ranked_by = "mentions"
+        items = sorted(agg.values(), key=lambda d: (-d["mentions"], -d["negative"]))[:limit]
+    return {"window": w.as_dict(), "items": items, "ranked_by": ranked_by, "sampled": capped, "scanned": len(rows)}
 
 
 def top_posts(scope: Scope, w: Window, limit: int = 10) -> dict[str, Any]:
@@ -440,13 +474,6 @@ def top_posts(scope: Scope, w: Window, limit: int = 10) -> dict[str, Any]:
 
 
 _TOKEN = re.compile(r"[#@]?[a-z][a-z0-9_']{2,}")
-STOPWORDS = frozenset(
-    """the and for you your with this that have has had are was were not but can all our out just get got
-    what when will would there their they them from about been being into than then too very via amp http https
-    co www com its it's i'm don't can't won't dont cant im ive youre thats what's how why who where which one
-    any some more most much many also only over still even again now today day time back here
-    """.split()
-)
 
 
 def emerging_terms(scope: Scope, w: Window, limit: int = 10) -> dict[str, Any]:

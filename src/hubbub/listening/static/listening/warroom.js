@@ -33,7 +33,13 @@
     Chart.defaults.borderColor = "#1f2a44";
     charts[id] = new Chart(el, Object.assign({ options: {} }, config));
   }
-  const base = { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { position: "bottom" } } };
+  // A fresh options object per chart: Chart.js writes the resolved x/y scales into the options it is given,
+  // so one shared object handed the line chart's axes to the doughnut.
+  const base = () => ({ responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { position: "bottom" } } });
+  // Doughnuts and pies have no axes, whatever defaults say.
+  const round = () => Object.assign(base(), { scales: { x: { display: false }, y: { display: false } } });
+  // The server gives each brand one colour (by brand id) so it matches from chart to chart.
+  const brandColour = (b, i) => b.colour || palette[i % palette.length];
   function text(el, s) { el.textContent = s; return el; }
   function li(parent, s, cls) { const e = document.createElement("li"); if (cls) e.className = cls; text(e, s); parent.appendChild(e); return e; }
 
@@ -49,17 +55,24 @@
       text($("n-incidents"), sum.open_incidents.length);
       const g = vol.window.grain;
       const labels = vol.labels.map((l) => label(l, g));
-      draw("c-volume", { type: "line", data: { labels, datasets: vol.series.map((s, i) => ({ label: s.brand, data: s.data, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length], pointRadius: 0, tension: 0.2 })) }, options: base });
+      draw("c-volume", { type: "line", data: { labels, datasets: vol.series.map((s, i) => ({ label: s.brand, data: s.data, borderColor: brandColour(s, i), backgroundColor: brandColour(s, i), pointRadius: 0, tension: 0.2 })) }, options: base() });
       draw("c-sentiment", { type: "bar", data: { labels, datasets: ["negative", "neutral", "positive"].map((k) => ({ label: k, data: sen[k], backgroundColor: colours[k], stack: "s" })) },
-        options: Object.assign({}, base, { scales: { x: { stacked: true }, y: { stacked: true } } }) });
-      draw("c-sov", { type: "doughnut", data: { labels: sov.brands.map((b) => b.brand + (b.own ? " (you)" : "")), datasets: [{ data: sov.brands.map((b) => b.mentions), backgroundColor: palette }] }, options: base });
+        options: Object.assign(base(), { scales: { x: { stacked: true }, y: { stacked: true } } }) });
+      draw("c-sov", { type: "doughnut", data: { labels: sov.brands.map((b) => b.brand + (b.own ? " (you)" : "")), datasets: [{ data: sov.brands.map((b) => b.mentions), backgroundColor: sov.brands.map(brandColour) }] }, options: round() });
       text($("sov-note"), sov.own_brand_id ? "" : "Pick one brand (brand switcher) to compare it with its competitors.");
-      draw("c-languages", { type: "bar", data: { labels: lang.items.map((x) => x.value), datasets: [{ label: "mentions", data: lang.items.map((x) => x.mentions), backgroundColor: "#60a5fa" }] }, options: Object.assign({}, base, { plugins: { legend: { display: false } } }) });
+      draw("c-languages", { type: "bar", data: { labels: lang.items.map((x) => x.value), datasets: [{ label: "mentions", data: lang.items.map((x) => x.mentions), backgroundColor: "#60a5fa" }] }, options: Object.assign(base(), { plugins: { legend: { display: false } } }) });
       text($("lang-note"), lang.items.length ? "" : "The mentions carry no language.");
-      draw("c-queries", { type: "line", data: { labels, datasets: q.series.map((s, i) => ({ label: s.brand + ": " + s.name, data: s.data, borderColor: palette[i % palette.length], pointRadius: 0 })) }, options: base });
+      const seen = {}; // a brand's second, third... query: same colour, another dash
+      const dashes = [[], [6, 4], [2, 3], [10, 3, 2, 3]];
+      draw("c-queries", { type: "line", data: { labels, datasets: q.series.map((s, i) => {
+        const n = seen[s.brand_id] = (seen[s.brand_id] || 0) + 1;
+        return { label: s.brand + ": " + s.name, data: s.data, borderColor: brandColour(s, i), borderDash: dashes[(n - 1) % dashes.length], pointRadius: 0 };
+      }) }, options: base() });
       text($("q-note"), q.series.length ? "" : "No listening queries yet (Listening → New query).");
       const la = $("l-authors"); la.replaceChildren();
-      authors.items.forEach((a) => li(la, "@" + a.handle + " · " + a.followers.toLocaleString() + " followers · " + a.mentions + " mention(s)"));
+      authors.items.forEach((a) => li(la, "@" + a.handle + (a.followers ? " · " + a.followers.toLocaleString() + " followers" : "") + " · " + a.mentions + " mention(s)"));
+      text($("authors-by"), authors.ranked_by === "mentions" ? "by mentions" : "by reach");
+      text($("authors-note"), authors.ranked_by === "mentions" && authors.items.length ? "No follower counts for these authors (their network did not give one): ranked by mentions." : "");
       if (!authors.items.length) li(la, "No mentions in range.", "muted");
       const lp = $("l-posts"); lp.replaceChildren();
       posts.items.forEach((p) => li(lp, p.shares + " shares · @" + (p.author__handle || "?") + ": " + p.text));
