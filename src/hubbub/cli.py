@@ -544,11 +544,13 @@ _register_channels()
 
 
 def _register_backup() -> None:
-    """`hubbub backup` / `hubbub restore` (ops owns them: they span every app's tables)."""
+    """`hubbub backup`, `restore` and `retention` (ops owns them: they span every app's tables)."""
     from hubbub.ops.backup_cli import backup, restore
+    from hubbub.ops.retention_cli import retention_app
 
     app.command("backup")(backup)
     app.command("restore")(restore)
+    app.add_typer(retention_app, name="retention")
 
 
 _register_backup()

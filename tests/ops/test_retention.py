@@ -103,3 +103,22 @@ def test_pending_events_are_never_pruned(acme, make_event) -> None:  # type: ign
 
     assert prune_raw_events.call_local() == 0
     assert RawEvent.objects.get(pk=ids[0]).payload["text"] == "waiting"
+
+
+def test_an_operator_sets_and_applies_retention_from_the_cli(acme, make_event) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from hubbub.cli import app
+
+    ids = _ingest(acme["org"], make_event, ["from last year"], days_ago=400)
+    runner = CliRunner()
+
+    changed = runner.invoke(app, ["retention", "set", "90", "--org", "acme"])
+    ran = runner.invoke(app, ["retention", "run"])
+
+    assert changed.exit_code == 0 and "acme: raw mentions kept 90 days" in changed.output
+    assert ran.exit_code == 0 and "acme: 1 raw events pruned" in ran.output
+    assert retention.PRUNED in RawEvent.objects.get(pk=ids[0]).payload
+    change = AuditEvent.objects.get(verb="retention.changed")
+    assert (change.data["before"], change.data["after"]) == (None, 90)
+    assert runner.invoke(app, ["retention", "set", "1", "--org", "nobody"]).exit_code == 1

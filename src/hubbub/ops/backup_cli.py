@@ -18,7 +18,8 @@ from hubbub.ops import backup as core
 console = Console(stderr=True)
 
 
-def _django() -> None:
+def setup_django() -> None:
+    """Django, set up on first use, so `hubbub --help` stays fast."""
     import os
 
     import django
@@ -60,7 +61,7 @@ def _guarded(what: str, status: str, work: Callable[[], core.Manifest]) -> core.
 
 def backup(file: Annotated[Path, typer.Argument(help="The archive to write (a .tar.gz)")]) -> None:
     """Write a consistent backup of the whole database (and the embedded task queue) while Hubbub runs."""
-    _django()
+    setup_django()
     from django.conf import settings
 
     def work() -> core.Manifest:
@@ -80,7 +81,7 @@ def restore(
     force: Annotated[bool, typer.Option(help="Replace a database that already holds data")] = False,
 ) -> None:
     """Restore a backup (stop the web and worker processes first), then check every table's row count."""
-    _django()
+    setup_django()
     from django.conf import settings
 
     def work() -> core.Manifest:

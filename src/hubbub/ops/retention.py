@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -79,6 +80,17 @@ def prune_organization(org: Organization, now: datetime | None = None, batch: in
             quarantine_entries=pruned.quarantine_entries,
         )
     return pruned
+
+
+def set_retention(org: Organization, days: int | None, actor: AbstractBaseUser | None = None) -> None:
+    """Change how long raw mentions are kept (None or 0: forever); audited with the old and new values."""
+    days = days or None
+    if days == org.raw_retention_days:
+        return
+    before, org.raw_retention_days = org.raw_retention_days, days
+    with transaction.atomic():
+        org.save(update_fields=["raw_retention_days"])
+        audit(org.pk, actor, "retention.changed", org, before=before, after=days)
 
 
 def prune_all(now: datetime | None = None) -> dict[int, Pruned]:
