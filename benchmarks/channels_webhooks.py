@@ -1,7 +1,7 @@
 """The webhook part of `benchmarks/channels.py`: signed deliveries into one web process.
 
 `hubbub serve --no-worker` (one uvicorn process, as deployed) on loopback, on the benchmark's file-backed
-SQLite, or on PostgreSQL with `--webhook-database-url`. A separate process (`webhook_load.py`) posts
+SQLite (a PostgreSQL run is not wired yet). A separate process (`webhook_load.py`) posts
 `--webhooks` signed X and Meta deliveries, 5 % of them twice, 32 at a time; then the raw event log is counted:
     webhook_rps        deliveries answered per second (every one: 200 or a redelivery's 200)
     webhook_p99_ms     99th percentile of one delivery's time, signature check → commit → answer
