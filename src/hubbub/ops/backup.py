@@ -78,7 +78,10 @@ def sqlite_row_counts(path: Path) -> dict[str, int]:
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
-    """The online backup API: pages are copied while other connections write, and the copy is one snapshot."""
+    """The online backup API: pages are copied while other connections write, and the copy is one snapshot.
+
+    All pages go in one step (no `pages=`/progress callback): a step-wise copy restarts whenever another
+    connection writes between steps, so under steady ingest it would never finish."""
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(target)
     try:
