@@ -101,6 +101,11 @@ def test_restore_refuses_a_database_with_data_unless_forced(tmp_path: Path) -> N
         conn.executemany("INSERT INTO t (v) VALUES (?)", [("x",), ("y",)])
     archive = tmp_path / "b.tar.gz"
     core.backup_sqlite({"hubbub.sqlite3": source}, archive)
+    migrated_only = tmp_path / "migrated.sqlite3"  # what `hubbub migrate` leaves: no data of anyone's
+    with sqlite3.connect(migrated_only) as conn:
+        conn.execute("CREATE TABLE django_migrations (id INTEGER PRIMARY KEY, app TEXT)")
+        conn.execute("INSERT INTO django_migrations (app) VALUES ('tenancy')")
+    assert core.restore_sqlite(archive, {"hubbub.sqlite3": migrated_only}).tables["hubbub.sqlite3"] == {"t": 2}
     target = tmp_path / "target.sqlite3"
     with sqlite3.connect(target) as conn:
         conn.execute("CREATE TABLE other (id INTEGER PRIMARY KEY)")

@@ -29,6 +29,14 @@ MANIFEST = "manifest.json"
 PG_DUMP_MEMBER = "postgres.dump"
 
 
+#: Tables `hubbub migrate` fills by itself: a freshly migrated database holding only these counts as empty.
+BOOKKEEPING = frozenset({"django_migrations", "django_content_type", "auth_permission", "django_site"})
+
+
+def holds_data(counts: Mapping[str, int]) -> bool:
+    return any(n for table, n in counts.items() if table not in BOOKKEEPING)
+
+
 class BackupError(Exception):
     """A backup or restore that cannot go on; the message says why and what to do."""
 
@@ -117,7 +125,7 @@ def restore_sqlite(archive: Path, files: Mapping[str, Path], force: bool = False
             raise BackupError(f"the archive holds {sorted(unknown)}, which this Hubbub does not use")
         if not force:
             for name in manifest.checksums:
-                if files[name].exists() and any(sqlite_row_counts(files[name]).values()):
+                if files[name].exists() and holds_data(sqlite_row_counts(files[name])):
                     raise BackupError(f"{files[name]} already holds data; use --force to replace it")
         for name in manifest.checksums:
             files[name].parent.mkdir(parents=True, exist_ok=True)
@@ -197,7 +205,7 @@ def restore_postgres(archive: Path, db: Mapping[str, Any], force: bool = False) 
     restore = pg_binary("pg_restore")
     with tempfile.TemporaryDirectory(prefix="hubbub-restore-") as tmp:
         manifest = _extract(archive, Path(tmp), "postgresql")
-        if not force and any(pg_row_counts(db).values()):
+        if not force and holds_data(pg_row_counts(db)):
             raise BackupError(f"database {db['NAME']} already holds data; use --force to replace it")
         cmd = [restore, "--clean", "--if-exists", "--no-owner", "-d", str(db["NAME"]), str(Path(tmp) / PG_DUMP_MEMBER)]
         _run(cmd, pg_env(db), "pg_restore")
