@@ -66,3 +66,42 @@ def test_agents_and_analysts_cannot_read_the_audit_log(acme, scopes, role):
 def test_one_organisation_never_sees_anothers_audit_log(acme, make_org, history, scope_of):
     other = make_org("globex", brands=("Globex",))
     assert not audit_events(scope_of(other["users"]["admin"], other["org"])).exists()
+
+
+def test_the_audit_page_tells_each_entry_as_a_sentence_with_names(
+    acme, make_conv, scopes, django_assert_max_num_queries
+):
+    agent = acme["users"]["agent"]
+    for _ in range(5):
+        do_assign(scopes["supervisor"], make_conv(), agent.pk)
+    c = Client()
+    c.force_login(acme["users"]["supervisor"])
+    with django_assert_max_num_queries(20):  # the names come in one query per kind, not one per row
+        page = c.get("/audit/?verb=conversation.assign").content.decode()
+    assert page.count("acme-supervisor assigned conversation #") == 5 and f"to {agent.username}" in page
+    assert "{&#x27;" not in page and "&#x27;new&#x27;" not in page
+
+
+def test_more_rows_cost_no_more_queries(acme, make_conv, scopes):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = Client()
+    c.force_login(acme["users"]["supervisor"])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            c.get("/audit/")
+        return len(ctx.captured_queries)
+
+    do_assign(scopes["supervisor"], make_conv(), acme["users"]["agent"].pk)
+    few = queries()
+    for _ in range(6):
+        do_assign(scopes["supervisor"], make_conv(), acme["users"]["supervisor"].pk)
+    assert queries() == few
+
+
+def test_the_admin_calls_replies_replies(acme):
+    from hubbub.inbox.models import Reply
+
+    assert Reply._meta.verbose_name_plural == "replies"

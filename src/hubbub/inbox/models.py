@@ -198,6 +198,7 @@ class Reply(models.Model):
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["state", "claimed_at"], name="reply_state_claimed")]
+        verbose_name_plural = "replies"  # not "Replys" in the admin
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "client_key"], condition=~Q(client_key=""), name="reply_client_key_once"

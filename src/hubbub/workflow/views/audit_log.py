@@ -12,6 +12,7 @@ from hubbub.csv_export import csv_response
 from hubbub.tenancy.scoping import Scope
 from hubbub.web.views.common import scoped_view
 from hubbub.workflow.services.audit_log import audit_events
+from hubbub.workflow.services.audit_sentences import describe, resolve_names
 
 
 def _parse_day(value: str) -> datetime | None:
@@ -51,13 +52,15 @@ def audit_log(request: HttpRequest, scope: Scope) -> HttpResponse | StreamingHtt
         )
         return csv_response("audit-log.csv", CSV_HEADER, rows)
     events = list(qs[:200])
+    names = resolve_names(scope.organization_id, events)
+    entries = [(e, describe(e, names)) for e in events]
     keep = {k: v for k, v in g.items() if v and k != "format"}
     from urllib.parse import urlencode
 
     return render(
         request,
         "workflow/audit.html",
-        {"events": events, "f": keep, "csv_query": urlencode({**keep, "format": "csv"})},
+        {"entries": entries, "f": keep, "csv_query": urlencode({**keep, "format": "csv"})},
     )
 
 
