@@ -208,3 +208,9 @@ def test_postgres_round_trip_into_another_database(pg_databases, tmp_path: Path)
         core.restore_postgres(archive, target)
     core.restore_postgres(archive, target, force=True)  # --clean --if-exists replaces what is there
     assert core.pg_row_counts(target) == {"mention": 500, "report": 2}
+
+
+def test_a_backup_of_nothing_says_so(tmp_path: Path) -> None:
+    with pytest.raises(core.BackupError, match="nothing to back up"):
+        core.backup_sqlite({"hubbub.sqlite3": tmp_path / "never-made.sqlite3"}, tmp_path / "b.tar.gz")
+    assert not (tmp_path / "b.tar.gz").exists()

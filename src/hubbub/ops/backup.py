@@ -112,6 +112,8 @@ def backup_sqlite(files: Mapping[str, Path], out: Path) -> Manifest:
             manifest.checksums[name] = sha256_of(copy)
             manifest.tables[name] = sqlite_row_counts(copy)
             members.append(copy)
+        if not members:
+            raise BackupError(f"nothing to back up: {', '.join(str(p) for p in files.values())} do not exist")
         _write_archive(out, manifest, members)
     return manifest
 
