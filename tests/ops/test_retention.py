@@ -122,3 +122,15 @@ def test_an_operator_sets_and_applies_retention_from_the_cli(acme, make_event) -
     change = AuditEvent.objects.get(verb="retention.changed")
     assert (change.data["before"], change.data["after"]) == (None, 90)
     assert runner.invoke(app, ["retention", "set", "1", "--org", "nobody"]).exit_code == 1
+
+
+def test_each_organisation_keeps_its_own_retention(make_org, make_event) -> None:  # type: ignore[no-untyped-def]
+    short, long_, none = (make_org(slug, brands=("Acme Air",))["org"] for slug in ("short", "long", "none"))
+    mine = {org.slug: _ingest(org, make_event, [f"{org.slug} mention"], days_ago=20) for org in (short, long_, none)}
+    retention.set_retention(short, 10)
+    retention.set_retention(long_, 30)
+
+    assert prune_raw_events.call_local() == 1
+
+    texts = {slug: RawEvent.objects.get(pk=ids[0]).payload.get("text") for slug, ids in mine.items()}
+    assert texts == {"short": None, "long": "long mention", "none": "none mention"}
