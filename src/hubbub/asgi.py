@@ -2,7 +2,11 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hubbub.settings")
-application = get_asgi_application()
+django.setup(set_prefix=False)  # what get_asgi_application() does before it makes Django's handler
+
+from hubbub.web.asgi_handler import StreamingASGIHandler  # noqa: E402  (needs the apps loaded)
+
+application = StreamingASGIHandler()
