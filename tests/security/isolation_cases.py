@@ -61,6 +61,8 @@ FIXED: dict[str, dict[str, str]] = {
     "reports/export/<slug:name>/<slug:table>.csv": {"name": "volume", "table": "brands"},
     "customers/links/<int:link_id>/<str:decision>/": {"decision": "confirm"},
     "war-room/incidents/<int:incident_id>/<str:action>/": {"action": "close"},
+    # a network's webhook intake: no session, the network's signature is the auth (tests/connectors/test_webhooks.py)
+    "hooks/<str:network>/": {"network": "x"},
     # a password link: a user id (base64) and a token only its e-mail holds; a forged pair must be refused
     "account/set-password/<uidb64>/<token>/": {"uidb64": "MQ", "token": "forged-token"},
 }
