@@ -186,8 +186,8 @@ def test_a_reply_made_just_before_the_merge_is_not_offered_again(acme, make_even
     b, c = (Conversation.objects.get(author__handle=who).pk for who in ("bob", "cat"))
     create = inbox_views.do_create_reply
 
-    def create_then_merge(scope, conv, text, origin):  # type: ignore[no-untyped-def]
-        made = create(scope, conv, text, origin)
+    def create_then_merge(scope, conv, text, origin, **kwargs):  # type: ignore[no-untyped-def]
+        made = create(scope, conv, text, origin, **kwargs)
         merge_conversations(acme["org"].pk, [MergePair(c, b)], reason="parent arrived meanwhile")
         return made
 
