@@ -23,6 +23,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from hubbub.analysis.emoji_lexicon import emoji_in
 from hubbub.analysis.fastvec import fast_vectorizer
 from hubbub.analysis.scan import PatternSet
 
@@ -193,6 +194,16 @@ class Lexicon:
         s = x @ self.valence
         n_words = np.array([t.count(" ") + 1 for t in norm], dtype=np.float64)
         n_hits = np.asarray(hits.sum(axis=1)).ravel()
+        # emoji count as sentiment words (VADER reads them too): "😡😡😡" is three strongly negative words
+        for i, t in enumerate(norm):
+            found = emoji_in(t)
+            if found:
+                vals = np.array([v for _, v in found])
+                s[i] += vals.sum()
+                pos[i] += np.maximum(vals, 0.0).sum() + (vals > 0).sum()
+                neg[i] += np.maximum(-vals, 0.0).sum() + (vals < 0).sum()
+                n_hits[i] += len(found)
+                n_words[i] += len(found)
         neu = np.maximum(n_words - n_hits, 0.0)
         excl = np.minimum(np.array([t.count("!") for t in norm], dtype=np.float64), 4.0) * 0.292
         s = s + np.sign(s) * excl

@@ -7,6 +7,7 @@ without Django. It is built by `hubbub analysis train` (see `train.py`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,15 +21,22 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import ThreadpoolController
 
 from hubbub.analysis.features import CUE_PATTERNS, MAX_CHARS, Featurizer, cue_row, normalise, top_contributions
+from hubbub.analysis.language import detect_languages, is_english
 from hubbub.analysis.linear import linear_proba
+from hubbub.analysis.reasons import readable, resolve
 from hubbub.analysis.scan import PatternSet
-from hubbub.analysis.topics import TopicModel
+from hubbub.analysis.stages import adjust_stage, adjust_suggestion
+from hubbub.analysis.topics import UNKNOWN_TOPIC, TopicModel
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.analysis.urgency import URGENCY_PATTERNS, score_urgency
 
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
 DEFAULT_MODEL_PATH = ARTIFACT_DIR / "model.joblib.gz"
 EXPLAIN_TOP = 3
+_NO_CAUSE = ("suggestion", "praise", "spam")  # a negative-sounding suggestion has no complaint cause
+AIRLINE = "airline"  # the industry whose brands get the airline topic preset (`topics.DEFAULT_TOPICS`)
+EMOJI_RULE_K = 10.0  # sharpness of VADER's rule for emoji-only text (the middle of `train.GENERAL_KS`)
+_WORDLESS = re.compile(r"[^\W\d_]{2,}")  # a word of two letters or more, in any script
 # Every word list the engine looks for in the raw text (cues, risk and repeat words):
 # one regex pass per text instead of a dozen searches.
 _SIGNALS = PatternSet(CUE_PATTERNS | URGENCY_PATTERNS)
@@ -51,18 +59,9 @@ def _scan(texts: Sequence[str]) -> tuple[np.ndarray, list[list[str]]]:
     return np.array(cues, dtype=np.float64).reshape(len(texts), -1), found
 
 
-def _readable(name: str) -> str | None:
-    """Feature name as shown in the "why this label" view; char n-grams are not shown."""
-    if name.startswith("w:"):
-        word = name[2:]
-        if word in ("@user", "httpurl") or not any(ch.isalnum() for ch in word):
-            return None if word not in ("!", "?", "!!", "??") else word
-        return word
-    if name.startswith(("vader:", "lexicon:")):
-        return "lexicon " + name.split(":", 1)[1]
-    if name.startswith("cue:"):
-        return name[4:].replace("_", " ")
-    return None
+def _reason_names(featurizer: Featurizer) -> np.ndarray:
+    """Each feature column as a reason candidate (see `reasons.readable`); "" = never shown."""
+    return np.array([readable(n) or "" for n in featurizer.feature_names], dtype=object)
 
 
 @lru_cache(maxsize=1)
@@ -111,7 +110,7 @@ class SentimentBlend:
         floor = min(getattr(self, "domain_floor", 0.0), ref - 1e-6)
         return np.clip((np.asarray(domain, dtype=np.float64) - floor) / (ref - floor), 0.0, 1.0)
 
-    def general_log_proba(self, lexicon: np.ndarray) -> np.ndarray:
+    def general_log_proba(self, lexicon: np.ndarray, k: float | None = None) -> np.ndarray:
         """Log-probabilities (negative, neutral, positive) of VADER's published rule on the compound score.
 
         The lexicon model fitted on airline tweets learnt the airline habit "no sentiment words → negative";
@@ -119,7 +118,7 @@ class SentimentBlend:
         fixed it) is the better fallback. `general_k` is its sharpness; 0 switches the rule off (older models).
         """
         c = np.asarray(lexicon, dtype=np.float64)[:, 3]
-        k = getattr(self, "general_k", 0.0)
+        k = getattr(self, "general_k", 0.0) if k is None else k
         logit = np.column_stack([-k * (c + 0.05), np.zeros_like(c), k * (c - 0.05)])
         logit -= logit.max(axis=1, keepdims=True)
         return np.asarray(logit - np.log(np.exp(logit).sum(axis=1, keepdims=True)))
@@ -147,12 +146,16 @@ class HubbubModel:
         self.blend = blend
         self.intent = intent
         self.journey = journey
-        self.topic = topic
+        self.topic = topic  # the airline preset (`topics.DEFAULT_TOPICS`)
+        self.general_topic: TopicModel | None = None  # the general care taxonomy (`general_topics.py`)
         self.meta = meta or {}
-        self._names = np.array([_readable(n) or "" for n in featurizer.feature_names], dtype=object)
+        self._names = _reason_names(featurizer)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        # rebuilt, not trusted from the pickle: models saved before `reasons.readable` showed cue names
+        self._names = _reason_names(self.featurizer)
+        self.__dict__.pop("_allowed", None)
 
     # -- persistence -------------------------------------------------------
     def save(self, path: str | Path = DEFAULT_MODEL_PATH) -> Path:
@@ -216,8 +219,9 @@ class HubbubModel:
         cache: dict[bool, np.ndarray] = self.__dict__.setdefault("_allowed", {})
         if lexicon not in cache:
             names = self._names
-            cache[lexicon] = np.array([bool(n) and (lexicon or not n.startswith("lexicon")) for n in names])
-        return top_contributions(x, clf.coef_, classes, self._names, cache[lexicon], EXPLAIN_TOP)
+            cache[lexicon] = np.array([bool(n) and (lexicon or not n.startswith("lexicon:")) for n in names])
+        # twice as many candidates as shown: `reasons.resolve` drops those not in the text
+        return top_contributions(x, clf.coef_, classes, self._names, cache[lexicon], 2 * EXPLAIN_TOP)
 
     def analyze_batch(
         self, texts: Sequence[str], contexts: Sequence[AnalysisContext | None] | None = None
@@ -248,19 +252,18 @@ class HubbubModel:
     def _analyze_one_thread(self, texts: list[str], contexts: list[AnalysisContext | None]) -> list[Analysis]:
         norm = [normalise(t) for t in texts]
         cues, found = _scan(texts)
+        languages = detect_languages(norm)
         # x: the sparse blocks; the dense embedding block (if the model has one) and the heads' sentiment
         # inputs are multiplied separately (`linear_proba`): same probabilities, a fraction of the work.
         x, emb, vader, domain = self.featurizer.transform_parts(texts, cues=cues, norm=norm)
         sent_classes = [str(c) for c in self.sentiment.classes_]
-        sp = self._sentiment_proba_parts(x, emb, vader, domain)
+        sp = _emoji_only_rule(self._sentiment_proba_parts(x, emb, vader, domain), norm, vader, self.blend)
         head_dense = sp.astype(np.float32) * 2.0  # as `_head_inputs` appends them
         if emb is not None:
             head_dense = np.hstack([emb, head_dense])
-        ip = linear_proba(self.intent, x, head_dense)
-        jp = linear_proba(self.journey, x, head_dense)
-        s_idx = sp.argmax(axis=1)
-        i_idx = ip.argmax(axis=1)
-        j_idx = jp.argmax(axis=1)
+        ip = adjust_suggestion(linear_proba(self.intent, x, head_dense), self.intent.classes_, norm)
+        jp = adjust_stage(linear_proba(self.journey, x, head_dense), self.journey.classes_, norm)
+        s_idx, i_idx, j_idx = sp.argmax(axis=1), ip.argmax(axis=1), jp.argmax(axis=1)
         neg = sent_classes.index("negative")
         pos = sent_classes.index("positive")
         intents = [str(c) for c in self.intent.classes_]
@@ -272,19 +275,17 @@ class HubbubModel:
         s_conf, i_conf, j_conf = sp[rows, s_idx].tolist(), ip[rows, i_idx].tolist(), jp[rows, j_idx].tolist()
         # topics only for complaints / negative texts: the cause of a complaint
         need_topic = [
-            i for i, (a, b) in enumerate(zip(i_list, s_list, strict=True)) if intents[a] == "complaint" or b == neg
+            i
+            for i, (a, b) in enumerate(zip(i_list, s_list, strict=True))
+            if intents[a] == "complaint" or (b == neg and intents[a] not in _NO_CAUSE)
         ]
-        topic_x = topic_chars = None
-        if need_topic:  # the topic vectorizers read the same normalised text: don't normalise again
-            shared = getattr(self.topic, "shared", False)  # same word vectorizer: reuse, don't re-tokenise
-            word_x = self.featurizer.word_block(x[need_topic]) if shared else None
-            topic_x, topic_chars = self.topic.inputs([norm[i] for i in need_topic], word_x)
-        topic_out = self.topic.predict([texts[i] for i in need_topic], x=topic_x, chars=topic_chars)
-        topics = dict(zip(need_topic, topic_out, strict=True))
-        why_sentiment = self._explain(self.sentiment, x, s_idx)
-        # the dense columns are never shown as reasons, so explanations read the sparse blocks only
-        why_intent = self._explain(self.intent, x, i_idx, lexicon=False)
-        why_journey = self._explain(self.journey, x, j_idx, lexicon=False)
+        topics = self._topics(texts, norm, x, need_topic, contexts)
+        why = {
+            "sentiment": self._explain(self.sentiment, x, s_idx),
+            # the dense columns are never shown as reasons, so explanations read the sparse blocks only
+            "intent": self._explain(self.intent, x, i_idx, lexicon=False),
+            "journey_stage": self._explain(self.journey, x, j_idx, lexicon=False),
+        }
         out: list[Analysis] = []
         for i, text in enumerate(texts):
             score = scores[i]
@@ -295,14 +296,13 @@ class HubbubModel:
                 text, score, intent, contexts[i], topic=topic, found=found[i], sentiment=sentiment
             )
             confidence = {"sentiment": s_conf[i], "intent": i_conf[i], "journey_stage": j_conf[i]}
-            explanations = {
-                "sentiment": why_sentiment[i],
-                "intent": why_intent[i],
-                "journey_stage": why_journey[i],
-            }
+            english = is_english(languages[i])
+            sign = 1.0 if sentiment == "positive" else -1.0 if sentiment == "negative" else 0.0
+            low = text.lower()
+            explanations = {name: resolve(lists[i], low, english, EXPLAIN_TOP, sign) for name, lists in why.items()}
             if topic:
                 confidence["topic"] = float(topic_conf)
-                explanations["topic"] = topic_words
+                explanations["topic"] = resolve(topic_words, low, english, EXPLAIN_TOP)
             out.append(
                 Analysis(
                     sentiment=sentiment,
@@ -315,9 +315,62 @@ class HubbubModel:
                     confidence=confidence,
                     explanations=explanations,
                     model_version=self.version,
+                    language=languages[i],
                 )
             )
         return out
+
+    def topic_model_for(self, ctx: AnalysisContext | None) -> TopicModel | None:
+        """The topic list a mention is labelled with: the brand's own topics when it defined some, the
+        airline preset for a brand whose industry is airline, else the general care taxonomy (None: a
+        model saved before the taxonomy existed, which then gives no topic rather than an airline one)."""
+        if ctx is not None and isinstance(ctx.topics, TopicModel):
+            return ctx.topics
+        if ctx is not None and ctx.industry == AIRLINE:
+            return self.topic
+        return getattr(self, "general_topic", None)
+
+    def _topics(
+        self,
+        texts: list[str],
+        norm: list[str],
+        x: csr_matrix,
+        need: list[int],
+        contexts: list[AnalysisContext | None],
+    ) -> dict[int, tuple[str, float, list[str]]]:
+        """(topic, confidence, words) of the rows in `need`, each by its brand's topic list."""
+        groups: dict[int, tuple[TopicModel, list[int]]] = {}
+        out: dict[int, tuple[str, float, list[str]]] = {}
+        for i in need:
+            if not norm[i].isascii() and _WORDLESS.search(norm[i].replace("@user", "")) is None:
+                out[i] = (UNKNOWN_TOPIC, 0.0, [])  # emoji alone say how, not why
+                continue
+            tm = self.topic_model_for(contexts[i])
+            if tm is not None:
+                groups.setdefault(id(tm), (tm, []))[1].append(i)
+        for tm, idx in groups.values():
+            # the topic vectorizers read the same normalised text: don't normalise again, and a model on the
+            # engine's own word vectorizer reuses its block instead of tokenising again
+            shared = getattr(tm, "shared", False) and tm.vectorizer is self.featurizer.word
+            word_x = self.featurizer.word_block(x[idx]) if shared else None
+            topic_x, topic_chars = tm.inputs([norm[i] for i in idx], word_x)
+            predicted = tm.predict([texts[i] for i in idx], x=topic_x, chars=topic_chars, explain=2 * EXPLAIN_TOP)
+            out.update(zip(idx, predicted, strict=True))
+        return out
+
+
+def _emoji_only_rule(sp: np.ndarray, norm: list[str], vader: np.ndarray, blend: SentimentBlend) -> np.ndarray:
+    """Texts whose only sentiment evidence is emoji ("@verizon 😡😡😡") take VADER's published rule.
+
+    The text models read words; with none (only a mention and emoji) they fall back to their prior,
+    neutral. The emoji's valence is in the lexicon scores, and VADER's own rule (compound ±0.05) reads it.
+    """
+    rows = [i for i, t in enumerate(norm) if not t.isascii() and _WORDLESS.search(t.replace("@user", "")) is None]
+    rows = [i for i in rows if vader[i, 3] != 0.0]
+    if rows:
+        sp = sp.copy()
+        sp[rows] = np.exp(blend.general_log_proba(vader[rows], k=EMOJI_RULE_K))
+    return sp
 
 
 def load_default_model() -> HubbubModel:

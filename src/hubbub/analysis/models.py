@@ -38,3 +38,25 @@ class LabelCorrection(models.Model):
     def agreed(self) -> bool:
         """True when the agent confirmed the model's label instead of changing it."""
         return self.old_value == self.new_value
+
+
+class BrandTopic(models.Model):
+    """One complaint topic a brand defines itself, with a few example posts (`topics.TopicModel.from_examples`).
+
+    A brand with at least one topic is labelled with its own list instead of its industry's default; the
+    examples are matched by nearest neighbour on the fast tier's word vectors, so a handful per topic works
+    and nothing is retrained.
+    """
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    brand = models.ForeignKey("tenancy.Brand", on_delete=models.CASCADE, related_name="topics")
+    name = models.CharField(max_length=60)
+    examples = models.JSONField(default=list, help_text="Example posts, one string each")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["brand_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["brand", "name"], name="brandtopic_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({len(self.examples)} examples)"

@@ -34,6 +34,9 @@ DEFAULT_TOPICS = (
     "long lines",
 )
 UNKNOWN_TOPIC = "other"
+# A brand's topics (`kind="nearest"`): a complaint whose best example shares less than this cosine
+# similarity with it is "other" rather than the least unlike topic.
+MIN_SIMILARITY = 0.12
 
 
 class TopicModel:
@@ -58,6 +61,8 @@ class TopicModel:
         self.char_vectorizer: TfidfVectorizer | None = None
         self.char_scale = 1.0
         self._names: np.ndarray = np.array([])
+        self.examples_x: csr_matrix | None = None  # kind "nearest": the examples, grouped by topic
+        self.example_starts = np.zeros(0, dtype=np.int64)
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
@@ -68,15 +73,26 @@ class TopicModel:
         return state
 
     @classmethod
-    def from_examples(cls, examples: Mapping[str, Sequence[str]], min_confidence: float = 0.0) -> TopicModel:
-        """A brand's own topic list: {"slow delivery": ["parcel still not here", ...], ...}."""
+    def from_examples(
+        cls,
+        examples: Mapping[str, Sequence[str]],
+        min_confidence: float = 0.0,
+        shared_vectorizer: TfidfVectorizer | None = None,
+        kind: str = "centroid",
+    ) -> TopicModel:
+        """A brand's own topic list: {"slow delivery": ["parcel still not here", ...], ...}.
+
+        `kind="nearest"`: the topic of the most similar example (what Settings uses: one odd example
+        does not drag a whole centroid); `shared_vectorizer`: the engine's word vectorizer, so the
+        examples live in the same space as every analysed text and its block is reused.
+        """
         texts: list[str] = []
         labels: list[str] = []
         for topic, sentences in examples.items():
             for s in sentences:
                 texts.append(s)
                 labels.append(topic)
-        return cls(min_confidence).fit(texts, labels, kind="centroid")
+        return cls(min_confidence).fit(texts, labels, kind=kind, shared_vectorizer=shared_vectorizer)
 
     def fit(
         self,
@@ -127,7 +143,11 @@ class TopicModel:
             self.char_vectorizer.stop_words_ = None  # type: ignore[assignment]
             x = hstack([x, xc * np.float32(char_scale)], format="csr")  # `_names` stay the word columns
         y = np.array(labels)
-        if self.kind == "centroid":
+        if self.kind == "nearest":
+            order = np.argsort(np.searchsorted(self.topics, y), kind="stable")
+            self.examples_x = csr_matrix(normalize(x[order]), dtype=np.float32)
+            self.example_starts = np.searchsorted(y[order], self.topics)
+        if self.kind in ("centroid", "nearest"):
             cents = np.vstack([np.asarray(x[y == t].mean(axis=0)).ravel() for t in self.topics])
             self.centroids = normalize(cents).astype(np.float32)
             self.clf = None
@@ -148,7 +168,13 @@ class TopicModel:
                 return np.asarray(self.clf.predict_proba(x))
             return linear_proba(self.clf, csr_matrix(x), chars * np.float32(self.char_scale))
         assert self.centroids is not None
-        sims = np.asarray(x @ self.centroids.T)  # type: ignore[operator]
+        if self.kind == "nearest":  # each topic's best example: the per-topic maximum of the similarities
+            assert self.examples_x is not None
+            dense = np.asarray((csr_matrix(x) @ self.examples_x.T).todense())
+            sims = np.maximum.reduceat(dense, self.example_starts, axis=1)
+            self.__dict__["_best_similarity"] = sims.max(axis=1) if len(sims) else np.zeros(0)
+        else:
+            sims = np.asarray(x @ self.centroids.T)  # type: ignore[operator]
         # softmax over cosine similarities: a confidence comparable across brands
         e = np.exp((sims - sims.max(axis=1, keepdims=True)) * 10.0)
         return np.asarray(e / e.sum(axis=1, keepdims=True))
@@ -200,11 +226,12 @@ class TopicModel:
         empty = np.diff(x.indptr) == 0
         if chars is not None:  # a misspelt text may have no known word but known character n-grams
             empty &= np.diff(chars.tocsr().indptr) == 0
+        nearest = self.__dict__.pop("_best_similarity", None) if self.kind == "nearest" else None
         out: list[tuple[str, float, list[str]]] = []
         for i in range(len(texts)):
             k = int(ks[i])
             conf = float(probs[i, k])
-            if empty[i] or conf < self.min_confidence:
+            if empty[i] or conf < self.min_confidence or (nearest is not None and nearest[i] < MIN_SIMILARITY):
                 out.append((UNKNOWN_TOPIC, conf, why[i]))
             else:
                 out.append((str(self.topics[k]), conf, why[i]))

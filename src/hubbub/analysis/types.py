@@ -25,6 +25,10 @@ class AnalysisContext:
     customer_value: float = 0.0
     brand: str = ""
     network: str = ""
+    # which topic list labels the mention (`HubbubModel.topic_model_for`): the brand's industry ("airline"
+    # gets the airline preset) and the brand's own topics, a `topics.TopicModel`, when it defined some
+    industry: str = ""
+    topics: object | None = None
 
 
 @dataclass(slots=True)
@@ -41,6 +45,7 @@ class Analysis:
     confidence: dict[str, float] = field(default_factory=dict)
     explanations: dict[str, list[str]] = field(default_factory=dict)
     model_version: str = ""
+    language: str = ""  # ISO 639-1 code detected from the text, "" when unsure (`language.py`)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,4 +59,5 @@ class Analysis:
             "confidence": {k: round(v, 4) for k, v in self.confidence.items()},
             "explanations": {k: list(v) for k, v in self.explanations.items()},
             "model_version": self.model_version,
+            "language": self.language,
         }

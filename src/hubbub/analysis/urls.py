@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from hubbub.analysis import views
+from hubbub.analysis import topic_views, views
 
 urlpatterns = [
     path("analysis/", views.evaluation, name="analysis_evaluation"),
     path("analysis/confusion/<str:name>.png", views.confusion_png, name="analysis_confusion"),
+    path("analysis/topics/", topic_views.brand_topics, name="analysis_topics"),
 ]

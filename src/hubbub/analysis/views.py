@@ -16,9 +16,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from hubbub.analysis import services
+from hubbub.analysis.brand_topics import topic_names
 from hubbub.analysis.models import LabelCorrection
-from hubbub.analysis.topics import DEFAULT_TOPICS
 from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS
+from hubbub.tenancy.models import Brand
 from hubbub.tenancy.scoping import Scope, scoped
 from hubbub.web.views.common import scoped_view
 
@@ -37,12 +38,12 @@ FIGURE_ROWS = (
 )
 
 
-def label_choices() -> dict[str, tuple[str, ...]]:
-    """The values offered in the correction form, per label."""
+def label_choices(brand: Brand | None = None) -> dict[str, tuple[str, ...]]:
+    """The values offered in the correction form, per label; topics are those of the message's brand."""
     return {
         "sentiment": SENTIMENTS,
         "intent": INTENTS,
-        "topic": DEFAULT_TOPICS + ("other",),
+        "topic": topic_names(brand) + ("other",),
         "journey_stage": JOURNEY_STAGES,
     }
 

@@ -102,6 +102,7 @@ def list_conversations(
     assignee: str | None = None,
     team: Id | None = None,
     network: str | None = None,
+    lang: str | None = None,
     q: str = "",
     sort: str = "newest",
     cursor: str | None = None,
@@ -116,6 +117,7 @@ def list_conversations(
         "assignee": assignee,
         "team": team,
         "network": network,
+        "lang": lang,
         "q": q,
         "sort": sort,
     }

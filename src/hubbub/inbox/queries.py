@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from hubbub.inbox.models import Conversation, Status
+from hubbub.inbox.models import Conversation, Direction, Message, Status
 from hubbub.tenancy.scoping import Scope, scoped
 
 SORTS = {
@@ -22,6 +22,14 @@ SORTS = {
     "urgent": (("-urgency", "-last_message_at", "-id"), "urgency"),
     "sla": (("sla_due_at", "id"), "sla_due_at"),
 }
+
+
+# The languages offered in the inbox's filter: the commonest of social customer care (any other code still
+# works in the URL, `?lang=xx`, and in the API).
+LANGUAGE_CHOICES = (
+    ("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"), ("pt", "Portuguese"),
+    ("it", "Italian"), ("nl", "Dutch"), ("ja", "Japanese"), ("ar", "Arabic"), ("hi", "Hindi"), ("tr", "Turkish"),
+)  # fmt: skip
 
 
 @dataclass
@@ -32,6 +40,7 @@ class InboxFilters:
     assignee: str | None = None  # user id, "me" or "none"
     team: int | None = None
     network: str | None = None
+    lang: str | None = None  # a conversation with an inbound message in this language (ISO 639-1)
     q: str = ""
     sort: str = "newest"
 
@@ -54,9 +63,16 @@ class InboxFilters:
             assignee=(params.get("assignee") or None),
             team=as_int(params.get("team")),
             network=params.get("network") or None,
+            lang=_lang(params.get("lang")),
             q=(params.get("q") or "").strip()[:200],
             sort=sort if sort in SORTS else "newest",
         )
+
+
+def _lang(value: Any) -> str | None:
+    """A language code as stored (`en`, `es`, `pt`…), or None for anything else."""
+    v = str(value or "").strip().lower()
+    return v if 2 <= len(v) <= 3 and v.isalpha() else None
 
 
 def filter_conversations(scope: Scope, f: InboxFilters) -> QuerySet[Conversation]:
@@ -77,6 +93,9 @@ def filter_conversations(scope: Scope, f: InboxFilters) -> QuerySet[Conversation
         qs = qs.filter(team_id=f.team)
     if f.network:
         qs = qs.filter(network=f.network)
+    if f.lang:
+        in_lang = Message.objects.filter(conversation_id=OuterRef("pk"), direction=Direction.IN, lang=f.lang)
+        qs = qs.filter(Exists(in_lang))
     if f.q:
         qs = qs.filter(search_text__contains=f.q.lower())
     if f.sort == "sla":

@@ -14,13 +14,16 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Max, QuerySet
 
+from hubbub.analysis.brand_topics import topic_contexts
 from hubbub.analysis.models import LabelCorrection
 from hubbub.analysis.services import Analyzer, get_analyzer, score_for
+from hubbub.analysis.topics import TopicModel
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.inbox.models import Conversation, Direction, Message
 
 #: The message fields a re-analysis rewrites.
 MESSAGE_FIELDS = (
+    "lang",  # filled in from the text when the network gave none (messages stored before detection)
     "sentiment",
     "sentiment_score",
     "intent",
@@ -61,13 +64,17 @@ def _message_batches(qs: QuerySet[Message], batch_size: int) -> Iterator[list[Me
         yield batch
 
 
-def _context(m: Message) -> AnalysisContext:
+def _context(m: Message, topics: dict[int, tuple[str, TopicModel | None]]) -> AnalysisContext:
+    """As ingest builds it; `topics` = `brand_topics.topic_contexts` of the batch's brands."""
+    industry, own = topics.get(m.brand_id, ("", None))
     return AnalysisContext(
         followers=m.author.followers if m.author is not None else 0,
         retweets=m.retweets,
         likes=m.likes,
         brand=m.brand.slug,
         network=m.network,
+        industry=industry,
+        topics=own,
     )
 
 
@@ -87,6 +94,8 @@ def _apply_analysis(m: Message, a: Analysis) -> None:
     m.journey_stage = a.journey_stage
     m.urgency = a.urgency
     m.model_version = a.model_version
+    if not m.lang and a.language:
+        m.lang = a.language
     m.analysis = {
         "confidence": {k: round(v, 3) for k, v in a.confidence.items()},
         "explanations": a.explanations,
@@ -106,7 +115,8 @@ def _reapply_corrections(m: Message, a: Analysis, mine: dict[str, LabelCorrectio
 
 def _relabel_batch(model: Analyzer, batch: list[Message], result: ReanalyzeResult) -> set[int]:
     """Analyse one batch, keep agents' corrections, store it; returns the conversations it touched."""
-    analyses = model.analyze_batch([m.text for m in batch], [_context(m) for m in batch])
+    topics = topic_contexts({m.brand_id: m.brand for m in batch}.values())
+    analyses = model.analyze_batch([m.text for m in batch], [_context(m, topics) for m in batch])
     corrections = _corrections_of(batch)
     for m, a in zip(batch, analyses, strict=True):
         _apply_analysis(m, a)

@@ -28,7 +28,7 @@ from hubbub.inbox.actions.replies import Origin, ReplyKeyReused, do_create_reply
 from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import CannedResponse, Conversation, Direction, Status
 from hubbub.inbox.panels import panels_context
-from hubbub.inbox.queries import InboxFilters, filter_conversations, page
+from hubbub.inbox.queries import LANGUAGE_CHOICES, InboxFilters, filter_conversations, page
 from hubbub.tenancy.models import Membership, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404
 from hubbub.web.views.common import add_trigger, scoped_view
@@ -60,6 +60,7 @@ def _list_context(request: HttpRequest, scope: Scope, query: QueryDict | None = 
         "next_url": f"?{urlencode({**keep, 'cursor': nxt})}" if nxt else None,
         "query_string": urlencode(keep),
         "teams": Team.objects.filter(organization_id=scope.organization_id),
+        "languages": LANGUAGE_CHOICES,
         "is_first_page": not query.get("cursor"),
     }
 

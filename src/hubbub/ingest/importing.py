@@ -19,7 +19,7 @@ from hubbub.connectors.csv_import import AIRLINE_HANDLES, PARSERS, ParsedRow
 from hubbub.connectors.events import InboundEvent
 from hubbub.importreport import ImportReport
 from hubbub.ingest.services import TRANSIENT_ERRORS, accept, enqueue_processing, process_batch
-from hubbub.tenancy.models import Brand
+from hubbub.tenancy.models import Brand, industry_for
 
 CHUNK = 2000
 log = logging.getLogger("hubbub.ingest")
@@ -37,7 +37,11 @@ def ensure_brands(org_id: int, events: list[InboundEvent], names: dict[str, str]
         Brand.objects.get_or_create(
             organization_id=org_id,
             slug=slug,
-            defaults={"name": name, "handles": [handle or AIRLINE_HANDLES.get(name) or name.replace(" ", "")]},
+            defaults={
+                "name": name,
+                "handles": [handle or AIRLINE_HANDLES.get(name) or name.replace(" ", "")],
+                "industry": industry_for(slug, name, handle or AIRLINE_HANDLES.get(name, "")),
+            },
         )
 
 

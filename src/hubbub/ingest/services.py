@@ -21,6 +21,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from hubbub import live, metrics
+from hubbub.analysis.brand_topics import topic_contexts
 from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.connectors.events import InboundEvent
@@ -289,7 +290,7 @@ def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
     events = [ev for _, ev, _ in good]
     # Authors are resolved first so urgency can weigh the customer's value (one bulk query).
     profiles = resolve_authors(org_id, events)
-    analyses = _analyze(events, customer_values(org_id, profiles))
+    analyses = _analyze(events, customer_values(org_id, profiles), [brand for _, _, brand in good])
     plan = plan_threads(org_id, [(ev, brand) for _, ev, brand in good], analyses, profiles)
     # Route the new customer conversations in memory, so each is written once with its team,
     # priority and SLA (tags and auto-replies follow once they exist).
@@ -360,10 +361,16 @@ def _quarantine_bad(org_id: int, bad: list[tuple[PendingRaw, str]], now: datetim
     RawEvent.objects.filter(id__in=[r.pk for r, _ in bad]).update(state=RawEvent.State.QUARANTINED, processed_at=now)
 
 
-def _analyze(events: list[InboundEvent], values: dict[tuple[str, str], float] | None = None) -> list[Analysis | None]:
+def _analyze(
+    events: list[InboundEvent],
+    values: dict[tuple[str, str], float] | None = None,
+    brands: list[Brand] | None = None,
+) -> list[Analysis | None]:
     """Analyse customers' messages only; the brand's own replies need no labels.
 
-    `values` maps (network, author id) to the linked customer's lifetime value.
+    `values` maps (network, author id) to the linked customer's lifetime value; `brands[i]` is the brand
+    of `events[i]`, whose industry and own topics choose the topic list. An event whose network did not
+    say its language gets the detected one, before threading and listening read it.
     """
     values = values or {}
     idx = [i for i, ev in enumerate(events) if ev.direction == "in"]
@@ -371,6 +378,7 @@ def _analyze(events: list[InboundEvent], values: dict[tuple[str, str], float] | 
     if not idx:
         return out
     texts = [events[i].text for i in idx]
+    topics = topic_contexts({b.pk: b for b in brands}.values()) if brands else {}
     contexts = [
         AnalysisContext(
             followers=events[i].author_followers,
@@ -379,11 +387,15 @@ def _analyze(events: list[InboundEvent], values: dict[tuple[str, str], float] | 
             brand=events[i].brand_slug,
             network=events[i].network,
             customer_value=values.get((events[i].network, events[i].author_id), 0.0),
+            industry=topics[brands[i].pk][0] if brands else "",
+            topics=topics[brands[i].pk][1] if brands else None,
         )
         for i in idx
     ]
     for i, analysis in zip(idx, analyze_batch(texts, contexts), strict=True):
         out[i] = analysis
+        if not events[i].lang and analysis.language:
+            events[i].lang = analysis.language
     return out
 
 

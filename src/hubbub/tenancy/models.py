@@ -30,6 +30,34 @@ class Organization(models.Model):
         return self.name
 
 
+class Industry(models.TextChoices):
+    AIRLINE = "airline", "Airline"
+    BANKING = "banking", "Banking and finance"
+    TELECOM = "telecom", "Telecom and internet"
+    RETAIL = "retail", "Retail and e-commerce"
+    FOOD = "food", "Food and delivery"
+    SOFTWARE = "software", "Software and apps"
+    TRAVEL = "travel", "Travel and hospitality"
+    UTILITIES = "utilities", "Utilities"
+    OTHER = "other", "Other"
+
+
+# Handles and names of the airlines in the shipped data sets (the airline import, the TWCS sample): a brand
+# created for one of them by an import or the demo is an airline, so it keeps the airline topic preset.
+KNOWN_AIRLINES = frozenset(
+    {
+        "virginamerica", "virgin america", "united", "southwestair", "southwest", "jetblue", "delta",
+        "usairways", "us airways", "americanair", "american", "alaskaair", "british_airways",
+        "virginatlantic", "aircanada", "airasiasupport", "spiritairlines", "hawaiianair",
+    }
+)  # fmt: skip
+
+
+def industry_for(*names: str) -> str:
+    """Industry "airline" when any of `names` (slug, name, handles) is a known airline, else "" (general topics)."""
+    return Industry.AIRLINE if any(n.lower().lstrip("@") in KNOWN_AIRLINES for n in names if n) else ""
+
+
 class Brand(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="brands")
     name = models.CharField(max_length=200)
@@ -38,6 +66,9 @@ class Brand(models.Model):
     keywords = models.JSONField(default=list, blank=True)
     hashtags = models.JSONField(default=list, blank=True)
     competitors = models.ManyToManyField("self", blank=True, symmetrical=False)
+    # Chooses the brand's default complaint topics: "airline" gets the airline preset, any other industry the
+    # general care taxonomy (`analysis/general_topics.py`), unless the brand defines its own topics.
+    industry = models.CharField(max_length=20, choices=Industry.choices, blank=True, default="")
 
     class Meta:
         unique_together = [("organization", "slug")]

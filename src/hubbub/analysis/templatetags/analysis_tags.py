@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -17,4 +19,23 @@ register = template.Library()
 def correct_labels_form(context: template.Context, message: Any) -> dict[str, Any]:
     from hubbub.analysis.views import label_choices
 
-    return {"m": message, "label_choices": label_choices(), "csrf_token": context.get("csrf_token")}
+    choices = label_choices(getattr(message, "brand", None))
+    return {"m": message, "label_choices": choices, "csrf_token": context.get("csrf_token")}
+
+
+@register.simple_tag
+def why_highlight(message: Any) -> SafeString:
+    """The message text (escaped) with every word or emoji its "why" cites marked in place (`<mark>`)."""
+    from hubbub.analysis.reasons import spans
+
+    text = str(getattr(message, "text", "") or "")
+    explanations = (getattr(message, "analysis", None) or {}).get("explanations") or {}
+    words = [w for ws in explanations.values() if isinstance(ws, list) for w in ws if isinstance(w, str)]
+    out: list[str] = []
+    last = 0
+    for start, end in spans(text, words):
+        out.append(conditional_escape(text[last:start]))
+        out.append(format_html('<mark class="why-word">{}</mark>', text[start:end]))
+        last = end
+    out.append(conditional_escape(text[last:]))
+    return mark_safe("".join(out))  # noqa: S308  every piece above is escaped
