@@ -289,6 +289,34 @@ def _insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], i
     executemany(sql, rows)
 
 
+def insert_ignore_returning(
+    model: type[Model], rows: Sequence[dict[str, Any]], returning: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """INSERT plain dicts (attname → value, the same keys in each) with ON CONFLICT DO NOTHING, and return
+    `returning` (column names) of the rows that landed, in one statement per chunk on both backends.
+
+    Why: deduplicating by a unique key and learning which rows were new takes one round trip this way,
+    where a look-up first, an insert, then a look-up of what landed took three, and a concurrent writer
+    between them is handled by the database, not by us. Keys repeated within `rows` land once.
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    present = [f for f in meta.concrete_fields if f.attname in rows[0]]
+    build = _row_builder([f.attname for f in present], [_preparer(f) for f in present], by_attr=False)
+    qn = connection.ops.quote_name
+    head = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(str(f.column)) for f in present)}) VALUES "
+    tail = f" ON CONFLICT DO NOTHING RETURNING {', '.join(qn(c) for c in returning)}"
+    marks = "(" + ", ".join(["%s"] * len(present)) + ")"
+    out: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for chunk in chunked(rows, max(1, 30_000 // len(present))):  # SQLite binds at most 32,766
+            params = [value for row in chunk for value in build(row)]
+            cursor.execute(head + ", ".join([marks] * len(chunk)) + tail, params)
+            out.extend(tuple(r) for r in cursor.fetchall())
+    return out
+
+
 def _copy(table_sql: str, cols_sql: str, rows: Iterable[Sequence[Any]]) -> None:
     import psycopg
 
