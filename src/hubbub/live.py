@@ -8,9 +8,11 @@ number of web processes on any machine receive them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +23,12 @@ CHANNEL = "hubbub:live"
 # An event names at most this many conversations (ids of a big batch would only bloat every stream;
 # the inbox list is refreshed anyway).
 MAX_EVENT_IDS = 200
+#: Stream status events (no organisation, no data: every subscriber may see them). The inbox shows
+#: "Live updates paused" on the first and hides it on the second.
+PAUSED: dict[str, Any] = {"kind": "live", "state": "paused"}
+RESUMED: dict[str, Any] = {"kind": "live", "state": "live"}
+RECONNECT_SECONDS = 3.0
+PAUSED_CACHE_SECONDS = 3.0
 
 
 class InProcessBus:
@@ -58,11 +66,18 @@ class InProcessBus:
 
 
 class RedisBus:
+    """Redis pub/sub. Redis going away is a state the streams report, not an error: `subscribe` yields
+    `PAUSED` once, keeps yielding None (so the stream polls the database for new messages meanwhile) while
+    it reconnects every `RECONNECT_SECONDS`, and `RESUMED` when it is subscribed again. Pages rendered
+    meanwhile ask `paused()` (one PING, cached a few seconds) and show the same banner."""
+
     def __init__(self, url: str) -> None:
         import redis
 
         self._url = url
-        self._redis = redis.Redis.from_url(url)
+        # A stopped Redis refuses at once; these bound a Redis that does not answer at all.
+        self._redis = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self._checked: tuple[float, bool] = (0.0, False)
 
     def publish(self, event: dict[str, Any]) -> None:
         try:
@@ -70,26 +85,57 @@ class RedisBus:
         except Exception:  # live updates are best effort; the data is already committed
             log.warning("live publish failed", exc_info=True)
 
+    def paused(self) -> bool:
+        now = time.monotonic()
+        if now - self._checked[0] < PAUSED_CACHE_SECONDS:
+            return self._checked[1]
+        try:
+            self._redis.ping()
+            down = False
+        except Exception:  # noqa: BLE001 - any failure means the streams cannot relay events
+            down = True
+        self._checked = (now, down)
+        return down
+
     async def subscribe(self, idle: float = 15) -> AsyncIterator[dict[str, Any] | None]:
+        import redis
         import redis.asyncio as aioredis
 
-        client = aioredis.Redis.from_url(self._url)
-        pubsub = client.pubsub()
-        await pubsub.subscribe(CHANNEL)
+        paused = False
         loop = asyncio.get_running_loop()
-        try:
-            quiet_since = loop.time()
-            while True:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=idle)
-                if message is not None:
-                    quiet_since = loop.time()
-                    yield json.loads(message["data"])
-                elif loop.time() - quiet_since >= idle:  # a real quiet period, not a subscribe confirmation
-                    quiet_since = loop.time()
-                    yield None
-        finally:
-            await pubsub.unsubscribe(CHANNEL)
-            await client.aclose()
+        while True:
+            client = aioredis.Redis.from_url(self._url, socket_connect_timeout=2)
+            pubsub = client.pubsub()
+            try:
+                await pubsub.subscribe(CHANNEL)
+                if paused:
+                    paused = False
+                    yield dict(RESUMED)
+                quiet_since = loop.time()
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=idle)
+                    if message is not None:
+                        quiet_since = loop.time()
+                        yield json.loads(message["data"])
+                    elif loop.time() - quiet_since >= idle:  # a real quiet period, not a subscribe confirmation
+                        quiet_since = loop.time()
+                        yield None
+            except (redis.RedisError, OSError) as exc:
+                if not paused:
+                    log.warning("live updates paused: %s; reconnecting", type(exc).__name__)
+                yield None if paused else dict(PAUSED)
+                paused = True
+            finally:
+                await _close(pubsub, client)
+            await asyncio.sleep(min(idle, RECONNECT_SECONDS))
+
+
+async def _close(pubsub: Any, client: Any) -> None:
+    """Close a subscription whose connection may already be gone."""
+    with contextlib.suppress(Exception):
+        await pubsub.aclose()
+    with contextlib.suppress(Exception):
+        await client.aclose()
 
 
 _bus: InProcessBus | RedisBus | None = None
@@ -100,6 +146,12 @@ def get_bus() -> InProcessBus | RedisBus:
     if _bus is None:
         _bus = RedisBus(settings.REDIS_URL) if settings.REDIS_URL else InProcessBus()
     return _bus
+
+
+def paused() -> bool:
+    """Live updates cannot be relayed right now (Redis unreachable); never true in embedded mode."""
+    bus = get_bus()
+    return isinstance(bus, RedisBus) and bus.paused()
 
 
 def publish(kind: str, organization_id: int, **data: Any) -> None:

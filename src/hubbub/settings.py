@@ -118,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "hubbub.tenancy.context_processors.tenancy",
                 "hubbub.connectors.context_processors.channel_alerts",
+                "hubbub.web.context_processors.live_status",
             ]
         },
     }
@@ -274,6 +275,12 @@ OUTBOUND_SINK_DIR = DATA_DIR / "outbound"
 # asking the network whether the post exists). Far above the outbound client's timeout.
 REPLY_STUCK_AFTER_SECONDS = int(os.environ.get("HUBBUB_REPLY_STUCK_AFTER", "300"))
 INGEST_BATCH_SIZE = int(os.environ.get("HUBBUB_INGEST_BATCH", "500"))
+# Back-pressure (hubbub.queueing): with this many tasks waiting, accepted mentions stop adding one task per
+# batch and one drain task takes them from the raw log instead, so a flood cannot grow the queue without bound.
+# 0 turns the limit off.
+TASK_QUEUE_LIMIT = int(os.environ.get("HUBBUB_TASK_QUEUE_LIMIT", "10000"))
+# The periodic sweep processes raw events left pending this long (their task was lost with a worker or a queue).
+SWEEP_AFTER_SECONDS = float(os.environ.get("HUBBUB_SWEEP_AFTER_SECONDS", "60"))
 # Connected channels are polled this often when healthy; failures back off from it (connectors.polling).
 CHANNEL_POLL_SECONDS = int(os.environ.get("HUBBUB_CHANNEL_POLL_SECONDS", "60"))
 # One worker polls this many due channels at once (their network waits overlap), at most PER_HOST to one host

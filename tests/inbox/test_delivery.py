@@ -1,18 +1,22 @@
 """Delivery of approved replies: a transient network error is tried again later (and given up after the last
 attempt), a permanent one fails the reply with the network's reason for the agent to retry, and a reply left
-in `sending` by a worker that stopped is sent again, after asking the network, never twice."""
+in `sending` by a worker that stopped is sent again, after asking the network, never twice. The database going
+away mid-delivery (a PostgreSQL restart) delays the reply by seconds, not by the reclaim's
+`REPLY_STUCK_AFTER_SECONDS`: the task tries again with the claims of its interrupted attempts and takes its own
+claim over, asking the network first (tests/faults restarts a real PostgreSQL under real workers)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from hubbub.connectors.outbound import PermanentDeliveryError, TransientDeliveryError
 from hubbub.inbox.actions import delivery
 from hubbub.inbox.actions.replies import do_create_reply
-from hubbub.inbox.models import Conversation, Message, Reply
+from hubbub.inbox.models import Conversation, Direction, Message, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +116,61 @@ def test_an_approved_reply_whose_task_was_lost_is_queued_again(reply, settings):
     assert delivery.do_deliver_reply(reply.pk).state == Reply.State.SENT
     assert delivery.do_deliver_reply(reply.pk).state == Reply.State.SENT  # a second task finds it sent
     assert Message.objects.filter(direction="out").count() == 1
+
+
+def test_an_attempt_cut_after_the_post_is_resumed_and_recorded_once(reply, monkeypatch):  # type: ignore[no-untyped-def]
+    posted: list[str] = []
+
+    def send(r: Reply, **answering: str) -> str:
+        posted.append(r.text)
+        return "x-1"
+
+    monkeypatch.setattr(delivery, "send_reply", send)
+    monkeypatch.setattr(delivery, "find_posted", lambda r, **a: "x-1" if posted else None)
+    real_record = delivery._record_sent
+
+    def database_gone(r: Reply, external_id: str, in_reply_to: str = "") -> Reply:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(delivery, "_record_sent", database_gone)
+    first = timezone.now()
+    with pytest.raises(delivery.DATABASE_AWAY):
+        delivery.do_deliver_reply(reply.pk, claim_at=first)
+    assert Reply.objects.get(pk=reply.pk).state == Reply.State.SENDING  # claimed, posted, not recorded
+    monkeypatch.setattr(delivery, "_record_sent", real_record)
+
+    # another task's attempt (no claim of its own) leaves it alone: it is not stuck yet
+    assert delivery.do_deliver_reply(reply.pk).state == Reply.State.SENDING
+    # the interrupted task's next attempt takes its claim over, finds the post and records it
+    done = delivery.do_deliver_reply(reply.pk, claim_at=first + timedelta(seconds=2), resume_claims=[first])
+    assert (done.state, done.external_id, done.attempts) == (Reply.State.SENT, "x-1", 2)
+    assert posted == [reply.text]  # posted once
+    assert Message.objects.filter(direction=Direction.OUT, external_id="x-1").count() == 1
+
+
+def test_an_attempt_cut_before_its_claim_was_written_claims_afresh(reply, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(delivery, "send_reply", lambda r, **a: "x-2")
+    never_written = timezone.now() - timedelta(seconds=2)
+    done = delivery.do_deliver_reply(reply.pk, resume_claims=[never_written])
+    assert (done.state, done.attempts) == (Reply.State.SENT, 1)
+
+
+def test_a_retry_asks_about_the_message_the_first_attempt_answered(  # type: ignore[no-untyped-def]
+    reply, monkeypatch, acme, make_event, ingest
+):
+    """The customer writing again between two attempts changes nothing: both answer the message written before
+    the reply, so the retry finds the first attempt's post instead of posting under the newer message."""
+    answered: list[str] = []
+    monkeypatch.setattr(delivery, "send_reply", lambda r, **a: answered.append(a["in_reply_to"]) or "x-3")
+    asked: list[str] = []
+    monkeypatch.setattr(delivery, "find_posted", lambda r, **a: asked.append(a["in_reply_to"]) or "x-3")
+    monkeypatch.setattr(delivery, "crash_point", lambda name: (_ for _ in ()).throw(OperationalError(name)))
+    with pytest.raises(OperationalError):
+        delivery.do_deliver_reply(reply.pk)  # claimed, then cut before posting
+    monkeypatch.setattr(delivery, "crash_point", lambda name: None)
+    later = make_event("hello?? anyone", author="ann", created_at=timezone.now() + timedelta(minutes=5))
+    ingest(acme["org"], [later])
+    Reply.objects.filter(pk=reply.pk).update(state=Reply.State.APPROVED)  # as the reclaim does
+    assert delivery.do_deliver_reply(reply.pk).state == Reply.State.SENT
+    assert asked and asked[0] != later.external_id
+    assert Message.objects.get(direction=Direction.OUT).in_reply_to == asked[0]

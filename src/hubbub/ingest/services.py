@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from hubbub import live, metrics
+from hubbub import live, metrics, queueing
 from hubbub.analysis.brand_topics import topic_contexts
 from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import Analysis, AnalysisContext
@@ -36,6 +36,7 @@ from hubbub.db import (
     storable_text,
     stored_ids,
 )
+from hubbub.faults import crash_point
 from hubbub.inbox.models import Status
 from hubbub.inbox.threading import plan_threads, write_threads
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
@@ -79,6 +80,8 @@ class BatchResult:
         self.failed_batches += other.failed_batches
 
 
+#: `queueing.enqueue_once` key of the drain task queued when the task queue is over its limit.
+DRAIN_KEY = "ingest-drain"
 #: Errors that say nothing about the rows (a lock timeout, a lost connection): the batch is retried whole.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
@@ -149,12 +152,18 @@ def accept(organization_id: int, events: Sequence[InboundEvent], source: str) ->
 
 
 def enqueue_processing(raw_ids: Sequence[int]) -> None:
-    """Hand accepted events to the task engine in batches."""
-    from hubbub.ingest.tasks import process_batch_task
+    """Hand accepted events to the task engine in batches. With the queue over its limit (a flood, or the
+    workers stopped) no task per batch is added: one drain task takes every pending event from the raw log
+    once the workers reach it. A queue that cannot be reached holds the tasks in this process
+    (`queueing.enqueue`); the events are committed either way."""
+    from hubbub.ingest.tasks import drain_pending_task, process_batch_task
 
+    if queueing.over_limit():
+        queueing.enqueue_once(DRAIN_KEY, drain_pending_task)
+        return
     size = settings.INGEST_BATCH_SIZE
     for chunk in chunked(raw_ids, size):
-        process_batch_task(chunk)
+        queueing.enqueue(process_batch_task, chunk)
 
 
 def process_pending(
@@ -233,6 +242,7 @@ def _run_batch(raw_ids: Sequence[int]) -> BatchResult:
             result.add(r)
             if r.messages_stored:
                 published.append((org_id, r.messages_stored, r.conversation_ids))
+        crash_point("ingest.batch.before_commit")  # tests: a worker killed with the batch written, uncommitted
     metrics.record_ingest_batch(result.processed, result.quarantined)  # once per batch, after commit
     for org_id, count, conversation_ids in published:
         # which conversations got messages: an inbox with one of them open reloads its pane

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.utils import timezone
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -30,6 +31,12 @@ class DatabaseCollector(Collector):
         depth = figures.queue_depth()
         if depth is not None:
             yield GaugeMetricFamily("hubbub_task_queue_depth", "Tasks waiting in the task queue", value=depth)
+        if settings.TASK_QUEUE_LIMIT:
+            yield GaugeMetricFamily(
+                "hubbub_task_queue_limit",
+                "Queue depth at which new mentions stop adding a task per batch (one drain task instead)",
+                value=settings.TASK_QUEUE_LIMIT,
+            )
         if not database.ok:
             return
         pending = GaugeMetricFamily("hubbub_ingest_pending_events", "Raw events waiting for the worker", labels=ORG)

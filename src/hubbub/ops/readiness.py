@@ -65,7 +65,9 @@ def readiness(now: datetime) -> tuple[bool, dict[str, Any]]:
                 Check("ingest", False, f"cannot read the ingest log ({type(exc).__name__}): run hubbub migrate?")
             )
         else:
-            checks.append(ingest_check(figures.queue_depth(), lags, settings.READY_MAX_LAG_SECONDS))
+            check = ingest_check(figures.queue_depth(), lags, settings.READY_MAX_LAG_SECONDS)
+            check.data["queue_limit"] = settings.TASK_QUEUE_LIMIT or None  # over it: a drain task, nothing refused
+            checks.append(check)
     else:
         checks.append(Check("ingest", False, "not checked: the database is unreachable"))
     return verdict(checks)

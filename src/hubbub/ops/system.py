@@ -51,8 +51,10 @@ def assess(
     failures: int,
     breaches: int,
     max_lag: float,
+    queue_limit: int = 0,
 ) -> list[Line]:
-    """The page's lines, from plain figures."""
+    """The page's lines, from plain figures. `queue_limit`: the task queue's back-pressure limit (0: none)."""
+    full = bool(queue_limit) and depth is not None and depth >= queue_limit
     lines = [
         Line(
             "Database", database.detail, database.ok, "Check that the database server runs and DATABASE_URL is right."
@@ -65,9 +67,9 @@ def assess(
         ),
         Line(
             "Task queue",
-            "unknown" if depth is None else f"{depth:,} task(s) waiting",
-            depth is not None and depth < QUEUE_BACKLOG,
-            "Start more workers (hubbub worker --concurrency N) or check that they run.",
+            _queue_value(depth, queue_limit if full else 0),
+            depth is not None and depth < QUEUE_BACKLOG and not full,
+            "Start more workers (hubbub worker --concurrency N) or check that they run; nothing is lost meanwhile.",
         ),
         Line(
             "Worker lag",
@@ -105,8 +107,25 @@ def system_report(organization_ids: Sequence[int] | None, now: datetime) -> Repo
     else:
         lags, failures, breaches = [], 0, 0
     worker_lag = max((figures.lag_seconds(lag, now) for lag in lags), default=0.0)
-    lines = assess(database, redis_probe, depth, worker_lag, failures, breaches, settings.READY_MAX_LAG_SECONDS)
+    lines = assess(
+        database,
+        redis_probe,
+        depth,
+        worker_lag,
+        failures,
+        breaches,
+        settings.READY_MAX_LAG_SECONDS,
+        settings.TASK_QUEUE_LIMIT,
+    )
     return Report(lines, lags, organization_ids is None)
+
+
+def _queue_value(depth: int | None, exceeded_limit: int) -> str:
+    if depth is None:
+        return "unknown"
+    if exceeded_limit:
+        return f"{depth:,} task(s) waiting, over the limit of {exceeded_limit:,}: new mentions wait for one drain task"
+    return f"{depth:,} task(s) waiting"
 
 
 def _plain(probe: figures.Probe) -> figures.Probe:

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from hubbub import live
+from hubbub import live, queueing
 from hubbub.connectors.outbound import check_length
 from hubbub.inbox.models import Note, Reply
 from hubbub.inbox.tasks import deliver_reply_task
@@ -50,7 +50,7 @@ def do_approve_reply(scope: Scope, reply: Reply, text: str | None = None) -> Rep
         )
         who = scope.user.get_username()
         _notify(reply, scope.user, f"Reply {'edited and ' if edited else ''}approved by {who}.")
-        transaction.on_commit(lambda: deliver_reply_task(reply.pk))
+        transaction.on_commit(lambda: queueing.enqueue(deliver_reply_task, reply.pk))
     return reply
 
 

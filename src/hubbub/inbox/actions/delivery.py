@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -42,38 +42,55 @@ from hubbub.tenancy.services import audit
 log = logging.getLogger("hubbub.inbox.delivery")
 
 MAX_ATTEMPTS = 8
+#: The database went away (a restart, a fail-over) during an attempt: nothing is wrong with the reply.
+DATABASE_AWAY = (OperationalError, InterfaceError)
 FIRST_RETRY_SECONDS = 5.0
 State = Reply.State
 
 
-def do_deliver_reply(reply_id: int) -> Reply:
+def do_deliver_reply(reply_id: int, claim_at: datetime | None = None, resume_claims: Sequence[datetime] = ()) -> Reply:
     """Post an approved reply once. Raises `TransientDeliveryError` when it is worth trying again (the reply is
     approved again, with the reason); returns the reply, sent or failed, otherwise. A reply that is not
-    approved (held, refused, being sent by another worker, already sent) is returned untouched."""
-    now = timezone.now()
+    approved (held, refused, being sent by another worker, already sent) is returned untouched.
+
+    `claim_at` is the claim's time stamp (now by default). `resume_claims` are the claim times of earlier
+    attempts of the same task that the database interrupted (`DATABASE_AWAY`): a reply still in `sending`
+    under one of them is that task's own, so it is taken over at once (asking the network first whether the
+    post exists) instead of waiting `REPLY_STUCK_AFTER_SECONDS` for the reclaim."""
+    now = claim_at or timezone.now()
     claimed = Reply.objects.filter(id=reply_id, state=State.APPROVED).update(
         state=State.SENDING, attempts=F("attempts") + 1, claimed_at=now, error=""
     )
+    resumed = (
+        not claimed
+        and bool(resume_claims)
+        and bool(
+            Reply.objects.filter(id=reply_id, state=State.SENDING, claimed_at__in=list(resume_claims)).update(
+                attempts=F("attempts") + 1
+            )
+        )
+    )
     reply = Reply.objects.select_related("conversation", "conversation__brand", "brand", "author").get(id=reply_id)
-    if not claimed:
+    if not (claimed or resumed):
         return reply
     crash_point("deliver.claimed")
     try:
-        answering = _answering(reply.conversation)
-        external_id = (find_posted(reply, **answering) if reply.attempts > 1 else None) or send_reply(
-            reply, **answering
-        )
+        answering = _answering(reply)
+        asked = find_posted(reply, **answering) if reply.attempts > 1 or resumed else None
+        external_id = asked or send_reply(reply, **answering)
     except PermanentDeliveryError as exc:
         return _mark_failed(reply, exc.reason)
     except TransientDeliveryError as exc:
         _release(reply, exc.reason)
         raise
+    except DATABASE_AWAY:
+        raise  # the task tries again with this claim among `resume_claims`
     except Exception as exc:  # a bug or an unknown error: tried again like a transient one, and logged
         log.exception("delivering reply %s failed", reply_id)
         _release(reply, f"Unexpected error: {exc}")
         raise TransientDeliveryError(f"Unexpected error: {exc}") from exc
     crash_point("deliver.posted")
-    return _record_sent(reply, external_id)
+    return _record_sent(reply, external_id, answering.get("in_reply_to", ""))
 
 
 def retry_delay(reply_id: int, error: TransientDeliveryError) -> float | None:
@@ -143,7 +160,7 @@ def _mark_failed(reply: Reply, reason: str, from_state: str = State.SENDING) -> 
     return reply
 
 
-def _record_sent(reply: Reply, external_id: str) -> Reply:
+def _record_sent(reply: Reply, external_id: str, in_reply_to: str = "") -> Reply:
     """The network has the post: record it as the brand's message, once (the conditional UPDATE decides)."""
     conv = reply.conversation
     now = timezone.now()
@@ -163,7 +180,7 @@ def _record_sent(reply: Reply, external_id: str) -> Reply:
             author=_brand_profile(conv),
             text=reply.text,
             created_at=now,
-            in_reply_to=_last_inbound_external_id(conv),
+            in_reply_to=in_reply_to,
             sent_by=reply.author,
         )
         conv.message_count += 1
@@ -192,13 +209,17 @@ def _brand_profile(conv: Conversation) -> Any:
     return profile
 
 
-def _answering(conv: Conversation) -> dict[str, str]:
-    """The customer's message a reply answers and its author's handle: what the network threads it under."""
-    last = conv.messages.filter(direction=Direction.IN).order_by("-created_at")
-    row = last.values_list("external_id", "author__handle").first()
+def _answering(reply: Reply) -> dict[str, str]:
+    """The customer's message a reply answers and its author's handle: what the network threads it under.
+
+    The newest message written before the reply (the oldest, when the network's clock is ahead of ours), not
+    the newest now: every attempt answers the same message, so a retry asks the network about the post the
+    first attempt made even when the customer wrote again meanwhile (asking about the newest message posted
+    such a reply twice, `tests/faults`). A message written after the reply is not what the agent answered."""
+    inbound = reply.conversation.messages.filter(direction=Direction.IN)
+    fields = ("external_id", "author__handle")
+    row = (
+        inbound.filter(created_at__lte=reply.created_at).order_by("-created_at", "-id").values_list(*fields).first()
+        or inbound.order_by("created_at", "id").values_list(*fields).first()
+    )
     return {"in_reply_to": row[0], "recipient": row[1] or ""} if row else {}
-
-
-def _last_inbound_external_id(conv: Conversation) -> str:
-    last = conv.messages.filter(direction=Direction.IN).order_by("-created_at").values_list("external_id", flat=True)
-    return last.first() or ""

@@ -20,7 +20,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, models, transaction
 
-from hubbub import live
+from hubbub import live, queueing
 from hubbub.connectors.outbound import check_length
 from hubbub.inbox.models import Conversation, Reply
 from hubbub.inbox.tasks import deliver_reply_task
@@ -138,7 +138,7 @@ def _insert(scope: Scope | None, conv: Conversation, reply: Reply, reasons: list
         **({"reasons": reasons} if reasons else {}),
     )
     if reply.state == Reply.State.APPROVED:
-        transaction.on_commit(lambda: deliver_reply_task(reply.pk))
+        transaction.on_commit(lambda: queueing.enqueue(deliver_reply_task, reply.pk))
     else:
         live.publish_on_commit("approvals", conv.organization_id, reply=reply.pk)
     live.publish_on_commit("conversation", conv.organization_id, conversation_id=conv.pk, reply=reply.state)

@@ -125,6 +125,9 @@ async def event_lines(scope: Scope, user_id: int, source: AsyncIterator[dict[str
             else:
                 yield ": keep-alive\n\n"
             continue
+        if event.get("kind") == "live":  # the stream's own state (live.PAUSED / RESUMED): no tenant data
+            yield f"event: live\ndata: {json.dumps(event)}\n\n"
+            continue
         if visible_to(event, org_id, user_id):
             line = await _line(event, scope)
             if line is not None:

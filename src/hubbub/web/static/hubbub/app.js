@@ -399,8 +399,17 @@
     if (!url || !window.EventSource) return;
     const dot = $("#live-status");
     const es = new EventSource(url);
-    es.onopen = () => dot && dot.classList.add("on");
-    es.onerror = () => dot && dot.classList.remove("on");
+    // "Live updates paused": said by the stream when Redis is away (event "live"), and shown here when the
+    // stream itself stays lost for 10 s (the web process restarting is shorter), never a silent stall.
+    const paused = $("#live-paused");
+    const showPaused = (on) => { if (paused) paused.hidden = !on; if (dot) dot.classList.toggle("on", !on); };
+    let lost = null;
+    es.onopen = () => { clearTimeout(lost); showPaused(false); };
+    es.onerror = () => {
+      if (dot) dot.classList.remove("on");
+      clearTimeout(lost); lost = setTimeout(() => showPaused(true), 10000);
+    };
+    es.addEventListener("live", (ev) => showPaused(JSON.parse(ev.data || "{}").state === "paused"));
     let pending = null;
     es.addEventListener("messages", (ev) => {
       const data = JSON.parse(ev.data || "{}"), open = $("#thread");
