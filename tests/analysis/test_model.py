@@ -9,7 +9,8 @@ from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS, AnalysisC
 
 
 def test_lost_bag_is_a_negative_complaint_about_luggage(shipped_model: HubbubModel) -> None:
-    (a,) = shipped_model.analyze_batch(["@united lost my bag again, worst airline"])
+    airline = AnalysisContext(brand="united", industry="airline")  # the airline topics are the airline preset
+    (a,) = shipped_model.analyze_batch(["@united lost my bag again, worst airline"], [airline])
     assert a.sentiment == "negative"
     assert a.sentiment_score < -0.3
     assert a.intent == "complaint"

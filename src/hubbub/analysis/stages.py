@@ -48,7 +48,8 @@ SUGGESTION = re.compile(
 SUGGESTION_BOOST = 1.5
 
 
-def _boost(p: np.ndarray, col: int, rows: list[int], amount: float) -> np.ndarray:
+def boost_column(p: np.ndarray, col: int, rows: list[int], amount: float) -> np.ndarray:
+    """`p` (rows of probabilities) with `amount` added to column `col`'s log-probability in `rows`."""
     if not rows:
         return p
     p = p.copy()
@@ -64,7 +65,7 @@ def adjust_stage(p: np.ndarray, classes: Sequence[str], norm: Sequence[str]) -> 
     names = [str(c) for c in classes]
     for stage, pattern in STAGE_CUES.items():
         if stage in names:
-            p = _boost(p, names.index(stage), [i for i, t in enumerate(norm) if pattern.search(t)], STAGE_BOOST)
+            p = boost_column(p, names.index(stage), [i for i, t in enumerate(norm) if pattern.search(t)], STAGE_BOOST)
     return p
 
 
@@ -74,4 +75,4 @@ def adjust_suggestion(p: np.ndarray, classes: Sequence[str], norm: Sequence[str]
     if "suggestion" not in names:
         return p
     rows = [i for i, t in enumerate(norm) if SUGGESTION.search(t)]
-    return _boost(p, names.index("suggestion"), rows, SUGGESTION_BOOST)
+    return boost_column(p, names.index("suggestion"), rows, SUGGESTION_BOOST)

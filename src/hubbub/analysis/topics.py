@@ -10,6 +10,7 @@ logistic regression replaces the centroids: same interface, better accuracy).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -21,6 +22,7 @@ from sklearn.preprocessing import normalize
 from hubbub.analysis.fastvec import fast_vectorizer
 from hubbub.analysis.features import normalise, top_contributions
 from hubbub.analysis.linear import linear_proba
+from hubbub.analysis.stages import boost_column
 
 DEFAULT_TOPICS = (
     "late flight",
@@ -70,6 +72,7 @@ class TopicModel:
         # split by an earlier version of `_scores`; artifacts saved after a benchmark run carried it along)
         state.pop("_allowed", None)
         state.pop("_split", None)
+        state.pop("_cue_re", None)
         return state
 
     @classmethod
@@ -179,6 +182,25 @@ class TopicModel:
         e = np.exp((sims - sims.max(axis=1, keepdims=True)) * 10.0)
         return np.asarray(e / e.sum(axis=1, keepdims=True))
 
+    def set_cues(self, cues: Mapping[str, str], boost: float) -> None:
+        """Regexes (on the lower-cased text) of words that name a topic outright; a text with them gets
+        `boost` added to that topic's log-probability (see `general_topics.TOPIC_CUES`)."""
+        self.cues = {t: p for t, p in cues.items() if t in self.topics}
+        self.cue_boost = boost
+        self.__dict__.pop("_cue_re", None)
+
+    def _with_cues(self, probs: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        cues: Mapping[str, str] = self.__dict__.get("cues") or {}
+        if not cues:
+            return probs
+        compiled = self.__dict__.get("_cue_re")
+        if compiled is None:
+            compiled = self.__dict__["_cue_re"] = [(self.topics.index(t), re.compile(p)) for t, p in cues.items()]
+        low = [t.lower() for t in texts]
+        for col, pattern in compiled:
+            probs = boost_column(probs, col, [i for i, t in enumerate(low) if pattern.search(t)], self.cue_boost)
+        return probs
+
     def inputs(
         self, normalised: Sequence[str], word_x: csr_matrix | None = None
     ) -> tuple[csr_matrix, csr_matrix | None]:
@@ -209,7 +231,7 @@ class TopicModel:
         x = x.tocsr()
         if chars is None and self.__dict__.get("char_vectorizer") is not None:
             chars = self.inputs([normalise(t) for t in texts], x)[1]
-        probs = self._scores(x, chars)
+        probs = self._with_cues(self._scores(x, chars), texts)
         ks = probs.argmax(axis=1)
         weights = self.clf.coef_ if self.clf is not None else self.centroids
         assert weights is not None

@@ -27,7 +27,14 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from hubbub.analysis import data, embeddings
 from hubbub.analysis.features import THANKS, Featurizer
-from hubbub.analysis.general_topics import AIRLINE_TOPIC, BITEXT_TOPIC, GENERAL_TOPICS, SEED_EXAMPLES
+from hubbub.analysis.general_topics import (
+    AIRLINE_TOPIC,
+    BITEXT_TOPIC,
+    CUE_BOOST,
+    GENERAL_TOPICS,
+    SEED_EXAMPLES,
+    TOPIC_CUES,
+)
 from hubbub.analysis.model import DEFAULT_MODEL_PATH, HubbubModel, SentimentBlend, lexicon_inputs
 from hubbub.analysis.topics import TopicModel
 from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS
@@ -530,7 +537,7 @@ def _fit_topic(
 
 GENERAL_TOPIC_C = 2.0
 GENERAL_BITEXT_PER_INTENT = 60
-GENERAL_AIRLINE_PER_TOPIC = 150
+GENERAL_AIRLINE_PER_TOPIC = 60
 GENERAL_AIRLINE_WEIGHT = 0.5  # airline rows teach the shared causes (waiting, staff) without their vocabulary winning
 GENERAL_SEED_WEIGHT = 3.0
 
@@ -575,7 +582,7 @@ def fit_general_topic(
     """The general care taxonomy on the engine's word block (no second tokenisation, ~2 µs a complaint)."""
     rows = general_topic_rows(weak, data_dir, corrected)
     log(f"fitting the general topic taxonomy on {len(rows)} rows")
-    return TopicModel().fit(
+    model = TopicModel().fit(
         [r[0] for r in rows],
         [r[1] for r in rows],
         kind="lr",
@@ -584,6 +591,8 @@ def fit_general_topic(
         class_weight_power=1.0,
         c=GENERAL_TOPIC_C,
     )
+    model.set_cues(TOPIC_CUES, CUE_BOOST)
+    return model
 
 
 def add_general_topic(model: HubbubModel, data_dir: str | Path | None = None) -> HubbubModel:
