@@ -22,7 +22,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
 
-from analysis_brands import brand_figures, print_brand_figures
 from hubbub.analysis import data
 from hubbub.analysis.baseline import BaselineAnalyzer
 from hubbub.analysis.model import DEFAULT_MODEL_PATH, HubbubModel
@@ -245,8 +244,6 @@ def main() -> dict[str, object]:
     res["model_size_mb"] = round(DEFAULT_MODEL_PATH.stat().st_size / 1e6, 2)
     res["baselines"] = bl
     res["confusion"] = CONFUSION
-    res["fast.texts_per_s"] = res["texts_per_s"]  # the fast tier (issue 19 names it so beside `accurate.*`)
-    brand_figures(ddir, model, res)  # topics per brand, language, emoji (issue 19 items 2-5)
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
@@ -272,7 +269,6 @@ def main() -> dict[str, object]:
         print(f"{k:<22}{res[k]:>10}")
     for k in ("texts_per_s", "texts_per_s_wall", "peak_rss_mb", "load_s", "model_size_mb"):
         print(f"{k:<22}{res[k]:>10}")
-    print_brand_figures(res)
     print(f"wrote {RESULTS}")
     return res
 

@@ -63,7 +63,9 @@ def resolve_authors(org_id: int, events: Sequence[InboundEvent]) -> dict[Profile
         if prev is None or ev.created_at >= prev.created_at:
             wanted[key] = ev
     found = _load_authors(org_id, wanted)
-    missing = [key for key in wanted if key not in found]
+    # Sorted by key (and updates below by id): two workers whose batches share authors then take the
+    # unique-index and row locks in the same order, so one waits for the other instead of deadlocking.
+    missing = sorted(key for key in wanted if key not in found)
     if missing:
         rows = []
         for key in missing:
@@ -102,6 +104,7 @@ def resolve_authors(org_id: int, events: Sequence[InboundEvent]) -> dict[Profile
         if dirty:
             changed.append(p)
     if changed:
+        changed.sort(key=lambda row: row.pk)
         fast_update(changed, ["followers", "last_seen_at"])  # type: ignore[arg-type]
     _link_on_strong_evidence(org_id, events, found)
     return found
@@ -208,6 +211,7 @@ def _link_on_strong_evidence(org_id: int, events: Sequence[InboundEvent], found:
         if len(candidates) == 1:
             linked.append(p)
     if linked:
+        linked.sort(key=lambda row: row.pk)  # lock order, as above
         fast_update(linked, ["customer"])  # type: ignore[arg-type]
     if links:
         IdentityLink.objects.bulk_create(links)

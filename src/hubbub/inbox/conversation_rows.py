@@ -10,7 +10,7 @@ from typing import TypeAlias
 
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
-from hubbub.db import chunked, fetch_values, in_clause
+from hubbub.db import chunked, fetch_values, in_list
 from hubbub.inbox.models import Conversation, Direction, Priority, Status
 from hubbub.rows import columns, row_class
 
@@ -76,8 +76,7 @@ def load_rows(org_id: int, where: str, ids: Sequence[int]) -> list[ConversationR
     org_pos = _ROW_COLUMNS.index("organization_id")
     out: list[ConversationRow] = []
     for chunk in chunked(ids):
-        cond = in_clause(where, chunk)
-        params: list[object] = list(chunk)
+        cond, params = in_list(where, chunk)
         if where == "author_id":
             cond += " AND status <> %s"
             params.append(Status.RESOLVED)

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
-from hubbub.db import chunked, fetch_values, in_clause, rows_by_external_id
+from hubbub.db import chunked, fetch_values, in_list, rows_by_external_id
 from hubbub.inbox.conversation_rows import Conv, ConversationRow, NewConversation
 from hubbub.inbox.models import Conversation, Direction, Message
 from hubbub.tenancy.models import Brand
@@ -50,9 +50,10 @@ def waiting_replies(org_id: int, keys: list[ProfileKey]) -> dict[ProfileKey, lis
     out: dict[ProfileKey, list[WaitingReply]] = {}
     for net, ids in by_net.items():
         for chunk in chunked(ids):
-            where = f"{flag} AND organization_id = %s AND network = %s AND {in_clause('in_reply_to', chunk)}"
+            member, values = in_list("in_reply_to", chunk)
+            where = f"{flag} AND organization_id = %s AND network = %s AND {member}"
             columns = ("in_reply_to", "pk", "conversation_id", "brand_id")
-            for parent, pk, conv_id, brand_id in fetch_values(Message, columns, where, [org_id, net, *chunk]):
+            for parent, pk, conv_id, brand_id in fetch_values(Message, columns, where, [org_id, net, *values]):
                 out.setdefault((net, parent), []).append(WaitingReply(pk, conv_id, brand_id))
     return out
 

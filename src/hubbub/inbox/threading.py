@@ -260,7 +260,9 @@ def write_threads(plan: ThreadPlan) -> ThreadResult:
     ]
     fast_insert_dicts(Message, messages)  # ids are not needed here; one executemany, no model instances
     result.message_count = len(messages)
-    fast_update([c for c in plan.touched.values() if isinstance(c, ConversationRow)], FOLDED_FIELDS)  # type: ignore[misc]
+    # by id: concurrent batches that both grow the same conversations lock their rows in the same order
+    grown = sorted((c for c in plan.touched.values() if isinstance(c, ConversationRow)), key=lambda c: c.pk)
+    fast_update(grown, FOLDED_FIELDS)  # type: ignore[arg-type]
     result.touched_conversation_ids = list(plan.touched)
     if plan.joined:
         result.merged_conversation_ids = repair_after_write(plan)
