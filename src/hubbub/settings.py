@@ -327,3 +327,6 @@ LOGGING = {
         "uvicorn": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+# Background refinement by the accurate tier (`ingest/refinement.py`): CPU seconds one periodic run (each minute)
+# may spend, so ~1/3 of one core at most; 0 turns refinement off. Ingest always goes first.
+REFINE_CPU_SECONDS = float(os.environ.get("HUBBUB_REFINE_CPU_SECONDS", "20"))

@@ -90,3 +90,37 @@ def corrections_for_training(organization_id: int | None = None) -> list[Correct
         except ValueError:
             continue  # a value that is no longer a valid label (e.g. renamed intent) is skipped
     return out
+
+
+# --- the accurate tier (`analysis/accurate/`) ------------------------------------------------------------------
+# Loaded on first use only (the encoder maps ~70 MB); a failure is remembered with its reason, so ingest, the
+# Model page and `classify` keep working on the fast tier and can say why.
+
+
+@lru_cache(maxsize=1)
+def _accurate() -> tuple[Analyzer | None, str]:
+    from hubbub.analysis.accurate.loading import load_accurate
+
+    try:
+        return load_accurate(get_analyzer()), ""
+    except Exception as exc:  # EncoderUnavailable, a missing or mismatched heads file: never fatal
+        logging.getLogger("hubbub.analysis").warning("accurate tier unavailable, staying on the fast tier: %s", exc)
+        return None, str(exc) or type(exc).__name__
+
+
+def get_accurate_analyzer() -> Analyzer | None:
+    """The accurate tier, or None when it cannot load (`accurate_status` says why)."""
+    return _accurate()[0]
+
+
+def accurate_status() -> tuple[str | None, str]:
+    """(version of the accurate tier or None, why it is unavailable or "")."""
+    analyzer, reason = _accurate()
+    return (analyzer.version if analyzer is not None else None), reason
+
+
+def analyzer_for(tier: str) -> Analyzer:
+    """`tier` "accurate" (falling back to the fast tier when it cannot load) or "fast"."""
+    if tier == "accurate":
+        return get_accurate_analyzer() or get_analyzer()
+    return get_analyzer()

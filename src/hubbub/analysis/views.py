@@ -124,6 +124,8 @@ def evaluation(request: HttpRequest, scope: Scope) -> HttpResponse:
             "confusions": _confusion_tables(bench),
             "agreement": agreement(scope),
             "recent": recent,
+            # the accurate tier's version, or why it did not load (the product then runs on the fast tier)
+            **dict(zip(("accurate_version", "accurate_reason"), services.accurate_status(), strict=True)),
         },
     )
 

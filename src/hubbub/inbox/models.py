@@ -132,6 +132,9 @@ class Message(models.Model):
     urgency = models.SmallIntegerField(default=0)
     analysis = models.JSONField(default=dict, blank=True)
     model_version = models.CharField(max_length=60, blank=True)
+    # when the accurate tier relabelled this message in the background (`ingest/refinement.py`); null = the
+    # fast tier's labels from ingest. `model_version` is then the accurate tier's version.
+    refined_at = models.DateTimeField(null=True, blank=True)
     # only the brand's replies have one: a partial index (see Meta) instead of an entry per message
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
@@ -148,6 +151,8 @@ class Message(models.Model):
                 condition=Q(awaiting_parent=True),
                 name="msg_awaiting_parent",
             ),
+            # the refinement queue: inbound messages the accurate tier has not relabelled yet, newest first
+            models.Index(fields=["-id"], condition=Q(refined_at__isnull=True, direction="in"), name="msg_unrefined"),
         ]
         ordering = ["created_at", "id"]
 

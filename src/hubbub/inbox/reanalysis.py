@@ -13,7 +13,9 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Max, QuerySet
+from django.utils import timezone
 
+from hubbub.analysis.accurate.model import AccurateAnalyzer
 from hubbub.analysis.brand_topics import topic_contexts
 from hubbub.analysis.models import LabelCorrection
 from hubbub.analysis.services import Analyzer, get_analyzer, score_for
@@ -32,6 +34,7 @@ MESSAGE_FIELDS = (
     "urgency",
     "analysis",
     "model_version",
+    "refined_at",  # set when the accurate tier labelled the message, cleared when the fast tier relabels it
 )
 #: The conversation summary fields recomputed from its inbound messages.
 SUMMARY_FIELDS = ("sentiment", "sentiment_score", "intent", "topic", "urgency")
@@ -118,7 +121,9 @@ def _relabel_batch(model: Analyzer, batch: list[Message], result: ReanalyzeResul
     topics = topic_contexts({m.brand_id: m.brand for m in batch}.values())
     analyses = model.analyze_batch([m.text for m in batch], [_context(m, topics) for m in batch])
     corrections = _corrections_of(batch)
+    refined = timezone.now() if isinstance(model, AccurateAnalyzer) else None
     for m, a in zip(batch, analyses, strict=True):
+        m.refined_at = refined
         _apply_analysis(m, a)
         result.kept_corrections += _reapply_corrections(m, a, corrections.get(m.pk, {}))
     with transaction.atomic():
@@ -178,3 +183,11 @@ def reanalyze(
     for i in range(0, len(ids), SUMMARY_CHUNK):
         result.conversations += _resummarise(ids[i : i + SUMMARY_CHUNK])
     return result
+
+
+def relabel(analyzer: Analyzer, batch: list[Message]) -> int:
+    """Relabel a chosen batch of messages (the background refinement's, `ingest/refinement.py`) as `reanalyze`
+    does, and recompute their conversations' summaries; returns how many messages were stored."""
+    result = ReanalyzeResult(model_version=analyzer.version)
+    _resummarise(sorted(_relabel_batch(analyzer, batch, result)))
+    return result.messages
