@@ -19,6 +19,15 @@ the ingest benchmark's business):
 
 webhooks: `--webhooks` signed X and Meta deliveries into `hubbub serve --no-worker` from a separate process
 (`channels_webhooks.py`): webhook_rps, webhook_p99_ms, lost_events, duplicate_events.
+
+inbox: `--inbox-rate` X mentions a second for `--inbox-seconds` into `hubbub serve` with its worker, an agent's
+live stream open (`channels_inbox.py`): inbox_latency_p95_s, from the post to the stream's event.
+
+webhooks_postgres: the webhook part again on a fresh PostgreSQL database (`HUBBUB_BENCH_POSTGRES`, default the
+local server), in a child process: the same figures with the suffix `_postgres`.
+
+kills: `--kills` replies, each sent by a worker killed after the Mastodon sandbox accepted it and before Hubbub
+recorded it, then retried (`channels_kills.py`): duplicate_posts_after_kill, counted on the sandbox.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,8 +50,11 @@ RESULTS = ROOT / "benchmarks" / "results" / "channels.json"
 sys.path.insert(0, str(ROOT))  # tests.fakes
 
 from _common import setup_django  # noqa: E402
+from channels_inbox import measure_inbox  # noqa: E402
+from channels_kills import measure_kills  # noqa: E402
 from channels_webhooks import measure_webhooks  # noqa: E402
 
+PG_ADMIN = os.environ.get("HUBBUB_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
 FEED_FILES = (("rss", "wordpress-blog.rss"), ("forum", "discourse-latest.rss"), ("review", "reviews.atom"))
 _ID = re.compile(rb"(<guid[^>]*>|<id>)([^<]+)(</guid>|</id>)")
 
@@ -188,10 +201,34 @@ def measure_polling(args: argparse.Namespace) -> dict[str, float]:
         bench.stop()
 
 
+def measure_webhooks_postgres(args: argparse.Namespace) -> dict[str, float]:
+    """The webhook part again with PostgreSQL as the database: this script as a child process (Django is set up
+    once per process) on a fresh database; its figures get the suffix `_postgres`."""
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute("DROP DATABASE IF EXISTS hubbub_bench_channels")
+            conn.execute("CREATE DATABASE hubbub_bench_channels")
+    except psycopg.OperationalError as exc:
+        print(f"PostgreSQL not available ({exc}): no PostgreSQL webhook figures", file=sys.stderr)
+        return {}
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/hubbub_bench_channels"
+    cmd = [sys.executable, __file__, "--parts", "webhooks", "--webhooks", str(args.webhooks), "--database-url", url]
+    out = subprocess.run([*cmd, "--no-write"], capture_output=True, text=True, check=True).stdout
+    print(out.rsplit("\n", 2)[0], flush=True)
+    return {f"{name}_postgres": value for name, value in json.loads(out.strip().splitlines()[-1]).items()}
+
+
 PARTS: dict[str, Callable[[argparse.Namespace], dict[str, float]]] = {
     "polling": measure_polling,
     # signed X/Meta deliveries into `hubbub serve` (see channels_webhooks.py)
     "webhooks": lambda args: measure_webhooks(args.webhooks),
+    "webhooks_postgres": measure_webhooks_postgres,
+    # X mentions posted → the live event of an open inbox (see channels_inbox.py)
+    "inbox": lambda args: measure_inbox(args.inbox_rate, args.inbox_seconds),
+    # workers killed after the network took a reply (see channels_kills.py)
+    "kills": lambda args: measure_kills(args.kills),
 }
 
 
@@ -200,15 +237,23 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every fake answer")
     parser.add_argument("--webhooks", type=int, default=20_000, help="webhook deliveries (5 %% more sent twice)")
+    parser.add_argument("--inbox-rate", type=float, default=200, help="mentions a second posted to the inbox")
+    parser.add_argument("--inbox-seconds", type=float, default=30, help="for how long")
+    parser.add_argument("--kills", type=int, default=3, help="replies, each sent by a worker killed mid-send")
+    parser.add_argument("--database-url", help="PostgreSQL instead of SQLite (the webhooks_postgres child)")
+    parser.add_argument("--no-write", action="store_true", help="print the figures as one line; no results file")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hubbub-bench-channels-") as data_dir:
         os.environ["HUBBUB_OUTBOUND_ALLOW"] = "127.0.0.1"  # the fakes; nothing else is reachable
         os.environ.setdefault("HUBBUB_SECRET_KEY", "benchmark")
-        setup_django(data_dir)
+        setup_django(data_dir, args.database_url)
         results: dict[str, float] = {}
         for name in args.parts.split(","):
             results.update(PARTS[name.strip()](args))
+    if args.no_write:
+        print(json.dumps(results), flush=True)
+        return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(json.dumps(results, indent=2, sort_keys=True))

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,26 +60,34 @@ def _wait_up(base: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("hubbub serve did not answer within 180 s")
 
 
-def measure_webhooks(count: int) -> dict[str, float]:
-    from hubbub.ingest.models import RawEvent
-
-    _channels()
+@contextmanager
+def serving(worker: bool = False) -> Iterator[str]:
+    """`hubbub serve` (`--no-worker` unless `worker`) on a free loopback port of this benchmark's data
+    directory, with the benchmark's webhook secrets; yields its base URL, stops it after."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HUBBUB_X_CONSUMER_SECRET": X_SECRET, "HUBBUB_META_APP_SECRET": META_SECRET}
-    cmd = [sys.executable, "-m", "hubbub", "serve", "--no-worker", "--port", str(port)]
-    log = open(Path(os.environ["HUBBUB_DATA_DIR"]) / "serve.log", "wb")  # noqa: SIM115 - closed below
+    cmd = [sys.executable, "-m", "hubbub", "serve", "--port", str(port)] + ([] if worker else ["--no-worker"])
+    log = open(Path(os.environ["HUBBUB_DATA_DIR"]) / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_up(base, proc)
-        print(f"webhooks: serving on {base}, sending {count} deliveries", flush=True)
-        load = [sys.executable, str(HERE / "webhook_load.py"), "--url", base, "--count", str(count)]
-        load += ["--x-account", X_ACCOUNT, "--page", PAGE, "--x-secret", X_SECRET, "--meta-secret", META_SECRET]
-        out = subprocess.run(load, capture_output=True, check=True, text=True).stdout
+        yield base
     finally:
         proc.terminate()
         proc.wait(timeout=60)
         log.close()
+
+
+def measure_webhooks(count: int) -> dict[str, float]:
+    from hubbub.ingest.models import RawEvent
+
+    _channels()
+    with serving() as base:
+        print(f"webhooks: serving on {base}, sending {count} deliveries", flush=True)
+        load = [sys.executable, str(HERE / "webhook_load.py"), "--url", base, "--count", str(count)]
+        load += ["--x-account", X_ACCOUNT, "--page", PAGE, "--x-secret", X_SECRET, "--meta-secret", META_SECRET]
+        out = subprocess.run(load, capture_output=True, check=True, text=True).stdout
     report: dict[str, Any] = json.loads(out)
     ids, acked = report.pop("ids"), set(report.pop("acked"))
     stored = RawEvent.objects.filter(external_id__in=ids)

@@ -107,7 +107,7 @@ class Connection:
             raise
 
 
-def _request(host: str, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+def request_bytes(host: str, path: str, body: bytes, headers: dict[str, str]) -> bytes:
     lines = [f"POST /hooks/{path}/ HTTP/1.1", f"host: {host}", f"content-length: {len(body)}"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
@@ -122,7 +122,7 @@ async def run(args: argparse.Namespace, plan: list[tuple[str, str, bytes, dict[s
     acked: set[str] = set()
     queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
     for path, external_id, body, headers in plan:
-        queue.put_nowait((external_id, _request(f"{host}:{port}", path, body, headers)))
+        queue.put_nowait((external_id, request_bytes(f"{host}:{port}", path, body, headers)))
 
     async def worker() -> None:
         connection = Connection(host, port)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +32,20 @@ def worker_dies_at(env: dict[str, str], point: str, extra: dict[str, str] | None
     after kill -9); fails the test if it ends any other way."""
     died = run({**env, **(extra or {}), "HUBBUB_CRASH_AT": point}, "-m", "hubbub", "worker", "--workers", "1")
     assert died.returncode == 137, f"the worker did not die at {point}: {died.returncode} {died.stderr[-1500:]}"
+
+
+@contextmanager
+def healthy_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A `hubbub worker` with `env` (no crash point) for the duration of the block, then stopped."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "hubbub", "worker", "--workers", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)

@@ -6,8 +6,6 @@ kill -9 does), talking to the Mastodon sandbox server over loopback; counted on 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +14,8 @@ from typing import Any
 import pytest
 
 from hubbub.connectors.sandbox.mastodon_fake import MastodonFake
-from tests.processes import ROOT, run
 from tests.processes import driver as run_driver
+from tests.processes import healthy_worker, run
 
 pytestmark = pytest.mark.slow
 TOKEN = "brand-token-0123456789"
@@ -62,14 +60,7 @@ def test_a_killed_worker_posts_the_reply_once(env: dict[str, str], sandbox: Mast
     assert [r["state"] for r in driver(env, "report")] == ["sending", "sending"]
     assert len(sandbox.state.replies_to(post)) == 1  # only the second reached the server
 
-    healthy = subprocess.Popen(
-        [sys.executable, "-m", "hubbub", "worker", "--workers", "1"],
-        env={**env, **PATIENT},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with healthy_worker({**env, **PATIENT}):
         time.sleep(1.5)  # older than HUBBUB_REPLY_STUCK_AFTER: the claims belong to dead workers
         assert len(driver(env, "reclaim")["queued"]) == 2
         for _ in range(240):
@@ -77,9 +68,6 @@ def test_a_killed_worker_posts_the_reply_once(env: dict[str, str], sandbox: Mast
             if all(r["state"] == "sent" for r in after):
                 break
             time.sleep(0.5)
-    finally:
-        healthy.terminate()
-        healthy.wait(timeout=30)
 
     on_server = sorted(s.text for s in sandbox.state.replies_to(post))
     assert on_server == sorted(f"@ann {r['text']}" for r in after)  # each reply once, none twice

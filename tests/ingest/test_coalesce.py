@@ -57,3 +57,33 @@ def test_a_failed_enqueue_keeps_the_batcher_working(monkeypatch: pytest.MonkeyPa
     batcher.flush()
 
     assert calls == [[1], [2]]
+
+
+def test_ids_wait_while_the_worker_has_queued_tasks_then_go_as_one_batch(
+    queued: list[list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    behind = [True]
+    monkeypatch.setattr(coalesce, "_worker_behind", lambda: behind[0])
+    batcher = coalesce.Coalescer(delay=3600, max_wait=3600)
+
+    batcher.add([1])
+    batcher._due()  # the timer fires while the worker is behind: the batch keeps growing
+    batcher.add([2, 3])
+    batcher._due()
+    assert queued == []
+    behind[0] = False
+    batcher._due()
+
+    assert queued == [[1, 2, 3]]
+
+
+def test_ids_wait_for_a_busy_worker_no_longer_than_max_wait(
+    queued: list[list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coalesce, "_worker_behind", lambda: True)
+    batcher = coalesce.Coalescer(delay=3600, max_wait=0)
+
+    batcher.add([1])
+    batcher._due()
+
+    assert queued == [[1]]

@@ -47,7 +47,10 @@ class _Ticket:
     call: Callable[[], Any] | None = None
 
     def settle(self, result: Any = None, error: BaseException | None = None) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.future, result, error)
+        try:
+            self.loop.call_soon_threadsafe(_settle, self.future, result, error)
+        except RuntimeError:  # the loop is closed (the server stopped): nobody is waiting any more
+            log.debug("a result for a closed event loop was dropped")
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
