@@ -100,10 +100,9 @@ def _play_the_team(org: Any, agents: dict[int, list[int]]) -> dict[str, int]:
     """Assign, reply, resolve and stop the clocks in bulk, writing what the inbox services write."""
     from django.db import transaction
 
-    from hubbub.crm.models import Customer, Interaction
+    from hubbub.crm.models import Customer
     from hubbub.db import fast_update
     from hubbub.inbox.models import Conversation, Message
-    from hubbub.insights.models import SurveyResponse
     from hubbub.workflow.models import SLAClock
 
     rng = random.Random(20261202)
@@ -162,38 +161,8 @@ def _play_the_team(org: Any, agents: dict[int, list[int]]) -> dict[str, int]:
         fast_update(stopped, ["state", "stopped_at", "outcome"])
         brand_ids = sorted({c.brand_id for c in convs})
         start = min(c.first_message_at for c in convs)
-        SurveyResponse.objects.bulk_create(
-            [
-                SurveyResponse(
-                    organization_id=org.pk,
-                    brand_id=rng.choice(brand_ids),
-                    external_id=f"csat-{i}",
-                    submitted_at=start + timedelta(minutes=rng.randrange(9 * 1440)),
-                    score=rng.choices([1, 2, 3, 4, 5], weights=[18, 10, 14, 28, 30])[0],
-                    scale="csat",
-                    scale_min=1,
-                    scale_max=5,
-                )
-                for i in range(5000)
-            ],
-            batch_size=2000,
-        )
         customer = Customer.objects.create(organization=org, name="Bench customer")
-        every_agent = [a for pool in agents.values() for a in pool]
-        Interaction.objects.bulk_create(
-            [
-                Interaction(
-                    organization_id=org.pk,
-                    customer=customer,
-                    kind="csat",
-                    score=rng.choices([1, 2, 3, 4, 5], weights=[8, 7, 15, 35, 35])[0],
-                    author_id=rng.choice(every_agent),
-                    occurred_at=start + timedelta(minutes=rng.randrange(9 * 1440)),
-                )
-                for _ in range(2000)
-            ],
-            batch_size=2000,
-        )
+        seed_csat(org, agents, brand_ids, customer, start, 9 * 1440, rng)
     return {
         "conversations": len(convs),
         "replied": len(replied),
@@ -201,6 +170,47 @@ def _play_the_team(org: Any, agents: dict[int, list[int]]) -> dict[str, int]:
         "clocks_stopped": len(stopped),
         "clocks": SLAClock.objects.filter(organization=org).count(),
     }
+
+
+def seed_csat(
+    org: Any, agents: dict[int, list[int]], brand_ids: list[int], customer: Any, start: Any, minutes: int, rng: Any
+) -> None:
+    """5,000 CSAT survey responses over the brands and 2,000 CSAT answers logged by the agents (on `customer`),
+    spread over `minutes` from `start` (also used by benchmarks/reports_1m.py)."""
+    from hubbub.crm.models import Interaction
+    from hubbub.insights.models import SurveyResponse
+
+    SurveyResponse.objects.bulk_create(
+        [
+            SurveyResponse(
+                organization_id=org.pk,
+                brand_id=rng.choice(brand_ids),
+                external_id=f"csat-{i}",
+                submitted_at=start + timedelta(minutes=rng.randrange(minutes)),
+                score=rng.choices([1, 2, 3, 4, 5], weights=[18, 10, 14, 28, 30])[0],
+                scale="csat",
+                scale_min=1,
+                scale_max=5,
+            )
+            for i in range(5000)
+        ],
+        batch_size=2000,
+    )
+    every_agent = [a for pool in agents.values() for a in pool]
+    Interaction.objects.bulk_create(
+        [
+            Interaction(
+                organization_id=org.pk,
+                customer=customer,
+                kind="csat",
+                score=rng.choices([1, 2, 3, 4, 5], weights=[8, 7, 15, 35, 35])[0],
+                author_id=rng.choice(every_agent),
+                occurred_at=start + timedelta(minutes=rng.randrange(minutes)),
+            )
+            for _ in range(2000)
+        ],
+        batch_size=2000,
+    )
 
 
 def child(n: int, repeat: int, database_url: str | None) -> dict[str, float]:
