@@ -148,3 +148,33 @@ def test_replayed_history_trains_but_never_alerts() -> None:
 def test_higher_sensitivity_lowers_the_threshold() -> None:
     assert cusum_threshold(50, 4, 2.0) < cusum_threshold(50, 4, 1.0) < cusum_threshold(50, 4, 0.5)
     assert cusum_threshold(1, 4, 1.0) < cusum_threshold(50, 4, 1.0)  # a smaller false-alarm budget is stricter
+
+
+def test_thresholds_follow_the_rate_so_quiet_streams_need_less_evidence() -> None:
+    """One constant h = ln(ARL) blinded small brands: their evidence comes slowly. Per rate, h drops."""
+    quiet, loud = cusum_threshold(50, 4, 1.0, 3.0, lam=0.03), cusum_threshold(50, 4, 1.0, 3.0, lam=1.0)
+    assert quiet < loud - 2.0
+    assert cusum_threshold(50, 4, 1.0, 2.0, lam=0.1) < cusum_threshold(50, 4, 1.0, 8.0, lam=0.1)
+
+
+def test_a_cusum_on_calm_poisson_counts_keeps_its_false_alarm_budget() -> None:
+    """On counts that follow the expected rate, the mean run to a false alarm is about the budget, not less."""
+    lam, k, weeks = 0.2, 2.0, 0.05  # 504 minutes between false alarms of this one CUSUM
+    h = cusum_threshold(weeks, 1, 1.0, k, lam)
+    rng = random.Random(5)
+    runs = []
+    for _ in range(150):
+        s, t = 0.0, 0
+        while s < h:
+            t += 1
+            x, p = 0, math.exp(-lam)  # Poisson draw by inversion
+            u = rng.random()
+            cdf = p
+            while u > cdf:
+                x += 1
+                p *= lam / x
+                cdf += p
+            s = max(0.0, s + x * math.log(k) - (k - 1) * lam)
+        runs.append(t)
+    budget = weeks * 7 * 24 * 60
+    assert 0.8 * budget <= sum(runs) / len(runs) <= 4 * budget

@@ -200,3 +200,28 @@ def test_alerts_of_another_organisation_are_invisible(acme, make_org, make_event
     ids = [a["id"] for a in client.get("/api/v1/listening/alerts").json()]
     assert alert.pk in ids and sorted(ids) == sorted(Alert.objects.values_list("id", flat=True))
     assert "Open incident" not in client.get("/listening/alerts/").content.decode()  # analysts don't run incidents
+
+
+def test_an_alert_says_what_the_burst_is_about_and_how_long_it_built(acme, make_event, ingest, client):
+    """Item 4 of issue 17: top terms, three sample posts, expected vs observed, building time, on the page
+    and in the API, so a supervisor knows what woke them without opening the war room."""
+    lost = [
+        "@AcmeAir you lost my bag in Chicago and nobody answers",
+        "@AcmeAir second day without my lost bag, the baggage desk is closed",
+        "@AcmeAir lost bag again, baggage claim is chaos",
+        "@AcmeAir where is my bag? baggage tracking says nothing",
+    ]
+    at = START + timedelta(hours=8, minutes=20)
+    spike = [make_event(lost[i % 4], author=f"l{i}", created_at=at + timedelta(seconds=15 * i)) for i in range(40)]
+    ingest(acme["org"], baseline(make_event) + spike)
+    detection.run_detection()
+    alert = Alert.objects.get(kind="negative_spike")
+    assert {"bag", "lost"} <= set(alert.terms[:3])
+    assert len(alert.examples) == 3 and all(e in lost for e in alert.examples)
+    assert 1 <= alert.building_minutes <= 15
+    client.force_login(acme["users"]["admin"])
+    page = client.get("/listening/alerts/").content.decode()
+    assert "About:" in page and ">bag<" in page and f"building for {alert.building_minutes} min" in page
+    assert sum(page.count(e.replace("'", "&#x27;")) for e in set(alert.examples)) >= 3
+    data = next(a for a in client.get("/api/v1/listening/alerts").json() if a["id"] == alert.pk)
+    assert data["terms"] == alert.terms and data["building_minutes"] == alert.building_minutes

@@ -305,6 +305,7 @@ def _store(
         score=a.score,
         message=message[:2000],
         examples=[e[:500] for e in a.examples[:3]],
+        terms=[t[:60] for t in a.terms[:5]],
     )
 
 
@@ -313,8 +314,11 @@ def alert_text(alert: Alert) -> str:
     lines = [
         f"{alert.brand.name}: {alert.message}",
         f"kind {alert.kind}; expected {alert.expected:.1f}, observed {alert.observed:.1f}; "
-        f"window from {alert.window_start:%Y-%m-%d %H:%M} UTC, detected {alert.detected_at:%Y-%m-%d %H:%M} UTC",
+        f"building for {alert.building_minutes} min (since {alert.window_start:%Y-%m-%d %H:%M} UTC), "
+        f"detected {alert.detected_at:%Y-%m-%d %H:%M} UTC",
     ]
+    if alert.terms:
+        lines.append("top terms: " + ", ".join(alert.terms))
     for e in alert.examples[:3]:
         lines.append(f"> {e}")
     base = getattr(settings, "HUBBUB_BASE_URL", "")
@@ -377,6 +381,8 @@ def alert_data(a: Alert) -> dict[str, Any]:
         "score": a.score,
         "message": a.message,
         "examples": list(a.examples),
+        "terms": list(a.terms),
+        "building_minutes": a.building_minutes,
     }
 
 

@@ -17,6 +17,7 @@ from hubbub.listening.detector_types import DetectorConfig
 
 RING = 64  # minutes kept; must exceed the longest window
 MASK = RING - 1
+NEG_TEXTS = 240  # negative posts kept per stream for an alert's terms and samples
 
 
 @lru_cache(maxsize=65536)
@@ -61,8 +62,8 @@ class StreamState:
         "level", "recent", "prof", "prof_n", "how", "how_n", "share", "share_n",
         "minute", "neg_ring", "tot_ring", "neg_sums", "tot_share", "neg_share",
         "crit", "exp_win", "exp_hour", "examples", "open", "last_exceed",
-        "tag_events", "seen_viral", "warm", "neg_seen",
-        "cusum_s", "cusum_n", "cusum_t0", "cusum_used", "alarm_start", "alarm_last",
+        "tag_events", "seen_viral", "warm", "neg_seen", "neg_texts",
+        "cusum_s", "cusum_n", "cusum_t0", "cusum_used", "alarm_start", "alarm_last", "cusum_ref",
     )  # fmt: skip
 
     def __init__(self, brand: str, key: str, ts: float, n_windows: int, n_jumps: int = 4) -> None:
@@ -91,6 +92,8 @@ class StreamState:
         self.exp_win = [0.0] * n_windows
         self.exp_hour = 0.0
         self.examples: deque[str] = deque(maxlen=3)
+        # the last negative posts with their times: what a spike is about (detector_terms.py)
+        self.neg_texts: deque[tuple[float, str]] = deque(maxlen=NEG_TEXTS)
         self.open: dict[str, float] = {}  # kind(+tag) -> opened at
         self.last_exceed: dict[str, float] = {}
         self.tag_events: dict[str, deque[tuple[float, bool]]] = {}
@@ -102,6 +105,7 @@ class StreamState:
         self.cusum_n = [0] * n_jumps
         self.cusum_t0 = [0] * n_jumps
         self.cusum_used = 0  # negatives of the current minute already spent on an alarm
+        self.cusum_ref: tuple[float, int, tuple[float, ...]] = (0.0, 1 << 30, ())  # CusumBank.refresh
         self.alarm_start = -1e18  # first and latest crossing of the current alarm episode
         self.alarm_last = -1e18
 
@@ -216,7 +220,15 @@ class Baseline:
         else:
             h = st.hour
             how = (h + cfg.tz_offset_minutes // 60) % 168
-            shape = st.how[how] if st.how_n[how] >= 2 else st.prof[h % 24]
+            if st.how_n[how] >= 2:
+                shape = st.how[how]
+            else:
+                # the hours around smooth the profile (weights 2:1 for +-1 h and +-2 h): a few days of history
+                # are noise, not shape, and a burst is caught by its rise over the hours around it
+                p, a = st.prof, cfg.profile_smooth
+                near = p[(h - 1) % 24] + p[(h + 1) % 24]
+                far = p[(h - 2) % 24] + p[(h + 2) % 24]
+                shape = (1.0 - a) * p[h % 24] + a * (2.0 * near + far) / 6.0
             seasonal = st.level * shape
             w = min(1.0, st.hours_seen / (24.0 * cfg.profile_days_full))
             st.exp_hour = max(w * seasonal + (1.0 - w) * st.recent, cfg.min_expected_per_hour)

@@ -11,12 +11,17 @@ but long burst crosses it by accumulating. One CUSUM per jump factor (2x, 3x,
 5x, 8x by default) so both mild long bursts and sharp short ones are caught
 near the matched optimum.
 
-The threshold comes from a false-alarm budget: for a Poisson stream the mean
-run length before a false alarm is at least about e^h minutes, so
-``h = ln(arl0 minutes x number of CUSUMs)``; `sensitivity` divides h (higher
-sensitivity, lower threshold, more alerts). Expected rates come from the
-stream's seasonal baseline (`detector_baseline.py`), which stops learning
-upward while an alarm is active.
+Thresholds are set per jump factor and per expected rate from a false-alarm
+budget, not one constant: with Poisson minute counts of mean lambda, the CUSUM
+for jump k drifts down by ``lambda*((k-1) - ln k)`` a minute, and Siegmund's
+approximation gives its mean run length before a false alarm as
+``(e^h - h - 1) / drift`` minutes. Solving that for h at the budget
+(`cusum_arl0_weeks` per stream, shared by the jumps) gives a lower threshold for a
+quiet stream, whose evidence comes slowly, and for a mild jump than one
+``h = ln(ARL)`` would: that constant bound is right only near one mention a minute
+and blinded small brands. `sensitivity` divides h (higher sensitivity, lower
+threshold, more alerts). Expected rates come from the stream's seasonal baseline
+(`detector_baseline.py`), which stops learning upward while an alarm is active.
 
 Cost: a few float operations per stream per minute, and per negative mention.
 """
@@ -24,6 +29,7 @@ Cost: a few float operations per stream per minute, and per negative mention.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 from hubbub.listening.detector_baseline import MASK, RING, StreamState
@@ -32,10 +38,26 @@ from hubbub.listening.detector_types import DetectorConfig
 MINUTES_PER_WEEK = 7 * 24 * 60
 
 
-def cusum_threshold(arl0_weeks: float, n_jumps: int, sensitivity: float) -> float:
-    """The alarm threshold h for a false-alarm budget of one per `arl0_weeks` per stream."""
+def cusum_threshold(arl0_weeks: float, n_jumps: int, sensitivity: float, jump: float = 3.0, lam: float = 1.0) -> float:
+    """The alarm threshold h of the jump-`jump` CUSUM over minute counts of mean `lam`.
+
+    The budget is one false alarm per `arl0_weeks` per stream, split over the `n_jumps` CUSUMs;
+    h solves Siegmund's ``(e^h - h - 1) / drift = ARL`` (drift: the CUSUM's mean fall per minute).
+    """
     arl0 = max(arl0_weeks, 1e-6) * MINUTES_PER_WEEK * max(n_jumps, 1)
-    return max(math.log(max(arl0, 2.0)) / max(sensitivity, 1e-3), 0.5)
+    drift = max(lam, 1e-6) * max(jump - 1.0 - math.log(jump), 1e-9)
+    target = max(arl0 * drift, 2.0)
+    h = math.log(target)
+    for _ in range(8):  # fixed point of e^h = target + h + 1, converges in a few steps
+        h = math.log(target + h + 1.0)
+    return max(h / max(sensitivity, 1e-3), 0.5)
+
+
+@lru_cache(maxsize=65536)
+def _thresholds(lam_q: int, jumps: tuple[float, ...], arl0_weeks: float, sensitivity: float) -> tuple[float, ...]:
+    """Every jump's h for a reference rate of `lam_q` / 10000 per minute (cached: rates change hourly)."""
+    lam = lam_q / 10000.0
+    return tuple(cusum_threshold(arl0_weeks, len(jumps), sensitivity, k, lam) for k in jumps)
 
 
 class CusumBank:
@@ -46,7 +68,8 @@ class CusumBank:
         self.log_k = [math.log(k) for k in config.cusum_jumps]
         self.k_1 = [k - 1.0 for k in config.cusum_jumps]
         self.k_max = max(config.cusum_jumps)
-        self.h = cusum_threshold(config.cusum_arl0_weeks, len(self.log_k), sensitivity)
+        self.jumps = tuple(float(k) for k in config.cusum_jumps)
+        self.sensitivity = sensitivity
         self.margin = config.cusum_margin / 60.0  # per hour -> per minute, with the margin
 
     def reference(self, st: StreamState) -> float:
@@ -59,6 +82,10 @@ class CusumBank:
         young = max(0.0, 1.0 - st.hours_seen / (24.0 * cfg.profile_days_full))
         return st.exp_hour * self.margin * (1.0 + cfg.cusum_young_margin * young)
 
+    def thresholds(self, lam: float) -> tuple[float, ...]:
+        """Each jump's alarm threshold at reference rate `lam` per minute."""
+        return _thresholds(int(lam * 10000.0 + 0.5), self.jumps, self.config.cusum_arl0_weeks, self.sensitivity)
+
     def minute_cap(self, lam: float) -> int:
         """Most negatives one minute may add: clustered posts (a thread, one user's rapid fire) are
         not independent evidence; a genuine burst spreads over minutes. Twice the largest jump's rate."""
@@ -69,8 +96,8 @@ class CusumBank:
 
         Called before the baseline moves on, so lambda is the finished minute's hour's rate.
         """
-        lam = self.reference(st)
-        x = min(st.neg_ring[st.minute & MASK] - st.cusum_used, self.minute_cap(lam))
+        lam, cap, _h = st.cusum_ref
+        x = min(st.neg_ring[st.minute & MASK] - st.cusum_used, cap)
         st.cusum_used = 0
         empty = min(minute - st.minute - 1, RING * 1000)
         s, n, t0 = st.cusum_s, st.cusum_n, st.cusum_t0
@@ -89,16 +116,24 @@ class CusumBank:
                 s[i] = v
                 n[i] += x
 
+    def refresh(self, st: StreamState) -> None:
+        """Cache the stream's reference rate, minute cap and thresholds: they change only with the baseline
+        (hourly), while `crossing` runs for every negative mention."""
+        lam = self.reference(st)
+        st.cusum_ref = (lam, self.minute_cap(lam), self.thresholds(lam))
+
     def crossing(self, st: StreamState) -> int | None:
         """The jump whose CUSUM, counting this minute's negatives so far, crosses h by most; None if none."""
-        lam = self.reference(st)
-        cur = min(st.neg_ring[st.minute & MASK] - st.cusum_used, self.minute_cap(lam))
+        lam, cap, h = st.cusum_ref
+        cur = min(st.neg_ring[st.minute & MASK] - st.cusum_used, cap)
         best = None
         excess = 0.0
         s, n = st.cusum_s, st.cusum_n
+        min_volume = self.config.cusum_min_volume
+        log_k, k_1 = self.log_k, self.k_1
         for i in range(len(s)):
-            v = s[i] + cur * self.log_k[i] - self.k_1[i] * lam - self.h
-            if v >= excess and n[i] + cur >= self.config.cusum_min_volume:
+            v = s[i] + cur * log_k[i] - k_1[i] * lam - h[i]
+            if v >= excess and n[i] + cur >= min_volume:
                 best, excess = i, v
         return best
 

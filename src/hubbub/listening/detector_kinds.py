@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from hubbub.listening.detector_baseline import StreamState, tail_score
+from hubbub.listening.detector_terms import burst_summary
 from hubbub.listening.detector_types import Alert, DetectorConfig
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -57,18 +58,25 @@ class KindDetectors:
         local = ts + self.config.tz_offset_minutes * 60
         dt = datetime.fromtimestamp(local, UTC)
         when = f"{_DAYS[dt.weekday()]} {dt.hour:02d}:00"
-        msg = f"Negative mentions {ratio:.1f}× the usual for {when}: {obs} in {minutes} min, expected {mu:.1f}"
+        start = (st.minute - minutes + 1) * 60.0
+        terms, samples = burst_summary(st.neg_texts, start)
+        about = f" about {', '.join(terms[:3])}" if terms else ""
+        msg = (
+            f"Negative mentions{about} {ratio:.1f}× the usual for {when}: {obs} where {mu:.1f} were expected, "
+            f"building for {minutes} min"
+        )
         alert = Alert(
             detected_at=ts,
             kind="negative_spike",
             brand=st.brand,
-            window_start=(st.minute - minutes + 1) * 60.0,
+            window_start=start,
             expected=mu,
             observed=float(obs),
             score=tail_score(obs, mu),
             message=msg,
-            examples=list(st.examples),
+            examples=samples or list(st.examples),
             key=st.key,
+            terms=terms,
         )
         return self._emit(st, "negative_spike", alert)
 

@@ -61,6 +61,7 @@ class Alert:
     message: str
     examples: list[str] = field(default_factory=list)
     key: str = ""
+    terms: list[str] = field(default_factory=list)  # what a negative_spike is about (its top terms)
     deferred_from: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,9 +91,11 @@ class DetectorConfig:
     # the CUSUM catches small brands and long mild bursts, the windows sharp bursts on loud brands)
     spike_method: str = "both"
     cusum_jumps: tuple[float, ...] = (2.0, 3.0, 5.0, 8.0)  # rate jumps the bank listens for
-    cusum_arl0_weeks: float = 50.0  # target mean time between false alarms of one stream (Poisson data)
-    cusum_margin: float = 1.6  # reference rate = expected x margin: room for the baseline's own error
-    cusum_young_margin: float = 2.0  # extra margin for a stream still learning its daily profile, fading to 0
+    cusum_arl0_weeks: float = 50.0  # target mean time between false alarms of one stream (Poisson data): sets
+    # each jump's threshold per expected rate (detector_cusum.cusum_threshold); real streams, with the
+    # baseline's error, alarm far more often: ~0.6 a brand-week outside incidents on the airline data
+    cusum_margin: float = 1.2  # reference rate = expected x margin: room for the baseline's own error
+    cusum_young_margin: float = 0.5  # extra margin for a stream still learning its daily profile, fading to 0
     cusum_minute_cap: int = 3  # negatives one minute may add, at least (one user's rapid-fire posts)
     cusum_max_run_min: int = 120  # a run longer than this is dropped (0 = keep): slow drift is not a burst
     cusum_min_volume: int = 5  # negatives in the evidence run before a CUSUM alarm can fire
@@ -107,6 +110,7 @@ class DetectorConfig:
     level_halflife_hours: float = 24.0
     recent_halflife_hours: float = 2.0
     profile_days_full: float = 3.0  # days of history before the seasonal profile gets full weight
+    profile_smooth: float = 0.4  # weight of the hours around (+-2 h) in the hour-of-day profile: days are noisy
     min_expected_per_hour: float = 0.5
     relearn_after_hours: float = 24.0  # a stream silent this long is learnt afresh
     # sentiment_drop

@@ -126,6 +126,7 @@ class CrisisDetector:
             st.neg_share += 1
             if text:
                 st.examples.append(text)
+                st.neg_texts.append((ts, text))
             sums = st.neg_sums
             crit = st.crit
             fired = False
@@ -197,10 +198,14 @@ class CrisisDetector:
             st = self._new_stream(brand, key, float(data.get("first_ts", 0.0)))
             restore_stream(st, data)
             self._baseline.recompute(st)
+            if self._cusum is not None:
+                self._cusum.refresh(st)
 
     def _new_stream(self, brand: str, key: str, ts: float) -> StreamState:
         st = self._streams[(brand, key)] = StreamState(brand, key, ts, len(self._windows), self._n_jumps)
         self._baseline.recompute(st)
+        if self._cusum is not None:
+            self._cusum.refresh(st)
         return st
 
     def _cusum_spike(self, st: StreamState, ts: float) -> list[Alert] | None:
@@ -217,9 +222,12 @@ class CrisisDetector:
 
     def _advance(self, st: StreamState, minute: int, ts: float) -> None:
         """Move the stream's clock to `minute` (see `Baseline.advance`); close the alerts clear long enough."""
+        hour = st.hour
         if self._cusum is not None:
             self._cusum.close_minutes(st, minute)
         self._baseline.advance(st, minute, ts)
+        if self._cusum is not None and st.hour != hour:
+            self._cusum.refresh(st)  # the baseline moves hourly, and the CUSUM's reference with it
         if st.open:
             clear = self.config.clear_minutes * 60
             for k in [k for k, t in st.last_exceed.items() if ts - t >= clear]:

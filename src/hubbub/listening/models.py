@@ -4,6 +4,8 @@ mentions), listening queries, alert rules and alerts, incidents (war room mode).
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.db import models
 
@@ -137,6 +139,7 @@ class Alert(models.Model):
     score = models.FloatField(default=0)
     message = models.TextField()
     examples = models.JSONField(default=list, blank=True)
+    terms = models.JSONField(default=list, blank=True, help_text="What a spike is about: its top terms")
     notified = models.JSONField(default=dict, blank=True)  # channel -> "ok" | error text
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -150,6 +153,11 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.brand_id} {self.detected_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def building_minutes(self) -> int:
+        """How long the condition had been building when it was detected, in started minutes (as the message)."""
+        return max(math.ceil((self.detected_at - self.window_start).total_seconds() / 60.0), 1)
 
 
 class DetectorWatermark(models.Model):
