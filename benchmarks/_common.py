@@ -44,3 +44,28 @@ def replicated_airline_events(n: int) -> list[Any]:
             out.append(clone)
         copy += 1
     return out
+
+
+# The six brands of the shared airline data set, as (name, slug).
+AIRLINE_BRANDS = [
+    ("Virgin America", "virgin-america"),
+    ("United", "united"),
+    ("Southwest", "southwest"),
+    ("Delta", "delta"),
+    ("US Airways", "us-airways"),
+    ("American", "american"),
+]
+
+
+def seed_airline_org() -> Any:
+    """An organisation "bench" with the six airline brands of the shared data, and one agent."""
+    from django.contrib.auth import get_user_model
+
+    from hubbub.tenancy.models import Brand, Membership, Organization
+
+    org = Organization.objects.create(slug="bench", name="Bench")
+    for name, slug in AIRLINE_BRANDS:
+        Brand.objects.create(organization=org, name=name, slug=slug, handles=[slug])
+    user = get_user_model().objects.create_user("bench-agent", password="x-bench-12345")
+    Membership.objects.create(user=user, organization=org, role="agent")
+    return org, user

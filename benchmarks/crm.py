@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "crm.json"
 
 from _common import replicated_airline_events as _events  # noqa: E402
+from _common import seed_airline_org  # noqa: E402
 from _common import setup_django as _setup_django  # noqa: E402
 
 IMG = ROOT / "docs" / "img" / "crm_identity_pr.png"
@@ -76,26 +77,6 @@ CITIES = (
     "Boston|New York|Chicago|Los Angeles|San Francisco|Seattle|Denver|Austin|Dallas|Houston|Miami|Atlanta|"
     "Phoenix|Philadelphia|Washington|Portland|San Diego|Nashville|Detroit|Minneapolis"
 ).split("|")
-
-
-def _seed_org():  # type: ignore[no-untyped-def]
-    from django.contrib.auth import get_user_model
-
-    from hubbub.tenancy.models import Brand, Membership, Organization
-
-    org = Organization.objects.create(slug="bench", name="Bench")
-    for name, slug in [
-        ("Virgin America", "virgin-america"),
-        ("United", "united"),
-        ("Southwest", "southwest"),
-        ("Delta", "delta"),
-        ("US Airways", "us-airways"),
-        ("American", "american"),
-    ]:
-        Brand.objects.create(organization=org, name=name, slug=slug, handles=[slug])
-    user = get_user_model().objects.create_user("bench-agent", password="x-bench-12345")
-    Membership.objects.create(user=user, organization=org, role="agent")
-    return org, user
 
 
 # --------------------------------------------------------------------------- labelled set
@@ -228,7 +209,7 @@ def child_identity(seed: int) -> dict[str, object]:
     from hubbub.crm.services import prepare_customer, sync_identifiers
     from hubbub.ingest.services import accept, process_batch
 
-    org, _ = _seed_org()
+    org, _ = seed_airline_org()
     customers, profiles = build_labelled_set(seed)
     objs = []
     for c in customers:
@@ -404,7 +385,7 @@ def child_ingest(n_customers: int, mentions: int) -> dict[str, float]:
     from hubbub.ingest.services import accept, process_batch
     from hubbub.tenancy.models import Brand, Organization
 
-    org_a, _ = _seed_org()
+    org_a, _ = seed_airline_org()
     org_b = Organization.objects.create(slug="bench-big", name="Bench big")
     for b in Brand.objects.filter(organization=org_a):
         Brand.objects.create(organization=org_b, name=b.name, slug=b.slug, handles=b.handles)
@@ -468,7 +449,7 @@ def child_panel(conversations: int = 500, orders: int = 1000, runs: int = 60) ->
     from hubbub.tenancy.models import Brand
     from hubbub.tenancy.scoping import scope_for
 
-    org, user = _seed_org()
+    org, user = seed_airline_org()
     brands = list(Brand.objects.filter(organization=org))
     c = Customer.objects.create(
         organization=org,

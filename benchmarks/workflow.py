@@ -32,17 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "workflow.json"
 
+from _common import AIRLINE_BRANDS  # noqa: E402
 from _common import replicated_airline_events as _events  # noqa: E402
 from _common import setup_django as _setup_django  # noqa: E402
 
-BRANDS = [
-    ("Virgin America", "virgin-america"),
-    ("United", "united"),
-    ("Southwest", "southwest"),
-    ("Delta", "delta"),
-    ("US Airways", "us-airways"),
-    ("American", "american"),
-]
+BRANDS = AIRLINE_BRANDS
 KEYWORDS = [
     ["lost bag", "luggage", "baggage"],
     ["refund", "money back"],

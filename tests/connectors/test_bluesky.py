@@ -12,11 +12,11 @@ from hubbub.connectors import bluesky
 from hubbub.connectors.base import ChannelError, OutboundReply
 from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.connectors.outbound import PermanentDeliveryError
-from hubbub.inbox.actions import delivery
 from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.inbox.models import Conversation, Message, Reply
 from hubbub.ingest.channel_intake import poll_channel_now
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
+from tests.connectors.doubles import deliver_killed_after_post_then_retry
 from tests.fakes.bluesky import Account, FakeBluesky, Fault
 
 BRAND_HANDLE = "acme-air.bsky.social"
@@ -253,10 +253,6 @@ def test_check_names_the_account(pds: FakeBluesky, channel: Channel) -> None:
     assert bluesky.BlueskyConnector().check(channel) == f"@{BRAND_HANDLE} on Bluesky (127.0.0.1)"
 
 
-class _Killed(BaseException):
-    """The worker dies here: nothing after this line of delivery runs (no release, no record)."""
-
-
 def test_delivery_killed_after_the_pds_took_the_post_ends_with_one_post_recorded(
     pds: FakeBluesky,
     channel: Channel,
@@ -271,19 +267,7 @@ def test_delivery_killed_after_the_pds_took_the_post_ends_with_one_post_recorded
     scope = scope_of(acme["users"]["agent"], acme["org"])
     reply = do_create_reply(scope, Conversation.objects.get(network="bluesky"), "Yes, AC31 is on time.")
 
-    def crash_after_post(name: str) -> None:
-        if name == "deliver.posted":
-            raise _Killed
-
-    monkeypatch.setattr(delivery, "crash_point", crash_after_post)
-    with pytest.raises(_Killed):
-        delivery.do_deliver_reply(reply.pk)
-    monkeypatch.undo()
-    assert Reply.objects.get(pk=reply.pk).state == Reply.State.SENDING  # posted, never recorded
-
-    # the reclaim puts the abandoned reply back; the next attempt asks the PDS before posting again
-    delivery.reclaim_stuck_replies(lambda _id: None, now=datetime.now(UTC) + timedelta(hours=1))
-    sent = delivery.do_deliver_reply(reply.pk)
+    sent = deliver_killed_after_post_then_retry(reply.pk)
 
     [post] = pds.posts_by(brand_account)[1:]
     assert sent.state == Reply.State.SENT and sent.external_id == post["uri"]

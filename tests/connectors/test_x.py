@@ -12,11 +12,11 @@ from hubbub.connectors import x as x_connector
 from hubbub.connectors.base import OutboundReply
 from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.connectors.outbound import TransientDeliveryError
-from hubbub.inbox.actions import delivery
 from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.inbox.models import Conversation, Message, Reply
 from hubbub.ingest.channel_intake import poll_channel_now
 from hubbub.ingest.models import RawEvent
+from tests.connectors.doubles import deliver_killed_after_post_then_retry
 from tests.fakes.x import FakeX, User
 
 
@@ -140,10 +140,6 @@ def test_a_tweet_x_took_before_the_answer_was_lost_is_found_not_repeated(
     assert connector.find_posted(_reload(channel), reply) == posted.id
 
 
-class _Killed(BaseException):
-    """The worker dies here: nothing after this line of delivery runs."""
-
-
 def test_delivery_killed_after_x_took_the_tweet_ends_with_one_tweet_recorded(
     fake: FakeX, channel: Channel, brand: User, acme: dict[str, Any], scope_of: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -152,16 +148,7 @@ def test_delivery_killed_after_x_took_the_tweet_ends_with_one_tweet_recorded(
     scope = scope_of(acme["users"]["agent"], acme["org"])
     reply = do_create_reply(scope, Conversation.objects.get(network="x"), "Yes, AC31 is on time.")
 
-    def crash_after_post(name: str) -> None:
-        if name == "deliver.posted":
-            raise _Killed
-
-    monkeypatch.setattr(delivery, "crash_point", crash_after_post)
-    with pytest.raises(_Killed):
-        delivery.do_deliver_reply(reply.pk)
-    monkeypatch.undo()
-    delivery.reclaim_stuck_replies(lambda _id: None, now=datetime.now(UTC) + timedelta(hours=1))
-    sent = delivery.do_deliver_reply(reply.pk)
+    sent = deliver_killed_after_post_then_retry(reply.pk)
 
     [posted] = fake.replies_by(brand, tweet.id)
     assert sent.state == Reply.State.SENT and sent.external_id == posted.id

@@ -10,46 +10,21 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from hubbub.connectors.sandbox.loopback import LoopbackServer
 
-class FakeServer:
-    """A `ThreadingHTTPServer` on a free loopback port, run in a daemon thread; `latency` (seconds) is added to
-    every answer, to play a distant network in benchmarks."""
 
-    handler_class: type[BaseHTTPRequestHandler]
+class FakeServer(LoopbackServer):
+    """A loopback fake of a network; `latency` (seconds) is added to every answer, to play a distant network in
+    benchmarks, and `requests` records (method, path) of every request, in order."""
 
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency
         self.lock = threading.Lock()
-        self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
-        handler = type("Handler", (self.handler_class,), {"fake": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> FakeServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> FakeServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.requests: list[tuple[str, str]] = []
+        super().__init__()
 
 
 class FakeHandler(BaseHTTPRequestHandler):

@@ -22,11 +22,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from hubbub.connectors.sandbox import mastodon_oauth, mastodon_page
+from hubbub.connectors.sandbox.loopback import LoopbackServer
 
 RATE_LIMIT = 300
 RATE_WINDOW = timedelta(minutes=5)  # Mastodon's: 300 requests per account per 5 minutes
@@ -273,35 +274,16 @@ class MastodonJson:
         }
 
 
-class MastodonFake:
+class MastodonFake(LoopbackServer):
     """The server: `start()` on a free loopback port (or `port`), `stop()`; `state` holds what it knows."""
 
+    thread_name = "mastodon-sandbox"
+
     def __init__(self, port: int = 0, brand_username: str = "brand") -> None:
-        handler = type("Handler", (MastodonHandler,), {"fake": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.httpd.daemon_threads = True
+        super().__init__(port)
         self.state = MastodonState(self.url)
         self.json = MastodonJson(self.url)
         self.brand_username = brand_username
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="mastodon-sandbox", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def start(self) -> MastodonFake:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> MastodonFake:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class MastodonHandler(BaseHTTPRequestHandler):
@@ -398,6 +380,9 @@ class MastodonHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+MastodonFake.handler_class = MastodonHandler
 
 
 class MastodonRoutes:
