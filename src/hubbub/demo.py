@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from hubbub.connectors.csv_import import parse_airline
 from hubbub.connectors.events import InboundEvent
+from hubbub.demo_workspace import configure_workspace
 from hubbub.inbox.models import CannedResponse
 from hubbub.ingest.importing import ensure_brands, run_import
 from hubbub.ingest.models import QuarantinedEvent
@@ -122,6 +124,7 @@ def prepare(now: datetime | None = None, live: bool = True) -> DemoSetup:
                 organization=org, source="demo", location=row.location, defaults={"reason": row.error, "raw": row.raw}
             )
     events.sort(key=lambda e: e.created_at)
+    repair_airline_events(events)
     if not events:
         return DemoSetup(org, password, [])
     cut_index = int(len(events) * HISTORY_SHARE) if live else len(events)
@@ -133,8 +136,11 @@ def prepare(now: datetime | None = None, live: bool = True) -> DemoSetup:
     seed_customers(org, events, now)
     from hubbub.ingest.importing import _airline_name
 
+    names = {ev.brand_slug: _airline_name(ev) for ev in history} | {JETBLUE_SLUG: "JetBlue"}
     with transaction.atomic():
-        ensure_brands(org.pk, history, {ev.brand_slug: _airline_name(ev) for ev in history})
+        ensure_brands(org.pk, history, names)
+        # before the history, so its conversations are routed to the teams' queues as live ones would be
+        configure_workspace(org, get_user_model().objects.get(username="admin"))
     for i in range(0, len(history), 2000):
         result = accept(org.pk, history[i : i + 2000], "demo")
         for j in range(0, len(result.raw_ids), 500):
@@ -142,6 +148,27 @@ def prepare(now: datetime | None = None, live: bool = True) -> DemoSetup:
     twcs_org = seed_twcs_organization()
     run_import(twcs_org.pk, "twcs", TWCS_FILE)
     return DemoSetup(org, password, remainder)
+
+
+# The Crowdflower file labels the tweets to @JetBlue "Delta", and its text replaced "late" with "Late Flight"
+# and "cancel" with "Cancelled Flight" ("Late Flightr", "Cancelled Flightled"). A visitor reads the brand and the
+# words, so the demo names the brand after the handle the tweets address and puts the words back. User imports
+# are left as the user's file has them.
+JETBLUE_SLUG = "jetblue"
+_ARTEFACTS = (
+    (re.compile(r"Late Flight"), "late"),  # the artefact is always capitalised; "late flight" is real text
+    (re.compile(r"Cancelled Flight"), "cancel"),
+)
+
+
+def repair_airline_events(events: list[InboundEvent]) -> None:
+    """Undo the airline data set's two known artefacts in place (see above)."""
+    for ev in events:
+        if ev.brand_slug == "delta":
+            ev.brand_slug = JETBLUE_SLUG
+        for pattern, word in _ARTEFACTS:
+            if pattern.search(ev.text):
+                ev.text = pattern.sub(word, ev.text)
 
 
 def seed_customers(org: Organization, events: list[InboundEvent], now: datetime, share: float = 0.3) -> int:
