@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.fleet import Fleet, Traffic, drained, http
+from tests.faults.fleet import REPLY_STUCK_AFTER, Fleet, Traffic, drained, http
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 #: How long the tests wait for a degraded state to show (or go): a bound for a loaded machine.
@@ -92,7 +92,11 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(make_fleet, tmp_pat
     print(f"\n[kill -9] cut at {cut}")
     # while nobody has taken the dead worker's batch over, its events wait and /metrics says how long
     eventually(lambda: lag_seconds(fleet) >= 5, "the ingest lag on /metrics")
-    fleet.start_worker("replacement")  # a supervisor restarts it; at start it sweeps and reclaims
+    # A supervisor restarts it; at start it sweeps the pending events and reclaims the replies claimed longer
+    # than REPLY_STUCK_AFTER ago, which the held reply is by then.
+    held_since = min(p.stat().st_mtime for p in pauses.iterdir())
+    time.sleep(max(0.0, held_since + REPLY_STUCK_AFTER + 1 - time.time()))
+    fleet.start_worker("replacement")
     finish(fleet, traffic, "kill -9 a worker mid-batch")
 
 

@@ -158,19 +158,24 @@ def test_an_attempt_cut_before_its_claim_was_written_claims_afresh(reply, monkey
 def test_a_retry_asks_about_the_message_the_first_attempt_answered(  # type: ignore[no-untyped-def]
     reply, monkeypatch, acme, make_event, ingest
 ):
-    """The customer writing again between two attempts changes nothing: both answer the message written before
-    the reply, so the retry finds the first attempt's post instead of posting under the newer message."""
+    """The customer writing again between two attempts changes nothing: the first attempt wrote down the message
+    it answered, so the retry finds its post instead of posting again under the newer message."""
     answered: list[str] = []
     monkeypatch.setattr(delivery, "send_reply", lambda r, **a: answered.append(a["in_reply_to"]) or "x-3")
     asked: list[str] = []
     monkeypatch.setattr(delivery, "find_posted", lambda r, **a: asked.append(a["in_reply_to"]) or "x-3")
-    monkeypatch.setattr(delivery, "crash_point", lambda name: (_ for _ in ()).throw(OperationalError(name)))
+
+    def cut_after_posting(name: str) -> None:
+        if name == "deliver.posted":
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(delivery, "crash_point", cut_after_posting)
     with pytest.raises(OperationalError):
-        delivery.do_deliver_reply(reply.pk)  # claimed, then cut before posting
+        delivery.do_deliver_reply(reply.pk)  # posted, not recorded
     monkeypatch.setattr(delivery, "crash_point", lambda name: None)
-    later = make_event("hello?? anyone", author="ann", created_at=timezone.now() + timedelta(minutes=5))
-    ingest(acme["org"], [later])
+    ingest(acme["org"], [make_event("hello?? anyone", author="ann", created_at=timezone.now())])
+    assert Message.objects.filter(direction=Direction.IN).count() == 2  # the same conversation, newer message
     Reply.objects.filter(pk=reply.pk).update(state=Reply.State.APPROVED)  # as the reclaim does
     assert delivery.do_deliver_reply(reply.pk).state == Reply.State.SENT
-    assert asked and asked[0] != later.external_id
-    assert Message.objects.get(direction=Direction.OUT).in_reply_to == asked[0]
+    assert asked == answered  # the retry asked about the message the post answers
+    assert Message.objects.get(direction=Direction.OUT).in_reply_to == answered[0]

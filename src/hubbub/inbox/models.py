@@ -194,6 +194,9 @@ class Reply(models.Model):
     # `sending` by a dead worker is re-claimed, and a later attempt asks the network before posting again
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # the network id of the customer's message the reply answers, fixed before the first attempt posts: a later
+    # attempt asks the network about the post under that message, even when the customer wrote again meanwhile
+    in_reply_to = models.CharField(max_length=200, blank=True, default="")
     # a submission sent twice (an API retry with the same Idempotency-Key, a composer form posted twice) is
     # one reply: the key the client gave ("api:…", "form:…"; empty when none) is unique per organisation, so
     # two concurrent requests cannot both insert, and `request_hash` tells a replay from a reused key

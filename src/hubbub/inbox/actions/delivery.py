@@ -212,14 +212,17 @@ def _brand_profile(conv: Conversation) -> Any:
 def _answering(reply: Reply) -> dict[str, str]:
     """The customer's message a reply answers and its author's handle: what the network threads it under.
 
-    The newest message written before the reply (the oldest, when the network's clock is ahead of ours), not
-    the newest now: every attempt answers the same message, so a retry asks the network about the post the
-    first attempt made even when the customer wrote again meanwhile (asking about the newest message posted
-    such a reply twice, `tests/faults`). A message written after the reply is not what the agent answered."""
+    The first attempt takes the conversation's newest message and writes its id on the reply before posting;
+    every later attempt answers that one, so it asks the network about the post the first attempt made even
+    when the customer wrote again meanwhile (asking about the newest message instead posted such a reply
+    twice: tests/faults)."""
     inbound = reply.conversation.messages.filter(direction=Direction.IN)
-    fields = ("external_id", "author__handle")
-    row = (
-        inbound.filter(created_at__lte=reply.created_at).order_by("-created_at", "-id").values_list(*fields).first()
-        or inbound.order_by("created_at", "id").values_list(*fields).first()
-    )
-    return {"in_reply_to": row[0], "recipient": row[1] or ""} if row else {}
+    if reply.in_reply_to:
+        handle = inbound.filter(external_id=reply.in_reply_to).values_list("author__handle", flat=True).first()
+        return {"in_reply_to": reply.in_reply_to, "recipient": handle or ""}
+    row = inbound.order_by("-created_at", "-id").values_list("external_id", "author__handle").first()
+    if row is None:
+        return {}
+    Reply.objects.filter(id=reply.pk, in_reply_to="").update(in_reply_to=row[0])  # committed before posting
+    reply.in_reply_to = row[0]
+    return {"in_reply_to": row[0], "recipient": row[1] or ""}
