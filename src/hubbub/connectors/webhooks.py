@@ -1,8 +1,9 @@
 """Webhook wire formats: the signature checks, the subscription handshakes, and a delivery read into events.
 
-The HTTP view is `ingest.webhook_views` (it commits through `ingest.accept`, which this app sits below); this
-module is the part that knows the networks, and does only what the request path needs: check the signature
-over the raw body, read the JSON once, name the accounts it is for and turn its items into `InboundEvent`s.
+The HTTP side is `ingest.webhook_intake` (served by `ingest.webhook_asgi` under uvicorn and `webhook_views`
+through Django; it commits raw events, which this app sits below); this module is the part that knows the
+networks, and does only what the request path needs: check the signature over the raw body, read the JSON
+once, name the accounts it is for and turn its items into `InboundEvent`s.
 
 - **X** (Account Activity API): `GET ?crc_token=` is answered `{"response_token": "sha256=<base64 HMAC-SHA256
   (consumer secret, crc_token)>"}`; a delivery carries `x-twitter-webhooks-signature: sha256=<base64 HMAC of
