@@ -244,6 +244,9 @@ def main() -> dict[str, object]:
     res["model_size_mb"] = round(DEFAULT_MODEL_PATH.stat().st_size / 1e6, 2)
     res["baselines"] = bl
     res["confusion"] = CONFUSION
+    from analysis_accurate import accurate_figures  # the accurate tier's `accurate.*` keys (issue 19)
+
+    accurate_figures(ddir, res)
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
