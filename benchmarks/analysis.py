@@ -22,6 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
 
+from analysis_brands import brand_figures, print_brand_figures
 from hubbub.analysis import data
 from hubbub.analysis.baseline import BaselineAnalyzer
 from hubbub.analysis.model import DEFAULT_MODEL_PATH, HubbubModel
@@ -244,6 +245,8 @@ def main() -> dict[str, object]:
     res["model_size_mb"] = round(DEFAULT_MODEL_PATH.stat().st_size / 1e6, 2)
     res["baselines"] = bl
     res["confusion"] = CONFUSION
+    res["fast.texts_per_s"] = res["texts_per_s"]  # the fast tier (issue 19 names it so beside `accurate.*`)
+    brand_figures(ddir, model, res)  # topics per brand, language, emoji (issue 19 items 2-5)
     from analysis_accurate import accurate_figures  # the accurate tier's `accurate.*` keys (issue 19)
 
     accurate_figures(ddir, res)
@@ -272,6 +275,7 @@ def main() -> dict[str, object]:
         print(f"{k:<22}{res[k]:>10}")
     for k in ("texts_per_s", "texts_per_s_wall", "peak_rss_mb", "load_s", "model_size_mb"):
         print(f"{k:<22}{res[k]:>10}")
+    print_brand_figures(res)
     print(f"wrote {RESULTS}")
     return res
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from hubbub.analysis.brand_topics import evaluate_brand_topics, parse_topics_text, TopicsError
+from hubbub.analysis.brand_topics import TopicsError, evaluate_brand_topics, parse_topics_text
 from hubbub.analysis.general_topics import GENERAL_TOPICS
 from hubbub.analysis.models import BrandTopic
 from hubbub.analysis.topics import DEFAULT_TOPICS
@@ -48,7 +48,10 @@ def test_a_brand_with_its_own_topics_is_labelled_with_them(acme, make_event, ing
     _, rail = _brands(acme)
     client = Client()
     client.force_login(acme["users"]["admin"])
-    text = "# seat reservations\nmy reserved seat was taken\nno seat although I booked one\n\n# dirty trains\nthe toilet was filthy\ncarriage was dirty"
+    text = (
+        "# seat reservations\nmy reserved seat was taken\nno seat although I booked one\n\n"
+        "# dirty trains\nthe toilet was filthy\ncarriage was dirty"
+    )
     response = client.post("/analysis/topics/", {"brand": rail.pk, "industry": "travel", "topics": text})
     assert response.status_code == 302
     rail.refresh_from_db()

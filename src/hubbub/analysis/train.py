@@ -27,19 +27,15 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from hubbub.analysis import data, embeddings
 from hubbub.analysis.features import THANKS, Featurizer
-from hubbub.analysis.general_topics import (
-    AIRLINE_TOPIC,
-    BITEXT_TOPIC,
-    CUE_BOOST,
-    GENERAL_TOPICS,
-    SEED_EXAMPLES,
-    TOPIC_CUES,
-)
 from hubbub.analysis.model import DEFAULT_MODEL_PATH, HubbubModel, SentimentBlend, lexicon_inputs
 from hubbub.analysis.topics import TopicModel
+
+# `general_topic_rows` re-exported: the accurate tier trains its topic head on the same rows
+from hubbub.analysis.train_topics import fit_general_topic
+from hubbub.analysis.train_topics import general_topic_rows as general_topic_rows
 from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS
 
-VERSION_PREFIX = "hubbub-2026.11-3"
+VERSION_PREFIX = "hubbub-2026.12-1"  # 2026.12: general topic taxonomy, language, emoji
 NGRAM_MAX = 2
 SENTIMENT_C = 2.0  # chosen on airline dev (1, 2, 4, 8 tried; again 1, 2, 4 with the NB block)
 # NB-SVM style (Wang & Manning 2012): the sentiment LR also sees each word column scaled by its per-class
@@ -384,7 +380,7 @@ def train(
     intent = _with_offsets(head(i_rows, c=INTENT_C), INTENT_OFFSETS)
     journey = _with_offsets(head(j_rows, c=JOURNEY_C), JOURNEY_OFFSETS)
     topic = _fit_topic(feat, weak, by_name["topic"], log)
-    general_topic = fit_general_topic(feat, weak, td.data_dir, by_name["topic"], log)
+    general_topic = fit_general_topic(feat, weak, td.data_dir, by_name["topic"], CORRECTION_WEIGHT, log)
 
     digest = _hash_inputs(td.data_dir, corrections, td.gold_file)
     version = f"{VERSION_PREFIX}+{digest}" + ("-quick" if quick else "")
@@ -533,73 +529,3 @@ def _fit_topic(
         class_weight_power=TOPIC_CLASS_WEIGHT_POWER,
         c=TOPIC_C,
     )
-
-
-GENERAL_TOPIC_C = 2.0
-GENERAL_BITEXT_PER_INTENT = 60
-GENERAL_AIRLINE_PER_TOPIC = 60
-GENERAL_AIRLINE_WEIGHT = 0.5  # airline rows teach the shared causes (waiting, staff) without their vocabulary winning
-GENERAL_SEED_WEIGHT = 3.0
-
-
-def general_topic_rows(
-    weak: Sequence[data.AirlineRow], data_dir: Path, corrected: Sequence[Correction]
-) -> list[tuple[str, str, float]]:
-    """(text, topic, weight) rows of the general care taxonomy (see `general_topics.py` for the sources)."""
-    import csv
-
-    rows: list[tuple[str, str, float]] = []
-    path = data_dir / "bitext_customer_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
-    if path.exists():
-        by: dict[str, list[str]] = {}
-        with path.open(encoding="utf-8", newline="") as fh:
-            for r in csv.DictReader(fh):
-                if r["intent"] in BITEXT_TOPIC:
-                    by.setdefault(r["intent"], []).append(r["instruction"])
-        rng = random.Random(17)
-        for intent, texts in sorted(by.items()):
-            texts = sorted(set(texts))
-            rng.shuffle(texts)
-            rows += [(t, BITEXT_TOPIC[intent], 1.0) for t in texts[:GENERAL_BITEXT_PER_INTENT]]
-    per: dict[str, int] = {}
-    for a in sorted(weak, key=lambda a: a.tweet_id):
-        general = AIRLINE_TOPIC.get(a.topic)
-        if general and per.get(a.topic, 0) < GENERAL_AIRLINE_PER_TOPIC and a.reason_confidence >= 0.6:
-            per[a.topic] = per.get(a.topic, 0) + 1
-            rows.append((a.text, general, GENERAL_AIRLINE_WEIGHT))
-    rows += [(t, topic, GENERAL_SEED_WEIGHT) for topic, texts in SEED_EXAMPLES.items() for t in texts]
-    rows += [(c.text, c.label, CORRECTION_WEIGHT) for c in corrected if c.label in GENERAL_TOPICS]
-    return rows
-
-
-def fit_general_topic(
-    feat: Featurizer,
-    weak: Sequence[data.AirlineRow],
-    data_dir: Path,
-    corrected: Sequence[Correction],
-    log: Callable[[str], None] = lambda _msg: None,
-) -> TopicModel:
-    """The general care taxonomy on the engine's word block (no second tokenisation, ~2 µs a complaint)."""
-    rows = general_topic_rows(weak, data_dir, corrected)
-    log(f"fitting the general topic taxonomy on {len(rows)} rows")
-    model = TopicModel().fit(
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        kind="lr",
-        sample_weight=[r[2] for r in rows],
-        shared_vectorizer=feat.word,
-        class_weight_power=1.0,
-        c=GENERAL_TOPIC_C,
-    )
-    model.set_cues(TOPIC_CUES, CUE_BOOST)
-    return model
-
-
-def add_general_topic(model: HubbubModel, data_dir: str | Path | None = None) -> HubbubModel:
-    """Fit the general taxonomy onto an already trained model (same featurizer, other heads untouched):
-    `hubbub analysis train --general-topics-only`, for a model trained before the taxonomy existed."""
-    ddir = data.shared_dir(data_dir)
-    rows = data.load_airline(ddir)
-    weak = [r for r in rows if r.split in ("train", "dev")]
-    model.general_topic = fit_general_topic(model.featurizer, weak, ddir, [])
-    return model

@@ -33,6 +33,7 @@ FIGURE_ROWS = (
     ("topic_accuracy", "Complaint topic accuracy", "≥ 0.70"),
     ("intent_macro_f1", "Intent macro-F1 (gold held-out)", "≥ 0.75"),
     ("journey_macro_f1", "Journey stage macro-F1 (gold held-out)", "aim 0.65"),
+    ("topic_airline_share_non_airline", "Complaints to non-airline brands given an airline topic", "≤ 0.02"),
     ("texts_per_s", "Texts per second, one core", "≥ 5,000"),
     ("peak_rss_mb", "Peak memory (MB)", "≤ 300"),
 )
