@@ -109,6 +109,8 @@ def test_a_postgresql_restart_loses_and_doubles_nothing(make_fleet, private_serv
         eventually(lambda: fleet.metrics().get("hubbub_database_up") == [0.0], "hubbub_database_up 0")
         status, body = http(fleet.base + "/readyz")
         assert status == 503 and json.loads(body)["checks"]["database"]["status"] == "fail", body[:500]
+        status, page = fleet.page("/")
+        assert status == 503 and "cannot reach its database" in page, page[:500]
         time.sleep(3)
     finally:
         pg.start()

@@ -2,10 +2,14 @@
 
 An htmx request (a button in the thread pane) gets the reason alone, as plain text: htmx does not swap an
 error answer in, and app.js (`htmx:responseError`) shows that text as a toast where the user acted, instead
-of the page saying nothing while the typed text just sits there."""
+of the page saying nothing while the typed text just sits there. While the database is away (a PostgreSQL
+restart) every page and action answers 503 with Retry-After and says so, instead of "something broke"."""
 
 from __future__ import annotations
 
+import sys
+
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -53,7 +57,29 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
     )
 
 
+DATABASE_AWAY_MESSAGE = (
+    "Hubbub cannot reach its database right now (a restart or a fail-over). Try again in a few seconds."
+)
+#: What a page says while the database is away: standalone, since the layout itself reads the database.
+DATABASE_AWAY_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Database unreachable · Hubbub</title>'
+    '<meta http-equiv="refresh" content="10"></head><body><main><h1>503 · Database unreachable</h1>'
+    f"<p>{DATABASE_AWAY_MESSAGE}</p><p>What you saved before is kept. This page reloads every 10 seconds.</p>"
+    "</main></body></html>"
+)
+
+
+def _database_away() -> bool:
+    """The error being handled is the database going away (handler500 runs inside Django's except block)."""
+    return isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    if _database_away():
+        short = _for_htmx(request, 503, DATABASE_AWAY_MESSAGE)
+        answer = short or HttpResponse(DATABASE_AWAY_PAGE, status=503, content_type="text/html; charset=utf-8")
+        answer["Retry-After"] = "5"
+        return answer
     short = _for_htmx(request, 500, "Something broke on our side; the error was logged. Try again in a moment.")
     if short is not None:
         return short
