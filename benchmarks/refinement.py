@@ -5,7 +5,8 @@
 Self-contained (temporary data directory, embedded SQLite, the packaged airline tweets). Mentions arrive in
 chunks of one ingest batch (accept, then process, as a webhook burst and its task); each round measures the
 worker's ingest alone, then the same with a second thread running the refinement loop as the periodic task
-does (`ingest.refinement.refine`: it takes a batch whenever no raw event waits). Rounds alternate so the
+does (`ingest.refinement.refine` at nice 19, as `refine_in_background` runs it: it takes a batch whenever no
+raw event waits). Rounds alternate so the
 machine's load falls on both alike. Writes `benchmarks/results/refinement.json`:
 - `ingest_mentions_per_s_alone`, `ingest_mentions_per_s_refining` (best of the rounds), and their ratio
   `ingest_ratio_with_refinement`;
@@ -63,6 +64,7 @@ def main() -> dict[str, float]:
         stop = threading.Event()
 
         def loop(stop: threading.Event) -> None:
+            refinement.lowest_priority()  # as `refine_in_background` runs it
             while not stop.is_set():
                 res = refinement.refine(cpu_budget=1.0)
                 refined["n"] += res.messages

@@ -98,3 +98,31 @@ def test_without_the_accurate_tier_nothing_changes(monkeypatch, mentions) -> Non
     result = refinement.refine(cpu_budget=600)
     assert (result.messages, result.stopped) == (0, "no accurate tier")
     assert refinement.unrefined_count() == 5
+
+
+def test_the_periodic_run_gets_a_thread_of_its_own_at_the_lowest_priority(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import threading
+
+    seen: dict[str, object] = {}
+    release = threading.Event()
+
+    def fake_refine(cpu_budget=None):  # type: ignore[no-untyped-def]
+        seen["thread"] = threading.current_thread().name
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        release.wait(10)
+        return refinement.RefineResult()
+
+    monkeypatch.setattr(refinement, "refine", fake_refine)
+    assert refinement.refine_in_background(1.0) is True
+    assert refinement.refine_in_background(1.0) is False  # one run at a time
+    release.set()
+    for t in threading.enumerate():
+        if t.name == "hubbub-refine":
+            t.join(10)
+    assert seen == {"thread": "hubbub-refine", "nice": 19}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != 19  # the caller's thread is untouched
+    assert refinement.refine_in_background(1.0) is True  # the lock is free again
+    for t in threading.enumerate():
+        if t.name == "hubbub-refine":
+            t.join(10)

@@ -43,11 +43,12 @@ def poll_due_channels() -> int:
 
 
 @db_periodic_task(crontab(minute="*"))
-def refine_mentions() -> int:
+def refine_mentions() -> bool:
     """Relabel stored mentions with the accurate tier, most useful first, within the CPU budget
-    (`settings.REFINE_CPU_SECONDS` a minute); nothing while ingest has work waiting."""
+    (`settings.REFINE_CPU_SECONDS` a minute), on a thread of its own at the lowest priority; nothing while
+    ingest has work waiting. True when a run started."""
     from hubbub.ingest import refinement
 
     if settings.REFINE_CPU_SECONDS <= 0:
-        return 0
-    return refinement.refine().messages
+        return False
+    return refinement.refine_in_background()
