@@ -4,8 +4,9 @@ past its limit. After each: 0 mentions lost or duplicated, 0 replies lost or pos
 X), the backlog drains, and /metrics (and, for Redis, the inbox's "Live updates paused" banner) showed the
 degraded state while it lasted. Each test prints its counts.
 
-Marked slow: each takes 30–90 s, so CI runs them once, in its first (SQLite) pass; they bring their own
-PostgreSQL and Redis whatever DATABASE_URL says."""
+Marked slow (the Redis one also browser: Chromium sees the banner come and go): each takes over a minute, so CI
+runs them once, in its first (SQLite) pass, which the PostgreSQL pass's "not browser and not slow" leaves them
+to; they bring their own PostgreSQL and Redis whatever DATABASE_URL says."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_server import CHROMIUM, LAUNCH_ARGS, require_browser
 from tests.faults.fleet import REPLY_STUCK_AFTER, Fleet, Traffic, drained, http
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -139,21 +141,40 @@ class Stream:
                     self.states.append(re.sub(r'.*"state": "(\w+)".*', r"\1", line))
 
 
+@pytest.mark.browser
 def test_redis_stopped_for_30_s_pauses_live_updates_and_loses_nothing(make_fleet, private_servers) -> None:  # type: ignore[no-untyped-def]
+    """Also in Chromium: an agent's open inbox shows the banner without a reload, and hides it when Redis is back."""
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
     _, redis = private_servers
     fleet, traffic = under_way(make_fleet, "redis")
     stream = Stream(fleet)
     assert not banner_shown(fleet)
-    time.sleep(2)
-    redis.stop()
-    stopped = time.monotonic()
-    try:
-        eventually(lambda: fleet.metrics().get("hubbub_redis_up") == [0.0], "hubbub_redis_up 0")
-        eventually(lambda: "paused" in stream.states, "the stream saying live updates are paused")
-        eventually(lambda: banner_shown(fleet), "the inbox's 'Live updates paused' banner")
-        time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
-    finally:
-        redis.start()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            context = browser.new_context()
+            cookie = {"name": "sessionid", "value": fleet.setup["sessions"]["agent"], "url": fleet.base}
+            context.add_cookies([cookie])  # type: ignore[list-item]
+            page = context.new_page()
+            page.goto(fleet.base + "/")
+            shown = page.locator("#live-paused")
+            expect(shown).to_be_hidden()
+            redis.stop()
+            stopped = time.monotonic()
+            try:
+                eventually(lambda: fleet.metrics().get("hubbub_redis_up") == [0.0], "hubbub_redis_up 0")
+                eventually(lambda: "paused" in stream.states, "the stream saying live updates are paused")
+                eventually(lambda: banner_shown(fleet), "the inbox's 'Live updates paused' banner")
+                expect(shown).to_be_visible()  # the open page, told by its stream
+                expect(shown).to_contain_text("Live updates paused")
+                time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
+            finally:
+                redis.start()
+            expect(shown).to_be_hidden()
+        finally:
+            browser.close()
     eventually(lambda: stream.states[-1:] == ["live"], "the stream saying live updates are back")
     eventually(lambda: not banner_shown(fleet), "the banner gone")
     eventually(lambda: fleet.metrics().get("hubbub_redis_up") == [1.0], "hubbub_redis_up 1")
