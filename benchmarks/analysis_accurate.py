@@ -69,7 +69,8 @@ def accurate_figures(ddir: Path, res: dict[str, Any]) -> dict[str, Any]:
     acc, fast = get_accurate_analyzer(), get_analyzer()
     if "texts_per_s" in res:
         res["fast.texts_per_s"] = res["texts_per_s"]
-        res["fast.peak_rss_mb"] = res.get("peak_rss_mb")
+        # a full run starts from a fresh `res`; a standalone run keeps the fast figure its file already holds
+        res.setdefault("fast.peak_rss_mb", res.get("peak_rss_mb"))
     if acc is None:
         res["accurate.error"] = accurate_status()[1]
         print(f"accurate tier unavailable: {res['accurate.error']}")
