@@ -25,7 +25,7 @@ from hubbub.analysis.language import detect_languages, is_english
 from hubbub.analysis.linear import linear_proba
 from hubbub.analysis.reasons import readable, resolve
 from hubbub.analysis.scan import PatternSet
-from hubbub.analysis.stages import adjust_stage, adjust_suggestion
+from hubbub.analysis.stages import adjust_stage, adjust_suggestion, wording
 from hubbub.analysis.topics import UNKNOWN_TOPIC, TopicModel
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.analysis.urgency import URGENCY_PATTERNS, score_urgency
@@ -261,8 +261,9 @@ class HubbubModel:
         head_dense = sp.astype(np.float32) * 2.0  # as `_head_inputs` appends them
         if emb is not None:
             head_dense = np.hstack([emb, head_dense])
-        ip = adjust_suggestion(linear_proba(self.intent, x, head_dense), self.intent.classes_, norm)
-        jp = adjust_stage(linear_proba(self.journey, x, head_dense), self.journey.classes_, norm)
+        said = wording(norm)
+        ip = adjust_suggestion(linear_proba(self.intent, x, head_dense), self.intent.classes_, said)
+        jp = adjust_stage(linear_proba(self.journey, x, head_dense), self.journey.classes_, said)
         s_idx, i_idx, j_idx = sp.argmax(axis=1), ip.argmax(axis=1), jp.argmax(axis=1)
         neg = sent_classes.index("negative")
         pos = sent_classes.index("positive")

@@ -23,13 +23,14 @@ from functools import lru_cache
 from hubbub.analysis.emoji_lexicon import emoji_in, emoji_valence
 from hubbub.analysis.features import CHATTER, PROBLEM, QUESTION, SPAM, SUGGEST, THANKS
 
+# compiled without re.I: they run on lower-cased text, where case-insensitive matching only costs time
 _CUE_WORDS: dict[str, re.Pattern[str]] = {
-    "cue:thanks": THANKS,
-    "cue:suggestion": SUGGEST,
-    "cue:problem": PROBLEM,
-    "cue:spam": SPAM,
-    "cue:chatter": CHATTER,
-    "cue:question": QUESTION,
+    "cue:thanks": re.compile(THANKS.pattern),
+    "cue:suggestion": re.compile(SUGGEST.pattern),
+    "cue:problem": re.compile(PROBLEM.pattern),
+    "cue:spam": re.compile(SPAM.pattern),
+    "cue:chatter": re.compile(CHATTER.pattern),
+    "cue:question": re.compile(QUESTION.pattern),
 }
 _HIDDEN_CUES = ("cue:url", "cue:many_mentions")  # a link or four mentions is not a word to highlight
 _WORD = re.compile(r"[a-z][a-z']*")

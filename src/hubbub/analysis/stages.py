@@ -22,6 +22,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hubbub.analysis.scan import PatternSet
+
 STAGE_CUES: dict[str, re.Pattern[str]] = {
     "selection": re.compile(
         r"\b(worth (it|the|buying|getting|paying)|should i (get|buy|book|take|choose|pick|go (with|for)|upgrade)|"
@@ -64,20 +66,32 @@ def boost_column(p: np.ndarray, col: int, rows: list[int], amount: float) -> np.
     return p
 
 
-def adjust_stage(p: np.ndarray, classes: Sequence[str], norm: Sequence[str]) -> np.ndarray:
+# every wording above in one regex pass per text (`scan.PatternSet`): five searches a text cost ~5 µs
+_WORDING = PatternSet({name: p.pattern for name, p in STAGE_CUES.items()} | {"suggestion": SUGGESTION.pattern})
+
+
+def wording(norm: Sequence[str]) -> dict[str, list[int]]:
+    """Rows of the (normalised) texts with each stage's or the suggestion's wording."""
+    rows: dict[str, list[int]] = {}
+    for i, text in enumerate(norm):
+        for name in _WORDING.found(text):
+            rows.setdefault(name, []).append(i)
+    return rows
+
+
+def adjust_stage(p: np.ndarray, classes: Sequence[str], rows: dict[str, list[int]]) -> np.ndarray:
     """Journey probabilities with `STAGE_BOOST` added to the log-probability of each stage whose wording
-    the (normalised) text has."""
+    the text has (`rows` = `wording(texts)`)."""
     names = [str(c) for c in classes]
-    for stage, pattern in STAGE_CUES.items():
-        if stage in names:
-            p = boost_column(p, names.index(stage), [i for i, t in enumerate(norm) if pattern.search(t)], STAGE_BOOST)
+    for stage in STAGE_CUES:
+        if stage in names and stage in rows:
+            p = boost_column(p, names.index(stage), rows[stage], STAGE_BOOST)
     return p
 
 
-def adjust_suggestion(p: np.ndarray, classes: Sequence[str], norm: Sequence[str]) -> np.ndarray:
+def adjust_suggestion(p: np.ndarray, classes: Sequence[str], rows: dict[str, list[int]]) -> np.ndarray:
     """Intent probabilities with `SUGGESTION_BOOST` on `suggestion` for texts that propose something."""
     names = [str(c) for c in classes]
-    if "suggestion" not in names:
+    if "suggestion" not in names or "suggestion" not in rows:
         return p
-    rows = [i for i, t in enumerate(norm) if SUGGESTION.search(t)]
-    return boost_column(p, names.index("suggestion"), rows, SUGGESTION_BOOST)
+    return boost_column(p, names.index("suggestion"), rows["suggestion"], SUGGESTION_BOOST)

@@ -10,7 +10,6 @@ logistic regression replaces the centroids: same interface, better accuracy).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -22,6 +21,7 @@ from sklearn.preprocessing import normalize
 from hubbub.analysis.fastvec import fast_vectorizer
 from hubbub.analysis.features import normalise, top_contributions
 from hubbub.analysis.linear import linear_proba
+from hubbub.analysis.scan import PatternSet
 from hubbub.analysis.stages import boost_column
 
 DEFAULT_TOPICS = (
@@ -193,12 +193,15 @@ class TopicModel:
         cues: Mapping[str, str] = self.__dict__.get("cues") or {}
         if not cues:
             return probs
-        compiled = self.__dict__.get("_cue_re")
-        if compiled is None:
-            compiled = self.__dict__["_cue_re"] = [(self.topics.index(t), re.compile(p)) for t, p in cues.items()]
-        low = [t.lower() for t in texts]
-        for col, pattern in compiled:
-            probs = boost_column(probs, col, [i for i, t in enumerate(low) if pattern.search(t)], self.cue_boost)
+        patterns = self.__dict__.get("_cue_re")
+        if patterns is None:  # one regex pass per text for all the cues (`scan.PatternSet`)
+            patterns = self.__dict__["_cue_re"] = PatternSet(dict(cues))
+        rows: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            for topic in patterns.found(text.lower()):
+                rows.setdefault(topic, []).append(i)
+        for topic, hit in rows.items():
+            probs = boost_column(probs, self.topics.index(topic), hit, self.cue_boost)
         return probs
 
     def inputs(
