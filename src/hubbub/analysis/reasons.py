@@ -89,12 +89,18 @@ def present(reason: str, low: str) -> bool:
     return False
 
 
-def _evidence(reason: str, low: str, sign: float) -> list[str]:
+def _evidence(reason: str, low: str, sign: float, lexicon: list[list[str]]) -> list[str]:
+    """The words in `low` that stand for `reason`; `lexicon` caches the text's sentiment words (several
+    lexicon features of one text all stand for the same words)."""
     if reason.startswith("cue:"):
         m = _CUE_WORDS[reason].search(low) if reason in _CUE_WORDS else None
         return [m.group(0).strip()] if m and m.group(0).strip() else []
     if reason.startswith("lexicon:"):
-        return sentiment_words(low, sign)[:2] if sign else []
+        if not sign:
+            return []
+        if not lexicon:
+            lexicon.append(sentiment_words(low, sign)[:2])
+        return lexicon[0]
     return [reason]
 
 
@@ -102,8 +108,9 @@ def resolve(reasons: Sequence[str], low: str, english: bool, k: int, sign: float
     """At most `k` reasons, each present in `low` (the text lower-cased); `sign` = the label's sentiment
     direction (-1, 0, 1), which lexicon features are shown as sentiment words of."""
     out: list[str] = []
+    lexicon: list[list[str]] = []
     for reason in reasons:
-        for word in _evidence(reason, low, sign):
+        for word in _evidence(reason, low, sign, lexicon):
             if word in out or not present(word, low):
                 continue
             if not english and any(ch.isalnum() for ch in word):
