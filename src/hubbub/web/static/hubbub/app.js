@@ -5,13 +5,17 @@
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
 
   function rows() { return $$(".conv-row"); }
+  // The selected row is marked for the eye (class) and for screen readers (aria-current), together.
+  function markSelected(row, on) {
+    row.classList.toggle("selected", on);
+    if (on) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
+  }
   function selectedIndex() { return rows().findIndex((r) => r.classList.contains("selected")); }
   function select(i, open) {
     const list = rows();
     if (!list.length) return;
     i = Math.max(0, Math.min(list.length - 1, i));
-    list.forEach((r) => r.classList.remove("selected"));
-    list[i].classList.add("selected");
+    list.forEach((r, n) => markSelected(r, n === i));
     list[i].scrollIntoView({ block: "nearest" });
     if (open) { const a = $("a", list[i]); if (a) a.click(); }
   }
@@ -351,7 +355,7 @@
     // before the refresh: the selection stays on the row the agent moved to), so j/k go on from there
     const current = heading();
     if (current && selectedIndex() < 0) {
-      rows().forEach((r) => r.classList.toggle("selected", r.dataset.id === current));
+      rows().forEach((r) => markSelected(r, r.dataset.id === current));
     }
   });
   // The list's selection follows the open conversation however it was opened (a notice's link too), so j/k go
@@ -359,7 +363,7 @@
   function selectOpen() {
     const open = $("#thread"), row = open && $(".conv-row[data-id='" + open.dataset.conversation + "']");
     if (!row || row.classList.contains("selected")) return;
-    rows().forEach((r) => r.classList.toggle("selected", r === row));
+    rows().forEach((r) => markSelected(r, r === row));
   }
   document.addEventListener("DOMContentLoaded", () => { restoreDrafts(); markDrafts(); });
 
