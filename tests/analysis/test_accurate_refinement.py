@@ -126,3 +126,28 @@ def test_the_periodic_run_gets_a_thread_of_its_own_at_the_lowest_priority(monkey
     for t in threading.enumerate():
         if t.name == "hubbub-refine":
             t.join(10)
+
+
+def test_agents_corrections_train_the_accurate_heads_too(acme, scope_of, mentions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from hubbub.analysis.accurate import training
+    from hubbub.analysis.cli import analysis_app
+
+    do_correct_label(scope_of(acme["users"]["agent"]), mentions["calm"], "sentiment", "positive")
+    seen: dict[str, object] = {}
+
+    class Fake:
+        version = "e5acc-test"
+
+    def fake_train(encoder, corrections=(), **kw):  # type: ignore[no-untyped-def]
+        seen["corrections"] = corrections
+        return Fake()
+
+    monkeypatch.setattr(training, "train_accurate", fake_train)
+    res = CliRunner().invoke(analysis_app, ["train-accurate", "--from-db", "--org", "acme"])
+    assert res.exit_code == 0, res.output
+    assert "e5acc-test" in res.output
+    assert [(c.label_name, c.label, c.text) for c in seen["corrections"]] == [  # type: ignore[attr-defined]
+        ("sentiment", "positive", "ok, noted")
+    ]

@@ -23,6 +23,7 @@ from hubbub import textfiles
 
 if TYPE_CHECKING:
     from hubbub.analysis.services import Analyzer
+    from hubbub.analysis.train import Correction
 
 BATCH = 500
 ACCURATE_BATCH = 64  # ~1.5 s of encoder work: the progress bar moves and memory stays flat
@@ -149,6 +150,31 @@ def _django() -> None:
     django.setup()
 
 
+# the options both training commands share: agents' corrections feed both tiers
+FromDb = Annotated[
+    bool, typer.Option("--from-db", help="Also learn from agents' label corrections stored in the database.")
+]
+Org = Annotated[str | None, typer.Option("--org", help="With --from-db: only this organisation's corrections.")]
+
+
+def _stored_corrections(org: str | None) -> list[Correction]:
+    """Agents' corrections from the database (of one organisation when `org` is a slug), for both tiers."""
+    _django()
+    from hubbub.analysis.services import corrections_for_training
+    from hubbub.tenancy.models import Organization
+
+    org_id = None
+    if org:
+        found = Organization.objects.filter(slug=org).first()
+        if found is None:
+            _err.print(f"[red]error:[/red] no organisation with slug {org!r}")
+            raise typer.Exit(code=2)
+        org_id = found.pk
+    stored = corrections_for_training(org_id)
+    _err.print(f"{len(stored)} stored correction(s) from the database")
+    return stored
+
+
 @analysis_app.command("train")
 def train_command(
     data_dir: Annotated[
@@ -159,12 +185,8 @@ def train_command(
         Path | None,
         typer.Option("--corrections", help="CSV or JSONL of extra rows with text,label_name,label."),
     ] = None,
-    from_db: Annotated[
-        bool, typer.Option("--from-db", help="Also learn from agents' label corrections stored in the database.")
-    ] = False,
-    org: Annotated[
-        str | None, typer.Option("--org", help="With --from-db: only this organisation's corrections.")
-    ] = None,
+    from_db: FromDb = False,
+    org: Org = None,
     no_embeddings: Annotated[
         bool,
         typer.Option("--no-embeddings", help="Leave out the static MiniLM word vectors even if installed."),
@@ -185,20 +207,7 @@ def train_command(
             with corrections.open(encoding="utf-8-sig", newline="") as fh:
                 rows = [Correction(r["text"], r["label_name"], r["label"]) for r in csv.DictReader(fh)]
     if from_db:
-        _django()
-        from hubbub.analysis.services import corrections_for_training
-        from hubbub.tenancy.models import Organization
-
-        org_id = None
-        if org:
-            found = Organization.objects.filter(slug=org).first()
-            if found is None:
-                _err.print(f"[red]error:[/red] no organisation with slug {org!r}")
-                raise typer.Exit(code=2)
-            org_id = found.pk
-        stored = corrections_for_training(org_id)
-        _err.print(f"{len(stored)} stored correction(s) from the database")
-        rows += stored
+        rows += _stored_corrections(org)
     model = train(
         rows,
         data_dir=data_dir,
@@ -218,6 +227,8 @@ def train_accurate_command(
         Path | None, typer.Option("--cache", help="Keep the encoder's embeddings here between runs (.npz).")
     ] = None,
     threads: Annotated[int, typer.Option("--threads", help="Encoder threads.")] = 1,
+    from_db: FromDb = False,
+    org: Org = None,
 ) -> None:
     """Train the accurate tier's heads (sentiment, intent, topics) on the frozen encoder's embeddings."""
     from hubbub.analysis.accurate.encoder import Encoder, EncoderUnavailable
@@ -228,7 +239,9 @@ def train_accurate_command(
     except EncoderUnavailable as exc:
         _err.print(f"[red]error:[/red] the encoder cannot load: {exc}")
         raise typer.Exit(code=1) from None
-    typer.echo(train_accurate(encoder, data_dir=data_dir, cache_path=cache, log=_err.print).version)
+    rows = _stored_corrections(org) if from_db else []
+    heads = train_accurate(encoder, data_dir=data_dir, cache_path=cache, corrections=rows, log=_err.print)
+    typer.echo(heads.version)
 
 
 analysis_app.command("classify")(classify)
