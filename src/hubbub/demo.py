@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from hubbub.connectors.csv_import import parse_airline
 from hubbub.connectors.events import InboundEvent
-from hubbub.demo_workspace import configure_workspace
+from hubbub.demo_workspace import adopt_sla, configure_workspace
 from hubbub.inbox.models import CannedResponse
 from hubbub.ingest.importing import ensure_brands, run_import
 from hubbub.ingest.models import QuarantinedEvent
@@ -145,6 +145,7 @@ def prepare(now: datetime | None = None, live: bool = True) -> DemoSetup:
         result = accept(org.pk, history[i : i + 2000], "demo")
         for j in range(0, len(result.raw_ids), 500):
             process_batch(result.raw_ids[j : j + 500])
+    adopt_sla(org, get_user_model().objects.get(username="admin"))
     twcs_org = seed_twcs_organization()
     run_import(twcs_org.pk, "twcs", TWCS_FILE)
     return DemoSetup(org, password, remainder)

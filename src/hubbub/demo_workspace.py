@@ -44,26 +44,43 @@ LISTENING = {
 
 
 def configure_workspace(org: Organization, admin: Any) -> None:
-    """Set up hours, SLA, routing rules, canned responses and listening queries as `admin`, each only if
-    missing. The organisation has the teams "Care" and "Baggage" and its brands already."""
+    """Set up hours, routing rules, canned responses and listening queries as `admin`, each only if missing.
+    The organisation has the teams "Care" and "Baggage" and its brands already."""
+    scope = _scope(org, admin)
+    _business_hours(scope, org)
+    _canned_responses(scope, org)
+    _routing_rules(scope, org)
+    _listening_queries(scope, org)
+
+
+def adopt_sla(org: Organization, admin: Any) -> SLAPolicy:
+    """The default SLA policy, in the team's business hours. The demo adopts it after importing the history:
+    a policy applies to conversations that start under it, and the history's conversations started days
+    before, when nobody was there to answer them; clocks on them would all show as breached."""
+    scope = _scope(org, admin)
+    return SLAPolicy.objects.filter(organization=org, name=SLA_NAME).first() or save_sla_policy(
+        scope,
+        {
+            "name": SLA_NAME,
+            "targets": SLA_TARGETS,
+            "business_hours_id": _business_hours(scope, org).pk,
+            "is_default": True,
+        },
+    )
+
+
+def _scope(org: Organization, admin: Any) -> Scope:
     scope = scope_for(admin, org.pk)
     if scope is None:
         raise RuntimeError("the demo's admin is not a member of the demo organisation")
-    hours = BusinessHours.objects.filter(organization=org, name=HOURS_NAME).first() or save_business_hours(
+    return scope
+
+
+def _business_hours(scope: Scope, org: Organization) -> BusinessHours:
+    return BusinessHours.objects.filter(organization=org, name=HOURS_NAME).first() or save_business_hours(
         scope,
-        {
-            "name": HOURS_NAME,
-            "timezone": "America/Chicago",
-            "schedule": "mon-fri 07:00-22:00\nsat-sun 09:00-18:00",
-        },
+        {"name": HOURS_NAME, "timezone": "America/Chicago", "schedule": "mon-fri 07:00-22:00\nsat-sun 09:00-18:00"},
     )
-    sla = SLAPolicy.objects.filter(organization=org, name=SLA_NAME).first() or save_sla_policy(
-        scope,
-        {"name": SLA_NAME, "targets": SLA_TARGETS, "business_hours_id": hours.pk, "is_default": True},
-    )
-    _canned_responses(scope, org)
-    _routing_rules(scope, org, sla)
-    _listening_queries(scope, org)
 
 
 def _canned_responses(scope: Scope, org: Organization) -> None:
@@ -72,7 +89,7 @@ def _canned_responses(scope: Scope, org: Organization) -> None:
             save_canned(scope, {"title": title, "body": body})
 
 
-def _routing_rules(scope: Scope, org: Organization, sla: SLAPolicy) -> None:
+def _routing_rules(scope: Scope, org: Organization) -> None:
     """Baggage to its team, angry or urgent posts first, the rest to Care; in that order, the first match wins
     for the team (later rules still add tags and priority unless a rule stops processing)."""
     baggage = Team.objects.get(organization=org, name="Baggage")
@@ -81,19 +98,19 @@ def _routing_rules(scope: Scope, org: Organization, sla: SLAPolicy) -> None:
         {
             "name": "Baggage questions to the Baggage team",
             "conditions": {"keywords": BAGGAGE_WORDS},
-            "actions": {"team_id": baggage.pk, "tags": ["baggage"], "sla_policy_id": sla.pk},
+            "actions": {"team_id": baggage.pk, "tags": ["baggage"]},
             "stop_processing": True,
         },
         {
             "name": "Urgent complaints first",
             "conditions": {"sentiments": ["negative"], "min_urgency": 60},
-            "actions": {"team_id": care.pk, "priority": 1, "tags": ["urgent"], "sla_policy_id": sla.pk},
+            "actions": {"team_id": care.pk, "priority": 1, "tags": ["urgent"]},
             "stop_processing": True,
         },
         {
             "name": "Everything else to Care",
             "conditions": {},
-            "actions": {"team_id": care.pk, "sla_policy_id": sla.pk},
+            "actions": {"team_id": care.pk},
         },
     ]
     for rule in rules:
