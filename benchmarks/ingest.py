@@ -32,29 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "ingest.json"
 
 from _common import replicated_airline_events as _events  # noqa: E402
+from _common import seed_airline_org  # noqa: E402
 from _common import setup_django as _setup_django  # noqa: E402
 
 PG_ADMIN = os.environ.get("HUBBUB_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
-
-
-def _seed_org():  # type: ignore[no-untyped-def]
-    from django.contrib.auth import get_user_model
-
-    from hubbub.tenancy.models import Brand, Membership, Organization
-
-    org = Organization.objects.create(slug="bench", name="Bench")
-    for name, slug in [
-        ("Virgin America", "virgin-america"),
-        ("United", "united"),
-        ("Southwest", "southwest"),
-        ("Delta", "delta"),
-        ("US Airways", "us-airways"),
-        ("American", "american"),
-    ]:
-        Brand.objects.create(organization=org, name=name, slug=slug, handles=[slug])
-    user = get_user_model().objects.create_user("bench-agent", password="x-bench-12345")
-    Membership.objects.create(user=user, organization=org, role="agent")
-    return org, user
 
 
 def child_ingest(n: int, database_url: str | None) -> dict[str, float]:
@@ -65,7 +46,7 @@ def child_ingest(n: int, database_url: str | None) -> dict[str, float]:
     from hubbub.ingest.services import accept, process_batch
     from hubbub.runtime import warm_up_worker
 
-    org, _ = _seed_org()
+    org, _ = seed_airline_org()
     warm_up_worker()  # as the worker starts: model load is start-up cost, not throughput
     events = _events(n)
     t0 = time.perf_counter()
@@ -104,7 +85,7 @@ def child_prepare(n: int, database_url: str) -> dict[str, float]:
     _setup_django(data_dir, database_url)
     from hubbub.ingest.services import accept
 
-    org, _ = _seed_org()
+    org, _ = seed_airline_org()
     events = _events(n)
     accepted = 0
     for i in range(0, len(events), 2000):
@@ -233,7 +214,7 @@ def child_inbox(n: int) -> dict[str, float]:
     from hubbub.ingest.services import accept, process_batch
     from hubbub.tenancy.models import Brand
 
-    org, user = _seed_org()
+    org, user = seed_airline_org()
     events = _events(n)
     for i in range(0, len(events), 5000):
         ids = accept(org.pk, events[i : i + 5000], "bench").raw_ids
