@@ -52,10 +52,12 @@ def test_incidents_open_conversations_unsure_and_foreign_mentions_come_first(men
 
 
 def test_refined_labels_replace_the_fast_ones_with_the_version_and_keep_corrections(  # type: ignore[no-untyped-def]
-    acme, scope_of, mentions
+    acme, scope_of, mentions, monkeypatch
 ) -> None:
     accurate = get_accurate_analyzer()
     assert accurate is not None
+    events: list[tuple[str, int, dict[str, object]]] = []
+    monkeypatch.setattr(refinement.live, "publish", lambda kind, org, **data: events.append((kind, org, data)))
     calm = mentions["calm"]
     do_correct_label(scope_of(acme["users"]["agent"]), calm, "intent", "spam")
     result = refinement.refine(cpu_budget=600)
@@ -68,6 +70,15 @@ def test_refined_labels_replace_the_fast_ones_with_the_version_and_keep_correcti
     spanish = Message.objects.get(pk=mentions["spanish"].pk)
     assert spanish.sentiment == "negative" and spanish.intent == "complaint"
     assert Message.objects.get(pk=calm.pk).intent == "spam"  # the agent's label outranks any model
+    # open inbox pages and war rooms hear of it: no new messages, these conversations' labels changed
+    announced = {
+        i
+        for kind, org, data in events
+        if kind == "messages" and org == acme["org"].pk
+        for i in data["conversation_ids"]
+    }  # type: ignore[attr-defined]
+    assert announced == {m.conversation_id for m in mentions.values()}
+    assert all(data["count"] == 0 for _, _, data in events)
     assert refinement.unrefined_count() == 0 and refinement.refine(cpu_budget=600).messages == 0
     # the war room's counts follow the refined labels
     for label in ("negative", "neutral", "positive"):

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 
+from hubbub import live
 from hubbub.analysis.services import get_accurate_analyzer
 from hubbub.inbox.models import Direction, Message, Status
 from hubbub.inbox.reanalysis import relabel
@@ -137,6 +138,7 @@ def refine(cpu_budget: float | None = None, organization_id: int | None = None) 
         before = {m.pk: m.sentiment for m in batch}
         result.messages += relabel(analyzer, batch)
         move_rollups([(m, before[m.pk]) for m in batch if m.sentiment != before[m.pk]])
+        announce(batch)
     result.cpu_seconds = time.thread_time() - start
     return result
 
@@ -179,6 +181,17 @@ def unrefined_count(organization_id: int | None = None) -> int:
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
     return qs.count()
+
+
+def announce(batch: list[Message]) -> None:
+    """Tell open inbox pages and war rooms that these conversations' labels changed (no new messages: count 0),
+    as ingest does for new ones, so a refined label shows without a reload."""
+    by_org: dict[int, set[int]] = {}
+    for m in batch:
+        by_org.setdefault(m.organization_id, set()).add(m.conversation_id)
+    for org_id, conversations in by_org.items():
+        ids = sorted(conversations)[: live.MAX_EVENT_IDS]
+        live.publish("messages", org_id, count=0, conversation_ids=ids, refined=True)
 
 
 def move_rollups(changed: list[tuple[Message, str]]) -> None:
