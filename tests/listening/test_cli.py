@@ -42,7 +42,7 @@ def test_timestamp_formats(value: object, epoch: float) -> None:
     assert parse_timestamp(value) == epoch
 
 
-def write_stream(path: Path) -> None:
+def write_stream(path: Path, burst_hour: int = 44) -> None:
     """Two days of a flat brand, a 5x burst near the end, shuffled, with junk lines mixed in."""
     rng = random.Random(7)
     t0 = 1424131200
@@ -52,7 +52,7 @@ def write_stream(path: Path) -> None:
         t += rng.expovariate(90 / 3600)
         sent = "negative" if rng.random() < 2 / 3 else "neutral"
         lines.append({"created_at": int(t), "brand": "Acme Air", "text": "meh", "sentiment": sent})
-    start = t0 + 44 * 3600
+    start = t0 + burst_hour * 3600
     for _ in range(240):
         ts = start + rng.uniform(0, 3600)
         lines.append({"created_at": f"{ts:.0f}", "brand": "Acme Air", "text": "lost my bag", "sentiment": -0.8})
@@ -117,3 +117,18 @@ def test_missing_sentiment_is_scored_by_the_analysis_engine(tmp_path: Path, monk
     )
     result = run_backtest(src, out, err=io.StringIO())
     assert result.analysed == 2500 and calls == [2000, 500]
+
+
+def test_backtest_learns_for_a_day_unless_its_config_says_otherwise(tmp_path: Path) -> None:
+    """The learning period counts from the stream's first mention: a burst ten hours in is learnt, not alarmed
+    about, and `warmup_hours` in the config shortens it."""
+    src, out = tmp_path / "in.jsonl", tmp_path / "alerts.jsonl"
+    write_stream(src, burst_hour=10)
+    run_backtest(src, out, err=io.StringIO())
+    assert [a for a in map(json.loads, out.read_text().splitlines()) if a["kind"] == "negative_spike"] == []
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"warmup_hours": 6}))
+    res = CliRunner().invoke(listen_app, ["backtest", "--input", str(src), "--output", str(out), "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    spikes = [a for a in map(json.loads, out.read_text().splitlines()) if a["kind"] == "negative_spike"]
+    assert spikes and spikes[0]["detected_at"].startswith("2015-02-17T1")

@@ -17,6 +17,9 @@ from hubbub.listening.models import Alert, AlertRule
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
+# a day and two hours of history: the detectors learn for 24 h before a volume alert (issue 17)
+HISTORY_HOURS = 26
+BURST_AT = START + timedelta(hours=HISTORY_HOURS, minutes=20)
 NEG = "@AcmeAir worst airline ever, terrible service, I hate this, never again"
 POS = "@AcmeAir thank you so much, great crew and a lovely flight"
 
@@ -31,12 +34,12 @@ def _fresh_detectors(monkeypatch):
     detection.reset_detectors()
 
 
-def baseline(make_event, hours: int = 8) -> list:
-    """A calm stream: 12 mentions an hour, half of them negative."""
+def baseline(make_event, hours: int = HISTORY_HOURS) -> list:
+    """A calm stream: 6 mentions an hour, half of them negative."""
     out = []
     for h in range(hours):
-        for i in range(12):
-            t = START + timedelta(hours=h, minutes=5 * i)
+        for i in range(6):
+            t = START + timedelta(hours=h, minutes=10 * i)
             out.append(make_event(NEG if i % 2 == 0 else POS, author=f"b{h}-{i}", created_at=t))
     return out
 
@@ -84,7 +87,7 @@ def test_a_negative_spike_raises_one_alert_sent_in_app_by_email_and_to_the_webho
     )
     published = []
     monkeypatch.setattr("hubbub.listening.detection.live.publish", lambda kind, org, **d: published.append((kind, d)))
-    ingest(acme["org"], baseline(make_event) + burst(make_event, START + timedelta(hours=8, minutes=20)))
+    ingest(acme["org"], baseline(make_event) + burst(make_event, BURST_AT))
 
     result = detection.run_detection()
 
@@ -109,13 +112,13 @@ def test_a_negative_spike_raises_one_alert_sent_in_app_by_email_and_to_the_webho
 
 
 def test_running_again_never_repeats_an_alert(acme, make_event, ingest):
-    ingest(acme["org"], baseline(make_event) + burst(make_event, START + timedelta(hours=8, minutes=20)))
+    ingest(acme["org"], baseline(make_event) + burst(make_event, BURST_AT))
     detection.run_detection()
     n = Alert.objects.count()
     assert n >= 1
     # a restarted worker (fresh detectors) sees the rest of the same burst: still one alert
     detection.reset_detectors()
-    ingest(acme["org"], burst(make_event, START + timedelta(hours=8, minutes=31), n=20))
+    ingest(acme["org"], burst(make_event, BURST_AT + timedelta(minutes=11), n=20))
     detection.run_detection()
     assert Alert.objects.filter(kind="negative_spike").count() == 1
     assert detection.run_detection().messages == 0  # the watermark moved past everything
@@ -125,27 +128,27 @@ def test_a_fresh_detector_is_warm_started_from_the_rollups(acme, make_event, ing
     ingest(acme["org"], baseline(make_event))
     assert detection.run_detection().alerts == []
     detection.reset_detectors()  # as after a worker restart
-    ingest(acme["org"], burst(make_event, START + timedelta(hours=8, minutes=20)))
+    ingest(acme["org"], burst(make_event, BURST_AT))
     result = detection.run_detection()
     assert "negative_spike" in [a.kind for a in result.alerts]
 
 
 def test_a_calm_stream_raises_nothing(acme, make_event, ingest):
-    ingest(acme["org"], baseline(make_event, hours=10))
+    ingest(acme["org"], baseline(make_event, hours=HISTORY_HOURS + 2))
     assert detection.run_detection().alerts == []
     assert not Alert.objects.exists()
 
 
 def test_minimum_volume_of_the_rule_holds_back_small_spikes(acme, make_event, ingest):
     AlertRule.objects.create(organization=acme["org"], brand=None, min_volume=100)
-    ingest(acme["org"], baseline(make_event) + burst(make_event, START + timedelta(hours=8, minutes=20)))
+    ingest(acme["org"], baseline(make_event) + burst(make_event, BURST_AT))
     detection.run_detection()
     assert not Alert.objects.filter(kind="negative_spike").exists()
 
 
 def test_quiet_hours_can_drop_alerts(acme, make_event, ingest):
-    AlertRule.objects.create(organization=acme["org"], quiet_start=7, quiet_end=10, quiet_mode="suppress")
-    ingest(acme["org"], baseline(make_event) + burst(make_event, START + timedelta(hours=8, minutes=20)))
+    AlertRule.objects.create(organization=acme["org"], quiet_start=1, quiet_end=4, quiet_mode="suppress")
+    ingest(acme["org"], baseline(make_event) + burst(make_event, BURST_AT))
     result = detection.run_detection()
     assert not Alert.objects.exists()
     assert result.suppressed >= 1
@@ -155,7 +158,7 @@ def test_the_rule_caps_alerts_per_hour(acme, make_event, ingest, scope_of):
     AlertRule.objects.create(organization=acme["org"], max_alerts_per_hour=1)
     scope = scope_of(acme["users"]["analyst"])
     services.save_query(scope, brand_id=acme["brands"]["Acme Air"].pk, name="Haters", query="hate")
-    ingest(acme["org"], baseline(make_event) + burst(make_event, START + timedelta(hours=8, minutes=20)))
+    ingest(acme["org"], baseline(make_event) + burst(make_event, BURST_AT))
     detection.run_detection()
     # the brand stream and the query stream both see the spike; the budget keeps one
     assert Alert.objects.count() == 1
@@ -164,7 +167,7 @@ def test_the_rule_caps_alerts_per_hour(acme, make_event, ingest, scope_of):
 def test_query_streams_raise_their_own_alerts(acme, make_event, ingest, scope_of):
     scope = scope_of(acme["users"]["analyst"])
     q = services.save_query(scope, brand_id=acme["brands"]["Acme Air"].pk, name="Haters", query="hate")
-    ingest(acme["org"], baseline(make_event) + burst(make_event, START + timedelta(hours=8, minutes=20)))
+    ingest(acme["org"], baseline(make_event) + burst(make_event, BURST_AT))
     detection.run_detection()
     by_query = Alert.objects.filter(query=q)
     assert by_query.exists() and by_query.first().message.startswith("[Haters]")
@@ -173,7 +176,7 @@ def test_query_streams_raise_their_own_alerts(acme, make_event, ingest, scope_of
 def test_a_dead_webhook_is_recorded_not_raised(acme, make_event, ingest, settings):
     settings.OUTBOUND_ALLOW = ["127.0.0.1:9"]
     AlertRule.objects.create(organization=acme["org"], webhook_url="http://127.0.0.1:9/nothing-listens-here")
-    ingest(acme["org"], baseline(make_event) + burst(make_event, START + timedelta(hours=8, minutes=20)))
+    ingest(acme["org"], baseline(make_event) + burst(make_event, BURST_AT))
     detection.run_detection()
     alert = Alert.objects.get(kind="negative_spike")
     assert alert.notified == {"in_app": "ok", "webhook": "failed: could not connect"}
@@ -182,13 +185,13 @@ def test_a_dead_webhook_is_recorded_not_raised(acme, make_event, ingest, setting
 def test_the_periodic_task_runs_the_detectors(acme, make_event, ingest):
     from hubbub.listening.tasks import run_detectors_task
 
-    ingest(acme["org"], baseline(make_event) + burst(make_event, START + timedelta(hours=8, minutes=20)))
+    ingest(acme["org"], baseline(make_event) + burst(make_event, BURST_AT))
     run_detectors_task.call_local()
     assert Alert.objects.filter(kind="negative_spike").count() == 1
 
 
 def test_alerts_of_another_organisation_are_invisible(acme, make_org, make_event, ingest, client):
-    ingest(acme["org"], baseline(make_event) + burst(make_event, START + timedelta(hours=8, minutes=20)))
+    ingest(acme["org"], baseline(make_event) + burst(make_event, BURST_AT))
     detection.run_detection()
     alert = Alert.objects.first()
     other = make_org("globex", brands=("Globex",))
@@ -211,7 +214,7 @@ def test_an_alert_says_what_the_burst_is_about_and_how_long_it_built(acme, make_
         "@AcmeAir lost bag again, baggage claim is chaos",
         "@AcmeAir where is my bag? baggage tracking says nothing",
     ]
-    at = START + timedelta(hours=8, minutes=20)
+    at = BURST_AT
     spike = [make_event(lost[i % 4], author=f"l{i}", created_at=at + timedelta(seconds=15 * i)) for i in range(40)]
     ingest(acme["org"], baseline(make_event) + spike)
     detection.run_detection()

@@ -63,6 +63,26 @@ def test_a_new_brand_does_not_alert_during_warm_up() -> None:
     assert replay(CrisisDetector(), rows) == []
 
 
+def five_times_burst(start: float, minutes: int = 45, seed: int = 3) -> list[tuple[float, str]]:
+    """4x the 60-an-hour stream's negatives on top of it: a 5x burst."""
+    rng = random.Random(seed)
+    return [(start + rng.uniform(0, minutes * 60), "negative") for _ in range(4 * minutes)]
+
+
+def test_no_volume_alert_in_the_learning_day_even_with_a_burst_and_one_after_it() -> None:
+    """Issue 17: a stream learns for 24 h of its own history (mention times, not the wall clock)."""
+    rows = flat_stream(hours=48, neg_per_hour=60, other_per_hour=20, seed=6)
+    volume = ("negative_spike", "sentiment_drop")
+    early = replay(CrisisDetector(), sorted(rows + five_times_burst(T0 + 20 * 3600)))
+    assert [a for a in early if a.kind in volume] == []
+    late = replay(CrisisDetector(), sorted(rows + five_times_burst(T0 + 30 * 3600)))
+    spikes = [a for a in late if a.kind == "negative_spike"]
+    assert spikes and T0 + 30 * 3600 <= spikes[0].detected_at <= T0 + 30 * 3600 + 10 * 60
+    # the period is a knob: six hours of learning let the early burst through
+    early6 = replay(CrisisDetector(DetectorConfig(warmup_hours=6)), sorted(rows + five_times_burst(T0 + 20 * 3600)))
+    assert "negative_spike" in [a.kind for a in early6]
+
+
 def test_sparse_brand_is_protected_by_the_minimum_volume_guard() -> None:
     rows = flat_stream(hours=96, neg_per_hour=0.5, other_per_hour=2, seed=5)
     # three angry tweets in a row are not a crisis

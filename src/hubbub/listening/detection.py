@@ -6,7 +6,7 @@ watermark and feeds them, in time order, into long-lived `CrisisDetector`
 instances kept in this process (one per brand, configured from the brand's
 `AlertRule`). A detector that is new to this process (worker start, changed
 rule) is warm-started from the minute rollups before the first new message,
-so a restart does not mean six blind hours. Streams: the brand itself and
+so a restart does not mean a blind day. Streams: the brand itself and
 each of its listening queries (key `q<id>`).
 
 Alerts are stored with what was seen (message, expected vs observed, example
@@ -137,6 +137,27 @@ def _warm_start(det: CrisisDetector, brand_id: int, before: datetime) -> None:
             obs(ts, name, "neutral")
     det.flush()
     det.suppressed = 0
+    first = _history_start(brand_id)
+    if first is not None:
+        det.note_history_start(name, first.timestamp())
+
+
+def _history_start(brand_id: int) -> datetime | None:
+    """When the brand's first mention was counted (to the minute where minute rollups still go back that far).
+
+    The learning period runs from the first mention; the warm start replays only the last day, so without
+    this a restarted worker would have a long-known brand learn again."""
+    rollups = MentionRollup.objects.filter(brand_id=brand_id)
+    hour = rollups.filter(grain=Grain.HOUR).order_by("bucket").values_list("bucket", flat=True).first()
+    if hour is None:
+        return None
+    minute = (
+        rollups.filter(grain=Grain.MINUTE, bucket__gte=hour, bucket__lt=hour + timedelta(hours=1))
+        .order_by("bucket")
+        .values_list("bucket", flat=True)
+        .first()
+    )
+    return minute or hour
 
 
 def _detector(org_id: int, brand: Brand, rule: AlertRule | None, first_new: datetime) -> _Slot:

@@ -150,12 +150,16 @@ class Baseline:
         if hour > st.hour:
             self.close_hours(st, hour)
             self.recompute(st)
-            if (
-                not st.warm
-                and ts - st.first_ts >= self.config.warmup_hours * 3600
-                and st.neg_seen >= self.config.warmup_negatives
-            ):
-                st.warm = True
+            self.check_learnt(st, ts)
+
+    def check_learnt(self, st: StreamState, ts: float) -> None:
+        """End the stream's learning period once its history spans `warmup_hours` and holds enough negatives.
+
+        The span runs from the stream's first mention to `ts`, a mention's time, never the wall clock:
+        a backtest, a replay of history and the live stream then learn for the same day.
+        """
+        if not st.warm and ts - st.first_ts >= self.config.warmup_hours * 3600:
+            st.warm = st.neg_seen >= self.config.warmup_negatives
 
     def close_hours(self, st: StreamState, hour: int) -> None:
         """Fold the finished hour (and any empty hours after it) into the baseline."""

@@ -105,7 +105,10 @@ class DetectorConfig:
     overdispersion: float = 0.06  # NB: var = mu + overdispersion * mu**2
     min_volume: int = 18  # negatives in a window before anything can fire
     min_ratio: float = 2.0  # observed must be at least this multiple of expected
-    warmup_hours: float = 6.0  # stream history needed before alerting...
+    # the learning period: a stream's history (from its first mention's time, not the wall clock, so a
+    # backtest and a replay agree) needed before a volume alert (negative_spike, sentiment_drop): a day,
+    # so every hour of the day has been seen once...
+    warmup_hours: float = 24.0
     warmup_negatives: int = 30  # ...and this many negatives seen, so a trickle cannot set the baseline
     level_halflife_hours: float = 24.0
     recent_halflife_hours: float = 2.0

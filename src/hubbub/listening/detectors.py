@@ -201,6 +201,15 @@ class CrisisDetector:
             if self._cusum is not None:
                 self._cusum.refresh(st)
 
+    def note_history_start(self, brand: str, ts: float, key: str = "") -> None:
+        """The stream's history began at `ts`, before the part replayed into it (a warm start replays only
+        the last day): its learning period counts from there, so a restart does not make a known brand learn
+        again."""
+        st = self._streams.get((brand, key))
+        if st is not None and ts < st.first_ts:
+            st.first_ts = ts
+            self._baseline.check_learnt(st, st.minute * 60.0)
+
     def _new_stream(self, brand: str, key: str, ts: float) -> StreamState:
         st = self._streams[(brand, key)] = StreamState(brand, key, ts, len(self._windows), self._n_jumps)
         self._baseline.recompute(st)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from hubbub.ids import parse_id
 from hubbub.listening import charts, services
 from hubbub.listening.checks import run_temperature_check
+from hubbub.listening.learning import learning_status
 from hubbub.listening.models import Alert, AlertRule, Grain, Incident, ListeningQuery, QueryRollup
 from hubbub.listening.query_language import QuerySyntaxError
 from hubbub.tenancy.models import Role
@@ -60,10 +61,17 @@ def listening(request: HttpRequest, scope: Scope) -> HttpResponse:
         q.week_matches = week.get(q.pk, 0)  # type: ignore[attr-defined]
     alerts = list(scoped(Alert.objects.select_related("brand"), scope)[:20])
     rules = list(scoped(AlertRule.objects.select_related("brand"), scope, brand_field=None))
+    brands = list(scope.brands())
     return render(
         request,
         "listening/index.html",
-        {"queries": queries, "alerts": alerts, "rules": rules, "brands": list(scope.brands())},
+        {
+            "queries": queries,
+            "alerts": alerts,
+            "rules": rules,
+            "brands": brands,
+            "detector_status": learning_status(brands),
+        },
     )
 
 
@@ -242,6 +250,9 @@ def war_room(request: HttpRequest, scope: Scope) -> HttpResponse:
     summary = charts.summary(scope, w)
     incidents = scoped(Incident.objects.select_related("brand"), scope).filter(status=Incident.Status.OPEN)
     recent_alerts = scoped(Alert.objects.select_related("brand"), scope)[:6]
+    shown = [b for b in scope.brands() if brand is None or b.pk == brand]
+    # brands whose detectors have seen mentions and are learning them; one with none says "No mentions yet"
+    learning = [s for s in learning_status(shown) if s.learning and s.until is not None]
     return render(
         request,
         "listening/war_room.html",
@@ -253,6 +264,7 @@ def war_room(request: HttpRequest, scope: Scope) -> HttpResponse:
             "summary": summary,
             "incidents": incidents,
             "recent_alerts": recent_alerts,
+            "learning": learning,
             "chart_config": {"range": range_name, "brand": brand, "end": request.GET.get("end", "auto")},
         },
     )
