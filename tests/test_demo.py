@@ -41,6 +41,8 @@ def test_demo_loads_real_tweets_users_and_customers(tmp_path):
         ).fetchall()
     )
     assert queues.get("Baggage", 0) > 100 and queues.get("Care", 0) > 1000, queues
+    # the history teaches the detectors; it raises no alert of its own
+    assert db.execute("SELECT COUNT(*) FROM listening_alert").fetchone()[0] == 0
     roles = {r[0] for r in db.execute("SELECT role FROM tenancy_membership")}
     assert roles == {"admin", "supervisor", "agent", "analyst"}
     messages = db.execute("SELECT COUNT(*) FROM inbox_message").fetchone()[0]

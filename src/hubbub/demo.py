@@ -29,6 +29,7 @@ from hubbub.inbox.models import CannedResponse
 from hubbub.ingest.importing import ensure_brands, run_import
 from hubbub.ingest.models import QuarantinedEvent
 from hubbub.ingest.services import accept, enqueue_processing, process_batch
+from hubbub.listening.detection import LIVE_WINDOW
 from hubbub.tenancy.models import Brand, Membership, Organization, Role, Team
 
 log = logging.getLogger("hubbub.demo")
@@ -36,6 +37,7 @@ DATA = Path(__file__).resolve().parent / "demo_data"
 AIRLINE_FILE = DATA / "airline_tweets.csv.gz"
 TWCS_FILE = DATA / "twcs_first5000.csv.gz"
 HISTORY_SHARE = 0.85
+HISTORY_GAP = LIVE_WINDOW + timedelta(minutes=5)
 DEMO_USERS = [
     ("admin", Role.ADMIN),
     ("supervisor", Role.SUPERVISOR),
@@ -129,7 +131,9 @@ def prepare(now: datetime | None = None, live: bool = True) -> DemoSetup:
         return DemoSetup(org, password, [])
     cut_index = int(len(events) * HISTORY_SHARE) if live else len(events)
     cutoff = events[cut_index - 1].created_at
-    shift = now - cutoff
+    # The history ends a little before the detectors' live window: it teaches them the usual volume, and
+    # its last minutes are not taken for a burst happening now (a war room full of alerts on start).
+    shift = now - HISTORY_GAP - cutoff
     for ev in events:
         ev.created_at = ev.created_at + shift
     history, remainder = events[:cut_index], events[cut_index:]
