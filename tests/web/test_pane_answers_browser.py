@@ -320,3 +320,49 @@ def test_a_late_live_reload_does_not_replace_the_pane_the_agent_moved_to(server)
         expect(thread).to_have_attribute("data-conversation", b)
         expect(page.locator(".conv-row.selected")).to_have_attribute("data-id", b)
         browser.close()
+
+
+def _presser_writes(server: Any, n: int, text: str, *, enqueue: bool) -> None:
+    """A mention by @presser to United (a customer of this test alone), ingested by the real pipeline."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    path = Path(server.data_dir) / f"presser-{n}.jsonl"
+    row = {"id": f"presser-{n}", "text": f"@united {text}", "brand": "United", "author_id": "presser"}
+    path.write_text(json.dumps({**row, "created_at": f"2030-02-01T10:{n:02d}:00Z"}) + "\n")
+    cmd = [*server.cli, "import", "jsonl", str(path), "--org", "e2e", *(["--enqueue"] if enqueue else [])]
+    subprocess.run(cmd, env=server.env, check=True, capture_output=True)
+
+
+def test_a_button_held_down_as_a_live_reload_arrives_is_not_swapped_away(server):  # type: ignore[no-untyped-def]
+    """The agent presses "Me" (assign to me) just as the customer writes again and the pane's live reload
+    arrives. Replacing the pane between the press and the release swallowed the click: nothing was assigned and
+    nothing said so. The reload waits for the release, then runs after the click."""
+    from playwright.sync_api import expect, sync_playwright
+
+    _presser_writes(server, 1, "my seat was given away", enqueue=False)
+    with sync_playwright() as p:
+        browser, page = signed_in(p, server)
+        row = page.locator(".conv-row", has_text="@presser")
+        row.locator("a").first.click()
+        conv = str(row.get_attribute("data-id"))
+        expect(page.locator("#thread")).to_have_attribute("data-conversation", conv)
+        pane_loads: list[str] = []
+        page.on("request", lambda r: pane_loads.append(r.url) if r.url.endswith(f"/c/{conv}/") else None)
+        me = page.locator("#assign-me")
+        me.evaluate("b => { b.dataset.pressed = 'yes'; }")
+        me.hover()
+        page.mouse.down()
+
+        _presser_writes(server, 2, "hello? still no seat", enqueue=True)
+        # the live event reached the page (the list refreshes 400 ms after the pane would have been asked for)
+        expect(page.locator(".conv-row", has_text="still no seat")).to_have_count(1)
+        assert pane_loads == []
+        expect(page.locator("#assign-me[data-pressed]")).to_have_count(1)  # still the button under the pointer
+
+        page.mouse.up()
+        expect(page.locator("#toasts .toast", has_text="Assignment saved.")).to_be_visible()
+        expect(page.locator("#assignee-select option:checked")).to_have_text("agent1")
+        expect(page.locator("#thread .msg.in .text").last).to_contain_text("still no seat")  # reloaded after
+        browser.close()

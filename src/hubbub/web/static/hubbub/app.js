@@ -373,7 +373,26 @@
     const a = document.activeElement, open = $("#thread");
     return !!(open && textField(a) && open.contains(a));
   }
+  // A button pressed in the pane (mouse or finger down, not yet up) must not be replaced under the pointer: the
+  // click then lands on nothing and the action is silently lost (seen under load: an agent's "Me" pressed as
+  // their sent reply's live reload arrived). A reload that comes meanwhile waits for the release, and runs after
+  // the click it would have swallowed.
+  let pressedInPane = false, reloadAfterPress = null;
+  document.addEventListener("pointerdown", (e) => { const p = pane(); pressedInPane = !!(p && p.contains(e.target)); }, true);
+  function released() {
+    pressedInPane = false;
+    if (reloadAfterPress === null) return;
+    const target = reloadAfterPress;
+    reloadAfterPress = null;
+    setTimeout(() => refreshOpen(target), 0);
+  }
+  document.addEventListener("pointerup", released, true);
+  document.addEventListener("pointercancel", released, true);
   function refreshOpen(target) {
+    if (pressedInPane) {
+      reloadAfterPress = target;
+      return;
+    }
     if (typingInPane()) {
       stale = target;
       const note = $("#thread-stale");
