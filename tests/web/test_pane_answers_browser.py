@@ -65,6 +65,17 @@ class HeldAnswers:
         self.page.unroute(self._matches)
 
 
+def open_by_author(page: Any, handle: str) -> str:
+    """Open the conversation of @`handle` from the list; its id, once the pane shows it."""
+    from playwright.sync_api import expect
+
+    row = page.locator(".conv-row", has_text=f"@{handle}")
+    row.locator("a").first.click()
+    conv = str(row.get_attribute("data-id"))
+    expect(page.locator("#thread")).to_have_attribute("data-conversation", conv)
+    return conv
+
+
 def move(page: Any, key: str) -> str:
     """Press j or k outside any text box; the id of the conversation then open."""
     from playwright.sync_api import expect
@@ -240,10 +251,7 @@ def test_sending_twice_while_the_first_is_on_its_way_posts_one_reply(server):  #
     customer_writes(server, 11, "my bag is still missing", enqueue=False)
     with sync_playwright() as p:
         browser, page = signed_in(p, server)
-        row = page.locator(".conv-row", has_text="@draftee")
-        row.locator("a").first.click()
-        a = str(row.get_attribute("data-id"))
-        expect(page.locator("#thread")).to_have_attribute("data-conversation", a)
+        a = open_by_author(page, "draftee")
         send = page.locator("form.composer button[type=submit]")
         page.locator("#reply-text").fill("One reply only, please.")
         held = HeldAnswers(page, f"**/c/{a}/reply/")
@@ -344,10 +352,7 @@ def test_a_button_held_down_as_a_live_reload_arrives_is_not_swapped_away(server)
     _presser_writes(server, 1, "my seat was given away", enqueue=False)
     with sync_playwright() as p:
         browser, page = signed_in(p, server)
-        row = page.locator(".conv-row", has_text="@presser")
-        row.locator("a").first.click()
-        conv = str(row.get_attribute("data-id"))
-        expect(page.locator("#thread")).to_have_attribute("data-conversation", conv)
+        conv = open_by_author(page, "presser")
         pane_loads: list[str] = []
         page.on("request", lambda r: pane_loads.append(r.url) if r.url.endswith(f"/c/{conv}/") else None)
         me = page.locator("#assign-me")
