@@ -49,7 +49,7 @@ def _sign_in(browser: Any, server: Server, username: str) -> Any:
     return page
 
 
-def _sidebar_pages(page: Any, base: str) -> list[str]:
+def _sidebar_pages(page: Any) -> list[str]:
     hrefs = page.eval_on_selector_all("nav.sidenav a[href]", "links => links.map(a => a.getAttribute('href'))")
     paths = [h for h in hrefs if h.startswith("/") and not h.startswith("//")]
     return list(dict.fromkeys(p for p in paths if "logout" not in p))
@@ -83,7 +83,7 @@ def test_every_page_a_role_is_offered_loads_cleanly_and_passes_axe(server, role)
             console_errors: list[str] = []
             page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: console_errors.append(str(e)))
-            pages = _sidebar_pages(page, server.base)
+            pages = _sidebar_pages(page)
             assert "/" in pages or any(p.startswith("/inbox") for p in pages), pages
             problems = [problem for path in pages for problem in _problems_on(page, server.base, path, console_errors)]
         finally:
