@@ -229,3 +229,46 @@ def test_a_brand_default_policy_wins_over_the_organisation_default(acme, make_co
     ingest(acme["org"], [make_event("train late", brand=rail.slug, author="rider", created_at=T0)])
     piped = Conversation.objects.get(author__external_id="rider")
     assert piped.sla_due_at == T0 + timedelta(minutes=10)
+
+
+def _native_answer(make_event, to: str, minutes: int, text: str = "So sorry, DM us your booking ref"):  # type: ignore[no-untyped-def]
+    """The brand's own post on the network (sent from the network's app, not from Hubbub), answering `to`."""
+    return make_event(
+        text,
+        author="acmeair",
+        direction="out",
+        in_reply_to=to,
+        external_id=f"answer-{to}",
+        created_at=T0 + timedelta(minutes=minutes),
+    )
+
+
+@pytest.mark.parametrize(("minutes", "outcome"), [(20, "met"), (90, "breached")])
+def test_an_answer_posted_on_the_network_itself_stops_the_first_response_clock_when_posted(
+    acme, make_event, ingest, scopes, minutes, outcome
+):
+    """A team that answers some posts from X's own app must not see them breach in Hubbub: the brand's post,
+    arriving in a later batch, stops the clock at the time it was posted, met or breached by that time."""
+    _policy(scopes, first_response={"1": 60, "2": 60, "3": 60, "0": 60})
+    ingest(acme["org"], [make_event("my bag is lost", author="ann", external_id="c1", created_at=T0)])
+    conv = Conversation.objects.get(author__external_id="ann")
+    assert SLAClock.objects.get(conversation=conv, metric="first_response").state == "running"
+    with time_machine.travel(T0 + timedelta(hours=5), tick=False):  # the answer is polled hours later
+        ingest(acme["org"], [_native_answer(make_event, "c1", minutes)])
+    clock = SLAClock.objects.get(conversation=conv, metric="first_response")
+    assert (clock.state, clock.outcome, clock.stopped_at) == ("stopped", outcome, T0 + timedelta(minutes=minutes))
+    conv.refresh_from_db()
+    assert conv.first_response_at == T0 + timedelta(minutes=minutes)
+
+
+def test_a_native_answer_to_a_follow_up_stops_the_next_response_clock(acme, make_event, ingest, scopes):
+    _policy(scopes, first_response={"1": 60, "2": 60, "3": 60, "0": 60}, next_response={"1": 60, "2": 60, "3": 60})
+    ingest(acme["org"], [make_event("my bag is lost", author="ann", external_id="c1", created_at=T0)])
+    ingest(acme["org"], [_native_answer(make_event, "c1", 10)])
+    follow_up = make_event("still nothing", author="ann", external_id="c2", created_at=T0 + timedelta(minutes=30))
+    ingest(acme["org"], [follow_up])
+    conv = Conversation.objects.get(author__external_id="ann")
+    assert SLAClock.objects.get(conversation=conv, metric="next_response").state == "running"
+    ingest(acme["org"], [_native_answer(make_event, "c2", 45, text="Found it: it arrives tonight")])
+    clock = SLAClock.objects.get(conversation=conv, metric="next_response")
+    assert (clock.state, clock.outcome, clock.stopped_at) == ("stopped", "met", T0 + timedelta(minutes=45))

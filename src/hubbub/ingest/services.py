@@ -47,7 +47,7 @@ from hubbub.ingest.webhook_mentions import announce_mentions
 from hubbub.sqlite_wal import ensure_checkpointer
 from hubbub.tenancy.models import Brand
 from hubbub.workflow.services.routing import route_planned
-from hubbub.workflow.services.sla_hooks import on_customer_messages
+from hubbub.workflow.services.sla_hooks import on_brand_answers, on_customer_messages
 
 log = logging.getLogger("hubbub.ingest")
 
@@ -320,6 +320,7 @@ def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
     new_ids = set(threaded.new_conversation_ids)
     returning = [cid for cid in threaded.touched_conversation_ids if cid not in new_ids]
     if returning:
+        on_brand_answers(org_id, returning)  # answered on the network itself: response clocks stop then
         on_customer_messages(org_id, returning)  # pending → open, next-response SLA clocks
     from hubbub.listening.services import record_mentions
 

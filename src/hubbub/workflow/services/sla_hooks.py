@@ -1,7 +1,8 @@
 """The SLA clock hooks: what the pipeline and the inbox call when a conversation changes.
 
 The clocks themselves live in `workflow.sla`; these say which clock to pause, resume, start or
-stop when the customer writes again (`on_customer_messages`, from ingest), when an agent changes
+stop when the customer writes again (`on_customer_messages`, from ingest), when the brand answered on the
+network itself (`on_brand_answers`, from ingest), when an agent changes
 the status (`on_status_changed`) and when a reply goes out (`on_reply_sent`), and refresh the
 conversation's `sla_due_at` so the list shows the new countdown.
 """
@@ -9,6 +10,7 @@ conversation's `sla_due_at` so the list shows the new countdown.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from hubbub.inbox.models import Conversation, Status
 from hubbub.tenancy.models import AuditEvent
@@ -51,6 +53,29 @@ def on_customer_messages(org_id: int, conversation_ids: Sequence[int]) -> None:
             ]
         )
     sla.start_next_response(org_id, ids)
+
+
+def on_brand_answers(org_id: int, conversation_ids: Sequence[int]) -> None:
+    """The brand answered on the network itself (from the network's own app, or in an imported history): its
+    message stops the response clocks at the time it was posted, as a reply sent from Hubbub would. Without
+    this, a team that answers some posts natively sees them breach in Hubbub although the customer has had
+    an answer."""
+    rows = Conversation.objects.filter(id__in=list(conversation_ids)).values_list(
+        "id", "organization_id", "first_response_at", "last_inbound_at", "last_message_at"
+    )
+    first: dict[int, datetime] = {}
+    latest: dict[int, datetime] = {}
+    for cid, org, first_response, last_in, last_msg in rows:
+        if org != org_id:
+            continue
+        if first_response is not None:
+            first[cid] = first_response
+        if last_in is not None and last_msg is not None and last_msg > last_in:
+            latest[cid] = last_msg  # our message is the newest: the customer's wait is over
+    if first:
+        sla.stop(list(first), [Metric.FIRST_RESPONSE], at=first)
+    if latest:
+        sla.stop(list(latest), [Metric.NEXT_RESPONSE], at=latest)
 
 
 def on_status_changed(conv: Conversation, old_status: str) -> None:
