@@ -181,6 +181,9 @@ AXES_VERBOSE = False
 API_TOKEN_FAILURE_LIMIT = int(os.environ.get("HUBBUB_API_TOKEN_FAILURE_LIMIT", "30"))
 API_TOKEN_FAILURE_WINDOW_SECONDS = 15 * 60
 OTP_TOTP_ISSUER = os.environ.get("HUBBUB_OTP_ISSUER", "Hubbub")
+# The admin's TOTP "config" and "QR code" pages show another user's second-factor secret to whoever runs the
+# admin; hidden, they answer 403 for every id (they also answered 500 for an unknown one).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"

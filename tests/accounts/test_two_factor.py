@@ -130,3 +130,21 @@ def test_admin_resets_a_members_lost_device(acme):  # type: ignore[no-untyped-de
     assert not TOTPDevice.objects.filter(user=acme["users"]["supervisor"]).exists()
     assert AuditEvent.objects.filter(verb="two_factor.reset", target_id=str(member.pk)).exists()
     assert _password_sign_in("acme-supervisor").get("/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["config", "qrcode"])
+def test_the_admin_never_shows_a_members_second_factor_secret(acme, page):  # type: ignore[no-untyped-def]
+    """Whoever runs the Django admin must not read another user's TOTP secret (config page, QR code), and an
+    unknown device id is refused the same way, not answered with a server error."""
+    member = acme["users"]["agent"]
+    device = TOTPDevice.objects.create(user=member, name=DEVICE_NAME, confirmed=True)
+    root = acme["users"]["admin"]
+    root.is_staff = root.is_superuser = True
+    root.save()
+    client = Client(raise_request_exception=False)
+    client.force_login(root)
+    for pk in (device.pk, 987654):
+        r = client.get(f"/admin/otp_totp/totpdevice/{pk}/{page}/")
+        assert r.status_code == 403, (pk, r.status_code)
+        assert device.key not in r.content.decode()
