@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("hubbub.web.urls")),
 ]
 
+handler400 = "hubbub.web.views.errors.bad_request"
 handler404 = "hubbub.web.views.errors.not_found"
 handler500 = "hubbub.web.views.errors.server_error"
 handler403 = "hubbub.web.views.errors.forbidden"

@@ -153,3 +153,19 @@ def test_loyalty_rules_beyond_the_column_are_refused_with_the_reason(acme, clien
     page = answer.content.decode()
     assert answer.status_code == 200 and "Check the numbers" in page and "loyal_min_orders" in page
     assert not TierRules.objects.filter(regular_min_orders=HUGE).exists()
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_upload_limit_gets_a_json_reason_from_the_api_and_a_page_on_the_web(acme, settings):
+    """Django refuses an over-size body before any view runs; the API client must still read why, as JSON."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    _, key = ApiToken.issue(acme["users"]["agent"], acme["org"].pk, "big")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    body = '{"text": "' + "x" * 4096 + '"}'
+    r = api.post("/api/v1/conversations/1/replies", body, content_type="application/json")
+    assert r.status_code == 413 and r["Content-Type"].startswith("application/json")
+    assert "larger than this server accepts" in r.json()["detail"]
+    web = Client()
+    web.force_login(acme["users"]["agent"])
+    page = web.post("/login/", {"username": "x", "password": "y" * 4096})
+    assert page.status_code == 413 and "larger than this server accepts" in page.content.decode()

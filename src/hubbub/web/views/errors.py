@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 REASON_MAX_CHARS = 300  # one line in a toast
@@ -37,6 +39,32 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
         },
         status=404,
     )
+
+
+def _bad_request_reason(exception: Exception | None) -> tuple[int, str]:
+    if isinstance(exception, RequestDataTooBig):
+        limit_mb = (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) / (1024 * 1024)
+        return 413, (
+            f"The request body is larger than this server accepts ({limit_mb:.1f} MB). Send fewer items at "
+            "once, or upload a file through the import page."
+        )
+    if isinstance(exception, TooManyFieldsSent):
+        return 400, f"The form sent more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields. Send fewer at once."
+    return 400, "The request could not be read. Reload the page and try again."
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django refused the request before any view ran (a body over the upload limit, too many fields). The API
+    answers as the API does (JSON `detail`), so a client reads why instead of an HTML page."""
+    status, reason = _bad_request_reason(exception)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": reason}, status=status)
+    short = _for_htmx(request, status, reason)
+    if short is not None:
+        return short
+    title = "Too large" if status == 413 else "Bad request"
+    context = {"code": status, "title": title, "message": reason, "hint": "Go back and try again."}
+    return render(request, "web/error.html", context, status=status)
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
