@@ -272,3 +272,17 @@ def test_a_native_answer_to_a_follow_up_stops_the_next_response_clock(acme, make
     ingest(acme["org"], [_native_answer(make_event, "c2", 45, text="Found it: it arrives tonight")])
     clock = SLAClock.objects.get(conversation=conv, metric="next_response")
     assert (clock.state, clock.outcome, clock.stopped_at) == ("stopped", "met", T0 + timedelta(minutes=45))
+
+
+@pytest.mark.parametrize(("minutes", "outcome"), [(20, "met"), (90, "breached")])
+def test_a_conversation_imported_with_its_answer_counts_in_the_sla(acme, make_event, ingest, scopes, minutes, outcome):
+    """A history import (or one batch) holding a customer's post and the brand's answer to it: the reports must
+    count that answer as met or breached, not leave the conversation out of the SLA altogether."""
+    _policy(scopes, first_response={"1": 60, "2": 60, "3": 60, "0": 60})
+    customer = make_event("my bag is lost", author="ann", external_id="c1", created_at=T0)
+    ingest(acme["org"], [customer, _native_answer(make_event, "c1", minutes)])
+    conv = Conversation.objects.get(author__external_id="ann")
+    clock = SLAClock.objects.get(conversation=conv, metric="first_response")
+    assert (clock.state, clock.outcome, clock.stopped_at) == ("stopped", outcome, T0 + timedelta(minutes=minutes))
+    conv.refresh_from_db()
+    assert conv.sla_due_at != clock.due_at  # the list shows no countdown for an answered post

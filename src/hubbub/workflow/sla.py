@@ -130,16 +130,23 @@ def clocks_for_new(
                 )
             continue
         for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
-            if metric == Metric.FIRST_RESPONSE and conv.first_response_at is not None:
-                continue
             minutes = policy.target_minutes(metric, conv.priority)
-            if minutes is not None:
-                rows.append(
-                    _clock_row(
-                        org_id, conv.pk, metric, policy.pk, minutes * 60, policy.warn_at_pct, conv.first_message_at, cal
-                    )
-                )
+            if minutes is None:
+                continue
+            row = _clock_row(
+                org_id, conv.pk, metric, policy.pk, minutes * 60, policy.warn_at_pct, conv.first_message_at, cal
+            )
+            if metric == Metric.FIRST_RESPONSE and conv.first_response_at is not None:
+                _answered_already(row, conv.first_response_at)
+            rows.append(row)
     return rows
+
+
+def _answered_already(row: dict[str, Any], answered_at: datetime) -> None:
+    """The answer came with the conversation (a history import, or one batch holding both): the clock is written
+    stopped, met or breached by when the answer was posted, so the reports count it as they would a live one."""
+    breached = row["due_at"] is not None and answered_at > row["due_at"]
+    row.update(state="stopped", running_since=None, stopped_at=answered_at, outcome="breached" if breached else "met")
 
 
 def _clock_row(
@@ -165,6 +172,8 @@ def _clock_row(
         "running_since": started_at,
         "due_at": due,
         "warn_at": warn,
+        "stopped_at": None,  # every row has every key: they are inserted in one executemany
+        "outcome": "",
     }
 
 

@@ -272,7 +272,7 @@ def _route(
     fast_insert_dicts(SLAClock, clock_rows)
     for row in clock_rows:
         conv = convs[row["conversation_id"]]
-        if row["due_at"] and (conv.sla_due_at is None or row["due_at"] < conv.sla_due_at):
+        if row["state"] == "running" and row["due_at"] and (conv.sla_due_at is None or row["due_at"] < conv.sla_due_at):
             conv.sla_due_at = row["due_at"]
 
     def follow_up() -> None:
