@@ -43,6 +43,26 @@ def test_demo_loads_real_tweets_users_and_customers(tmp_path):
     assert queues.get("Baggage", 0) > 100 and queues.get("Care", 0) > 1000, queues
     # the history teaches the detectors; it raises no alert of its own
     assert db.execute("SELECT COUNT(*) FROM listening_alert").fetchone()[0] == 0
+    # a lived-in week: the brands answered most complaints (some late), and customers answered a CSAT survey
+    skyline = "(SELECT id FROM tenancy_organization WHERE slug = 'skyline-agency')"
+    answered = db.execute(
+        f"SELECT COUNT(*) FROM inbox_conversation WHERE organization_id = {skyline} AND first_response_at IS NOT NULL"
+    ).fetchone()[0]
+    assert answered > 3000, answered
+    outcomes = dict(
+        db.execute(
+            "SELECT outcome, COUNT(*) FROM workflow_slaclock WHERE metric = 'first_response' AND state = 'stopped' "
+            f"AND organization_id = {skyline} GROUP BY outcome"
+        ).fetchall()
+    )
+    assert outcomes.get("met", 0) > outcomes.get("breached", 0) > 100, outcomes
+    scores = dict(
+        db.execute(
+            f"SELECT CAST(score AS INTEGER), COUNT(*) FROM insights_surveyresponse WHERE organization_id = {skyline} "
+            "GROUP BY 1"
+        ).fetchall()
+    )
+    assert sum(scores.values()) > 200 and scores.get(5, 0) > 0 and scores.get(1, 0) + scores.get(2, 0) > 0, scores
     roles = {r[0] for r in db.execute("SELECT role FROM tenancy_membership")}
     assert roles == {"admin", "supervisor", "agent", "analyst"}
     messages = db.execute("SELECT COUNT(*) FROM inbox_message").fetchone()[0]
@@ -54,3 +74,4 @@ def test_demo_loads_real_tweets_users_and_customers(tmp_path):
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert db.execute("SELECT COUNT(*) FROM inbox_message").fetchone()[0] == messages
+    assert db.execute("SELECT COUNT(*) FROM insights_surveyresponse").fetchone()[0] == sum(scores.values())

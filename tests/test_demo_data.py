@@ -18,6 +18,10 @@ def test_the_data_sets_artefacts_and_the_delta_label_are_repaired() -> None:
 
     texts = [ev.text for ev in events]
     assert not any("Late Flight" in t or "Cancelled Flight" in t for t in texts)
+    # the authors' names had them too ("simuLate Flightthis" is @simulatethis, as repaired texts mention them)
+    names = {v for ev in events for v in (ev.author_id, ev.author_handle, ev.author_name)}
+    assert not any("Late Flight" in n or "Cancelled Flight" in n for n in names)
+    assert "simulatethis" in names
     assert any("cancelled flight" in t for t in texts)  # what customers really wrote stays
     was_later = next(i for i, t in enumerate(before) if "Late Flightr" in t)
     assert "later" in texts[was_later]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import secrets
 import threading
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from hubbub.connectors.csv_import import parse_airline
 from hubbub.connectors.events import InboundEvent
+from hubbub.demo_history import import_survey, survey_rows, with_brand_answers
 from hubbub.demo_workspace import adopt_sla, configure_workspace
 from hubbub.inbox.models import CannedResponse
 from hubbub.ingest.importing import ensure_brands, run_import
@@ -141,15 +143,20 @@ def prepare(now: datetime | None = None, live: bool = True) -> DemoSetup:
     from hubbub.ingest.importing import _airline_name
 
     names = {ev.brand_slug: _airline_name(ev) for ev in history} | {JETBLUE_SLUG: "JetBlue"}
+    admin = get_user_model().objects.get(username="admin")
     with transaction.atomic():
         ensure_brands(org.pk, history, names)
-        # before the history, so its conversations are routed to the teams' queues as live ones would be
-        configure_workspace(org, get_user_model().objects.get(username="admin"))
-    for i in range(0, len(history), 2000):
-        result = accept(org.pk, history[i : i + 2000], "demo")
+        # before the history, so its conversations are routed to the teams' queues and start SLA clocks as
+        # live ones would, and the brands' answers in it stop those clocks
+        configure_workspace(org, admin)
+        adopt_sla(org, admin)
+    handles = {slug: hs[0] for slug, hs in Brand.objects.filter(organization=org).values_list("slug", "handles") if hs}
+    lived = with_brand_answers(history, handles, random.Random(2015))
+    for i in range(0, len(lived.events), 2000):
+        result = accept(org.pk, lived.events[i : i + 2000], "demo")
         for j in range(0, len(result.raw_ids), 500):
             process_batch(result.raw_ids[j : j + 500])
-    adopt_sla(org, get_user_model().objects.get(username="admin"))
+    import_survey(org.pk, survey_rows(lived, org.pk, random.Random(2016)))
     twcs_org = seed_twcs_organization()
     run_import(twcs_org.pk, "twcs", TWCS_FILE)
     return DemoSetup(org, password, remainder)
@@ -167,13 +174,16 @@ _ARTEFACTS = (
 
 
 def repair_airline_events(events: list[InboundEvent]) -> None:
-    """Undo the airline data set's two known artefacts in place (see above)."""
+    """Undo the airline data set's two known artefacts in place (see above), in the text and in the author's
+    name and handle too ("simuLate Flightthis" is @simulatethis, as the repaired texts that mention them say)."""
     for ev in events:
         if ev.brand_slug == "delta":
             ev.brand_slug = JETBLUE_SLUG
         for pattern, word in _ARTEFACTS:
-            if pattern.search(ev.text):
-                ev.text = pattern.sub(word, ev.text)
+            for attr in ("text", "author_id", "author_handle", "author_name"):
+                value = getattr(ev, attr)
+                if pattern.search(value):
+                    setattr(ev, attr, pattern.sub(word, value))
 
 
 def seed_customers(org: Organization, events: list[InboundEvent], now: datetime, share: float = 0.3) -> int:
@@ -182,7 +192,6 @@ def seed_customers(org: Organization, events: list[InboundEvent], now: datetime,
     path as `hubbub import customers/orders`) before the tweets, so ingest links authors by handle.
     The records are invented (emails at example.com, made-up orders), never real people's purchase data."""
     import csv
-    import random
     import tempfile
 
     try:
