@@ -38,7 +38,7 @@ PARAM_KINDS = {
     "link_id": "link", "merge_id": "merge", "profile_id": "profile", "query_id": "query",
     "alert_id": "alert", "incident_id": "incident", "job_id": "job", "message_id": "message", "id": "user",
     "channel_id": "channel", "membership_id": "membership", "token_id": "token",
-    "endpoint_id": "webhook", "delivery_id": "webhook_delivery",
+    "endpoint_id": "webhook", "delivery_id": "webhook_delivery", "view_id": "saved_view",
 }  # fmt: skip
 # The admin names its objects `object_id` (or `pk`); the model in the path says which kind (others: a
 # conversation id, which the admin must refuse like any other).

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from hubbub.api.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from hubbub.connectors.models import Channel
 from hubbub.crm.models import Customer, IdentityLink, ImportJob, MergeRecord, SocialProfile, TierRules
-from hubbub.inbox.models import CannedResponse, Conversation, Message, Note, Reply, Tag
+from hubbub.inbox.models import CannedResponse, Conversation, Message, Note, Reply, SavedView, Tag
 from hubbub.listening.models import Alert, AlertRule, Incident, ListeningQuery
 from hubbub.tenancy.models import Brand, Membership, Organization, Role, Team
 from hubbub.workflow.models import ApprovalPolicy, IssueUpdate, RoutingRule, SLAPolicy, TrackedIssue
@@ -167,4 +167,7 @@ def build_world() -> World:
     world.ids["O1"]["user"] = stranger.pk
     world.ids["O1"]["membership"] = stranger_membership.pk
     world.ids["O1"]["token"] = ApiToken.issue(stranger, other.pk, marker("O1", "token"))[0].pk
+    world.ids["O1"]["saved_view"] = SavedView.objects.create(
+        organization=other, user=stranger, name=marker("O1", "saved_view"), query="sentiment=negative"
+    ).pk
     return world

@@ -253,3 +253,23 @@ class ConversationAlias(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.old_id} → #{self.conversation_id}"
+
+
+class SavedView(models.Model):
+    """An agent's own inbox view: a name for a set of filters (the inbox's query string), shown with its count
+    beside the built-in ones (`inbox.saved_views`). Personal: only its owner sees, opens or deletes it."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=500, help_text="The inbox filters, as a query string")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user", "name"], name="saved_view_unique_name"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from hubbub.inbox.models import Conversation, Direction, Message, Status
 from hubbub.tenancy.scoping import Scope, scoped
@@ -43,6 +44,7 @@ class InboxFilters:
     lang: str | None = None  # a conversation with an inbound message in this language (ISO 639-1)
     q: str = ""
     sort: str = "newest"
+    due: int | None = None  # minutes: an SLA clock due within this many minutes from now (or overdue)
 
     @classmethod
     def from_params(cls, params: Any, default_status: str | None = "open") -> InboxFilters:
@@ -66,7 +68,17 @@ class InboxFilters:
             lang=_lang(params.get("lang")),
             q=(params.get("q") or "").strip()[:200],
             sort=sort if sort in SORTS else "newest",
+            due=_minutes(params.get("due")),
         )
+
+
+MAX_DUE_MINUTES = 7 * 24 * 60
+
+
+def _minutes(value: Any) -> int | None:
+    """A number of minutes within a week, or None for anything else (a URL is typed, not trusted)."""
+    v = str(value or "").strip()
+    return int(v) if v.isdigit() and len(v) <= 6 and int(v) <= MAX_DUE_MINUTES else None
 
 
 def _lang(value: Any) -> str | None:
@@ -100,6 +112,8 @@ def filter_conversations(scope: Scope, f: InboxFilters) -> QuerySet[Conversation
         qs = qs.filter(search_text__contains=f.q.lower())
     if f.sort == "sla":
         qs = qs.filter(sla_due_at__isnull=False)
+    if f.due is not None:
+        qs = qs.filter(sla_due_at__lte=timezone.now() + timedelta(minutes=f.due))
     return qs
 
 
