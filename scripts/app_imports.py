@@ -7,8 +7,8 @@ Every module under `src/hubbub/` is parsed (nothing is imported or run). Each `i
 - **core**: the shared top-level helpers (`db`, `live`, `textfiles`, `importreport`, `sqlite_wal`,
   `hubbub/__init__.py`). They are the bottom layer: any app may import them, they import no app;
 - **project**: the top-level modules that assemble the apps (`api_site`, `cli`, `demo`, `demo_data`,
-  `demo_sandbox`, `demo_workspace`, `urls`, `settings`, `asgi`, `wsgi`, `runtime`, `__main__`). They are the top layer: they may
-  import any app, nothing but another project module imports them.
+  `demo_history`, `demo_sandbox`, `demo_workspace`, `urls`, `settings`, `asgi`, `wsgi`, `runtime`, `__main__`).
+  They are the top layer: they may import any app, nothing but another project module imports them.
 
 Imports inside functions are edges too (they run, and they hide cycles), and are listed on their own.
 Imports under `if TYPE_CHECKING:` never run, so they are counted apart and are not edges. A call
@@ -31,7 +31,10 @@ from pathlib import Path
 CORE = "core"
 PROJECT = "project"
 PROJECT_MODULES = frozenset(
-    {"__main__", "api_site", "asgi", "cli", "demo", "demo_data", "demo_sandbox", "demo_workspace", "runtime", "settings", "urls", "wsgi"}
+    {
+        "__main__", "api_site", "asgi", "cli", "demo", "demo_data", "demo_history", "demo_sandbox", "demo_workspace",
+        "runtime", "settings", "urls", "wsgi",
+    }
 )
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "src" / "hubbub"
 
