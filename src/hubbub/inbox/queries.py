@@ -44,7 +44,8 @@ class InboxFilters:
     lang: str | None = None  # a conversation with an inbound message in this language (ISO 639-1)
     q: str = ""
     sort: str = "newest"
-    due: int | None = None  # minutes: an SLA clock due within this many minutes from now (or overdue)
+    due: int | None = None  # minutes: an SLA clock not yet breached, due within this many minutes from now
+    overdue: bool = False  # an SLA clock past its due time, the customer still waiting
 
     @classmethod
     def from_params(cls, params: Any, default_status: str | None = "open") -> InboxFilters:
@@ -69,6 +70,7 @@ class InboxFilters:
             q=(params.get("q") or "").strip()[:200],
             sort=sort if sort in SORTS else "newest",
             due=_minutes(params.get("due")),
+            overdue=params.get("overdue") in ("1", "true", "on"),
         )
 
 
@@ -112,8 +114,12 @@ def filter_conversations(scope: Scope, f: InboxFilters) -> QuerySet[Conversation
         qs = qs.filter(search_text__contains=f.q.lower())
     if f.sort == "sla":
         qs = qs.filter(sla_due_at__isnull=False)
-    if f.due is not None:
-        qs = qs.filter(sla_due_at__lte=timezone.now() + timedelta(minutes=f.due))
+    if f.due is not None or f.overdue:
+        now = timezone.now()
+        if f.due is not None:
+            qs = qs.filter(sla_due_at__gte=now, sla_due_at__lte=now + timedelta(minutes=f.due))
+        if f.overdue:
+            qs = qs.filter(sla_due_at__lt=now)
     return qs
 
 

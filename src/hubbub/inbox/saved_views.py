@@ -28,7 +28,7 @@ from hubbub.web.views.common import scoped_view
 
 MAX_SAVED_VIEWS = 30
 #: The inbox filters a saved view keeps (a cursor or the open conversation is a place, not a view).
-FILTER_KEYS = ("q", "status", "sentiment", "lang", "assignee", "team", "network", "brand", "sort", "due")
+FILTER_KEYS = ("q", "status", "sentiment", "lang", "assignee", "team", "network", "brand", "sort", "due", "overdue")
 BREACHING_MINUTES = 15
 
 
@@ -48,6 +48,7 @@ def built_in(scope: Scope) -> list[View]:
     views = [
         View("Mine", "assignee=me&status=open"),
         View(f"Breaching in {BREACHING_MINUTES} min", f"status=open&due={BREACHING_MINUTES}&sort=sla"),
+        View("Overdue", "status=open&overdue=1&sort=sla"),
         View("Unassigned negative", "assignee=none&sentiment=negative&status=open"),
     ]
     teams = Team.objects.filter(organization_id=scope.organization_id).order_by("name").values_list("id", "name")
