@@ -44,6 +44,7 @@ from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from hubbub.ingest.normalise import normalise
 from hubbub.ingest.quarantine import quarantine_failed_event
 from hubbub.ingest.webhook_mentions import announce_mentions
+from hubbub.listening.services import record_mentions
 from hubbub.sqlite_wal import ensure_checkpointer
 from hubbub.tenancy.models import Brand
 from hubbub.workflow.services.routing import route_planned
@@ -321,7 +322,6 @@ def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
     returning = [cid for cid in threaded.touched_conversation_ids if cid not in new_ids]
     if returning:
         on_customer_messages(org_id, returning)  # pending → open, next-response SLA clocks
-    from hubbub.listening.services import record_mentions
 
     record_mentions(org_id, [(ev, brand.pk, a) for (_, ev, brand), a in zip(good, analyses, strict=True)])
     announce_mentions(org_id, events)  # integrators' webhooks, after commit; nothing when none subscribed

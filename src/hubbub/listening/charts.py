@@ -21,6 +21,7 @@ from typing import Any
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
+from hubbub.inbox.models import Direction, Message
 from hubbub.listening.models import DimensionRollup, Grain, Incident, ListeningQuery, MentionRollup, QueryRollup
 from hubbub.listening.stopwords import STOPWORDS
 from hubbub.tenancy.models import Brand
@@ -385,8 +386,6 @@ def _recent_messages(scope: Scope, w: Window, fields: tuple[str, ...]) -> tuple[
     index backwards and stops at its limit; a single IN (...) query would sort
     every mention of the range first (seconds for a year of millions).
     """
-    from hubbub.inbox.models import Direction, Message
-
     per_brand = max(1, MESSAGE_SCAN // max(len(w.brand_ids), 1))
     rows: list[dict[str, Any]] = []
     capped = False

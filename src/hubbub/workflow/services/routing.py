@@ -23,7 +23,7 @@ from django.utils import timezone
 from hubbub.crm.models import Customer
 from hubbub.db import fast_insert_dicts, fast_update
 from hubbub.inbox.conversation_rows import NewConversation
-from hubbub.inbox.models import Conversation, Priority, Status, Tag
+from hubbub.inbox.models import Conversation, Message, Priority, Status, Tag
 from hubbub.rows import row_class, rows_in, values_rows
 from hubbub.tenancy.models import Team
 from hubbub.workflow import sla
@@ -295,8 +295,6 @@ def _route(
 
 def _languages(conv_ids: Sequence[int]) -> dict[int, str]:
     """The language of each conversation's first inbound message that has one."""
-    from hubbub.inbox.models import Message
-
     langs: dict[int, str] = {}
     for cid, lang in (
         Message.objects.filter(conversation_id__in=list(conv_ids), direction="in")
