@@ -1,4 +1,8 @@
-"""The `hubbub` command line. Django is set up lazily so `classify` and `listen backtest` start fast."""
+"""The `hubbub` command line. Django is set up lazily so `classify` and `listen backtest` start fast.
+
+So what needs Django set up (models, the modules that import them, auth's validators) is imported inside
+the commands, after `_django()`: at module level it would fail before the set-up. The rest is imported here.
+"""
 
 from __future__ import annotations
 

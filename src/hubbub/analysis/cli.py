@@ -186,6 +186,7 @@ def train_command(
     ] = False,
 ) -> None:
     """Build the shipped model from the shared data (reproducible; fixed splits)."""
+    # scikit-learn, scipy, the training data: only for this command (`classify` must start fast)
     from hubbub.analysis.model import DEFAULT_MODEL_PATH
     from hubbub.analysis.train import Correction, train
 
@@ -224,6 +225,7 @@ def train_accurate_command(
     org: Org = None,
 ) -> None:
     """Train the accurate tier's heads (sentiment, intent, topics) on the frozen encoder's embeddings."""
+    # the encoder (~70 MB mapped) and scikit-learn: only for this command
     from hubbub.analysis.accurate.encoder import Encoder, EncoderUnavailable
     from hubbub.analysis.accurate.training import train_accurate
 

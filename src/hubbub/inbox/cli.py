@@ -58,7 +58,7 @@ def reanalyze_command(
     """Re-label stored messages with the current model (bulk updates; agents' corrections are kept)."""
     when = _parse_since(since)
     _django()
-    from hubbub.inbox.reanalysis import reanalyze
+    from hubbub.inbox.reanalysis import reanalyze  # models: once Django is set up
 
     org_id = _org_id(org)
     analyzer = get_analyzer()

@@ -18,6 +18,7 @@ from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
 from hubbub.db import chunked
 from hubbub.inbox.conversation_rows import Conv, ConversationRow, NewConversation
+from hubbub.inbox.merging import MergePair, merge_conversations, refold_conversations
 from hubbub.inbox.models import Conversation, Direction, Message
 from hubbub.rows import row_class, rows_by_key, rows_in
 from hubbub.tenancy.models import Brand
@@ -161,8 +162,6 @@ def repair_after_write(plan: ThreadPlan) -> list[int]:
     """Out-of-order delivery, after the batch is written: merge the stored conversations the
     batch found to be one thread, recompute the summary of those a parent joined its replies in,
     and clear the flag of the replies whose parent arrived. A fixed number of queries per batch."""
-    from hubbub.inbox.merging import MergePair, merge_conversations, refold_conversations
-
     pairs = [MergePair(survivor.pk, row.pk, f"{net}:{ext}") for survivor, row, (net, ext) in plan.merges]
     merge_conversations(plan.org_id, pairs, reason=MERGE_REASON, now=plan.now)
     merged_into = {p.survivor_id for p in pairs}
@@ -179,7 +178,7 @@ def recheck_after_commit(org_id: int, keys: list[ProfileKey]) -> None:
     """PostgreSQL workers run batches in parallel: a reply and its parent in two concurrent batches
     each miss the other (uncommitted) row. A re-check of this batch's waiting replies, once the
     concurrent batches have committed, joins them. (SQLite runs one writer at a time: not needed.)"""
-    from hubbub.inbox.tasks import recheck_waiting_replies_task
+    from hubbub.inbox.tasks import recheck_waiting_replies_task  # tasks imports this module: a cycle
 
     transaction.on_commit(lambda: recheck_waiting_replies_task.schedule((org_id, keys), delay=RECHECK_DELAY_SECONDS))
 
@@ -199,8 +198,6 @@ def repair_waiting_replies(org_id: int, keys: Sequence[ProfileKey]) -> int:
     """Join the waiting replies among `keys` whose parent is stored by now (see `recheck_after_commit`):
     the reply's conversation and the parent's merge, the oldest with customer messages surviving.
     Returns how many replies were joined; replies of another brand than their parent stay waiting."""
-    from hubbub.inbox.merging import MergePair, merge_conversations, refold_conversations
-
     joined = 0
     with transaction.atomic():
         waiting = [r for r in rows_by_key(_KeyedMessage, org_id, keys).values() if r.awaiting_parent]

@@ -158,7 +158,7 @@ def enqueue_processing(raw_ids: Sequence[int]) -> None:
     workers stopped) no task per batch is added: one drain task takes every pending event from the raw log
     once the workers reach it. A queue that cannot be reached holds the tasks in this process
     (`queueing.enqueue`); the events are committed either way."""
-    from hubbub.ingest.tasks import drain_pending_task, process_batch_task
+    from hubbub.ingest.tasks import drain_pending_task, process_batch_task  # tasks imports this module
 
     if queueing.over_limit():
         queueing.enqueue_once(DRAIN_KEY, drain_pending_task)

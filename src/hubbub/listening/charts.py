@@ -22,7 +22,8 @@ from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from hubbub.inbox.models import Direction, Message
-from hubbub.listening.models import DimensionRollup, Grain, Incident, ListeningQuery, MentionRollup, QueryRollup
+from hubbub.listening.models import Alert, DimensionRollup, Grain, Incident, ListeningQuery, MentionRollup, QueryRollup
+from hubbub.listening.places import describe
 from hubbub.listening.stopwords import STOPWORDS
 from hubbub.tenancy.models import Brand
 from hubbub.tenancy.scoping import Scope, scoped
@@ -275,8 +276,6 @@ def places(scope: Scope, w: Window) -> dict[str, Any]:
     `located` of `mentions` tells how much of the range the map covers: only authors who give a
     location we can read are on it, so a wall screen must not read it as the whole picture.
     """
-    from hubbub.listening.places import describe
-
     items = languages(scope, w, "place")["items"]
     states: list[dict[str, Any]] = []
     by_country: Counter[str] = Counter()
@@ -346,8 +345,6 @@ def query_series(scope: Scope, w: Window) -> dict[str, Any]:
 
 def summary(scope: Scope, w: Window) -> dict[str, Any]:
     """The big numbers: mentions, negative share, change against the previous window, open incidents, alerts."""
-    from hubbub.listening.models import Alert
-
     length = w.end - w.start
     base = MentionRollup.objects.filter(organization_id=scope.organization_id, brand_id__in=w.brand_ids, grain=w.grain)
     now = base.filter(bucket__gte=w.start, bucket__lt=w.end).aggregate(
