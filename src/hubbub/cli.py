@@ -1,4 +1,8 @@
-"""The `hubbub` command line. Django is set up lazily so `classify` and `listen backtest` start fast."""
+"""The `hubbub` command line. Django is set up lazily so `classify` and `listen backtest` start fast.
+
+So what needs Django set up (models, the modules that import them, auth's validators) is imported inside
+the commands, after `_django()`: at module level it would fail before the set-up. The rest is imported here.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hubbub.analysis.cli import analysis_app, classify
+from hubbub.inbox.cli import reanalyze_command
+from hubbub.ingest.channels_cli import channels_app
+from hubbub.listening.cli import listen_app
+from hubbub.ops.backup_cli import backup, restore
+from hubbub.ops.retention_cli import retention_app
 from hubbub.runtime import prepare_multiprocess_metrics, warm_up_worker
 
 app = typer.Typer(
@@ -516,44 +526,18 @@ def agents_report(
         out.print(table)
 
 
-def _register_engine_commands() -> None:
-    """Mount the analysis and listening CLIs (they import no Django). No guard: a command that cannot be
-    imported is a broken install, and should say so, not vanish from `--help`."""
-    from hubbub.analysis.cli import analysis_app, classify
-    from hubbub.inbox.cli import reanalyze_command
-    from hubbub.listening.cli import listen_app
-
-    app.command("classify")(classify)
-    # Re-analysis rewrites the inbox's messages, so the inbox owns it; it is listed with the engine's commands.
-    analysis_app.command("reanalyze")(reanalyze_command)
-    app.add_typer(analysis_app, name="analysis")
-    app.add_typer(listen_app, name="listen")
-
-
-_register_engine_commands()
-
-
-def _register_channels() -> None:
-    """`hubbub channels …` (a poll ends in ingest's accept, so ingest owns the commands)."""
-    from hubbub.ingest.channels_cli import channels_app
-
-    app.add_typer(channels_app, name="channels")
-
-
-_register_channels()
-
-
-def _register_backup() -> None:
-    """`hubbub backup`, `restore` and `retention` (ops owns them: they span every app's tables)."""
-    from hubbub.ops.backup_cli import backup, restore
-    from hubbub.ops.retention_cli import retention_app
-
-    app.command("backup")(backup)
-    app.command("restore")(restore)
-    app.add_typer(retention_app, name="retention")
-
-
-_register_backup()
+# The commands other apps own, mounted here with plain imports: a command that cannot be imported is a broken
+# install and should say so, not vanish from `--help`. The engine's (classify, analysis, listen) import no Django.
+app.command("classify")(classify)
+# Re-analysis rewrites the inbox's messages, so the inbox owns it; it is listed with the engine's commands.
+analysis_app.command("reanalyze")(reanalyze_command)
+app.add_typer(analysis_app, name="analysis")
+app.add_typer(listen_app, name="listen")
+app.add_typer(channels_app, name="channels")  # a poll ends in ingest's accept, so ingest owns the commands
+# ops owns backup, restore and retention: they span every app's tables
+app.command("backup")(backup)
+app.command("restore")(restore)
+app.add_typer(retention_app, name="retention")
 
 
 def main() -> None:

@@ -7,11 +7,13 @@ the same pipeline and task engine as any webhook would use.
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import random
 import re
 import secrets
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -25,10 +27,11 @@ from django.utils import timezone
 
 from hubbub.connectors.csv_import import parse_airline
 from hubbub.connectors.events import InboundEvent
+from hubbub.crm import importing as crm_importing
 from hubbub.demo_history import import_survey, survey_rows, with_brand_answers
 from hubbub.demo_workspace import adopt_sla, configure_workspace
 from hubbub.inbox.models import CannedResponse
-from hubbub.ingest.importing import ensure_brands, run_import
+from hubbub.ingest.importing import airline_name, ensure_brands, run_import
 from hubbub.ingest.models import QuarantinedEvent
 from hubbub.ingest.services import accept, enqueue_processing, process_batch
 from hubbub.listening.detection import LIVE_WINDOW
@@ -140,9 +143,7 @@ def prepare(now: datetime | None = None, live: bool = True) -> DemoSetup:
         ev.created_at = ev.created_at + shift
     history, remainder = events[:cut_index], events[cut_index:]
     seed_customers(org, events, now)
-    from hubbub.ingest.importing import _airline_name
-
-    names = {ev.brand_slug: _airline_name(ev) for ev in history} | {JETBLUE_SLUG: "JetBlue"}
+    names = {ev.brand_slug: airline_name(ev) for ev in history} | {JETBLUE_SLUG: "JetBlue"}
     admin = get_user_model().objects.get(username="admin")
     with transaction.atomic():
         ensure_brands(org.pk, history, names)
@@ -191,13 +192,6 @@ def seed_customers(org: Organization, events: list[InboundEvent], now: datetime,
     to show: one-time, regular and loyal customers with orders. Imported through the CRM importer (the same
     path as `hubbub import customers/orders`) before the tweets, so ingest links authors by handle.
     The records are invented (emails at example.com, made-up orders), never real people's purchase data."""
-    import csv
-    import tempfile
-
-    try:
-        from hubbub.crm import importing as crm_importing
-    except ImportError:  # the CRM app is optional for the demo
-        return 0
     rng = random.Random(2015)
     authors = sorted({ev.author_id for ev in events})
     chosen = [a for a in authors if rng.random() < share]

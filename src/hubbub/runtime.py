@@ -14,6 +14,8 @@ import gc
 import os
 from pathlib import Path
 
+from hubbub.analysis.services import get_analyzer
+
 GC_THRESHOLDS = (10_000, 20, 20)
 
 
@@ -28,8 +30,6 @@ WARM_UP_TEXTS = (
 def warm_up_worker() -> None:
     """Load the model and build its lazy tables (start-up cost, not the first batch's), then freeze
     what start-up allocated, those tables included."""
-    from hubbub.analysis.services import get_analyzer
-
     get_analyzer().analyze_batch(list(WARM_UP_TEXTS))
     gc.collect()
     gc.freeze()

@@ -21,6 +21,7 @@ from django.db.models import Count, Max
 
 from hubbub.analysis.general_topics import GENERAL_TOPICS
 from hubbub.analysis.models import BrandTopic, LabelCorrection
+from hubbub.analysis.services import get_analyzer
 from hubbub.analysis.topics import DEFAULT_TOPICS, UNKNOWN_TOPIC, TopicModel
 from hubbub.tenancy.models import Brand, Industry
 from hubbub.tenancy.scoping import Scope
@@ -37,8 +38,6 @@ class TopicsError(ValueError):
 
 
 def _build(brand_id: int) -> TopicModel:
-    from hubbub.analysis.services import get_analyzer
-
     examples = {t.name: [str(e) for e in t.examples] for t in BrandTopic.objects.filter(brand_id=brand_id)}
     featurizer = getattr(get_analyzer(), "featurizer", None)  # the VADER baseline has no word vectors
     return TopicModel.from_examples(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +21,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hubbub import textfiles
+from hubbub.analysis import services
 
 if TYPE_CHECKING:
-    from hubbub.analysis.services import Analyzer
     from hubbub.analysis.train import Correction
 
 BATCH = 500
@@ -62,12 +63,8 @@ def _batches(n: int, size: int = BATCH) -> Iterator[tuple[int, int]]:
         yield start, min(n, start + size)
 
 
-def _analyzer(tier: str) -> tuple[Analyzer, int]:
+def _analyzer(tier: str) -> tuple[services.Analyzer, int]:
     """The analyzer `classify` uses and its batch size; says on stderr when the accurate tier is unavailable."""
-    import os
-
-    from hubbub.analysis import services
-
     if tier == "fast":
         return services.get_analyzer(), BATCH
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -86,9 +83,7 @@ def classify(
     explain: Annotated[bool, typer.Option(help="Include the top words behind each label.")] = True,
     model: Annotated[
         str,
-        typer.Option(
-            "--model", help="accurate (multilingual encoder, ~40 texts/s a core) or fast (~12,000 texts/s)."
-        ),
+        typer.Option("--model", help="accurate (multilingual encoder, ~40 texts/s a core) or fast (~12,000 texts/s)."),
     ] = "accurate",
 ) -> None:
     """Label every row of a CSV: sentiment, intent, topic, journey stage, urgency.
@@ -142,8 +137,6 @@ def classify(
 
 def _django() -> None:
     """Set Django up only for the commands that need the database (never for classify)."""
-    import os
-
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hubbub.settings")
     import django
 
@@ -160,7 +153,7 @@ Org = Annotated[str | None, typer.Option("--org", help="With --from-db: only thi
 def _stored_corrections(org: str | None) -> list[Correction]:
     """Agents' corrections from the database (of one organisation when `org` is a slug), for both tiers."""
     _django()
-    from hubbub.analysis.services import corrections_for_training
+    # models: importable once the command has set Django up
     from hubbub.tenancy.models import Organization
 
     org_id = None
@@ -170,7 +163,7 @@ def _stored_corrections(org: str | None) -> list[Correction]:
             _err.print(f"[red]error:[/red] no organisation with slug {org!r}")
             raise typer.Exit(code=2)
         org_id = found.pk
-    stored = corrections_for_training(org_id)
+    stored = services.corrections_for_training(org_id)
     _err.print(f"{len(stored)} stored correction(s) from the database")
     return stored
 
@@ -193,6 +186,7 @@ def train_command(
     ] = False,
 ) -> None:
     """Build the shipped model from the shared data (reproducible; fixed splits)."""
+    # scikit-learn, scipy, the training data: only for this command (`classify` must start fast)
     from hubbub.analysis.model import DEFAULT_MODEL_PATH
     from hubbub.analysis.train import Correction, train
 
@@ -231,6 +225,7 @@ def train_accurate_command(
     org: Org = None,
 ) -> None:
     """Train the accurate tier's heads (sentiment, intent, topics) on the frozen encoder's embeddings."""
+    # the encoder (~70 MB mapped) and scikit-learn: only for this command
     from hubbub.analysis.accurate.encoder import Encoder, EncoderUnavailable
     from hubbub.analysis.accurate.training import train_accurate
 

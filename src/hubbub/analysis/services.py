@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
-from hubbub.analysis.types import Analysis, AnalysisContext
+from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS, Analysis, AnalysisContext
 
 if TYPE_CHECKING:
-    from hubbub.analysis.models import LabelCorrection
-    from hubbub.analysis.train import Correction
+    from hubbub.analysis.models import LabelCorrection  # Django: `classify` imports this module without it
+    from hubbub.analysis.train import Correction  # scikit-learn, scipy
 
 
 class Analyzer(Protocol):
@@ -30,12 +30,12 @@ class Analyzer(Protocol):
 def get_analyzer() -> Analyzer:
     """Load the shipped model once per process. Without its artifact (a source checkout that has not run
     `hubbub analysis train`) fall back to the VADER baseline, and say so: labels are then much weaker."""
-    from hubbub.analysis.model import load_default_model
+    from hubbub.analysis.model import load_default_model  # scikit-learn, scipy: only when labelling starts
 
     try:
         return load_default_model()
     except FileNotFoundError as exc:
-        from hubbub.analysis.baseline import BaselineAnalyzer
+        from hubbub.analysis.baseline import BaselineAnalyzer  # vaderSentiment: needed on the fallback only
 
         logging.getLogger("hubbub.analysis").warning(
             "no trained model artifact (%s): labelling with the VADER baseline; run `hubbub analysis train`", exc
@@ -54,8 +54,6 @@ def analyze_batch(texts: Sequence[str], contexts: Sequence[AnalysisContext | Non
 
 def allowed_values(label_name: str) -> tuple[str, ...] | None:
     """Valid values of a label; None for topic, which brands define themselves."""
-    from hubbub.analysis.types import INTENTS, JOURNEY_STAGES, SENTIMENTS
-
     return {"sentiment": SENTIMENTS, "intent": INTENTS, "journey_stage": JOURNEY_STAGES}.get(label_name)
 
 

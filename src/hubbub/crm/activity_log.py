@@ -18,6 +18,8 @@ from hubbub.connectors.hubspot import HubSpotClient, HubSpotError, redact
 from hubbub.connectors.models import Channel
 from hubbub.crm.hubspot_connection import CONNECTION_KEY, connected_hubspot_channel, stored_credentials
 from hubbub.crm.models import Customer, Interaction, SocialProfile, SyncedActivity
+from hubbub.inbox.merging import merged_into
+from hubbub.inbox.models import Conversation
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role, system_scope
 from hubbub.tenancy.services import audit
@@ -40,8 +42,6 @@ def log_activities(org_id: int, client: HubSpotClient, connection: str | None, l
     refused that note for good (a 400 validation error, …: `_reject`), which is recorded on it and skipped, so one
     bad note does not stop every sync at that point. `connection` is the `connection_id` the sync started with.
     Returns how many notes were written and how many refused."""
-    from hubbub.inbox.models import Conversation
-
     taken = SyncedActivity.objects.filter(organization_id=org_id).exclude(
         remote_id="", error="", created_at__lt=timezone.now() - CLAIM_TTL
     )  # written, refused for good (until retried), or claimed by a sync still running
@@ -118,8 +118,6 @@ def _reject(claim: SyncedActivity, exc: HubSpotError) -> None:
 def rejected_items(org_id: int, limit: int = 200) -> list[dict[str, Any]]:
     """The notes HubSpot refused for good, newest first, for Customers → HubSpot: `id` (for Retry), `kind`,
     `local_id`, `customer_id` (the customer page to open), `label`, `error`, `failed_at`."""
-    from hubbub.inbox.models import Conversation
-
     rows = list(
         SyncedActivity.objects.filter(organization_id=org_id, remote_id="")
         .exclude(error="")
@@ -180,8 +178,6 @@ def claim_activity(org_id: int, kind: str, local_id: int) -> SyncedActivity | No
     merge moves the claim to its survivor) — or the customer has a HubSpot id by now (another sync created its
     contact and removed its claim since the list was read; checked under the customer's row lock).
     A claim older than `CLAIM_TTL` is taken over: its sync died inside the HubSpot call."""
-    from hubbub.inbox.models import Conversation
-
     try:
         with transaction.atomic():
             if kind == "conversation":
@@ -222,8 +218,6 @@ def _record_note(claim: SyncedActivity, remote_id: str, connection: str | None) 
     to the survivor (same row), or drops it when the survivor has a row of its own: then the note id joins
     that row's `merged_remote_ids` (the survivor found through the inbox's alias of the merged conversation).
     When every record was reset (another portal connected meanwhile), the note is in the old portal: logged."""
-    from hubbub.inbox.merging import merged_into
-
     org_id = claim.organization_id
     with transaction.atomic():
         if SyncedActivity.objects.filter(pk=claim.pk).update(remote_id=remote_id):

@@ -15,7 +15,7 @@ from pydantic import ConfigDict, model_validator
 from hubbub.api.auth import request_scope
 from hubbub.api.schemas import Count, Id, answers
 from hubbub.connectors.hubspot import HubSpotError
-from hubbub.crm import customer_merges, identity_links, privacy, services
+from hubbub.crm import customer_merges, hubspot_connection, identity_links, privacy, services, sync
 from hubbub.crm.models import Customer, IdentityLink, MergeRecord, Order, SocialProfile
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
@@ -265,8 +265,6 @@ class HubSpotConnectIn(Schema):
 )
 def hubspot_connect(request: HttpRequest, body: HubSpotConnectIn) -> Any:
     """Admin only: connecting chooses the HubSpot account the whole customer list is synced to."""
-    from hubbub.crm import hubspot_connection
-
     scope = request_scope(request)
     require_role(scope, Role.ADMIN)
     channel = hubspot_connection.connect_hubspot(scope, {k: v for k, v in body.dict().items() if v})
@@ -280,8 +278,6 @@ def hubspot_connect(request: HttpRequest, body: HubSpotConnectIn) -> Any:
 )
 def hubspot_sync(request: HttpRequest) -> Any:
     """A HubSpot that refuses or cannot be reached is a 502 saying so (what was synced before it stays)."""
-    from hubbub.crm import sync
-
     scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
     try:

@@ -5,14 +5,14 @@ runs in the ingest hot path)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from hubbub.connectors.events import InboundEvent
 from hubbub.crm import matching
 from hubbub.crm.models import Customer, CustomerIdentifier, IdentityLink, SocialProfile
-from hubbub.db import aware, fast_insert_dicts, fast_update, rows_by_external_id
-from hubbub.rows import columns, row_class
+from hubbub.db import fast_insert_dicts, fast_update
+from hubbub.rows import row_class, rows_by_key
 
 ProfileKey = tuple[str, str]
 
@@ -33,20 +33,6 @@ class AuthorRow:
     external_id: str
 
 
-_AUTHOR_COLUMNS = columns(AuthorRow)[:-2]  # the key (network, external_id) comes with every row
-
-
-def _load_authors(org_id: int, keys: Iterable[ProfileKey]) -> dict[ProfileKey, AuthorRow]:
-    out: dict[ProfileKey, AuthorRow] = {}
-    last_seen = _AUTHOR_COLUMNS.index("last_seen_at")
-    brand = _AUTHOR_COLUMNS.index("is_brand_account")
-    for key, values in rows_by_external_id(SocialProfile, org_id, keys, _AUTHOR_COLUMNS).items():
-        row = list(values)
-        row[last_seen], row[brand] = aware(row[last_seen]), bool(row[brand])
-        out[key] = AuthorRow(*row, *list(key))
-    return out
-
-
 def resolve_authors(org_id: int, events: Sequence[InboundEvent]) -> dict[ProfileKey, AuthorRow]:
     """Find or create the SocialProfile of every author in the batch with bulk queries,
     then link unlinked authors to customers on strong evidence.
@@ -62,7 +48,7 @@ def resolve_authors(org_id: int, events: Sequence[InboundEvent]) -> dict[Profile
         prev = wanted.get(key)
         if prev is None or ev.created_at >= prev.created_at:
             wanted[key] = ev
-    found = _load_authors(org_id, wanted)
+    found = rows_by_key(AuthorRow, org_id, wanted)
     # Sorted by key (and updates below by id): two workers whose batches share authors then take the
     # unique-index and row locks in the same order, so one waits for the other instead of deadlocking.
     missing = sorted(key for key in wanted if key not in found)
@@ -87,7 +73,7 @@ def resolve_authors(org_id: int, events: Sequence[InboundEvent]) -> dict[Profile
             )
         # A concurrent batch may create the same author: skip it, then read back what is stored.
         fast_insert_dicts(SocialProfile, rows, ignore_conflicts=True)
-        found.update(_load_authors(org_id, missing))
+        found.update(rows_by_key(AuthorRow, org_id, missing))
     fresh = set(missing)
     changed: list[AuthorRow] = []
     for key, ev in wanted.items():

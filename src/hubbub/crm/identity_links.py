@@ -16,6 +16,7 @@ from hubbub.crm import matching
 from hubbub.crm.models import Customer, IdentityLink, SocialProfile, TierRules
 from hubbub.crm.services import tier_rules
 from hubbub.db import fast_update
+from hubbub.inbox.models import Message
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
@@ -29,8 +30,6 @@ class Suggestion:
 
 
 def _profile_texts(profile_ids: Sequence[int], per_profile: int = 20) -> dict[int, list[str]]:
-    from hubbub.inbox.models import Message
-
     out: dict[int, list[str]] = defaultdict(list)
     for pid, text in (
         Message.objects.filter(author_id__in=list(profile_ids), direction="in")
@@ -43,8 +42,6 @@ def _profile_texts(profile_ids: Sequence[int], per_profile: int = 20) -> dict[in
 
 
 def _customer_texts(org_id: int, customer_ids: set[int], per_customer: int = 20) -> dict[int, list[str]]:
-    from hubbub.inbox.models import Message
-
     if not customer_ids:
         return {}
     out: dict[int, list[str]] = defaultdict(list)

@@ -137,7 +137,7 @@ def start_job(scope: Scope, job: ImportJob, mapping: dict[str, str]) -> bool:
 
 
 def _enqueue(job_id: int) -> None:
-    from hubbub.crm.tasks import run_import_job_task
+    from hubbub.crm.tasks import run_import_job_task  # tasks imports this module: a cycle at module level
 
     run_import_job_task(job_id)
 

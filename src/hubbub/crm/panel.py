@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hubbub.crm.models import Customer, IdentityLink, Interaction, Order, SocialProfile
+from hubbub.inbox.models import Conversation
 from hubbub.tenancy.scoping import Scope, scoped
 
 
@@ -21,8 +22,6 @@ def _sparkline(values: list[float], width: int = 120, height: int = 24) -> str:
 
 def panel_context(scope: Scope, conversation: Any) -> dict[str, Any]:
     """Everything the customer panel beside a conversation shows, with bounded, indexed queries."""
-    from hubbub.inbox.models import Conversation
-
     author = conversation.author
     customer = author.customer if author.customer_id else None
     if customer is not None and customer.merged_into_id:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from hubbub import live
 from hubbub.crm.models import Customer, CustomerIdentifier, IdentityLink, Interaction, Order, SocialProfile
 from hubbub.crm.signals import customer_erased
+from hubbub.inbox.models import Conversation, Message
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
@@ -22,8 +23,6 @@ ERASED = "[erased]"
 
 def export_customer_data(scope: Scope, customer: Customer) -> dict[str, Any]:
     """Everything Hubbub holds about one customer (GDPR access request), as JSON-ready data."""
-    from hubbub.inbox.models import Message
-
     require_role(scope, Role.SUPERVISOR)
     profiles = list(SocialProfile.objects.filter(organization_id=scope.organization_id, customer=customer))
     data = {
@@ -99,8 +98,6 @@ def erase_customer(scope: Scope, customer: Customer) -> dict[str, int]:
     Counts stay for reports: orders keep amount and date, messages keep their analysis labels,
     conversations keep their numbers; the audit log records that the erasure happened.
     """
-    from hubbub.inbox.models import Conversation, Message
-
     require_role(scope, Role.SUPERVISOR)
     if not customer_erased.has_listeners(Customer):
         # Erasing the CRM's copy while the raw copies stay would leave personal data behind: refuse instead.

@@ -13,8 +13,12 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from hubbub.connectors.hubspot import HubSpotError
+from hubbub.connectors.models import Channel
 from hubbub.crm import identity_links, import_jobs
+from hubbub.crm.hubspot_connection import CHANNEL_NAME
 from hubbub.crm.models import IdentityLink, SocialProfile
+from hubbub.crm.sync import sync_hubspot
 
 log = logging.getLogger("hubbub.crm")
 
@@ -44,11 +48,6 @@ def suggest_links_periodically() -> int:
 @db_periodic_task(crontab(minute="*/15"))
 def sync_hubspot_periodically() -> int:
     """Sync every organisation that connected HubSpot; one failing account does not stop the others."""
-    from hubbub.connectors.hubspot import HubSpotError
-    from hubbub.connectors.models import Channel
-    from hubbub.crm.hubspot_connection import CHANNEL_NAME
-    from hubbub.crm.sync import sync_hubspot
-
     done = 0
     for org_id in Channel.objects.filter(network="other", name=CHANNEL_NAME, is_active=True).values_list(
         "organization_id", flat=True

@@ -14,7 +14,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hubbub import upload_limits
-from hubbub.crm import customer_merges, identity_links, import_columns, import_jobs, privacy, services
+from hubbub.connectors.hubspot import HubSpotError
+from hubbub.crm import (
+    activity_log,
+    customer_merges,
+    hubspot_connection,
+    hubspot_oauth,
+    identity_links,
+    import_columns,
+    import_jobs,
+    privacy,
+    services,
+    sync,
+)
 from hubbub.crm.customer_export import export_response
 from hubbub.crm.models import (
     Customer,
@@ -27,6 +39,8 @@ from hubbub.crm.models import (
     SyncConflict,
 )
 from hubbub.ids import parse_id
+from hubbub.inbox.models import Conversation
+from hubbub.outbound_http import OutboundError
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
 from hubbub.web.views.common import scoped_view
@@ -72,8 +86,6 @@ def customer_export(request: HttpRequest, scope: Scope) -> StreamingHttpResponse
 
 @scoped_view
 def customer_detail(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
-    from hubbub.inbox.models import Conversation
-
     c = _customer(scope, customer_id)
     if c.merged_into_id:
         messages.info(request, "This customer was merged; showing the customer it was merged into.")
@@ -376,10 +388,8 @@ def tier_rules(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @scoped_view
 def conflicts(request: HttpRequest, scope: Scope) -> HttpResponse:
-    from hubbub.crm.hubspot_connection import connected_hubspot_channel
-
     rows = scoped(SyncConflict.objects.all(), scope, brand_field=None).select_related("customer")[:200]
-    channel = connected_hubspot_channel(scope.organization_id)
+    channel = hubspot_connection.connected_hubspot_channel(scope.organization_id)
     last = channel.credentials.get("last_sync_ms") if channel is not None else None
     return render(
         request,
@@ -396,10 +406,6 @@ def conflicts(request: HttpRequest, scope: Scope) -> HttpResponse:
 @require_POST
 @scoped_view
 def hubspot_sync(request: HttpRequest, scope: Scope) -> HttpResponse:
-    from hubbub.connectors.hubspot import HubSpotError
-    from hubbub.crm import activity_log, sync
-    from hubbub.outbound_http import OutboundError
-
     require_role(scope, Role.SUPERVISOR)
     retry = request.POST.get("retry", "")
     if retry:  # Retry on Customers → HubSpot: forget the refusal(s), then sync at once
@@ -443,8 +449,6 @@ def _hubspot_callback_url(request: HttpRequest) -> str:
 def hubspot_page(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Customers → HubSpot: connection status; Sync now for supervisors and admins, Connect / Disconnect
     for admins only (connecting chooses where the whole customer list is synced to)."""
-    from hubbub.crm import activity_log, hubspot_connection, hubspot_oauth
-
     return render(
         request,
         "crm/hubspot.html",
@@ -465,8 +469,6 @@ def hubspot_page(request: HttpRequest, scope: Scope) -> HttpResponse:
 def hubspot_connect(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Start HubSpot's OAuth flow (admin only): off to HubSpot's consent screen, which comes back to the
     callback."""
-    from hubbub.crm import hubspot_oauth
-
     require_role(scope, Role.ADMIN)
     try:
         url = hubspot_oauth.start_authorization(scope, _hubspot_callback_url(request))
@@ -482,8 +484,6 @@ def hubspot_connect(request: HttpRequest, scope: Scope) -> HttpResponse:
 def hubspot_callback(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Where HubSpot sends the browser back: `code` + `state`, or `error` (+ `error_description`). Admin only,
     like the start."""
-    from hubbub.crm import hubspot_connection, hubspot_oauth
-
     require_role(scope, Role.ADMIN)
     state = request.GET.get("state", "")
     error = request.GET.get("error", "")
@@ -521,8 +521,6 @@ def _hubspot_error(request: HttpRequest, message: str, title: str = "HubSpot cou
 @scoped_view
 def hubspot_disconnect(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Forget the tokens and stop the sync (admin only, like connecting)."""
-    from hubbub.crm import hubspot_connection
-
     require_role(scope, Role.ADMIN)
     try:
         revoked = hubspot_connection.disconnect_hubspot(scope)

@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from hubbub.analysis.services import get_analyzer
+
 _err = Console(stderr=True)
 
 
@@ -36,6 +38,7 @@ def _parse_since(since: str) -> datetime:
 
 
 def _org_id(org: str | None) -> int | None:
+    # models: importable once the command has set Django up
     from hubbub.tenancy.models import Organization
 
     if not org:
@@ -55,8 +58,7 @@ def reanalyze_command(
     """Re-label stored messages with the current model (bulk updates; agents' corrections are kept)."""
     when = _parse_since(since)
     _django()
-    from hubbub.analysis.services import get_analyzer
-    from hubbub.inbox.reanalysis import reanalyze
+    from hubbub.inbox.reanalysis import reanalyze  # models: once Django is set up
 
     org_id = _org_id(org)
     analyzer = get_analyzer()

@@ -10,9 +10,8 @@ from typing import TypeAlias
 
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
-from hubbub.db import chunked, fetch_values, in_list
 from hubbub.inbox.models import Conversation, Direction, Priority, Status
-from hubbub.rows import columns, row_class
+from hubbub.rows import row_class, rows_in
 
 SEARCH_TEXT_LIMIT = 2000
 
@@ -63,9 +62,6 @@ class ConversationRow:
     updated_at: datetime | None
 
 
-_ROW_COLUMNS = columns(ConversationRow)
-
-
 def load_rows(org_id: int, where: str, ids: Sequence[int]) -> list[ConversationRow]:
     """Conversations whose `where` column ("author_id" or "id") is in `ids`, oldest activity first;
     for authors only the ones not resolved.
@@ -73,16 +69,11 @@ def load_rows(org_id: int, where: str, ids: Sequence[int]) -> list[ConversationR
     The organisation is checked on the rows, not in SQL: with `organization_id = …` in the WHERE
     clause SQLite walks the organisation's whole inbox index instead of the author index.
     """
-    org_pos = _ROW_COLUMNS.index("organization_id")
-    out: list[ConversationRow] = []
-    for chunk in chunked(ids):
-        cond, params = in_list(where, chunk)
-        if where == "author_id":
-            cond += " AND status <> %s"
-            params.append(Status.RESOLVED)
-        for values in fetch_values(Conversation, _ROW_COLUMNS, cond, params):
-            if values[org_pos] == org_id:
-                out.append(ConversationRow(*values))
+    if where == "author_id":
+        found = rows_in(ConversationRow, where, ids, "status <> %s", [Status.RESOLVED])
+    else:
+        found = rows_in(ConversationRow, where, ids)
+    out = [row for row in found if row.organization_id == org_id]
     out.sort(key=lambda r: r.last_message_at)
     return out
 

@@ -44,9 +44,9 @@ from django.utils import timezone
 
 from hubbub import live
 from hubbub.db import chunked, fast_update, in_clause
+from hubbub.inbox.conversation_rows import SEARCH_TEXT_LIMIT
 from hubbub.inbox.models import Conversation, ConversationAlias, Direction, Message, Status
 from hubbub.inbox.signals import conversations_merged, conversations_merging, conversations_refolded
-from hubbub.inbox.threading import SEARCH_TEXT_LIMIT
 from hubbub.tenancy.models import AuditEvent
 from hubbub.tenancy.scoping import Scope, scoped
 from hubbub.tenancy.services import audit_entry

@@ -10,15 +10,17 @@ PostgreSQL workers can miss each other's uncommitted rows: `recheck_after_commit
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
-from hubbub.db import chunked, fetch_values, in_list, rows_by_external_id
+from hubbub.db import chunked
 from hubbub.inbox.conversation_rows import Conv, ConversationRow, NewConversation
+from hubbub.inbox.merging import MergePair, merge_conversations, refold_conversations
 from hubbub.inbox.models import Conversation, Direction, Message
+from hubbub.rows import row_class, rows_by_key, rows_in
 from hubbub.tenancy.models import Brand
 
 if TYPE_CHECKING:
@@ -28,12 +30,14 @@ if TYPE_CHECKING:
 MERGE_REASON = "a reply arrived before its parent"
 
 
-class WaitingReply(NamedTuple):
-    """A stored reply whose parent had not arrived when it was threaded."""
+@row_class(Message)
+class WaitingReply:
+    """A stored reply whose parent (`in_reply_to`) had not arrived when it was threaded."""
 
     pk: int
     conversation_id: int
     brand_id: int
+    in_reply_to: str
 
 
 def waiting_replies(org_id: int, keys: list[ProfileKey]) -> dict[ProfileKey, list[WaitingReply]]:
@@ -49,12 +53,9 @@ def waiting_replies(org_id: int, keys: list[ProfileKey]) -> dict[ProfileKey, lis
     flag = connection.ops.quote_name("awaiting_parent")
     out: dict[ProfileKey, list[WaitingReply]] = {}
     for net, ids in by_net.items():
-        for chunk in chunked(ids):
-            member, values = in_list("in_reply_to", chunk)
-            where = f"{flag} AND organization_id = %s AND network = %s AND {member}"
-            columns = ("in_reply_to", "pk", "conversation_id", "brand_id")
-            for parent, pk, conv_id, brand_id in fetch_values(Message, columns, where, [org_id, net, *values]):
-                out.setdefault((net, parent), []).append(WaitingReply(pk, conv_id, brand_id))
+        where = f"{flag} AND organization_id = %s AND network = %s"
+        for reply in rows_in(WaitingReply, "in_reply_to", ids, where, [org_id, net]):
+            out.setdefault((net, reply.in_reply_to), []).append(reply)
     return out
 
 
@@ -161,8 +162,6 @@ def repair_after_write(plan: ThreadPlan) -> list[int]:
     """Out-of-order delivery, after the batch is written: merge the stored conversations the
     batch found to be one thread, recompute the summary of those a parent joined its replies in,
     and clear the flag of the replies whose parent arrived. A fixed number of queries per batch."""
-    from hubbub.inbox.merging import MergePair, merge_conversations, refold_conversations
-
     pairs = [MergePair(survivor.pk, row.pk, f"{net}:{ext}") for survivor, row, (net, ext) in plan.merges]
     merge_conversations(plan.org_id, pairs, reason=MERGE_REASON, now=plan.now)
     merged_into = {p.survivor_id for p in pairs}
@@ -179,39 +178,47 @@ def recheck_after_commit(org_id: int, keys: list[ProfileKey]) -> None:
     """PostgreSQL workers run batches in parallel: a reply and its parent in two concurrent batches
     each miss the other (uncommitted) row. A re-check of this batch's waiting replies, once the
     concurrent batches have committed, joins them. (SQLite runs one writer at a time: not needed.)"""
-    from hubbub.inbox.tasks import recheck_waiting_replies_task
+    from hubbub.inbox.tasks import recheck_waiting_replies_task  # tasks imports this module: a cycle
 
     transaction.on_commit(lambda: recheck_waiting_replies_task.schedule((org_id, keys), delay=RECHECK_DELAY_SECONDS))
+
+
+@row_class(Message)
+class _KeyedMessage:
+    """A stored message by its key, as the re-check of waiting replies reads it (reply or parent)."""
+
+    pk: int
+    network: str
+    external_id: str
+    in_reply_to: str
+    awaiting_parent: bool
 
 
 def repair_waiting_replies(org_id: int, keys: Sequence[ProfileKey]) -> int:
     """Join the waiting replies among `keys` whose parent is stored by now (see `recheck_after_commit`):
     the reply's conversation and the parent's merge, the oldest with customer messages surviving.
     Returns how many replies were joined; replies of another brand than their parent stay waiting."""
-    from hubbub.inbox.merging import MergePair, merge_conversations, refold_conversations
-
     joined = 0
     with transaction.atomic():
-        columns = ["id", "in_reply_to", "awaiting_parent"]
-        waiting = {k: r for k, r in rows_by_external_id(Message, org_id, keys, columns).items() if r[2]}
-        parents = rows_by_external_id(Message, org_id, {(net, r[1]) for (net, _), r in waiting.items()}, ["id"])
-        for (network, _), (pk, parent_ext, _) in waiting.items():
-            parent = parents.get((network, parent_ext))
+        waiting = [r for r in rows_by_key(_KeyedMessage, org_id, keys).values() if r.awaiting_parent]
+        parents = rows_by_key(_KeyedMessage, org_id, {(r.network, r.in_reply_to) for r in waiting})
+        for reply in waiting:
+            parent = parents.get((reply.network, reply.in_reply_to))
             if parent is None:
                 continue
             # current conversations (an earlier merge in this loop may have moved either message)
-            conv_of = dict(Message.objects.filter(pk__in=[pk, parent[0]]).values_list("pk", "conversation_id"))
+            conv_of = dict(Message.objects.filter(pk__in=[reply.pk, parent.pk]).values_list("pk", "conversation_id"))
             fields = ("pk", "organization_id", "brand_id", "last_inbound_at")
             rows = {c.pk: c for c in Conversation.objects.filter(pk__in=set(conv_of.values())).only(*fields)}
-            mine, theirs = rows[conv_of[pk]], rows[conv_of[parent[0]]]
+            mine, theirs = rows[conv_of[reply.pk]], rows[conv_of[parent.pk]]
             if mine.brand_id != theirs.brand_id or mine.organization_id != org_id:
                 continue
             if mine.pk != theirs.pk:
                 survivor, absorbed = sorted((mine, theirs), key=lambda c: (c.last_inbound_at is None, c.pk))
-                pair = MergePair(survivor.pk, absorbed.pk, f"{network}:{parent_ext}")
+                pair = MergePair(survivor.pk, absorbed.pk, f"{reply.network}:{reply.in_reply_to}")
                 merge_conversations(org_id, [pair], reason=MERGE_REASON)
             else:
                 refold_conversations(org_id, [mine.pk])
-            Message.objects.filter(pk=pk).update(awaiting_parent=False)
+            Message.objects.filter(pk=reply.pk).update(awaiting_parent=False)
             joined += 1
     return joined

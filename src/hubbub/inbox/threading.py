@@ -33,7 +33,6 @@ from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
 from hubbub.db import fast_insert_dicts, fast_update, reserve_ids, rows_by_external_id
 from hubbub.inbox.conversation_rows import FOLDED_FIELDS, ConversationRow, NewConversation, fold_message, load_rows
-from hubbub.inbox.conversation_rows import SEARCH_TEXT_LIMIT as SEARCH_TEXT_LIMIT  # merging.py reads it here
 from hubbub.inbox.models import Conversation, Direction, Message, Status
 from hubbub.inbox.out_of_order import (
     OutOfOrder,

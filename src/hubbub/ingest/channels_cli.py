@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hubbub.connectors.base import ChannelError, connector_for
+
 channels_app = typer.Typer(help="Connected channels: health, a connection test, a poll now.", no_args_is_help=True)
 _err = Console(stderr=True)
 
@@ -29,6 +31,7 @@ def _django() -> None:
 
 
 def _channels(org: str | None) -> Any:
+    # models: importable once the command has set Django up
     from hubbub.connectors.models import Channel
 
     qs = Channel.objects.select_related("brand", "organization").order_by("organization__slug", "brand__name", "id")
@@ -36,6 +39,7 @@ def _channels(org: str | None) -> Any:
 
 
 def _one(channel_id: int) -> Any:
+    # models: importable once the command has set Django up
     from hubbub.connectors.models import Channel
 
     channel = Channel.objects.select_related("brand").filter(pk=channel_id).first()
@@ -98,8 +102,6 @@ def list_channels(
 def check(channel_id: Annotated[int, typer.Argument(help="The channel's id (see `list`)")]) -> None:
     """Test the channel's credentials against its network; exit 1 with the reason when they fail."""
     _django()
-    from hubbub.connectors.base import ChannelError, connector_for
-
     channel = _one(channel_id)
     connector = connector_for(channel.network)
     if connector is None:
@@ -118,6 +120,7 @@ def poll(
 ) -> None:
     """Poll now, store what is new and process it; exit 1 if a poll failed (the reason is printed)."""
     _django()
+    # models: importable once the command has set Django up
     from hubbub.ingest.channel_intake import poll_channel_now, poll_due_channels
     from hubbub.ingest.services import process_pending
 

@@ -101,7 +101,7 @@ def _import_chunk(
     if events:
         if fmt == "airline" and not brand:
             for ev in events:
-                names.setdefault(ev.brand_slug, _airline_name(ev))
+                names.setdefault(ev.brand_slug, airline_name(ev))
         try:
             raw_ids = _store(org_id, events, names, report)
         except TRANSIENT_ERRORS:
@@ -148,7 +148,8 @@ def _store_one_by_one(org_id: int, rows: list[ParsedRow], names: dict[str, str],
     return raw_ids
 
 
-def _airline_name(ev: InboundEvent) -> str:
+def airline_name(ev: InboundEvent) -> str:
+    """The brand's display name for an airline tweet's slug (the demo names its brands the same way)."""
     for name in AIRLINE_HANDLES:
         if slugify(name) == ev.brand_slug:
             return name

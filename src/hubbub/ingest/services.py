@@ -44,6 +44,7 @@ from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from hubbub.ingest.normalise import normalise
 from hubbub.ingest.quarantine import quarantine_failed_event
 from hubbub.ingest.webhook_mentions import announce_mentions
+from hubbub.listening.services import record_mentions
 from hubbub.sqlite_wal import ensure_checkpointer
 from hubbub.tenancy.models import Brand
 from hubbub.workflow.services.routing import route_planned
@@ -157,7 +158,7 @@ def enqueue_processing(raw_ids: Sequence[int]) -> None:
     workers stopped) no task per batch is added: one drain task takes every pending event from the raw log
     once the workers reach it. A queue that cannot be reached holds the tasks in this process
     (`queueing.enqueue`); the events are committed either way."""
-    from hubbub.ingest.tasks import drain_pending_task, process_batch_task
+    from hubbub.ingest.tasks import drain_pending_task, process_batch_task  # tasks imports this module
 
     if queueing.over_limit():
         queueing.enqueue_once(DRAIN_KEY, drain_pending_task)
@@ -322,7 +323,6 @@ def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
     if returning:
         on_brand_answers(org_id, returning)  # answered on the network itself: response clocks stop then
         on_customer_messages(org_id, returning)  # pending → open, next-response SLA clocks
-    from hubbub.listening.services import record_mentions
 
     record_mentions(org_id, [(ev, brand.pk, a) for (_, ev, brand), a in zip(good, analyses, strict=True)])
     announce_mentions(org_id, events)  # integrators' webhooks, after commit; nothing when none subscribed

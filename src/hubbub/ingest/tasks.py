@@ -10,7 +10,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from hubbub import queueing
-from hubbub.ingest import channel_intake, services
+from hubbub.ingest import channel_intake, refinement, services
 
 
 # Retried every 2 s for a minute: only the database being away (a restart, a fail-over) gets a batch this far,
@@ -47,8 +47,6 @@ def refine_mentions() -> bool:
     """Relabel stored mentions with the accurate tier, most useful first, within the CPU budget
     (`settings.REFINE_CPU_SECONDS` a minute), on a thread of its own at the lowest priority; nothing while
     ingest has work waiting. True when a run started."""
-    from hubbub.ingest import refinement
-
     if settings.REFINE_CPU_SECONDS <= 0:
         return False
     return refinement.refine_in_background()

@@ -21,7 +21,9 @@ from typing import Any
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
-from hubbub.listening.models import DimensionRollup, Grain, Incident, ListeningQuery, MentionRollup, QueryRollup
+from hubbub.inbox.models import Direction, Message
+from hubbub.listening.models import Alert, DimensionRollup, Grain, Incident, ListeningQuery, MentionRollup, QueryRollup
+from hubbub.listening.places import describe
 from hubbub.listening.stopwords import STOPWORDS
 from hubbub.tenancy.models import Brand
 from hubbub.tenancy.scoping import Scope, scoped
@@ -274,8 +276,6 @@ def places(scope: Scope, w: Window) -> dict[str, Any]:
     `located` of `mentions` tells how much of the range the map covers: only authors who give a
     location we can read are on it, so a wall screen must not read it as the whole picture.
     """
-    from hubbub.listening.places import describe
-
     items = languages(scope, w, "place")["items"]
     states: list[dict[str, Any]] = []
     by_country: Counter[str] = Counter()
@@ -345,8 +345,6 @@ def query_series(scope: Scope, w: Window) -> dict[str, Any]:
 
 def summary(scope: Scope, w: Window) -> dict[str, Any]:
     """The big numbers: mentions, negative share, change against the previous window, open incidents, alerts."""
-    from hubbub.listening.models import Alert
-
     length = w.end - w.start
     base = MentionRollup.objects.filter(organization_id=scope.organization_id, brand_id__in=w.brand_ids, grain=w.grain)
     now = base.filter(bucket__gte=w.start, bucket__lt=w.end).aggregate(
@@ -385,8 +383,6 @@ def _recent_messages(scope: Scope, w: Window, fields: tuple[str, ...]) -> tuple[
     index backwards and stops at its limit; a single IN (...) query would sort
     every mention of the range first (seconds for a year of millions).
     """
-    from hubbub.inbox.models import Direction, Message
-
     per_brand = max(1, MESSAGE_SCAN // max(len(w.brand_ids), 1))
     rows: list[dict[str, Any]] = []
     capped = False

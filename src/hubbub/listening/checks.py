@@ -12,18 +12,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
+from hubbub.inbox.models import Direction, Message
 from hubbub.listening.models import Grain, Incident, MentionRollup
 from hubbub.listening.temperature import BrandStats, TermStats, temperature_check
 from hubbub.tenancy.models import Brand
 from hubbub.tenancy.scoping import Scope
-
-if TYPE_CHECKING:
-    from hubbub.inbox.models import Message
 
 RECENT_DAYS = 7
 BASELINE_DAYS = 28
@@ -55,8 +53,6 @@ def _now_for(brand_id: int) -> tuple[datetime, bool]:
 
 def run_temperature_check(scope: Scope, brand_id: int, idea: str) -> dict[str, Any]:
     """Score a campaign idea for one brand in scope; returns numbers, reasons and examples."""
-    from hubbub.inbox.models import Direction, Message
-
     if brand_id not in scope.brand_ids:
         raise ValueError("Unknown brand")
     idea = idea.strip()

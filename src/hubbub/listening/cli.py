@@ -6,7 +6,7 @@ fields, several timestamp formats. A line it cannot use is counted, reported
 on stderr and skipped; the run never stops because of one bad line.
 
 No Django here: the command must start fast and work without a database.
-The analysis engine is imported only when some lines lack a sentiment.
+The analysis model is loaded only when some lines lack a sentiment.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 import typer
 
+from hubbub.analysis import services as analysis  # light: the model loads on the first batch
 from hubbub.listening.detectors import Alert, CrisisDetector, DetectorConfig, normalise_sentiment
 
 listen_app = typer.Typer(help="Listening: replay mentions through the crisis detectors.", no_args_is_help=True)
@@ -172,11 +173,9 @@ def _fill_sentiment(rows: list[Row], result: BacktestResult) -> list[Row]:
     missing = [i for i, r in enumerate(rows) if r[2] is None or r[2] == ""]
     out = rows
     if missing:
-        from hubbub.analysis.services import analyze_batch  # heavy import, only when needed
-
         for start in range(0, len(missing), ANALYSIS_BATCH):
             idx = missing[start : start + ANALYSIS_BATCH]
-            analyses = analyze_batch([rows[i][5] for i in idx])
+            analyses = analysis.analyze_batch([rows[i][5] for i in idx])
             for i, an in zip(idx, analyses, strict=False):
                 r = rows[i]
                 out[i] = (r[0], r[1], an.sentiment, r[3], r[4], r[5])

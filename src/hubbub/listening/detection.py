@@ -31,6 +31,7 @@ from django.db.models import Max
 
 from hubbub import live
 from hubbub.api.webhook_events import emit
+from hubbub.inbox.models import Direction, Message
 from hubbub.listening.detectors import Alert as DetectedAlert
 from hubbub.listening.detectors import CrisisDetector, DetectorConfig
 from hubbub.listening.models import (
@@ -199,8 +200,6 @@ def run_detection(organization_id: int | None = None, now: datetime | None = Non
 
 
 def _run_org(org_id: int, now: datetime | None) -> DetectionResult:
-    from hubbub.inbox.models import Direction, Message
-
     result = DetectionResult()
     wm, _ = DetectorWatermark.objects.get_or_create(organization_id=org_id)
     rows = list(
@@ -424,8 +423,6 @@ def post_webhook(url: str, payload: dict[str, Any]) -> str:
 
 
 def latest_message_id(org_id: int) -> int:
-    from hubbub.inbox.models import Message
-
     return int(Message.objects.filter(organization_id=org_id).aggregate(m=Max("id"))["m"] or 0)
 
 

@@ -28,6 +28,7 @@ from hubbub import live
 from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
 from hubbub.db import upsert_add
+from hubbub.inbox.models import Conversation, Direction, Message
 from hubbub.listening.models import (
     Alert,
     AlertRule,
@@ -46,6 +47,7 @@ from hubbub.outbound_http import OutboundRefused, validate_user_url
 from hubbub.tenancy.models import Brand, Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
+from hubbub.workflow import issues as workflow_issues
 
 GRAINS = {
     Grain.MINUTE: lambda t: t.replace(second=0, microsecond=0),
@@ -247,8 +249,6 @@ def delete_query(scope: Scope, q: ListeningQuery) -> None:
 
 def preview_query(scope: Scope, text: str, brand_id: int | None = None, scan: int = 5000, limit: int = 20) -> dict:
     """Matches of a query on the most recent stored mentions (a bounded scan, so the editor stays fast)."""
-    from hubbub.inbox.models import Direction, Message
-
     q = validate_query(text)
     brand_ids = [brand_id] if brand_id in scope.brand_ids else list(scope.brand_ids)
     rows = (
@@ -448,8 +448,6 @@ def send_statement(scope: Scope, incident: Incident) -> Incident:
 
 def link_conversations(scope: Scope, incident: Incident, conversation_ids: Sequence[int]) -> int:
     """Link affected conversations (of the incident's brand, in scope); returns how many were new."""
-    from hubbub.inbox.models import Conversation
-
     require_role(scope, Role.AGENT)
     _require_open(incident)
     ids = list(
@@ -480,8 +478,6 @@ def track_as_issue(scope: Scope, incident: Incident) -> int:
     with every linked conversation, so one approved update reaches them all;
     returns the issue id. The workflow owns the updates from there on.
     """
-    from hubbub.workflow import issues as workflow_issues
-
     require_role(scope, Role.AGENT)
     _require_open(incident)
     conv_ids = list(incident.links.values_list("conversation_id", flat=True))
@@ -517,8 +513,6 @@ def incident_report(incident: Incident, until: datetime | None = None) -> dict[s
     Sentiment recovery compares the negative share in the hour before the
     incident opened, during it, and in its last hour.
     """
-    from hubbub.inbox.models import Conversation
-
     end = until or incident.closed_at or timezone.now()
     start = incident.opened_at
     if incident.alert_id and incident.alert is not None:

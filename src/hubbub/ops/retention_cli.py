@@ -15,6 +15,7 @@ console = Console(stderr=True)
 
 
 def _org(slug: str):  # type: ignore[no-untyped-def]
+    # models: importable once the command has set Django up
     from hubbub.tenancy.models import Organization
 
     org = Organization.objects.filter(slug=slug).first()
@@ -28,6 +29,7 @@ def _org(slug: str):  # type: ignore[no-untyped-def]
 def show() -> None:
     """Each organisation's retention."""
     setup_django()
+    # models: importable once the command has set Django up
     from hubbub.tenancy.models import Organization
 
     table = Table("organisation", "raw mentions kept")
@@ -43,6 +45,7 @@ def set_(
 ) -> None:
     """Change an organisation's retention (audited); the nightly job applies it, `run` applies it now."""
     setup_django()
+    # models: importable once the command has set Django up
     from hubbub.ops.retention import set_retention
 
     set_retention(_org(org), days)
@@ -53,6 +56,7 @@ def set_(
 def run() -> None:
     """Prune now what the nightly job would prune."""
     setup_django()
+    # models: importable once the command has set Django up
     from hubbub.ops.retention import prune_organization
     from hubbub.tenancy.models import Organization
 

@@ -129,7 +129,7 @@ def approve_update(scope: Scope, update: IssueUpdate, text: str | None = None) -
                 IssueDelivery(organization_id=update.organization_id, update=update, conversation=conv, reply=reply)
             )
         IssueDelivery.objects.bulk_create(deliveries)
-        from hubbub.workflow.tasks import send_issue_update_task
+        from hubbub.workflow.tasks import send_issue_update_task  # tasks imports this module: a cycle
 
         transaction.on_commit(lambda: send_issue_update_task(update.pk))
     return update

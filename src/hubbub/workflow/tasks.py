@@ -14,6 +14,8 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from hubbub.workflow import sla
+from hubbub.workflow.issues import send_update
+from hubbub.workflow.models import ComposerPresence
 
 
 @db_task()
@@ -24,8 +26,6 @@ def sla_sweep() -> dict[str, int]:
 @db_task(retries=3, retry_delay=5)
 def send_issue_update_task(update_id: int) -> dict[str, int]:
     """Send an approved progress update to every linked conversation (idempotent on retry)."""
-    from hubbub.workflow.issues import send_update
-
     return send_update(update_id)
 
 
@@ -44,8 +44,6 @@ def forget_stale_composers() -> int:
     from datetime import timedelta
 
     from django.utils import timezone
-
-    from hubbub.workflow.models import ComposerPresence
 
     deleted, _ = ComposerPresence.objects.filter(seen_at__lt=timezone.now() - timedelta(hours=1)).delete()
     return deleted

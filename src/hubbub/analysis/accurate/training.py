@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from hubbub.analysis import data
+from hubbub.analysis import train as fast_train  # the fast tier's rows: one source of truth for both tiers
 from hubbub.analysis.accurate.encoder import ENCODER_SHA256, Encoder, prepare
 from hubbub.analysis.accurate.heads import DEFAULT_HEADS_PATH, AccurateHeads, Head
 
@@ -210,8 +211,6 @@ def train_accurate(
     out: Path | None = DEFAULT_HEADS_PATH,
 ) -> AccurateHeads:
     """Fit the four heads and (unless `out` is None) save them; returns the heads."""
-    from hubbub.analysis import train as fast_train  # the fast tier's rows: one source of truth for both tiers
-
     ddir = data.shared_dir(data_dir)
     td = fast_train._load_training_data(ddir, quick=False)
     by_name: dict[str, list[Any]] = {}

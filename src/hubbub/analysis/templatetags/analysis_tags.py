@@ -12,13 +12,14 @@ from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from hubbub.analysis.reasons import spans
+from hubbub.analysis.views import label_choices
+
 register = template.Library()
 
 
 @register.inclusion_tag("analysis/_correct_form.html", takes_context=True)
 def correct_labels_form(context: template.Context, message: Any) -> dict[str, Any]:
-    from hubbub.analysis.views import label_choices
-
     choices = label_choices(getattr(message, "brand", None))
     return {"m": message, "label_choices": choices, "csrf_token": context.get("csrf_token")}
 
@@ -26,8 +27,6 @@ def correct_labels_form(context: template.Context, message: Any) -> dict[str, An
 @register.simple_tag
 def why_highlight(message: Any) -> SafeString:
     """The message text (escaped) with every word or emoji its "why" cites marked in place (`<mark>`)."""
-    from hubbub.analysis.reasons import spans
-
     text = str(getattr(message, "text", "") or "")
     explanations = (getattr(message, "analysis", None) or {}).get("explanations") or {}
     words = [w for ws in explanations.values() if isinstance(ws, list) for w in ws if isinstance(w, str)]

@@ -12,6 +12,7 @@ import logging
 import re
 from typing import Any
 
+from hubbub.connectors.models import MAX_REPLY_CHARS
 from hubbub.inbox.actions.replies import Origin, do_create_reply
 from hubbub.inbox.models import CannedResponse, Conversation
 from hubbub.tenancy.models import Role
@@ -53,8 +54,6 @@ def render_template(body: str, conv: Conversation, agent: Any | None) -> str:
 
 
 def render_canned(scope: Scope, canned: CannedResponse, conv: Conversation) -> dict[str, Any]:
-    from hubbub.connectors.models import MAX_REPLY_CHARS
-
     if canned.organization_id != scope.organization_id or conv.organization_id != scope.organization_id:
         raise PermissionDenied("Not part of this organisation.")
     text = render_template(canned.body, conv, scope.user)

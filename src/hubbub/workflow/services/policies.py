@@ -15,13 +15,12 @@ from django.db import transaction
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
+from hubbub.workflow.hours import Calendar, parse_schedule_text, zone
 from hubbub.workflow.models import ApprovalPolicy, BusinessHours, Metric, SLAPolicy
 from hubbub.workflow.services.ownership import same_org
 
 
 def save_business_hours(scope: Scope, data: dict[str, Any], hours: BusinessHours | None = None) -> BusinessHours:
-    from hubbub.workflow.hours import Calendar, parse_schedule_text, zone
-
     require_role(scope, Role.SUPERVISOR)
     if hours is not None:
         same_org(scope, hours)

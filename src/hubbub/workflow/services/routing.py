@@ -4,7 +4,7 @@ conversations, then assignment, SLA clocks and canned auto-replies follow.
 Two entry points share `_route`: `route_planned` for conversations an ingest batch is about to
 create (routed in memory, inserted once, complete) and `route_new_conversations` for stored ones
 (re-routing, tests). Both work on whole batches with a fixed number of queries, so 50 active
-rules barely slow ingestion; `_Row` and `_fact` keep `Model.__init__` off that hot path.
+rules barely slow ingestion; `_Row` (a `rows.row_class`) keeps `Model.__init__` off that hot path.
 `facts_rows` and `hours_checker` are shared with the rule preview (`rule_admin`).
 """
 
@@ -14,14 +14,17 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from hubbub.crm.models import Customer
 from hubbub.db import fast_insert_dicts, fast_update
-from hubbub.inbox.models import Conversation, Priority, Status, Tag
-from hubbub.rows import columns, row_class
+from hubbub.inbox.conversation_rows import NewConversation
+from hubbub.inbox.models import Conversation, Message, Priority, Status, Tag
+from hubbub.rows import row_class, rows_in, values_rows
 from hubbub.tenancy.models import Team
 from hubbub.workflow import sla
 from hubbub.workflow.models import RoutingRule, SLAClock, SLAPolicy
@@ -43,36 +46,56 @@ def active_rules(org_id: int) -> list[RoutingRule]:
     return list(RoutingRule.objects.filter(organization_id=org_id, is_active=True).order_by("position", "id"))
 
 
-_CONV_FACT_FIELDS = (
-    "id",
-    "brand_id",
-    "network",
-    "intent",
-    "topic",
-    "sentiment",
-    "urgency",
-    "search_text",
-    "author__customer__tier",
-    "author__customer__lifetime_value",
-    "author__followers",
-    "first_message_at",
-    "team_id",
-)
+@row_class(Conversation)
+class _FactRow:
+    """A stored conversation's rule facts, read across its author and customer (`rows.values_rows`)."""
+
+    pk: int
+    brand_id: int
+    network: str
+    intent: str
+    topic: str
+    sentiment: str
+    urgency: int
+    search_text: str
+    author__customer__tier: str | None
+    author__customer__lifetime_value: Decimal | None
+    author__followers: int | None
+    first_message_at: datetime
+    team_id: int | None
 
 
-def _fact(values: Sequence[Any], lang: str) -> Facts:
-    """Rule facts from the values of `_CONV_FACT_FIELDS[1:]` (stored or in memory) and a language."""
-    brand, net, intent, topic, sent, urg, text, tier, value, followers, at, team = values
+def _facts(
+    conv: _FactRow | NewConversation, lang: str, tier: str | None, value: Decimal | float | None, followers: int | None
+) -> Facts:
+    """Rule facts of a conversation, stored (`_FactRow`) or about to be (`NewConversation`), with what is
+    known of its author and customer and its language."""
     return Facts(
-        brand, net, intent, topic, sent, urg, lang, text, tier or "unknown", float(value or 0), followers or 0, at, team
+        brand_id=conv.brand_id,
+        network=conv.network,
+        intent=conv.intent,
+        topic=conv.topic,
+        sentiment=conv.sentiment,
+        urgency=conv.urgency,
+        lang=lang,
+        text=conv.search_text,
+        tier=tier or "unknown",
+        value=float(value or 0),
+        followers=followers or 0,
+        at=conv.first_message_at,
+        team_id=conv.team_id,
     )
 
 
-def facts_rows(conversations: Any, needs_lang: bool) -> list[tuple[int, Facts]]:
+def facts_rows(conversations: QuerySet[Conversation], needs_lang: bool) -> list[tuple[int, Facts]]:
     """Flatten conversations into rule facts with one joined query (plus one for languages)."""
-    rows = list(conversations.values_list(*_CONV_FACT_FIELDS))
-    langs = _languages([r[0] for r in rows]) if needs_lang and rows else {}
-    return [(r[0], _fact(r[1:], langs.get(r[0], ""))) for r in rows]
+    rows = values_rows(_FactRow, conversations)
+    langs = _languages([r.pk for r in rows]) if needs_lang and rows else {}
+    out: list[tuple[int, Facts]] = []
+    for r in rows:
+        customer = (r.author__customer__tier, r.author__customer__lifetime_value)
+        out.append((r.pk, _facts(r, langs.get(r.pk, ""), *customer, r.author__followers)))
+    return out
 
 
 def hours_checker(org_id: int, cals: sla.CalendarCache, team_tz: dict[int, str], f: Facts) -> Any:
@@ -85,7 +108,7 @@ def hours_checker(org_id: int, cals: sla.CalendarCache, team_tz: dict[int, str],
 @row_class(Conversation)
 class _Row:
     """A stored conversation as the routing hook needs it: no `Model.__init__` on the hot path, written
-    back with `db.fast_update`. The fields before `organization_id` are read from the database, in order."""
+    back with `db.fast_update`. The fields with a default are not read: routing computes them."""
 
     pk: int
     status: str
@@ -100,12 +123,9 @@ class _Row:
     routing_log: list[dict[str, Any]]
     assignee_id: int | None
     brand_id: int
-    organization_id: int = 0
+    organization_id: int
     priority: int = Priority.NORMAL
     sla_due_at: datetime | None = None
-
-
-_ROW_FIELDS = columns(_Row)[: columns(_Row).index("organization_id")]
 
 
 def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> None:
@@ -119,28 +139,18 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
     if not ids:
         return
     ctx = _RoutingContext.load(org_id)
-    needs_facts = bool(ctx.rules)
-    fields = _ROW_FIELDS + (_CONV_FACT_FIELDS[1:] if needs_facts else ())
     # By primary key only, organisation checked on the rows: with `organization_id = …` in the
     # WHERE clause SQLite walks the organisation's whole SLA index instead.
-    rows = [
-        r for r in Conversation.objects.filter(id__in=ids).values_list(*fields, "organization_id") if r[-1] == org_id
-    ]
-    convs: dict[int, _Row] = {}
+    convs = {c.pk: c for c in rows_in(_Row, "id", ids) if c.organization_id == org_id}
     facts: list[tuple[int, Facts]] = []
-    langs = _languages([r[0] for r in rows]) if needs_facts and ctx.compiled.needs_lang else {}
-    loaded = len(_ROW_FIELDS)
-    for r in rows:
-        c = _Row(*r[:loaded], *[org_id])  # organization_id comes right after the loaded fields
-        convs[c.pk] = c
-        if needs_facts:
-            facts.append((c.pk, _fact(r[loaded:-1], langs.get(c.pk, ""))))
+    if ctx.rules and convs:
+        facts = facts_rows(Conversation.objects.filter(id__in=list(convs)), ctx.compiled.needs_lang)
     follow_up = _route(org_id, ctx, convs, facts)
     fast_update(list(convs.values()), _ROUTED_FIELDS)  # type: ignore[arg-type]
     follow_up()
 
 
-def route_planned(org_id: int, convs: Sequence[Any], authors: dict[int, Any]) -> Callable[[], None]:
+def route_planned(org_id: int, convs: Sequence[NewConversation], authors: dict[int, Any]) -> Callable[[], None]:
     """Route the conversations an ingest batch is about to create, in memory, before they are
     written: each is inserted once, complete, instead of inserted and then updated.
 
@@ -165,11 +175,9 @@ def route_planned(org_id: int, convs: Sequence[Any], authors: dict[int, Any]) ->
         }
         for c in convs:
             author = authors.get(c.author_id)
-            known = crm.get(author.customer_id) if author else None
-            tier, value = known or ("unknown", 0)
+            tier, value = (crm.get(author.customer_id) if author else None) or ("unknown", 0)
             followers = author.followers if author else 0
-            values = (c.brand_id, c.network, c.intent, c.topic, c.sentiment, c.urgency, c.search_text)
-            facts.append((c.pk, _fact((*values, tier, value, followers, c.first_message_at, c.team_id), c.lang)))
+            facts.append((c.pk, _facts(c, c.lang, tier, value, followers)))
     return _route(org_id, ctx, todo, facts)
 
 
@@ -287,8 +295,6 @@ def _route(
 
 def _languages(conv_ids: Sequence[int]) -> dict[int, str]:
     """The language of each conversation's first inbound message that has one."""
-    from hubbub.inbox.models import Message
-
     langs: dict[int, str] = {}
     for cid, lang in (
         Message.objects.filter(conversation_id__in=list(conv_ids), direction="in")

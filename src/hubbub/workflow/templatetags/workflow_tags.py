@@ -6,6 +6,9 @@ from typing import Any
 
 from django import template
 
+from hubbub.workflow.services.canned import render_template
+from hubbub.workflow.sla import history
+
 register = template.Library()
 
 
@@ -21,16 +24,12 @@ def target(policy: Any, metric: str, priority: int) -> str:
 @register.simple_tag
 def render_canned(canned: Any, conv: Any, user: Any) -> str:
     """A canned response with its variables filled in on the server for this conversation."""
-    from hubbub.workflow.services.canned import render_template
-
     return render_template(canned.body, conv, user)
 
 
 @register.inclusion_tag("workflow/_thread_workflow.html")
 def workflow_panel(conv: Any) -> dict[str, Any]:
     """SLA clocks, routing decisions, SLA history and linked issues of one conversation."""
-    from hubbub.workflow.sla import history
-
     return {
         "conv": conv,
         "clocks": list(conv.sla_clocks.order_by("metric")),
