@@ -1,5 +1,6 @@
 """The API's shared shapes: conversations, messages and replies, the bounded integers every endpoint takes,
-and the error answers every endpoint declares (`answers`)."""
+and the error answers every endpoint declares (`answers`). The inputs of the inbox's actions are the inbox's
+(`inbox.inputs`), shared with its web forms."""
 
 from __future__ import annotations
 
@@ -61,23 +62,12 @@ class MessageOut(Schema):
     model_version: str
 
 
-class ReplyIn(Schema):
-    text: str
-
-
 class ReplyOut(Schema):
     id: int
     state: str
     text: str
     external_id: str
     review_comment: str
-
-
-class ConversationPatch(Schema):
-    status: str | None = None
-    assignee_id: Id | None = None
-    team_id: Id | None = None
-    unassign: bool = False
 
 
 class ErrorOut(Schema):

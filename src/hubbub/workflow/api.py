@@ -23,6 +23,7 @@ from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.db import chunked
 from hubbub.inbox.actions import approvals as reply_approvals
 from hubbub.inbox.api import conversation_or_404
+from hubbub.inbox.inputs import ApproveIn, RejectIn
 from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import CannedResponse, Conversation, Reply
 from hubbub.tenancy.models import Role, Team
@@ -40,7 +41,6 @@ from hubbub.workflow.schemas import (
     NOT_SENT,
     ApprovalPolicyIn,
     ApprovalPolicyOut,
-    ApproveIn,
     AssignmentIn,
     AssignmentOut,
     AuditOut,
@@ -60,7 +60,6 @@ from hubbub.workflow.schemas import (
     PendingReplyOut,
     PreviewIn,
     PreviewOut,
-    RejectIn,
     RenderedOut,
     ReplyStateOut,
     RuleIn,

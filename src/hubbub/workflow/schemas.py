@@ -134,14 +134,6 @@ class PendingReplyOut(Schema):
     created_at: datetime
 
 
-class ApproveIn(Schema):
-    text: str | None = None
-
-
-class RejectIn(Schema):
-    comment: str
-
-
 class ReplyStateOut(Schema):
     id: int
     state: str
