@@ -10,6 +10,7 @@ instance (or typed values), so a bad value gets the same message at either door.
 What this module gives:
 - `refuse(message)`: what a schema's validator raises, so the user reads `message` as written (pydantic would
   prefix a plain ValueError's text with "Value error, ");
+- `filled(message)`: the rule of a text that must not be empty;
 - `checked(Schema, data)`: validate a mapping; `InvalidInput` (a ValueError) on a bad value;
 - `form_input(Schema, request.POST)`: the same from a form, with HTML's habits: several values for a list field
   (a multiple select, repeated checkboxes), an unticked checkbox absent, an empty box meaning "not given" for a
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ValidationError
@@ -80,6 +81,19 @@ def refuse(message: str) -> PydanticCustomError:
     return PydanticCustomError(REFUSED, message)
 
 
+def filled(message: str, cut: int | None = None) -> Callable[[str], str]:
+    """A text rule: stripped, refused with `message` when nothing is left, cut to `cut` characters (a column's
+    size) when given. `Annotated[str, AfterValidator(filled("A note needs some text."))]`."""
+
+    def check(value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise refuse(message)
+        return value[:cut] if cut is not None else value
+
+    return check
+
+
 def invalid_input(schema: type[BaseModel], exc: ValidationError, data: Mapping[str, Any] | None = None) -> InvalidInput:
     """pydantic's error list as `InvalidInput`: one message per top-level field (the first), keyed by the
     field's name; an error of the whole input (a model validator) under ""."""
@@ -112,13 +126,20 @@ def form_input(schema: type[S], form: Mapping[str, Any], /, *, keep_defaults: Co
     Each field of the schema is looked up under its name: a list field takes every value posted under it
     (empty ones dropped), a bool field is a checkbox (absent is False, unless named in `keep_defaults`: a form
     that does not show that box leaves the schema's default), any other field takes the last value, and an
-    empty one counts as not given unless the field takes text. `values` are set as given (path parameters,
-    what the view knows), overriding the form."""
+    empty one counts as not given unless the field takes text. A dict field is read from the fields named
+    with dots below it, as the JSON body nests them (`targets.first_response.1`, `conditions.brands`): a box
+    left empty is not given, a name posted several times (a multiple select) is a list. `values` are set as
+    given (path parameters, what the view knows), overriding the form."""
     data: dict[str, Any] = {}
     for name, info in schema.model_fields.items():
         if name in values:
             continue
         shape = _shape(info.annotation)
+        if shape == "dict":
+            nested = _nested(form, name)
+            if nested is not None:
+                data[name] = nested
+            continue
         if shape == "list":
             posted = _getlist(form, name)
             if posted or name in form:
@@ -135,6 +156,25 @@ def form_input(schema: type[S], form: Mapping[str, Any], /, *, keep_defaults: Co
     return checked(schema, data, **values)
 
 
+def _nested(form: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """The fields `name.a.b` of a form as `{"a": {"b": value}}`; None when the form has none of them."""
+    prefix = f"{name}."
+    keys = [k for k in form if isinstance(k, str) and k.startswith(prefix)]
+    if not keys:
+        return None
+    out: dict[str, Any] = {}
+    for key in keys:
+        posted = [v for v in _getlist(form, key) if v.strip()]
+        if not posted:
+            continue
+        *path, leaf = key.removeprefix(prefix).split(".")
+        node = out
+        for part in path:
+            node = node.setdefault(part, {})
+        node[leaf] = posted[0] if len(posted) == 1 else posted
+    return out
+
+
 def _getlist(form: Mapping[str, Any], name: str) -> list[str]:
     getlist = getattr(form, "getlist", None)
     if getlist is not None:
@@ -145,19 +185,22 @@ def _getlist(form: Mapping[str, Any], name: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
 
 
-def _shape(annotation: Any) -> Literal["list", "bool", "text", "other"]:
-    """How a form posts a field of this type: several values, a checkbox, text, or a value to convert."""
+def _shape(annotation: Any) -> Literal["list", "bool", "text", "dict", "other"]:
+    """How a form posts a field of this type: several values, a checkbox, text, named parts, or a value to
+    convert."""
     origin = get_origin(annotation)
     if origin is Annotated:
         return _shape(get_args(annotation)[0])
     if origin in (Union, types.UnionType):
         shapes = {_shape(arg) for arg in get_args(annotation) if arg is not type(None)}
-        for shape in ("list", "text", "bool"):
+        for shape in ("list", "text", "dict", "bool"):
             if shape in shapes:
                 return shape  # type: ignore[return-value]
         return "other"
     if origin in (list, tuple, set, frozenset) or annotation in (list, tuple, set, frozenset):
         return "list"
+    if origin is dict or annotation is dict:
+        return "dict"
     if annotation is bool:
         return "bool"
     if annotation is str or (origin is Literal and all(isinstance(a, str) for a in get_args(annotation))):

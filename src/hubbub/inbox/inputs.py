@@ -21,7 +21,7 @@ from hubbub.analysis.models import CORRECTABLE_LABELS
 from hubbub.analysis.services import allowed_values
 from hubbub.api.schemas import Id
 from hubbub.inbox.models import Status
-from hubbub.inputs import Words, refuse
+from hubbub.inputs import Words, filled, refuse
 
 NOTE_MAX_CHARS = 10_000
 TAG_MAX_CHARS = 60  # the column's size
@@ -34,17 +34,7 @@ def _status(value: str) -> str:
     return value
 
 
-def _reply_text(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise refuse("The reply is empty.")
-    return value
-
-
-def _note_text(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise refuse("A note needs some text.")
+def _note_length(value: str) -> str:
     if len(value) > NOTE_MAX_CHARS:
         raise refuse(
             f"A note is at most {NOTE_MAX_CHARS:,} characters; this one has {len(value):,}. Shorten it or split it."
@@ -57,14 +47,8 @@ def _tag_names(names: list[str]) -> list[str]:
     return sorted({n.strip().lower()[:TAG_MAX_CHARS] for n in names if n.strip()})
 
 
-def _comment(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise refuse("Say why: a rejection needs a comment for the agent.")
-    return value
-
-
 StatusValue = Annotated[str, AfterValidator(_status)]
+ReplyText = Annotated[str, AfterValidator(filled("The reply is empty."))]  # a reply's words, stripped, never empty
 
 
 class StatusIn(Schema):
@@ -88,11 +72,11 @@ class ConversationPatch(Schema):
 
 
 class ReplyIn(Schema):
-    text: Annotated[str, AfterValidator(_reply_text)]
+    text: ReplyText
 
 
 class NoteIn(Schema):
-    text: Annotated[str, AfterValidator(_note_text)]
+    text: Annotated[str, AfterValidator(filled("A note needs some text.")), AfterValidator(_note_length)]
 
 
 class TagsIn(Schema):
@@ -113,7 +97,7 @@ class ApproveIn(Schema):
 
 
 class RejectIn(Schema):
-    comment: Annotated[str, AfterValidator(_comment)]
+    comment: Annotated[str, AfterValidator(filled("Say why: a rejection needs a comment for the agent."))]
 
 
 class LabelsIn(Schema):

@@ -86,14 +86,14 @@ def validate(request: HttpRequest, body: ValidateIn) -> Any:
     return {"ok": True, "normalised": q.normalised(), "terms": q.terms()}
 
 
-def _create_query(scope: Scope, data: dict[str, Any]) -> Any:
+def _create_query(scope: Scope, data: QueryIn) -> Any:
     """A query on one of the caller's brands (else 404); a syntax error (limits included) is a 400 that says
     where, a name the brand already uses a 409."""
-    if data["brand_id"] not in scope.brand_ids:
+    if data.brand_id not in scope.brand_ids:
         return Status(404, {"detail": "Not found"})
     try:
         return services.save_query(
-            scope, brand_id=data["brand_id"], name=data["name"], query=data["query"], is_active=data["is_active"]
+            scope, brand_id=data.brand_id, name=data.name, query=data.query, is_active=data.is_active
         )
     except QuerySyntaxError as exc:
         return Status(400, {"detail": str(exc), "position": exc.position})
@@ -136,10 +136,10 @@ def _rules(scope: Scope) -> Any:
     return scoped(AlertRule.objects.all(), scope, brand_field=None)
 
 
-def _save_rule(scope: Scope, rule: AlertRule | None, data: dict[str, Any]) -> Any:
+def _save_rule(scope: Scope, rule: AlertRule | None, data: AlertRuleIn) -> Any:
     """The rule saved, or a 422 that says why not (a webhook address that is not allowed, bad quiet hours)."""
     try:
-        return services.save_alert_rule(scope, rule, **data)
+        return services.save_alert_rule(scope, rule, **data.dict())
     except ValidationError as exc:
         return Status(422, {"detail": "; ".join(exc.messages)})
     except ValueError as exc:
