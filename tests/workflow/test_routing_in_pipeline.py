@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hubbub.crm import services as crm
+from hubbub.crm.inputs import CustomerIn
 from hubbub.crm.models import Customer
 from hubbub.inbox.models import Conversation, Reply
 from hubbub.tenancy.models import Team
@@ -43,7 +44,7 @@ def test_routing_sees_the_whole_batch_language_and_customer(acme, scopes, make_e
     _rule(scopes, "spanish", {"languages": ["es"]}, team_id=es.pk)
     _rule(scopes, "loyal", {"customer_tiers": ["loyal"]}, team_id=vip.pk)
     _rule(scopes, "reach", {"min_followers": 10000}, team_id=big.pk)
-    crm.create_customer(scopes["agent"], name="Zoe Quinn", handles=["zoeq"])
+    crm.create_customer(scopes["agent"], CustomerIn(name="Zoe Quinn", handles=["zoeq"]))
     Customer.objects.filter(name="Zoe Quinn").update(tier=Customer.Tier.LOYAL, order_count=9)
     ingest(
         acme["org"],
