@@ -55,6 +55,7 @@ def _seed():  # type: ignore[no-untyped-def]
     from hubbub.tenancy.models import Brand, Membership, Organization, Team
     from hubbub.tenancy.scoping import scope_for
     from hubbub.workflow.hours import OFFICE_HOURS
+    from hubbub.workflow.inputs import BusinessHoursIn, RuleIn, SLAPolicyIn
     from hubbub.workflow.services.policies import save_business_hours, save_sla_policy
     from hubbub.workflow.services.rule_admin import create_rule
 
@@ -74,20 +75,14 @@ def _seed():  # type: ignore[no-untyped-def]
             team.members.add(user)
             agents[team.pk].append(user.pk)
     hours = save_business_hours(
-        scope, {"name": "Office", "timezone": "America/New_York", "schedule": OFFICE_HOURS, "holidays": []}
+        scope, BusinessHoursIn(name="Office", timezone="America/New_York", schedule=OFFICE_HOURS, holidays=[])
     )
     targets = {"first_response": {"0": 240, "1": 60, "2": 30, "3": 15}, "resolution": {"0": 2880, "1": 1440, "2": 480}}
-    save_sla_policy(
-        scope, {"name": "Office SLA", "targets": targets, "business_hours_id": hours.pk, "is_default": True}
-    )
+    save_sla_policy(scope, SLAPolicyIn(name="Office SLA", targets=targets, business_hours_id=hours.pk, is_default=True))
     for i, brand in enumerate(brands):
         create_rule(
             scope,
-            {
-                "name": f"{brand.name} team",
-                "conditions": {"brands": [brand.pk]},
-                "actions": {"team_id": teams[i % 3].pk},
-            },
+            RuleIn(name=f"{brand.name} team", conditions={"brands": [brand.pk]}, actions={"team_id": teams[i % 3].pk}),
         )
     return org, sup, agents
 

@@ -58,6 +58,7 @@ def _seed(rules: int):  # type: ignore[no-untyped-def]
     from hubbub.tenancy.models import Brand, Membership, Organization, Team
     from hubbub.tenancy.scoping import scope_for
     from hubbub.workflow.hours import OFFICE_HOURS
+    from hubbub.workflow.inputs import BusinessHoursIn, RuleIn, SLAPolicyIn
     from hubbub.workflow.services.policies import save_business_hours, save_sla_policy
     from hubbub.workflow.services.rule_admin import create_rule
 
@@ -71,7 +72,8 @@ def _seed(rules: int):  # type: ignore[no-untyped-def]
         for n, tz in (("Baggage", "America/Chicago"), ("Refunds", "America/New_York"), ("Care", "Europe/London"))
     ]
     hours = save_business_hours(
-        scope, {"name": "Office", "timezone": "America/New_York", "schedule": OFFICE_HOURS, "holidays": ["2015-02-16"]}
+        scope,
+        BusinessHoursIn(name="Office", timezone="America/New_York", schedule=OFFICE_HOURS, holidays=["2015-02-16"]),
     )
     targets = {
         "first_response": {"0": 240, "1": 60, "2": 30, "3": 15},
@@ -79,9 +81,9 @@ def _seed(rules: int):  # type: ignore[no-untyped-def]
         "resolution": {"1": 1440, "2": 480},
     }
     policy = save_sla_policy(
-        scope, {"name": "Office SLA", "targets": targets, "business_hours_id": hours.pk, "is_default": True}
+        scope, SLAPolicyIn(name="Office SLA", targets=targets, business_hours_id=hours.pk, is_default=True)
     )
-    fast = save_sla_policy(scope, {"name": "VIP 24/7", "targets": {"first_response": {"1": 15, "3": 5}}})
+    fast = save_sla_policy(scope, SLAPolicyIn(name="VIP 24/7", targets={"first_response": {"1": 15, "3": 5}}))
     made = []
     for i in range(rules):
         kind = i % 5
@@ -103,7 +105,7 @@ def _seed(rules: int):  # type: ignore[no-untyped-def]
             actions["tags"] = [f"rule-{i % 10}"]
         if i % 7 == 0:
             actions["sla_policy_id"] = fast.pk
-        made.append(create_rule(scope, {"name": f"rule {i}", "conditions": cond, "actions": actions}))
+        made.append(create_rule(scope, RuleIn(name=f"rule {i}", conditions=cond, actions=actions)))
     return org, scope, policy
 
 
@@ -269,12 +271,13 @@ def child_breach(count: int) -> dict[str, float]:
 
     from hubbub.crm.models import SocialProfile
     from hubbub.inbox.models import Conversation
+    from hubbub.workflow.inputs import SLAPolicyIn
     from hubbub.workflow.models import SLAClock, SLAEvent
     from hubbub.workflow.services.policies import save_sla_policy
     from hubbub.workflow.services.routing import route_new_conversations
 
     org, scope, _ = _seed(0)
-    save_sla_policy(scope, {"name": "one minute", "targets": {"first_response": {"1": 1}}, "is_default": True})
+    save_sla_policy(scope, SLAPolicyIn(name="one minute", targets={"first_response": {"1": 1}}, is_default=True))
     brand = org.brands.first()
     t_now = timezone.now()
     convs = []

@@ -15,6 +15,7 @@ from hubbub.listening.models import ListeningQuery
 from hubbub.listening.services import save_query
 from hubbub.tenancy.models import Brand, Organization, Team
 from hubbub.tenancy.scoping import Scope, scope_for
+from hubbub.workflow.inputs import BusinessHoursIn, CannedIn, RuleIn, SLAPolicyIn
 from hubbub.workflow.models import BusinessHours, RoutingRule, SLAPolicy
 from hubbub.workflow.services.canned import save_canned
 from hubbub.workflow.services.policies import save_business_hours, save_sla_policy
@@ -60,12 +61,9 @@ def adopt_sla(org: Organization, admin: Any) -> SLAPolicy:
     scope = _scope(org, admin)
     return SLAPolicy.objects.filter(organization=org, name=SLA_NAME).first() or save_sla_policy(
         scope,
-        {
-            "name": SLA_NAME,
-            "targets": SLA_TARGETS,
-            "business_hours_id": _business_hours(scope, org).pk,
-            "is_default": True,
-        },
+        SLAPolicyIn(
+            name=SLA_NAME, targets=SLA_TARGETS, business_hours_id=_business_hours(scope, org).pk, is_default=True
+        ),
     )
 
 
@@ -79,14 +77,16 @@ def _scope(org: Organization, admin: Any) -> Scope:
 def _business_hours(scope: Scope, org: Organization) -> BusinessHours:
     return BusinessHours.objects.filter(organization=org, name=HOURS_NAME).first() or save_business_hours(
         scope,
-        {"name": HOURS_NAME, "timezone": "America/Chicago", "schedule": "mon-fri 07:00-22:00\nsat-sun 09:00-18:00"},
+        BusinessHoursIn(
+            name=HOURS_NAME, timezone="America/Chicago", schedule="mon-fri 07:00-22:00\nsat-sun 09:00-18:00"
+        ),
     )
 
 
 def _canned_responses(scope: Scope, org: Organization) -> None:
     for title, body in CANNED.items():
         if not CannedResponse.objects.filter(organization=org, title=title).exists():
-            save_canned(scope, {"title": title, "body": body})
+            save_canned(scope, CannedIn(title=title, body=body))
 
 
 def _routing_rules(scope: Scope, org: Organization) -> None:
@@ -115,7 +115,7 @@ def _routing_rules(scope: Scope, org: Organization) -> None:
     ]
     for rule in rules:
         if not RoutingRule.objects.filter(organization=org, name=rule["name"]).exists():
-            create_rule(scope, rule)
+            create_rule(scope, RuleIn.model_validate(rule))
 
 
 def _listening_queries(scope: Scope, org: Organization) -> None:

@@ -82,9 +82,11 @@ def test_a_text_too_long_for_some_networks_creates_no_reply_and_names_each_faili
     assert post(api, [dee], LONG).status_code == 201  # alone it fits
 
 
-def test_an_empty_text_is_a_400(api, convs):
+def test_an_empty_text_is_a_422_naming_the_field(api, convs):
+    """The rule of every reply (`inbox.inputs.ReplyText`), checked with the body like the inbox's bulk form."""
     r = post(api, [convs["ann"]], "   ")
-    assert (r.status_code, r.json()["detail"]) == (400, "The reply is empty.")
+    assert r.status_code == 422
+    assert [(e["loc"][-1], e["msg"]) for e in r.json()["detail"]] == [("text", "The reply is empty.")]
 
 
 def test_a_failure_half_way_leaves_no_reply_behind(api, convs, monkeypatch, django_capture_on_commit_callbacks):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from hubbub.connectors.hubspot import HubSpotClient
 from hubbub.connectors.models import Channel
 from hubbub.crm import services, sync
+from hubbub.crm.inputs import CustomerIn, CustomerPatch
 from hubbub.crm.models import Customer, SyncConflict
 
 
@@ -28,7 +29,7 @@ def test_tokens_are_stored_encrypted(connected, fake) -> None:
 def test_first_sync_pulls_every_page_and_pushes_new_customers(acme, scope_of, connected, fake) -> None:
     for i in range(250):
         fake.add_contact(email=f"p{i}@example.com", firstname=f"P{i}", lastname="Doe", city="Boston")
-    services.create_customer(scope_of(acme["users"]["agent"]), name="Ann Lee", email="ann@example.com")
+    services.create_customer(scope_of(acme["users"]["agent"]), CustomerIn(name="Ann Lee", email="ann@example.com"))
     stats = sync.sync_hubspot(acme["org"].pk, client=client_for(connected, []))
     assert stats["pulled"] == 250 and stats["created_here"] == 250
     assert stats["created_there"] == 1
@@ -62,7 +63,7 @@ def test_incremental_sync_and_conflict_rule(acme, scope_of, connected, fake) -> 
     bo = Customer.objects.get(hubspot_id=cid)
     time.sleep(0.01)
     # Both sides edit the phone; HubSpot edits later, so HubSpot wins. Only Hubbub edits the city: pushed.
-    services.update_customer(scope_of(acme["users"]["agent"]), bo, phone="222", location="Bergen")
+    services.update_customer(scope_of(acme["users"]["agent"]), bo, CustomerPatch(phone="222", location="Bergen"))
     time.sleep(0.01)
     fake.edit_contact(cid, phone="333")
     stats = sync.sync_hubspot(acme["org"].pk, client=client_for(connected, []))
@@ -85,7 +86,7 @@ def test_resolved_conversations_and_calls_are_logged_as_notes_once(
     from hubbub.inbox.models import Conversation
 
     agent = scope_of(acme["users"]["agent"])
-    c = services.create_customer(agent, name="Ann Lee", email="ann@example.com", handles=["annlee"])
+    c = services.create_customer(agent, CustomerIn(name="Ann Lee", email="ann@example.com", handles=["annlee"]))
     ingest(acme["org"], [make_event("my bag is lost", author="annlee")])
     Conversation.objects.update(status="resolved")
     services.log_interaction(agent, c, "phone", "Called back, bag found")

@@ -25,6 +25,7 @@ from django.utils import timezone
 from hubbub.api.models import ApiToken
 from hubbub.connectors.models import Channel
 from hubbub.crm import hubspot_connection, sync
+from hubbub.crm.inputs import CustomerIn, CustomerPatch
 from hubbub.crm.models import Customer, OAuthState
 from hubbub.tenancy.models import AuditEvent, Membership
 
@@ -452,7 +453,7 @@ def _synced_customer_with_notes(acme: dict[str, Any], make_event: Any, ingest: A
     from hubbub.tenancy.scoping import scope_for
 
     agent = scope_for(acme["users"]["agent"], acme["org"].pk)
-    ann = services.create_customer(agent, name="Ann Lee", email="ann@example.com", handles=["annlee"])
+    ann = services.create_customer(agent, CustomerIn(name="Ann Lee", email="ann@example.com", handles=["annlee"]))
     ingest(acme["org"], [make_event("my bag is lost", author="annlee")])
     Conversation.objects.update(status="resolved")
     services.log_interaction(agent, ann, "phone", "Called back, bag found")
@@ -469,7 +470,7 @@ def test_connecting_another_portal_resets_the_links_to_the_old_one(adm, acme, fa
     from hubbub.crm import services
     from hubbub.tenancy.scoping import scope_for
 
-    services.update_customer(scope_for(acme["users"]["agent"], acme["org"].pk), ann, phone="+15550100")
+    services.update_customer(scope_for(acme["users"]["agent"], acme["org"].pk), ann, CustomerPatch(phone="+15550100"))
 
     # The admin connects another HubSpot account: a new portal, with none of these records.
     adm.post("/customers/hubspot/disconnect/")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hubbub.crm import customer_merges, identity_links, privacy, services
+from hubbub.crm.inputs import CustomerIn
 from hubbub.crm.models import Customer, IdentityLink, Interaction, MergeRecord, Order, SocialProfile
 from hubbub.inbox.models import Message
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
@@ -19,7 +20,7 @@ def agent(acme, scope_of):  # type: ignore[no-untyped-def]
 
 
 def customer(scope, **kw):  # type: ignore[no-untyped-def]
-    return services.create_customer(scope, **kw)
+    return services.create_customer(scope, CustomerIn(**kw))
 
 
 def test_handle_stored_on_customer_links_the_author(acme, agent, make_event, ingest) -> None:

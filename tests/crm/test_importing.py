@@ -8,6 +8,7 @@ import pytest
 
 from hubbub.crm import import_jobs, importing
 from hubbub.crm.customer_export import export_rows
+from hubbub.crm.inputs import TierRulesIn
 from hubbub.crm.models import Customer
 from hubbub.ingest.models import QuarantinedEvent
 
@@ -81,7 +82,7 @@ def test_tier_rules_are_configurable(acme, customers_file, tmp_path, scope_of) -
     org = acme["org"]
     importing.run(org.pk, "customers", customers_file)
     importing.run(org.pk, "orders", write(tmp_path, "o.csv", "order_id,customer,date,total\nA,C2,2026-01-01,5\n"))
-    update_tier_rules(scope_of(acme["users"]["supervisor"]), regular_min_orders=1, loyal_min_orders=50)
+    update_tier_rules(scope_of(acme["users"]["supervisor"]), TierRulesIn(regular_min_orders=1, loyal_min_orders=50))
     assert Customer.objects.get(organization=org, external_id="C2").tier == Customer.Tier.REGULAR
 
 

@@ -10,6 +10,7 @@ from django.apps import apps
 from django.db import connection
 
 from hubbub.crm import services, sync
+from hubbub.crm.inputs import CustomerIn
 from hubbub.crm.models import SyncedActivity
 from hubbub.inbox.merging import MergePair, merge_conversations
 from hubbub.inbox.models import Conversation, ConversationAlias
@@ -22,7 +23,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def two_conversations(acme, scope_of, make_event, ingest):  # type: ignore[no-untyped-def]
     """Two conversations of Ann (a customer), one after the other: the first resolved, the second open."""
-    services.create_customer(scope_of(acme["users"]["agent"]), name="Ann Lee", email="ann@example.com", handles=["ann"])
+    services.create_customer(
+        scope_of(acme["users"]["agent"]), CustomerIn(name="Ann Lee", email="ann@example.com", handles=["ann"])
+    )
     ingest(acme["org"], [make_event("@AcmeAir my bag is lost", author="ann")])
     first = Conversation.objects.get()
     Conversation.objects.filter(pk=first.pk).update(status="resolved")

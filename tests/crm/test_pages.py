@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from hubbub.crm import services
+from hubbub.crm.inputs import CustomerIn
 from hubbub.crm.models import Customer, IdentityLink, Order, SocialProfile
 from hubbub.inbox.models import Conversation
 
@@ -31,7 +32,9 @@ def test_customers_page_has_helpful_empty_state(agent_client) -> None:
 
 
 def test_list_detail_and_escaping(agent_client, acme, scope_of) -> None:
-    c = services.create_customer(scope_of(acme["users"]["agent"]), name="<b>Ann</b>", email="ann@example.com")
+    c = services.create_customer(
+        scope_of(acme["users"]["agent"]), CustomerIn(name="<b>Ann</b>", email="ann@example.com")
+    )
     r = agent_client.get("/customers/?q=ann")
     assert b"&lt;b&gt;Ann&lt;/b&gt;" in r.content and b"<b>Ann</b>" not in r.content
     assert agent_client.get(f"/customers/{c.pk}/").status_code == 200
@@ -40,12 +43,12 @@ def test_list_detail_and_escaping(agent_client, acme, scope_of) -> None:
 
 
 def test_other_org_gets_404(client, acme, make_org, scope_of) -> None:
-    c = services.create_customer(scope_of(acme["users"]["agent"]), name="Ann")
+    c = services.create_customer(scope_of(acme["users"]["agent"]), CustomerIn(name="Ann"))
     other = make_org("globex")
     client.force_login(other["users"]["admin"])
     assert client.get(f"/customers/{c.pk}/").status_code == 404
     assert client.post(f"/customers/{c.pk}/erase/", {"confirm": "ERASE"}).status_code == 404
-    assert client.post(f"/customers/{c.pk}/merge/", {"other": c.pk}).status_code == 404
+    assert client.post(f"/customers/{c.pk}/merge/", {"other_id": c.pk}).status_code == 404
     c.refresh_from_db()
     assert c.name == "Ann"
 
@@ -72,7 +75,7 @@ def test_agents_cannot_import(agent_client) -> None:
 
 def test_panel_shows_tier_value_orders_and_history(agent_client, acme, scope_of, make_event, ingest) -> None:
     agent = scope_of(acme["users"]["agent"])
-    c = services.create_customer(agent, name="Ann Lee", handles=["annlee", "ann_m"])
+    c = services.create_customer(agent, CustomerIn(name="Ann Lee", handles=["annlee", "ann_m"]))
     for i in range(7):
         Order.objects.create(
             organization=acme["org"],
@@ -96,7 +99,7 @@ def test_panel_shows_tier_value_orders_and_history(agent_client, acme, scope_of,
 
 
 def test_panel_suggestion_confirm_from_conversation(agent_client, acme, scope_of, make_event, ingest) -> None:
-    services.create_customer(scope_of(acme["users"]["agent"]), name="Robert Smithers", location="Boston")
+    services.create_customer(scope_of(acme["users"]["agent"]), CustomerIn(name="Robert Smithers", location="Boston"))
     services.TierRules.objects.update_or_create(organization=acme["org"], defaults={"auto_link_threshold": 1.01})
     ingest(acme["org"], [make_event("hi", author="u9", author_name="Bob Smithers", author_location="Boston")])
     conv = Conversation.objects.get(author__external_id="u9")
@@ -113,9 +116,9 @@ def test_panel_suggestion_confirm_from_conversation(agent_client, acme, scope_of
 
 def test_merge_and_undo_from_the_page(agent_client, acme, scope_of) -> None:
     agent = scope_of(acme["users"]["agent"])
-    a = services.create_customer(agent, name="Ann")
-    b = services.create_customer(agent, name="Ann L", email="ann@example.com")
-    agent_client.post(f"/customers/{a.pk}/merge/", {"other": str(b.pk)})
+    a = services.create_customer(agent, CustomerIn(name="Ann"))
+    b = services.create_customer(agent, CustomerIn(name="Ann L", email="ann@example.com"))
+    agent_client.post(f"/customers/{a.pk}/merge/", {"other_id": str(b.pk)})
     b.refresh_from_db()
     assert b.merged_into_id == a.pk
     html = agent_client.get(f"/customers/{a.pk}/").content.decode()

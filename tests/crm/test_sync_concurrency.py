@@ -20,6 +20,7 @@ from django.utils import timezone
 from hubbub.connectors.hubspot import HubSpotClient, HubSpotError
 from hubbub.connectors.models import Channel
 from hubbub.crm import activity_log, hubspot_connection, services, sync
+from hubbub.crm.inputs import CustomerIn
 from hubbub.crm.models import Customer, SyncConflict, SyncedActivity
 from hubbub.inbox.merging import MergePair, merge_conversations
 from hubbub.inbox.models import Conversation
@@ -66,7 +67,9 @@ def conversations(acme, scope_of, make_event, ingest):  # type: ignore[no-untype
 
 
 def resolved_conversations(acme: dict[str, Any], scope_of: Any, make_event: Any, ingest: Any, n: int) -> list[int]:
-    services.create_customer(scope_of(acme["users"]["agent"]), name="Ann Lee", email="ann@example.com", handles=["ann"])
+    services.create_customer(
+        scope_of(acme["users"]["agent"]), CustomerIn(name="Ann Lee", email="ann@example.com", handles=["ann"])
+    )
     ids: list[int] = []
     for i in range(n):
         ingest(acme["org"], [make_event(f"@AcmeAir problem number {i}", author="ann")])
@@ -212,8 +215,8 @@ def test_a_claim_left_by_a_sync_that_died_is_taken_over(acme, scope_of, connecte
 def new_customers(acme: dict[str, Any], scope_of: Any) -> list[Customer]:
     agent = scope_of(acme["users"]["agent"])
     return [
-        services.create_customer(agent, name="Bob Stone", email="bob@example.com"),
-        services.create_customer(agent, name="Cy Park", email="cy@example.com"),
+        services.create_customer(agent, CustomerIn(name="Bob Stone", email="bob@example.com")),
+        services.create_customer(agent, CustomerIn(name="Cy Park", email="cy@example.com")),
     ]
 
 
@@ -269,7 +272,9 @@ def test_a_contact_hubspot_already_has_is_linked_by_email_not_created(acme, scop
     cid = fake.add_contact(email="dana@example.com", firstname="Dana", lastname="C.", city="Lisbon")
     fake.contacts[cid]["updatedAt"] = "2020-01-01T00:00:00.000Z"  # older than the mark: not pulled
     fake.contacts[cid]["properties"]["lastmodifieddate"] = "2020-01-01T00:00:00.000Z"
-    dana = services.create_customer(scope_of(acme["users"]["agent"]), name="Dana Cruz", email="Dana@example.com")
+    dana = services.create_customer(
+        scope_of(acme["users"]["agent"]), CustomerIn(name="Dana Cruz", email="Dana@example.com")
+    )
 
     stats = sync.sync_hubspot(org.pk, client=client_for(connected, []))
 

@@ -11,6 +11,7 @@ import pytest
 
 from hubbub.connectors.hubspot import HubSpotClient, HubSpotError
 from hubbub.crm import activity_log, services, sync
+from hubbub.crm.inputs import CustomerIn
 from hubbub.crm.models import Customer, SyncedActivity
 from hubbub.tenancy.models import AuditEvent
 from hubbub.tenancy.scoping import PermissionDenied
@@ -80,7 +81,7 @@ def test_a_refused_call_note_is_listed_under_its_customer_and_retry_all_needs_a_
     acme, scope_of, connected, fake, client
 ) -> None:
     agent = scope_of(acme["users"]["agent"])
-    ann = services.create_customer(agent, name="Ann Lee", email="ann@example.com")
+    ann = services.create_customer(agent, CustomerIn(name="Ann Lee", email="ann@example.com"))
     services.log_interaction(agent, ann, "phone", "Called back")
     fake.refuse_note = lambda body: True
     assert sync.sync_hubspot(acme["org"].pk, client=client_for(connected, []))["notes_rejected"] == 1

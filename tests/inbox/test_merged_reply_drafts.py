@@ -12,6 +12,7 @@ from django.test import Client
 
 from hubbub.inbox.drafts import DRAFT_MAX_CHARS
 from hubbub.inbox.models import Message, Reply
+from hubbub.workflow.inputs import ApprovalPolicyIn
 from hubbub.workflow.services.policies import save_approval_policy
 from tests.inbox.merges import merged_chain
 
@@ -139,7 +140,7 @@ def test_the_draft_is_cut_to_the_size_limit(acme, chain, settings, form):  # typ
 
 def test_a_reply_that_needs_approval_is_neither_sent_nor_held_but_carried_over(acme, chain, scope_of, settings):
     save_approval_policy(
-        scope_of(acme["users"]["supervisor"]), {"name": "refunds", "sensitive_words": ["refund"]}
+        scope_of(acme["users"]["supervisor"]), ApprovalPolicyIn(name="refunds", sensitive_words=["refund"])
     )
     a, _, c = chain
     agent = client_of(acme["users"]["agent"])

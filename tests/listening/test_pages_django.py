@@ -260,12 +260,14 @@ def test_during_an_incident_every_reply_on_the_brand_needs_approval(acme, make_e
 
 
 def test_alert_rules_are_for_supervisors_and_validated(acme, client, scope_of):
+    from hubbub.inputs import checked
+    from hubbub.listening.inputs import AlertRuleIn
     from hubbub.listening.models import AlertRule
 
     with pytest.raises(PermissionDenied):
-        services.save_alert_rule(scope_of(acme["users"]["analyst"]), name="x")
-    with pytest.raises(ValueError):
-        services.save_alert_rule(scope_of(acme["users"]["supervisor"]), name="x", quiet_start=25, quiet_end=6)
+        services.save_alert_rule(scope_of(acme["users"]["analyst"]), None, AlertRuleIn(name="x"))
+    with pytest.raises(ValueError, match="Quiet hours are hours of the day"):
+        checked(AlertRuleIn, name="x", quiet_start=25, quiet_end=6)
     client.force_login(acme["users"]["supervisor"])
     r = client.post(
         "/listening/rules/",

@@ -25,6 +25,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 
+from hubbub.crm.inputs import CustomerIn
+
 EXAMPLES_PER_MODE = 15  # per operation, once valid (positive) and once invalid (negative) input
 LIVE_TIMEOUT_S = 60  # seconds a live server has for one answer on the shared, loaded machine
 EXAMPLES_ON_REAL_ROWS = 5  # per operation whose path names rows the caller has (valid input around them)
@@ -145,7 +147,9 @@ def seeded(acme: dict[str, Any], make_event: Any, ingest: Any, scope_of: Any) ->
 
     ingest(acme["org"], [make_event(f"@AcmeAir delay number {i}", author=f"user{i}") for i in range(5)])
     admin = acme["users"]["admin"]
-    customer = crm.create_customer(scope_of(admin), name="Ann Lee", email="ann@example.com", handles=["user1"])
+    customer = crm.create_customer(
+        scope_of(admin), CustomerIn(name="Ann Lee", email="ann@example.com", handles=["user1"])
+    )
     brand = acme["brands"]["Acme Air"].pk
     query = listening.save_query(scope_of(admin), brand_id=brand, name="Delays", query="delay*")
     real = {

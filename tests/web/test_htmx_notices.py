@@ -69,7 +69,7 @@ def test_every_pane_action_hands_over_its_notice(agent, acme, conv):
     assert notices(r) == [("success", "Marked resolved.")]
     r = agent.post(f"/c/{conv.pk}/status/", {"status": "nonsense"}, **HTMX)
     assert [level for level, _ in notices(r)] == ["error"]
-    r = agent.post(f"/c/{conv.pk}/assign/", {"assignee": "me"}, **HTMX)
+    r = agent.post(f"/c/{conv.pk}/assign/", {"assignee_id": acme["users"]["agent"].pk}, **HTMX)
     assert notices(r) == [("success", "Assignment saved.")]
     message = Message.objects.get()
     r = agent.post(f"/messages/{message.pk}/labels/", {"sentiment": "positive"}, **HTMX)

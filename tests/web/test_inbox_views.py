@@ -67,7 +67,7 @@ def test_open_reply_resolve_assign_note_and_tag(agent, acme, django_capture_on_c
     assert out.text == "So sorry! DM us your booking." and out.sent_by == acme["users"]["agent"]
     conv.refresh_from_db()
     assert conv.first_response_at is not None and conv.sla_due_at is None
-    agent.post(f"/c/{conv.pk}/assign/", {"assignee": "me", "team": acme["team"].pk})
+    agent.post(f"/c/{conv.pk}/assign/", {"assignee_id": acme["users"]["agent"].pk, "team_id": acme["team"].pk})
     agent.post(f"/c/{conv.pk}/note/", {"text": "VIP, handle with care"})
     agent.post(f"/c/{conv.pk}/tags/", {"tags": "Delay, vip"})
     agent.post(f"/c/{conv.pk}/status/", {"status": "resolved"})

@@ -50,7 +50,7 @@ def test_an_agent_is_offered_only_themselves_as_assignee(acme, conv):  # type: i
 
 def test_a_refused_htmx_action_answers_with_its_reason(acme, conv):  # type: ignore[no-untyped-def]
     agent = client_of(acme["users"]["agent"])
-    r = agent.post(f"/c/{conv.pk}/assign/", {"assignee": acme["users"]["supervisor"].pk}, **HTMX)
+    r = agent.post(f"/c/{conv.pk}/assign/", {"assignee_id": acme["users"]["supervisor"].pk}, **HTMX)
     assert r.status_code == 403 and r["Content-Type"].startswith("text/plain")
     assert r.content.decode() == "Not allowed: Agents can assign conversations only to themselves."
     analyst = client_of(acme["users"]["analyst"])
@@ -66,7 +66,7 @@ def test_a_refused_full_page_request_still_gets_the_error_page(acme, conv):  # t
 
 
 def test_a_missing_conversation_says_so_to_htmx(acme):  # type: ignore[no-untyped-def]
-    r = client_of(acme["users"]["agent"]).post("/c/999999/assign/", {"assignee": "me"}, **HTMX)
+    r = client_of(acme["users"]["agent"]).post("/c/999999/assign/", {"assignee_id": acme["users"]["agent"].pk}, **HTMX)
     assert r.status_code == 404 and r.content.decode().startswith("Not found:")
 
 

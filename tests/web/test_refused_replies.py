@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from hubbub.inbox.actions.conversations import NOTE_MAX_CHARS
+from hubbub.inbox.inputs import NOTE_MAX_CHARS
 from hubbub.inbox.models import Conversation, Note, Reply
 from tests.inbox.test_merged_reply_drafts import note_box, reply_box
 

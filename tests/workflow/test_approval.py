@@ -15,6 +15,7 @@ from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.inbox.models import Message, Note, Reply
 from hubbub.tenancy.models import AuditEvent
 from hubbub.tenancy.scoping import PermissionDenied
+from hubbub.workflow.inputs import ApprovalPolicyIn, RuleIn
 from hubbub.workflow.services.policies import save_approval_policy
 from hubbub.workflow.services.rule_admin import create_rule
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _policy(scopes, **kw):  # type: ignore[no-untyped-def]
-    return save_approval_policy(scopes["supervisor"], {"name": "p", **kw})
+    return save_approval_policy(scopes["supervisor"], ApprovalPolicyIn.model_validate({"name": "p", **kw}))
 
 
 def _client(user) -> Client:  # type: ignore[no-untyped-def]
@@ -107,7 +108,7 @@ def test_a_broken_incident_lookup_holds_replies_instead_of_letting_them_out(make
 def test_a_routing_rule_can_require_approval_for_a_conversation(acme, make_conv, scopes):
     create_rule(
         scopes["supervisor"],
-        {"name": "legal", "conditions": {"keywords": ["lawsuit"]}, "actions": {"require_approval": True}},
+        RuleIn(name="legal", conditions={"keywords": ["lawsuit"]}, actions={"require_approval": True}),
     )
     conv = make_conv("I will file a lawsuit")
     assert conv.requires_approval

@@ -13,6 +13,7 @@ from django.test import Client
 from hubbub.inbox.models import Conversation
 from hubbub.tenancy.models import AuditEvent, Membership
 from hubbub.tenancy.scoping import PermissionDenied
+from hubbub.workflow.inputs import RuleIn
 from hubbub.workflow.services.assignment import save_assignment_policy, set_availability
 from hubbub.workflow.services.presence import touch_composer
 from hubbub.workflow.services.rule_admin import create_rule
@@ -30,7 +31,7 @@ def team_of_three(acme, scopes):  # type: ignore[no-untyped-def]
         agents.append(u)
     team = acme["team"]
     team.members.set(agents)
-    create_rule(scopes["supervisor"], {"name": "all to care", "actions": {"team_id": team.pk}})
+    create_rule(scopes["supervisor"], RuleIn(name="all to care", actions={"team_id": team.pk}))
     return team, agents
 
 

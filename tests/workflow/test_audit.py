@@ -13,6 +13,7 @@ from hubbub.inbox.actions.conversations import do_assign, do_change_status
 from hubbub.inbox.actions.delivery import do_deliver_reply
 from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.tenancy.scoping import PermissionDenied
+from hubbub.workflow.inputs import RuleIn
 from hubbub.workflow.services.audit_log import audit_events
 from hubbub.workflow.services.rule_admin import create_rule
 
@@ -24,7 +25,7 @@ def history(acme, make_conv, scopes):  # type: ignore[no-untyped-def]
     conv = make_conv()
     do_assign(scopes["agent"], conv, acme["users"]["agent"].pk)
     do_change_status(scopes["agent"], conv, "pending")
-    create_rule(scopes["supervisor"], {"name": "r", "actions": {"priority": 2}})
+    create_rule(scopes["supervisor"], RuleIn(name="r", actions={"priority": 2}))
     do_deliver_reply(do_create_reply(scopes["agent"], conv, "hi").pk)
     return conv
 

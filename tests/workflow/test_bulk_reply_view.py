@@ -13,6 +13,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 
 from hubbub.inbox.models import Conversation, Reply
+from hubbub.workflow.inputs import ApprovalPolicyIn
 from hubbub.workflow.services import bulk
 from hubbub.workflow.services.bulk import BULK_REPLY_LIMIT
 from hubbub.workflow.services.policies import save_approval_policy
@@ -195,7 +196,7 @@ def test_an_analyst_cannot_bulk_reply_and_keeps_the_text(acme, make_conv):
 
 def test_approval_policies_hold_bulk_replies_and_say_which(acme, make_conv, scopes, django_capture_on_commit_callbacks):
     held, sent = make_conv("refund please", intent="refund"), make_conv("bag lost")
-    save_approval_policy(scopes["supervisor"], {"name": "refunds", "intents": ["refund"]})
+    save_approval_policy(scopes["supervisor"], ApprovalPolicyIn(name="refunds", intents=["refund"]))
     with django_capture_on_commit_callbacks(execute=True):
         r = _agent(acme).post("/bulk-reply/", {"conversation_ids": [held.pk, sent.pk], "text": "We are on it."})
     states = dict(Reply.objects.values_list("conversation_id", "state"))

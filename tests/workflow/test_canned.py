@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from hubbub.tenancy.scoping import PermissionDenied
+from hubbub.workflow.inputs import CannedIn
 from hubbub.workflow.services.canned import render_canned, save_canned
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +17,7 @@ BODY = "Hi {first_name}, {agent_name} from {brand} here. Your case is {case_numb
 
 
 def test_variables_are_filled_for_the_conversation(acme, make_conv, scopes):
-    canned = save_canned(scopes["supervisor"], {"title": "hello", "body": BODY})
+    canned = save_canned(scopes["supervisor"], CannedIn(title="hello", body=BODY))
     conv = make_conv(name="Maria Lopez")
     out = render_canned(scopes["agent"], canned, conv)
     assert out["text"] == f"Hi Maria, acme-agent from Acme Air here. Your case is C-{conv.pk:06d}."
@@ -24,7 +25,7 @@ def test_variables_are_filled_for_the_conversation(acme, make_conv, scopes):
 
 
 def test_the_crm_name_wins_over_the_profile_name(make_conv, scopes):
-    canned = save_canned(scopes["supervisor"], {"title": "hello", "body": "Hi {first_name}"})
+    canned = save_canned(scopes["supervisor"], CannedIn(title="hello", body="Hi {first_name}"))
     conv = make_conv(name="Zed", tier="loyal")
     conv.author.customer.name = "Beatriz Silva"
     conv.author.customer.save()
@@ -32,20 +33,20 @@ def test_the_crm_name_wins_over_the_profile_name(make_conv, scopes):
 
 
 def test_length_is_checked_per_network(make_conv, scopes):
-    canned = save_canned(scopes["supervisor"], {"title": "long", "body": "x" * 290})
+    canned = save_canned(scopes["supervisor"], CannedIn(title="long", body="x" * 290))
     assert not render_canned(scopes["agent"], canned, make_conv(network="x"))["fits"]
     assert render_canned(scopes["agent"], canned, make_conv(network="mastodon"))["fits"]
 
 
 def test_unknown_variables_are_refused(scopes):
     with pytest.raises(ValueError, match="order_id"):
-        save_canned(scopes["supervisor"], {"title": "t", "body": "Your order {order_id}"})
+        save_canned(scopes["supervisor"], CannedIn(title="t", body="Your order {order_id}"))
 
 
 @pytest.mark.parametrize("role", ["agent", "analyst"])
 def test_only_supervisors_write_canned_responses(acme, scopes, role):
     with pytest.raises(PermissionDenied):
-        save_canned(scopes[role], {"title": "t", "body": "b"})
+        save_canned(scopes[role], CannedIn(title="t", body="b"))
     c = Client()
     c.force_login(acme["users"][role])
     r = c.post("/api/v1/workflow/canned", json.dumps({"title": "t", "body": "b"}), content_type="application/json")
@@ -57,7 +58,7 @@ def test_only_supervisors_write_canned_responses(acme, scopes, role):
 
 
 def test_the_composer_offers_rendered_canned_responses(acme, make_conv, scopes):
-    save_canned(scopes["supervisor"], {"title": "hello", "body": "Hi {first_name} from {brand}"})
+    save_canned(scopes["supervisor"], CannedIn(title="hello", body="Hi {first_name} from {brand}"))
     conv = make_conv(name="Maria Lopez")
     c = Client()
     c.force_login(acme["users"]["agent"])

@@ -8,6 +8,7 @@ import json
 import pytest
 from django.test import Client
 
+from hubbub.workflow.inputs import ApprovalPolicyIn, BusinessHoursIn, CannedIn, RuleIn, SLAPolicyIn
 from hubbub.workflow.models import ApprovalPolicy, BusinessHours, RoutingRule, SLAPolicy
 from hubbub.workflow.services.canned import save_canned
 from hubbub.workflow.services.policies import save_approval_policy, save_business_hours, save_sla_policy
@@ -18,15 +19,15 @@ pytestmark = pytest.mark.django_db
 LOW_ROLES = ["agent", "analyst"]
 
 SERVICE_CALLS = {
-    "create rule": lambda s: create_rule(s, {"name": "r", "actions": {"priority": 1}}),
-    "save SLA policy": lambda s: save_sla_policy(s, {"name": "p"}),
-    "save business hours": lambda s: save_business_hours(s, {"name": "h", "schedule": {}}),
-    "save approval policy": lambda s: save_approval_policy(s, {"name": "a"}),
-    "save canned": lambda s: save_canned(s, {"title": "t", "body": "b"}),
+    "create rule": lambda s: create_rule(s, RuleIn(name="r", actions={"priority": 1})),
+    "save SLA policy": lambda s: save_sla_policy(s, SLAPolicyIn(name="p")),
+    "save business hours": lambda s: save_business_hours(s, BusinessHoursIn(name="h", schedule={})),
+    "save approval policy": lambda s: save_approval_policy(s, ApprovalPolicyIn(name="a")),
+    "save canned": lambda s: save_canned(s, CannedIn(title="t", body="b")),
 }
 
 PAGES_POST = [
-    ("/workflow/rules/new/", {"name": "r", "priority": "1"}),
+    ("/workflow/rules/new/", {"name": "r", "actions.priority": "1"}),
     ("/workflow/sla-policies/", {"name": "p"}),
     ("/workflow/business-hours/", {"name": "h", "schedule": "mon 09:00-17:00"}),
     ("/workflow/approval-policies/", {"name": "a"}),
@@ -87,8 +88,8 @@ def test_anonymous_users_are_sent_to_log_in_or_refused(acme):
 
 
 def test_other_organisations_rows_are_404(acme, make_org, scopes):
-    rule = create_rule(scopes["supervisor"], {"name": "r", "actions": {"priority": 1}})
-    policy = save_sla_policy(scopes["supervisor"], {"name": "p"})
+    rule = create_rule(scopes["supervisor"], RuleIn(name="r", actions={"priority": 1}))
+    policy = save_sla_policy(scopes["supervisor"], SLAPolicyIn(name="p"))
     other = make_org("globex", brands=("Globex",))
     c = Client()
     c.force_login(other["users"]["admin"])
@@ -128,7 +129,7 @@ def test_settings_forms_save_through_the_pages(acme):
     assert hours.holidays == ["2026-11-26"] and hours.schedule["0"] == [["09:00", "17:00"]]
     c.post(
         "/workflow/sla-policies/",
-        {"name": "Std", "first_response_1": "60", "business_hours_id": hours.pk, "is_default": "on"},
+        {"name": "Std", "targets.first_response.1": "60", "business_hours_id": hours.pk, "is_default": "on"},
     )
     policy = SLAPolicy.objects.get()
     assert policy.targets == {"first_response": {"1": 60}} and policy.is_default

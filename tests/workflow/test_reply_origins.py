@@ -11,6 +11,7 @@ from django.test import Client
 
 from hubbub.inbox.models import Reply
 from hubbub.listening.services import open_incident
+from hubbub.workflow.inputs import CannedIn, RuleIn
 from hubbub.workflow.issues import approve_update, create_issue, post_update
 from hubbub.workflow.services.canned import save_canned
 from hubbub.workflow.services.rule_admin import create_rule
@@ -32,8 +33,8 @@ def test_during_an_incident_no_origin_sends_a_reply_unapproved(  # type: ignore[
     agent = Client()
     agent.force_login(acme["users"]["agent"])
     api = token_client(acme["users"]["agent"], acme["org"])
-    canned = save_canned(scopes["supervisor"], {"title": "ack", "body": "Hi {first_name}, we are on it."})
-    create_rule(scopes["supervisor"], {"name": "ack", "conditions": {}, "actions": {"auto_reply_canned_id": canned.pk}})
+    canned = save_canned(scopes["supervisor"], CannedIn(title="ack", body="Hi {first_name}, we are on it."))
+    create_rule(scopes["supervisor"], RuleIn(name="ack", conditions={}, actions={"auto_reply_canned_id": canned.pk}))
     with django_capture_on_commit_callbacks(execute=True):
         by_ui, by_bulk, by_api, by_issue = (make_conv(f"check-in is broken {n}", route=False) for n in range(4))
         make_conv("check-in is broken, help")  # routed like the pipeline: the rule's auto-reply

@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from hubbub.crm import services as crm
+from hubbub.crm.inputs import CustomerIn
 from hubbub.crm.models import Customer
 from hubbub.inbox.models import Conversation, Reply
 from hubbub.tenancy.models import Team
+from hubbub.workflow.inputs import CannedIn, RuleIn
 from hubbub.workflow.models import SLAClock
 from hubbub.workflow.services.canned import save_canned
 from hubbub.workflow.services.rule_admin import create_rule
@@ -17,9 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _rule(scopes, name, conditions=None, **actions):  # type: ignore[no-untyped-def]
-    return create_rule(
-        scopes["supervisor"], {"name": name, "conditions": conditions or {}, "actions": actions}
-    )
+    return create_rule(scopes["supervisor"], RuleIn(name=name, conditions=conditions or {}, actions=actions))
 
 
 def test_a_new_conversation_is_stored_already_routed(acme, scopes, make_event, ingest):
@@ -44,7 +44,7 @@ def test_routing_sees_the_whole_batch_language_and_customer(acme, scopes, make_e
     _rule(scopes, "spanish", {"languages": ["es"]}, team_id=es.pk)
     _rule(scopes, "loyal", {"customer_tiers": ["loyal"]}, team_id=vip.pk)
     _rule(scopes, "reach", {"min_followers": 10000}, team_id=big.pk)
-    crm.create_customer(scopes["agent"], name="Zoe Quinn", handles=["zoeq"])
+    crm.create_customer(scopes["agent"], CustomerIn(name="Zoe Quinn", handles=["zoeq"]))
     Customer.objects.filter(name="Zoe Quinn").update(tier=Customer.Tier.LOYAL, order_count=9)
     ingest(
         acme["org"],
@@ -62,7 +62,7 @@ def test_routing_sees_the_whole_batch_language_and_customer(acme, scopes, make_e
 def test_spam_and_auto_replies_through_the_pipeline(
     acme, scopes, make_event, ingest, django_capture_on_commit_callbacks
 ):
-    canned = save_canned(scopes["supervisor"], {"title": "ack", "body": "Hi {first_name}, we are on it."})
+    canned = save_canned(scopes["supervisor"], CannedIn(title="ack", body="Hi {first_name}, we are on it."))
     _rule(scopes, "spam", {"keywords": ["crypto giveaway"]}, mark_spam=True)
     _rule(scopes, "ack", {"keywords": ["broken"]}, auto_reply_canned_id=canned.pk)
     with django_capture_on_commit_callbacks(execute=True):

@@ -12,6 +12,7 @@ from django.test import Client
 
 from hubbub.inbox.models import Reply
 from hubbub.tenancy.models import AuditEvent, Team
+from hubbub.workflow.inputs import ApprovalPolicyIn, BusinessHoursIn, CannedIn, RuleIn
 from hubbub.workflow.models import RoutingRule
 from hubbub.workflow.rules import Facts, compile_rules
 from hubbub.workflow.services.canned import save_canned
@@ -22,9 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _rule(scopes, name, conditions=None, **actions):  # type: ignore[no-untyped-def]
-    return create_rule(
-        scopes["supervisor"], {"name": name, "conditions": conditions or {}, "actions": actions}
-    )
+    return create_rule(scopes["supervisor"], RuleIn(name=name, conditions=conditions or {}, actions=actions))
 
 
 def test_a_matching_rule_routes_and_the_decision_is_recorded(acme, make_conv, scopes):
@@ -75,7 +74,7 @@ def test_business_hours_condition_inside_and_outside(acme, make_conv, scopes):
     from hubbub.workflow.hours import OFFICE_HOURS
 
     hours = save_business_hours(
-        scopes["supervisor"], {"name": "London", "timezone": "Europe/London", "schedule": OFFICE_HOURS}
+        scopes["supervisor"], BusinessHoursIn(name="London", timezone="Europe/London", schedule=OFFICE_HOURS)
     )
     _rule(scopes, "night", {"business_hours": "outside", "business_hours_id": hours.pk}, tags=["after-hours"])
     night = make_conv(at=datetime(2026, 11, 2, 22, 0, tzinfo=UTC))
@@ -95,7 +94,7 @@ def test_later_rules_override_and_stop_ends_the_list(acme, make_conv, scopes):
     update_rule(
         scopes["supervisor"],
         second,
-        {"name": "second", "conditions": second.conditions, "actions": second.actions, "stop_processing": True},
+        RuleIn(name="second", conditions=second.conditions, actions=second.actions, stop_processing=True),
     )
     conv = make_conv(intent="complaint")
     assert {t.name for t in conv.tags.all()} == {"one", "two"}
@@ -109,7 +108,7 @@ def test_inactive_rules_do_nothing_and_moving_changes_the_order(acme, make_conv,
     assert make_conv().team_id == b.pk
     move_rule(scopes["supervisor"], ra, +1)
     assert make_conv().team_id == a.pk
-    update_rule(scopes["supervisor"], ra, {"name": "to A", "actions": ra.actions, "is_active": False})
+    update_rule(scopes["supervisor"], ra, RuleIn(name="to A", actions=ra.actions, is_active=False))
     assert make_conv().team_id == b.pk
 
 
@@ -123,7 +122,7 @@ def test_auto_reply_with_a_canned_response_goes_out_filled_in(
     acme, make_conv, scopes, django_capture_on_commit_callbacks
 ):
     canned = save_canned(
-        scopes["supervisor"], {"title": "ack", "body": "Hi {first_name}, {brand} here. Case {case_number}."}
+        scopes["supervisor"], CannedIn(title="ack", body="Hi {first_name}, {brand} here. Case {case_number}.")
     )
     _rule(scopes, "ack complaints", {"intents": ["complaint"]}, auto_reply_canned_id=canned.pk)
     with django_capture_on_commit_callbacks(execute=True):
@@ -134,8 +133,8 @@ def test_auto_reply_with_a_canned_response_goes_out_filled_in(
 
 
 def test_auto_replies_respect_approval_policies(make_conv, scopes):
-    canned = save_canned(scopes["supervisor"], {"title": "ack", "body": "We will refund you"})
-    save_approval_policy(scopes["supervisor"], {"name": "refunds", "sensitive_words": ["refund"]})
+    canned = save_canned(scopes["supervisor"], CannedIn(title="ack", body="We will refund you"))
+    save_approval_policy(scopes["supervisor"], ApprovalPolicyIn(name="refunds", sensitive_words=["refund"]))
     _rule(scopes, "ack", {}, auto_reply_canned_id=canned.pk)
     assert Reply.objects.get(conversation=make_conv()).state == Reply.State.PENDING_APPROVAL
 
@@ -143,21 +142,21 @@ def test_auto_replies_respect_approval_policies(make_conv, scopes):
 def test_rules_are_validated_and_cannot_point_at_another_organisation(acme, make_org, scopes):
     other = make_org("globex", brands=("Globex",))
     with pytest.raises(ValueError, match="name"):
-        create_rule(scopes["supervisor"], {"name": "", "actions": {"priority": 1}})
+        create_rule(scopes["supervisor"], RuleIn(name="", actions={"priority": 1}))
     with pytest.raises(ValueError, match="action"):
-        create_rule(scopes["supervisor"], {"name": "x", "actions": {}})
+        create_rule(scopes["supervisor"], RuleIn(name="x", actions={}))
     with pytest.raises(ValueError, match="team"):
-        create_rule(scopes["supervisor"], {"name": "x", "actions": {"team_id": other["team"].pk}})
+        create_rule(scopes["supervisor"], RuleIn(name="x", actions={"team_id": other["team"].pk}))
     with pytest.raises(ValueError, match="brand"):
         create_rule(
             scopes["supervisor"],
-            {"name": "x", "conditions": {"brands": [other["brands"]["Globex"].pk]}, "actions": {"priority": 1}},
+            RuleIn(name="x", conditions={"brands": [other["brands"]["Globex"].pk]}, actions={"priority": 1}),
         )
 
 
 def test_rule_edits_are_audited(scopes):
     rule = _rule(scopes, "r", {}, priority=3)
-    update_rule(scopes["supervisor"], rule, {"name": "r2", "actions": {"priority": 2}})
+    update_rule(scopes["supervisor"], rule, RuleIn(name="r2", actions={"priority": 2}))
     delete_rule(scopes["supervisor"], rule)
     verbs = list(AuditEvent.objects.filter(verb__startswith="rule.").values_list("verb", flat=True))
     assert sorted(verbs) == ["rule.create", "rule.delete", "rule.update"]
@@ -181,9 +180,10 @@ def test_rule_editor_page_and_live_preview(acme, make_conv, scopes):
     assert b"No routing rules yet" in c.get("/workflow/rules/").content
     page = c.get("/workflow/rules/new/")
     assert page.status_code == 200 and b"hx-post" in page.content
-    preview = c.post("/workflow/rules/preview/", {"keywords": "luggage"}, HTTP_HX_REQUEST="true")
+    preview = c.post("/workflow/rules/preview/", {"conditions.keywords": "luggage"}, HTTP_HX_REQUEST="true")
     assert b"<strong>1</strong> of the latest 2" in preview.content and b"my luggage is lost" in preview.content
-    r = c.post("/workflow/rules/new/", {"name": "bags", "keywords": "luggage", "priority": "2", "is_active": "on"})
+    form = {"name": "bags", "conditions.keywords": "luggage", "actions.priority": "2", "is_active": "on"}
+    r = c.post("/workflow/rules/new/", form)
     assert r.status_code == 302
     rule = RoutingRule.objects.get()
     assert rule.conditions == {"keywords": ["luggage"]} and rule.actions == {"priority": 2}
@@ -206,5 +206,5 @@ def test_rules_api(acme, make_conv, scopes):
     body["name"] = "bags!"
     assert c.put(f"/api/v1/workflow/rules/{rid}", json.dumps(body), content_type="application/json").status_code == 200
     bad = c.post("/api/v1/workflow/rules", json.dumps({"name": "x"}), content_type="application/json")
-    assert bad.status_code == 400
+    assert bad.status_code == 422 and bad.json()["detail"][0]["msg"] == "A rule needs at least one action."
     assert c.delete(f"/api/v1/workflow/rules/{rid}").status_code == 204

@@ -14,6 +14,7 @@ from hubbub.inbox.actions.replies import do_create_reply
 from hubbub.inbox.models import Conversation, Direction, Message
 from hubbub.workflow import sla
 from hubbub.workflow.hours import OFFICE_HOURS
+from hubbub.workflow.inputs import BusinessHoursIn, RuleIn, SLAPolicyIn
 from hubbub.workflow.models import SLAClock, SLAEvent, SLAPolicy
 from hubbub.workflow.services.policies import save_business_hours, save_sla_policy
 from hubbub.workflow.services.rule_admin import create_rule
@@ -32,14 +33,14 @@ def _policy(scopes, hours=None, **targets):  # type: ignore[no-untyped-def]
     }
     return save_sla_policy(
         scopes["supervisor"],
-        {"name": "Standard", "targets": t, "is_default": True, "business_hours_id": hours.pk if hours else None},
+        SLAPolicyIn(name="Standard", targets=t, is_default=True, business_hours_id=hours.pk if hours else None),
     )
 
 
 def _hours(scopes, holidays=()):  # type: ignore[no-untyped-def]
     return save_business_hours(
         scopes["supervisor"],
-        {"name": "NY office", "timezone": "America/New_York", "schedule": OFFICE_HOURS, "holidays": list(holidays)},
+        BusinessHoursIn(name="NY office", timezone="America/New_York", schedule=OFFICE_HOURS, holidays=list(holidays)),
     )
 
 
@@ -64,7 +65,7 @@ def test_business_hours_use_the_team_time_zone_and_skip_a_holiday(acme, make_con
     team = acme["team"]
     team.timezone = "America/New_York"
     team.save()
-    create_rule(scopes["supervisor"], {"name": "all to care", "actions": {"team_id": team.pk}})
+    create_rule(scopes["supervisor"], RuleIn(name="all to care", actions={"team_id": team.pk}))
     # Wednesday 16:30 New York time, the day before Thanksgiving
     conv = make_conv(at=datetime(2026, 11, 25, 21, 30, tzinfo=UTC))
     assert conv.team_id == team.pk
@@ -216,7 +217,7 @@ def test_a_brand_default_policy_wins_over_the_organisation_default(acme, make_co
     _policy(scopes, first_response={"1": 60})
     fast = save_sla_policy(
         scopes["supervisor"],
-        {"name": "Rail express", "targets": {"first_response": {"1": 10}}, "is_default": True, "brand_id": rail.pk},
+        SLAPolicyIn(name="Rail express", targets={"first_response": {"1": 10}}, is_default=True, brand_id=rail.pk),
     )
     # saving the brand's default keeps the organisation's default
     assert set(SLAPolicy.objects.filter(is_default=True).values_list("name", flat=True)) == {"Standard", "Rail express"}

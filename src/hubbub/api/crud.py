@@ -27,7 +27,7 @@ from hubbub.api.auth import request_scope
 from hubbub.api.schemas import Id, answers
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404
 
-Data = dict[str, Any]
+Data = Any  # the validated body: an instance of the Crud's `schema_in`
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,9 @@ class Crud:
     """A model's CRUD endpoints under `path` (`{path}/{<id_param>}` for one row).
 
     `rows` answers the list (it checks the role itself); `create(scope, data)` and
-    `update(scope, row, data)` are service calls taking the validated body as a dict and return
-    the row (or a ninja `Status` for an answer of their own); `delete(scope, row)` removes it.
+    `update(scope, row, data)` are service calls taking the validated body (the `schema_in`
+    instance, the typed input the app's web form reads too) and return the row (or a ninja
+    `Status` for an answer of their own); `delete(scope, row)` removes it.
     Update and delete find the row with `get_scoped_or_404(queryset, scope, brand_field, id=...)`,
     so a row outside the caller's scope is a 404.
     """
@@ -90,7 +91,7 @@ def _add_list(router: Router, crud: Crud, ep: Endpoint, rows: Callable[[Scope], 
 
 def _add_create(router: Router, crud: Crud, ep: Endpoint, create: Callable[[Scope, Data], Any]) -> None:
     def view(request: HttpRequest, body: Schema) -> Any:
-        made = create(request_scope(request), body.dict())
+        made = create(request_scope(request), body)
         return made if isinstance(made, Status) else Status(201, made)
 
     responses = answers({201: crud.schema_out, **ep.errors})
@@ -100,7 +101,7 @@ def _add_create(router: Router, crud: Crud, ep: Endpoint, create: Callable[[Scop
 def _add_update(router: Router, crud: Crud, ep: Endpoint, update: Callable[[Scope, Any, Data], Any]) -> None:
     def view(request: HttpRequest, **params: Any) -> Any:
         scope = request_scope(request)
-        return update(scope, _row(crud, scope, params), params["body"].dict())
+        return update(scope, _row(crud, scope, params), params["body"])
 
     responses = answers({200: crud.schema_out, **ep.errors}, 404)
     params = [(crud.id_param, Id), ("body", crud.schema_in)]

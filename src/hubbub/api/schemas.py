@@ -1,5 +1,6 @@
 """The API's shared shapes: conversations, messages and replies, the bounded integers every endpoint takes,
-and the error answers every endpoint declares (`answers`)."""
+and the error answers every endpoint declares (`answers`). The inputs of the inbox's actions are the inbox's
+(`inbox.inputs`), shared with its web forms."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from ninja import Schema
 from pydantic import Field
 
 from hubbub.ids import DB_INT_MAX
+from hubbub.inputs import SplitIds
 
 # Bounded by the largest integer both databases store (a signed 64-bit column). A larger id, limit or offset
 # used to reach the database and fail there (a 500); bounded in the schema it is a 422 naming the parameter.
 Id = Annotated[int, Field(ge=1, le=DB_INT_MAX)]  # a row's id: path, query and body alike
+IdList = Annotated[list[Id], SplitIds]  # ids: a JSON list, or typed in a form's box ("12 14, #15")
 Count = Annotated[int, Field(ge=0, le=DB_INT_MAX)]  # an offset, a number of things
 
 
@@ -61,23 +64,12 @@ class MessageOut(Schema):
     model_version: str
 
 
-class ReplyIn(Schema):
-    text: str
-
-
 class ReplyOut(Schema):
     id: int
     state: str
     text: str
     external_id: str
     review_comment: str
-
-
-class ConversationPatch(Schema):
-    status: str | None = None
-    assignee_id: Id | None = None
-    team_id: Id | None = None
-    unassign: bool = False
 
 
 class ErrorOut(Schema):

@@ -12,7 +12,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from hubbub.api import webhook_admin as admin
+from hubbub.api.webhook_api import EndpointIn
 from hubbub.api.webhook_models import EVENT_TYPES
+from hubbub.inputs import InvalidInput, form_input
 from hubbub.tenancy.scoping import Scope
 from hubbub.web.views.common import scoped_view
 
@@ -38,10 +40,9 @@ def webhooks_page(request: HttpRequest, scope: Scope) -> HttpResponse:
 @scoped_view
 def webhook_create(request: HttpRequest, scope: Scope) -> HttpResponse:
     try:
-        endpoint, secret = admin.create_endpoint(
-            scope, request.POST.get("url", ""), request.POST.getlist("events"), request.POST.get("description", "")
-        )
-    except admin.WebhookError as exc:
+        form = form_input(EndpointIn, request.POST)  # the body of `POST /api/v1/webhooks`
+        endpoint, secret = admin.create_endpoint(scope, form.url, form.events, form.description)
+    except (InvalidInput, admin.WebhookError) as exc:
         messages.error(request, f"Endpoint not added. {exc}")
         return redirect("webhooks:list")
     request.session[SECRET_SESSION_KEY] = {"url": endpoint.url, "secret": secret}

@@ -1,5 +1,6 @@
 """CRM API (mounted under /api/v1/): customers, orders, identity links and suggestions,
-merge/undo, GDPR export/erase. Endpoints parse, check the scope and call crm.services."""
+merge/undo, GDPR export/erase. Endpoints parse, check the scope and call crm.services; the bodies of the
+writes are the CRM's inputs (`crm.inputs`), which the customer pages read too."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hubbub.api.auth import request_scope
 from hubbub.api.schemas import Count, Id, answers
 from hubbub.connectors.hubspot import HubSpotError
 from hubbub.crm import customer_merges, hubspot_connection, identity_links, privacy, services, sync
+from hubbub.crm.inputs import CustomerIn, CustomerPatch, LinkIn, MergeIn
 from hubbub.crm.models import Customer, IdentityLink, MergeRecord, Order, SocialProfile
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
@@ -25,28 +27,6 @@ router = Router(tags=["crm"])
 
 def _customer(scope: Scope, customer_id: int) -> Customer:
     return get_scoped_or_404(Customer.objects.all(), scope, brand_field=None, id=customer_id)
-
-
-class CustomerIn(Schema):
-    name: str = ""
-    email: str = ""
-    phone: str = ""
-    address: str = ""
-    location: str = ""
-    handles: list[str] = []
-    external_id: str = ""
-    custom_fields: dict[str, Any] = {}
-
-
-class CustomerPatch(Schema):
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    address: str | None = None
-    location: str | None = None
-    handles: list[str] | None = None
-    external_id: str | None = None
-    custom_fields: dict[str, Any] | None = None
 
 
 class CustomerOut(Schema):
@@ -92,20 +72,12 @@ class LinkOut(Schema):
     confirmed_at: datetime | None
 
 
-class MergeIn(Schema):
-    other_id: Id
-
-
 class MergeOut(Schema):
     id: int
     survivor_id: int
     merged_id: int
     moved: dict[str, list[int]]
     undone_at: datetime | None
-
-
-class LinkIn(Schema):
-    profile_id: Id
 
 
 class ListParams(Schema):
@@ -143,7 +115,7 @@ def list_customers(request: HttpRequest, params: Query[ListParams]) -> Any:  # t
 
 @router.post("/customers", response=answers({201: CustomerOut}), summary="Create a customer")
 def create_customer(request: HttpRequest, body: CustomerIn) -> Any:
-    return Status(201, services.create_customer(request_scope(request), **body.dict()))
+    return Status(201, services.create_customer(request_scope(request), body))
 
 
 @router.get("/customers/{customer_id}", response=answers(CustomerOut, 404))
@@ -154,7 +126,7 @@ def get_customer(request: HttpRequest, customer_id: Id) -> Any:
 @router.patch("/customers/{customer_id}", response=answers(CustomerOut, 404))
 def patch_customer(request: HttpRequest, customer_id: Id, body: CustomerPatch) -> Any:
     scope = request_scope(request)
-    return services.update_customer(scope, _customer(scope, customer_id), **body.dict(exclude_none=True))
+    return services.update_customer(scope, _customer(scope, customer_id), body)
 
 
 @router.get("/customers/{customer_id}/orders", response=answers(list[OrderOut], 404))

@@ -23,8 +23,10 @@ from django.utils import timezone
 
 from hubbub import live
 from hubbub.crm import matching
+from hubbub.crm.inputs import CustomerIn, CustomerPatch, InteractionIn, TierRulesIn
 from hubbub.crm.models import Customer, CustomerIdentifier, Interaction, Order, TierRules
 from hubbub.db import fast_update
+from hubbub.inputs import checked
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role, scoped
 from hubbub.tenancy.services import audit
@@ -48,10 +50,11 @@ def tier_for(rules: TierRules, order_count: int, value: Decimal | float) -> str:
     return Customer.Tier.ONE_TIME
 
 
-def update_tier_rules(scope: Scope, **values: Any) -> TierRules:
+def update_tier_rules(scope: Scope, data: TierRulesIn) -> TierRules:
     """Change the loyalty rules and recompute every customer's tier with them."""
     require_role(scope, Role.SUPERVISOR)
     rules = tier_rules(scope.organization_id)
+    values = data.model_dump(exclude_none=True)
     for k, v in values.items():
         if v is not None and hasattr(rules, k):
             setattr(rules, k, v)
@@ -136,8 +139,9 @@ def prepare_customer(c: Customer) -> None:
     c.first_key = matching.first_key(c.name)
 
 
-def create_customer(scope: Scope, **fields: Any) -> Customer:
+def create_customer(scope: Scope, data: CustomerIn) -> Customer:
     require_role(scope, Role.AGENT)
+    fields = data.model_dump()
     c = Customer(organization_id=scope.organization_id, **{k: v for k, v in fields.items() if k in EDITABLE})
     prepare_customer(c)
     with transaction.atomic():
@@ -148,8 +152,9 @@ def create_customer(scope: Scope, **fields: Any) -> Customer:
     return c
 
 
-def update_customer(scope: Scope, customer: Customer, **fields: Any) -> Customer:
+def update_customer(scope: Scope, customer: Customer, data: CustomerPatch) -> Customer:
     require_role(scope, Role.AGENT)
+    fields = data.model_dump(exclude_none=True)
     changed = {k: v for k, v in fields.items() if k in EDITABLE and v is not None and getattr(customer, k) != v}
     for k, v in changed.items():
         setattr(customer, k, v)
@@ -165,16 +170,13 @@ def update_customer(scope: Scope, customer: Customer, **fields: Any) -> Customer
 def log_interaction(scope: Scope, customer: Customer, kind: str, text: str, score: int | None = None) -> Interaction:
     """An agent logs a phone call, an email or a note; it shows in the customer's history everywhere."""
     require_role(scope, Role.AGENT)
-    if kind not in Interaction.Kind.values:
-        raise ValueError(f"Unknown kind {kind!r}")
-    if not text.strip() and score is None:
-        raise ValueError("Write what happened.")
+    data = checked(InteractionIn, kind=kind, text=text, score=score)  # the form's rule, for every caller
     it = Interaction.objects.create(
         organization_id=scope.organization_id,
         customer=customer,
-        kind=kind,
-        text=text.strip()[:5000],
-        score=score,
+        kind=data.kind,
+        text=data.text,
+        score=data.score,
         author=scope.user,
         occurred_at=timezone.now(),
     )

@@ -28,6 +28,7 @@ from hubbub.crm import (
     sync,
 )
 from hubbub.crm.customer_export import export_response
+from hubbub.crm.inputs import CustomerIn, InteractionIn, MergeIn, ProfileLinkIn, TierRulesIn
 from hubbub.crm.models import (
     Customer,
     IdentityLink,
@@ -40,6 +41,7 @@ from hubbub.crm.models import (
 )
 from hubbub.ids import parse_id
 from hubbub.inbox.models import Conversation
+from hubbub.inputs import InvalidInput, form_input
 from hubbub.outbound_http import OutboundError
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
@@ -115,18 +117,12 @@ def customer_detail(request: HttpRequest, scope: Scope, customer_id: int) -> Htt
 @require_POST
 @scoped_view
 def customer_new(request: HttpRequest, scope: Scope) -> HttpResponse:
-    p = request.POST
-    if not (p.get("name") or p.get("email")):
-        messages.error(request, "Give at least a name or an email.")
+    """The customer list's "Add" form, read into the API's `CustomerIn` (handles typed in one box)."""
+    try:
+        c = services.create_customer(scope, form_input(CustomerIn, request.POST))
+    except InvalidInput as exc:
+        messages.error(request, f"Customer not added: {exc}")
         return redirect("crm_customers")
-    c = services.create_customer(
-        scope,
-        name=p.get("name", "")[:200],
-        email=p.get("email", "")[:254],
-        phone=p.get("phone", "")[:40],
-        location=p.get("location", "")[:200],
-        handles=[h for h in p.get("handles", "").replace(",", " ").split() if h],
-    )
     return redirect("crm_customer", customer_id=c.pk)
 
 
@@ -134,19 +130,13 @@ def customer_new(request: HttpRequest, scope: Scope) -> HttpResponse:
 @scoped_view
 def interaction_new(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
     c = _customer(scope, customer_id)
-    score = request.POST.get("score", "")
     try:
-        services.log_interaction(
-            scope,
-            c,
-            request.POST.get("kind", "note"),
-            request.POST.get("text", ""),
-            int(score) if score.isdigit() else None,
-        )
+        form = form_input(InteractionIn, request.POST)
+        services.log_interaction(scope, c, form.kind, form.text, form.score)
         messages.success(request, "Logged.")
-    except ValueError as exc:
+    except ValueError as exc:  # InvalidInput: the field and why
         messages.error(request, str(exc))
-    nxt = request.POST.get("next", "")
+    nxt = request.POST.get("next", "")  # back to the conversation the panel was in: a link, not an input
     if nxt.startswith("/c/") and "//" not in nxt:
         return redirect(nxt)
     return redirect("crm_customer", customer_id=c.pk)
@@ -156,11 +146,12 @@ def interaction_new(request: HttpRequest, scope: Scope, customer_id: int) -> Htt
 @scoped_view
 def merge(request: HttpRequest, scope: Scope, customer_id: int) -> HttpResponse:
     survivor = _customer(scope, customer_id)
-    other = request.POST.get("other", "").strip()
-    if not other.isdigit():
-        messages.error(request, "Give the number of the customer to merge into this one.")
+    try:
+        other_id = form_input(MergeIn, request.POST).other_id  # the API's `POST /customers/{id}/merge` body
+    except InvalidInput as exc:
+        messages.error(request, f"Nothing was merged: {exc}")
         return redirect("crm_customer", customer_id=survivor.pk)
-    merged = _customer(scope, int(other))
+    merged = _customer(scope, other_id)
     try:
         customer_merges.merge_customers(scope, survivor, merged)
         messages.success(request, f"Merged {merged} into {survivor}. You can undo this below.")
@@ -260,11 +251,12 @@ def find_matches(request: HttpRequest, scope: Scope, profile_id: int) -> HttpRes
 @scoped_view
 def link_manual(request: HttpRequest, scope: Scope, profile_id: int) -> HttpResponse:
     p = get_scoped_or_404(SocialProfile.objects.all(), scope, brand_field=None, id=profile_id)
-    other = request.POST.get("customer", "").strip()
-    if not other.isdigit():
-        messages.error(request, "Give the customer number.")
+    try:
+        customer_id = form_input(ProfileLinkIn, request.POST).customer_id
+    except InvalidInput as exc:
+        messages.error(request, f"Not linked: {exc}")
         return _back(request)
-    identity_links.link_profile(scope, p, _customer(scope, int(other)))
+    identity_links.link_profile(scope, p, _customer(scope, customer_id))
     messages.success(request, "Linked.")
     return _back(request)
 
@@ -371,16 +363,9 @@ def tier_rules(request: HttpRequest, scope: Scope) -> HttpResponse:
     rules = services.tier_rules(scope.organization_id)
     if request.method == "POST":
         try:
-            services.update_tier_rules(
-                scope,
-                regular_min_orders=int(request.POST["regular_min_orders"]),
-                loyal_min_orders=int(request.POST["loyal_min_orders"]),
-                loyal_min_value=request.POST["loyal_min_value"],
-                auto_link_threshold=float(request.POST["auto_link_threshold"]),
-                suggest_threshold=float(request.POST["suggest_threshold"]),
-            )
+            services.update_tier_rules(scope, form_input(TierRulesIn, request.POST))
             messages.success(request, "Rules saved; every customer's tier was recomputed.")
-        except (KeyError, ValueError) as exc:
+        except ValueError as exc:  # InvalidInput: the field and why
             messages.error(request, f"Check the numbers: {exc}")
         return redirect("crm_rules")
     return render(request, "crm/rules.html", {"rules": rules, "can_edit": scope.can(Role.SUPERVISOR)})

@@ -1,5 +1,6 @@
 """The inbox endpoints of the REST API (mounted under /api/v1/ by `hubbub.api_site`): conversations, their
-messages, replies, status and assignment. They only parse, check scope and call the inbox's actions.
+messages, replies, status and assignment. They only parse, check scope and call the inbox's actions; the bodies
+are the inbox's input schemas (`inbox.inputs`), which its web forms read too.
 
 Operation ids are pinned to the ones these endpoints had when they lived in `hubbub.api.api` (ninja derives
 them from the module path): clients generated from the OpenAPI spec keep working.
@@ -13,19 +14,11 @@ from django.http import Http404, HttpRequest
 from ninja import Header, NinjaAPI, Query, Router, Schema, Status
 
 from hubbub.api.auth import request_scope
-from hubbub.api.schemas import (
-    ConversationOut,
-    ConversationPage,
-    ConversationPatch,
-    Id,
-    MessageOut,
-    ReplyIn,
-    ReplyOut,
-    answers,
-)
+from hubbub.api.schemas import ConversationOut, ConversationPage, Id, MessageOut, ReplyOut, answers
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.inbox.actions.conversations import do_assign, do_change_status
 from hubbub.inbox.actions.replies import MAX_CLIENT_KEY, Origin, ReplyKeyReused, do_create_reply
+from hubbub.inbox.inputs import ConversationPatch, ReplyIn
 from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import Conversation
 from hubbub.inbox.queries import InboxFilters, filter_conversations, page

@@ -18,17 +18,19 @@ from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from pydantic import Field
 
 from hubbub.connectors.models import MAX_REPLY_CHARS
 from hubbub.connectors.outbound import ReplyTooLong
-from hubbub.ids import parse_id
 from hubbub.inbox import drafts
 from hubbub.inbox.actions.conversations import do_add_note, do_assign, do_change_status, do_set_tags
-from hubbub.inbox.actions.replies import Origin, ReplyKeyReused, do_create_reply
+from hubbub.inbox.actions.replies import MAX_CLIENT_KEY, Origin, ReplyKeyReused, do_create_reply
+from hubbub.inbox.inputs import AssignIn, NoteIn, ReplyIn, StatusIn, TagsIn
 from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import CannedResponse, Conversation, Direction, Status
 from hubbub.inbox.panels import panels_context
 from hubbub.inbox.queries import LANGUAGE_CHOICES, InboxFilters, filter_conversations, page
+from hubbub.inputs import InvalidInput, form_input
 from hubbub.tenancy.models import Membership, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404
 from hubbub.web.views.common import add_trigger, scoped_view
@@ -315,21 +317,28 @@ def after_action(request: HttpRequest, scope: Scope, conversation_id: int) -> Ht
     return redirect("conversation", conversation_id=conversation_id)
 
 
+class ReplyForm(ReplyIn):
+    """The composer: the API's reply body and the form's one-time token (the API has its Idempotency-Key)."""
+
+    form_token: str = Field("", max_length=MAX_CLIENT_KEY - len("form:"))
+
+
 @require_POST
 @scoped_view
 @_follow_merges(carries="reply")
 def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
-    text = request.POST.get("text", "")
-    token = request.POST.get("form_token", "")
+    typed = request.POST.get("text", "")  # shown again, exactly as typed, if the reply is refused
     try:
+        form = form_input(ReplyForm, request.POST)
         # the composer's one-time token: a form posted twice (double click, a resent request) is one reply
-        r = do_create_reply(scope, conv, text, Origin.AGENT, client_key=f"form:{token}" if token else "")
+        key = f"form:{form.form_token}" if form.form_token else ""
+        r = do_create_reply(scope, conv, form.text, Origin.AGENT, client_key=key)
     except ReplyKeyReused:  # an old page's form (Back, then edited) sent again: its token already has a reply
         why = "This reply form was already used for another reply, so this text was not sent. Send it again."
-        return _refused(request, scope, conv, "reply", text, why)
-    except (ValueError, ReplyTooLong) as exc:
-        return _refused(request, scope, conv, "reply", text, str(exc))
+        return _refused(request, scope, conv, "reply", typed, why)
+    except (ValueError, ReplyTooLong) as exc:  # InvalidInput included: the field's message beside the box
+        return _refused(request, scope, conv, "reply", typed, str(exc))
     # Named by customer: the agent may be in another conversation by the time this notice shows (app.js)
     held = r.state == r.State.PENDING_APPROVAL
     messages.success(request, f"Reply to {customer_label(conv)} {'sent for approval' if held else 'sent'}.")
@@ -342,9 +351,9 @@ def reply(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespo
 def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
     try:
-        do_change_status(scope, conv, request.POST.get("status", ""))
+        do_change_status(scope, conv, form_input(StatusIn, request.POST).status)
         messages.success(request, f"Marked {conv.get_status_display().lower()}.")
-    except ValueError as exc:
+    except ValueError as exc:  # InvalidInput: an unknown status, said as the API says it
         messages.error(request, str(exc))
     return after_action(request, scope, conversation_id)
 
@@ -353,11 +362,14 @@ def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
 @scoped_view
 @_follow_merges()
 def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
+    """Assign to the member and team chosen (the "Me" button posts the agent's own id; empty unassigns)."""
     conv = _load(scope, conversation_id)
-    who = request.POST.get("assignee", "")
-    assignee_id = scope.user.pk if who == "me" else parse_id(who)
-    team = request.POST.get("team", "")
-    do_assign(scope, conv, assignee_id, parse_id(team))
+    try:
+        form = form_input(AssignIn, request.POST)
+    except InvalidInput as exc:  # not an id: nothing changes, and the agent is told why
+        messages.error(request, f"Assignment not saved: {exc}")
+        return after_action(request, scope, conversation_id)
+    do_assign(scope, conv, form.assignee_id, form.team_id)
     messages.success(request, "Assignment saved.")
     return after_action(request, scope, conversation_id)
 
@@ -367,11 +379,11 @@ def assign(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
 @_follow_merges(carries="note")
 def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
-    text = request.POST.get("text", "")
+    typed = request.POST.get("text", "")  # shown again, exactly as typed, if the note is refused
     try:
-        do_add_note(scope, conv, text)
-    except ValueError as exc:
-        return _refused(request, scope, conv, "note", text, str(exc))
+        do_add_note(scope, conv, form_input(NoteIn, request.POST).text)
+    except ValueError as exc:  # InvalidInput: empty or too long, beside the box
+        return _refused(request, scope, conv, "note", typed, str(exc))
     return after_action(request, scope, conversation_id)
 
 
@@ -380,5 +392,5 @@ def note(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpRespon
 @_follow_merges()
 def tags(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResponse:
     conv = _load(scope, conversation_id)
-    do_set_tags(scope, conv, request.POST.get("tags", "").split(","))
+    do_set_tags(scope, conv, form_input(TagsIn, request.POST).tags)
     return after_action(request, scope, conversation_id)

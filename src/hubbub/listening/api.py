@@ -1,7 +1,8 @@
 """Listening API (mounted under /api/v1/): chart data, queries, alerts, incidents, temperature check.
 
 The war room page draws its charts from these same endpoints. Analysts may
-read everything here and edit queries; supervisors run incidents.
+read everything here and edit queries; supervisors run incidents. The request bodies of the writes are the
+listening inputs (`listening.inputs`), which the web forms read too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hubbub.api.schemas import ErrorOut, Id, answers
 from hubbub.listening import charts, services
 from hubbub.listening.checks import run_temperature_check
 from hubbub.listening.detection import alert_data
+from hubbub.listening.inputs import AlertRuleIn, CloseIn, IncidentIn, QueryIn
 from hubbub.listening.models import Alert, AlertRule, Incident, ListeningQuery
 from hubbub.listening.query_language import QuerySyntaxError
 from hubbub.tenancy.models import Role
@@ -48,13 +50,6 @@ def chart(request: HttpRequest, name: str, params: QueryParam[ChartParams]) -> A
         raise Http404("Not found")
     w = charts.resolve_window(scope, params.range, params.brand, params.end)
     return fn(scope, w)
-
-
-class QueryIn(Schema):
-    brand_id: Id
-    name: str = ""
-    query: str
-    is_active: bool = True
 
 
 class QueryOut(Schema):
@@ -86,14 +81,14 @@ def validate(request: HttpRequest, body: ValidateIn) -> Any:
     return {"ok": True, "normalised": q.normalised(), "terms": q.terms()}
 
 
-def _create_query(scope: Scope, data: dict[str, Any]) -> Any:
+def _create_query(scope: Scope, data: QueryIn) -> Any:
     """A query on one of the caller's brands (else 404); a syntax error (limits included) is a 400 that says
     where, a name the brand already uses a 409."""
-    if data["brand_id"] not in scope.brand_ids:
+    if data.brand_id not in scope.brand_ids:
         return Status(404, {"detail": "Not found"})
     try:
         return services.save_query(
-            scope, brand_id=data["brand_id"], name=data["name"], query=data["query"], is_active=data["is_active"]
+            scope, brand_id=data.brand_id, name=data.name, query=data.query, is_active=data.is_active
         )
     except QuerySyntaxError as exc:
         return Status(400, {"detail": str(exc), "position": exc.position})
@@ -110,23 +105,22 @@ register_crud(
 )
 
 
-class AlertRuleIn(Schema):
-    name: str = "Default"
-    brand_id: int | None = None
-    is_active: bool = True
-    sensitivity: float = 1.0
-    min_volume: int = 18
-    quiet_start: int | None = None
-    quiet_end: int | None = None
-    quiet_mode: str = "defer"
-    tz_offset_minutes: int = 0
-    max_alerts_per_hour: int = 4
-    kinds: list[str] = []
-    email_to: list[str] = []
-    webhook_url: str = ""
+class AlertRuleOut(Schema):
+    """A stored alert rule (not `AlertRuleIn`: an answer is not checked again like a new input)."""
 
-
-class AlertRuleOut(AlertRuleIn):
+    name: str
+    brand_id: int | None
+    is_active: bool
+    sensitivity: float
+    min_volume: int
+    quiet_start: int | None
+    quiet_end: int | None
+    quiet_mode: str
+    tz_offset_minutes: int
+    max_alerts_per_hour: int
+    kinds: list[str]
+    email_to: list[str]
+    webhook_url: str
     id: int
 
 
@@ -136,13 +130,13 @@ def _rules(scope: Scope) -> Any:
     return scoped(AlertRule.objects.all(), scope, brand_field=None)
 
 
-def _save_rule(scope: Scope, rule: AlertRule | None, data: dict[str, Any]) -> Any:
+def _save_rule(scope: Scope, rule: AlertRule | None, data: AlertRuleIn) -> Any:
     """The rule saved, or a 422 that says why not (a webhook address that is not allowed, bad quiet hours)."""
     try:
-        return services.save_alert_rule(scope, rule, **data)
+        return services.save_alert_rule(scope, rule, data)
     except ValidationError as exc:
         return Status(422, {"detail": "; ".join(exc.messages)})
-    except ValueError as exc:
+    except ValueError as exc:  # the webhook address refused (`InvalidInput`)
         return Status(422, {"detail": str(exc)})
 
 
@@ -201,12 +195,6 @@ def _incident_out(i: Incident) -> dict[str, Any]:
     }
 
 
-class IncidentIn(Schema):
-    brand_id: Id
-    title: str = ""
-    alert_id: Id | None = None
-
-
 @router.get("/listening/incidents", response=answers(list[dict[str, Any]]))
 def list_incidents(request: HttpRequest, status: str | None = None) -> Any:
     qs = scoped(Incident.objects.all(), request_scope(request))
@@ -228,10 +216,6 @@ def create_incident(request: HttpRequest, body: IncidentIn) -> Any:
 @router.get("/listening/incidents/{incident_id}", response=answers(dict[str, Any], 404))
 def get_incident(request: HttpRequest, incident_id: Id) -> Any:
     return _incident_out(get_scoped_or_404(Incident.objects.all(), request_scope(request), id=incident_id))
-
-
-class CloseIn(Schema):
-    summary: str = ""
 
 
 @router.post("/listening/incidents/{incident_id}/close", response=answers(dict[str, Any], 404))

@@ -29,6 +29,8 @@ from hubbub.analysis.types import Analysis
 from hubbub.connectors.events import InboundEvent
 from hubbub.db import upsert_add
 from hubbub.inbox.models import Conversation, Direction, Message
+from hubbub.inputs import InvalidInput, checked
+from hubbub.listening.inputs import AlertRuleIn, IncidentNoteIn, StatementIn
 from hubbub.listening.models import (
     Alert,
     AlertRule,
@@ -292,28 +294,22 @@ def rule_for(org_id: int, brand_id: int) -> AlertRule | None:
     return rules[0] if rules else None
 
 
-def save_alert_rule(scope: Scope, rule: AlertRule | None = None, **fields: Any) -> AlertRule:
-    """Create or change an alert rule (supervisors): sensitivity, quiet hours, minimum volume, where to notify."""
+def save_alert_rule(scope: Scope, rule: AlertRule | None, data: AlertRuleIn) -> AlertRule:
+    """Create or change an alert rule (supervisors): sensitivity, quiet hours, minimum volume, where to notify.
+    `data` holds the rule's own checks (`listening.inputs`); here, the brand and the webhook address."""
     require_role(scope, Role.SUPERVISOR)
-    brand_id = fields.get("brand_id")
-    if brand_id is not None:
-        _brand_in_scope(scope, brand_id)
+    fields = data.model_dump()
+    if data.brand_id is not None:
+        _brand_in_scope(scope, data.brand_id)
     with transaction.atomic():
         r = rule or AlertRule(organization_id=scope.organization_id)
         for k, v in fields.items():
             setattr(r, k, v)
-        for hour in (r.quiet_start, r.quiet_end):
-            if hour is not None and not 0 <= hour <= 23:
-                raise ValueError("Quiet hours are hours of the day, 0 to 23.")
-        if (r.quiet_start is None) != (r.quiet_end is None):
-            raise ValueError("Give both ends of the quiet hours, or neither.")
-        if not r.sensitivity or r.sensitivity <= 0:
-            raise ValueError("Sensitivity must be above 0 (1 is the default).")
         if r.webhook_url:
             try:
                 r.webhook_url = validate_user_url(r.webhook_url)
             except OutboundRefused as exc:
-                raise ValueError(f"Webhook: {exc}.") from exc
+                raise InvalidInput.of("webhook_url", f"Webhook: {exc}.") from exc
         r.full_clean(exclude=["organization", "brand"])
         r.save()
         audit(scope.organization_id, scope.user, "listening.rule.save", r, **{k: str(v) for k, v in fields.items()})
@@ -399,9 +395,7 @@ def draft_statement(scope: Scope, incident: Incident, text: str) -> Incident:
     """Draft (or redraft) the holding statement; a redraft needs approval again."""
     require_role(scope, Role.AGENT)
     _require_open(incident)
-    text = text.strip()
-    if not text:
-        raise ValueError("The holding statement is empty.")
+    text = checked(StatementIn, text=text).text
     if incident.statement_state == Incident.StatementState.SENT:
         raise ValueError("The holding statement was already sent.")
     with transaction.atomic():
@@ -497,9 +491,7 @@ def track_as_issue(scope: Scope, incident: Incident) -> int:
 
 def add_incident_note(scope: Scope, incident: Incident, text: str) -> IncidentEvent:
     require_role(scope, Role.AGENT)
-    text = text.strip()
-    if not text:
-        raise ValueError("The note is empty.")
+    text = checked(IncidentNoteIn, text=text).text
     with transaction.atomic():
         ev = _timeline(incident, scope.user, "note", text)
         audit(scope.organization_id, scope.user, "listening.incident.note", incident)

@@ -1,8 +1,8 @@
 """Listening pages: queries (editor with live syntax check and preview), alerts, the war
 room (wall screen), incidents and the temperature check.
 
-Views only parse input, check permission (analysts may view and edit queries;
-supervisors run incidents and alert rules) and call services.
+Views only parse input (each write form into the API's own input, `listening.inputs`), check permission
+(analysts may view and edit queries; supervisors run incidents and alert rules) and call services.
 """
 
 from __future__ import annotations
@@ -13,14 +13,26 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from ninja import Schema
 
+from hubbub.api.schemas import Id
 from hubbub.ids import parse_id
+from hubbub.inputs import InvalidInput, form_input
 from hubbub.listening import charts, services
 from hubbub.listening.checks import run_temperature_check
+from hubbub.listening.inputs import (
+    AlertRuleIn,
+    CloseIn,
+    IncidentIn,
+    IncidentLinkIn,
+    IncidentNoteIn,
+    QueryIn,
+    StatementIn,
+)
 from hubbub.listening.learning import learning_status
 from hubbub.listening.models import Alert, AlertRule, Grain, Incident, ListeningQuery, QueryRollup
 from hubbub.listening.query_language import QuerySyntaxError
@@ -85,28 +97,24 @@ def _query_form(request: HttpRequest, scope: Scope, instance: ListeningQuery | N
     }
     error = None
     if request.method == "POST":
-        data = {
-            "name": request.POST.get("name", ""),
-            "query": request.POST.get("query", ""),
-            "brand_id": request.POST.get("brand_id", ""),
-            "is_active": request.POST.get("is_active") == "on",
-        }
         try:
-            brand_id = int(data["brand_id"])
-        except (TypeError, ValueError):
-            error = {"message": "Choose a brand.", "position": None}
+            form = form_input(QueryIn, request.POST)  # the API's `POST /listening/queries` body
+        except InvalidInput as exc:
+            data = {**data, **exc.data, "is_active": exc.data.get("is_active", False)}
+            error = {"message": str(exc), "position": None}
         else:
+            data = form.model_dump()
             try:
                 q = services.save_query(
                     scope,
-                    brand_id=brand_id,
-                    name=data["name"],
-                    query=data["query"],
-                    is_active=data["is_active"],
+                    brand_id=form.brand_id,
+                    name=form.name,
+                    query=form.query,
+                    is_active=form.is_active,
                     instance=instance,
                 )
             except QuerySyntaxError as exc:
-                error = _syntax_error(data["query"], exc)
+                error = _syntax_error(form.query, exc)
             except services.QueryNameTaken as exc:
                 error = {"message": str(exc), "position": None}
             else:
@@ -199,41 +207,25 @@ def alert_ack(request: HttpRequest, scope: Scope, alert_id: int) -> HttpResponse
 @require_POST
 @scoped_view
 def rule_save(request: HttpRequest, scope: Scope) -> HttpResponse:
-    """Create or change an alert rule (supervisors)."""
-    rule_id = request.POST.get("rule_id")
-    rule = (
-        get_scoped_or_404(AlertRule.objects.all(), scope, brand_field=None, id=int(rule_id))
-        if rule_id and rule_id.isdigit()
-        else None
-    )
-    brand = request.POST.get("brand_id", "")
-
-    def opt_int(name: str) -> int | None:
-        v = request.POST.get(name, "").strip()
-        return int(v) if v.lstrip("-").isdigit() else None
-
+    """Create or change an alert rule (supervisors), read into the API's `AlertRuleIn`."""
     try:
-        services.save_alert_rule(
-            scope,
-            rule,
-            name=request.POST.get("name", "Default").strip() or "Default",
-            brand_id=int(brand) if brand.isdigit() else None,
-            sensitivity=float(request.POST.get("sensitivity") or 1.0),
-            min_volume=opt_int("min_volume") or 18,
-            quiet_start=opt_int("quiet_start"),
-            quiet_end=opt_int("quiet_end"),
-            quiet_mode=request.POST.get("quiet_mode", "defer"),
-            tz_offset_minutes=opt_int("tz_offset_minutes") or 0,
-            max_alerts_per_hour=opt_int("max_alerts_per_hour") or 4,
-            email_to=[e.strip() for e in request.POST.get("email_to", "").replace(";", ",").split(",") if e.strip()],
-            webhook_url=request.POST.get("webhook_url", "").strip(),
-            is_active=request.POST.get("is_active", "on") == "on",
-        )
-    except (ValueError, ValidationError) as exc:  # ValidationError carries the field messages
-        messages.error(request, f"Rule not saved: {exc}")
+        rule_id = form_input(RulePicked, request.POST).rule_id
+    except InvalidInput:
+        raise Http404("No such rule.") from None
+    rule = get_scoped_or_404(AlertRule.objects.all(), scope, brand_field=None, id=rule_id) if rule_id else None
+    try:
+        services.save_alert_rule(scope, rule, form_input(AlertRuleIn, request.POST))
+    except (ValueError, ValidationError) as exc:  # InvalidInput: the field and why; ValidationError: the model's
+        messages.error(request, f"Rule not saved: {exc.messages[0] if isinstance(exc, ValidationError) else exc}")
     else:
         messages.success(request, "Alert rule saved; the detectors pick it up on their next run.")
     return redirect("listening")
+
+
+class RulePicked(Schema):
+    """Which alert rule the form edits (none: a new one)."""
+
+    rule_id: Id | None = None
 
 
 # ------------------------------------------------------------------ war room
@@ -273,16 +265,26 @@ def war_room(request: HttpRequest, scope: Scope) -> HttpResponse:
 # ------------------------------------------------------------------ incidents
 
 
+class IncidentForm(IncidentIn):
+    """The alert row's "Open incident" button: the brand is the alert's unless the form names one."""
+
+    brand_id: Id | None = None  # type: ignore[assignment]
+
+
 @require_POST
 @scoped_view
 def incident_open(request: HttpRequest, scope: Scope) -> HttpResponse:
-    alert_id = request.POST.get("alert_id")
-    alert = get_scoped_or_404(Alert.objects.all(), scope, id=int(alert_id)) if alert_id else None
-    brand = request.POST.get("brand_id") or (str(alert.brand_id) if alert else "")
-    if not brand.isdigit() or int(brand) not in scope.brand_ids:
+    try:
+        form = form_input(IncidentForm, request.POST)
+    except InvalidInput as exc:
+        messages.error(request, f"Incident not opened: {exc}")
+        return redirect("war_room")
+    alert = get_scoped_or_404(Alert.objects.all(), scope, id=form.alert_id) if form.alert_id else None
+    brand = form.brand_id or (alert.brand_id if alert else None)
+    if brand is None or brand not in scope.brand_ids:
         messages.error(request, "Choose a brand for the incident.")
         return redirect("war_room")
-    incident = services.open_incident(scope, int(brand), request.POST.get("title", ""), alert)
+    incident = services.open_incident(scope, brand, form.title, alert)
     return redirect("incident", incident_id=incident.pk)
 
 
@@ -309,28 +311,28 @@ def incident(request: HttpRequest, scope: Scope, incident_id: int) -> HttpRespon
 @scoped_view
 def incident_action(request: HttpRequest, scope: Scope, incident_id: int, action: str) -> HttpResponse:
     inc = get_scoped_or_404(Incident.objects.all(), scope, id=incident_id)
+    p = request.POST
     try:
         if action == "draft":
-            services.draft_statement(scope, inc, request.POST.get("text", ""))
+            services.draft_statement(scope, inc, form_input(StatementIn, p).text)
         elif action == "approve":
             services.approve_statement(scope, inc)
         elif action == "send":
             services.send_statement(scope, inc)
         elif action == "link":
-            raw = request.POST.get("conversation_ids", "").replace(",", " ").split()
-            n = services.link_conversations(scope, inc, [i for i in map(parse_id, raw) if i is not None])
+            n = services.link_conversations(scope, inc, form_input(IncidentLinkIn, p).conversation_ids)
             messages.success(request, f"{n} conversation(s) linked.")
         elif action == "track":
             issue_id = services.track_as_issue(scope, inc)
             return redirect("workflow:issue", issue_id=issue_id)
         elif action == "note":
-            services.add_incident_note(scope, inc, request.POST.get("text", ""))
+            services.add_incident_note(scope, inc, form_input(IncidentNoteIn, p).text)
         elif action == "close":
-            services.close_incident(scope, inc, request.POST.get("summary", ""))
+            services.close_incident(scope, inc, form_input(CloseIn, p).summary)
             messages.success(request, "Incident closed; its report is below.")
         else:
             return HttpResponse("Unknown action", status=404)
-    except ValueError as exc:
+    except ValueError as exc:  # InvalidInput included: the field and why
         messages.error(request, str(exc))
     return redirect("incident", incident_id=inc.pk)
 

@@ -2,8 +2,9 @@
 approval policies and the approval queue, canned responses, issues and progress updates,
 assignment and availability, the audit log. Same services and permissions as the UI.
 
-The request and response shapes are in `workflow.schemas`; the plain list/create/update/delete
-endpoints come from `hubbub.api.crud` (their operation ids and URL names are those of this module).
+The request bodies are the workflow's input schemas (`workflow.inputs`, which the web forms read too) and
+the answers are in `workflow.schemas`; the plain list/create/update/delete endpoints come from
+`hubbub.api.crud` (their operation ids and URL names are those of this module).
 """
 
 from __future__ import annotations
@@ -23,11 +24,26 @@ from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.db import chunked
 from hubbub.inbox.actions import approvals as reply_approvals
 from hubbub.inbox.api import conversation_or_404
+from hubbub.inbox.inputs import ApproveIn, RejectIn
 from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import CannedResponse, Conversation, Reply
 from hubbub.tenancy.models import Role, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
 from hubbub.workflow import issues as issue_services
+from hubbub.workflow.inputs import (
+    ApprovalPolicyIn,
+    AssignmentIn,
+    AvailabilityIn,
+    BulkReplyIn,
+    BusinessHoursIn,
+    CannedIn,
+    IssueIn,
+    LinkIn,
+    PreviewIn,
+    RuleIn,
+    SLAPolicyIn,
+    UpdateIn,
+)
 from hubbub.workflow.models import (
     ApprovalPolicy,
     BusinessHours,
@@ -38,37 +54,23 @@ from hubbub.workflow.models import (
 )
 from hubbub.workflow.schemas import (
     NOT_SENT,
-    ApprovalPolicyIn,
     ApprovalPolicyOut,
-    ApproveIn,
-    AssignmentIn,
     AssignmentOut,
     AuditOut,
-    AvailabilityIn,
     AvailabilityOut,
     BulkReplyError,
-    BulkReplyIn,
     BulkReplyOut,
-    BusinessHoursIn,
     BusinessHoursOut,
-    CannedIn,
     CannedOut,
     Error,
-    IssueIn,
     IssueOut,
-    LinkIn,
     PendingReplyOut,
-    PreviewIn,
     PreviewOut,
-    RejectIn,
     RenderedOut,
     ReplyStateOut,
-    RuleIn,
     RuleOut,
     SLAHistoryOut,
-    SLAPolicyIn,
     SLAPolicyOut,
-    UpdateIn,
     UpdateOut,
 )
 from hubbub.workflow.services import assignment, bulk, canned, policies, rule_admin
@@ -116,7 +118,7 @@ def preview_rule(request: HttpRequest, body: PreviewIn) -> Any:
     """Which of the latest 500 conversations would these conditions match?"""
     scope = request_scope(request)
     require_role(scope, Role.SUPERVISOR)
-    matched, scanned, sample = rule_admin.preview_rule(scope, body.conditions)
+    matched, scanned, sample = rule_admin.preview_rule(scope, body)
     return {"matched": matched, "scanned": scanned, "sample_ids": [c.pk for c in sample]}
 
 

@@ -3,6 +3,9 @@ update is approved once and then sent as an individual reply to every linked
 conversation, through the inbox's exactly-once delivery, with a status per conversation.
 
 ("Don't know the answer? Admit it, and update the asker on progress.")
+
+What a person types (a title, an update, a review) is checked against the input schemas the API and the
+issue pages read (`workflow.inputs`, `inbox.inputs`), whoever calls.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from hubbub import live
 from hubbub.connectors.outbound import TransientDeliveryError, check_length
 from hubbub.inbox.actions.delivery import do_deliver_reply
 from hubbub.inbox.actions.replies import Origin, do_create_reply
+from hubbub.inbox.inputs import ApproveIn, RejectIn
 from hubbub.inbox.models import Conversation, Reply
+from hubbub.inputs import InvalidInput, checked
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
+from hubbub.workflow.inputs import IssueIn, UpdateIn
 from hubbub.workflow.models import IssueDelivery, IssueUpdate, TrackedIssue
 from hubbub.workflow.services.canned import render_template
 
@@ -31,13 +37,11 @@ def _in_scope(scope: Scope, obj: TrackedIssue | IssueUpdate) -> None:
 
 def create_issue(scope: Scope, brand_id: int, title: str, conversation_ids: Sequence[int] = ()) -> TrackedIssue:
     require_role(scope, Role.AGENT)
-    title = title.strip()
-    if not title:
-        raise ValueError("Give the issue a title, e.g. 'Outage on check-in'.")
+    title = checked(IssueIn, brand_id=brand_id, title=title).title
     if brand_id not in scope.brand_ids:
-        raise ValueError("Choose one of your brands.")
+        raise InvalidInput.of("brand_id", "Choose one of your brands.")
     issue = TrackedIssue.objects.create(
-        organization_id=scope.organization_id, brand_id=brand_id, title=title[:200], created_by=scope.user
+        organization_id=scope.organization_id, brand_id=brand_id, title=title, created_by=scope.user
     )
     audit(scope.organization_id, scope.user, "issue.create", issue, title=issue.title)
     if conversation_ids:
@@ -71,9 +75,7 @@ def post_update(scope: Scope, issue: TrackedIssue, text: str, closing: bool = Fa
     """Write an update; it always waits for one approval before going to everyone."""
     require_role(scope, Role.AGENT)
     _in_scope(scope, issue)
-    text = text.strip()
-    if not text:
-        raise ValueError("The update is empty.")
+    text = checked(UpdateIn, text=text).text
     if issue.state == TrackedIssue.State.FIXED:
         raise ValueError("This issue is closed; open a new one for a new problem.")
     _check_lengths(issue, text)
@@ -102,7 +104,8 @@ def approve_update(scope: Scope, update: IssueUpdate, text: str | None = None) -
     _in_scope(scope, update)
     if update.author_id == scope.user.pk:
         raise PermissionDenied("Updates need a second pair of eyes: you cannot approve your own.")
-    new_text = update.text if not text or not text.strip() else text.strip()
+    edit = checked(ApproveIn, text=text).text
+    new_text = update.text if edit is None else edit
     if new_text != update.text:
         _check_lengths(update.issue, new_text)
     with transaction.atomic():
@@ -138,15 +141,14 @@ def approve_update(scope: Scope, update: IssueUpdate, text: str | None = None) -
 def reject_update(scope: Scope, update: IssueUpdate, comment: str) -> IssueUpdate:
     require_role(scope, Role.SUPERVISOR)
     _in_scope(scope, update)
-    if not comment.strip():
-        raise ValueError("Say why: a rejection needs a comment.")
+    comment = checked(RejectIn, comment=comment).comment
     claimed = IssueUpdate.objects.filter(pk=update.pk, state=IssueUpdate.State.PENDING_APPROVAL).update(
-        state=IssueUpdate.State.REJECTED, approved_by=scope.user, review_comment=comment.strip()[:2000]
+        state=IssueUpdate.State.REJECTED, approved_by=scope.user, review_comment=comment[:2000]
     )
     if not claimed:
         raise ValueError("This update is no longer waiting for approval.")
     update.refresh_from_db()
-    audit(scope.organization_id, scope.user, "issue_update.reject", update, comment=comment.strip())
+    audit(scope.organization_id, scope.user, "issue_update.reject", update, comment=comment)
     return update
 
 

@@ -1,8 +1,9 @@
-"""The workflow API's request and response shapes (`hubbub.workflow.api` serves them).
+"""The workflow API's response shapes (`hubbub.workflow.api` serves them); the request bodies are the
+workflow's input schemas (`workflow.inputs`), which its web forms read too.
 
-Kept apart from the endpoints so the endpoints read as what they do, and so a web form can
-validate with the same schema as the API (one typed input per action). Each class name is the
-name of its component in the OpenAPI document.
+Kept apart from the endpoints so the endpoints read as what they do. Each class name is the name of its
+component in the OpenAPI document. An answer's schema never inherits an input's: the input's rules are for
+what a user sends, not for rows already stored.
 """
 
 from __future__ import annotations
@@ -10,24 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ninja import Field, Schema
-
-from hubbub.api.schemas import Count, Id
-from hubbub.workflow.services.bulk import BULK_REPLY_LIMIT
+from ninja import Schema
 
 # --------------------------------------------------------------------------- rules
 
 
 class Error(Schema):
     detail: str
-
-
-class RuleIn(Schema):
-    name: str
-    conditions: dict[str, Any] = {}
-    actions: dict[str, Any] = {}
-    is_active: bool = True
-    stop_processing: bool = False
 
 
 class RuleOut(Schema):
@@ -40,10 +30,6 @@ class RuleOut(Schema):
     actions: dict[str, Any]
 
 
-class PreviewIn(Schema):
-    conditions: dict[str, Any] = {}
-
-
 class PreviewOut(Schema):
     matched: int
     scanned: int
@@ -51,15 +37,6 @@ class PreviewOut(Schema):
 
 
 # --------------------------------------------------------------------------- SLA policies, business hours and clocks
-
-
-class SLAPolicyIn(Schema):
-    name: str
-    targets: dict[str, dict[str, Count]] = {}
-    business_hours_id: Id | None = None
-    brand_id: Id | None = None
-    warn_at_pct: int = 75
-    is_default: bool = False
 
 
 class SLAPolicyOut(Schema):
@@ -70,13 +47,6 @@ class SLAPolicyOut(Schema):
     brand_id: int | None
     warn_at_pct: int
     is_default: bool
-
-
-class BusinessHoursIn(Schema):
-    name: str
-    timezone: str = "UTC"
-    schedule: dict[str, list[list[str]]] | str = {}
-    holidays: list[str] = []
 
 
 class BusinessHoursOut(Schema):
@@ -108,18 +78,15 @@ class SLAHistoryOut(Schema):
 # --------------------------------------------------------------------------- approval
 
 
-class ApprovalPolicyIn(Schema):
+class ApprovalPolicyOut(Schema):
     name: str
-    is_active: bool = True
-    roles: list[str] = []
-    brand_ids: list[Id] = []
-    intents: list[str] = []
-    topics: list[str] = []
-    sensitive_words: list[str] = []
-    during_incident: bool = False
-
-
-class ApprovalPolicyOut(ApprovalPolicyIn):
+    is_active: bool
+    roles: list[str]
+    brand_ids: list[int]
+    intents: list[str]
+    topics: list[str]
+    sensitive_words: list[str]
+    during_incident: bool
     id: int
 
 
@@ -134,14 +101,6 @@ class PendingReplyOut(Schema):
     created_at: datetime
 
 
-class ApproveIn(Schema):
-    text: str | None = None
-
-
-class RejectIn(Schema):
-    comment: str
-
-
 class ReplyStateOut(Schema):
     id: int
     state: str
@@ -150,13 +109,6 @@ class ReplyStateOut(Schema):
 
 
 # --------------------------------------------------------------------------- bulk reply
-
-
-class BulkReplyIn(Schema):
-    conversation_ids: list[Id] = Field(
-        description=f"1 to {BULK_REPLY_LIMIT} conversation ids, each at most once (else 400)"
-    )
-    text: str
 
 
 NOT_SENT = "not_sent"  # the `state` of a bulk-reply result for which no reply was created
@@ -192,13 +144,10 @@ class BulkReplyError(Schema):
 # --------------------------------------------------------------------------- canned
 
 
-class CannedIn(Schema):
+class CannedOut(Schema):
     title: str
     body: str
-    brand_id: Id | None = None
-
-
-class CannedOut(CannedIn):
+    brand_id: int | None
     id: int
 
 
@@ -210,12 +159,6 @@ class RenderedOut(Schema):
 
 
 # --------------------------------------------------------------------------- issues
-
-
-class IssueIn(Schema):
-    brand_id: Id
-    title: str
-    conversation_ids: list[Id] = []
 
 
 class DeliveryOut(Schema):
@@ -243,31 +186,12 @@ class IssueOut(Schema):
     updates: list[UpdateOut]
 
 
-class LinkIn(Schema):
-    conversation_ids: list[Id]
-
-
-class UpdateIn(Schema):
-    text: str
-    closing: bool = False
-
-
 # --------------------------------------------------------------------------- assignment
-
-
-class AvailabilityIn(Schema):
-    available: bool
-    user_id: Id | None = None
 
 
 class AvailabilityOut(Schema):
     user_id: int
     available: bool
-
-
-class AssignmentIn(Schema):
-    mode: str
-    capacity: int = 20
 
 
 class AssignmentOut(Schema):

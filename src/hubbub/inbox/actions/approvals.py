@@ -10,8 +10,10 @@ from django.db.models import QuerySet
 
 from hubbub import live, queueing
 from hubbub.connectors.outbound import check_length
+from hubbub.inbox.inputs import ApproveIn, RejectIn
 from hubbub.inbox.models import Note, Reply
 from hubbub.inbox.tasks import deliver_reply_task
+from hubbub.inputs import checked
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role, scoped
 from hubbub.tenancy.services import audit
@@ -28,7 +30,8 @@ def pending_replies(scope: Scope) -> QuerySet[Reply]:
 def do_approve_reply(scope: Scope, reply: Reply, text: str | None = None) -> Reply:
     """Approve (optionally after editing) a held reply and queue it on the exactly-once delivery."""
     _check_reviewer(scope, reply)
-    new_text = reply.text if text is None or not text.strip() else text.strip()
+    edit = checked(ApproveIn, text=text).text
+    new_text = reply.text if edit is None else edit
     edited = new_text != reply.text
     if edited:
         check_length(reply.conversation.network, new_text)
@@ -56,9 +59,7 @@ def do_approve_reply(scope: Scope, reply: Reply, text: str | None = None) -> Rep
 
 def do_reject_reply(scope: Scope, reply: Reply, comment: str) -> Reply:
     _check_reviewer(scope, reply)
-    comment = (comment or "").strip()
-    if not comment:
-        raise ValueError("Say why: a rejection needs a comment for the agent.")
+    comment = checked(RejectIn, comment=comment or "").comment
     with transaction.atomic():
         claimed = Reply.objects.filter(pk=reply.pk, state=Reply.State.PENDING_APPROVAL).update(
             state=Reply.State.REJECTED, approved_by=scope.user, review_comment=comment[:2000]

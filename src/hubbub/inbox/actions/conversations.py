@@ -1,5 +1,6 @@
 """A conversation's own state: status, assignee and team, internal notes, tags. Each action checks the role,
-writes, audits and announces the change once it has committed."""
+writes, audits and announces the change once it has committed. The values are checked against the action's
+input schema (`inbox.inputs`), the one the form and the API read, so every caller meets the same rule."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from hubbub import live
+from hubbub.inbox.inputs import NoteIn, StatusIn, TagsIn
 from hubbub.inbox.models import Conversation, Note, Status, Tag
 from hubbub.inbox.signals import conversation_assigned, status_changed
+from hubbub.inputs import checked
 from hubbub.tenancy.models import Membership, Role, Team
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
-
-NOTE_MAX_CHARS = 10_000
 
 
 def announce(conv: Conversation, **data: object) -> None:
@@ -25,8 +26,7 @@ def announce(conv: Conversation, **data: object) -> None:
 
 def do_change_status(scope: Scope, conv: Conversation, status: str) -> Conversation:
     require_role(scope, Role.AGENT)
-    if status not in Status.values:
-        raise ValueError(f"Unknown status {status!r}; use one of {', '.join(Status.values)}")
+    status = checked(StatusIn, status=status).status
     with transaction.atomic():
         old = conv.status
         conv.status = status
@@ -64,13 +64,7 @@ def do_assign(
 
 def do_add_note(scope: Scope, conv: Conversation, text: str) -> Note:
     require_role(scope, Role.AGENT)
-    text = text.strip()
-    if not text:
-        raise ValueError("A note needs some text.")
-    if len(text) > NOTE_MAX_CHARS:
-        raise ValueError(
-            f"A note is at most {NOTE_MAX_CHARS:,} characters; this one has {len(text):,}. Shorten it or split it."
-        )
+    text = checked(NoteIn, text=text).text
     with transaction.atomic():
         note = Note.objects.create(
             organization_id=scope.organization_id, conversation=conv, author_id=scope.user.pk, text=text
@@ -82,7 +76,7 @@ def do_add_note(scope: Scope, conv: Conversation, text: str) -> Note:
 
 def do_set_tags(scope: Scope, conv: Conversation, names: list[str]) -> list[Tag]:
     require_role(scope, Role.AGENT)
-    clean = sorted({n.strip().lower()[:60] for n in names if n.strip()})
+    clean = checked(TagsIn, tags=names).tags
     with transaction.atomic():
         tags = [Tag.objects.get_or_create(organization_id=scope.organization_id, name=n)[0] for n in clean]
         conv.tags.set(tags)

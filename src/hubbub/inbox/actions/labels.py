@@ -10,9 +10,11 @@ from __future__ import annotations
 from django.db import transaction
 
 from hubbub.analysis.models import CORRECTABLE_LABELS, LabelCorrection
-from hubbub.analysis.services import allowed_values, score_for
+from hubbub.analysis.services import score_for
 from hubbub.inbox.actions.conversations import announce
+from hubbub.inbox.inputs import LabelsIn
 from hubbub.inbox.models import Conversation, Direction, Message
+from hubbub.inputs import InvalidInput, checked
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
@@ -22,16 +24,14 @@ SUMMARY_LABELS = ("sentiment", "intent", "topic")
 
 
 def _clean_value(label_name: str, value: str) -> str:
-    """The value as stored (one line, lower case, at most 60 characters); ValueError if it is not a label."""
+    """The value as stored, by the rule of the label form (`inbox.inputs.LabelsIn`); ValueError if it is not
+    one of the label's values, or the label is not one an agent corrects."""
     if label_name not in CORRECTABLE_LABELS:
         raise ValueError(f"Unknown label {label_name!r}; use one of {', '.join(CORRECTABLE_LABELS)}")
-    value = " ".join((value or "").split()).lower()[:60]
-    allowed = allowed_values(label_name)
-    if not value:
-        raise ValueError(f"Choose a value for {label_name.replace('_', ' ')}.")
-    if allowed is not None and value not in allowed:
-        raise ValueError(f"{value!r} is not a {label_name.replace('_', ' ')} label ({', '.join(allowed)})")
-    return value
+    clean = checked(LabelsIn, {label_name: value}).given().get(label_name)
+    if clean is None:
+        raise InvalidInput.of(label_name, f"Choose a value for {label_name.replace('_', ' ')}.")
+    return str(clean)
 
 
 def _relabel_message(message: Message, label_name: str, value: str, old: str, by: str, correction_id: int) -> None:

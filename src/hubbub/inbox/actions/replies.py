@@ -22,8 +22,10 @@ from django.db import IntegrityError, models, transaction
 
 from hubbub import live, queueing
 from hubbub.connectors.outbound import check_length
+from hubbub.inbox.inputs import ReplyIn
 from hubbub.inbox.models import Conversation, Reply
 from hubbub.inbox.tasks import deliver_reply_task
+from hubbub.inputs import checked
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
@@ -77,11 +79,9 @@ def do_create_reply(
     with `approved_with` naming it: that approval covers the check's reasons), or None for the system's
     auto-reply. `author` defaults to the acting user. `client_key` (the API's Idempotency-Key, the composer's
     form token; namespaced by the caller) makes a repeated submission return the reply it created the first
-    time. Raises ValueError (empty, too long, `ReplyKeyReused`) or PermissionDenied.
+    time. Raises ValueError (`InvalidInput`: empty; too long, `ReplyKeyReused`) or PermissionDenied.
     """
-    text = text.strip()
-    if not text:
-        raise ValueError("The reply is empty.")
+    text = checked(ReplyIn, text=text).text
     _check_actor(scope, conv, origin)
     if len(client_key) > MAX_CLIENT_KEY:
         raise ValueError(f"The idempotency key is longer than {MAX_CLIENT_KEY} characters.")

@@ -17,22 +17,22 @@ from django.db.models import Count
 from hubbub import live
 from hubbub.db import fast_update
 from hubbub.inbox.models import Conversation, Status
+from hubbub.inputs import checked
 from hubbub.tenancy.models import AuditEvent, Membership, Role, Team
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit, audit_entry
+from hubbub.workflow.inputs import AssignmentIn
 from hubbub.workflow.models import AssignmentPolicy
 from hubbub.workflow.services.ownership import same_org
 
-MAX_CAPACITY = 10_000  # far above any agent's load; bounded so the column (a 32-bit integer) can hold it
-
 
 def save_assignment_policy(scope: Scope, team: Team, mode: str, capacity: int) -> AssignmentPolicy:
+    """Round-robin or least-loaded, up to `capacity` open conversations per agent: the rules of
+    `workflow.inputs.AssignmentIn`, the form's and the API's, apply to any caller."""
     require_role(scope, Role.SUPERVISOR)
     same_org(scope, team)
-    if mode not in AssignmentPolicy.Mode.values:
-        raise ValueError(f"Mode is one of {', '.join(AssignmentPolicy.Mode.values)}.")
-    if not 1 <= capacity <= MAX_CAPACITY:
-        raise ValueError(f"Capacity is between 1 and {MAX_CAPACITY:,} open conversations per agent.")
+    valid = checked(AssignmentIn, mode=mode, capacity=capacity)
+    mode, capacity = valid.mode, valid.capacity
     policy, _ = AssignmentPolicy.objects.update_or_create(
         team=team, defaults={"organization_id": scope.organization_id, "mode": mode, "capacity": capacity}
     )

@@ -13,11 +13,14 @@ from django.db import transaction
 
 from hubbub.connectors.outbound import ReplyTooLong, check_length
 from hubbub.inbox.actions.replies import Origin, do_create_reply
+from hubbub.inbox.inputs import ReplyIn
 from hubbub.inbox.models import Conversation, Reply
+from hubbub.inputs import checked
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
+from hubbub.workflow.inputs import BULK_REPLY_LIMIT
 
-BULK_REPLY_LIMIT = 100  # conversations in one bulk reply: the inbox's and `POST /api/v1/workflow/bulk-replies`
+__all__ = ["BULK_REPLY_LIMIT", "BulkReplyRefused", "bulk_reply"]
 
 
 class BulkReplyRefused(ValueError):
@@ -46,12 +49,11 @@ def bulk_reply(scope: Scope, conversations: Sequence[Conversation], text: str) -
     ids = [conv.pk for conv in conversations]
     if len(set(ids)) != len(ids):
         raise ValueError("Each conversation gets one reply: a conversation is listed more than once.")
-    if not text.strip():
-        raise ValueError("The reply is empty.")
+    text = checked(ReplyIn, text=text).text  # never empty, as any reply
     failures: dict[int, str] = {}
     for conv in conversations:
         try:
-            check_length(conv.network, text.strip())
+            check_length(conv.network, text)
         except ReplyTooLong as exc:
             failures[conv.pk] = str(exc)
     if failures:

@@ -9,15 +9,16 @@ typed so a template never fails to render.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from hubbub.connectors.models import MAX_REPLY_CHARS
 from hubbub.inbox.actions.replies import Origin, do_create_reply
 from hubbub.inbox.models import CannedResponse, Conversation
+from hubbub.inputs import InvalidInput
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
+from hubbub.workflow.inputs import CannedIn
 from hubbub.workflow.services.ownership import same_org
 
 log = logging.getLogger("hubbub.workflow")
@@ -61,21 +62,14 @@ def render_canned(scope: Scope, canned: CannedResponse, conv: Conversation) -> d
     return {"text": text, "length": len(text), "limit": limit, "fits": limit is None or len(text) <= limit}
 
 
-def save_canned(scope: Scope, data: dict[str, Any], canned: CannedResponse | None = None) -> CannedResponse:
+def save_canned(scope: Scope, data: CannedIn, canned: CannedResponse | None = None) -> CannedResponse:
     require_role(scope, Role.SUPERVISOR)
     if canned is not None:
         same_org(scope, canned)
-    title, body = str(data.get("title", "")).strip(), str(data.get("body", "")).strip()
-    if not title or not body:
-        raise ValueError("A canned response needs a title and a text.")
-    brand_id = data.get("brand_id") or None
-    if brand_id and int(brand_id) not in scope.brand_ids:
-        raise ValueError("Unknown brand.")
-    unknown = set(re.findall(r"\{(\w+)\}", body)) - {"first_name", "agent_name", "case_number", "brand"}
-    if unknown:
-        raise ValueError(f"Unknown variable(s): {', '.join(sorted(unknown))}.")
+    if data.brand_id and data.brand_id not in scope.brand_ids:
+        raise InvalidInput.of("brand_id", "Unknown brand.")
     canned = canned or CannedResponse(organization_id=scope.organization_id)
-    canned.title, canned.body, canned.brand_id = title[:120], body, brand_id
+    canned.title, canned.body, canned.brand_id = data.title, data.body, data.brand_id
     canned.save()
     audit(scope.organization_id, scope.user, "canned.save", canned, title=canned.title)
     return canned

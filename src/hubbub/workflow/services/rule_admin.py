@@ -1,6 +1,7 @@
 """Routing rules as supervisors edit them: create, update, delete, reorder, preview.
 
-`workflow.rules` is the pure rule language (cleaning, compiling, matching, describing); this is
+`workflow.rules` is the pure rule language (cleaning, compiling, matching, describing); the input
+schemas (`workflow.inputs.RuleIn`, `PreviewIn`) clean a rule with it before it gets here. This is
 its Django shell: every change checks the role and that each id a rule names belongs to the
 same organisation, then writes and audits. The preview runs the conditions over recent
 conversations with the same facts routing uses.
@@ -17,26 +18,20 @@ from hubbub.tenancy.models import Role, Team
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
 from hubbub.workflow import sla
+from hubbub.workflow.inputs import PreviewIn, RuleIn
 from hubbub.workflow.models import BusinessHours, RoutingRule, SLAPolicy
-from hubbub.workflow.rules import clean_actions, clean_conditions, compile_rules
+from hubbub.workflow.rules import compile_rules
 from hubbub.workflow.services.ownership import same_org
 from hubbub.workflow.services.routing import facts_rows, hours_checker
 
 
-def _rule_fields(data: dict[str, Any]) -> dict[str, Any]:
-    name = str(data.get("name", "")).strip()
-    if not name:
-        raise ValueError("A rule needs a name.")
-    conditions = clean_conditions(data.get("conditions") or {})
-    actions = clean_actions(data.get("actions") or {})
-    if not actions:
-        raise ValueError("A rule needs at least one action.")
+def _rule_fields(data: RuleIn) -> dict[str, Any]:
     return {
-        "name": name[:120],
-        "conditions": conditions,
-        "actions": actions,
-        "is_active": bool(data.get("is_active", True)),
-        "stop_processing": bool(data.get("stop_processing", False)),
+        "name": data.name,
+        "conditions": data.conditions,
+        "actions": data.actions,
+        "is_active": data.is_active,
+        "stop_processing": data.stop_processing,
     }
 
 
@@ -62,7 +57,7 @@ def _check_rule_refs(scope: Scope, fields: dict[str, Any]) -> None:
         raise ValueError("Unknown brand.")
 
 
-def create_rule(scope: Scope, data: dict[str, Any]) -> RoutingRule:
+def create_rule(scope: Scope, data: RuleIn) -> RoutingRule:
     require_role(scope, Role.SUPERVISOR)
     fields = _rule_fields(data)
     _check_rule_refs(scope, fields)
@@ -82,7 +77,7 @@ def create_rule(scope: Scope, data: dict[str, Any]) -> RoutingRule:
     return rule
 
 
-def update_rule(scope: Scope, rule: RoutingRule, data: dict[str, Any]) -> RoutingRule:
+def update_rule(scope: Scope, rule: RoutingRule, data: RuleIn) -> RoutingRule:
     require_role(scope, Role.SUPERVISOR)
     same_org(scope, rule)
     fields = _rule_fields(data)
@@ -117,12 +112,12 @@ def move_rule(scope: Scope, rule: RoutingRule, direction: int) -> None:
     audit(scope.organization_id, scope.user, "rule.move", rule, order=[r.pk for r in rules])
 
 
-def preview_rule(scope: Scope, conditions: dict[str, Any], limit: int = 500) -> tuple[int, int, list[Conversation]]:
+def preview_rule(scope: Scope, data: PreviewIn, limit: int = 500) -> tuple[int, int, list[Conversation]]:
     """Which of the latest `limit` conversations would these conditions match? (matched, scanned, sample)"""
     from types import SimpleNamespace
 
-    cond = clean_conditions(conditions)
-    compiled = compile_rules([SimpleNamespace(conditions=cond, stop_processing=False, name="preview", actions={})])
+    rule = SimpleNamespace(conditions=data.conditions, stop_processing=False, name="preview", actions={})
+    compiled = compile_rules([rule])
     recent_ids = list(
         Conversation.objects.filter(organization_id=scope.organization_id, brand_id__in=scope.brand_ids)
         .order_by("-last_message_at", "-id")

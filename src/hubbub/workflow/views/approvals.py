@@ -9,12 +9,14 @@ from django.views.decorators.http import require_POST
 
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.inbox.actions.approvals import do_approve_reply, do_reject_reply, pending_replies
+from hubbub.inbox.inputs import ApproveIn, RejectIn
 from hubbub.inbox.models import Reply
+from hubbub.inputs import form_input
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role, scoped
 from hubbub.web.views.common import scoped_view
 from hubbub.workflow.models import IssueUpdate
-from hubbub.workflow.views.form_support import form_error
+from hubbub.workflow.views.form_support import form_error, pressed
 
 
 @scoped_view
@@ -33,17 +35,19 @@ def approvals(request: HttpRequest, scope: Scope) -> HttpResponse:
 @require_POST
 @scoped_view
 def approval_decide(request: HttpRequest, scope: Scope, reply_id: int) -> HttpResponse:
+    """Approve, edit and approve, or reject (the button pressed); the text and the comment are read into the
+    API's own inputs (`ApproveIn`, `RejectIn`), so a rejection without a comment is refused in the same words."""
     reply = get_scoped_or_404(Reply.objects.select_related("conversation"), scope, id=reply_id)
-    action = request.POST.get("action", "")
+    action = pressed(request)
     try:
         if action == "approve":
             do_approve_reply(scope, reply)
             messages.success(request, f"Approved and sent the reply on #{reply.conversation_id}.")
         elif action == "edit":
-            do_approve_reply(scope, reply, request.POST.get("text", ""))
+            do_approve_reply(scope, reply, form_input(ApproveIn, request.POST).text)
             messages.success(request, f"Edited, approved and sent the reply on #{reply.conversation_id}.")
         elif action == "reject":
-            do_reject_reply(scope, reply, request.POST.get("comment", ""))
+            do_reject_reply(scope, reply, form_input(RejectIn, request.POST).comment)
             messages.success(request, "Rejected; the agent has been told why.")
         else:
             messages.error(request, "Choose approve, edit and approve, or reject.")

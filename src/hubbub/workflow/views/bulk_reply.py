@@ -1,7 +1,8 @@
 """The inbox's bulk reply: one text on the ticked conversations, all or nothing.
 
-It shares `BULK_REPLY_LIMIT` and `services.bulk.bulk_reply` with the API, and re-renders the inbox
-with the text and the ticks kept when anything is refused, so nothing typed is lost.
+It reads the API's input (`workflow.inputs.BulkReplyIn`), shares `BULK_REPLY_LIMIT` and
+`services.bulk.bulk_reply` with the API, and re-renders the inbox with the text and the ticks kept when
+anything is refused, so nothing typed is lost.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from hubbub.inbox import drafts
 from hubbub.inbox.merging import merged_into_many
 from hubbub.inbox.models import Conversation, Reply
 from hubbub.inbox.views import render_bulk_refused
+from hubbub.inputs import InvalidInput, form_input
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role, scoped
 from hubbub.web.views.common import scoped_view
+from hubbub.workflow.inputs import BulkReplyIn
 from hubbub.workflow.services import bulk
 
 BULK_LIMIT = bulk.BULK_REPLY_LIMIT  # the same limit as the API's
@@ -44,11 +47,10 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
     it is `not_sent` with `merged_into`): the agent has not seen the merged thread. When the others are
     replied to, its text waits in the survivor's reply box; a survivor that is ticked too gets one reply.
     """
-    back = request.POST.get("next") or "/"
+    back = request.POST.get("next") or "/"  # the inbox page to go back to: a link, not an input of the reply
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = "/"
-    ids = list(dict.fromkeys(i for i in map(parse_id, request.POST.getlist("conversation_ids")) if i is not None))
-    text = request.POST.get("text", "")
+    text = request.POST.get("text", "")  # as typed: the form shows it again, unchanged, if anything is refused
 
     def refuse(error: str, ticked: Sequence[Conversation] = (), reasons: dict[int, str] | None = None) -> HttpResponse:
         return render_bulk_refused(request, scope, back, text=text, error=error, ticked=ticked, reasons=reasons or {})
@@ -57,6 +59,11 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
         require_role(scope, Role.AGENT)
     except PermissionDenied as exc:
         return refuse(f"Nothing was sent: {exc}")
+    invalid: InvalidInput | None = None  # the API's input, `BulkReplyIn`: said once the ticks are looked up
+    try:
+        ids = list(dict.fromkeys(form_input(BulkReplyIn, request.POST).conversation_ids))
+    except InvalidInput as exc:
+        invalid, ids = exc, _legible_ids(exc.data.get("conversation_ids"))
     if not ids:
         return refuse("Nothing was sent: tick the conversations to reply to first.")
     if len(ids) > BULK_LIMIT:
@@ -71,6 +78,8 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
             reasons[i] = "not found among your conversations (deleted, or of a brand you no longer see); unticked."
         error = "Nothing was sent: some ticked conversations are no longer there. Send again to reply to the others."
         return refuse(error, ticked, reasons)
+    if invalid is not None:
+        return refuse(f"Nothing was sent: {invalid}", ticked, reasons)
     try:
         replies = bulk.bulk_reply(scope, ticked, text)
     except bulk.BulkReplyRefused as exc:
@@ -90,6 +99,12 @@ def bulk_reply(request: HttpRequest, scope: Scope) -> HttpResponse:
         said = f", {len(held)} held for approval ({', '.join(held)})." if held else "."
         messages.success(request, f"Replied on {len(replies)} conversations{said}")
     return redirect(back)
+
+
+def _legible_ids(posted: object) -> list[int]:
+    """The ticks of a form refused for its text (or for a tick that is no id): kept, to show them again."""
+    values = posted if isinstance(posted, list) else []
+    return list(dict.fromkeys(i for i in map(parse_id, values) if i is not None))
 
 
 def _merged_reason(survivor_id: int, survivor_ticked: bool) -> str:

@@ -1,23 +1,59 @@
-"""What the workflow forms share: the options their selects offer and how a refused save is shown.
+"""What the workflow forms share: the row and button a form posts, the options their selects offer and how a
+refused save is shown.
 
-A service raises `ValueError` with a sentence meant for the supervisor; every page shows it the
-same way, as an error message above the form, so a refused save always says why.
+The fields themselves are read into the action's input schema (`workflow.inputs`, shared with the API) by
+`hubbub.inputs.form_input`. A bad value (`InvalidInput`) or a service's refusal (`ValueError`) is a sentence
+meant for the supervisor, naming the field; every page shows it the same way, as an error message above the
+form, so a refused save always says why.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
-from django.http import HttpRequest
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest
+from ninja import Schema
 
 from hubbub.analysis.types import INTENTS, SENTIMENTS
+from hubbub.api.schemas import Id
 from hubbub.connectors.models import Network
 from hubbub.crm.models import Customer
 from hubbub.inbox.models import CannedResponse, Priority
+from hubbub.inputs import InvalidInput, form_input
 from hubbub.tenancy.models import Team
-from hubbub.tenancy.scoping import Scope
+from hubbub.tenancy.scoping import Scope, get_scoped_or_404
 from hubbub.workflow.models import BusinessHours, SLAPolicy
+
+M = TypeVar("M", bound=Model)
+
+
+class Button(Schema):
+    """The submit button pressed (`name="action"`: "delete", "up", "reject", …); "" for a form's default."""
+
+    action: str = ""
+
+
+class Picked(Button):
+    """The row a form edits besides its fields (`id`, none for a new one), and the button pressed."""
+
+    id: Id | None = None
+
+
+def pressed(request: HttpRequest) -> str:
+    """Which button of the posted form was pressed."""
+    return form_input(Button, request.POST).action
+
+
+def picked(request: HttpRequest, scope: Scope, rows: QuerySet[M]) -> tuple[M | None, str]:
+    """The row a posted form edits, among the organisation's `rows`, and the button pressed. An id of no row
+    the caller may see, or not an id at all, is a 404, never a new row."""
+    try:
+        form = form_input(Picked, request.POST)
+    except InvalidInput:
+        raise Http404("No such row.") from None
+    return (get_scoped_or_404(rows, scope, None, id=form.id) if form.id else None), form.action
 
 
 def form_error(request: HttpRequest, exc: Exception) -> None:

@@ -1,7 +1,7 @@
 """Routing-rule pages: the list in evaluation order, the editor with its live preview, move and delete.
 
-The form's fields are turned into the same `conditions`/`actions` dicts the API takes, so both
-go through `services.rule_admin` and are validated once, by the rule language.
+The form posts its fields under the names of the API's body (`conditions.keywords`, `actions.team_id`), so
+`hubbub.inputs.form_input` reads it into the API's own `RuleIn`, whose rules are the rule language's.
 """
 
 from __future__ import annotations
@@ -13,42 +13,33 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from hubbub.inputs import InvalidInput, form_input
 from hubbub.tenancy.models import Role, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role
 from hubbub.web.views.common import scoped_view
+from hubbub.workflow.inputs import PreviewIn, RuleIn
 from hubbub.workflow.models import RoutingRule, SLAPolicy
-from hubbub.workflow.rules import CONDITION_KEYS, describe
+from hubbub.workflow.rules import LIST_CONDITIONS, describe
 from hubbub.workflow.services.rule_admin import create_rule, delete_rule, move_rule, preview_rule, update_rule
-from hubbub.workflow.views.form_support import form_choices, form_error
+from hubbub.workflow.views.form_support import form_choices, form_error, pressed
+
+LISTED = (*LIST_CONDITIONS, "keywords", "tags")  # what the editor shows as a list (selects, "a, b" boxes)
 
 
-def _rule_data(post: Any) -> dict[str, Any]:
-    cond: dict[str, Any] = {}
-    for key in CONDITION_KEYS:
-        values = post.getlist(key)
-        if len(values) > 1 or key in ("brands", "networks", "intents", "sentiments", "customer_tiers"):
-            cond[key] = values
+def _shown(value: Any) -> Any:
+    return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+def _as_shown(section: Any) -> dict[str, Any]:
+    """Conditions or actions as the editor shows them: lists where it lists (a box typed "a, b" is shown as
+    typed), ids as numbers (so the select marks them)."""
+    out: dict[str, Any] = {}
+    for key, value in (section or {}).items():
+        if key in LISTED:
+            out[key] = [_shown(v) for v in (value if isinstance(value, list) else [value])]
         else:
-            cond[key] = post.get(key, "")
-    act = {
-        k: post.get(k, "")
-        for k in (
-            "team_id",
-            "priority",
-            "tags",
-            "sla_policy_id",
-            "require_approval",
-            "auto_reply_canned_id",
-            "mark_spam",
-        )
-    }
-    return {
-        "name": post.get("name", ""),
-        "is_active": post.get("is_active") == "on",
-        "stop_processing": post.get("stop_processing") == "on",
-        "conditions": cond,
-        "actions": act,
-    }
+            out[key] = _shown(value)
+    return out
 
 
 @scoped_view
@@ -65,11 +56,16 @@ def rules(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @scoped_view
 def rule_edit(request: HttpRequest, scope: Scope, rule_id: int | None = None) -> HttpResponse:
+    """The rule editor: its fields are posted in the API's shape (`conditions.brands`, `actions.team_id`, …)
+    and read into the API's `RuleIn`; a refused save shows the form again as typed, with the reason, 400."""
     require_role(scope, Role.SUPERVISOR)
     rule = get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id) if rule_id else None
+    status = 200
     if request.method == "POST":
-        data = _rule_data(request.POST)
+        typed: dict[str, Any] = {}
         try:
+            data = form_input(RuleIn, request.POST)
+            typed = data.model_dump()
             if rule is None:
                 rule = create_rule(scope, data)
                 messages.success(request, f"Rule '{rule.name}' created.")
@@ -77,9 +73,17 @@ def rule_edit(request: HttpRequest, scope: Scope, rule_id: int | None = None) ->
                 update_rule(scope, rule, data)
                 messages.success(request, f"Rule '{rule.name}' saved.")
             return redirect("workflow:rules")
-        except ValueError as exc:
+        except ValueError as exc:  # InvalidInput: the field and why; or a team, policy, … not the organisation's
             form_error(request, exc)
-            values = {**data["conditions"], **data["actions"], "name": data["name"]}
+            if isinstance(exc, InvalidInput) and exc.data:
+                typed = exc.data  # as posted
+            values = {
+                **_as_shown(typed.get("conditions")),
+                **_as_shown(typed.get("actions")),
+                "name": typed.get("name"),
+            }
+            values["is_active"] = typed.get("is_active", False)
+            status = 400
     else:
         values = {
             **(rule.conditions if rule else {}),
@@ -87,14 +91,14 @@ def rule_edit(request: HttpRequest, scope: Scope, rule_id: int | None = None) ->
             "name": rule.name if rule else "",
         }
     values.setdefault("is_active", rule.is_active if rule else True)
-    return render(request, "workflow/rule_edit.html", {"rule": rule, "v": values, **form_choices(scope)})
+    return render(request, "workflow/rule_edit.html", {"rule": rule, "v": values, **form_choices(scope)}, status=status)
 
 
 @scoped_view
 def rule_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
     require_role(scope, Role.SUPERVISOR)
     try:
-        matched, scanned, sample = preview_rule(scope, _rule_data(request.POST)["conditions"])
+        matched, scanned, sample = preview_rule(scope, form_input(PreviewIn, request.POST))
         error = ""
     except ValueError as exc:
         matched, scanned, sample, error = 0, 0, [], str(exc)
@@ -109,7 +113,7 @@ def rule_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
 @scoped_view
 def rule_action(request: HttpRequest, scope: Scope, rule_id: int) -> HttpResponse:
     rule = get_scoped_or_404(RoutingRule.objects.all(), scope, None, id=rule_id)
-    action = request.POST.get("action")
+    action = pressed(request)
     if action == "delete":
         delete_rule(scope, rule)
         messages.success(request, f"Rule '{rule.name}' deleted.")

@@ -8,10 +8,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from hubbub.ids import parse_id
+from hubbub.inputs import InvalidInput, form_input
 from hubbub.tenancy.models import Membership, Role, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, require_role
 from hubbub.web.views.common import scoped_view
+from hubbub.workflow.inputs import AssignmentIn, AvailabilityIn
 from hubbub.workflow.models import AssignmentPolicy
 from hubbub.workflow.services.assignment import save_assignment_policy, set_availability
 from hubbub.workflow.views.form_support import form_error
@@ -38,7 +39,8 @@ def teams(request: HttpRequest, scope: Scope) -> HttpResponse:
 def team_policy(request: HttpRequest, scope: Scope, team_id: int) -> HttpResponse:
     team = get_scoped_or_404(Team.objects.all(), scope, None, id=team_id)
     try:
-        save_assignment_policy(scope, team, request.POST.get("mode", ""), int(request.POST.get("capacity") or 20))
+        form = form_input(AssignmentIn, request.POST)
+        save_assignment_policy(scope, team, form.mode, form.capacity)
         messages.success(request, f"Assignment for {team.name} saved.")
     except ValueError as exc:
         form_error(request, exc)
@@ -48,11 +50,14 @@ def team_policy(request: HttpRequest, scope: Scope, team_id: int) -> HttpRespons
 @require_POST
 @scoped_view
 def availability(request: HttpRequest, scope: Scope) -> HttpResponse:
-    user_id = request.POST.get("user_id", "")
-    target = parse_id(user_id) or scope.user.pk
-    set_availability(scope, target, request.POST.get("available") == "1")
-    messages.success(request, "Availability saved.")
-    nxt = request.POST.get("next", "")
+    """Online ("1") or away ("0"), yours or (supervisors) a member's; then back where the form was."""
+    try:
+        form = form_input(AvailabilityIn, request.POST)
+        set_availability(scope, form.user_id or scope.user.pk, form.available)
+        messages.success(request, "Availability saved.")
+    except InvalidInput as exc:
+        form_error(request, exc)
+    nxt = request.POST.get("next", "")  # where to go back to: a link, not an input of the action
     if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
         return redirect(nxt)
     return redirect("workflow:teams")
