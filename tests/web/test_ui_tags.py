@@ -42,6 +42,11 @@ def test_every_network_has_a_vendored_mark_and_a_name(network: str) -> None:
     assert f'title="{label}"' in html and f'<span class="sr-only">{label}</span>' in html
 
 
+def test_a_network_mark_beside_its_written_name_is_not_read_twice() -> None:
+    html = render("{% network_icon n named=False %}", n="x")
+    assert "sr-only" not in html and 'title="X / Twitter"' in html
+
+
 def test_a_network_name_is_escaped_where_it_is_shown() -> None:
     assert "<b>" not in render("{% network_icon n %}", n="<b>")
 

@@ -87,14 +87,15 @@ def network_name(network: str) -> str:
 
 
 @register.simple_tag
-def network_icon(network: str) -> SafeString:
+def network_icon(network: str, named: bool = True) -> SafeString:
+    """The network's mark, named for screen readers; `named=False` where its name is written beside it."""
     name, label = network_mark(network)
     return format_html(
-        '<span class="net net-{}" title="{}">{}<span class="sr-only">{}</span></span>',
+        '<span class="net net-{}" title="{}">{}{}</span>',
         re.sub(r"[^a-z0-9-]", "", (network or "file").lower()),
         label,
         mark_safe(svg(name)),
-        label,
+        format_html('<span class="sr-only">{}</span>', label) if named else "",
     )
 
 
