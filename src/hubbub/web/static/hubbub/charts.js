@@ -33,7 +33,8 @@
     },
   });
   window.hubbubColour = colour;
+  // not update("none"): in that mode Chart.js keeps the options bars share, and they kept the old colours
   document.addEventListener("hubbub:theme", () => {
-    Object.values(window.Chart.instances || {}).forEach((chart) => chart.update("none"));
+    Object.values(window.Chart.instances || {}).forEach((chart) => chart.update());
   });
 })();
