@@ -93,6 +93,35 @@ def test_the_shortcuts_list_opens_on_question_mark_keeps_focus_and_closes_on_esc
     expect(button).to_be_focused()
 
 
+FOCUS_RING = """() => {
+  const e = document.activeElement, s = getComputedStyle(e);
+  const ring = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2;
+  const cls = typeof e.className === "string" && e.className ? "." + e.className.split(" ")[0] : "";
+  return [e.tagName + (e.id ? "#" + e.id : "") + cls, ring];
+}"""
+
+
+def test_every_control_of_the_inbox_is_reached_by_tab_and_shows_a_focus_ring(server, browser):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page = _login(browser, server, "agent1")
+    page.goto(server + f"/c/{page.locator('.conv-row').first.get_attribute('data-id')}/")
+    expect(page.locator("#thread")).to_be_visible()
+    seen: dict[str, bool] = {}
+    # the top bar, the sidebar, the filters and the first rows; then the open conversation, to its side panel
+    for start, presses in ((None, 30), ("#status-select", 45)):
+        if start:  # (else: nothing was focused or clicked yet, so Tab starts at the top of the page)
+            page.locator(start).focus()
+        for _ in range(presses):
+            page.keyboard.press("Tab")
+            name, ring = page.evaluate(FOCUS_RING)
+            if name != "BODY":  # past the last control, focus leaves the page for the browser's own
+                seen.setdefault(name, ring)
+    assert [name for name, ring in seen.items() if not ring] == []
+    for control in ("BUTTON#shortcuts-button", "BUTTON#theme-toggle", "INPUT#search", "TEXTAREA#reply-text"):
+        assert any(name.startswith(control) for name in seen), (control, list(seen))
+
+
 def test_the_theme_toggle_switches_to_dark_and_is_remembered(server, browser):  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
