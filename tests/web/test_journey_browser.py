@@ -35,10 +35,13 @@ AXE_RUN = """async (levels) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module", params=THEMES)
+def themed_server(request, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A server for each theme's walk: the same server walked by every role in both themes (twice the pages)
+    stopped answering page loads on a loaded machine, twice, until it was killed."""
     users = [(f"{role}1", role) for role in ROLES]
-    yield from running_server(tmp_path_factory.mktemp("journey-data"), "journey", users, PASSWORD)
+    for server in running_server(tmp_path_factory.mktemp(f"journey-{request.param}"), "journey", users, PASSWORD):
+        yield request.param, server
 
 
 def _sign_in(browser: Any, server: Server, username: str, theme: str = "light") -> Any:
@@ -74,9 +77,9 @@ def _problems_on(page: Any, base: str, path: str, console_errors: list[str]) -> 
     return problems
 
 
-@pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_a_role_is_offered_loads_cleanly_and_passes_axe(server, role, theme):  # type: ignore[no-untyped-def]
+def test_every_page_a_role_is_offered_loads_cleanly_and_passes_axe(themed_server, role):  # type: ignore[no-untyped-def]
+    theme, server = themed_server
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
