@@ -84,9 +84,13 @@ def running_server(data_dir: Path, org: str, users: list[tuple[str, str]], passw
 def serve(data_dir: Path, env: dict[str, str], cli: list[str]) -> Iterator[Server]:
     """`hubbub serve` on a free port with the data directory of `env`; yield once it answers, then stop it."""
     port = free_port()
-    proc = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    # The server's output goes to a file, never to a pipe nobody reads: it logs a line per request, and once the
+    # pipe's buffer was full (about 290 requests) every write blocked, so the server stopped answering midway
+    # through a long test and could not even stop (measured: stuck after 287 requests).
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180  # a generous bound for a loaded machine; a crash ends the wait at once
     while True:
@@ -96,7 +100,7 @@ def serve(data_dir: Path, env: dict[str, str], cli: list[str]) -> Iterator[Serve
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                output = proc.stdout.read().decode() if proc.stdout else ""
+                output = log_path.read_text(encoding="utf-8", errors="replace")[-8000:]
                 raise RuntimeError(f"server did not start (exit {proc.poll()}): {output}") from None
             time.sleep(0.2)
     try:

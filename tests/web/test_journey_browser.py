@@ -1,5 +1,6 @@
 """A morning in Hubbub for each role, in a real browser: every page the sidebar offers loads without a console
-error or a server error, and axe-core finds no critical or serious accessibility violation on it.
+error or a server error, and axe-core finds no critical or serious accessibility violation on it, in the light
+theme and in the dark one (the system's setting, which the pages follow unless the user picks a theme).
 
 Why the sidebar: it is what each role is offered, so walking it checks the pages a user of that role actually
 reaches (an analyst is not offered Settings; an admin is). axe-core is vendored (tests/vendor), so nothing is
@@ -19,6 +20,7 @@ pytestmark = [pytest.mark.browser]
 
 PASSWORD = "pw-journey-12345"
 ROLES = ["admin", "supervisor", "agent", "analyst"]
+THEMES = ["light", "dark"]
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js"
 # What a user would feel: a control they cannot operate or read (critical, serious). Moderate and minor
 # findings are reported by axe too, but left out of the pass mark.
@@ -33,14 +35,17 @@ AXE_RUN = """async (levels) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module", params=THEMES)
+def themed_server(request, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A server for each theme's walk: the same server walked by every role in both themes (twice the pages)
+    stopped answering page loads on a loaded machine, twice, until it was killed."""
     users = [(f"{role}1", role) for role in ROLES]
-    yield from running_server(tmp_path_factory.mktemp("journey-data"), "journey", users, PASSWORD)
+    for server in running_server(tmp_path_factory.mktemp(f"journey-{request.param}"), "journey", users, PASSWORD):
+        yield request.param, server
 
 
-def _sign_in(browser: Any, server: Server, username: str) -> Any:
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+def _sign_in(browser: Any, server: Server, username: str, theme: str = "light") -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, color_scheme=theme)
     page.goto(server.base + "/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
@@ -73,13 +78,15 @@ def _problems_on(page: Any, base: str, path: str, console_errors: list[str]) -> 
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_a_role_is_offered_loads_cleanly_and_passes_axe(server, role):  # type: ignore[no-untyped-def]
+def test_every_page_a_role_is_offered_loads_cleanly_and_passes_axe(themed_server, role):  # type: ignore[no-untyped-def]
+    theme, server = themed_server
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         try:
-            page = _sign_in(browser, server, f"{role}1")
+            page = _sign_in(browser, server, f"{role}1", theme)
+            assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (theme == "dark")
             console_errors: list[str] = []
             page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: console_errors.append(str(e)))

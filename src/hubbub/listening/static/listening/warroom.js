@@ -5,7 +5,7 @@
   const cfg = JSON.parse(($("wr-config") || { textContent: "{}" }).textContent);
   const charts = {};
   const palette = ["#60a5fa", "#f472b6", "#34d399", "#fbbf24", "#a78bfa", "#f87171", "#22d3ee", "#fb923c"];
-  const colours = { negative: "#f87171", neutral: "#94a3b8", positive: "#34d399" };
+  const tokens = { negative: "chart-neg", neutral: "chart-neu", positive: "chart-pos" }; // colours: charts.js
 
   function url(name) {
     const p = new URLSearchParams({ range: cfg.range || "24h", end: cfg.end || "auto" });
@@ -29,8 +29,6 @@
     const el = $(id);
     if (!el) return;
     if (charts[id]) { charts[id].data = config.data; charts[id].update("none"); return; }
-    Chart.defaults.color = "#cbd5e1";
-    Chart.defaults.borderColor = "#1f2a44";
     charts[id] = new Chart(el, Object.assign({ options: {} }, config));
   }
   // A fresh options object per chart: Chart.js writes the resolved x/y scales into the options it is given,
@@ -56,11 +54,11 @@
       const g = vol.window.grain;
       const labels = vol.labels.map((l) => label(l, g));
       draw("c-volume", { type: "line", data: { labels, datasets: vol.series.map((s, i) => ({ label: s.brand, data: s.data, borderColor: brandColour(s, i), backgroundColor: brandColour(s, i), pointRadius: 0, tension: 0.2 })) }, options: base() });
-      draw("c-sentiment", { type: "bar", data: { labels, datasets: ["negative", "neutral", "positive"].map((k) => ({ label: k, data: sen[k], backgroundColor: colours[k], stack: "s" })) },
+      draw("c-sentiment", { type: "bar", data: { labels, datasets: ["negative", "neutral", "positive"].map((k) => ({ label: k, data: sen[k], token: tokens[k], stack: "s" })) },
         options: Object.assign(base(), { scales: { x: { stacked: true }, y: { stacked: true } } }) });
       draw("c-sov", { type: "doughnut", data: { labels: sov.brands.map((b) => b.brand + (b.own ? " (you)" : "")), datasets: [{ data: sov.brands.map((b) => b.mentions), backgroundColor: sov.brands.map(brandColour) }] }, options: round() });
       text($("sov-note"), sov.own_brand_id ? "" : "Pick one brand (brand switcher) to compare it with its competitors.");
-      draw("c-languages", { type: "bar", data: { labels: lang.items.map((x) => x.value), datasets: [{ label: "mentions", data: lang.items.map((x) => x.mentions), backgroundColor: "#60a5fa" }] }, options: Object.assign(base(), { plugins: { legend: { display: false } } }) });
+      draw("c-languages", { type: "bar", data: { labels: lang.items.map((x) => x.value), datasets: [{ label: "mentions", data: lang.items.map((x) => x.mentions), token: "chart-1" }] }, options: Object.assign(base(), { plugins: { legend: { display: false } } }) });
       text($("lang-note"), lang.items.length ? "" : "The mentions carry no language.");
       const seen = {}; // a brand's second, third... query: same colour, another dash
       const dashes = [[], [6, 4], [2, 3], [10, 3, 2, 3]];

@@ -28,7 +28,7 @@
       e.preventDefault(); e.target.form.requestSubmit(); return;
     }
     if (e.key === "Escape" && typing(e)) { e.target.blur(); return; }
-    if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (typing(e) || e.ctrlKey || e.metaKey || e.altKey || $("dialog[open]")) return; // (the shortcuts list: ui.js)
     if (e.key === "j") { select(selectedIndex() + 1, true); e.preventDefault(); }
     else if (e.key === "k") { select(selectedIndex() - 1, true); e.preventDefault(); }
     else if (e.key === "Enter") { select(Math.max(0, selectedIndex()), true); }
