@@ -179,3 +179,59 @@ def test_a_retry_asks_about_the_message_the_first_attempt_answered(  # type: ign
     assert delivery.do_deliver_reply(reply.pk).state == Reply.State.SENT
     assert asked == answered  # the retry asked about the message the post answers
     assert Message.objects.get(direction=Direction.OUT).in_reply_to == answered[0]
+
+
+def _failed(reply, monkeypatch) -> Reply:  # type: ignore[no-untyped-def]
+    network_fails(monkeypatch, PermanentDeliveryError("X refused it: the tweet you reply to was deleted (403)"))
+    delivery.do_deliver_reply(reply.pk)
+    monkeypatch.undo()
+    return Reply.objects.get(pk=reply.pk)
+
+
+def test_the_agent_retries_a_failed_reply_from_the_thread(  # type: ignore[no-untyped-def]
+    reply, monkeypatch, acme, django_capture_on_commit_callbacks
+):
+    """The failure and its reason are shown beside the reply with a Retry button, which sends it again."""
+    from django.test import Client
+
+    from tests.web.test_htmx_notices import notices
+
+    failed = _failed(reply, monkeypatch)
+    agent, analyst = Client(), Client()
+    agent.force_login(acme["users"]["agent"])
+    analyst.force_login(acme["users"]["analyst"])
+    url = f"/c/{failed.conversation_id}/replies/{failed.pk}/retry/"
+    pane = agent.get(f"/c/{failed.conversation_id}/").content.decode()
+    assert "deleted (403)" in pane and url in pane
+    assert url not in analyst.get(f"/c/{failed.conversation_id}/").content.decode()  # not offered to an analyst
+    assert analyst.post(url).status_code == 403
+    queued: list[int] = []
+    monkeypatch.setattr("hubbub.inbox.views.enqueue_delivery", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = agent.post(url, HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200 and notices(answer) == [("success", "Sending the reply again.")]
+    assert queued == [failed.pk] and Reply.objects.get(pk=failed.pk).state == Reply.State.APPROVED
+    again = agent.post(url, HTTP_HX_REQUEST="true")  # a second press, or a colleague's, queues nothing more
+    assert notices(again) == [("error", "Only a failed reply can be sent again.")] and queued == [failed.pk]
+    assert agent.post(f"/c/{failed.conversation_id}/replies/99999999999999999999/retry/").status_code == 404
+
+
+def test_the_api_retries_a_failed_reply_once(  # type: ignore[no-untyped-def]
+    reply, monkeypatch, acme, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from hubbub.api.models import ApiToken
+
+    failed = _failed(reply, monkeypatch)
+    _, key = ApiToken.issue(acme["users"]["agent"], acme["org"].pk, "retry")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    queued: list[int] = []
+    monkeypatch.setattr("hubbub.inbox.api.enqueue_delivery", queued.append)
+    url = f"/api/v1/conversations/{failed.conversation_id}/replies/{failed.pk}/retry"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = api.post(url)
+    assert first.status_code == 200 and first.json()["state"] == "approved" and queued == [failed.pk]
+    second = api.post(url)
+    assert second.status_code == 409 and "Only a failed reply" in second.json()["detail"]
+    assert api.post(f"/api/v1/conversations/{failed.conversation_id}/replies/424242/retry").status_code == 404

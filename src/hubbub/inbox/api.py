@@ -17,11 +17,13 @@ from hubbub.api.auth import request_scope
 from hubbub.api.schemas import ConversationOut, ConversationPage, Id, MessageOut, ReplyOut, answers
 from hubbub.connectors.outbound import ReplyTooLong
 from hubbub.inbox.actions.conversations import do_assign, do_change_status
+from hubbub.inbox.actions.delivery import do_retry_reply
 from hubbub.inbox.actions.replies import MAX_CLIENT_KEY, Origin, ReplyKeyReused, do_create_reply
 from hubbub.inbox.inputs import ConversationPatch, ReplyIn
 from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import Conversation
 from hubbub.inbox.queries import InboxFilters, filter_conversations, page
+from hubbub.inbox.tasks import enqueue_delivery
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404
 
 router = Router(tags=["inbox"])
@@ -194,3 +196,23 @@ def patch_conversation(request: HttpRequest, conversation_id: Id, body: Conversa
         do_assign(scope, conv, None if body.unassign else body.assignee_id, body.team_id)
     conv.refresh_from_db()
     return _conv_out(conv)
+
+
+@router.post(
+    "/conversations/{conversation_id}/replies/{reply_id}/retry",
+    response=answers(ReplyOut, 409, e404=NotFoundOut),
+    operation_id=f"{_OPERATION_PREFIX}retry_reply",
+)
+def retry_reply(request: HttpRequest, conversation_id: Id, reply_id: Id) -> Any:
+    """Send a failed reply again (after the network refused it for good, e.g. a post deleted meanwhile): 409
+    when the reply is not failed. Any attempt after the first asks the network first, so it is posted once."""
+    scope = request_scope(request)
+    conv = conversation_or_404(scope, conversation_id)
+    reply = conv.replies.filter(pk=reply_id).first()
+    if reply is None:
+        return Status(404, {"detail": "Not found: no such reply on this conversation."})
+    try:
+        reply = do_retry_reply(scope, reply, enqueue_delivery)
+    except ValueError as exc:
+        return Status(409, {"detail": str(exc)})
+    return reply

@@ -39,6 +39,11 @@ def deliver_reply_task(reply_id: int, claims: list[datetime] | None = None) -> s
         return "database away: tried again shortly"
 
 
+def enqueue_delivery(reply_id: int) -> None:
+    """Queue a reply's delivery as every reply's is queued (held and offered again if the queue refuses it)."""
+    queueing.enqueue(deliver_reply_task, reply_id)
+
+
 @db_periodic_task(crontab(minute="*"))
 @lock_task("reclaim-stuck-replies")
 def reclaim_stuck_replies_task() -> int:

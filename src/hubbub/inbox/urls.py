@@ -15,4 +15,5 @@ urlpatterns = [
     path("c/<int:conversation_id>/assign/", views.assign, name="assign"),
     path("c/<int:conversation_id>/note/", views.note, name="note"),
     path("c/<int:conversation_id>/tags/", views.tags, name="tags"),
+    path("c/<int:conversation_id>/replies/<int:reply_id>/retry/", views.retry_reply, name="reply_retry"),
 ]

@@ -22,14 +22,17 @@ from pydantic import Field
 
 from hubbub.connectors.models import MAX_REPLY_CHARS
 from hubbub.connectors.outbound import ReplyTooLong
+from hubbub.ids import parse_id
 from hubbub.inbox import drafts
 from hubbub.inbox.actions.conversations import do_add_note, do_assign, do_change_status, do_set_tags
+from hubbub.inbox.actions.delivery import do_retry_reply
 from hubbub.inbox.actions.replies import MAX_CLIENT_KEY, Origin, ReplyKeyReused, do_create_reply
 from hubbub.inbox.inputs import AssignIn, NoteIn, ReplyIn, StatusIn, TagsIn
 from hubbub.inbox.merging import merged_into
 from hubbub.inbox.models import CannedResponse, Conversation, Direction, Status
 from hubbub.inbox.panels import panels_context
 from hubbub.inbox.queries import LANGUAGE_CHOICES, InboxFilters, filter_conversations, page
+from hubbub.inbox.tasks import enqueue_delivery
 from hubbub.inputs import InvalidInput, form_input
 from hubbub.tenancy.models import Membership, Team
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404
@@ -354,6 +357,23 @@ def status(request: HttpRequest, scope: Scope, conversation_id: int) -> HttpResp
         do_change_status(scope, conv, form_input(StatusIn, request.POST).status)
         messages.success(request, f"Marked {conv.get_status_display().lower()}.")
     except ValueError as exc:  # InvalidInput: an unknown status, said as the API says it
+        messages.error(request, str(exc))
+    return after_action(request, scope, conversation_id)
+
+
+@require_POST
+@scoped_view
+def retry_reply(request: HttpRequest, scope: Scope, conversation_id: int, reply_id: int) -> HttpResponse:
+    """The agent sends a failed reply again, from the failure shown beside it in the thread."""
+    conv = _load(scope, conversation_id)
+    pk = parse_id(reply_id)  # the URL takes any digits; the database does not
+    reply = conv.replies.filter(pk=pk).first() if pk is not None else None
+    if reply is None:
+        raise Http404("No such reply on this conversation")
+    try:
+        do_retry_reply(scope, reply, enqueue_delivery)
+        messages.success(request, "Sending the reply again.")
+    except ValueError as exc:  # not failed (any more): someone retried it already
         messages.error(request, str(exc))
     return after_action(request, scope, conversation_id)
 
