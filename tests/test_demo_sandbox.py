@@ -77,3 +77,21 @@ def test_connecting_again_on_a_new_run_keeps_one_channel(acme, sandbox):  # type
     channel = Channel.objects.get()
     assert channel.pk == again.channel_id and channel.cursor == {}
     assert channel.credentials["base_url"] == sandbox.fake.url
+
+
+def test_the_cli_can_import_the_sandbox_before_django_is_set_up() -> None:
+    """`hubbub demo` starts the sandbox before Django (its address joins the outbound allow-list first), so the
+    module must import no model at the top: a model import there broke the demo at its first line."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [sys.executable, "-c", "from hubbub import demo_sandbox; print(demo_sandbox.POLL_SECONDS)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

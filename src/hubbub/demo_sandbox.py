@@ -17,10 +17,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 
-from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.connectors.sandbox.mastodon_fake import MastodonFake
-from hubbub.ingest.channel_intake import poll_channel_now
-from hubbub.tenancy.models import Brand
 
 log = logging.getLogger("hubbub.demo")
 POLL_SECONDS = 3.0
@@ -47,6 +44,11 @@ def start_server(port: int = 0) -> MastodonSandbox:
 def connect_brand(sandbox: MastodonSandbox, organization_id: int) -> MastodonSandbox:
     """Give one of the organisation's brands an account on the sandbox and connect it as a channel. The
     channel is the same row on every run (its name is stable); its address, token and cursor are this run's."""
+    # Models are imported here, not at the top: `hubbub demo` imports this module before Django is set up
+    # (the sandbox's address must join the outbound allow-list first; see `start_server`).
+    from hubbub.connectors.models import Channel, ChannelStatus
+    from hubbub.tenancy.models import Brand
+
     brands = Brand.objects.filter(organization_id=organization_id)
     brand = brands.filter(slug=PREFERRED_BRAND).first() or brands.order_by("slug").first()
     if brand is None:
@@ -70,6 +72,9 @@ def connect_brand(sandbox: MastodonSandbox, organization_id: int) -> MastodonSan
 def keep_polling(sandbox: MastodonSandbox, stop: threading.Event, every: float = POLL_SECONDS) -> None:
     """Poll the sandbox channel until `stop` is set; a failed poll is logged and shown on Settings → Channels."""
     from django.db import close_old_connections, connection
+
+    from hubbub.connectors.models import Channel  # after Django's set-up (see connect_brand)
+    from hubbub.ingest.channel_intake import poll_channel_now
 
     try:
         while not stop.wait(every):
