@@ -35,13 +35,10 @@ AXE_RUN = """async (levels) => {
 }"""
 
 
-@pytest.fixture(scope="module", params=THEMES)
-def themed_server(request, tmp_path_factory):  # type: ignore[no-untyped-def]
-    """A server for each theme's walk: the same server walked by every role in both themes (twice the pages)
-    stopped answering page loads on a loaded machine, twice, until it was killed."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):  # type: ignore[no-untyped-def]
     users = [(f"{role}1", role) for role in ROLES]
-    for server in running_server(tmp_path_factory.mktemp(f"journey-{request.param}"), "journey", users, PASSWORD):
-        yield request.param, server
+    yield from running_server(tmp_path_factory.mktemp("journey-data"), "journey", users, PASSWORD)
 
 
 def _sign_in(browser: Any, server: Server, username: str, theme: str = "light") -> Any:
@@ -77,9 +74,9 @@ def _problems_on(page: Any, base: str, path: str, console_errors: list[str]) -> 
     return problems
 
 
+@pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_a_role_is_offered_loads_cleanly_and_passes_axe(themed_server, role):  # type: ignore[no-untyped-def]
-    theme, server = themed_server
+def test_every_page_a_role_is_offered_loads_cleanly_and_passes_axe(server, role, theme):  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
