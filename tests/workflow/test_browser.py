@@ -74,3 +74,25 @@ def test_agent_reply_needs_approval_supervisor_approves_it_is_sent_and_the_sla_c
         expect(panel.locator(".sla-stopped").first).to_be_visible()
         agent.screenshot(path=str(ARTIFACTS / "workflow-approved-sent.png"))
         browser.close()
+
+
+def test_the_rule_preview_counts_matches_before_the_rule_has_a_name(server):  # type: ignore[no-untyped-def]
+    """The supervisor sees what a rule would match while choosing its conditions, before naming it."""
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            sup = _login(browser, server, "sup1")
+            sup.goto(server + "/workflow/rules/new/")
+            preview = sup.locator("#rule-preview")
+            expect(preview).to_contain_text(re.compile(r"of the latest [1-9]\d* conversations"))
+            everything = int(preview.locator("strong").inner_text())
+            sup.select_option("#c-sentiments", "negative")
+            expect(preview.locator("strong")).not_to_have_text(str(everything))
+            assert 0 < int(preview.locator("strong").inner_text()) < everything
+            assert sup.locator("#rule-name").input_value() == ""
+        finally:
+            browser.close()
