@@ -1,14 +1,14 @@
 """The demo opens on a configured workspace: posts land in the teams' queues under an SLA, Listening has
 queries, and running the set-up again adds nothing."""
 
-# The SLA is adopted after the demo's history import (see `adopt_sla`); here both come before the posts.
+# The demo adopts the SLA before its history import (see `adopt_sla`); here both come before the posts.
 
 from __future__ import annotations
 
 from typing import Any
 
 from hubbub.demo_workspace import CANNED, LISTENING, SLA_NAME, adopt_sla, configure_workspace
-from hubbub.inbox.models import CannedResponse, Conversation
+from hubbub.inbox.models import CannedResponse, Conversation, Priority
 from hubbub.listening.models import ListeningQuery
 from hubbub.tenancy.models import AuditEvent, Team
 from hubbub.workflow.models import RoutingRule, SLAClock, SLAPolicy
@@ -34,6 +34,12 @@ def test_posts_are_routed_to_the_teams_queues_under_the_demo_sla(acme, make_even
         [
             make_event("@AcmeAir my suitcase never arrived in Denver", author="ann"),
             make_event("@AcmeAir what time does boarding start for AC12?", author="bob"),
+            make_event(  # furious and widely seen: urgency well above the rule's 60
+                "@AcmeAir worst airline ever, stranded 9 hours, no help, disgusting!!",
+                author="cy",
+                author_followers=50_000,
+                retweets=40,
+            ),
         ],
     )
 
@@ -42,6 +48,12 @@ def test_posts_are_routed_to_the_teams_queues_under_the_demo_sla(acme, make_even
     assert by_author["bob"].team_id == acme["team"].pk
     sla = SLAPolicy.objects.get(organization=org, name=SLA_NAME)
     assert sla.is_default and SLAClock.objects.filter(conversation=by_author["bob"]).exists()
+    # the urgent rule makes a furious post urgent, and urgent has the shortest first-response target
+    cy = by_author["cy"]
+    assert cy.priority == Priority.URGENT, (cy.sentiment, cy.urgency, cy.routing_log)
+    assert by_author["cy"].tags.filter(name="urgent").exists()
+    targets = [sla.target_minutes("first_response", int(p)) for p in (Priority.URGENT, Priority.NORMAL, Priority.LOW)]
+    assert targets == sorted(targets) and targets[0] < targets[-1]
     names = set(ListeningQuery.objects.filter(brand=acme["brands"]["Acme Air"]).values_list("name", flat=True))
     assert names == set(LISTENING)
     assert set(CANNED) <= set(CannedResponse.objects.filter(organization=org).values_list("title", flat=True))

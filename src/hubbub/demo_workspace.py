@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubbub.inbox.models import CannedResponse
+from hubbub.inbox.models import CannedResponse, Priority
 from hubbub.listening.models import ListeningQuery
 from hubbub.listening.services import save_query
 from hubbub.tenancy.models import Brand, Organization, Team
@@ -23,12 +23,13 @@ from hubbub.workflow.services.rule_admin import create_rule
 
 HOURS_NAME = "Care desk (Chicago)"
 SLA_NAME = "Standard care"
-# First and next response targets in minutes, by priority 0 (urgent) to 3 (low). No resolution target: the
+# First and next response targets in minutes, by priority (`inbox.models.Priority`: 3 urgent, 2 high, 1 normal,
+# 0 low). No resolution target: the
 # history's answers come from the brands' timelines, which say when a customer was answered, not when the
 # matter was settled, so every past conversation would show a resolution breach it never had.
 SLA_TARGETS = {
-    "first_response": {"0": 15, "1": 30, "2": 60, "3": 240},
-    "next_response": {"0": 30, "1": 60, "2": 120, "3": 480},
+    "first_response": {"3": 15, "2": 30, "1": 60, "0": 240},
+    "next_response": {"3": 30, "2": 60, "1": 120, "0": 480},
 }
 BAGGAGE_WORDS = ["bag", "bags", "baggage", "luggage", "suitcase", "lost bag", "delayed bag"]
 CANNED = {
@@ -104,7 +105,7 @@ def _routing_rules(scope: Scope, org: Organization) -> None:
         {
             "name": "Urgent complaints first",
             "conditions": {"sentiments": ["negative"], "min_urgency": 60},
-            "actions": {"team_id": care.pk, "priority": 1, "tags": ["urgent"]},
+            "actions": {"team_id": care.pk, "priority": int(Priority.URGENT), "tags": ["urgent"]},
             "stop_processing": True,
         },
         {
