@@ -53,3 +53,13 @@ def test_an_interaction_says_what_its_service_says(acme, scope_of) -> None:  # t
     answer = web_client(agent).post(f"/customers/{ann.pk}/interactions/", {"kind": "phone", "score": "five"})
     assert flashed(answer) == ["Score: Input should be a valid integer, unable to parse string as an integer."]
     assert not Interaction.objects.exists()
+
+
+@pytest.mark.parametrize("handles", [[True], [3, "ann"], [None], [["nested"]]])
+def test_handles_that_are_not_text_are_refused_not_a_server_error(acme, handles) -> None:  # type: ignore[no-untyped-def]
+    """Found by the API fuzz: a JSON `true` among the handles reached `str.lstrip` and answered 500."""
+    api = post_json(
+        api_client(acme["users"]["agent"], acme["org"]), "/api/v1/customers", {"name": "Ann", "handles": handles}
+    )
+    assert api.status_code == 422, api.content
+    assert not Customer.objects.exists()

@@ -28,7 +28,9 @@ def _handles(value: Any) -> Any:
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list):
-        return [h.lstrip("@") for v in value for h in (re.split(r"[,\s]+", v) if isinstance(v, str) else [v]) if h]
+        # a value that is not text is left as it is, for the list's own type check to refuse (422), not to break
+        parts = [re.split(r"[,\s]+", v) if isinstance(v, str) else [v] for v in value]
+        return [h.lstrip("@") if isinstance(h, str) else h for part in parts for h in part if h != ""]
     return value
 
 
