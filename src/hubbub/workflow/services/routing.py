@@ -70,20 +70,20 @@ def _facts(
 ) -> Facts:
     """Rule facts of a conversation, stored (`_FactRow`) or about to be (`NewConversation`), with what is
     known of its author and customer and its language."""
-    return Facts(
-        brand_id=conv.brand_id,
-        network=conv.network,
-        intent=conv.intent,
-        topic=conv.topic,
-        sentiment=conv.sentiment,
-        urgency=conv.urgency,
-        lang=lang,
-        text=conv.search_text,
-        tier=tier or "unknown",
-        value=float(value or 0),
-        followers=followers or 0,
-        at=conv.first_message_at,
-        team_id=conv.team_id,
+    return Facts(  # by position, in Facts' field order: half the cost of keywords, once per new conversation
+        conv.brand_id,
+        conv.network,
+        conv.intent,
+        conv.topic,
+        conv.sentiment,
+        conv.urgency,
+        lang,
+        conv.search_text,
+        tier or "unknown",
+        float(value or 0),
+        followers or 0,
+        conv.first_message_at,
+        conv.team_id,
     )
 
 
