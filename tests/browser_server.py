@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -60,25 +61,42 @@ def require_browser() -> None:
 
 
 def running_server(data_dir: Path, org: str, users: list[tuple[str, str]], password: str) -> Iterator[Server]:
-    """Import the airline sample into `org`, add `users` as (name, role), serve, yield, stop."""
+    """The airline sample in `org` with `users` as (name, role) added, served; yield, stop.
+
+    Every module starts from a copy of one import per test process and organisation: the modules' set-up, not
+    their tests, had been most of a browser run on a loaded machine (3-7 min each), and the import was the
+    largest part of it."""
     require_browser()
     env = {**os.environ, "HUBBUB_DATA_DIR": str(data_dir)}
     env.pop("DATABASE_URL", None)  # browser tests always run the embedded mode
     cli = [sys.executable, "-m", "hubbub"]
-    subprocess.run(
-        [*cli, "import", "airline", str(DATA / "airline_sample.csv"), "--org", org],
-        env=env,
-        check=True,
-        capture_output=True,
+    shutil.copytree(_imported_sample(org, data_dir.parent, env, cli), data_dir, dirs_exist_ok=True)
+    # one process for every user: each `hubbub user add` pays Django's start-up again
+    adds = [["user", "add", name, "--role", role, "--org", org, "--password", password] for name, role in users]
+    script = (
+        "import json, sys\nfrom hubbub.cli import app\nfor a in json.loads(sys.argv[1]): app(a, standalone_mode=False)"
     )
-    for name, role in users:
+    subprocess.run([sys.executable, "-c", script, json.dumps(adds)], env=env, check=True, capture_output=True)
+    yield from serve(data_dir, env, cli)
+
+
+_TEMPLATES: dict[str, Path] = {}
+
+
+def _imported_sample(org: str, under: Path, env: dict[str, str], cli: list[str]) -> Path:
+    """A data directory holding the airline sample imported into `org` by `hubbub import`, made once per test
+    process. Only ever copied: each module's server writes to its own copy."""
+    if org not in _TEMPLATES:
+        template = under / f"imported-sample-{org}"
+        shutil.rmtree(template, ignore_errors=True)
         subprocess.run(
-            [*cli, "user", "add", name, "--role", role, "--org", org, "--password", password],
-            env=env,
+            [*cli, "import", "airline", str(DATA / "airline_sample.csv"), "--org", org],
+            env={**env, "HUBBUB_DATA_DIR": str(template)},
             check=True,
             capture_output=True,
         )
-    yield from serve(data_dir, env, cli)
+        _TEMPLATES[org] = template
+    return _TEMPLATES[org]
 
 
 def serve(data_dir: Path, env: dict[str, str], cli: list[str]) -> Iterator[Server]:

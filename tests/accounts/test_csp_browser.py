@@ -20,7 +20,7 @@ WATCH_VIOLATIONS = (
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
-    yield from running_server(tmp_path_factory.mktemp("csp-data"), "csp", [("boss", "admin")], PASSWORD)
+    yield from running_server(tmp_path_factory.mktemp("csp-data"), "e2e", [("boss", "admin")], PASSWORD)
 
 
 def test_inbox_war_room_and_charts_run_under_the_policy(server):  # type: ignore[no-untyped-def]

@@ -79,7 +79,7 @@ def customers_csv() -> bytes:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
     users = [("sup1", "supervisor"), ("analyst1", "analyst")]
-    for srv in running_server(tmp_path_factory.mktemp("crm-import-browser"), "imp", users, PASSWORD):
+    for srv in running_server(tmp_path_factory.mktemp("crm-import-browser"), "e2e", users, PASSWORD):
         yield srv.base
 
 

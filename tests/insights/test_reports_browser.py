@@ -13,7 +13,7 @@ PERIOD = "from=2015-02-01&to=2015-03-01"  # the airline sample's days
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
     yield from running_server(
-        tmp_path_factory.mktemp("reports-data"), "rep", [("lead", "supervisor")], "pw-reports-12345"
+        tmp_path_factory.mktemp("reports-data"), "e2e", [("lead", "supervisor")], "pw-reports-12345"
     )
 
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
     users = [("sup1", "supervisor")]
-    for srv in running_server(tmp_path_factory.mktemp("war-room-browser"), "wr", users, "pw-wr-12345"):
+    for srv in running_server(tmp_path_factory.mktemp("war-room-browser"), "e2e", users, "pw-wr-12345"):
         yield srv.base
 
 

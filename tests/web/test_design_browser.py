@@ -19,7 +19,7 @@ LAPTOP = {"width": 1280, "height": 800}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
     users = [("agent1", "agent"), ("sup1", "supervisor")]
-    for srv in running_server(tmp_path_factory.mktemp("design-browser"), "design", users, PASSWORD):
+    for srv in running_server(tmp_path_factory.mktemp("design-browser"), "e2e", users, PASSWORD):
         yield srv.base
 
 
@@ -43,16 +43,26 @@ def _login(browser: Any, base: str, username: str, viewport: dict[str, int] = LA
     return page
 
 
+# Found, scrolled to and measured in one step: the pane can be swapped by a live reload between two Playwright
+# calls, and a box measured on the node just replaced came back empty (CI, under load).
+_MEASURE = """(selector) => {
+  const element = document.querySelector(selector);
+  if (!element || !element.getClientRects().length) return null;
+  const inside = (r) => r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
+  if (!inside(element.getBoundingClientRect())) element.scrollIntoView({ block: "center", inline: "nearest" });
+  const r = element.getBoundingClientRect();
+  return { x: r.x, y: r.y, width: r.width, height: r.height };
+}"""
+
+
 def _in_view(page: Any, selector: str) -> None:
     """The element is shown, and wholly inside the viewport without scrolling the page sideways."""
     from playwright.sync_api import expect
 
-    element = page.locator(selector).first
-    expect(element).to_be_visible()
-    element.scroll_into_view_if_needed()
-    box = element.bounding_box()
+    expect(page.locator(selector).first).to_be_visible()
+    box = page.wait_for_function(_MEASURE, arg=selector).json_value()
     size = page.viewport_size
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (selector, box)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (selector, box)
     assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (selector, box)
 
 

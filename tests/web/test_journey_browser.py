@@ -38,7 +38,7 @@ AXE_RUN = """async (levels) => {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
     users = [(f"{role}1", role) for role in ROLES]
-    yield from running_server(tmp_path_factory.mktemp("journey-data"), "journey", users, PASSWORD)
+    yield from running_server(tmp_path_factory.mktemp("journey-data"), "e2e", users, PASSWORD)
 
 
 def _sign_in(browser: Any, server: Server, username: str, theme: str = "light") -> Any:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
     users = [("agent1", "agent"), ("sup1", "supervisor")]
-    for srv in running_server(tmp_path_factory.mktemp("workflow-browser"), "wf", users, "pw-e2e-12345"):
+    for srv in running_server(tmp_path_factory.mktemp("workflow-browser"), "e2e", users, "pw-e2e-12345"):
         yield srv.base
 
 
