@@ -317,3 +317,18 @@ def test_the_listening_page_shows_each_querys_matches_of_the_last_week(acme, mak
     with time_machine.travel("2026-11-03T12:00:00Z", tick=False):
         html = client.get("/listening/").content.decode()
     assert f'href="/listening/queries/{q.pk}/">Bags</a></td><td><code>bag*</code></td><td>2</td>' in html
+
+
+def test_a_rule_from_the_api_or_the_blank_form_has_the_detectors_evidence_floor(acme, client):
+    """The API once defaulted to 18 negatives, the model to 5: a rule made through the API then never fired
+    for a mid-size brand's slow burst, while the same rule made elsewhere did."""
+    from hubbub.listening.models import AlertRule
+
+    client.force_login(acme["users"]["supervisor"])
+    r = client.post("/api/v1/listening/alert-rules", {"name": "From the API"}, content_type="application/json")
+    assert r.status_code == 201, r.content
+    made_by_model = AlertRule(name="model")
+    assert r.json()["min_volume"] == made_by_model.min_volume == AlertRule.objects.get().min_volume
+    page = client.get("/listening/").content.decode()
+    blank_form = page[page.index("Add a rule") :]
+    assert f'name="min_volume" type="number" min="1" value="{made_by_model.min_volume}"' in blank_form

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, model_validator
 
 from hubbub.api.schemas import Id, IdList
 from hubbub.inputs import filled, refuse
+from hubbub.listening.models import MIN_VOLUME_DEFAULT
 
 NAME_MAX_CHARS = 120
 QUIET_MODES = ("defer", "suppress")
@@ -79,7 +80,7 @@ class AlertRuleIn(Schema):
     brand_id: Id | None = None
     is_active: bool = True
     sensitivity: Annotated[float, AfterValidator(_sensitivity)] = 1.0
-    min_volume: int = Field(18, ge=0, le=INT_MAX)
+    min_volume: int = Field(MIN_VOLUME_DEFAULT, ge=0, le=INT_MAX)
     quiet_start: Hour = None
     quiet_end: Hour = None
     quiet_mode: Annotated[str, AfterValidator(_quiet_mode)] = "defer"

@@ -98,6 +98,11 @@ class DimensionRollup(models.Model):
         indexes = [models.Index(fields=["organization", "grain", "bucket"], name="drollup_org_time")]
 
 
+# The CUSUM's evidence floor (DetectorConfig.cusum_min_volume): one default for the model, the API and the
+# form, since a higher one (the API once said 18) keeps a mid-size brand's slow burst from ever firing.
+MIN_VOLUME_DEFAULT = 5
+
+
 class AlertRule(models.Model):
     """How the detectors treat one brand (or, with no brand, every brand of the organisation)."""
 
@@ -106,7 +111,9 @@ class AlertRule(models.Model):
     name = models.CharField(max_length=120, default="Default")
     is_active = models.BooleanField(default=True)
     sensitivity = models.FloatField(default=1.0, help_text="1 = default; 2 alerts more readily; 0.5 is stricter")
-    min_volume = models.PositiveIntegerField(default=5, help_text="Negatives in the burst before a spike can fire")
+    min_volume = models.PositiveIntegerField(
+        default=MIN_VOLUME_DEFAULT, help_text="Negatives in the burst before a spike can fire"
+    )
     quiet_start = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Local hour, e.g. 22")
     quiet_end = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Local hour, e.g. 7")
     quiet_mode = models.CharField(max_length=10, default="defer", choices=[("defer", "Defer"), ("suppress", "Drop")])

@@ -34,7 +34,15 @@ from hubbub.listening.inputs import (
     StatementIn,
 )
 from hubbub.listening.learning import learning_status
-from hubbub.listening.models import Alert, AlertRule, Grain, Incident, ListeningQuery, QueryRollup
+from hubbub.listening.models import (
+    MIN_VOLUME_DEFAULT,
+    Alert,
+    AlertRule,
+    Grain,
+    Incident,
+    ListeningQuery,
+    QueryRollup,
+)
 from hubbub.listening.query_language import QuerySyntaxError
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, get_scoped_or_404, scoped
@@ -83,6 +91,7 @@ def listening(request: HttpRequest, scope: Scope) -> HttpResponse:
             "rules": rules,
             "brands": brands,
             "detector_status": learning_status(brands),
+            "min_volume_default": MIN_VOLUME_DEFAULT,
         },
     )
 
