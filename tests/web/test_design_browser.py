@@ -150,6 +150,11 @@ def test_the_theme_toggle_switches_to_dark_and_is_remembered(server, browser):  
     assert page.evaluate(background) == dark  # kept in localStorage, applied before the first paint
     page.locator("#theme-toggle").click()
     assert page.evaluate(background) == light
+    # back on the system's own theme, the page follows the system again instead of pinning light
+    assert page.evaluate("localStorage.getItem('hubbub.theme')") is None
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate(background) == dark
+    expect(page.locator("#theme-toggle")).to_have_attribute("aria-pressed", "true")
 
 
 def test_the_composer_is_in_view_at_1280_by_800_after_opening_a_conversation(server, browser):  # type: ignore[no-untyped-def]

@@ -14,9 +14,14 @@
     if (button) button.setAttribute("aria-pressed", String(isDark()));
     document.dispatchEvent(new CustomEvent("hubbub:theme", { detail: { dark: isDark() } })); // charts.js
   }
+  // Choosing the system's own theme goes back to following the system (a later change of the system's setting
+  // shows again); only the other one is remembered. Without this, one click on the toggle pinned a theme for good.
   function setTheme(theme) {
-    root.dataset.theme = theme;
-    try { window.localStorage.setItem(KEY, theme); } catch (err) { /* private mode: this page only */ }
+    const follow = theme === (system && system.matches ? "dark" : "light");
+    if (follow) delete root.dataset.theme; else root.dataset.theme = theme;
+    try {
+      if (follow) window.localStorage.removeItem(KEY); else window.localStorage.setItem(KEY, theme);
+    } catch (err) { /* private mode: this page only */ }
     showTheme();
   }
   if (system && system.addEventListener) system.addEventListener("change", () => { if (!root.dataset.theme) showTheme(); });
