@@ -29,7 +29,7 @@ echo "== dependency audit (pip-audit: fails on a known vulnerability, warns when
 $PY scripts/audit_deps.py || status=1
 
 echo "== tests on SQLite (embedded)"
-env -u DATABASE_URL $PY -m pytest -q "${XDIST[@]}" "$@" || status=1
+env -u DATABASE_URL $PY -m pytest -q --durations=20 "${XDIST[@]}" "$@" || status=1
 
 echo "== tests on PostgreSQL ($PG_URL)"
 if $PY - "$PG_URL" <<'PYEOF'
@@ -41,7 +41,7 @@ except Exception as exc:
     sys.exit(1)
 PYEOF
 then
-  DATABASE_URL=$PG_URL $PY -m pytest -q "${XDIST[@]}" -m "not browser and not slow" -p no:cacheprovider "$@" || status=1
+  DATABASE_URL=$PG_URL $PY -m pytest -q --durations=20 "${XDIST[@]}" -m "not browser and not slow" -p no:cacheprovider "$@" || status=1
 elif [ "${HUBBUB_REQUIRE_SERVICES:-0}" = "1" ]; then
   echo "FAILED: PostgreSQL is required (HUBBUB_REQUIRE_SERVICES=1)"; status=1
 else
