@@ -338,3 +338,35 @@ def test_sweep_drops_old_drafts_fails_dead_jobs_and_requeues_lost_ones(acme) -> 
     assert lost.status == "done" and Customer.objects.filter(email="lost@example.com").exists()
     fresh.refresh_from_db()
     assert fresh.status == "queued"
+
+
+def test_starting_an_import_while_the_task_queue_is_down_is_not_an_error(
+    sup_client, acme, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    """The job is committed before its task is queued: a refused task (Redis stopped) must not turn the
+    confirmed import into an error page (which invites a second click); it is held and offered again."""
+    from types import SimpleNamespace
+
+    from hubbub import queueing
+    from hubbub.crm import tasks
+
+    queued: list[int] = []
+    reachable = False
+
+    def task(job_id: int) -> None:
+        if not reachable:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        queued.append(job_id)
+
+    monkeypatch.setattr(tasks, "run_import_job_task", task)
+    monkeypatch.setattr(queueing, "HUEY", SimpleNamespace(immediate=False))
+    outbox = queueing.Outbox()
+    monkeypatch.setattr(queueing, "outbox", outbox)
+    upload(sup_client, CUSTOMERS)
+    job = ImportJob.objects.latest("id")
+    r = start(sup_client, job, django_capture_on_commit_callbacks, name="Full Name", email="E-mail")
+    assert r.status_code == 302, r.content
+    job.refresh_from_db()
+    assert job.status == "queued" and len(outbox) == 1 and queued == []
+    reachable = True  # the queue is back: the held task goes in, once
+    assert outbox.offer_all() and queued == [job.pk] and len(outbox) == 0

@@ -8,6 +8,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from hubbub.api import webhook_delivery
+from hubbub.queueing import enqueue
 
 
 @db_task()
@@ -20,7 +21,7 @@ def send_due_webhooks() -> int:
     """Queue every due attempt (first tries whose task was lost, retries whose back-off is over)."""
     ids = webhook_delivery.due_delivery_ids(timezone.now())
     for pk in ids:
-        deliver_webhook_task(pk)
+        enqueue(deliver_webhook_task, pk)
     return len(ids)
 
 

@@ -4,6 +4,8 @@ resume, delete, send a test event, read the delivery log and resend. Admins only
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
@@ -15,6 +17,7 @@ from hubbub.api.webhook_models import EVENT_TYPES, WebhookDelivery, WebhookEndpo
 from hubbub.api.webhook_secrets import seal
 from hubbub.api.webhook_signing import new_secret
 from hubbub.outbound_http import OutboundRefused, validate_user_url
+from hubbub.queueing import enqueue
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.tenancy.services import audit
@@ -154,5 +157,5 @@ def resend(scope: Scope, delivery: WebhookDelivery) -> WebhookDelivery:
             next_attempt_at=timezone.now(),
         )
         audit(scope.organization_id, scope.user, "webhook.resent", endpoint, delivery_id=delivery.pk, new=again.pk)
-        transaction.on_commit(lambda: deliver_webhook_task(again.pk))
+        transaction.on_commit(partial(enqueue, deliver_webhook_task, again.pk))
     return again

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hubbub.api.webhook_models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
+from hubbub.queueing import enqueue
 
 SUBSCRIPTIONS_TTL = 30
 Payload = dict[str, Any]
@@ -108,7 +109,7 @@ def queue_event(
 
     def send_each() -> None:
         for pk in ids:
-            deliver_webhook_task(pk)
+            enqueue(deliver_webhook_task, pk)  # a queue outage holds them; the minute's sweep is the net
 
     transaction.on_commit(send_each)
     return made

@@ -28,6 +28,7 @@ from hubbub.crm.import_columns import FIELDS, column_names, resolve_columns
 from hubbub.crm.importing import CHUNK, run_stream
 from hubbub.crm.models import ImportJob
 from hubbub.importreport import ImportReport
+from hubbub.queueing import enqueue
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
 
@@ -139,7 +140,7 @@ def start_job(scope: Scope, job: ImportJob, mapping: dict[str, str]) -> bool:
 def _enqueue(job_id: int) -> None:
     from hubbub.crm.tasks import run_import_job_task  # tasks imports this module: a cycle at module level
 
-    run_import_job_task(job_id)
+    enqueue(run_import_job_task, job_id)  # a queue outage holds the task: never an error after the commit
 
 
 def _open(content: bytes) -> TextIO:

@@ -11,6 +11,7 @@ issue pages read (`workflow.inputs`, `inbox.inputs`), whoever calls.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +23,7 @@ from hubbub.inbox.actions.replies import Origin, do_create_reply
 from hubbub.inbox.inputs import ApproveIn, RejectIn
 from hubbub.inbox.models import Conversation, Reply
 from hubbub.inputs import InvalidInput, checked
+from hubbub.queueing import enqueue
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
@@ -134,7 +136,7 @@ def approve_update(scope: Scope, update: IssueUpdate, text: str | None = None) -
         IssueDelivery.objects.bulk_create(deliveries)
         from hubbub.workflow.tasks import send_issue_update_task  # tasks imports this module: a cycle
 
-        transaction.on_commit(lambda: send_issue_update_task(update.pk))
+        transaction.on_commit(partial(enqueue, send_issue_update_task, update.pk))
     return update
 
 
