@@ -30,10 +30,11 @@ def test_a_team_lead_reads_the_reports(server):  # type: ignore[no-untyped-def]
         page.click("button[type=submit]")
         expect(page.locator("h1")).to_have_text("Volume & sentiment")
         expect(page.locator("#volume-chart")).to_be_visible()
-        stacked = page.evaluate(
-            "() => { const c = Chart.getChart('volume-chart'); return c && [c.options.scales.y.stacked,"
+        # waited for: the heading shows while the page's scripts still load (seen under load: no Chart yet)
+        stacked = page.wait_for_function(
+            "() => { const c = window.Chart && Chart.getChart('volume-chart'); return c && [c.options.scales.y.stacked,"
             " c.data.datasets.map(d => d.label)]; }"
-        )
+        ).json_value()
         assert stacked == [True, ["Negative", "Neutral", "Positive", "Not labelled"]]
         page.screenshot(path=str(ARTIFACTS / "reports-volume.png"), full_page=True)
         page.click("nav[aria-label=Reports] >> text=SLA")
