@@ -104,8 +104,9 @@ class _Handler(FakeHandler):
     def answer(
         self, fake: FakeGraph, me: dict[str, str], node: str, edge: str, params: dict[str, str], body: dict[str, Any]
     ) -> tuple[int, dict[str, Any]]:
-        if self.command == "GET" and node == "me" and not edge:
-            return 200, dict(me)
+        if self.command == "GET" and node == "me" and not edge:  # the fields asked for (Threads has no name)
+            fields = params.get("fields", "id,name").split(",")
+            return 200, {k: v for k, v in me.items() if k in fields}
         if self.command == "POST" and node == "me" and edge == "messages":
             message_id = "m_" + fake.new_id()
             fake.messages.append(

@@ -23,6 +23,13 @@ def press(client: Client, network: str, brand_id: int) -> str:
     return str(answer["Location"])
 
 
+def start_from_the_page(client: Client, network: str, button: str, brand_id: int) -> tuple[str, dict[str, str]]:
+    """The admin sees the button on Settings → Channels and presses it: where they are sent, and its query."""
+    assert button in client.get("/settings/channels/").content.decode()
+    url = press(client, network, brand_id)
+    return url, query_of(url)
+
+
 def query_of(url: str) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
 

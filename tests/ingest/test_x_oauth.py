@@ -15,7 +15,7 @@ from hubbub.ingest.channel_intake import poll_channel_now
 from hubbub.tenancy.models import AuditEvent
 from tests.fakes import s256
 from tests.fakes.x import FakeX, User
-from tests.ingest.oauth_steps import come_back, consent, press, query_of, signed_in, with_state
+from tests.ingest.oauth_steps import come_back, consent, press, signed_in, start_from_the_page, with_state
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +40,7 @@ def connected(acme: dict[str, Any], fake: FakeX) -> Channel:
 
 def test_an_admin_connects_x_and_the_channel_works(acme: dict[str, Any], fake: FakeX) -> None:
     admin = signed_in(acme["users"]["admin"])
-    assert "Connect X account" in admin.get("/settings/channels/").content.decode()
-
-    authorize_url = press(admin, "x", acme["brands"]["Acme Air"].pk)
-    sent = query_of(authorize_url)
+    authorize_url, sent = start_from_the_page(admin, "x", "Connect X account", acme["brands"]["Acme Air"].pk)
     assert authorize_url.startswith(f"{fake.url}/i/oauth2/authorize?")
     assert sent["scope"] == "tweet.read tweet.write users.read dm.read dm.write offline.access"
     assert sent["code_challenge_method"] == "S256" and len(sent["state"]) >= 32

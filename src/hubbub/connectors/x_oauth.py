@@ -77,7 +77,8 @@ def finish(scope: Scope, pending: PendingAuthorization | None, code: str, state:
     me = oauth_flow.token_request(
         "X", "GET", f"{api_url}/2/users/me", headers={"Authorization": f"Bearer {credentials['access_token']}"}
     )
-    user = me.get("data") if isinstance(me.get("data"), dict) else {}
+    data = me.get("data")
+    user: dict[str, Any] = data if isinstance(data, dict) else {}
     credentials["user_id"] = oauth_flow.text_field(user, "id", "X")
     name = "@" + oauth_flow.text_field(user, "username", "X")
     return connect_authorized(scope, pending.brand_id, Network.X.value, name, credentials["user_id"], credentials)

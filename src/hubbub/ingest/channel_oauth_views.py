@@ -9,6 +9,7 @@ step: the admin picks which Page, and whether its Instagram account, on `faceboo
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -42,6 +43,59 @@ _FINISH: dict[str, Finish] = {
     "x": x_oauth.finish,
     "threads": meta_oauth.finish_threads,
 }
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """One network's connect button on Settings → Channels, or what the operator must set for it to show."""
+
+    network: str
+    heading: str
+    button: str
+    hint: str
+    settings: tuple[str, ...]  # what the operator sets when `ready` says no
+    app: str  # where the operator makes the app whose id and secret those are
+    ready: Callable[[], bool]
+
+    def authorize_url(self) -> str:
+        return reverse(f"channel_{self.network}_authorize")
+
+    def callback_url(self) -> str:
+        return reverse(f"channel_{self.network}_callback")
+
+
+SIGN_INS = (
+    SignIn(
+        "x",
+        "Connect an X account",
+        "Connect X account",
+        "You go to X to sign in as the brand's account and authorize Hubbub to read its mentions and messages and "
+        "to reply; you come back here connected. Hubbub renews the access token itself (X's last two hours).",
+        ("HUBBUB_X_CLIENT_ID", "HUBBUB_X_CLIENT_SECRET"),
+        "an OAuth 2.0 app of type Web App in X's developer portal",
+        x_oauth.configured,
+    ),
+    SignIn(
+        "facebook",
+        "Connect a Facebook Page and its Instagram account",
+        "Connect with Facebook",
+        "You sign in with a Facebook account that manages the brand's Page, then choose the Page, and whether the "
+        "Instagram business account linked to it, to connect. Comments and messages arrive by Meta's webhooks.",
+        ("HUBBUB_META_APP_ID", "HUBBUB_META_APP_SECRET"),
+        "a Meta app with Facebook Login",
+        meta_oauth.facebook_configured,
+    ),
+    SignIn(
+        "threads",
+        "Connect a Threads account",
+        "Connect Threads",
+        "You sign in to Threads as the brand's account and authorize Hubbub to read and answer replies and "
+        "mentions. The access token lasts 60 days: connect the account again before then.",
+        ("HUBBUB_THREADS_APP_ID", "HUBBUB_THREADS_APP_SECRET"),
+        "a Meta app with the Threads use case; the Meta app's id and secret serve when these are not set",
+        meta_oauth.threads_configured,
+    ),
+)
 
 
 @require_POST

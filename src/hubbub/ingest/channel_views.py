@@ -18,9 +18,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from hubbub.connectors import channel_admin, meta_oauth, polling, x_oauth
+from hubbub.connectors import channel_admin, polling
 from hubbub.connectors.base import ChannelError, connector_for
 from hubbub.connectors.models import Channel, ChannelStatus
+from hubbub.ingest import channel_oauth_views
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.web.views.common import scoped_view
@@ -53,9 +54,7 @@ def channels(request: HttpRequest, scope: Scope) -> HttpResponse:
             "poll_seconds": polling.effective_poll_seconds(),
             "poll_setting_below_tick": settings.CHANNEL_POLL_SECONDS < polling.TICK_SECONDS,
             "configured_poll_seconds": settings.CHANNEL_POLL_SECONDS,
-            "x_ready": x_oauth.configured(),
-            "facebook_ready": meta_oauth.facebook_configured(),
-            "threads_ready": meta_oauth.threads_configured(),
+            "sign_ins": channel_oauth_views.SIGN_INS,
         },
     )
 
