@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from hubbub.connectors.base import OutboundReply, connector_for
 from hubbub.connectors.models import Channel, ChannelStatus
+from hubbub.connectors.outbound import PermanentDeliveryError
 from hubbub.ingest.channel_intake import poll_channel_now
 from hubbub.tenancy.models import AuditEvent
 from tests.fakes import s256
@@ -157,3 +159,31 @@ def test_a_refused_renewal_asks_the_admins_to_reconnect(acme: dict[str, Any], co
     page = signed_in(acme["users"]["admin"]).get("/settings/channels/").content.decode()
     assert "1 channel needs reconnecting" in page and "1 to reconnect" in page
     assert "The access token could not be renewed" in page
+
+
+def _reply_to(tweet_id: str) -> OutboundReply:
+    return OutboundReply(
+        idempotency_key="7f1c0000-0000-4000-8000-0000000000a1",
+        text="Sorry about that, we are on it.",
+        network="x",
+        brand_slug="acme-air",
+        conversation_id=1,
+        in_reply_to=tweet_id,
+        in_reply_to_extra={"tweet_id": tweet_id},
+    )
+
+
+def test_a_send_renews_the_token_first_and_a_refused_renewal_fails_it_for_good(connected: Channel, fake: FakeX) -> None:
+    brand_user = next(iter(fake.users.values()))
+    asked = fake.tweet(fake.add_user("carol"), "@acmeair refund?", mentions=(brand_user,))
+    _expiring(connected, fake)
+
+    posted = connector_for("x").send_reply(Channel.objects.get(pk=connected.pk), _reply_to(asked.id))  # type: ignore[union-attr]
+
+    assert [t.id for t in fake.replies_by(brand_user, asked.id)] == [posted]
+    _expiring(Channel.objects.get(pk=connected.pk), fake)
+    fake.refresh_tokens.clear()
+    with pytest.raises(PermanentDeliveryError, match="connect the account again"):
+        connector_for("x").send_reply(Channel.objects.get(pk=connected.pk), _reply_to(asked.id))  # type: ignore[union-attr]
+    assert Channel.objects.get(pk=connected.pk).status == ChannelStatus.RECONNECT_NEEDED
+    assert AuditEvent.objects.filter(verb="channel.reconnect_needed").count() == 1
