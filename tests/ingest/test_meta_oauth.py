@@ -154,3 +154,15 @@ def test_without_a_meta_app_the_page_says_what_to_set(acme: dict[str, Any], sett
 
     assert "HUBBUB_META_APP_ID" in page and "Connect with Facebook" not in page
     assert "HUBBUB_THREADS_APP_ID" in page and "Connect Threads" not in page
+
+
+def test_the_secrets_in_meta_token_urls_stay_out_of_the_request_log(
+    acme: dict[str, Any], graph: FakeGraph, caplog: pytest.LogCaptureFixture
+) -> None:
+    admin = signed_in(acme["users"]["admin"])
+    with caplog.at_level("INFO", logger="httpx"):
+        come_back(admin, consent(press(admin, "threads", acme["brands"]["Acme Air"].pk)))
+
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "httpx")
+    assert "/access_token?" in logged and "client_secret=[redacted]" in logged
+    assert "threads-app-secret" not in logged and "th-short-" not in logged

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,23 @@ _EXPLAINED = {
     "unauthorized_client": "it refused Hubbub's client id or secret, or this kind of authorization (check the "
     "operator's settings)",
 }
+
+
+# Meta's token endpoints take secrets in the query string (`client_secret`, `code`, the token to exchange), and
+# httpx logs every request URL at INFO: an operator who turns that on must not find them in the log.
+_SECRET_IN_QUERY = re.compile(r"([?&](?:client_secret|code|access_token|fb_exchange_token)=)[^&\s\"']+")
+
+
+class _RedactQuerySecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _SECRET_IN_QUERY.search(message):
+            record.msg, record.args = _SECRET_IN_QUERY.sub(r"\1[redacted]", message), None
+        return True
+
+
+if not any(isinstance(f, _RedactQuerySecrets) for f in logging.getLogger("httpx").filters):
+    logging.getLogger("httpx").addFilter(_RedactQuerySecrets())
 
 
 def session_key(network: str) -> str:
