@@ -296,6 +296,21 @@ CHANNEL_POLL_PER_HOST = int(os.environ.get("HUBBUB_CHANNEL_POLL_PER_HOST", "8"))
 X_CONSUMER_SECRET = os.environ.get("HUBBUB_X_CONSUMER_SECRET", "")
 META_APP_SECRET = os.environ.get("HUBBUB_META_APP_SECRET", "")
 META_VERIFY_TOKEN = os.environ.get("HUBBUB_META_VERIFY_TOKEN", "")
+# "Connect X account", "Connect with Facebook" and "Connect Threads" on Settings → Channels (connectors.x_oauth,
+# meta_oauth): the Hubbub app's own client id and secret on each platform. Unset, the page says what to set
+# instead of offering a button. The URLs are configurable so a proxy or the tests' fakes can stand in.
+X_CLIENT_ID = os.environ.get("HUBBUB_X_CLIENT_ID", "")
+X_CLIENT_SECRET = os.environ.get("HUBBUB_X_CLIENT_SECRET", "")
+X_AUTHORIZE_URL = os.environ.get("HUBBUB_X_AUTHORIZE_URL", "https://x.com/i/oauth2/authorize")
+X_API_URL = os.environ.get("HUBBUB_X_API_URL", "https://api.x.com")
+META_APP_ID = os.environ.get("HUBBUB_META_APP_ID", "")
+META_DIALOG_URL = os.environ.get("HUBBUB_META_DIALOG_URL", "https://www.facebook.com/v21.0/dialog/oauth")
+META_GRAPH_URL = os.environ.get("HUBBUB_META_GRAPH_URL", "https://graph.facebook.com/v21.0")
+# A Threads app has its own id and secret in Meta's dashboard; without them the Meta app's are used.
+THREADS_APP_ID = os.environ.get("HUBBUB_THREADS_APP_ID", "") or META_APP_ID
+THREADS_APP_SECRET = os.environ.get("HUBBUB_THREADS_APP_SECRET", "") or META_APP_SECRET
+THREADS_AUTHORIZE_URL = os.environ.get("HUBBUB_THREADS_AUTHORIZE_URL", "https://threads.net/oauth/authorize")
+THREADS_API_URL = os.environ.get("HUBBUB_THREADS_API_URL", "https://graph.threads.net")
 WEBHOOK_MAX_BYTES = int(os.environ.get("HUBBUB_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
 MAX_TEXT_CHARS = 50_000
 

@@ -7,11 +7,14 @@ client code runs unchanged against them with only its base URL pointed at loopba
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 from hubbub.connectors.sandbox.loopback import LoopbackServer
 
@@ -25,6 +28,16 @@ class FakeServer(LoopbackServer):
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
         super().__init__()
+
+
+def back_to(redirect_uri: str, **params: str) -> str:
+    """The client's redirect URI with the authorization's answer (`code` and `state`, or `error`) added."""
+    return f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(params)}"
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 challenge of a verifier (RFC 7636 §4.2), computed here independently of Hubbub's code."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
 
 
 class FakeHandler(BaseHTTPRequestHandler):
@@ -46,6 +59,18 @@ class FakeHandler(BaseHTTPRequestHandler):
             return {}
         data = json.loads(self.rfile.read(length))
         return data if isinstance(data, dict) else {}
+
+    def read_form(self) -> dict[str, str]:
+        """An `application/x-www-form-urlencoded` body (OAuth token requests), one value a name."""
+        length = int(self.headers.get("Content-Length") or 0)
+        return {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()} if length else {}
+
+    def redirect(self, location: str) -> None:
+        """A 302 to `location`, as a consent page sends the browser back once the user said yes (or no)."""
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def send_body(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)

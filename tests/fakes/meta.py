@@ -7,6 +7,9 @@ Endpoints (the Graph references' names): `GET /me`, `POST /{comment-id}/comments
 (`creation_id` → media `id`). Errors are Graph's `{"error": {"message", "type", "code", "fbtrace_id"}}`; an
 unknown token is code 190.
 
+Sign-in (Facebook Login and Threads' authorization, codes used once, the apps' credentials checked) is `_OAuth`.
+A leading version segment (`/v21.0/me`) is ignored, so a base URL with or without one reaches the same fake.
+
 `MetaWebhook` builds Page, Instagram, Messenger and Threads deliveries and signs them as Meta does:
 `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, body)>`.
 """
@@ -17,11 +20,12 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes import FakeHandler, FakeServer
+from tests.fakes import FakeHandler, FakeServer, back_to
 
 
 class FakeGraph(FakeServer):
@@ -33,9 +37,27 @@ class FakeGraph(FakeServer):
         self.containers: dict[str, dict[str, Any]] = {}
         self.messages: list[dict[str, Any]] = []
         self._ids = itertools.count(17_800_000_000_000_000)
+        # Sign-in (see `_OAuth`): the apps, the codes given out (used once), the signed-in user's Pages.
+        self.app = ("meta-app-id", "meta-app-secret")
+        self.threads_app = ("threads-app-id", "threads-app-secret")
+        self.codes: dict[str, dict[str, str]] = {}  # code -> kind (facebook|threads), redirect_uri
+        self.short_tokens: dict[str, str] = {}  # short-lived token -> kind, for the long-lived exchange
+        self.user_tokens: set[str] = set()  # long-lived Facebook user tokens
+        self.pages: list[dict[str, Any]] = []  # what /me/accounts lists
+        self.threads_user = ("25000000000000001", "acme_air")
+        self.dialogs: list[dict[str, str]] = []  # the query of every consent page shown
+        self.deny_next = False
 
     def account(self, token: str, account_id: str, name: str) -> None:
         self.tokens[token] = {"id": account_id, "name": name, "username": name}
+
+    def add_page(self, page_id: str, name: str, token: str, ig_id: str = "", ig_username: str = "") -> None:
+        """A Page the signed-in Facebook user manages (its token works as the Page's), maybe with Instagram."""
+        self.account(token, page_id, name)
+        page: dict[str, Any] = {"id": page_id, "name": name, "access_token": token}
+        if ig_id:
+            page["instagram_business_account"] = {"id": ig_id, "username": ig_username}
+        self.pages.append(page)
 
     def add(self, object_id: str, text: str = "", author: str = "", parent: str = "") -> None:
         self.objects[object_id] = {"id": object_id, "parent": parent, "text": text, "from": author}
@@ -65,8 +87,13 @@ class _Handler(FakeHandler):
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         body = self.read_json() if self.command == "POST" and "json" in (self.headers.get("Content-Type") or "") else {}
         parts = url.path.strip("/").split("/")
+        if parts and re.fullmatch(r"v\d+\.\d+", parts[0]):  # a versioned path: /v21.0/me is /me
+            parts = parts[1:] or [""]
         with fake.lock:
             fake.requests.append((self.command, url.path))
+            signing_in = _OAuth(self, fake, params).route(parts)
+        if signing_in:
+            return
         me = fake.tokens.get((self.headers.get("Authorization") or "").removeprefix("Bearer "))
         if me is None:
             return self.send_json(401, graph_error(190, "Error validating access token: Session has expired."))
@@ -77,8 +104,9 @@ class _Handler(FakeHandler):
     def answer(
         self, fake: FakeGraph, me: dict[str, str], node: str, edge: str, params: dict[str, str], body: dict[str, Any]
     ) -> tuple[int, dict[str, Any]]:
-        if self.command == "GET" and node == "me" and not edge:
-            return 200, dict(me)
+        if self.command == "GET" and node == "me" and not edge:  # the fields asked for (Threads has no name)
+            fields = params.get("fields", "id,name").split(",")
+            return 200, {k: v for k, v in me.items() if k in fields}
         if self.command == "POST" and node == "me" and edge == "messages":
             message_id = "m_" + fake.new_id()
             fake.messages.append(
@@ -123,6 +151,102 @@ class _Handler(FakeHandler):
                 )
             return 200, {"data": rows, "paging": {"cursors": {"before": "a", "after": "b"}}}
         return 400, graph_error(100, "Unsupported request")
+
+
+class _OAuth:
+    """Facebook Login and Threads sign-in, as their references describe them:
+
+    - `GET /dialog/oauth` (Facebook) and `GET /oauth/authorize` (Threads): the consent page, the user agreeing
+      at once (302 to `redirect_uri` with `code` and `state`; `deny_next`: `error=access_denied`);
+    - `GET /oauth/access_token?client_id&client_secret&redirect_uri&code` → `{"access_token", "token_type":
+      "bearer", "expires_in"}` (short-lived), and with `grant_type=fb_exchange_token&fb_exchange_token` the
+      long-lived user token; `GET /me/accounts` lists the Pages for a long-lived user token only (a short-lived
+      one's Page tokens would expire within the hour): `{"data": [{"id", "name", "access_token",
+      "instagram_business_account": {"id", "username"}}], "paging": {"cursors"}}`;
+    - `POST /oauth/access_token` (Threads, form-encoded: client_id, client_secret, grant_type, redirect_uri,
+      code) → `{"access_token", "user_id"}`, then `GET /access_token?grant_type=th_exchange_token&client_secret
+      &access_token` → `{"access_token", "token_type": "bearer", "expires_in": 5183944}`.
+
+    Codes are used once and must come back with the same `redirect_uri` and the right app's credentials."""
+
+    def __init__(self, handler: _Handler, fake: FakeGraph, params: dict[str, str]) -> None:
+        self.handler, self.fake, self.params = handler, fake, params
+
+    def route(self, parts: list[str]) -> bool:
+        """Answer a sign-in request (True), or leave the request to the API (False)."""
+        method, path = self.handler.command, "/".join(parts)
+        if method == "GET" and path in ("dialog/oauth", "oauth/authorize"):
+            self.consent("facebook" if path == "dialog/oauth" else "threads")
+        elif method == "GET" and path == "oauth/access_token":
+            self.handler.send_json(*self.facebook_token())
+        elif method == "POST" and path == "oauth/access_token":
+            self.handler.send_json(*self.threads_token(self.handler.read_form()))
+        elif method == "GET" and path == "access_token":
+            self.handler.send_json(*self.threads_long_lived())
+        elif method == "GET" and path == "me/accounts":
+            self.handler.send_json(*self.accounts())
+        else:
+            return False
+        return True
+
+    def consent(self, kind: str) -> None:
+        q, fake = self.params, self.fake
+        fake.dialogs.append(q)
+        app_id = (fake.app if kind == "facebook" else fake.threads_app)[0]
+        if q.get("client_id") != app_id or not q.get("redirect_uri") or not q.get("state"):
+            return self.handler.send_body(400, b"Invalid App ID, redirect URI or state", "text/html")
+        if fake.deny_next:
+            fake.deny_next = False
+            return self.handler.redirect(back_to(q["redirect_uri"], error="access_denied", state=q["state"]))
+        code = f"{kind}-code-{fake.new_id()}"
+        fake.codes[code] = {"kind": kind, "redirect_uri": q["redirect_uri"]}
+        self.handler.redirect(back_to(q["redirect_uri"], code=code, state=q["state"]))
+
+    def facebook_token(self) -> tuple[int, dict[str, Any]]:
+        q, fake = self.params, self.fake
+        if (q.get("client_id"), q.get("client_secret")) != fake.app:
+            return 400, graph_error(1, "Error validating client secret.")
+        if q.get("grant_type") == "fb_exchange_token":
+            if fake.short_tokens.pop(q.get("fb_exchange_token", ""), "") != "facebook":
+                return 400, graph_error(190, "Invalid OAuth access token.")
+            token = f"fb-user-long-{fake.new_id()}"
+            fake.user_tokens.add(token)
+            return 200, {"access_token": token, "token_type": "bearer", "expires_in": 5183944}
+        if not self.code_ok("facebook", q):
+            return 400, graph_error(100, "This authorization code has been used or is invalid.")
+        token = f"fb-user-short-{fake.new_id()}"
+        fake.short_tokens[token] = "facebook"
+        return 200, {"access_token": token, "token_type": "bearer", "expires_in": 5183}
+
+    def threads_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        fake = self.fake
+        if (form.get("client_id"), form.get("client_secret")) != fake.threads_app:
+            return 400, graph_error(1, "Error validating client secret.")
+        if form.get("grant_type") != "authorization_code" or not self.code_ok("threads", form):
+            return 400, graph_error(100, "This authorization code has been used or is invalid.")
+        token = f"th-short-{fake.new_id()}"
+        fake.short_tokens[token] = "threads"
+        return 200, {"access_token": token, "user_id": int(fake.threads_user[0])}
+
+    def threads_long_lived(self) -> tuple[int, dict[str, Any]]:
+        q, fake = self.params, self.fake
+        if q.get("grant_type") != "th_exchange_token" or q.get("client_secret") != fake.threads_app[1]:
+            return 400, graph_error(1, "Error validating client secret.")
+        if fake.short_tokens.pop(q.get("access_token", ""), "") != "threads":
+            return 400, graph_error(190, "Invalid OAuth access token.")
+        token = f"th-long-{fake.new_id()}"
+        fake.account(token, *fake.threads_user)
+        return 200, {"access_token": token, "token_type": "bearer", "expires_in": 5183944}
+
+    def accounts(self) -> tuple[int, dict[str, Any]]:
+        bearer = (self.handler.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if bearer not in self.fake.user_tokens:
+            return 401, graph_error(190, "Error validating access token.")
+        return 200, {"data": list(self.fake.pages), "paging": {"cursors": {"before": "QVFI", "after": "QVFJ"}}}
+
+    def code_ok(self, kind: str, given: dict[str, str]) -> bool:
+        grant = self.fake.codes.pop(given.get("code", ""), None)
+        return grant is not None and grant["kind"] == kind and grant["redirect_uri"] == given.get("redirect_uri")
 
 
 class MetaWebhook:

@@ -8,6 +8,14 @@ Every answer carries `x-rate-limit-limit/-remaining/-reset`; `rate_limit_next()`
 makes the token answer 401, and `drop_after_commit` stores the next tweet and then closes the connection
 without an answer (a worker dying between X's accept and Hubbub's record).
 
+OAuth 2.0 (Authorization Code with PKCE, a confidential client): `GET /i/oauth2/authorize` is the consent page,
+the user agreeing at once (302 to `redirect_uri` with `state` and `code`; `deny_next` answers
+`error=access_denied`); `POST /2/oauth2/token` (form-encoded, HTTP Basic `client_id:client_secret`) with
+`grant_type=authorization_code` checks the code (once only), the `redirect_uri` and the `code_verifier` against
+the S256 challenge, or with `grant_type=refresh_token` spends the refresh token; both answer `token_type`,
+`expires_in` (7200), `access_token`, `scope`, `refresh_token`, and refusals are X's `{"error",
+"error_description"}`. `expire(token)` ends an access token's life.
+
 `XWebhook` builds Account Activity deliveries (v1.1 tweet objects, `for_user_id`) and signs them as X does:
 `x-twitter-webhooks-signature: sha256=<base64 HMAC-SHA256(consumer secret, body)>`.
 """
@@ -25,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes import FakeHandler, FakeServer
+from tests.fakes import FakeHandler, FakeServer, back_to, s256
 
 
 @dataclass
@@ -105,6 +113,14 @@ class FakeX(FakeServer):
         self.drop_after_commit = False
         self.revoked = False
         self._ids = itertools.count(1_860_000_000_000_000_000)
+        # OAuth 2.0 (Authorization Code with PKCE, a confidential client), see `_OAuth`.
+        self.access_tokens = {token}
+        self.client_id, self.client_secret = "x-client-id", "x-client-secret"
+        self.codes: dict[str, dict[str, str]] = {}  # code -> challenge, redirect_uri, scope (used once)
+        self.refresh_tokens: set[str] = set()
+        self.authorizations: list[dict[str, str]] = []  # the query of every consent page shown
+        self.deny_next = False  # the user presses Cancel on the consent page
+        self._tokens = itertools.count(1)
 
     def add_user(self, username: str, name: str = "") -> User:
         user = User(str(next(self._ids)), username, name or username.title())
@@ -119,6 +135,24 @@ class FakeX(FakeServer):
 
     def replies_by(self, user: User, to: str) -> list[Tweet]:
         return [t for t in self.tweets if t.author.id == user.id and t.in_reply_to == to]
+
+    def expire(self, access_token: str) -> None:
+        """The access token's two hours are over: it answers 401 from now on."""
+        self.access_tokens.discard(access_token)
+
+    def issue_tokens(self, scope: str) -> dict[str, Any]:
+        """A new access and refresh token pair, in the token endpoint's answer format."""
+        n = next(self._tokens)
+        access, refresh = f"x-access-{n}", f"x-refresh-{n}"
+        self.access_tokens.add(access)
+        self.refresh_tokens.add(refresh)
+        return {
+            "token_type": "bearer",
+            "expires_in": 7200,
+            "access_token": access,
+            "scope": scope,
+            "refresh_token": refresh,
+        }
 
     def rate_limit_next(self, reset_in: int = 60) -> None:
         self.fail["mentions"] = 429
@@ -140,7 +174,13 @@ class _Handler(FakeHandler):
         parts = url.path.strip("/").split("/")
         with fake.lock:
             fake.requests.append((self.command, url.path))
-        if self.headers.get("Authorization") != f"Bearer {fake.token}" or fake.revoked:
+        if url.path == "/i/oauth2/authorize":
+            return self.consent()
+        if url.path == "/2/oauth2/token" and self.command == "POST":
+            with fake.lock:
+                return self.answer(*self.token())
+        bearer = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if bearer not in fake.access_tokens or fake.revoked:
             return self.answer(
                 401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
             )
@@ -162,6 +202,52 @@ class _Handler(FakeHandler):
         if self.command == "POST" and kind == "messages":
             return self.post_dm(parts[3])
         self.answer(404, {"title": "Not Found Error", "status": 404})
+
+    def consent(self) -> None:
+        """X's consent page, with the brand's owner pressing "Authorize app" at once (or Cancel: `deny_next`)."""
+        fake: FakeX = self.fake
+        q = self.query
+        fake.authorizations.append(q)
+        if q.get("client_id") != fake.client_id or q.get("response_type") != "code" or not q.get("redirect_uri"):
+            return self.send_body(
+                400, b"Something went wrong: you weren't able to give access to the App.", "text/html"
+            )
+        if q.get("code_challenge_method") != "S256" or not q.get("code_challenge") or not q.get("state"):
+            return self.send_body(400, b"Something went wrong: missing PKCE challenge or state.", "text/html")
+        if fake.deny_next:
+            fake.deny_next = False
+            return self.redirect(back_to(q["redirect_uri"], error="access_denied", state=q["state"]))
+        code = f"x-code-{next(fake._tokens)}"
+        fake.codes[code] = {"challenge": q["code_challenge"], "redirect_uri": q["redirect_uri"], "scope": q["scope"]}
+        self.redirect(back_to(q["redirect_uri"], state=q["state"], code=code))
+
+    def token(self) -> tuple[int, dict[str, Any]]:
+        """`POST /2/oauth2/token`: HTTP Basic client credentials, then the grant (codes and refresh tokens used
+        once; a refresh rotates the refresh token)."""
+        fake: FakeX = self.fake
+        form = self.read_form()
+        basic = base64.b64encode(f"{fake.client_id}:{fake.client_secret}".encode()).decode()
+        if self.headers.get("Authorization") != f"Basic {basic}" or form.get("client_id") != fake.client_id:
+            return 401, {"error": "unauthorized_client", "error_description": "Missing valid authorization header"}
+        if form.get("grant_type") == "authorization_code":
+            grant = fake.codes.pop(form.get("code", ""), None)
+            if grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
+                return 400, {
+                    "error": "invalid_request",
+                    "error_description": "Value passed for the authorization code was invalid.",
+                }
+            if s256(form.get("code_verifier", "")) != grant["challenge"]:
+                return 400, {
+                    "error": "invalid_request",
+                    "error_description": "Value passed for the code verifier was invalid.",
+                }
+            return 200, fake.issue_tokens(grant["scope"])
+        if form.get("grant_type") == "refresh_token":
+            if form.get("refresh_token", "") not in fake.refresh_tokens:
+                return 400, {"error": "invalid_request", "error_description": "Value passed for the token was invalid."}
+            fake.refresh_tokens.discard(form["refresh_token"])
+            return 200, fake.issue_tokens("tweet.read tweet.write users.read dm.read dm.write offline.access")
+        return 400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant type."}
 
     def answer(self, status: int, data: Any) -> None:
         fake: FakeX = self.fake

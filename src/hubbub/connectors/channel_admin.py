@@ -27,7 +27,16 @@ from hubbub.tenancy.models import Brand, Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
 from hubbub.tenancy.services import audit
 
-SECRET_KEYS = ("access_token", "app_password", "password", "smtp_password", "token", "client_secret", "session")
+SECRET_KEYS = (
+    "access_token",
+    "refresh_token",
+    "app_password",
+    "password",
+    "smtp_password",
+    "token",
+    "client_secret",
+    "session",
+)
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{8,256}")
 _HANDLE = re.compile(r"(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]")
 _APP_PASSWORD = re.compile(r"[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}")
@@ -163,6 +172,29 @@ def _email_credentials(fields: Mapping[str, str]) -> dict[str, Any]:
     return credentials
 
 
+def connect_authorized(
+    scope: Scope, brand_id: int, network: str, name: str, account_id: str, credentials: dict[str, Any]
+) -> tuple[Channel, str]:
+    """Connect (or reconnect) an account whose token came from the network's own sign-in (X, Facebook, Instagram,
+    Threads: `x_oauth`, `meta_oauth`). Tested like a pasted token; found again by its account id, so a renamed
+    account reconnects its own channel, and two accounts of one name stay two channels."""
+    require_role(scope, Role.ADMIN)
+    brand = _brand(scope, brand_id)
+    probe = Channel(
+        organization_id=scope.organization_id, brand=brand, network=network, name=name, account_id=account_id
+    )
+    probe.credentials = credentials
+    description = _check_or_explain(probe)
+    same = Channel.objects.filter(organization_id=scope.organization_id, network=network)
+    known = same.filter(account_id=account_id).order_by("id").first()
+    if known is not None:
+        name = known.name
+    elif same.filter(name=name).exclude(account_id="").exists():
+        name = f"{name} · {account_id}"[:200]  # another account of that name is connected already
+    channel = _save_connected(scope, brand, network, name, probe.credentials, description, account_id)
+    return channel, description
+
+
 def check_channel(scope: Scope, channel: Channel) -> str:
     """ "Test connection": what the network says about the account, or ChannelError. A channel that works
     again after trouble is marked connected (and polled at once); one whose credentials are refused is marked
@@ -228,7 +260,13 @@ def _check_or_explain(probe: Channel) -> str:
 
 
 def _save_connected(
-    scope: Scope, brand: Brand, network: str, name: str, credentials: dict[str, Any], description: str
+    scope: Scope,
+    brand: Brand,
+    network: str,
+    name: str,
+    credentials: dict[str, Any],
+    description: str,
+    account_id: str = "",
 ) -> Channel:
     with transaction.atomic():
         channel, created = Channel.objects.select_for_update().get_or_create(
@@ -238,6 +276,7 @@ def _save_connected(
             raise PermissionDenied("This account is connected to a brand you do not manage.")
         channel.brand = brand
         channel.credentials = credentials
+        channel.account_id = account_id or channel.account_id
         channel.is_active = True
         channel.status = ChannelStatus.CONNECTED
         channel.last_error = ""

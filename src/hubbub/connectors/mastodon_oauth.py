@@ -5,26 +5,25 @@ one (tested before it is saved, audited).
 
 What the instance answers is never trusted as a file name: Mastodon.py reads a `client_id` or token that names
 an existing file from that file (and would send its content to the instance), so every credential the
-instance gives is checked to be token characters before it reaches the library. The `state` ties the
-callback to the admin's own session (compared in constant time).
+instance gives is checked to be token characters before it reaches the library. The session, `state` and
+admin-role plumbing is `oauth_flow`'s, shared with the other networks' sign-ins.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from mastodon import Mastodon
 from mastodon.errors import MastodonError
 
+from hubbub.connectors import oauth_flow
 from hubbub.connectors.channel_admin import ChannelFormError, connect_mastodon
-from hubbub.connectors.models import Channel
+from hubbub.connectors.models import Channel, Network
+from hubbub.connectors.oauth_flow import PendingAuthorization
 from hubbub.outbound_http import OutboundError, outbound_session, validate_user_url
-from hubbub.tenancy.models import Role
-from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
+from hubbub.tenancy.scoping import Scope
 
 SCOPES = ["read:accounts", "read:notifications", "read:statuses", "write:statuses"]
 _CREDENTIAL = re.compile(r"[A-Za-z0-9_\-]{8,256}")
@@ -33,33 +32,9 @@ _CREDENTIAL = re.compile(r"[A-Za-z0-9_\-]{8,256}")
 _REFUSALS = (MastodonError, KeyError, ValueError, RecursionError)
 
 
-@dataclass
-class PendingAuthorization:
-    """What Hubbub keeps in the admin's session between sending them to the instance and their return."""
-
-    brand_id: int
-    base_url: str
-    client_id: str
-    client_secret: str
-    redirect_uri: str
-    state: str
-
-    def to_session(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_session(cls, data: Any) -> PendingAuthorization | None:
-        try:
-            return cls(**data) if isinstance(data, dict) else None
-        except TypeError:
-            return None
-
-
 def start(scope: Scope, brand_id: int, base_url: str, redirect_uri: str) -> tuple[str, PendingAuthorization]:
     """Register Hubbub on the instance; return the consent page's URL and what to keep until the callback."""
-    require_role(scope, Role.ADMIN)
-    if brand_id not in scope.brand_ids:
-        raise PermissionDenied("Not one of your brands.")
+    pending = oauth_flow.begin(scope, Network.MASTODON.value, brand_id, redirect_uri)
     try:
         base_url = validate_user_url(base_url.strip()).rstrip("/")
     except OutboundError as exc:
@@ -74,9 +49,7 @@ def start(scope: Scope, brand_id: int, base_url: str, redirect_uri: str) -> tupl
         ) from exc
     if not (_usable(client_id) and _usable(client_secret)):
         raise ChannelFormError("The instance answered with an application id Hubbub cannot use.")
-    pending = PendingAuthorization(
-        brand_id, base_url, client_id, client_secret, redirect_uri, secrets.token_urlsafe(24)
-    )
+    pending.extra = {"base_url": base_url, "client_id": client_id, "client_secret": client_secret}
     api = _client(pending)
     url = api.auth_request_url(redirect_uris=redirect_uri, scopes=SCOPES, state=pending.state, skip_server_info=True)
     return url, pending
@@ -84,16 +57,14 @@ def start(scope: Scope, brand_id: int, base_url: str, redirect_uri: str) -> tupl
 
 def finish(scope: Scope, pending: PendingAuthorization | None, code: str, state: str) -> tuple[Channel, str]:
     """The admin came back from the instance: trade the code for the token and connect the account."""
-    require_role(scope, Role.ADMIN)
-    if pending is None or not secrets.compare_digest(state.encode(), pending.state.encode()):
-        raise ChannelFormError("This authorization was not started here, or has expired: connect the account again.")
+    pending = oauth_flow.claim(scope, pending, Network.MASTODON.value, state)
     if not _usable(code):
         raise ChannelFormError("The instance sent back no usable authorization code: connect the account again.")
     try:
         token = _client(pending).log_in(code=code, redirect_uri=pending.redirect_uri, scopes=SCOPES, allow_http=True)
     except _REFUSALS as exc:
         raise ChannelFormError("The instance refused the authorization code: connect the account again.") from exc
-    return connect_mastodon(scope, pending.brand_id, pending.base_url, str(token))
+    return connect_mastodon(scope, pending.brand_id, pending.extra["base_url"], str(token))
 
 
 def _usable(value: Any) -> bool:
@@ -103,9 +74,9 @@ def _usable(value: Any) -> bool:
 
 def _client(pending: PendingAuthorization) -> Mastodon:
     return Mastodon(
-        client_id=pending.client_id,
-        client_secret=pending.client_secret,
-        api_base_url=pending.base_url,
+        client_id=pending.extra["client_id"],
+        client_secret=pending.extra["client_secret"],
+        api_base_url=pending.extra["base_url"],
         session=outbound_session(),
         ratelimit_method="throw",
         version_check_mode="none",

@@ -3,7 +3,9 @@ replies as tweets answering the customer's.
 
 Credentials: `access_token` (an OAuth 2.0 user token with `tweet.read tweet.write users.read dm.write`),
 `user_id` (also the channel's `account_id`, which webhook deliveries name as `for_user_id`) and optionally
-`api_url` (default `https://api.x.com`; a proxy or a test fake). Every request goes through the outbound client.
+`api_url` (default `https://api.x.com`; a proxy or a test fake). An account connected with "Connect X account"
+(`x_oauth`) also has `refresh_token` and `expires_at`: its token is renewed before a request when it expires
+within minutes. Every request goes through the outbound client.
 
 - **In.** `GET /2/users/:id/mentions` with `since_id` = the newest mention seen, `expansions=author_id` and the
   tweet and user fields below, 100 a page, newest first. Pages are followed by `pagination_token` down to
@@ -29,6 +31,7 @@ from hubbub.connectors.http import shared_client
 from hubbub.connectors.models import Channel, Network
 from hubbub.connectors.outbound import PermanentDeliveryError, TransientDeliveryError
 from hubbub.connectors.x_events import v2_tweet_event
+from hubbub.connectors.x_oauth import fresh_credentials
 from hubbub.outbound_http import OutboundError
 
 DEFAULT_API = "https://api.x.com"
@@ -105,7 +108,7 @@ def _user_id(channel: Channel) -> str:
 
 
 def _request(channel: Channel, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    creds = channel.credentials
+    creds = fresh_credentials(channel)  # renewed first when it expires within minutes (Connect X account)
     token = str(creds.get("access_token") or "")
     if not token or not _user_id(channel):
         raise _NoCredentials()
@@ -166,6 +169,8 @@ def _deliver(channel: Channel, method: str, path: str, **kwargs: Any) -> dict[st
         response = _request(channel, method, path, **kwargs)
     except _NoCredentials as exc:
         raise PermanentDeliveryError(exc.reason) from exc
+    except ChannelError as exc:  # the token could not be renewed: refused (reconnect) or X unreachable
+        raise (PermanentDeliveryError if exc.reconnect_needed else TransientDeliveryError)(exc.reason) from exc
     except httpx.HTTPError as exc:
         raise TransientDeliveryError(f"Could not reach X: {exc}") from exc
     status = response.status_code

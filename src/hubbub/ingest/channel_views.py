@@ -1,6 +1,6 @@
 """Settings → Channels (admins): every connected account with its health, connect a Mastodon or Bluesky
 account or follow a feed, test a channel, disconnect one. The actions are `connectors.channel_admin`'s; this
-page only parses and shows.
+page only parses and shows. The sign-in buttons (Mastodon, X, Facebook, Threads) are `channel_oauth_views`'.
 
 It lives with ingest, beside the quarantine page, because it is the page of where events come from, and
 because the connectors app sits below the web layer in the app tree (its services cannot use web's views).
@@ -13,21 +13,18 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from hubbub.connectors import channel_admin, mastodon_oauth, polling
+from hubbub.connectors import channel_admin, polling
 from hubbub.connectors.base import ChannelError, connector_for
-from hubbub.connectors.channel_admin import ChannelFormError
 from hubbub.connectors.models import Channel, ChannelStatus
+from hubbub.ingest import channel_oauth_views
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, require_role
 from hubbub.web.views.common import scoped_view
-
-_PENDING = "mastodon_oauth_pending"  # the session key of an authorization under way
 
 
 @dataclass
@@ -57,6 +54,7 @@ def channels(request: HttpRequest, scope: Scope) -> HttpResponse:
             "poll_seconds": polling.effective_poll_seconds(),
             "poll_setting_below_tick": settings.CHANNEL_POLL_SECONDS < polling.TICK_SECONDS,
             "configured_poll_seconds": settings.CHANNEL_POLL_SECONDS,
+            "sign_ins": channel_oauth_views.SIGN_INS,
         },
     )
 
@@ -97,39 +95,6 @@ def connect_channel(request: HttpRequest, scope: Scope, kind: str) -> HttpRespon
         messages.error(request, str(exc))
         return redirect("channels")
     messages.success(request, f"Connected {found} to {channel.brand.name}. New posts arrive within a minute.")
-    return redirect("channels")
-
-
-@require_POST
-@scoped_view
-def authorize_mastodon(request: HttpRequest, scope: Scope) -> HttpResponse:
-    """Send the admin to the instance's consent page (Hubbub registers itself there first)."""
-    try:
-        brand_id = int(request.POST.get("brand", ""))
-        callback = request.build_absolute_uri(reverse("channel_mastodon_callback"))
-        url, pending = mastodon_oauth.start(scope, brand_id, request.POST.get("base_url", ""), callback)
-    except ValueError as exc:  # a ChannelFormError, or a brand that is not a number
-        messages.error(request, str(exc) if isinstance(exc, ChannelFormError) else "Choose the brand.")
-        return redirect("channels")
-    request.session[_PENDING] = pending.to_session()
-    return HttpResponseRedirect(url)  # the instance the admin named, checked by the outbound policy
-
-
-@scoped_view
-def mastodon_callback(request: HttpRequest, scope: Scope) -> HttpResponse:
-    """The instance sent the admin back with a code (or with an error, when they refused)."""
-    pending = mastodon_oauth.PendingAuthorization.from_session(request.session.pop(_PENDING, None))
-    if request.GET.get("error"):
-        messages.error(request, "The Mastodon account was not connected: the authorization was refused.")
-        return redirect("channels")
-    try:
-        channel, found = mastodon_oauth.finish(
-            scope, pending, request.GET.get("code", ""), request.GET.get("state", "")
-        )
-    except ChannelFormError as exc:
-        messages.error(request, str(exc))
-        return redirect("channels")
-    messages.success(request, f"Connected {found} to {channel.brand.name}. Mentions arrive within a minute.")
     return redirect("channels")
 
 

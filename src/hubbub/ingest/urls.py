@@ -2,14 +2,18 @@
 
 from django.urls import path
 
-from hubbub.ingest import channel_views, views
+from hubbub.ingest import channel_oauth_views, channel_views, views
 
 urlpatterns = [
     path("quarantine/", views.quarantine, name="quarantine"),
     path("settings/ingest/", views.health, name="ingest_health"),
     path("settings/channels/", channel_views.channels, name="channels"),
-    path("settings/channels/mastodon/authorize/", channel_views.authorize_mastodon, name="channel_mastodon_authorize"),
-    path("settings/channels/mastodon/callback/", channel_views.mastodon_callback, name="channel_mastodon_callback"),
+    *(
+        path(f"settings/channels/{network}/{step}/", view, {"network": network}, name=f"channel_{network}_{step}")
+        for network in channel_oauth_views.NAMES
+        for step, view in (("authorize", channel_oauth_views.authorize), ("callback", channel_oauth_views.callback))
+    ),
+    path("settings/channels/facebook/pages/", channel_oauth_views.facebook_pages, name="channel_facebook_pages"),
     *(
         path(
             f"settings/channels/{kind}/", channel_views.connect_channel, {"kind": kind}, name=f"channel_connect_{kind}"
