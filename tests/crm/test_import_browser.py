@@ -96,6 +96,7 @@ def _login(browser, base: str, username: str):  # type: ignore[no-untyped-def]
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
+    page.wait_for_load_state()  # the new page's deferred scripts ran: a click before them did nothing
     return page
 
 

@@ -31,6 +31,7 @@ def test_agent_replies_and_resolves_in_the_browser(server):  # type: ignore[no-u
         page.fill("#id_password", "pw-e2e-12345")
         page.click("button[type=submit]")
         expect(page.locator(".conv-row").first).to_be_visible()
+        page.wait_for_load_state()  # the inbox's deferred scripts ran: a click before them did nothing
         page.screenshot(path=str(ARTIFACTS / "inbox.png"))
         # a mention imported by another process appears without reloading the page (SSE)
         new = Path(server.data_dir) / "new.jsonl"

@@ -40,6 +40,7 @@ def _login(browser: Any, base: str, username: str, viewport: dict[str, int] = LA
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.locator(".conv-row").first.wait_for()
+    page.wait_for_load_state()  # the new page's deferred scripts ran: a click before them did nothing
     return page
 
 

@@ -48,6 +48,7 @@ def _sign_in(browser: Any, server: Server, username: str, theme: str = "light") 
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.locator(".conv-row").first.wait_for()
+    page.wait_for_load_state()  # the new page's deferred scripts ran: a click before them did nothing
     return page
 
 

@@ -51,6 +51,8 @@ def signed_in(p, server: Server):  # type: ignore[no-untyped-def]
     page.fill("#id_username", "agent1")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
+    page.locator(".conv-row").first.wait_for()
+    page.wait_for_load_state()  # the new page's deferred scripts ran: a click before them did nothing
     return browser, page
 
 

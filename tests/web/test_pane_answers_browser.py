@@ -28,10 +28,7 @@ def server(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 def signed_in(p: Any, server: Any) -> tuple[Any, Any]:
     """A Chromium and the inbox page, signed in as agent1, the list loaded."""
-    browser, page = signed_in_page(p, server)
-    page.wait_for_load_state()
-    page.locator(".conv-row").first.wait_for()
-    return browser, page
+    return signed_in_page(p, server)  # (which waits for the list and the page's scripts)
 
 
 class HeldAnswers:

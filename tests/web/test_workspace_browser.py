@@ -33,6 +33,7 @@ def sign_in(p: Any, server: Server, username: str, width: int = 1440, height: in
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.locator(".conv-row").first.wait_for()
+    page.wait_for_load_state()  # the new page's deferred scripts ran: a click before them did nothing
     return browser, page
 
 

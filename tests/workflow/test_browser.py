@@ -23,6 +23,8 @@ def _login(browser, base: str, username: str):  # type: ignore[no-untyped-def]
     page.fill("#id_username", username)
     page.fill("#id_password", "pw-e2e-12345")
     page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.wait_for_load_state()  # the new page's deferred scripts ran: a click before them did nothing
     return page
 
 
