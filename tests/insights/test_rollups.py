@@ -30,6 +30,21 @@ _ids = count()
 PERCENTILE_KEYS = {"p50", "p90", "p95", "first_response_p50", "first_response_p90", "resolution_p50", "resolution_p90"}
 
 
+def _message(conv: Any, at: datetime, **kw: Any) -> Any:
+    from hubbub.inbox.models import Message
+
+    return Message(
+        organization_id=conv.organization_id,
+        brand=conv.brand,
+        conversation=conv,
+        network="x",
+        author=conv.author,
+        text="hi",
+        created_at=at,
+        **kw,
+    )
+
+
 def _seed(made: dict[str, Any], rng: random.Random, n: int = 160) -> None:
     """`n` conversations of one organisation over the fortnight, with clocks and messages."""
     from hubbub.crm.models import SocialProfile
@@ -80,35 +95,16 @@ def _seed(made: dict[str, Any], rng: random.Random, n: int = 160) -> None:
                 due_at=None if outcome else NOW + timedelta(hours=rng.choice([-30, -1, 1, 30])),
                 breached_at=NOW if not outcome and rng.random() < 0.1 else None,
             )
+
         for k in range(rng.randrange(1, 4)):
+            sentiment = rng.choice(["negative", "neutral", "positive", ""])
             messages.append(
-                Message(
-                    organization=org,
-                    brand=conv.brand,
-                    conversation=conv,
-                    network="x",
-                    external_id=f"rm{next(_ids)}",
-                    author=conv.author,
-                    text="hi",
-                    created_at=at + timedelta(minutes=50 * k),
-                    sentiment=rng.choice(["negative", "neutral", "positive", ""]),
-                )
+                _message(conv, at + timedelta(minutes=50 * k), external_id=f"rm{next(_ids)}", sentiment=sentiment)
             )
         if fr is not None:
-            messages.append(
-                Message(
-                    organization=org,
-                    brand=conv.brand,
-                    conversation=conv,
-                    network="x",
-                    external_id=f"ro{next(_ids)}",
-                    author=conv.author,
-                    direction="out",
-                    sent_by=rng.choice(people),
-                    text="on it",
-                    created_at=at + timedelta(seconds=round(fr)),
-                )
-            )
+            sent_by = rng.choice(people)
+            reply_at = at + timedelta(seconds=round(fr))
+            messages.append(_message(conv, reply_at, external_id=f"ro{next(_ids)}", direction="out", sent_by=sent_by))
     Message.objects.bulk_create(messages)
 
 

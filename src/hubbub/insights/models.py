@@ -85,11 +85,12 @@ class ConversationRollup(models.Model):
     brand × team × assignee: counts, duration histograms and SLA outcomes, so a report folds a few hundred
     rows instead of scanning every conversation of the range.
 
-    `first_response` / `resolution`: {"i": bucket indexes, "n": counts, "s": sums of seconds} over the
-    log-spaced buckets of `insights.rollup_hist`. `sla`: {metric: {"met", "breached", "cancelled",
-    "running": n, "due": [epoch seconds]}}, where `due` lists the running clocks by their due instant:
-    each counts as running until that instant and as breached after it (as the inbox shows it overdue), so
-    the stored figures need no rebuild as time goes by.
+    `first_response` / `resolution`: the sparse histogram over the log-spaced buckets of
+    `insights.rollup_hist`, packed as little-endian float64 (bucket indexes, counts, sums of seconds): a
+    page unpacks a few hundred of them without parsing text. `sla`: {metric: {"met", "breached",
+    "cancelled", "running": n}}; `<metric>_due`: the due instants (epoch seconds, packed float64) of the
+    clocks still running: each counts as running until that instant and as breached after it (as the inbox
+    shows it overdue), so the stored figures need no rebuild as time goes by.
     """
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, db_index=False)
@@ -102,9 +103,11 @@ class ConversationRollup(models.Model):
     conversations = models.PositiveIntegerField(default=0)
     replied = models.PositiveIntegerField(default=0)
     resolved = models.PositiveIntegerField(default=0)
-    first_response = models.JSONField(default=dict)
-    resolution = models.JSONField(default=dict)
+    first_response = models.BinaryField(default=b"")
+    resolution = models.BinaryField(default=b"")
     sla = models.JSONField(default=dict)
+    first_response_due = models.BinaryField(default=b"")
+    resolution_due = models.BinaryField(default=b"")
 
     class Meta:
         indexes = [models.Index(fields=["organization", "day"], name="convrollup_org_day")]

@@ -15,7 +15,7 @@ from hubbub.insights.report_csat import csat_interactions, interaction_scores
 from hubbub.insights.report_filters import Filters
 from hubbub.insights.report_queries import EMPTY_TIMES, named, team_names, user_names, visible_agents
 from hubbub.insights.report_sla import Attainment, sla_counts, sla_dict
-from hubbub.insights.rollup_read import is_direct, message_rows, time_stats
+from hubbub.insights.rollup_read import cohort_rows, is_direct, message_rows, time_stats
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, scoped
 
@@ -62,8 +62,9 @@ def agents(scope: Scope, f: Filters) -> dict[str, Any]:
     sent in the range, and the average of the CSAT answers they logged in the CRM (where there are any).
 
     "Replied" and "resolved" count conversations with a first response / a resolution time."""
-    times = time_stats(scope, f, ["assignee_id", "team_id"])
-    slas = sla_counts(scope, f, ["assignee_id", "team_id"])
+    rows = None if is_direct() else cohort_rows(scope, f)  # read once for the times and the SLA
+    times = time_stats(scope, f, ["assignee_id", "team_id"], rows)
+    slas = sla_counts(scope, f, ["assignee_id", "team_id"], rows=rows)
     sent: dict[int, int] = defaultdict(int)
     if is_direct():
         sent.update(_direct_sent(scope, f))

@@ -85,17 +85,21 @@ def direct_sla_counts(
 
 
 def sla_counts(
-    scope: Scope, f: Filters, groupings: Sequence[str | None], now: datetime | None = None
+    scope: Scope,
+    f: Filters,
+    groupings: Sequence[str | None],
+    now: datetime | None = None,
+    rows: list[dict[str, Any]] | None = None,
 ) -> dict[str | None, dict[Any, dict[str, Attainment]]]:
-    """{grouping: {group value: {metric: Attainment}}}: from the daily rollups (`rollup_read`), or from the
-    clocks themselves inside `rollup_read.direct()`."""
+    """{grouping: {group value: {metric: Attainment}}}: from the daily rollups (`rollup_read`; `rows`: its
+    `cohort_rows` already read), or from the clocks themselves inside `rollup_read.direct()`."""
     now = now or timezone.now()
     if is_direct():
         return direct_sla_counts(scope, f, groupings, now)
     out: dict[str | None, dict[Any, dict[str, Attainment]]] = {
         g: defaultdict(lambda: {m: Attainment() for m in SLA_METRICS}) for g in groupings
     }
-    for g, groups in rollup_sla_counts(scope, f, groupings, now).items():
+    for g, groups in rollup_sla_counts(scope, f, groupings, now, rows).items():
         for key, metrics in groups.items():
             for metric, counts in metrics.items():
                 for state, n in counts.items():

@@ -15,7 +15,6 @@ minutes to one decimal either way, so most figures are identical to a direct com
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -24,8 +23,6 @@ STEPS_PER_DOUBLING = 64
 TOP_EXPONENT = 27
 BUCKETS = TOP_EXPONENT * STEPS_PER_DOUBLING + 1
 PERCENTILES = (50, 90, 95)
-
-Hist = dict[str, list[Any]]  # {"i": bucket indexes, "n": counts, "s": sums of seconds}; empty: {}
 
 
 def bucket_of(seconds: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -36,28 +33,33 @@ def bucket_of(seconds: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return np.minimum(out, BUCKETS - 1)
 
 
-def histogram(seconds: np.ndarray[Any, Any]) -> Hist:
-    """The sparse histogram of some durations, as a rollup row stores it."""
+def histogram(seconds: np.ndarray[Any, Any]) -> bytes:
+    """The sparse histogram of some durations as a rollup row stores it: bucket indexes, counts and sums of
+    seconds, one little-endian float64 array (exact for indexes and counts) packed as bytes."""
     if not len(seconds):
-        return {}
+        return b""
     buckets = bucket_of(seconds)
     counts = np.bincount(buckets, minlength=BUCKETS)
     sums = np.bincount(buckets, weights=seconds, minlength=BUCKETS)
     used = np.flatnonzero(counts)
-    return {"i": used.tolist(), "n": counts[used].tolist(), "s": [round(float(v), 3) for v in sums[used]]}
+    return np.concatenate([used, counts[used], sums[used]]).astype("<f8").tobytes()
 
 
-def dense(hists: list[Mapping[str, list[Any]]], codes: np.ndarray[Any, Any], groups: int) -> tuple[Any, Any]:
-    """Counts and sums per group and bucket (two arrays of shape groups × BUCKETS) from sparse histograms,
-    `codes[r]` being the group of `hists[r]`."""
-    lengths = [len(h.get("i", ())) for h in hists]
-    counts: np.ndarray[Any, Any] = np.zeros(groups * BUCKETS)
-    sums: np.ndarray[Any, Any] = np.zeros(groups * BUCKETS)
-    if sum(lengths):
-        index = np.fromiter((i for h in hists for i in h.get("i", ())), dtype=np.int64)
-        index += np.repeat(codes, lengths) * BUCKETS
-        counts = np.bincount(index, np.fromiter((n for h in hists for n in h.get("n", ())), float), groups * BUCKETS)
-        sums = np.bincount(index, np.fromiter((s for h in hists for s in h.get("s", ())), float), groups * BUCKETS)
+def unpack(blob: bytes | memoryview) -> np.ndarray[Any, Any]:
+    """A stored histogram as a 3 × k array: bucket indexes, counts, sums."""
+    return np.frombuffer(blob, dtype="<f8").reshape(3, -1)
+
+
+def dense(blobs: list[bytes | memoryview], codes: np.ndarray[Any, Any], groups: int) -> tuple[Any, Any]:
+    """Counts and sums per group and bucket (two arrays of shape groups × BUCKETS) from stored histograms,
+    `codes[r]` being the group of `blobs[r]`."""
+    parts = [unpack(b) for b in blobs]
+    if not any(p.shape[1] for p in parts):
+        return np.zeros((groups, BUCKETS)), np.zeros((groups, BUCKETS))
+    packed = np.concatenate(parts, axis=1)
+    index = packed[0].astype(np.int64) + np.repeat(codes, [p.shape[1] for p in parts]) * BUCKETS
+    counts = np.bincount(index, packed[1], groups * BUCKETS)
+    sums = np.bincount(index, packed[2], groups * BUCKETS)
     return counts.reshape(groups, BUCKETS), sums.reshape(groups, BUCKETS)
 
 

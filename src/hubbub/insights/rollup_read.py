@@ -26,7 +26,7 @@ from hubbub.insights.report_filters import Filters
 from hubbub.insights.report_queries import conversations
 from hubbub.insights.report_queries import time_stats as direct_time_stats
 from hubbub.insights.rollup_hist import dense, stats
-from hubbub.insights.rollups import SLA_METRICS, derive_conversations, derive_messages, dirty_days
+from hubbub.insights.rollups import GROUP, SLA_METRICS, derive_conversations, derive_messages, dirty_days
 from hubbub.tenancy.scoping import Scope, scoped
 
 _DIRECT: ContextVar[bool] = ContextVar("hubbub_reports_direct", default=False)
@@ -80,7 +80,7 @@ def _stored(model: Any, scope: Scope, f: Filters, dirty: set[date], fields: Sequ
 def cohort_rows(scope: Scope, f: Filters) -> list[dict[str, Any]]:
     """The range's `ConversationRollup` rows the scope and filters allow, stored or derived."""
     dirty = dirty_days(scope.organization_id, f.start, f.end)
-    fields = ("brand_id", "team_id", "assignee_id", "conversations", "first_response", "resolution", "sla")
+    fields = (*GROUP, "conversations", "first_response", "resolution", "sla", *[f"{m}_due" for m in SLA_METRICS])
     rows = list(_stored(ConversationRollup, scope, f, dirty, fields))
     for start, end in _runs(dirty):
         rows += [r for r in derive_conversations(scope.organization_id, start, end) if _wanted(r, scope, f)]
@@ -110,12 +110,15 @@ def _codes(rows: list[dict[str, Any]], grouping: str | None) -> tuple[list[Any],
     return list(keys), np.asarray(codes, dtype=np.int64)
 
 
-def time_stats(scope: Scope, f: Filters, groupings: Sequence[str | None]) -> dict[str | None, dict[Any, Any]]:
+def time_stats(
+    scope: Scope, f: Filters, groupings: Sequence[str | None], rows: list[dict[str, Any]] | None = None
+) -> dict[str | None, dict[Any, Any]]:
     """What `report_queries.time_stats` gives for the cohort, folded from the rollups' histograms (same
-    shape; percentiles within the bound `rollup_hist` documents)."""
+    shape; percentiles within the bound `rollup_hist` documents). `rows`: `cohort_rows` already read (a
+    page that also folds the SLA reads them once)."""
     if is_direct():
         return direct_time_stats(conversations(scope, f), groupings)
-    rows = [r for r in cohort_rows(scope, f) if r["conversations"]]
+    rows = [r for r in (cohort_rows(scope, f) if rows is None else rows) if r["conversations"]]
     out: dict[str | None, dict[Any, Any]] = {}
     for grouping in groupings:
         keys, codes = _codes(rows, grouping)
@@ -130,17 +133,17 @@ def time_stats(scope: Scope, f: Filters, groupings: Sequence[str | None]) -> dic
 
 
 def sla_counts(
-    scope: Scope, f: Filters, groupings: Sequence[str | None], now: datetime
+    scope: Scope, f: Filters, groupings: Sequence[str | None], now: datetime, rows: list[dict[str, Any]] | None = None
 ) -> dict[str | None, dict[Any, dict[str, dict[str, int]]]]:
     """{grouping: {group value: {metric: {state: n}}}} for the cohort's clocks, from the rollups: a clock
     still running counts as breached once its due instant is before `now`."""
     epoch = now.timestamp()
     out: dict[str | None, dict[Any, dict[str, dict[str, int]]]] = {g: {} for g in groupings}
-    for row in cohort_rows(scope, f):
+    for row in cohort_rows(scope, f) if rows is None else rows:
         for metric, counts in row["sla"].items():
             if metric not in SLA_METRICS:
                 continue
-            due = np.asarray(counts.get("due", []), dtype=float)
+            due = np.frombuffer(row[f"{metric}_due"], dtype="<f8")
             late = int((due < epoch).sum())
             add = {s: counts.get(s, 0) for s in STATES}
             add["breached"] += late

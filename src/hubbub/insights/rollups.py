@@ -94,17 +94,17 @@ def _durations(org_id: int, start: date, end: date) -> list[tuple[Any, ...]]:
 
 
 def _clocks(org_id: int, start: date, end: date) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """{(day, brand, team, assignee): {metric: {state: n, "due": [epoch…]}}} for the cohort's clocks.
+    """{(day, brand, team, assignee): {metric: {state: n}, "<metric>_due": [epoch…]}} for the cohort's clocks.
 
     Whether a running clock is overdue depends on when the report is read, so those clocks are not counted
-    but kept as their due instants (`due`); everything else about a clock is settled until it changes."""
+    but kept as their due instants; everything else about a clock is settled until it changes."""
     base = SLAClock.objects.filter(_cohort(org_id, start, end, "conversation__"), metric__in=list(SLA_METRICS))
     keys = {"d": UTCDay("conversation__first_message_at"), **{f"g_{g}": F(f"conversation__{g}") for g in GROUP}}
     columns = ["d", *[f"g_{g}" for g in GROUP], "metric"]
     out: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(dict)
 
     def slot(row: tuple[Any, ...]) -> dict[str, Any]:
-        return out[row[:4]].setdefault(row[4], {"met": 0, "breached": 0, "running": 0, "cancelled": 0, "due": []})
+        return out[row[:4]].setdefault(row[4], {"met": 0, "breached": 0, "running": 0, "cancelled": 0})
 
     grouped = base.order_by().annotate(current=clock_state(BEFORE_ANY_DUE), **keys).values(*columns, "current")
     for *row, state, n in grouped.annotate(n=Count("id")).values_list(*columns, "current", "n"):
@@ -117,9 +117,8 @@ def _clocks(org_id: int, start: date, end: date) -> dict[tuple[Any, ...], dict[s
         due_at__isnull=False,
     )
     for *row, due in pending.order_by().annotate(**keys).values_list(*columns, "due_at"):
-        counts = slot(tuple(row))
-        counts["running"] -= 1
-        counts["due"].append(due.timestamp())
+        slot(tuple(row))["running"] -= 1
+        out[tuple(row[:4])].setdefault(f"{row[4]}_due", []).append(due.timestamp())
     return out
 
 
@@ -139,16 +138,18 @@ def derive_conversations(org_id: int, start: date, end: date) -> list[dict[str, 
         for name, values in spans.items():
             picked = values[members] if len(members) else values[:0]
             hists[name] = histogram(np.maximum(picked[picked > MISSING / 2], 0.0))
+        sla = clocks.get(key, {})
+        due = {f"{m}_due": np.asarray(sla.pop(f"{m}_due", []), dtype="<f8").tobytes() for m in SLA_METRICS}
         out.append(
             {
                 "day": str(key[0]),
                 **dict(zip(GROUP, key[1:], strict=True)),
                 "conversations": len(members),
-                "replied": sum(hists["first_response"].get("n", [])),
-                "resolved": sum(hists["resolution"].get("n", [])),
-                "first_response": hists["first_response"],
-                "resolution": hists["resolution"],
-                "sla": clocks.get(key, {}),
+                "replied": int((spans["first_response"][members] > MISSING / 2).sum()),
+                "resolved": int((spans["resolution"][members] > MISSING / 2).sum()),
+                **hists,
+                "sla": sla,
+                **due,
             }
         )
     return out
