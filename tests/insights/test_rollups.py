@@ -237,3 +237,37 @@ def test_the_rebuild_command_builds_every_day_from_the_first_conversation(fortni
     built = rollups.rebuild_range(org_id, end=START + timedelta(days=DAYS - 1))
     assert built == DAYS  # the first conversation is on the first day of the fortnight
     assert ReportDay.objects.filter(organization_id=org_id, built_at__isnull=False).count() == DAYS
+
+
+def test_an_ingest_batch_marks_its_days_and_the_page_counts_the_new_mentions(
+    acme, scope_of, ingest, make_event, django_capture_on_commit_callbacks
+) -> None:
+    org_id = acme["org"].pk
+    day = date(2026, 11, 1)  # make_event's mentions are written then
+    rollups.rebuild(org_id, day, day)
+    scope = scope_of(acme["users"]["supervisor"])
+    f = Filters(start=day, end=day)
+    assert reports.volume(scope, f)["total"]["messages"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(acme["org"], [make_event("where is my bag?", author=f"fan{i}") for i in range(3)])
+    assert rollups.dirty_days(org_id, day, day) == {day}
+    assert reports.volume(scope, f)["total"]["messages"] == 3  # derived from the rows until rebuilt
+    assert reports.response_times(scope, f)["total"]["conversations"] == 3
+    rollups.rebuild_marked()
+    assert not rollups.dirty_days(org_id, day, day)
+    assert reports.volume(scope, f)["total"]["messages"] == 3  # and now from the stored rollups
+
+
+def test_the_rebuild_command(fortnight) -> None:
+    from typer.testing import CliRunner
+
+    from hubbub.cli import app
+
+    end = (START + timedelta(days=DAYS - 1)).isoformat()
+    res = CliRunner().invoke(app, ["report", "rebuild", "--org", "acme", "--from", START.isoformat(), "--to", end])
+    assert res.exit_code == 0, res.output
+    assert f"acme: {DAYS} days of report rollups built" in res.output
+    assert not rollups.dirty_days(fortnight["acme"]["org"].pk, START, START + timedelta(days=DAYS - 1))
+    assert ReportDay.objects.filter(organization=fortnight["globex"]["org"]).count() == 0  # --org: only acme
+    res = CliRunner().invoke(app, ["report", "rebuild", "--from", "1 March"])
+    assert res.exit_code != 0 and "YYYY-MM-DD" in res.output

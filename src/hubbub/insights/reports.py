@@ -1,8 +1,9 @@
 """Care-team reports: response times, SLA attainment, volume and sentiment, agents and teams, CSAT.
 
-Every figure is computed by the database (GROUP BY, window functions), never by a Python loop over
-conversations or messages, so the pages stay fast on an inbox of hundreds of thousands of mentions;
-Python only folds the few grouped rows into tables. Every query starts from `tenancy.scoping.scoped`.
+The conversation figures, Volume and the replies sent are read from daily rollups (`rollups` builds and
+marks them, `rollup_read` folds them, `rollup_hist` holds the percentile histograms): a 30-day page folds a
+few hundred rows instead of every conversation of the range, and a day not yet built is derived from the
+rows for that request. Every query starts from `tenancy.scoping.scoped`.
 
 This module is the Reports service the pages, CSV exports, API and CLI call (`REPORTS`, `parse_filters`,
 `tables`); the code lives in modules named for what they hold: `report_filters` (the range, brand, team),
