@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,8 @@ from django.utils import timezone
 
 from hubbub.inbox.models import Conversation, Direction, Message
 from hubbub.insights.models import ConversationRollup, MessageRollup, ReportDay
-from hubbub.insights.report_queries import MISSING, TIMES, Seconds, UTCDay
+from hubbub.insights.report_filters import Filters
+from hubbub.insights.report_queries import MISSING, TIMES, Seconds, UTCDay, cohort
 from hubbub.insights.rollup_hist import histogram
 from hubbub.workflow.models import Metric, SLAClock
 
@@ -57,21 +58,9 @@ def clock_state(now: datetime) -> Case:
     )
 
 
-def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    return datetime.combine(start, time.min, UTC), datetime.combine(end + timedelta(days=1), time.min, UTC)
-
-
 def _cohort(org_id: int, start: date, end: date, prefix: str = "") -> Q:
-    since, until = _bounds(start, end)
-    return Q(
-        **{
-            f"{prefix}organization_id": org_id,
-            f"{prefix}first_message_at__gte": since,
-            f"{prefix}first_message_at__lt": until,
-            f"{prefix}author__is_brand_account": False,
-            f"{prefix}is_spam": False,
-        }
-    )
+    """The reports' cohort (`report_queries.cohort`) of days `start`..`end`, every brand of one organisation."""
+    return cohort(Filters(start=start, end=end), prefix) & Q(**{f"{prefix}organization_id": org_id})
 
 
 def _durations(org_id: int, start: date, end: date) -> list[tuple[Any, ...]]:
@@ -158,8 +147,8 @@ def derive_conversations(org_id: int, start: date, end: date) -> list[dict[str, 
 def derive_messages(org_id: int, start: date, end: date) -> list[dict[str, Any]]:
     """The `MessageRollup` rows of days `start`..`end` as dicts: inbound messages per sentiment, agents'
     replies per sender, by brand and the conversation's team (two grouped queries)."""
-    since, until = _bounds(start, end)
-    base = Message.objects.filter(organization_id=org_id, created_at__gte=since, created_at__lt=until).order_by()
+    f = Filters(start=start, end=end)
+    base = Message.objects.filter(organization_id=org_id, created_at__gte=f.since, created_at__lt=f.until).order_by()
     inbound = (
         base.filter(direction=Direction.IN)
         .annotate(d=UTCDay("created_at"), team=F("conversation__team_id"))
