@@ -483,6 +483,28 @@ def sla_report(
         out.print(table)
 
 
+@report_app.command("rebuild")
+def rebuild_reports(
+    org: ReportOrg = None,
+    start: Annotated[str, typer.Option("--from", help="First day YYYY-MM-DD (default: the first conversation's)")] = "",
+    end: ReportTo = "",
+) -> None:
+    """Build the Reports' daily rollups of a range again (after an upgrade, an import, a restore)."""
+    from datetime import date
+
+    _django()
+    _migrate()
+    from hubbub.insights import rollups  # models: only once Django is set up
+
+    try:
+        first, last = (date.fromisoformat(v) if v else None for v in (start, end))
+    except ValueError:
+        raise typer.BadParameter("dates are written YYYY-MM-DD") from None
+    for scope in _report_scopes(org):
+        days = rollups.rebuild_range(scope.organization_id, first, last)
+        console.print(f"{scope.organization.slug}: {days:,} days of report rollups built")
+
+
 @report_app.command("agents")
 def agents_report(
     fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.table,

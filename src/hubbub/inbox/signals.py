@@ -22,5 +22,6 @@ conversations_merged = Signal()
 # organization_id: int, conversation_ids: [int], answered: {conversation id: first response time}, now — the
 # conversations' summaries were recomputed from their messages (workflow stops the answered ones' clocks)
 conversations_refolded = Signal()
-# organization_id: int, conversation_ids: list[int] — customers' messages were stored on these conversations
+# organization_id: int, conversation_ids: list[int], days: set[date] — messages were stored on these conversations
+# (created or grown by the ingest batch step), written on these UTC days (insights marks its report rollups)
 messages_ingested = Signal()

@@ -38,7 +38,8 @@ from hubbub.db import (
     stored_ids,
 )
 from hubbub.faults import crash_point
-from hubbub.inbox.models import Status
+from hubbub.inbox.models import Conversation, Status
+from hubbub.inbox.signals import messages_ingested
 from hubbub.inbox.threading import plan_threads, write_threads
 from hubbub.ingest.models import QuarantinedEvent, RawEvent
 from hubbub.ingest.normalise import normalise
@@ -324,6 +325,13 @@ def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
         on_brand_answers(org_id, returning)  # answered on the network itself: response clocks stop then
         on_customer_messages(org_id, returning)  # pending → open, next-response SLA clocks
 
+    # the Reports' daily rollups of these days and conversations are derived again (insights follows)
+    messages_ingested.send(
+        sender=Conversation,
+        organization_id=org_id,
+        conversation_ids=threaded.touched_conversation_ids,
+        days={ev.created_at.astimezone(UTC).date() for ev in events},
+    )
     record_mentions(org_id, [(ev, brand.pk, a) for (_, ev, brand), a in zip(good, analyses, strict=True)])
     announce_mentions(org_id, events)  # integrators' webhooks, after commit; nothing when none subscribed
     _mark(RawEvent.State.PROCESSED, [r.pk for r, _, _ in good], now)

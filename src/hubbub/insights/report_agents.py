@@ -4,6 +4,7 @@ and resolution percentiles, SLA attainment, replies sent and the CSAT answers th
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,16 +13,9 @@ from django.db.models import Count
 from hubbub.inbox.models import Direction, Message
 from hubbub.insights.report_csat import csat_interactions, interaction_scores
 from hubbub.insights.report_filters import Filters
-from hubbub.insights.report_queries import (
-    EMPTY_TIMES,
-    conversations,
-    named,
-    team_names,
-    time_stats,
-    user_names,
-    visible_agents,
-)
+from hubbub.insights.report_queries import EMPTY_TIMES, named, team_names, user_names, visible_agents
 from hubbub.insights.report_sla import Attainment, sla_counts, sla_dict
+from hubbub.insights.rollup_read import cohort_rows, is_direct, message_rows, time_stats
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import Scope, scoped
 
@@ -50,22 +44,33 @@ def _people_rows(
     return rows
 
 
+def _direct_sent(scope: Scope, f: Filters) -> dict[int, int]:
+    """Replies each agent sent in the range, counted from the messages (`rollup_read.direct()`)."""
+    qs = scoped(Message.objects.all(), scope).filter(
+        direction=Direction.OUT, sent_by__isnull=False, created_at__gte=f.since, created_at__lt=f.until
+    )
+    if f.brand_id is not None:
+        qs = qs.filter(brand_id=f.brand_id)
+    if f.team_id is not None:
+        qs = qs.filter(conversation__team_id=f.team_id)
+    return dict(qs.order_by().values("sent_by_id").annotate(n=Count("id")).values_list("sent_by_id", "n"))
+
+
 def agents(scope: Scope, f: Filters) -> dict[str, Any]:
     """Per agent (the conversation's assignee) and per team: conversations of the cohort, how many were
     replied to and resolved, response and resolution percentiles, SLA attainment, replies the agent
     sent in the range, and the average of the CSAT answers they logged in the CRM (where there are any).
 
     "Replied" and "resolved" count conversations with a first response / a resolution time."""
-    times = time_stats(conversations(scope, f), ["assignee_id", "team_id"])
-    slas = sla_counts(scope, f, ["assignee_id", "team_id"])
-    sent_qs = scoped(Message.objects.all(), scope).filter(
-        direction=Direction.OUT, sent_by__isnull=False, created_at__gte=f.since, created_at__lt=f.until
-    )
-    if f.brand_id is not None:
-        sent_qs = sent_qs.filter(brand_id=f.brand_id)
-    if f.team_id is not None:
-        sent_qs = sent_qs.filter(conversation__team_id=f.team_id)
-    sent = dict(sent_qs.order_by().values("sent_by_id").annotate(n=Count("id")).values_list("sent_by_id", "n"))
+    rows = None if is_direct() else cohort_rows(scope, f)  # read once for the times and the SLA
+    times = time_stats(scope, f, ["assignee_id", "team_id"], rows)
+    slas = sla_counts(scope, f, ["assignee_id", "team_id"], rows=rows)
+    sent: dict[int, int] = defaultdict(int)
+    if is_direct():
+        sent.update(_direct_sent(scope, f))
+    else:
+        for row in message_rows(scope, f, Direction.OUT, "sent_by_id"):
+            sent[row["sent_by_id"]] += row["n"]
     agent_csat = interaction_scores(scope, f, "author_id")
     assignees = {i for i in times["assignee_id"] if i is not None}
     ids = visible_agents(scope, assignees | set(sent) | {i for i in agent_csat if i is not None})

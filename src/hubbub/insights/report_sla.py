@@ -13,15 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, Count, F, TextField, Value, When
+from django.db.models import Count, F
 from django.utils import timezone
 
 from hubbub.insights.report_filters import Filters
 from hubbub.insights.report_queries import brand_names, cohort, named, pct, team_names
+from hubbub.insights.rollup_read import is_direct
+from hubbub.insights.rollup_read import sla_counts as rollup_sla_counts
+from hubbub.insights.rollups import SLA_METRICS, clock_state
 from hubbub.tenancy.scoping import Scope, scoped
-from hubbub.workflow.models import Metric, SLAClock
+from hubbub.workflow.models import SLAClock
 
-SLA_METRICS = (Metric.FIRST_RESPONSE, Metric.RESOLUTION)
 SLA_STATES = ("met", "breached", "running", "cancelled")
 
 
@@ -55,21 +57,7 @@ class Attainment:
         }
 
 
-def _clock_state(now: datetime) -> Case:
-    """The state a clock is in *now*, by the same rules `workflow.sla.stop` decides an outcome with."""
-    return Case(
-        When(outcome="met", then=Value("met")),
-        When(outcome="breached", then=Value("breached")),
-        When(outcome="cancelled", then=Value("cancelled")),
-        When(breached_at__isnull=False, then=Value("breached")),
-        When(state=SLAClock.State.RUNNING, due_at__lt=now, then=Value("breached")),
-        When(state=SLAClock.State.PAUSED, used_seconds__gt=F("target_seconds"), then=Value("breached")),
-        default=Value("running"),
-        output_field=TextField(),
-    )
-
-
-def sla_counts(
+def direct_sla_counts(
     scope: Scope, f: Filters, groupings: Sequence[str | None], now: datetime | None = None
 ) -> dict[str | None, dict[Any, dict[str, Attainment]]]:
     """{grouping: {group value: {metric: Attainment}}} for the cohort's first-response and resolution clocks.
@@ -83,7 +71,7 @@ def sla_counts(
     )
     rows = (
         qs.order_by()
-        .annotate(current=_clock_state(now or timezone.now()), **{f"g_{g}": F(f"conversation__{g}") for g in fields})
+        .annotate(current=clock_state(now or timezone.now()), **{f"g_{g}": F(f"conversation__{g}") for g in fields})
         .values(*[f"g_{g}" for g in fields], "metric", "current")
         .annotate(n=Count("id"))
     )
@@ -93,6 +81,29 @@ def sla_counts(
     for row in rows:
         for g in groupings:
             out[g][row[f"g_{g}"] if g else None][row["metric"]].add(row["current"], row["n"])
+    return out
+
+
+def sla_counts(
+    scope: Scope,
+    f: Filters,
+    groupings: Sequence[str | None],
+    now: datetime | None = None,
+    rows: list[dict[str, Any]] | None = None,
+) -> dict[str | None, dict[Any, dict[str, Attainment]]]:
+    """{grouping: {group value: {metric: Attainment}}}: from the daily rollups (`rollup_read`; `rows`: its
+    `cohort_rows` already read), or from the clocks themselves inside `rollup_read.direct()`."""
+    now = now or timezone.now()
+    if is_direct():
+        return direct_sla_counts(scope, f, groupings, now)
+    out: dict[str | None, dict[Any, dict[str, Attainment]]] = {
+        g: defaultdict(lambda: {m: Attainment() for m in SLA_METRICS}) for g in groupings
+    }
+    for g, groups in rollup_sla_counts(scope, f, groupings, now, rows).items():
+        for key, metrics in groups.items():
+            for metric, counts in metrics.items():
+                for state, n in counts.items():
+                    out[g][key][metric].add(state, n)
     return out
 
 

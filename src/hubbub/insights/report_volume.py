@@ -15,6 +15,7 @@ from django.db.models import Count
 from hubbub.inbox.models import Direction, Message
 from hubbub.insights.report_filters import Filters
 from hubbub.insights.report_queries import UTCDay, brand_names, named, pct
+from hubbub.insights.rollup_read import is_direct, message_rows
 from hubbub.tenancy.scoping import Scope, scoped
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -30,8 +31,8 @@ def _sentiment_row(counts: Mapping[str, int]) -> dict[str, Any]:
     return row
 
 
-def volume(scope: Scope, f: Filters) -> dict[str, Any]:
-    """Inbound messages per UTC day and per brand, split by sentiment label (unlabelled kept apart)."""
+def _direct_grouped(scope: Scope, f: Filters) -> list[tuple[str, int, str, int]]:
+    """(day, brand, sentiment, messages) counted from the messages (`rollup_read.direct()`)."""
     qs = scoped(Message.objects.all(), scope).filter(
         direction=Direction.IN, created_at__gte=f.since, created_at__lt=f.until
     )
@@ -39,13 +40,23 @@ def volume(scope: Scope, f: Filters) -> dict[str, Any]:
         qs = qs.filter(brand_id=f.brand_id)
     if f.team_id is not None:
         qs = qs.filter(conversation__team_id=f.team_id)
-    grouped = (
+    return list(
         qs.order_by()
         .annotate(day=UTCDay("created_at"))
         .values("day", "brand_id", "sentiment")
         .annotate(n=Count("id"))
         .values_list("day", "brand_id", "sentiment", "n")
     )
+
+
+def volume(scope: Scope, f: Filters) -> dict[str, Any]:
+    """Inbound messages per UTC day and per brand, split by sentiment label (unlabelled kept apart)."""
+    if is_direct():
+        grouped = _direct_grouped(scope, f)
+    else:
+        grouped = [
+            (r["day"], r["brand_id"], r["sentiment"], r["n"]) for r in message_rows(scope, f, Direction.IN, "sentiment")
+        ]
     per_day: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     per_brand: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     per_brand_day: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -1,8 +1,9 @@
 """Care-team reports: response times, SLA attainment, volume and sentiment, agents and teams, CSAT.
 
-Every figure is computed by the database (GROUP BY, window functions), never by a Python loop over
-conversations or messages, so the pages stay fast on an inbox of hundreds of thousands of mentions;
-Python only folds the few grouped rows into tables. Every query starts from `tenancy.scoping.scoped`.
+The conversation figures, Volume and the replies sent are read from daily rollups (`rollups` builds and
+marks them, `rollup_read` folds them, `rollup_hist` holds the percentile histograms): a 30-day page folds a
+few hundred rows instead of every conversation of the range, and a day not yet built is derived from the
+rows for that request. Every query starts from `tenancy.scoping.scoped`.
 
 This module is the Reports service the pages, CSV exports, API and CLI call (`REPORTS`, `parse_filters`,
 `tables`); the code lives in modules named for what they hold: `report_filters` (the range, brand, team),
@@ -27,10 +28,11 @@ from typing import Any
 from hubbub.insights.report_agents import agents
 from hubbub.insights.report_csat import CSAT_SCORES, csat
 from hubbub.insights.report_filters import DEFAULT_DAYS, MAX_DAYS, Filters, day_range, parse_filters
-from hubbub.insights.report_queries import EMPTY_TIMES, brand_names, conversations, named, time_stats
+from hubbub.insights.report_queries import EMPTY_TIMES, brand_names, named
 from hubbub.insights.report_sla import SLA_METRICS, sla
 from hubbub.insights.report_tables import tables
 from hubbub.insights.report_volume import SENTIMENTS, volume
+from hubbub.insights.rollup_read import time_stats
 from hubbub.tenancy.scoping import Scope
 
 #: The Reports service as the pages, CSV exports, API and CLI use it; the modules named above hold the code.
@@ -55,7 +57,7 @@ __all__ = [
 
 def response_times(scope: Scope, f: Filters) -> dict[str, Any]:
     """First-response and resolution minutes per brand for the cohort (the Response times tab)."""
-    stats = time_stats(conversations(scope, f), ["brand_id", None])
+    stats = time_stats(scope, f, ["brand_id", None])
     by_brand, overall = stats["brand_id"], stats[None]
 
     def row(s: Mapping[str, Any] | None) -> dict[str, Any]:
