@@ -7,7 +7,8 @@ Endpoints (the Graph references' names): `GET /me`, `POST /{comment-id}/comments
 (`creation_id` → media `id`). Errors are Graph's `{"error": {"message", "type", "code", "fbtrace_id"}}`; an
 unknown token is code 190.
 
-Sign-in (Facebook Login and Threads' authorization, codes used once, the apps' credentials checked) is `_OAuth`.
+Sign-in (Facebook Login and Threads' authorization, codes used once, the apps' credentials checked) and the
+refresh of long-lived Threads tokens are `_OAuth`.
 A leading version segment (`/v21.0/me`) is ignored, so a base URL with or without one reaches the same fake.
 
 `MetaWebhook` builds Page, Instagram, Messenger and Threads deliveries and signs them as Meta does:
@@ -27,6 +28,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes import FakeHandler, FakeServer, back_to
 
+LONG_LIVED = 5183944  # seconds a long-lived Threads token lasts (Threads' own expires_in)
+DAY = 86400
+
 
 class FakeGraph(FakeServer):
     def __init__(self, latency: float = 0.0) -> None:
@@ -45,11 +49,16 @@ class FakeGraph(FakeServer):
         self.user_tokens: set[str] = set()  # long-lived Facebook user tokens
         self.pages: list[dict[str, Any]] = []  # what /me/accounts lists
         self.threads_user = ("25000000000000001", "acme_air")
+        self.threads_long: dict[str, float] = {}  # long-lived Threads token -> when it was issued (time.time())
         self.dialogs: list[dict[str, str]] = []  # the query of every consent page shown
         self.deny_next = False
 
     def account(self, token: str, account_id: str, name: str) -> None:
         self.tokens[token] = {"id": account_id, "name": name, "username": name}
+
+    def age(self, token: str, seconds: float) -> None:
+        """Make a long-lived Threads token older (issued `seconds` earlier), as if that much time had passed."""
+        self.threads_long[token] -= seconds
 
     def add_page(self, page_id: str, name: str, token: str, ig_id: str = "", ig_username: str = "") -> None:
         """A Page the signed-in Facebook user manages (its token works as the Page's), maybe with Instagram."""
@@ -165,7 +174,11 @@ class _OAuth:
       "instagram_business_account": {"id", "username"}}], "paging": {"cursors"}}`;
     - `POST /oauth/access_token` (Threads, form-encoded: client_id, client_secret, grant_type, redirect_uri,
       code) → `{"access_token", "user_id"}`, then `GET /access_token?grant_type=th_exchange_token&client_secret
-      &access_token` → `{"access_token", "token_type": "bearer", "expires_in": 5183944}`.
+      &access_token` → `{"access_token", "token_type": "bearer", "expires_in": 5183944}`;
+    - `GET /refresh_access_token?grant_type=th_refresh_token&access_token` → a new long-lived token, the same
+      answer. As documented, only a known long-lived token that is at least 24 h old (`FakeGraph.age`) and not
+      expired is refreshed (else code 190). Stricter than Threads says: the old token stops working, so a test
+      sees which token a later request used.
 
     Codes are used once and must come back with the same `redirect_uri` and the right app's credentials."""
 
@@ -183,6 +196,8 @@ class _OAuth:
             self.handler.send_json(*self.threads_token(self.handler.read_form()))
         elif method == "GET" and path == "access_token":
             self.handler.send_json(*self.threads_long_lived())
+        elif method == "GET" and path == "refresh_access_token":
+            self.handler.send_json(*self.threads_refresh())
         elif method == "GET" and path == "me/accounts":
             self.handler.send_json(*self.accounts())
         else:
@@ -234,9 +249,27 @@ class _OAuth:
             return 400, graph_error(1, "Error validating client secret.")
         if fake.short_tokens.pop(q.get("access_token", ""), "") != "threads":
             return 400, graph_error(190, "Invalid OAuth access token.")
+        return 200, self.new_long_lived()
+
+    def threads_refresh(self) -> tuple[int, dict[str, Any]]:
+        q, fake = self.params, self.fake
+        if q.get("grant_type") != "th_refresh_token":
+            return 400, graph_error(100, "Unsupported grant_type.")
+        issued = fake.threads_long.get(q.get("access_token", ""))
+        if issued is None or time.time() - issued >= LONG_LIVED:
+            return 400, graph_error(190, "Error validating access token: Session has expired or is not valid.")
+        if time.time() - issued < DAY:
+            return 400, graph_error(190, "The access token is less than 24 hours old and cannot be refreshed.")
+        fake.threads_long.pop(q["access_token"])
+        fake.tokens.pop(q["access_token"], None)
+        return 200, self.new_long_lived()
+
+    def new_long_lived(self) -> dict[str, Any]:
+        fake = self.fake
         token = f"th-long-{fake.new_id()}"
         fake.account(token, *fake.threads_user)
-        return 200, {"access_token": token, "token_type": "bearer", "expires_in": 5183944}
+        fake.threads_long[token] = time.time()
+        return {"access_token": token, "token_type": "bearer", "expires_in": LONG_LIVED}
 
     def accounts(self) -> tuple[int, dict[str, Any]]:
         bearer = (self.handler.headers.get("Authorization") or "").removeprefix("Bearer ")

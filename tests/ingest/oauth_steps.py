@@ -9,6 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from django.test import Client
 
+from hubbub.connectors.models import Channel, ChannelStatus
+from hubbub.tenancy.models import AuditEvent
+
 
 def signed_in(user: Any) -> Client:
     client = Client()
@@ -51,3 +54,16 @@ def with_state(callback: str, state: str) -> str:
     parts = urlsplit(callback)
     params = {**query_of(callback), "state": state}
     return f"{parts.path}?{httpx.QueryParams(params)}"
+
+
+def shows_reconnect_needed(admin: Any, channel_pk: int) -> Channel:
+    """A refused token renewal as the admins meet it: the channel marked (once, audited) and the Channels page
+    and the navigation asking them to reconnect it. The channel as stored."""
+    channel = Channel.objects.get(pk=channel_pk)
+    assert channel.status == ChannelStatus.RECONNECT_NEEDED
+    assert "connect the account again" in channel.last_error
+    assert AuditEvent.objects.filter(verb="channel.reconnect_needed").count() == 1
+    page = signed_in(admin).get("/settings/channels/").content.decode()
+    assert "1 channel needs reconnecting" in page and "1 to reconnect" in page
+    assert "The access token could not be renewed" in page
+    return channel

@@ -1,5 +1,6 @@
 """Connecting Facebook Pages, their Instagram accounts and Threads accounts with Meta's sign-in, against a fake
-Graph and Threads API that checks the app's credentials and the redirect URI and uses every code once."""
+Graph and Threads API that checks the app's credentials and the redirect URI and uses every code once; a Threads
+token is renewed in its last week, and a refused renewal puts the channel in front of the admins."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ from typing import Any
 
 import pytest
 
-from hubbub.connectors.models import Channel
+from hubbub.connectors.base import OutboundReply, connector_for
+from hubbub.connectors.models import Channel, ChannelStatus
+from hubbub.connectors.outbound import PermanentDeliveryError
+from hubbub.ingest.channel_intake import poll_channel_now
 from hubbub.ingest.webhook_views import forget_channels
 from hubbub.tenancy.models import AuditEvent
-from tests.fakes.meta import FakeGraph
+from tests.fakes.meta import DAY, LONG_LIVED, FakeGraph
+from tests.ingest import oauth_steps
 from tests.ingest.oauth_steps import come_back, consent, press, signed_in, start_from_the_page, with_state
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +171,70 @@ def test_the_secrets_in_meta_token_urls_stay_out_of_the_request_log(
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "httpx")
     assert "/access_token?" in logged and "client_secret=[redacted]" in logged
     assert "threads-app-secret" not in logged and "th-short-" not in logged
+
+
+def _threads_channel(acme: dict[str, Any], days_left: int, graph: FakeGraph) -> tuple[Channel, str]:
+    """A Threads account connected through the pages, its token issued so long ago that `days_left` remain (by
+    Hubbub's count and the fake's): the channel and that token."""
+    admin = signed_in(acme["users"]["admin"])
+    come_back(admin, consent(press(admin, "threads", acme["brands"]["Acme Air"].pk)))
+    channel = Channel.objects.get(network="threads")
+    credentials = channel.credentials
+    graph.age(credentials["access_token"], LONG_LIVED - days_left * DAY)
+    channel.credentials = {**credentials, "expires_at": int(time.time()) + days_left * DAY}
+    channel.save()
+    return Channel.objects.get(pk=channel.pk), str(credentials["access_token"])
+
+
+def _answer(post_id: str) -> OutboundReply:
+    return OutboundReply(
+        "7f1c0000-0000-4000-8000-0000000000b1", "Sorry Erin, we are on it.", "threads", "acme-air", 1, post_id
+    )
+
+
+def test_a_threads_token_in_its_last_week_is_renewed_before_a_send_which_uses_the_new_one(
+    acme: dict[str, Any], graph: FakeGraph
+) -> None:
+    channel, old = _threads_channel(acme, 3, graph)
+    graph.add("18000000000000001", "Delayed again", "erin")
+
+    posted = connector_for("threads").send_reply(channel, _answer("18000000000000001"))  # type: ignore[union-attr]
+
+    [answer] = graph.children("18000000000000001")
+    assert answer["id"] == posted and answer["text"] == "Sorry Erin, we are on it."
+    assert old not in graph.tokens  # the fake ended the old token: the reply was posted with the new one
+    calls = [f"{method} {path}" for method, path in graph.requests]
+    assert calls.index("GET /refresh_access_token") < calls.index(f"POST /v1.0/{graph.threads_user[0]}/threads")
+    credentials = Channel.objects.get(pk=channel.pk).credentials
+    assert credentials["access_token"] != old and credentials["access_token"] in graph.threads_long
+    assert credentials["expires_at"] - time.time() > 59 * DAY
+    assert credentials["access_token"] not in Channel.objects.get(pk=channel.pk).credentials_encrypted
+
+
+def test_a_quiet_threads_channel_renews_on_a_poll_in_its_last_week_and_not_before(
+    acme: dict[str, Any], graph: FakeGraph
+) -> None:
+    channel, old = _threads_channel(acme, 10, graph)
+
+    assert poll_channel_now(channel).ok
+    assert Channel.objects.get(pk=channel.pk).credentials["access_token"] == old
+    assert ("GET", "/refresh_access_token") not in graph.requests
+
+    channel, old = _threads_channel(acme, 6, graph)  # connected again, a little older
+    assert poll_channel_now(channel).ok
+    renewed = Channel.objects.get(pk=channel.pk)
+    assert renewed.credentials["access_token"] != old and renewed.status == ChannelStatus.CONNECTED
+    assert renewed.credentials["expires_at"] - time.time() > 59 * DAY
+
+
+def test_a_refused_threads_renewal_asks_the_admins_to_reconnect(acme: dict[str, Any], graph: FakeGraph) -> None:
+    channel, _ = _threads_channel(acme, 2, graph)
+    graph.threads_long.clear()  # the account removed Hubbub's access on Threads
+
+    outcome = poll_channel_now(channel)
+
+    assert not outcome.ok
+    channel = oauth_steps.shows_reconnect_needed(acme["users"]["admin"], channel.pk)
+    with pytest.raises(PermanentDeliveryError, match="connect the account again"):
+        connector_for("threads").send_reply(channel, _answer("18000000000000001"))  # type: ignore[union-attr]
+    assert AuditEvent.objects.filter(verb="channel.reconnect_needed").count() == 1

@@ -17,6 +17,7 @@ from hubbub.ingest.channel_intake import poll_channel_now
 from hubbub.tenancy.models import AuditEvent
 from tests.fakes import s256
 from tests.fakes.x import FakeX, User
+from tests.ingest import oauth_steps
 from tests.ingest.oauth_steps import come_back, consent, press, signed_in, start_from_the_page, with_state
 
 pytestmark = pytest.mark.django_db
@@ -152,13 +153,7 @@ def test_a_refused_renewal_asks_the_admins_to_reconnect(acme: dict[str, Any], co
     outcome = poll_channel_now(Channel.objects.get(pk=connected.pk))
 
     assert not outcome.ok
-    channel = Channel.objects.get(pk=connected.pk)
-    assert channel.status == ChannelStatus.RECONNECT_NEEDED
-    assert "connect the account again" in channel.last_error
-    assert AuditEvent.objects.filter(verb="channel.reconnect_needed").count() == 1
-    page = signed_in(acme["users"]["admin"]).get("/settings/channels/").content.decode()
-    assert "1 channel needs reconnecting" in page and "1 to reconnect" in page
-    assert "The access token could not be renewed" in page
+    oauth_steps.shows_reconnect_needed(acme["users"]["admin"], connected.pk)
 
 
 def _reply_to(tweet_id: str) -> OutboundReply:

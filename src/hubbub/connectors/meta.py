@@ -14,6 +14,8 @@ client.
   `POST /{user-id}/threads_publish` (`creation_id`) publishes it.
 - **find_posted** (none of these take an idempotency key): the replies under the answered comment or post,
   for one by this account with this text. A direct message cannot be looked up that way and is sent again.
+- **Threads token renewal**: before a poll, a check or a send, a long-lived Threads token with less than a week
+  left is renewed (`meta_oauth.fresh_threads_credentials`); a refused renewal needs a reconnect.
 - **Errors**: Graph's `error.code` 190 (token expired or revoked) needs a reconnect; 4, 17, 32, 613 and 5xx
   are worth retrying; other 4xx are refusals.
 """
@@ -26,6 +28,7 @@ import httpx
 
 from hubbub.connectors.base import ChannelError, OutboundReply, PollResult, register
 from hubbub.connectors.http import shared_client
+from hubbub.connectors.meta_oauth import fresh_threads_credentials
 from hubbub.connectors.models import Channel, Network
 from hubbub.connectors.outbound import PermanentDeliveryError, TransientDeliveryError
 
@@ -50,7 +53,10 @@ class MetaConnector:
         return f"{me.get('name') or '@' + str(me.get('username'))} on {self.name}"
 
     def poll(self, channel: Channel, cursor: dict[str, Any]) -> PollResult:
-        """Meta delivers by webhook only: a poll has nothing to read and keeps the cursor."""
+        """Meta delivers by webhook only: a poll has nothing to read and keeps the cursor. It still renews a
+        Threads token near its end, so a channel nobody answers on for weeks stays connected."""
+        if self.network == Network.THREADS.value:
+            fresh_threads_credentials(channel)
         return PollResult([], dict(cursor))
 
     def send_reply(self, channel: Channel, reply: OutboundReply) -> str:
@@ -97,9 +103,12 @@ def _answered(reply: OutboundReply) -> str:
 
 
 def _call(channel: Channel, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    creds = channel.credentials
-    token = str(creds.get("access_token") or "")
     name = NAMES.get(channel.network, channel.network)
+    try:  # a Threads token near its end is renewed first
+        creds = fresh_threads_credentials(channel) if channel.network == Network.THREADS.value else channel.credentials
+    except ChannelError as exc:  # refused (reconnect, for good) or Threads unreachable (try again)
+        raise (PermanentDeliveryError if exc.reconnect_needed else TransientDeliveryError)(exc.reason) from exc
+    token = str(creds.get("access_token") or "")
     if not token or not channel.account_id:
         raise PermanentDeliveryError(
             f"This {name} channel has no access token or account id: connect the account again."

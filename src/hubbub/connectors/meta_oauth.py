@@ -12,12 +12,20 @@
 - **Threads** ("Connect Threads"). The consent page (`THREADS_AUTHORIZE_URL`), then `POST
   {THREADS_API_URL}/oauth/access_token` for a short-lived token and the user id, `GET /access_token` with
   `grant_type=th_exchange_token` for the long-lived one (60 days), and `GET /v1.0/me?fields=id,username`.
+- **Threads renewal.** Before a poll, a check or a send (`meta.py` asks `fresh_threads_credentials`), a
+  long-lived token with less than `THREADS_RENEW_MARGIN` left is traded at `GET /refresh_access_token`
+  (`grant_type=th_refresh_token`) for a new 60-day one. The margin is a week, so a channel polled only now and
+  then, or quiet for days, still renews before the end; Threads refreshes only tokens at least a day old, which
+  a token so close to its end always is. `token_renewal` (shared with X) saves it before use, one renewal at a
+  time per channel, and a refusal marks the channel "reconnect needed". A pasted token (no `expires_at`) is
+  never renewed.
 
 Every account goes through `channel_admin.connect_authorized`: tested, saved encrypted, audited.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +33,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from hubbub.connectors import oauth_flow
+from hubbub.connectors import oauth_flow, token_renewal
 from hubbub.connectors.channel_admin import ChannelFormError, connect_authorized
 from hubbub.connectors.crypto import decrypt_json, encrypt_json
 from hubbub.connectors.models import Channel, Network
@@ -41,6 +49,9 @@ THREADS_SCOPES = (
 )
 PAGE_FIELDS = "id,name,access_token,instagram_business_account{id,username}"
 MAX_PAGE_LISTS = 5  # of 100 Pages each: more than an admin picks from
+THREADS_LONG_LIVED = 60 * 86400  # what Threads documents, when its answer does not say
+THREADS_RENEW_MARGIN = 7 * 86400  # renewed when less is left: longer than any quiet spell between polls
+_VERSION = re.compile(r"/v\d+\.\d+$")  # the token endpoints are not versioned: /v1.0 comes off
 
 
 def facebook_configured() -> bool:
@@ -183,6 +194,29 @@ def finish_threads(scope: Scope, pending: PendingAuthorization | None, code: str
     if isinstance(long_lived.get("expires_in"), int):
         credentials["expires_at"] = int(time.time()) + long_lived["expires_in"]
     return connect_authorized(scope, pending.brand_id, Network.THREADS.value, f"@{username}", user_id, credentials)
+
+
+def fresh_threads_credentials(channel: Channel) -> dict[str, Any]:
+    """The Threads channel's credentials with a token that has more than a week left, renewed if need be.
+    ChannelError when it cannot be: `reconnect_needed` when Threads refused the renewal (the channel is marked)."""
+    return token_renewal.fresh_credentials(channel, "Threads", _threads_due, _threads_renew)
+
+
+def _threads_due(credentials: dict[str, Any]) -> bool:
+    expires_at = credentials.get("expires_at")
+    if not credentials.get("access_token") or not isinstance(expires_at, int | float):
+        return False  # a pasted token: its end is not known
+    return expires_at - time.time() < THREADS_RENEW_MARGIN
+
+
+def _threads_renew(credentials: dict[str, Any]) -> dict[str, Any]:
+    """`GET /refresh_access_token`: the new long-lived token and when it expires."""
+    api = _VERSION.sub("", str(credentials.get("graph_url") or settings.THREADS_API_URL).rstrip("/"))
+    params = {"grant_type": "th_refresh_token", "access_token": str(credentials["access_token"])}
+    data = oauth_flow.token_request("Threads", "GET", f"{api}/refresh_access_token", params=params)
+    expires_in = data.get("expires_in")
+    lasts = expires_in if isinstance(expires_in, int) and expires_in > 0 else THREADS_LONG_LIVED
+    return {"access_token": _token(data, "Threads"), "expires_at": int(time.time()) + lasts}
 
 
 def _token(data: dict[str, Any], name: str) -> str:

@@ -8,37 +8,28 @@ token fresh.
   account; `channel_admin.connect_authorized` tests it, saves it encrypted and audits it.
 - **Refresh.** Before any request of a poll or a send (`x.py` asks `fresh_credentials`), a token expiring
   within `REFRESH_MARGIN` is renewed with `grant_type=refresh_token`. X rotates the refresh token: the old one
-  is spent, so one refresh at a time per channel (a lock in this process, the row locked in the database) and
-  the new pair is saved before it is used. A refused refresh (400 `invalid_grant`, 401: revoked, or unused for
+  is spent, so one refresh at a time per channel and the new pair is saved before it is used
+  (`token_renewal`, shared with Threads). A refused refresh (400 `invalid_grant`, 401: revoked, or unused for
   months) marks the channel "reconnect needed", audited, which puts it in front of the brand's admins (the
   navigation's warning, Settings → Channels) and stops polling; X being unreachable is only a failed poll.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
-from collections import defaultdict
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import transaction
 
-from hubbub.connectors import oauth_flow
-from hubbub.connectors.base import ChannelError
+from hubbub.connectors import oauth_flow, token_renewal
 from hubbub.connectors.channel_admin import ChannelFormError, connect_authorized
-from hubbub.connectors.models import Channel, ChannelStatus, Network
+from hubbub.connectors.models import Channel, Network
 from hubbub.connectors.oauth_flow import PendingAuthorization, TokenRequestError
 from hubbub.tenancy.scoping import Scope
-from hubbub.tenancy.services import audit
-
-log = logging.getLogger("hubbub.connectors.x_oauth")
 
 SCOPES = "tweet.read tweet.write users.read dm.read dm.write offline.access"
 REFRESH_MARGIN = 300  # seconds before expiry a token is renewed: longer than any poll or send
-_refreshing: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
 
 
 def configured() -> bool:
@@ -87,29 +78,7 @@ def finish(scope: Scope, pending: PendingAuthorization | None, code: str, state:
 def fresh_credentials(channel: Channel) -> dict[str, Any]:
     """The channel's credentials with an access token that outlives the next request, renewed if need be.
     ChannelError when it cannot be: `reconnect_needed` when X refused the refresh token (the channel is marked)."""
-    credentials = channel.credentials
-    if not _due(credentials) or channel.pk is None:
-        return credentials
-    with _refreshing[channel.pk], transaction.atomic():
-        row = Channel.objects.select_for_update().filter(pk=channel.pk).first()
-        current = row.credentials if row is not None else {}
-        if not _due(current):  # another poll or send renewed it meanwhile
-            channel.credentials = current
-            return current
-        try:
-            renewed = {**current, **_renew(current)}
-        except ChannelFormError as exc:  # a TokenRequestError, or an answer without a token
-            refusal = exc
-        else:
-            channel.credentials = renewed
-            Channel.objects.filter(pk=channel.pk).update(credentials_encrypted=channel.credentials_encrypted)
-            log.info("channel %s: X access token renewed", channel.pk)
-            return renewed
-    if not (isinstance(refusal, TokenRequestError) and refusal.refused):
-        raise ChannelError(f"Could not renew the X access token: {refusal}")
-    reason = f"{refusal.reason} The access token could not be renewed: connect the account again."
-    _mark_reconnect_needed(channel, reason)
-    raise ChannelError(reason, reconnect_needed=True)
+    return token_renewal.fresh_credentials(channel, "X", _due, _renew)
 
 
 def _due(credentials: dict[str, Any]) -> bool:
@@ -139,13 +108,3 @@ def _tokens(api_url: str, body: dict[str, str]) -> dict[str, Any]:
     if isinstance(expires_in, int) and expires_in > 0:
         tokens["expires_at"] = int(time.time()) + expires_in
     return tokens
-
-
-def _mark_reconnect_needed(channel: Channel, reason: str) -> None:
-    """As a refused poll does (`polling`): the status the admins are warned of, and an audit entry, once."""
-    if channel.status == ChannelStatus.RECONNECT_NEEDED:
-        return
-    Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.RECONNECT_NEEDED, last_error=reason[:2000])
-    channel.status = ChannelStatus.RECONNECT_NEEDED
-    channel.last_error = reason[:2000]
-    audit(channel.organization_id, None, "channel.reconnect_needed", channel, reason=reason)
