@@ -20,6 +20,7 @@ import pytest
 from django.utils import timezone
 
 from hubbub.connectors import email_idle
+from hubbub.connectors.channel_admin import disconnect_channel
 from hubbub.connectors.email_idle import WatchEnd
 from hubbub.connectors.email_watchers import EmailWatchers
 from hubbub.connectors.models import Channel, ChannelStatus, ChannelWatch
@@ -169,8 +170,6 @@ def test_a_disconnected_channel_loses_its_watcher(quiet, fleet, acme, how):
     watchers.reconcile()
     assert watchers.watching == {quiet.pk}
     if how == "disconnected":
-        from hubbub.connectors.channel_admin import disconnect_channel
-
         disconnect_channel(scope_for(acme["users"]["admin"], acme["org"].pk), quiet)
     else:
         Channel.objects.filter(pk=quiet.pk).update(status=ChannelStatus.RECONNECT_NEEDED)
@@ -202,6 +201,7 @@ def test_a_server_without_idle_is_left_to_polling_after_one_connection(
             watchers.reconcile()
             other.reconcile()
         assert (watchers.watching, other.watching) == (set(), set())
+        assert watchers.held == {support.pk}  # the first keeps the channel, so the others do not look again
         assert proxy.connections == 1  # one look at the capabilities, and no process tries again
         dovecot_without_idle.deliver(customer_mail(customer, address, "Seat", "Window seat please."), address)
         assert poll(Channel.objects.get(pk=support.pk)).new == 1  # the periodic poll brings the mail

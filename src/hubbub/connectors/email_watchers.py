@@ -123,8 +123,8 @@ class EmailWatchers:
 
     @property
     def watching(self) -> set[int]:
-        """The channels with a running watcher thread."""
-        return {pk for pk, w in self._watchers.items() if w.thread is not None and w.thread.is_alive()}
+        """The channels with a running watcher thread (read from any thread: a copy of the table first)."""
+        return {pk for pk, w in list(self._watchers.items()) if w.thread is not None and w.thread.is_alive()}
 
     @property
     def held(self) -> set[int]:
