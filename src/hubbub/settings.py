@@ -298,6 +298,9 @@ CHANNEL_POLL_PER_HOST = int(os.environ.get("HUBBUB_CHANNEL_POLL_PER_HOST", "8"))
 # Workers keep an IMAP IDLE connection per email channel whose server offers it (connectors.email_watchers), so a
 # mail is in the inbox in seconds; 0 leaves email to the periodic poll alone.
 EMAIL_IDLE = os.environ.get("HUBBUB_EMAIL_IDLE", "1") != "0"
+# One worker process watches at most this many mailboxes (a thread and an IMAP connection each); the others are
+# watched by other worker processes, or polled.
+EMAIL_IDLE_MAX_PER_WORKER = int(os.environ.get("HUBBUB_EMAIL_IDLE_MAX_PER_WORKER", "200"))
 # Webhook intake (/hooks/<network>/): the secrets are the Hubbub app's own on each platform, one per deployment
 # (X signs with the app's consumer secret, Meta with the app secret), so they are configuration, not channel
 # credentials. An empty secret refuses every delivery of that network.

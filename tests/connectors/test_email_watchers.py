@@ -100,13 +100,23 @@ class Polls:
         return outcome
 
 
+@pytest.fixture(autouse=True)
+def _watchers_ended() -> Iterator[None]:
+    """After each test, every watcher thread has ended: none reads the next test's database (in memory, where
+    a read beside a write is refused at once rather than waited for)."""
+    yield
+    eventually(
+        lambda: not any(t.name.startswith("hubbub-idle-") for t in threading.enumerate()), "a watcher outlived its test"
+    )
+
+
 @pytest.fixture
-def fleet() -> Iterator[Callable[[str], EmailWatchers]]:
+def fleet() -> Iterator[Callable[..., EmailWatchers]]:
     """Worker processes' supervisors (one per owner name), closed after the test."""
     made: list[EmailWatchers] = []
 
-    def make(owner: str, poll_now: Callable[[Channel], PollOutcome] = poll_channel_now) -> EmailWatchers:
-        made.append(EmailWatchers(poll_now, owner=owner))
+    def make(owner: str, max_channels: int | None = None) -> EmailWatchers:
+        made.append(EmailWatchers(poll_channel_now, owner=owner, max_channels=max_channels))
         return made[-1]
 
     yield make
@@ -149,6 +159,24 @@ def test_two_processes_never_watch_one_channel(quiet, fleet):
     assert (first.watching, second.watching) == ({quiet.pk}, set())
 
 
+def test_a_full_process_leaves_the_next_mailbox_to_another(quiet, fleet, mail):
+    server, _ = mail
+    address, _ = server.add_user("sales", domain="acme-air.test")
+    sales = Channel.objects.create(
+        organization=quiet.organization,
+        brand=quiet.brand,
+        network="email",
+        name=address,
+        credentials=server.credentials(address),
+    )
+    poll(sales)  # its cursor at the end, as `quiet`'s: the watchers only wait
+    first, second = fleet("worker-a", max_channels=1), fleet("worker-b", max_channels=1)
+    first.reconcile()
+    second.reconcile()
+    assert first.watching | second.watching == {quiet.pk, sales.pk}
+    assert len(first.watching) == len(second.watching) == 1
+
+
 def test_a_dead_processs_channel_is_taken_over_when_its_lease_runs_out(quiet, fleet):
     dead, alive = fleet("worker-dead"), fleet("worker-alive")
     dead.reconcile()
@@ -166,9 +194,14 @@ def test_a_dead_processs_channel_is_taken_over_when_its_lease_runs_out(quiet, fl
 
 @pytest.mark.parametrize("how", ["disconnected", "reconnect needed"])
 def test_a_disconnected_channel_loses_its_watcher(quiet, fleet, acme, how):
+    proxy = CountingProxy(quiet.credentials["imap_port"])
+    quiet.credentials = dict(quiet.credentials, imap_port=proxy.port)
+    quiet.save()
     watchers = fleet("worker-a")
     watchers.reconcile()
     assert watchers.watching == {quiet.pk}
+    # connected: the watcher has read the channel and waits on the server (no read beside the writes below)
+    eventually(lambda: proxy.connections == 1, "the watcher did not connect")
     if how == "disconnected":
         disconnect_channel(scope_for(acme["users"]["admin"], acme["org"].pk), quiet)
     else:
@@ -176,6 +209,7 @@ def test_a_disconnected_channel_loses_its_watcher(quiet, fleet, acme, how):
     watchers.reconcile()
     eventually(lambda: not watchers.watching, "the watcher of a disconnected channel still runs")
     assert not ChannelWatch.objects.exists()
+    proxy.close()
 
 
 @pytest.fixture(scope="module")

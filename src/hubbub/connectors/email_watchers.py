@@ -16,6 +16,10 @@ dies stops renewing, and `LEASE_SECONDS` later another one takes the channel ove
 lease taken (it was frozen past the expiry) stops its watcher; for the moment both watch, both polls hand the
 same mails to ingest, which stores them once.
 
+Why a limit: the first process to look would otherwise take every channel, and with it a thread and a connection
+each. A process watches at most `EMAIL_IDLE_MAX_PER_WORKER` channels; the rest go to other processes, and beyond
+the fleet's room the periodic poll alone brings their mail.
+
 Why rests: a watcher that ended because the server has no IDLE, or refused the password, is not started again
 at the next recheck (that would connect every half minute for nothing, or lock the account): the channel rests
 for `REST_SECONDS` while this process keeps its lease, so no other process tries either. Reconnecting the
@@ -34,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -110,9 +115,11 @@ class EmailWatchers:
         owner: str | None = None,
         recheck_seconds: float = RECHECK_SECONDS,
         lease_seconds: float = LEASE_SECONDS,
+        max_channels: int | None = None,
     ) -> None:
         self.poll_now = poll_now
         self.owner = owner or process_owner()
+        self.max_channels = settings.EMAIL_IDLE_MAX_PER_WORKER if max_channels is None else max_channels
         self.recheck_seconds = recheck_seconds
         self.lease_seconds = lease_seconds
         self._held: set[int] = set()  # channels whose lease this process holds
@@ -161,6 +168,8 @@ class EmailWatchers:
         for pk in sorted(self._held - wanted.keys()):
             self._drop(pk)
         for pk, credentials in sorted(wanted.items()):
+            if pk not in self._held and len(self._held) >= self.max_channels:
+                continue  # this process is full: another worker, or the periodic poll alone, takes the channel
             if not take_lease(pk, self.owner, timezone.now(), self.lease_seconds):
                 if pk in self._held:
                     log.warning("channel %s: another process took over its IDLE watcher", pk)
