@@ -26,6 +26,10 @@ live stream open (`channels_inbox.py`): inbox_latency_p95_s, from the post to th
 webhooks_postgres: the webhook part again on a fresh PostgreSQL database (`HUBBUB_BENCH_POSTGRES`, default the
 local server), in a child process: the same figures with the suffix `_postgres`.
 
+idle: `--idle-mails` mails delivered one by one to a support mailbox on a local Dovecot, each stored by a real
+`hubbub worker` through its IMAP IDLE watcher (`channels_idle.py`): email_idle_latency_s (median),
+email_idle_latency_max_s.
+
 kills: `--kills` replies, each sent by a worker killed after the Mastodon sandbox accepted it and before Hubbub
 recorded it, then retried (`channels_kills.py`): duplicate_posts_after_kill, counted on the sandbox.
 """
@@ -50,6 +54,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "channels.json"
 sys.path.insert(0, str(ROOT))  # tests.fakes
 
 from _common import setup_django  # noqa: E402
+from channels_idle import measure_idle  # noqa: E402
 from channels_inbox import measure_inbox  # noqa: E402
 from channels_kills import measure_kills  # noqa: E402
 from channels_webhooks import measure_webhooks  # noqa: E402
@@ -229,6 +234,8 @@ PARTS: dict[str, Callable[[argparse.Namespace], dict[str, float]]] = {
     "inbox": lambda args: measure_inbox(args.inbox_rate, args.inbox_seconds),
     # workers killed after the network took a reply (see channels_kills.py)
     "kills": lambda args: measure_kills(args.kills),
+    # a mail delivered → stored, through a real worker's IMAP IDLE watcher (see channels_idle.py)
+    "idle": lambda args: measure_idle(args.idle_mails),
 }
 
 
@@ -240,6 +247,7 @@ def main() -> None:
     parser.add_argument("--inbox-rate", type=float, default=200, help="mentions a second posted to the inbox")
     parser.add_argument("--inbox-seconds", type=float, default=30, help="for how long")
     parser.add_argument("--kills", type=int, default=3, help="replies, each sent by a worker killed mid-send")
+    parser.add_argument("--idle-mails", type=int, default=10, help="mails delivered one by one to a watched mailbox")
     parser.add_argument("--database-url", help="PostgreSQL instead of SQLite (the webhooks_postgres child)")
     parser.add_argument("--no-write", action="store_true", help="print the figures as one line; no results file")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")

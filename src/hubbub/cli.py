@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +26,7 @@ from hubbub.ingest.channels_cli import channels_app
 from hubbub.listening.cli import listen_app
 from hubbub.ops.backup_cli import backup, restore
 from hubbub.ops.retention_cli import retention_app
-from hubbub.runtime import prepare_multiprocess_metrics, warm_up_worker
+from hubbub.runtime import prepare_multiprocess_metrics, start_email_watchers, warm_up_worker
 
 app = typer.Typer(
     help="Hubbub: one inbox for every brand on every network.", no_args_is_help=True, add_completion=False
@@ -159,29 +160,45 @@ def import_(
             console.print(f"  {n:>6,} × {reason}")
 
 
-def _start_worker(workers: int = 2) -> Any:
-    """Run the Huey consumer inside this process (threads) next to the web server."""
+def _start_worker(workers: int = 2) -> Callable[[], None]:
+    """Run the Huey consumer and the email IDLE watchers inside this process (threads) next to the web server;
+    returns what stops them."""
+    from django.conf import settings
     from django.utils.module_loading import autodiscover_modules
     from huey.contrib.djhuey import HUEY
 
     autodiscover_modules("tasks")  # as `run_huey` does: registers every app's (periodic) tasks
-    consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True, check_worker_health=True)
+    consumer = HUEY.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=True,
+        check_worker_health=True,
+        max_delay=settings.TASK_POLL_MAX_SECONDS,  # as `run_huey` has it (HUEY["consumer"])
+    )
     consumer._set_signal_handlers = lambda: None  # uvicorn owns the signals
+    watchers: list[Any] = []
 
     def warm_up_then_consume() -> None:
         warm_up_worker()
         consumer.start()
+        watchers.append(start_email_watchers())
+
+    def stop() -> None:
+        for started in watchers:
+            if started is not None:
+                started.close()  # releases the leases: another process takes the channels over at once
+        consumer.stop(graceful=False)
 
     # The web server answers at once; the worker warms up its models beside it (on a busy machine that takes
     # long enough that waiting for it kept the UI, and its health check, unreachable).
     threading.Thread(target=warm_up_then_consume, name="hubbub-worker-start", daemon=True).start()
-    return consumer
+    return stop
 
 
 def _serve(host: str, port: int, with_worker: bool, processes: int = 1) -> None:
     import uvicorn
 
-    consumer = _start_worker() if with_worker else None
+    stop_worker = _start_worker() if with_worker else None
     try:
         # open live streams (SSE) never end on their own: give them a few seconds, then stop anyway
         uvicorn.run(
@@ -195,8 +212,8 @@ def _serve(host: str, port: int, with_worker: bool, processes: int = 1) -> None:
             timeout_graceful_shutdown=5,
         )
     finally:
-        if consumer is not None:
-            consumer.stop(graceful=False)
+        if stop_worker is not None:
+            stop_worker()
 
 
 @app.command()
@@ -229,7 +246,12 @@ def worker(
     from django.core.management import call_command
 
     warm_up_worker()
-    call_command("run_huey", workers=concurrency, worker_type="thread")
+    watchers = start_email_watchers()
+    try:
+        call_command("run_huey", workers=concurrency, worker_type="thread")
+    finally:
+        if watchers is not None:
+            watchers.close()  # releases the leases: another process takes the channels over at once
 
 
 @app.command()

@@ -13,8 +13,12 @@ from __future__ import annotations
 import gc
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hubbub.analysis.services import get_analyzer
+
+if TYPE_CHECKING:
+    from hubbub.connectors.email_watchers import EmailWatchers
 
 GC_THRESHOLDS = (10_000, 20, 20)
 
@@ -49,3 +53,17 @@ def prepare_multiprocess_metrics() -> None:
     for stale in directory.glob("*.db"):
         stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
+def start_email_watchers() -> EmailWatchers | None:
+    """Start this worker process's IMAP IDLE watchers (`connectors.email_watchers`), unless `EMAIL_IDLE` is off;
+    the caller `close()`s them when the worker stops, which hands the channels to another process at once."""
+    from django.conf import settings  # after Django's set-up: the CLI imports this module before it
+
+    from hubbub.ingest.channel_intake import email_watchers  # models: after Django's set-up, as above
+
+    if not settings.EMAIL_IDLE:
+        return None
+    watchers = email_watchers()
+    watchers.start()
+    return watchers

@@ -238,12 +238,16 @@ CONTENT_SECURITY_POLICY = {
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# An idle consumer looks for new tasks at most this far apart (Huey's default, 10 s, would be most of the delay
+# between a mail's arrival, which IMAP IDLE reports at once, and the inbox). A look is one cheap query.
+TASK_POLL_MAX_SECONDS = float(os.environ.get("HUBBUB_TASK_POLL_MAX_SECONDS", "1"))
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
         "name": os.environ.get("HUBBUB_QUEUE_NAME", "hubbub"),
         "url": REDIS_URL,
         "immediate": False,
+        "consumer": {"max_delay": TASK_POLL_MAX_SECONDS},
     }
 else:
     HUEY = {
@@ -251,6 +255,7 @@ else:
         "name": "hubbub",
         "filename": str(DATA_DIR / "tasks.sqlite3"),
         "immediate": os.environ.get("HUBBUB_TASKS_IMMEDIATE", "") == "1",
+        "consumer": {"max_delay": TASK_POLL_MAX_SECONDS},
     }
 
 # HubSpot app for "Customers → HubSpot → Connect HubSpot" (OAuth 2.0 authorization code). Without a client id
@@ -290,6 +295,12 @@ CHANNEL_POLL_SECONDS = int(os.environ.get("HUBBUB_CHANNEL_POLL_SECONDS", "60"))
 # (an instance, a PDS, a mail server), so a shared host is not hammered. 1 polls one channel at a time.
 CHANNEL_POLL_CONCURRENCY = int(os.environ.get("HUBBUB_CHANNEL_POLL_CONCURRENCY", "16"))
 CHANNEL_POLL_PER_HOST = int(os.environ.get("HUBBUB_CHANNEL_POLL_PER_HOST", "8"))
+# Workers keep an IMAP IDLE connection per email channel whose server offers it (connectors.email_watchers), so a
+# mail is in the inbox in seconds; 0 leaves email to the periodic poll alone.
+EMAIL_IDLE = os.environ.get("HUBBUB_EMAIL_IDLE", "1") != "0"
+# One worker process watches at most this many mailboxes (a thread and an IMAP connection each); the others are
+# watched by other worker processes, or polled.
+EMAIL_IDLE_MAX_PER_WORKER = int(os.environ.get("HUBBUB_EMAIL_IDLE_MAX_PER_WORKER", "200"))
 # Webhook intake (/hooks/<network>/): the secrets are the Hubbub app's own on each platform, one per deployment
 # (X signs with the app's consumer secret, Meta with the app secret), so they are configuration, not channel
 # credentials. An empty secret refuses every delivery of that network.

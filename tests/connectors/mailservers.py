@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -187,6 +188,13 @@ def _run_as() -> tuple[int, int, str, str]:
 
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
+    with running_dovecot() as server:
+        yield server
+
+
+@contextmanager
+def running_dovecot(extra_config: str = "") -> Iterator[Dovecot]:
+    """A Dovecot instance of its own, `extra_config` appended to the configuration (e.g. a capability list)."""
     if not os.path.exists(DOVECOT):
         unavailable("Dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd)")
     uid, gid, user, group = _run_as()
@@ -203,6 +211,7 @@ def dovecot() -> Iterator[Dovecot]:
         CONFIG.format(
             root=root, user=user, group=group, imap_port=imap_port, lmtp_port=lmtp_port, password_prefix=prefix
         )
+        + extra_config
     )
     server = Dovecot(root, imap_port, lmtp_port, uid, gid, prefix)
     as_user: dict[str, Any] = {"user": uid, "group": gid} if os.geteuid() == 0 else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from imapclient import IMAPClient
@@ -167,9 +168,10 @@ def test_a_watching_worker_polls_as_soon_as_mail_arrives(support, customer, mail
     polled = threading.Event()
     stop = threading.Event()
 
-    def poll_now(channel: Channel) -> None:
-        poll(channel)
+    def poll_now(channel: Channel) -> Any:
+        outcome = poll(channel)
         polled.set()
+        return outcome
 
     watcher = threading.Thread(target=email_idle.watch, args=(Channel.objects.get(pk=support.pk), poll_now, stop))
     watcher.start()

@@ -11,7 +11,7 @@ Mail too large or unreadable is quarantined with its reason (Settings → Quaran
 it: one bad mail never holds back the next. The polling loop saves the cursor only after the events are
 committed; a crash in between reads the same mails again (stored once, a quarantine entry may repeat).
 
-`email_idle` adds IMAP IDLE, for a worker that wants mail within seconds instead of at the next poll.
+`email_idle` adds IMAP IDLE (run by the worker's `email_watchers`): mail within seconds instead of at the next poll.
 """
 
 from __future__ import annotations

@@ -88,3 +88,18 @@ class Channel(models.Model):
         if self.last_success_at is None:
             return None
         return max(0.0, (now - self.last_success_at).total_seconds())
+
+
+class ChannelWatch(models.Model):
+    """Which worker process watches a channel live (IMAP IDLE, `connectors.email_watchers`), and until when.
+
+    A lease, not a lock: the holder renews it while it runs, so when a process dies its lease runs out and
+    another takes the channel over; two processes never watch one channel at once. Bookkeeping of the workers
+    (no customer data): the organisation is the channel's."""
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, primary_key=True, related_name="watch")
+    owner = models.CharField(max_length=120)  # the holding process: host, pid and a random part
+    lease_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} watched by {self.owner} until {self.lease_until:%H:%M:%S}"

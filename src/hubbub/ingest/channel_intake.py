@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hubbub.connectors import polling
+from hubbub.connectors.email_watchers import EmailWatchers
 from hubbub.connectors.events import InboundEvent
 from hubbub.connectors.models import Channel
 from hubbub.ingest import services
@@ -43,3 +44,8 @@ def poll_due_channels() -> list[polling.PollOutcome]:
 
 def poll_channel_now(channel: Channel) -> polling.PollOutcome:
     return polling.poll_channel(channel, accept_channel_events)
+
+
+def email_watchers(owner: str | None = None) -> EmailWatchers:
+    """The supervisor of this process's IDLE watchers, waking `poll_channel_now` (not started: `start()`)."""
+    return EmailWatchers(poll_channel_now, owner=owner)
