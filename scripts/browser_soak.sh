@@ -15,7 +15,8 @@ for i in $(seq 1 "$RUNS"); do
   load=""
   if [ "$STRESS" = 1 ]; then stress-ng --cpu "$(nproc)" --timeout 3600s >/dev/null 2>&1 & load=$!; fi
   started=$(date +%s)
-  timeout 3600 "$PY" -m pytest -q -n 2 --dist loadfile -p no:cacheprovider -m "browser and not faults" \
+  # -v: each test's name and outcome as it ends, so a run stopped midway still says which test failed
+  timeout 3600 "$PY" -m pytest -v -n 2 --dist loadfile -p no:cacheprovider -m "browser and not faults" \
     --durations=12 tests > "$OUT/run-$i.log" 2>&1
   rc=$?
   if [ -n "$load" ]; then kill "$load" 2>/dev/null; wait "$load" 2>/dev/null; fi
