@@ -263,7 +263,11 @@ def main() -> None:
         print(json.dumps(results), flush=True)
         return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    # A run of some parts rewrites their keys and keeps the other parts' figures (each part's own section of
+    # docs/performance.md says when it was measured); a run of every part rewrites the whole file.
+    every_part = set(args.parts.split(",")) >= set(PARTS)
+    kept = {} if every_part or not RESULTS.exists() else json.loads(RESULTS.read_text())
+    RESULTS.write_text(json.dumps({**kept, **results}, indent=2, sort_keys=True) + "\n")
     print(json.dumps(results, indent=2, sort_keys=True))
 
 
