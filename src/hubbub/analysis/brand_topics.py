@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Count, Max
@@ -22,10 +22,13 @@ from django.db.models import Count, Max
 from hubbub.analysis.general_topics import GENERAL_TOPICS
 from hubbub.analysis.models import BrandTopic, LabelCorrection
 from hubbub.analysis.services import get_analyzer
-from hubbub.analysis.topics import DEFAULT_TOPICS, UNKNOWN_TOPIC, TopicModel
+from hubbub.analysis.types import DEFAULT_TOPICS, UNKNOWN_TOPIC
 from hubbub.tenancy.models import Brand, Industry
 from hubbub.tenancy.scoping import Scope
 from hubbub.tenancy.services import audit
+
+if TYPE_CHECKING:
+    from hubbub.analysis.topics import TopicModel  # scikit-learn: imported when a brand's model is built
 
 MAX_TOPICS = 40
 MAX_EXAMPLES = 30
@@ -38,6 +41,8 @@ class TopicsError(ValueError):
 
 
 def _build(brand_id: int) -> TopicModel:
+    from hubbub.analysis.topics import TopicModel  # scikit-learn, scipy: not on every page that names topics
+
     examples = {t.name: [str(e) for e in t.examples] for t in BrandTopic.objects.filter(brand_id=brand_id)}
     featurizer = getattr(get_analyzer(), "featurizer", None)  # the VADER baseline has no word vectors
     return TopicModel.from_examples(

@@ -23,19 +23,10 @@ from hubbub.analysis.features import normalise, top_contributions
 from hubbub.analysis.linear import linear_proba
 from hubbub.analysis.scan import PatternSet
 from hubbub.analysis.stages import boost_column
+from hubbub.analysis.types import DEFAULT_TOPICS, UNKNOWN_TOPIC
 
-DEFAULT_TOPICS = (
-    "late flight",
-    "cancelled flight",
-    "lost luggage",
-    "damaged luggage",
-    "customer service issue",
-    "bad flight",
-    "flight booking problems",
-    "flight attendant complaints",
-    "long lines",
-)
-UNKNOWN_TOPIC = "other"
+__all__ = ["DEFAULT_TOPICS", "UNKNOWN_TOPIC", "MIN_SIMILARITY", "TopicModel"]
+
 # A brand's topics (`kind="nearest"`): a complaint whose best example shares less than this cosine
 # similarity with it is "other" rather than the least unlike topic.
 MIN_SIMILARITY = 0.12

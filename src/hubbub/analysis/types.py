@@ -12,6 +12,21 @@ from typing import Any
 SENTIMENTS = ("negative", "neutral", "positive")
 INTENTS = ("complaint", "question", "praise", "suggestion", "other", "spam")
 JOURNEY_STAGES = ("inspiration", "research", "selection", "purchase", "support")
+# The airline preset's complaint topics (the shared data's `negativereason` categories), and what a complaint
+# that matches none of a list's topics gets. Here rather than in `topics.py`, so the pages and ingest that only
+# name topics do not import scikit-learn with it.
+DEFAULT_TOPICS = (
+    "late flight",
+    "cancelled flight",
+    "lost luggage",
+    "damaged luggage",
+    "customer service issue",
+    "bad flight",
+    "flight booking problems",
+    "flight attendant complaints",
+    "long lines",
+)
+UNKNOWN_TOPIC = "other"
 
 
 @dataclass(frozen=True, slots=True)

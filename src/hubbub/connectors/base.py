@@ -7,13 +7,15 @@ A connector is the only code that knows a network's wire format. It turns what t
 inbox or ingest; what it needs of a reply comes in an `OutboundReply`.
 
 A network module registers its connector when it is imported (`register(MyConnector())` at module level);
-`ConnectorsConfig.ready` imports every network module, so the registry is full once Django is set up.
+`ConnectorsConfig.ready` imports every network module, or `defer`s one whose client library is heavy, so the
+registry answers for every network once Django is set up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hubbub.connectors.events import InboundEvent
@@ -96,6 +98,8 @@ class Connector(Protocol):
 
 
 _REGISTRY: dict[str, Connector] = {}
+# network → the module that registers its connector when first asked for (`defer`)
+_DEFERRED: dict[str, str] = {}
 
 
 def register(connector: Connector) -> None:
@@ -104,10 +108,19 @@ def register(connector: Connector) -> None:
     _REGISTRY[connector.network] = connector
 
 
+def defer(network: str, module: str) -> None:
+    """`module` registers the connector of `network`, and is imported the first time it is asked for: its
+    client library (Mastodon.py, atproto's thousands of models) then costs memory only in the processes that
+    talk to that network, not in every web process."""
+    _DEFERRED[network] = module
+
+
 def connector_for(network: str) -> Connector | None:
     """The registered connector of `network`, or None (a network Hubbub only imports files from)."""
+    if network not in _REGISTRY and network in _DEFERRED:
+        import_module(_DEFERRED[network])
     return _REGISTRY.get(network)
 
 
 def registered_networks() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(set(_REGISTRY) | set(_DEFERRED))

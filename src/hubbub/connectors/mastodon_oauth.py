@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
-
-from mastodon import Mastodon
-from mastodon.errors import MastodonError
+from typing import TYPE_CHECKING, Any
 
 from hubbub.connectors import oauth_flow
 from hubbub.connectors.channel_admin import ChannelFormError, connect_mastodon
@@ -25,11 +22,20 @@ from hubbub.connectors.oauth_flow import PendingAuthorization
 from hubbub.outbound_http import OutboundError, outbound_session, validate_user_url
 from hubbub.tenancy.scoping import Scope
 
+if TYPE_CHECKING:
+    from mastodon import Mastodon
+
 SCOPES = ["read:accounts", "read:notifications", "read:statuses", "write:statuses"]
 _CREDENTIAL = re.compile(r"[A-Za-z0-9_\-]{8,256}")
-# How Mastodon.py fails when the instance refuses or answers oddly. RecursionError: its version check calls
-# itself without end when the instance's /api/v1/instance fails during `log_in`.
-_REFUSALS = (MastodonError, KeyError, ValueError, RecursionError)
+
+
+def _refusals() -> tuple[type[BaseException], ...]:
+    """How Mastodon.py fails when the instance refuses or answers oddly. RecursionError: its version check
+    calls itself without end when the instance's /api/v1/instance fails during `log_in`. (Mastodon.py is
+    imported here, not with the module: every web process imports this page's module, few connect accounts.)"""
+    from mastodon.errors import MastodonError
+
+    return (MastodonError, KeyError, ValueError, RecursionError)
 
 
 def start(scope: Scope, brand_id: int, base_url: str, redirect_uri: str) -> tuple[str, PendingAuthorization]:
@@ -39,11 +45,13 @@ def start(scope: Scope, brand_id: int, base_url: str, redirect_uri: str) -> tupl
         base_url = validate_user_url(base_url.strip()).rstrip("/")
     except OutboundError as exc:
         raise ChannelFormError(f"The instance URL cannot be used: {exc}") from exc
+    from mastodon import Mastodon
+
     try:
         client_id, client_secret = Mastodon.create_app(
             "Hubbub", scopes=SCOPES, redirect_uris=redirect_uri, api_base_url=base_url, session=outbound_session()
         )
-    except _REFUSALS as exc:
+    except _refusals() as exc:
         raise ChannelFormError(
             "The instance did not register Hubbub as an application; is it a Mastodon server?"
         ) from exc
@@ -62,7 +70,7 @@ def finish(scope: Scope, pending: PendingAuthorization | None, code: str, state:
         raise ChannelFormError("The instance sent back no usable authorization code: connect the account again.")
     try:
         token = _client(pending).log_in(code=code, redirect_uri=pending.redirect_uri, scopes=SCOPES, allow_http=True)
-    except _REFUSALS as exc:
+    except _refusals() as exc:
         raise ChannelFormError("The instance refused the authorization code: connect the account again.") from exc
     return connect_mastodon(scope, pending.brand_id, pending.extra["base_url"], str(token))
 
@@ -73,6 +81,8 @@ def _usable(value: Any) -> bool:
 
 
 def _client(pending: PendingAuthorization) -> Mastodon:
+    from mastodon import Mastodon
+
     return Mastodon(
         client_id=pending.extra["client_id"],
         client_secret=pending.extra["client_secret"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Max, QuerySet
@@ -19,9 +20,11 @@ from hubbub.analysis.accurate.model import AccurateAnalyzer
 from hubbub.analysis.brand_topics import topic_contexts
 from hubbub.analysis.models import LabelCorrection
 from hubbub.analysis.services import Analyzer, get_analyzer, score_for
-from hubbub.analysis.topics import TopicModel
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.inbox.models import Conversation, Direction, Message
+
+if TYPE_CHECKING:
+    from hubbub.analysis.topics import TopicModel
 
 #: The message fields a re-analysis rewrites.
 MESSAGE_FIELDS = (

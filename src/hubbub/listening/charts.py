@@ -24,7 +24,6 @@ from django.utils import timezone
 from hubbub.inbox.models import Direction, Message
 from hubbub.listening.models import Alert, DimensionRollup, Grain, Incident, ListeningQuery, MentionRollup, QueryRollup
 from hubbub.listening.places import describe
-from hubbub.listening.stopwords import STOPWORDS
 from hubbub.tenancy.models import Brand
 from hubbub.tenancy.scoping import Scope, scoped
 
@@ -480,6 +479,8 @@ def emerging_terms(scope: Scope, w: Window, limit: int = 10) -> dict[str, Any]:
     is not a burst; brand handles are left out (they are always there). The
     classifier's topic of each mention counts as a term `topic: <name>`.
     """
+    from hubbub.listening.stopwords import STOPWORDS  # scikit-learn's list: loaded by the first war room only
+
     rows, capped = _recent_messages(scope, w, ("text", "created_at", "topic"))
     length = w.end - w.start
     recent_len = max(length / 6, timedelta(minutes=10))
