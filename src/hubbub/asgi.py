@@ -12,3 +12,10 @@ from hubbub.ingest.webhook_asgi import with_hooks  # noqa: E402  (needs the apps
 from hubbub.web.asgi_handler import StreamingASGIHandler  # noqa: E402
 
 application = with_hooks(StreamingASGIHandler())
+
+# Every page's module now, not on the first request, then out of the garbage collector's sight
+# (`runtime.settle_heap`): a full collection of the start-up heap would stall every request in flight.
+import hubbub.urls  # noqa: E402, F401
+from hubbub.runtime import settle_heap  # noqa: E402
+
+settle_heap()

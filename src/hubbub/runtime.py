@@ -1,11 +1,13 @@
-"""Start-up of the processes that ingest: load the analysis model once, then settle the heap.
+"""Start-up of Hubbub's processes: load what they need once, then settle the heap.
 
 Python's cyclic garbage collector walks every tracked object of the oldest generation now
-and then; in a worker that is Django, scikit-learn and the model, none of which will ever
-be garbage. `gc.freeze()` after loading moves them out of the collector's sight, and a
-larger first-generation threshold stops it from starting a collection every 700 of the
-small objects a batch allocates by the hundred thousand. Measured on the ingest benchmark:
-about 5 % more mentions per second.
+and then; in a worker that is Django, scikit-learn and the model, in a web process Django
+and every page's module, none of which will ever be garbage. `gc.freeze()` after loading
+moves them out of the collector's sight, and a larger first-generation threshold stops it
+from starting a collection every 700 of the small objects a batch allocates by the hundred
+thousand. In a worker that gave about 5 % more mentions per second. In a web process a full
+collection of the unfrozen heap (~170,000 objects) stops every request for about as long
+as the webhook route's whole latency budget, so one of them in a run set its p99.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ def warm_up_worker() -> None:
     """Load the model and build its lazy tables (start-up cost, not the first batch's), then freeze
     what start-up allocated, those tables included."""
     get_analyzer().analyze_batch(list(WARM_UP_TEXTS))
+    settle_heap()
+
+
+def settle_heap() -> None:
+    """Collect start-up's garbage, then freeze what is left and raise the collector's thresholds (above)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
