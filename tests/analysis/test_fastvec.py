@@ -19,7 +19,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse import random as sparse_random
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from hubbub.analysis import features
+from hubbub.analysis import cues, features
 from hubbub.analysis.fastvec import _SEP_WORD, EQUIVALENT_PATTERNS, fast_vectorizer
 from hubbub.analysis.features import CUE_NAMES, MAX_CHARS, cue_flags, normalise, top_contributions
 from hubbub.analysis.model import HubbubModel
@@ -139,7 +139,7 @@ def test_a_refitted_vectorizer_is_not_served_from_the_cache() -> None:
 
 def _reference_cues(texts: list[str]) -> np.ndarray:
     """The cue flags as they were computed before the single-pass scan: one search per cue."""
-    pats = [features.QUESTION, features.SUGGEST, features.SPAM, features.THANKS, features.PROBLEM, features.CHATTER]
+    pats = [cues.QUESTION, cues.SUGGEST, cues.SPAM, cues.THANKS, cues.PROBLEM, cues.CHATTER]
     low_pats = [re.compile(p.pattern) for p in pats]
     out = np.zeros((len(texts), len(CUE_NAMES)))
     for i, t in enumerate(texts):
@@ -173,7 +173,7 @@ def test_risk_words_match_one_search_per_category() -> None:
 
 def test_pattern_set_equals_separate_searches() -> None:
     patterns = dict(URGENCY_PATTERNS) | {
-        "question": features.QUESTION.pattern,  # not a word list: searched on its own
+        "question": cues.QUESTION.pattern,  # not a word list: searched on its own
         "single": r"\b(again)\b",
         "classy": r"\b([a-c]at|dog)\b",
         "quantified first": r"\b(s?hout|x)\b",

@@ -18,6 +18,8 @@ HEAVY = ("sklearn", "scipy", "atproto_client", "mastodon")
 _PROBE = """
 import gc, json, sys
 import hubbub.asgi  # what uvicorn imports in each web process: Django, every page's module, the hooks route
+from django.template import engines
+engines["django"]  # imports every template tag library, as the first page rendered does
 print(json.dumps({"modules": sorted({m.split(".")[0] for m in sys.modules}), "frozen": gc.get_freeze_count()}))
 """
 

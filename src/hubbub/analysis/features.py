@@ -23,6 +23,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from hubbub.analysis.cues import CHATTER, PROBLEM, QUESTION_START, SPAM, SUGGEST, THANKS
 from hubbub.analysis.emoji_lexicon import emoji_in
 from hubbub.analysis.fastvec import fast_vectorizer
 from hubbub.analysis.scan import PatternSet
@@ -42,36 +43,11 @@ _ARTEFACTS = (
     ("Flight Booking Problems", "booking"),
 )
 
-_QUESTION_START = r"\W*(how|when|where|why|what|which|who|can|could|do|does|is|are|will|would)\b"
-QUESTION = re.compile(rf"\?|^{_QUESTION_START}", re.I)
-SUGGEST = re.compile(
-    r"\b(you should|should (have|add|offer|make|consider|start|bring)|please (add|bring|start|offer|consider)|"  # noqa: E501
-    r"bring back|would (be|love) (nice|great|awesome|cool)|would be nice|suggest\w*|why not|how about|"
-    r"feature request|consider (adding|offering)|wish you (had|would|guys)|it would help|need to add)\b",
-    re.I,
-)
-SPAM = re.compile(
-    r"\b(follow (me )?back|free followers|click here|giveaway|promo code|limited time|#contest|"
-    r"chance to win|check out my|for only \$|get \d+ months)\b",
-    re.I,
-)
-THANKS = re.compile(
-    r"\b(thank\w*|thx|thnx|ty|kudos|shout ?out|appreciate\w*|love (you|it|flying)|awesome|great job)\b", re.I
-)
-# Problem wording (carries complaint vs question beyond airline vocabulary) and care
-# thread chatter ("DM sent", "followed you"), which the guide labels `other`.
-PROBLEM = re.compile(
-    r"\b(still|again|worst|never|delay\w*|cancel\w*|lost|missing|broke\w*|refund\w*|wait\w*|hours|rude|"
-    r"terrible|horrible|awful|ridiculous|unacceptable|disappoint\w*|not working|doesn't work|won't|can't|"
-    r"nobody|no one|charged|overcharged|wrong|fail\w*|error|crash\w*|freez\w*)\b",
-    re.I,
-)
-CHATTER = re.compile(r"\b(dm|dm'd|dmed|dms|direct message|sent you|followed|follow back|following you|done)\b", re.I)
 # The cue patterns run case-sensitively on already lower-cased text (re.I made each
 # search ~2.5x slower), and the word-list ones in one regex pass (scan.PatternSet):
 # cue flags run on every message. The model adds the urgency patterns to the same
 # pass. Keys are the CUE_NAMES they set.
-_QUESTION_START_LOW = re.compile(_QUESTION_START)  # `match` = the `^...` branch of QUESTION
+_QUESTION_START_LOW = re.compile(QUESTION_START)  # `match` = the `^...` branch of QUESTION
 CUE_PATTERNS: dict[str, str] = {
     "cue:suggestion": SUGGEST.pattern,
     "cue:spam": SPAM.pattern,

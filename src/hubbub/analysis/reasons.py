@@ -20,8 +20,8 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from hubbub.analysis.cues import CHATTER, PROBLEM, QUESTION, SPAM, SUGGEST, THANKS
 from hubbub.analysis.emoji_lexicon import emoji_in, emoji_valence
-from hubbub.analysis.features import CHATTER, PROBLEM, QUESTION, SPAM, SUGGEST, THANKS
 
 # compiled without re.I: they run on lower-cased text, where case-insensitive matching only costs time
 _CUE_WORDS: dict[str, re.Pattern[str]] = {

@@ -1,7 +1,7 @@
 """The main road: accept raw events durably, then process them in batches.
 
     accept()          commit raw events (idempotent on network + external id)
-    process_batch()   analyse → resolve authors → thread → route → store → roll up → publish
+    process_batch()   resolve authors → analyse → thread → route → store → roll up → publish
 
 Every source (demo replay, CLI importers, webhooks, API) goes through here, and
 every step works on whole batches so a batch of 500 costs a handful of queries.
@@ -25,7 +25,7 @@ from hubbub.analysis.brand_topics import topic_contexts
 from hubbub.analysis.services import analyze_batch
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.connectors.events import InboundEvent
-from hubbub.crm.authors import customer_values, resolve_authors
+from hubbub.crm.authors import AuthorRow, ProfileKey, customer_values, resolve_authors
 from hubbub.db import (
     chunked,
     fast_insert_dicts,
@@ -230,19 +230,18 @@ def process_batch(raw_ids: Sequence[int]) -> BatchResult:
 
 
 def _run_batch(raw_ids: Sequence[int]) -> BatchResult:
-    """One transaction: lock the pending rows (PostgreSQL: SKIP LOCKED, so two workers never process the
-    same event; SQLite serialises writers anyway), process them per organisation, publish after commit."""
+    """Prepare the batch outside its transaction (`_prepare`), then one transaction: lock the still-pending
+    rows (PostgreSQL: SKIP LOCKED, so two workers never process the same event; SQLite serialises writers
+    anyway), write them per organisation, publish after commit."""
     result = BatchResult()
     published: list[tuple[int, int, list[int]]] = []
     ensure_checkpointer()  # SQLite: the log is copied back by a background thread, not by our commits
+    prepared = _prepare(raw_ids)
     with transaction.atomic():
         relax_commit_wait()  # PostgreSQL: the inputs are durable already (accept), a lost batch is redone
-        raws = _lock_pending(raw_ids)
-        by_org: dict[int, list[PendingRaw]] = defaultdict(list)
-        for raw in raws:
-            by_org[raw.organization_id].append(raw)
-        for org_id, org_raws in by_org.items():
-            r = _process_org_batch(org_id, org_raws)
+        locked = _lock_pending(raw_ids)
+        for org_id, batch in prepared.items():
+            r = _process_org_batch(org_id, batch.keep(locked))
             result.add(r)
             if r.messages_stored:
                 published.append((org_id, r.messages_stored, r.conversation_ids))
@@ -265,23 +264,64 @@ class PendingRaw(NamedTuple):
     error: str = ""  # why the payload cannot be read (then `payload` holds the stored text)
 
 
-def _lock_pending(raw_ids: Sequence[int]) -> list[PendingRaw]:
-    """The still-pending events among `raw_ids`, locked for this transaction.
+@dataclass
+class OrgBatch:
+    """One organisation's share of a batch, made ready before the batch's transaction: its events read and
+    sorted out, their authors resolved and their labels computed. `good[i]` was labelled `analyses[i]`."""
+
+    good: list[tuple[PendingRaw, InboundEvent, Brand]]
+    bad: list[tuple[PendingRaw, str]]
+    profiles: dict[ProfileKey, AuthorRow] = field(default_factory=dict)
+    analyses: list[Analysis | None] = field(default_factory=list)
+
+    def keep(self, locked: set[int]) -> OrgBatch:
+        """Only the events this transaction locked (another worker may have processed the others since)."""
+        kept = [(g, a) for g, a in zip(self.good, self.analyses, strict=True) if g[0].pk in locked]
+        return OrgBatch(
+            [g for g, _ in kept], [b for b in self.bad if b[0].pk in locked], self.profiles, [a for _, a in kept]
+        )
+
+
+def _prepare(raw_ids: Sequence[int]) -> dict[int, OrgBatch]:
+    """Everything a batch needs that can be done before its transaction.
+
+    The authors are written in a short transaction of their own: inside the batch's, two batches sharing
+    authors (the same customers write again and again) waited on each other's profile rows for the length
+    of a whole batch, so a worker's two consumer threads ran one after the other. Labelling is CPU work, done
+    here so one thread labels while the other waits for the database. A profile written for a batch that
+    then fails is kept: its author did write, and the retried batch finds it."""
+    by_org: dict[int, list[PendingRaw]] = defaultdict(list)
+    for raw in _read_pending(raw_ids):
+        by_org[raw.organization_id].append(raw)
+    out: dict[int, OrgBatch] = {}
+    for org_id, raws in by_org.items():
+        good, bad = _sort_out(org_id, raws)
+        good.sort(key=lambda t: (t[1].created_at, t[1].external_id))
+        events = [ev for _, ev, _ in good]
+        if not events:
+            out[org_id] = OrgBatch(good, bad)
+            continue
+        with transaction.atomic():
+            profiles = resolve_authors(org_id, events)
+        analyses = _analyze(events, customer_values(org_id, profiles), [brand for _, _, brand in good])
+        out[org_id] = OrgBatch(good, bad, profiles, analyses)
+    return out
+
+
+def _read_pending(raw_ids: Sequence[int]) -> list[PendingRaw]:
+    """The still-pending events among `raw_ids`, read without a lock (`_lock_pending` takes it).
 
     Raw SQL with the payload decoded by orjson: the ORM's per-row JSON decoding and
-    instance plumbing cost more than the query. PostgreSQL skips rows another worker
-    holds (SKIP LOCKED); SQLite's IMMEDIATE transaction already serialises writers.
+    instance plumbing cost more than the query.
     """
-    qn = connection.ops.quote_name
-    table = qn(RawEvent._meta.db_table)
-    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    table = connection.ops.quote_name(RawEvent._meta.db_table)
     out: list[PendingRaw] = []
     with connection.cursor() as cursor:
         for chunk in chunked(raw_ids):
             member, values = in_list("id", chunk)
             cursor.execute(
                 f"SELECT id, organization_id, payload, source, external_id FROM {table} "
-                f"WHERE state = %s AND {member} ORDER BY id{lock}",
+                f"WHERE state = %s AND {member} ORDER BY id",
                 [RawEvent.State.PENDING, *values],
             )
             for pk, org, payload, src, ext in cursor:
@@ -292,20 +332,33 @@ def _lock_pending(raw_ids: Sequence[int]) -> list[PendingRaw]:
     return out
 
 
-def _process_org_batch(org_id: int, raws: list[PendingRaw]) -> BatchResult:
+def _lock_pending(raw_ids: Sequence[int]) -> set[int]:
+    """The ids among `raw_ids` still pending, locked for this transaction. PostgreSQL skips rows another
+    worker holds (SKIP LOCKED); SQLite's IMMEDIATE transaction already serialises writers."""
+    table = connection.ops.quote_name(RawEvent._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    out: set[int] = set()
+    with connection.cursor() as cursor:
+        for chunk in chunked(raw_ids):
+            member, values = in_list("id", chunk)
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE state = %s AND {member} ORDER BY id{lock}",
+                [RawEvent.State.PENDING, *values],
+            )
+            out.update(pk for (pk,) in cursor)
+    return out
+
+
+def _process_org_batch(org_id: int, batch: OrgBatch) -> BatchResult:
     result = BatchResult()
-    good, bad = _sort_out(org_id, raws)
+    good, profiles, analyses = batch.good, batch.profiles, batch.analyses
     now = timezone.now()
-    if bad:
-        _quarantine_bad(org_id, bad, now)
-        result.quarantined = len(bad)
+    if batch.bad:
+        _quarantine_bad(org_id, batch.bad, now)
+        result.quarantined = len(batch.bad)
     if not good:
         return result
-    good.sort(key=lambda t: (t[1].created_at, t[1].external_id))
     events = [ev for _, ev, _ in good]
-    # Authors are resolved first so urgency can weigh the customer's value (one bulk query).
-    profiles = resolve_authors(org_id, events)
-    analyses = _analyze(events, customer_values(org_id, profiles), [brand for _, _, brand in good])
     plan = plan_threads(org_id, [(ev, brand) for _, ev, brand in good], analyses, profiles)
     # Route the new customer conversations in memory, so each is written once with its team,
     # priority and SLA (tags and auto-replies follow once they exist).
