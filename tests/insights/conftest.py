@@ -73,3 +73,11 @@ def responses():  # type: ignore[no-untyped-def]
         SurveyResponse.objects.bulk_create(rows)
 
     return make
+
+
+@pytest.fixture
+def fortnight(acme, make_org):  # type: ignore[no-untyped-def]
+    """A fortnight of two organisations' conversations, clocks and messages (`rollup_data`)."""
+    from tests.insights.rollup_data import fortnight_of
+
+    return fortnight_of(acme, make_org)

@@ -7,9 +7,10 @@ re-applied on top of the new labels, because a human label outranks any model.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -22,6 +23,7 @@ from hubbub.analysis.models import LabelCorrection
 from hubbub.analysis.services import Analyzer, get_analyzer, score_for
 from hubbub.analysis.types import Analysis, AnalysisContext
 from hubbub.inbox.models import Conversation, Direction, Message
+from hubbub.inbox.signals import messages_relabelled
 
 if TYPE_CHECKING:
     from hubbub.analysis.topics import TopicModel
@@ -39,6 +41,8 @@ MESSAGE_FIELDS = (
     "model_version",
     "refined_at",  # set when the accurate tier labelled the message, cleared when the fast tier relabels it
 )
+#: The analysis labels among them, as `signals.messages_relabelled` names them.
+RELABELLED = ("sentiment", "intent", "topic", "journey_stage", "urgency")
 #: The conversation summary fields recomputed from its inbound messages.
 SUMMARY_FIELDS = ("sentiment", "sentiment_score", "intent", "topic", "urgency")
 SUMMARY_CHUNK = 500
@@ -131,8 +135,19 @@ def _relabel_batch(model: Analyzer, batch: list[Message], result: ReanalyzeResul
         result.kept_corrections += _reapply_corrections(m, a, corrections.get(m.pk, {}))
     with transaction.atomic():
         Message.objects.bulk_update(batch, list(MESSAGE_FIELDS), batch_size=500)
+        _tell_relabelled([m.pk for m in batch])
     result.messages += len(batch)
     return {m.conversation_id for m in batch}
+
+
+def _tell_relabelled(message_ids: Sequence[int]) -> None:
+    """`signals.messages_relabelled` for each organisation of the batch, with the days its messages were
+    written (the report rollups count inbound messages per sentiment by that day)."""
+    days: dict[int, set[date]] = defaultdict(set)
+    for org_id, at in Message.objects.filter(pk__in=list(message_ids)).values_list("organization_id", "created_at"):
+        days[org_id].add(at.astimezone(UTC).date())
+    for org_id, touched in days.items():
+        messages_relabelled.send(sender=Message, organization_id=org_id, days=touched, labels=set(RELABELLED))
 
 
 def _resummarise(conversation_ids: Sequence[int]) -> int:

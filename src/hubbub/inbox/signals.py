@@ -25,3 +25,6 @@ conversations_refolded = Signal()
 # organization_id: int, conversation_ids: list[int], days: set[date] — messages were stored on these conversations
 # (created or grown by the ingest batch step), written on these UTC days (insights marks its report rollups)
 messages_ingested = Signal()
+# organization_id: int, days: set[date], labels: set[str] — the analysis labels named were rewritten on inbound
+# messages written on these UTC days (re-analysis, the accurate tier's refinement, an agent's correction)
+messages_relabelled = Signal()

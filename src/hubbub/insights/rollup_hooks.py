@@ -1,10 +1,10 @@
-"""Which days of the report rollups a change touches, told by the inbox's signals (`inbox.signals`).
+"""Which days of the report rollups a change touches, told by the inbox's and workflow's signals.
 
 Each receiver only marks days (`rollups.mark`, written after the change commits); the periodic task builds
 them again and, until it has, the Reports derive those days from the rows. Days a conversation counts on:
 its cohort day (the day of its first message: counts, durations, clocks) and, when its team changes or
 conversations merge, every day of its messages (Volume and replies sent are split by the conversation's
-team). A reply also counts on the day it was sent.
+team). A reply also counts on the day it was sent; a relabelled message on the day it was written.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from hubbub.inbox.signals import (
     conversations_merging,
     conversations_refolded,
     messages_ingested,
+    messages_relabelled,
     reply_sent,
     status_changed,
 )
 from hubbub.insights.rollups import cohort_days, mark, span
+from hubbub.workflow.signals import conversations_rerouted
 
 
 def _cohort_day(conversation: Conversation) -> date:
@@ -73,6 +75,19 @@ def on_ingested(sender: Any, organization_id: int, conversation_ids: list[int], 
     _marked(list(conversation_ids), whole_span=False, also=set(days), org_id=organization_id)
 
 
+def on_rerouted(sender: Any, conversation_ids: list[int], fields: Any, **kwargs: Any) -> None:
+    """Workflow rewrote stored conversations in bulk (routing rules applied again, an agent away): their
+    cohort day (assignee, spam, resolution, the SLA clocks routing starts) and, when the team may have moved,
+    every day of their messages (the message rollups are split by the conversation's team)."""
+    _marked(list(conversation_ids), whole_span="team_id" in fields)
+
+
+def on_relabelled(sender: Any, organization_id: int, days: Any, labels: Any, **kwargs: Any) -> None:
+    """Volume & sentiment counts inbound messages per sentiment label on the day they were written."""
+    if "sentiment" in labels:
+        mark(organization_id, set(days))
+
+
 def connect() -> None:
     """Subscribe the receivers (from `InsightsConfig.ready`)."""
     pairs: list[tuple[Any, Callable[..., None]]] = [
@@ -83,6 +98,8 @@ def connect() -> None:
         (conversations_merged, on_merged),
         (conversations_refolded, on_refolded),
         (messages_ingested, on_ingested),
+        (messages_relabelled, on_relabelled),
+        (conversations_rerouted, on_rerouted),
     ]
     for signal, receiver in pairs:
         signal.connect(receiver, weak=False, dispatch_uid=f"insights.rollups.{receiver.__name__}")

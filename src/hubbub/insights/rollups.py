@@ -5,9 +5,10 @@ at 1,000,000 conversations). A day's figures only change when something happens 
 messages, so they are folded once per (organisation, day) into `ConversationRollup` (day × brand × team ×
 assignee) and `MessageRollup` (day × brand × team × sentiment or sender), and the pages fold those rows.
 
-Freshness: the inbox's signals (and ingest's) mark the touched (organisation, day) pairs after their change
-commits (`mark`, `insights.apps`); the periodic task rebuilds marked days (`rebuild_marked`), and the CLI
-rebuilds any range (`hubbub report rebuild`). A reader never waits for either: a day that is not clean
+Freshness: the inbox's signals (and ingest's and workflow's) mark the touched (organisation, day) pairs after
+their change commits (`mark`, `insights.rollup_hooks`), and `hubbub restore` marks every day
+(`mark_everything`); the periodic task rebuilds marked days (`rebuild_marked`), and the CLI rebuilds any range
+(`hubbub report rebuild`). A reader never waits for either: a day that is not clean
 (never built, or marked since) is derived from the rows for that request (`derive_conversations`,
 `derive_messages`: the same code the build stores), so the figures are those of a direct computation
 whatever the state of the rollups. Typically only today is derived.
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connections, transaction
-from django.db.models import Case, Count, F, FloatField, Q, TextField, Value, When
+from django.db.models import Case, Count, F, FloatField, Max, Min, Q, TextField, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -300,6 +301,27 @@ def mark_recent(today: date | None = None) -> None:
     days = [today - timedelta(days=i) for i in range(RECENT_DAYS)]
     for org_id in ReportDay.objects.values_list("organization_id", flat=True).distinct():
         mark(org_id, days)
+
+
+def mark_everything() -> int:
+    """Mark every day of every organisation that has rows or rollups (after `hubbub restore`); returns how
+    many (organisation, day) pairs. A restored database is one moment of the live one, and that moment may
+    fall between a change's commit and its mark (written after the commit), which left the day clean over
+    changed rows for good; marking every day costs one rebuild per day and leaves no such day."""
+    spans: dict[int, list[datetime]] = defaultdict(list)
+    for model, field in ((Conversation, "first_message_at"), (Message, "created_at")):
+        rows = model.objects.order_by().values("organization_id").annotate(lo=Min(field), hi=Max(field))
+        for row in rows.values_list("organization_id", "lo", "hi"):
+            spans[row[0]] += [row[1], row[2]]
+    days: dict[int, set[date]] = defaultdict(set)
+    for org_id, instants in spans.items():
+        first, last = (min(instants).astimezone(UTC).date(), max(instants).astimezone(UTC).date())
+        days[org_id].update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    for org_id, day in ReportDay.objects.values_list("organization_id", "day"):
+        days[org_id].add(day)
+    for org_id, wanted in days.items():
+        mark(org_id, wanted)
+    return sum(len(d) for d in days.values())
 
 
 def rebuild_range(org_id: int, start: date | None = None, end: date | None = None) -> int:

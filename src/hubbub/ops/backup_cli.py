@@ -93,5 +93,32 @@ def restore(
     console.print(
         f"[green]restored[/] the {manifest.engine} backup of {manifest.created_at}: {manifest.total_rows():,} rows in "
         f"{sum(len(t) for t in manifest.tables.values())} tables ({', '.join(manifest.checksums)}), row counts "
-        "checked. Run `hubbub migrate` if the backup predates this release."
+        "checked."
     )
+    _after_restore()
+
+
+def _schema_is_current() -> bool:
+    """Whether the restored database has every migration of this release applied."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+
+
+def _after_restore() -> None:
+    """The Reports' daily rollups are restored with the rows, but a backup is taken while Hubbub runs: its
+    moment can fall between a change's commit and the mark of its report day (written after the commit),
+    which would leave that day's rollups stale for good. Every day is marked; the worker rebuilds them and
+    the Reports derive them from the rows meanwhile (`insights.rollups`)."""
+    if not _schema_is_current():
+        console.print(
+            "The backup predates this release: run `hubbub migrate`, then `hubbub report rebuild` "
+            "(the Reports' daily rollups of every day)."
+        )
+        return
+    from hubbub.insights.rollups import mark_everything  # ops sits above every app; Django is set up now
+
+    days = mark_everything()
+    console.print(f"{days:,} report days marked to be rebuilt from the restored rows (the worker does it).")

@@ -7,6 +7,8 @@ valid, the `LabelCorrection` that teaches the next model — belongs to the anal
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.db import transaction
 
 from hubbub.analysis.models import CORRECTABLE_LABELS, LabelCorrection
@@ -14,6 +16,7 @@ from hubbub.analysis.services import score_for
 from hubbub.inbox.actions.conversations import announce
 from hubbub.inbox.inputs import LabelsIn
 from hubbub.inbox.models import Conversation, Direction, Message
+from hubbub.inbox.signals import messages_relabelled
 from hubbub.inputs import InvalidInput, checked
 from hubbub.tenancy.models import Role
 from hubbub.tenancy.scoping import PermissionDenied, Scope, require_role
@@ -69,7 +72,8 @@ def do_correct_label(scope: Scope, message: Message, label_name: str, value: str
 
     Updates the message (and its conversation's summary when it is the latest inbound message), stores a
     `LabelCorrection` for the evaluation page and the next `hubbub analysis train --from-db`, writes an audit
-    entry and announces the change after commit. Needs the agent role or higher.
+    entry, announces the change after commit and sends `signals.messages_relabelled` (the report rollups
+    count inbound messages by sentiment). Needs the agent role or higher.
     """
     require_role(scope, Role.AGENT)
     if message.organization_id != scope.organization_id or message.brand_id not in scope.brand_ids:
@@ -103,4 +107,10 @@ def do_correct_label(scope: Scope, message: Message, label_name: str, value: str
             conversation_id=conv.pk,
         )
         announce(conv, label_corrected=label_name)
+        messages_relabelled.send(
+            sender=Message,
+            organization_id=scope.organization_id,
+            days={message.created_at.astimezone(UTC).date()},
+            labels={label_name},
+        )
     return correction

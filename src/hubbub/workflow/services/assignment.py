@@ -24,6 +24,7 @@ from hubbub.tenancy.services import audit, audit_entry
 from hubbub.workflow.inputs import AssignmentIn
 from hubbub.workflow.models import AssignmentPolicy
 from hubbub.workflow.services.ownership import same_org
+from hubbub.workflow.signals import conversations_rerouted
 
 
 def save_assignment_policy(scope: Scope, team: Team, mode: str, capacity: int) -> AssignmentPolicy:
@@ -142,6 +143,13 @@ def set_availability(scope: Scope, user_id: int, available: bool) -> Membership:
                 c.assignee_id = None
             moved = auto_assign(scope.organization_id, [c for c in convs if c.team_id], actor=scope.user)
             fast_update(convs, ["assignee_id"])
+            if convs:  # not one `do_assign` each: the apps above hear of the bulk change here
+                conversations_rerouted.send(
+                    sender=Conversation,
+                    organization_id=scope.organization_id,
+                    conversation_ids=[c.pk for c in convs],
+                    fields={"assignee_id"},
+                )
             AuditEvent.objects.bulk_create(
                 [
                     audit_entry(

@@ -31,6 +31,7 @@ from hubbub.workflow.models import RoutingRule, SLAClock, SLAPolicy
 from hubbub.workflow.rules import Facts, compile_rules, describe
 from hubbub.workflow.services.assignment import auto_assign
 from hubbub.workflow.services.canned import auto_reply
+from hubbub.workflow.signals import conversations_rerouted
 
 PRIORITY_NAMES = {p.value: p.label.lower() for p in Priority}
 
@@ -130,7 +131,7 @@ class _Row:
 
 def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> None:
     """Route stored conversations (re-routing, tests): rules → team/priority/tags/SLA/approval/spam,
-    then automatic assignment, SLA clocks and canned auto-replies.
+    then automatic assignment, SLA clocks and canned auto-replies; then `signals.conversations_rerouted`.
 
     The ingest pipeline routes new conversations before they are written (`route_planned`);
     both go through `_route`. One batch, a fixed number of queries.
@@ -148,6 +149,10 @@ def route_new_conversations(org_id: int, conversation_ids: Sequence[int]) -> Non
     follow_up = _route(org_id, ctx, convs, facts)
     fast_update(list(convs.values()), _ROUTED_FIELDS)  # type: ignore[arg-type]
     follow_up()
+    if convs:  # stored rows changed outside a `do_*` action: the apps above hear it here
+        conversations_rerouted.send(
+            sender=Conversation, organization_id=org_id, conversation_ids=list(convs), fields=set(_ROUTED_FIELDS)
+        )
 
 
 def route_planned(org_id: int, convs: Sequence[NewConversation], authors: dict[int, Any]) -> Callable[[], None]:
