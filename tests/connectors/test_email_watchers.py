@@ -23,7 +23,7 @@ from hubbub.connectors import email_idle
 from hubbub.connectors.channel_admin import disconnect_channel
 from hubbub.connectors.email_idle import WatchEnd
 from hubbub.connectors.email_watchers import EmailWatchers
-from hubbub.connectors.models import Channel, ChannelStatus, ChannelWatch
+from hubbub.connectors.models import Channel, ChannelStatus, ChannelWatch, WatchRest
 from hubbub.connectors.polling import PollOutcome
 from hubbub.inbox.models import Message
 from hubbub.ingest.channel_intake import poll_channel_now
@@ -153,10 +153,14 @@ def test_two_processes_never_watch_one_channel(quiet, fleet):
     first.reconcile()
     second.reconcile()
     assert (first.watching, second.watching) == ({quiet.pk}, set())
-    assert ChannelWatch.objects.get(channel=quiet).owner == "worker-a"
+    lease = ChannelWatch.objects.get(channel=quiet)
+    assert lease.owner == "worker-a" and lease.watching_since is not None and lease.rest_reason == ""
     first.reconcile()  # renews
     second.reconcile()
     assert (first.watching, second.watching) == ({quiet.pk}, set())
+    renewed = ChannelWatch.objects.get(channel=quiet)
+    assert renewed.renewed_at is not None and lease.renewed_at is not None and renewed.renewed_at >= lease.renewed_at
+    assert renewed.watching_since == lease.watching_since  # Settings → Channels: watched live since then
 
 
 def test_a_full_process_leaves_the_next_mailbox_to_another(quiet, fleet, mail):
@@ -236,6 +240,8 @@ def test_a_server_without_idle_is_left_to_polling_after_one_connection(
             other.reconcile()
         assert (watchers.watching, other.watching) == (set(), set())
         assert watchers.held == {support.pk}  # the first keeps the channel, so the others do not look again
+        lease = ChannelWatch.objects.get(channel=support)  # and says why it does not watch (Settings → Channels)
+        assert lease.rest_reason == WatchRest.NO_IDLE and lease.watching_since is None
         assert proxy.connections == 1  # one look at the capabilities, and no process tries again
         dovecot_without_idle.deliver(customer_mail(customer, address, "Seat", "Window seat please."), address)
         assert poll(Channel.objects.get(pk=support.pk)).new == 1  # the periodic poll brings the mail

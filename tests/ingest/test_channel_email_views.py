@@ -1,15 +1,20 @@
 """Settings → Channels: an admin connects the brand's support mailbox. The login is tried before anything is
 saved, the password is kept encrypted and shown masked, a server on a private address is refused unless the
-operator allows it, and "Test connection" logs in again."""
+operator allows it, and "Test connection" logs in again. Each mailbox says whether a worker watches it live
+(IMAP IDLE) or it is only polled, and why; a watch whose worker stopped renewing it shows as lost."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from hubbub.connectors.models import Channel
+from hubbub.connectors.models import Channel, ChannelWatch, WatchRest
 from hubbub.tenancy.models import AuditEvent
 from tests.connectors.mailservers import HOST, Dovecot, dovecot  # noqa: F401 - the fixture
 
@@ -90,3 +95,84 @@ def test_only_admins_connect_mailboxes(acme) -> None:  # type: ignore[no-untyped
     answer = signed_in(acme["users"]["supervisor"]).post("/settings/channels/email/", _form(acme))
     assert answer.status_code in (403, 404)
     assert not Channel.objects.filter(network="email").exists()
+
+
+def _mailbox(acme: dict[str, Any], name: str = "support@acme-air.test") -> Channel:
+    credentials = {"address": name, "imap_host": "imap.acme-air.test", "username": name, "password": "app-pw-1234"}
+    return Channel.objects.create(
+        organization=acme["org"], brand=acme["brands"]["Acme Air"], network="email", name=name, credentials=credentials
+    )
+
+
+def _row(acme: dict[str, Any], channel: Channel) -> str:
+    """The channel's row on Settings → Channels, as the admin sees it."""
+    page = signed_in(acme["users"]["admin"]).get("/settings/channels/").content.decode()
+    start = page.index(f'id="channel-{channel.pk}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_a_mailbox_with_a_fresh_lease_is_watched_live_by_its_worker(acme) -> None:  # type: ignore[no-untyped-def]
+    channel = _mailbox(acme)
+    now = timezone.now()
+    ChannelWatch.objects.create(
+        channel=channel,
+        owner="worker-1.acme/4242/9f3c2a1b",
+        lease_until=now + timedelta(seconds=120),
+        renewed_at=now,
+        watching_since=datetime(2026, 3, 2, 9, 15, tzinfo=UTC),
+    )
+    row = _row(acme, channel)
+    assert "Watched live (IMAP IDLE) by worker-1.acme/4242 since Mar 2 09:15" in row
+    assert "9f3c2a1b" not in row and "Polled" not in row
+
+
+def test_a_lease_that_ran_out_warns_that_the_live_watch_is_lost(acme) -> None:  # type: ignore[no-untyped-def]
+    channel = _mailbox(acme)
+    now = timezone.now()
+    ChannelWatch.objects.create(
+        channel=channel,
+        owner="worker-1.acme/4242/9f3c2a1b",
+        lease_until=now - timedelta(minutes=5),
+        renewed_at=now - timedelta(minutes=7),
+        watching_since=now - timedelta(hours=3),
+    )
+    row = _row(acme, channel)
+    assert "Live watch lost: last renewed 7 min ago; falling back to polling every minute." in row
+    assert "Watched live" not in row
+
+
+def test_without_a_lease_and_with_idle_off_the_mailbox_is_polled(acme, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.EMAIL_IDLE = False
+    settings.CHANNEL_POLL_SECONDS = 300
+    row = _row(acme, _mailbox(acme))
+    assert "Polled every 5 minutes: live watching (IMAP IDLE) is off (HUBBUB_EMAIL_IDLE=0)." in row
+    assert "Watched live" not in row
+
+
+def test_a_server_without_idle_is_polled_and_the_page_says_why(acme) -> None:  # type: ignore[no-untyped-def]
+    channel = _mailbox(acme)
+    now = timezone.now()
+    ChannelWatch.objects.create(  # what the worker writes when the server has no IDLE: it keeps the lease, rests
+        channel=channel,
+        owner="worker-1.acme/4242/9f3c2a1b",
+        lease_until=now + timedelta(seconds=120),
+        renewed_at=now,
+        rest_reason=WatchRest.NO_IDLE,
+    )
+    row = _row(acme, channel)
+    assert "Polled every minute: the mail server does not offer IMAP IDLE." in row
+    assert "Watched live" not in row
+
+
+def test_the_leases_are_read_in_one_query_whatever_the_number_of_mailboxes(acme) -> None:  # type: ignore[no-untyped-def]
+    admin = signed_in(acme["users"]["admin"])
+    admin.get("/settings/channels/")  # the session and the user's scope are warm
+    _mailbox(acme)
+    with CaptureQueriesContext(connection) as one:
+        admin.get("/settings/channels/")
+    for name in ("sales@acme-air.test", "press@acme-air.test"):
+        ChannelWatch.objects.create(channel=_mailbox(acme, name), owner="w/1/x", lease_until=timezone.now())
+    with CaptureQueriesContext(connection) as three:
+        page = admin.get("/settings/channels/").content.decode()
+    assert len(three) == len(one)
+    assert page.count("Live watch lost") == 2  # their leases ran out the moment they were written

@@ -24,6 +24,10 @@ Why rests: a watcher that ended because the server has no IDLE, or refused the p
 at the next recheck (that would connect every half minute for nothing, or lock the account): the channel rests
 for `REST_SECONDS` while this process keeps its lease, so no other process tries either. Reconnecting the
 channel (new credentials) ends the rest at once.
+
+Why the lease says more than who holds it: holding is not watching (a resting channel is held), so the holder
+writes when its watcher started, or why it rests, and when it last renewed; Settings → Channels reads them
+(`email_watch_status`) to tell an admin whether a mailbox is watched live or only polled.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from django.utils import timezone
 
 from hubbub.connectors import email_idle
 from hubbub.connectors.email_idle import WatchEnd
-from hubbub.connectors.models import Channel, ChannelStatus, ChannelWatch, Network
+from hubbub.connectors.models import Channel, ChannelStatus, ChannelWatch, Network, WatchRest
 from hubbub.connectors.polling import PollOutcome
 
 log = logging.getLogger("hubbub.connectors.email_watchers")
@@ -58,6 +62,12 @@ REST_SECONDS: dict[WatchEnd | None, float] = {
     WatchEnd.NO_IDLE: 3600.0,  # a server may be upgraded; checking hourly costs one login
     WatchEnd.REFUSED: 600.0,  # the periodic poll marks the channel "reconnect needed" meanwhile
     None: 300.0,  # the watcher crashed (a bug, the database away): logged, tried again later
+}
+# What a rest is called on the lease (for Settings → Channels).
+REST_REASONS: dict[WatchEnd | None, WatchRest] = {
+    WatchEnd.NO_IDLE: WatchRest.NO_IDLE,
+    WatchEnd.REFUSED: WatchRest.REFUSED,
+    None: WatchRest.FAILED,
 }
 
 
@@ -77,14 +87,21 @@ def take_lease(channel_id: int, owner: str, now: datetime, seconds: float = LEAS
     owner's lease is taken only once it has run out."""
     until = now + timedelta(seconds=seconds)
     ours_or_expired = Q(owner=owner) | Q(lease_until__lte=now)
-    if ChannelWatch.objects.filter(ours_or_expired, channel_id=channel_id).update(owner=owner, lease_until=until):
+    taken = ChannelWatch.objects.filter(ours_or_expired, channel_id=channel_id)
+    if taken.update(owner=owner, lease_until=until, renewed_at=now):
         return True
     try:
         with transaction.atomic():
-            ChannelWatch.objects.create(channel_id=channel_id, owner=owner, lease_until=until)
+            ChannelWatch.objects.create(channel_id=channel_id, owner=owner, lease_until=until, renewed_at=now)
     except IntegrityError:  # another process holds it (or took it a moment ago); or the channel was deleted
         return False
     return True
+
+
+def record_watch(channel_id: int, owner: str, since: datetime | None, rest: WatchRest | None = None) -> None:
+    """Write on `owner`'s lease that its watcher runs since `since`, or (None) that none runs and why."""
+    mine = ChannelWatch.objects.filter(channel_id=channel_id, owner=owner)
+    mine.update(watching_since=since, rest_reason=rest or "")
 
 
 def release_lease(channel_id: int, owner: str) -> None:
@@ -189,10 +206,12 @@ class EmailWatchers:
             rest = REST_SECONDS.get(watcher.ended, 0.0)
             if rest:
                 self._rests[pk] = _Rest(time.monotonic() + rest, credentials)
+                record_watch(pk, self.owner, None, REST_REASONS[watcher.ended])
         resting = self._rests.get(pk)
         if resting is not None and resting.until > time.monotonic() and resting.credentials == credentials:
             return
         self._rests.pop(pk, None)
+        record_watch(pk, self.owner, timezone.now())
         watcher = _Watcher()
         watcher.thread = threading.Thread(target=self._watch, args=(pk, watcher), name=f"hubbub-idle-{pk}", daemon=True)
         self._watchers[pk] = watcher

@@ -90,16 +90,32 @@ class Channel(models.Model):
         return max(0.0, (now - self.last_success_at).total_seconds())
 
 
+class WatchRest(models.TextChoices):
+    """Why the holder of a channel's lease does not watch it live for a while (`email_watchers.REST_SECONDS`);
+    the labels complete "Polled: …" on Settings → Channels."""
+
+    NO_IDLE = "no_idle", "the mail server does not offer IMAP IDLE"
+    REFUSED = "refused", "the mail server refused the login"
+    FAILED = "failed", "the live watch failed (the worker's log says why); it is tried again in a few minutes"
+
+
 class ChannelWatch(models.Model):
     """Which worker process watches a channel live (IMAP IDLE, `connectors.email_watchers`), and until when.
 
     A lease, not a lock: the holder renews it while it runs, so when a process dies its lease runs out and
     another takes the channel over; two processes never watch one channel at once. Bookkeeping of the workers
-    (no customer data): the organisation is the channel's."""
+    (no customer data): the organisation is the channel's.
+
+    The holder also writes what it does with the channel, because holding is not watching: a channel whose
+    server has no IDLE rests with its lease kept (so no other process tries), and Settings → Channels must not
+    call it watched live (`connectors.email_watch_status`)."""
 
     channel = models.OneToOneField(Channel, on_delete=models.CASCADE, primary_key=True, related_name="watch")
     owner = models.CharField(max_length=120)  # the holding process: host, pid and a random part
     lease_until = models.DateTimeField()
+    renewed_at = models.DateTimeField(null=True, blank=True)  # the holder's last renewal (null: before 0005)
+    watching_since = models.DateTimeField(null=True, blank=True)  # the holder's watcher started; null: none runs
+    rest_reason = models.CharField(max_length=20, choices=WatchRest.choices, blank=True)  # why none runs
 
     def __str__(self) -> str:
         return f"{self.channel_id} watched by {self.owner} until {self.lease_until:%H:%M:%S}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from hubbub.connectors import channel_admin, polling
 from hubbub.connectors.base import ChannelError, connector_for
+from hubbub.connectors.email_watch_status import WatchState, WatchStatus, watch_statuses
 from hubbub.connectors.models import Channel, ChannelStatus
 from hubbub.ingest import channel_oauth_views
 from hubbub.tenancy.models import Role
@@ -33,15 +35,26 @@ class ChannelRow:
     settings: dict[str, str]
     lag: str
     pollable: bool
+    watch: WatchStatus | None = None  # email channels: watched live (IMAP IDLE) or polled
+    watch_lost: str = ""  # a lost watch: how long ago its holder last renewed it
 
 
 @scoped_view
 def channels(request: HttpRequest, scope: Scope) -> HttpResponse:
     require_role(scope, Role.ADMIN)
     now = timezone.now()
+    listed = list(channel_admin.channels_for(scope))
+    watches = watch_statuses(listed, now)
     rows = [
-        ChannelRow(c, channel_admin.masked_credentials(c), _ago(c.lag_seconds(now)), bool(connector_for(c.network)))
-        for c in channel_admin.channels_for(scope)
+        ChannelRow(
+            c,
+            channel_admin.masked_credentials(c),
+            _ago(c.lag_seconds(now)),
+            bool(connector_for(c.network)),
+            watches.get(c.pk),
+            _lost_since(watches.get(c.pk), now),
+        )
+        for c in listed
     ]
     needing = [r.channel for r in rows if r.channel.is_active and r.channel.status == ChannelStatus.RECONNECT_NEEDED]
     return render(
@@ -52,6 +65,8 @@ def channels(request: HttpRequest, scope: Scope) -> HttpResponse:
             "needing_reconnect": needing,
             "brands": scope.brands(),
             "poll_seconds": polling.effective_poll_seconds(),
+            "poll_every": _every(polling.effective_poll_seconds()),
+            "email_idle": settings.EMAIL_IDLE,
             "poll_setting_below_tick": settings.CHANNEL_POLL_SECONDS < polling.TICK_SECONDS,
             "configured_poll_seconds": settings.CHANNEL_POLL_SECONDS,
             "sign_ins": channel_oauth_views.SIGN_INS,
@@ -122,6 +137,25 @@ def _channel(scope: Scope, channel_id: int) -> Channel:
         return channel_admin.get_channel(scope, channel_id)
     except Channel.DoesNotExist as exc:
         raise Http404("No such channel.") from exc
+
+
+def _lost_since(watch: WatchStatus | None, now: datetime) -> str:
+    """ "last renewed 5 min ago" for a lost watch (or when its lease ran out, for a lease from before renewals
+    were kept), so an admin sees how long live watching has been missing."""
+    if watch is None or watch.state != WatchState.LOST:
+        return ""
+    if watch.renewed_at is not None:
+        return f"last renewed {_ago((now - watch.renewed_at).total_seconds())} ago"
+    ran_out = watch.lease_until or now  # a lost watch always has its lease's expiry
+    return f"its lease ran out {_ago((now - ran_out).total_seconds())} ago"
+
+
+def _every(seconds: int) -> str:
+    if seconds == 60:
+        return "every minute"
+    if seconds % 60 == 0:
+        return f"every {seconds // 60} minutes"
+    return f"every {seconds} s"
 
 
 def _ago(seconds: float | None) -> str:
