@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hubbub.connectors.email_watchers import EmailWatchers
 
 GC_THRESHOLDS = (10_000, 20, 20)
+PYTHON_GC_THRESHOLDS = (700, 10, 10)  # CPython's own
 
 
 #: Analysed once at start-up. The fast vectorisers build their n-gram lookup tables on first use
@@ -40,11 +41,17 @@ def warm_up_worker() -> None:
     settle_heap()
 
 
-def settle_heap() -> None:
-    """Collect start-up's garbage, then freeze what is left and raise the collector's thresholds (above)."""
+def settle_heap(raise_thresholds: bool = True) -> None:
+    """Collect start-up's garbage, then freeze what is left and (a worker) raise the collector's thresholds.
+
+    A web process keeps the default thresholds: under ASGI each request's database connection lives in a
+    context of its own and is closed when the collector frees it, so collecting less often let a loaded web
+    process hold more than PostgreSQL's 100 connections (`benchmarks/load.py` failed with "too many
+    clients")."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    # set either way: `hubbub serve` with its worker warms the worker up first, in the same process
+    gc.set_threshold(*(GC_THRESHOLDS if raise_thresholds else PYTHON_GC_THRESHOLDS))
 
 
 def prepare_multiprocess_metrics() -> None:
